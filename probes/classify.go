@@ -1,0 +1,107 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Classify turns an error from a dial, a handshake or an HTTP exchange into
+// SPEC's reason word and a short description of what was seen on the wire.
+// runCtx is the run's context: when it is done the check was cut by the
+// run's deadline, not by its own limit. Every probe uses this function; no
+// probe matches error strings of its own.
+func Classify(runCtx context.Context, err error) (Reason, string) {
+	if err == nil {
+		return ReasonOK, ""
+	}
+	if runCtx != nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), ErrRunDeadline) {
+		return ReasonDeadline, "the run's --deadline ended the check before it finished"
+	}
+
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		switch {
+		case dnsErr.IsNotFound:
+			return ReasonNXDomain, fmt.Sprintf("name %s does not exist (NXDOMAIN or no address)", dnsErr.Name)
+		case dnsErr.IsTimeout:
+			return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s", dnsErr.Name)
+		case dnsErr.IsTemporary:
+			return ReasonServFail, fmt.Sprintf("DNS server failed for %s (SERVFAIL)", dnsErr.Name)
+		}
+		return ReasonServFail, fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+	}
+
+	// Certificate problems first: they are wrapped inside tls and url errors.
+	var unknownAuth x509.UnknownAuthorityError
+	if errors.As(err, &unknownAuth) {
+		issuer := ""
+		if unknownAuth.Cert != nil {
+			issuer = unknownAuth.Cert.Issuer.String()
+		}
+		return ReasonTLSUntrusted, fmt.Sprintf("certificate signed by an authority this machine does not trust (issuer %q)", issuer)
+	}
+	var hostErr x509.HostnameError
+	if errors.As(err, &hostErr) {
+		return ReasonTLSNameMismatch, fmt.Sprintf("certificate is not valid for %s: %s", hostErr.Host, hostErr.Error())
+	}
+	var certInvalid x509.CertificateInvalidError
+	if errors.As(err, &certInvalid) {
+		return ReasonTLSUntrusted, "certificate rejected: " + certInvalid.Error()
+	}
+	var verifyErr *tls.CertificateVerificationError
+	if errors.As(err, &verifyErr) {
+		return ReasonTLSUntrusted, "certificate verification failed: " + verifyErr.Err.Error()
+	}
+	var recordErr tls.RecordHeaderError
+	if errors.As(err, &recordErr) {
+		return ReasonTLSHandshake, "the server answered with something that is not TLS (a plain-text proxy or block page?)"
+	}
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		return ReasonTLSHandshake, "the server ended the handshake with TLS alert: " + alert.Error()
+	}
+
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ReasonRefused, "connection refused (TCP RST to the SYN, or ICMP port unreachable)"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return ReasonReset, "connection reset by the peer after it was established"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return ReasonUnreachable, "no route to host (ICMP host unreachable)"
+	case errors.Is(err, syscall.ENETUNREACH):
+		return ReasonUnreachable, "network unreachable (no route)"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return ReasonUnreachable, "administratively prohibited (ICMP admin unreachable, or a local firewall)"
+	case errors.Is(err, syscall.ETIMEDOUT):
+		return ReasonTimeout, "no answer (the kernel gave up retrying)"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return ReasonTimeout, "no answer within the check's limit"
+	case errors.Is(err, context.Canceled):
+		return ReasonDeadline, "the check was cancelled before it finished"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonReset, "the peer closed the connection (EOF) mid-exchange"
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return ReasonTimeout, "no answer within the check's limit"
+	}
+	return ReasonError, "unexpected error: " + err.Error()
+}
+
+// ErrRunDeadline is the cause attached to the run's context when --deadline
+// ends it, so that Classify can tell a run deadline from a check timeout.
+var ErrRunDeadline = errors.New("run deadline reached")
+
+// Resolver turns a host name into IP addresses. The default is Go's resolver
+// (the system's /etc/resolv.conf); package resolver supplies one that asks
+// several servers and keeps every answer.
+type Resolver interface {
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
