@@ -1,0 +1,165 @@
+// Package report is the JSON report of SPEC.md (schema_version 1): the
+// context the run discovered, one entry per check, and the verdict. Output
+// formats in package output render this value; nothing else defines its shape.
+package report
+
+import (
+	"sort"
+	"time"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// SchemaVersion is raised whenever the JSON shape breaks compatibility.
+const SchemaVersion = 1
+
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+}
+
+// Context describes this VM and the instance. Unknown values are left out,
+// never guessed; Sources says where each discovered value came from.
+type Context struct {
+	Hostname          string            `json:"hostname,omitempty"`
+	VMPrivateIP       string            `json:"vm_private_ip,omitempty"`
+	VMPublicIP        string            `json:"vm_public_ip,omitempty"`
+	Subnet            string            `json:"subnet,omitempty"`
+	Region            string            `json:"region,omitempty"`
+	SubscriptionID    string            `json:"subscription_id,omitempty"`
+	ResourceGroup     string            `json:"resource_group,omitempty"`
+	Cloud             string            `json:"cloud"`
+	Service           string            `json:"service,omitempty"`
+	Mode              string            `json:"mode"`
+	Phase             string            `json:"phase"`
+	InstancePrivateIP string            `json:"instance_private_ip,omitempty"`
+	InstancePublicIP  string            `json:"instance_public_ip,omitempty"`
+	Resolvers         []string          `json:"resolvers,omitempty"`
+	Credential        string            `json:"credential,omitempty"`
+	Sources           map[string]string `json:"sources,omitempty"`
+}
+
+type Summary struct {
+	Verdict string `json:"verdict"`
+	Pass    int    `json:"pass"`
+	Warn    int    `json:"warn"`
+	Fail    int    `json:"fail"`
+	Skip    int    `json:"skip"`
+	// Headline is one sentence that correlates findings across checks, when
+	// there is something to say (for example a forced tunnel through an
+	// inspecting appliance). Optional; added within schema_version 1.
+	Headline string `json:"headline,omitempty"`
+}
+
+// Check is one entry of the report's checks array.
+type Check struct {
+	ID           string           `json:"id"`
+	Title        string           `json:"title"`
+	Category     string           `json:"category"`
+	Required     bool             `json:"required"`
+	Kind         string           `json:"kind"`
+	Target       string           `json:"target,omitempty"`
+	ResourceType string           `json:"resource_type,omitempty"`
+	Status       probes.Status    `json:"status"`
+	Reason       probes.Reason    `json:"reason"`
+	FailedPhase  probes.Phase     `json:"failed_phase,omitempty"`
+	Message      string           `json:"message,omitempty"`
+	Hint         string           `json:"hint,omitempty"`
+	DurationMS   int64            `json:"duration_ms"`
+	Phases       map[string]int64 `json:"phases,omitempty"`
+	Addresses    []string         `json:"addresses,omitempty"`
+	Evidence     map[string]any   `json:"evidence,omitempty"`
+}
+
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	Tool          Tool      `json:"tool"`
+	StartedAt     time.Time `json:"started_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	Context       Context   `json:"context"`
+	Summary       Summary   `json:"summary"`
+	Checks        []Check   `json:"checks"`
+}
+
+// Verdicts.
+const (
+	Ready    = "ready"
+	Degraded = "degraded"
+	Blocked  = "blocked"
+)
+
+// FromOutcomes fills Checks (sorted by id) and Summary from the runner's
+// outcomes.
+func (r *Report) FromOutcomes(outs []probes.Outcome) {
+	r.Checks = make([]Check, 0, len(outs))
+	for _, o := range outs {
+		c, res := o.Check, o.Result
+		r.Checks = append(r.Checks, Check{
+			ID: c.ID, Title: c.Title, Category: c.Category, Required: c.Required,
+			Kind: c.Kind, Target: c.Target, ResourceType: c.ResourceType,
+			Status: res.Status, Reason: res.Reason, FailedPhase: failedPhase(res),
+			Message: res.Message, Hint: res.Hint,
+			DurationMS: res.Duration.Milliseconds(), Phases: res.Phases,
+			Addresses: res.Addresses, Evidence: res.Evidence,
+		})
+	}
+	sort.SliceStable(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
+	r.Summary = Summarize(r.Checks)
+}
+
+// failed_phase is only meaningful on fail and warn.
+func failedPhase(res probes.Result) probes.Phase {
+	if res.Status == probes.Fail || res.Status == probes.Warn {
+		return res.FailedPhase
+	}
+	return probes.PhaseNone
+}
+
+// Summarize counts statuses and decides the verdict: blocked when a required
+// check fails, degraded when an optional check fails or any check warns,
+// ready otherwise.
+func Summarize(checks []Check) Summary {
+	var s Summary
+	requiredFail, otherBad := false, false
+	for _, c := range checks {
+		switch c.Status {
+		case probes.Pass:
+			s.Pass++
+		case probes.Warn:
+			s.Warn++
+			otherBad = true
+		case probes.Fail:
+			s.Fail++
+			if c.Required {
+				requiredFail = true
+			} else {
+				otherBad = true
+			}
+		case probes.Skip:
+			s.Skip++
+		}
+	}
+	switch {
+	case requiredFail:
+		s.Verdict = Blocked
+	case otherBad:
+		s.Verdict = Degraded
+	default:
+		s.Verdict = Ready
+	}
+	return s
+}
+
+// ExitCode maps the verdict to SPEC's exit codes.
+func (r *Report) ExitCode(strict bool) int {
+	switch r.Summary.Verdict {
+	case Blocked:
+		return 1
+	case Degraded:
+		if strict {
+			return 1
+		}
+	}
+	return 0
+}
