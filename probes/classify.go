@@ -105,3 +105,13 @@ var ErrRunDeadline = errors.New("run deadline reached")
 type Resolver interface {
 	LookupHost(ctx context.Context, host string) ([]string, error)
 }
+
+// DetailedResolver is a Resolver that also explains what it saw: per-resolver
+// answers and the CNAME chain for the report's evidence, and — when the
+// answer itself is wrong, such as a privatelink CNAME that ends at a public
+// address — the failed result the check must report instead of dialling.
+// Probes use it when the configured Resolver implements it.
+type DetailedResolver interface {
+	Resolver
+	LookupDetail(ctx context.Context, host string) (addrs []string, evidence map[string]any, problem *Result, err error)
+}
