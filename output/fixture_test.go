@@ -1,6 +1,7 @@
 package output
 
 import (
+	"sort"
 	"time"
 
 	"github.com/apimprobe/apimprobe/probes"
@@ -17,10 +18,10 @@ func fixtureReport() *report.Report {
 		StartedAt:     time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
 		DurationMS:    5012,
 		Context: report.Context{
-			Hostname: "jumpbox-1", VMPrivateIP: "10.0.1.4", Subnet: "10.0.1.0/24",
+			Hostname: "jumpbox-1", VMPrivateIP: "10.0.1.4", VMPublicIP: "198.51.100.20", Subnet: "10.0.1.0/24",
 			Region: "westeurope", SubscriptionID: "00000000-0000-0000-0000-000000000000",
 			ResourceGroup: "rg-apim", Cloud: "public", Service: "contoso", Mode: "internal",
-			Phase: "post", InstancePrivateIP: "10.0.1.5",
+			Phase: "post", InstancePrivateIP: "10.0.1.5", InstancePublicIP: "198.51.100.30",
 			Resolvers:  []string{"10.0.0.4", "168.63.129.16"},
 			Credential: "managed-identity",
 			Sources:    map[string]string{"region": "imds", "subnet": "flag", "instance_private_ip": "arm"},
@@ -92,6 +93,8 @@ func fixtureReport() *report.Report {
 			},
 		},
 	}
+	// As report.FromOutcomes leaves them.
+	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
 	r.Summary = report.Summarize(r.Checks)
 	r.Summary.Headline = "Traffic is forced through an appliance that inspects TLS: fix the route or the inspection bypass first."
 	return r

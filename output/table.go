@@ -33,7 +33,7 @@ const (
 	tableIDMin     = 16
 	tableTargetMax = 44
 	tableTargetMin = 20
-	tableTailMin   = 20
+	tableTailMin   = 20 // or the longest reason, which is never cut
 	tableMsgLines  = 2
 )
 
@@ -46,7 +46,11 @@ const tableSubIndent = tableIndent + tableStatusW + tableGap
 
 func layoutFor(checks []report.Check, width int) tableLayout {
 	l := tableLayout{width: width}
+	tailMin := tableTailMin
 	for _, c := range checks {
+		if c.Status != probes.Pass {
+			tailMin = max(tailMin, runeLen(reasonCell(c)))
+		}
 		l.id = max(l.id, runeLen(c.ID))
 		l.target = max(l.target, runeLen(oneLine(c.Target)))
 		l.dur = max(l.dur, runeLen(durationCell(c)))
@@ -58,7 +62,7 @@ func layoutFor(checks []report.Check, width int) tableLayout {
 	}
 	l.tail = width - fixed()
 	// Narrow terminal: make room by cutting targets, then ids.
-	if short := tableTailMin - l.tail; short > 0 {
+	if short := tailMin - l.tail; short > 0 {
 		cut := min(short, max(l.target-tableTargetMin, 0))
 		l.target -= cut
 		short -= cut

@@ -2,6 +2,7 @@ package output
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -174,4 +175,28 @@ func verdictColor(v string) string {
 		return ansiGreen
 	}
 	return ansiBold
+}
+
+// phaseKeys orders a check's phase timings as they happen on the wire, then
+// any others by name.
+func phaseKeys(phases map[string]int64) []string {
+	order := map[string]int{"resolve_ms": 1, "dns_ms": 2, "connect_ms": 3, "tls_ms": 4, "ttfb_ms": 5}
+	keys := make([]string, 0, len(phases))
+	for k := range phases {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		oi, oj := order[keys[i]], order[keys[j]]
+		if oi == 0 {
+			oi = 100
+		}
+		if oj == 0 {
+			oj = 100
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }
