@@ -63,7 +63,7 @@ func TestGoldenPlan(t *testing.T) {
 		width        int
 	}{
 		{"plan_table.golden", "table", 100},
-		{"plan_table_wide.golden", "table", 160},
+		{"plan_table_60.golden", "table", 60},
 		{"plan_markdown.golden", "markdown", 0},
 		{"plan_json.golden", "json", 0},
 	} {

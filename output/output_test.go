@@ -748,6 +748,20 @@ func TestTargetPort(t *testing.T) {
 	}
 }
 
+func TestDestination(t *testing.T) {
+	for _, tc := range []struct{ kind, target, want string }{
+		{"http", "https://contoso.azure-api.net/status-0123456789abcdef", "contoso.azure-api.net:443"},
+		{"http", "http://crl.microsoft.com/", "crl.microsoft.com:80"},
+		{"http", "https://[2001:db8::1]:8443/x", "[2001:db8::1]:8443"},
+		{"tcp", "s.database.windows.net:1433", "s.database.windows.net:1433"},
+		{"dns", "contoso.azure-api.net", "contoso.azure-api.net"},
+	} {
+		if got := destination(tc.kind, tc.target); got != tc.want {
+			t.Errorf("destination(%s) = %q, want %q", tc.target, got, tc.want)
+		}
+	}
+}
+
 func TestPlanUnknownFormat(t *testing.T) {
 	err := RenderPlan(&bytes.Buffer{}, fixturePlan(), "junit", Options{})
 	if err == nil || !strings.Contains(err.Error(), "known: json, markdown, table") {

@@ -129,18 +129,33 @@ func presetLine(p *probes.Result) string {
 	return s
 }
 
-// planTable: ID, KIND, TARGET, NEED, then WHY wrapped in what is left of the
-// width (or under the row when too little is left). Preset checks get an
-// arrow line saying they will be skipped and what would enable them.
+// destination is what a firewall rule names: host:port. For a URL target
+// the path is left to the JSON and Markdown (the why says what is fetched).
+func destination(kind, target string) string {
+	if u, err := url.Parse(target); err == nil && u.Scheme != "" && u.Host != "" {
+		if p := targetPort(kind, target); p > 0 {
+			return net.JoinHostPort(u.Hostname(), strconv.Itoa(p))
+		}
+		return u.Host
+	}
+	return target
+}
+
+// planTable: ID, NEED, KIND, DESTINATION, then the why on the lines under
+// each row. Ids are never cut (they are what --only and --skip take), and
+// the destination is cut only when the terminal leaves no choice; the JSON
+// has everything. Preset checks get an arrow line saying they will be
+// skipped and what would enable them.
 func planTable(w io.Writer, checks []probes.Check, o Options) error {
 	bw := bufio.NewWriter(w)
 	width := o.width()
-	idW, kindW, targetW, needW := len("ID"), len("KIND"), len("TARGET"), len("optional")
+	gap := "  "
+	idW, needW, kindW, destW := len("ID"), len("optional"), len("KIND"), len("DESTINATION")
 	req, opt, preset := 0, 0, 0
 	for _, c := range checks {
 		idW = max(idW, runeLen(c.ID))
 		kindW = max(kindW, runeLen(c.Kind))
-		targetW = max(targetW, runeLen(oneLine(c.Target)))
+		destW = max(destW, runeLen(oneLine(destination(c.Kind, c.Target))))
 		if c.Required {
 			req++
 		} else {
@@ -150,17 +165,7 @@ func planTable(w io.Writer, checks []probes.Check, o Options) error {
 			preset++
 		}
 	}
-	// The target is what the firewall team copies: keep it whole when at
-	// all possible, cap only the absurd.
-	targetW = min(targetW, 60)
-	idW = min(idW, tableIDMax)
-	gap := "  "
-	whyCol := idW + kindW + targetW + needW + 4*len(gap)
-	whyW := width - whyCol
-	whyBelow := whyW < 30
-	if whyBelow {
-		whyW = width - 4
-	}
+	destW = max(min(destW, width-idW-needW-kindW-3*len(gap)), 24)
 
 	fmt.Fprintf(bw, "%d checks: %d required, %d optional", len(checks), req, opt)
 	if preset > 0 {
@@ -168,29 +173,14 @@ func planTable(w io.Writer, checks []probes.Check, o Options) error {
 	}
 	fmt.Fprintln(bw, ".")
 	fmt.Fprintln(bw)
-	header := pad("ID", idW) + gap + pad("KIND", kindW) + gap + pad("TARGET", targetW) + gap + pad("NEED", needW)
-	if !whyBelow {
-		header += gap + "WHY"
-	}
-	fmt.Fprintln(bw, paint(o.Color, ansiBold, strings.TrimRight(header, " ")))
+	header := pad("ID", idW) + gap + pad("NEED", needW) + gap + pad("KIND", kindW) + gap + "DESTINATION"
+	fmt.Fprintln(bw, paint(o.Color, ansiBold, header))
 	for _, c := range checks {
-		row := pad(truncMiddle(c.ID, idW), idW) + gap + pad(c.Kind, kindW) + gap +
-			pad(truncMiddle(oneLine(c.Target), targetW), targetW) + gap + pad(needWord(c.Required), needW)
-		why := wrap(c.Why, whyW)
-		if whyBelow {
-			fmt.Fprintln(bw, strings.TrimRight(row, " "))
-			for _, l := range why {
-				fmt.Fprintln(bw, "    "+l)
-			}
-		} else {
-			first := ""
-			if len(why) > 0 {
-				first = why[0]
-			}
-			fmt.Fprintln(bw, strings.TrimRight(row+gap+first, " "))
-			for i := 1; i < len(why); i++ {
-				fmt.Fprintln(bw, strings.Repeat(" ", whyCol)+why[i])
-			}
+		row := pad(c.ID, idW) + gap + pad(needWord(c.Required), needW) + gap + pad(c.Kind, kindW) + gap +
+			truncMiddle(oneLine(destination(c.Kind, c.Target)), destW)
+		fmt.Fprintln(bw, strings.TrimRight(row, " "))
+		for _, l := range wrap(c.Why, width-4) {
+			fmt.Fprintln(bw, "    "+l)
 		}
 		if c.Preset != nil {
 			for i, l := range wrap(presetLine(c.Preset), width-6) {

@@ -19,7 +19,7 @@ func init() { register("table", FormatFunc(renderTable)) }
 // could not be tested and why, and a verdict line last, where the eye lands
 // when the command returns. The JSON keeps SPEC's id order.
 
-// A row is: status, id, target, duration, then "reason: message" in what is
+// A row is: status, id, target (host:port), duration, then "reason: message" in what is
 // left of the width. At 100-120 columns there is no room for a message
 // column beside full targets, so targets keep their room and a message that
 // does not fit moves to a line of its own under the row (up to two lines),
@@ -29,8 +29,8 @@ const (
 	tableIndent    = 2
 	tableGap       = 2
 	tableStatusW   = 4
-	tableIDMax     = 28
-	tableIDMin     = 16
+	tableIDMax     = 36 // ids are what --only and --skip take: cut them last
+	tableIDMin     = 24
 	tableTargetMax = 44
 	tableTargetMin = 20
 	tableTailMin   = 20 // or the longest reason, which is never cut
@@ -52,7 +52,7 @@ func layoutFor(checks []report.Check, width int) tableLayout {
 			tailMin = max(tailMin, runeLen(reasonCell(c)))
 		}
 		l.id = max(l.id, runeLen(c.ID))
-		l.target = max(l.target, runeLen(oneLine(c.Target)))
+		l.target = max(l.target, runeLen(tableTarget(c)))
 		l.dur = max(l.dur, runeLen(durationCell(c)))
 	}
 	l.id = min(l.id, tableIDMax)
@@ -73,6 +73,10 @@ func layoutFor(checks []report.Check, width int) tableLayout {
 	l.tail = max(l.tail, 10)
 	return l
 }
+
+// tableTarget is host:port even for URL targets: what the operator opens
+// in a firewall rule. The full URL stays in the JSON and Markdown.
+func tableTarget(c report.Check) string { return oneLine(destination(c.Kind, c.Target)) }
 
 func durationCell(c report.Check) string {
 	if c.Status == probes.Skip {
@@ -179,7 +183,7 @@ func writeTableRow(w io.Writer, c report.Check, l tableLayout, color bool) {
 	cells := []string{
 		paint(color, statusColor(c.Status), pad(status, tableStatusW)),
 		pad(truncMiddle(c.ID, l.id), l.id),
-		pad(truncMiddle(oneLine(c.Target), l.target), l.target),
+		pad(truncMiddle(tableTarget(c), l.target), l.target),
 		padLeft(durationCell(c), l.dur),
 		tail,
 	}
