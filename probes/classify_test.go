@@ -14,7 +14,9 @@ import (
 )
 
 func TestClassify(t *testing.T) {
-	opErr := func(e error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: e}} }
+	opErr := func(e error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: e}}
+	}
 	deadlineCtx, cancel := context.WithCancelCause(context.Background())
 	cancel(ErrRunDeadline)
 	for _, tc := range []struct {
