@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/apimprobe/apimprobe/azurectx"
 	"github.com/apimprobe/apimprobe/catalog"
 )
 
@@ -24,6 +25,10 @@ type config struct {
 	only, skip, outputs                 []string
 	strict                              bool
 	logLevel, logFormat                 string
+	imdsEndpoint, armEndpoint           string
+	armCredential, serviceTags          string
+	arm, noARM                          bool
+	units                               int
 	set                                 map[string]bool // flags given on the command line
 }
 
@@ -40,6 +45,13 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.keyVault, "key-vault", "", "a key vault of yours (Key Vault check is skipped without it)")
 	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
+	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", azurectx.DefaultIMDSEndpoint, "the Instance Metadata Service")
+	fs.BoolVar(&c.arm, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
+	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
+	fs.StringVar(&c.armEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
+	fs.StringVar(&c.armCredential, "arm-credential", azurectx.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
+	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
+	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
 	fs.DurationVar(&c.deadline, "deadline", 30*time.Second, "the whole run's hard limit")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
@@ -127,6 +139,9 @@ func (c *config) validate() error {
 			return fmt.Errorf("--private-ip %s is outside --subnet %s", ip, subnet)
 		}
 	}
+	if c.arm && c.noARM {
+		return errors.New("--arm and --no-arm contradict each other")
+	}
 	if err := oneOf("log-level", c.logLevel, []string{"debug", "info", "warn", "error"}); err != nil {
 		return err
 	}
@@ -135,3 +150,20 @@ func (c *config) validate() error {
 
 // errUsage marks errors that exit 2.
 var errUsage = errors.New("usage")
+
+// azureOptions maps the flags onto discovery's options.
+func (c *config) azureOptions() azurectx.Options {
+	mode := azurectx.ARMAuto
+	switch {
+	case c.arm:
+		mode = azurectx.ARMOn
+	case c.noARM:
+		mode = azurectx.ARMOff
+	}
+	phase := c.phase
+	return azurectx.Options{
+		IMDSEndpoint: c.imdsEndpoint, ARM: mode, ARMEndpoint: c.armEndpoint, Cloud: c.cloud,
+		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: c.mode,
+		Phase: phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/apimprobe/apimprobe/azurectx"
 	"github.com/apimprobe/apimprobe/catalog"
 	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
@@ -106,6 +107,11 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
 		return 2
 	}
+	azOpts := c.azureOptions()
+	if err := azurectx.Validate(&azOpts); err != nil {
+		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		return 2
+	}
 	specs, err := outputSpecs(c.outputs, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
@@ -114,12 +120,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(c, stderr)
 
 	if name == "plan" {
-		return plan(c, specs, stdout, stderr)
+		return plan(c, azOpts, specs, stdout, stderr)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, code := probe(ctx, c, log)
+	rep, code := probe(ctx, c, azOpts, log)
 	if rep == nil {
 		return code
 	}
@@ -132,7 +138,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 }
 
 // probe discovers the context, plans, runs, and builds the report.
-func probe(ctx context.Context, c config, log zerolog.Logger) (*report.Report, int) {
+func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.Logger) (*report.Report, int) {
 	started := time.Now()
 	// One clock for the whole run: discovery and the checks share --deadline.
 	ctx, cancel := context.WithTimeoutCause(ctx, c.deadline, probes.ErrRunDeadline)
@@ -149,7 +155,17 @@ func probe(ctx context.Context, c config, log zerolog.Logger) (*report.Report, i
 	if h, err := os.Hostname(); err == nil {
 		rc.Hostname = h
 	}
-	setFromFlag(rc, c)
+	// IMDS answers (or not) within its own second; Resource Manager reads go
+	// on in the background while the probes run.
+	disc, err := azurectx.Discover(ctx, azOpts)
+	if err != nil {
+		log.Error().Err(err).Msg("discovery")
+		return nil, 2
+	}
+	fillContext(rc, disc.Context())
+	if msg := disc.Context().IMDSError; msg != "" {
+		log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
+	}
 
 	resolver := probes.SystemResolver
 	rc.Phase = decidePhase(ctx, c, resolver, rc, log)
@@ -166,6 +182,8 @@ func probe(ctx context.Context, c config, log zerolog.Logger) (*report.Report, i
 		log.Error().Err(err).Msg("planning failed")
 		return nil, 2
 	}
+	azOpts.Phase, azOpts.Region = rc.Phase, rc.Region
+	checks = append(checks, azurectx.Checks(disc, azOpts)...)
 	checks = catalog.Select(checks, c.only, c.skip)
 	log.Info().Int("checks", len(checks)).Str("phase", rc.Phase).Msg("running")
 
@@ -178,24 +196,35 @@ func probe(ctx context.Context, c config, log zerolog.Logger) (*report.Report, i
 		},
 	})
 	rep.FromOutcomes(outs)
+	// Resource Manager may have told more while the checks ran.
+	fillContext(rc, disc.Context())
 	rep.DurationMS = time.Since(started).Milliseconds()
 	return rep, 0
 }
 
-// setFromFlag records the values the operator gave, with their source.
-func setFromFlag(rc *report.Context, c config) {
+// fillContext copies discovered values (flags, IMDS, ARM) into the report's
+// context with their sources; unknown values stay out.
+func fillContext(rc *report.Context, d azurectx.Context) {
 	for _, v := range []struct {
 		key, val string
 		dst      *string
 	}{
-		{"region", c.region, &rc.Region},
-		{"subnet", c.subnet, &rc.Subnet},
-		{"instance_private_ip", c.privateIP, &rc.InstancePrivateIP},
+		{"region", d.Region, &rc.Region},
+		{"subnet", d.Subnet, &rc.Subnet},
+		{"subscription_id", d.SubscriptionID, &rc.SubscriptionID},
+		{"resource_group", d.ResourceGroup, &rc.ResourceGroup},
+		{"vm_private_ip", d.VMPrivateIP, &rc.VMPrivateIP},
+		{"vm_public_ip", d.VMPublicIP, &rc.VMPublicIP},
+		{"instance_private_ip", d.InstancePrivateIP, &rc.InstancePrivateIP},
+		{"instance_public_ip", d.InstancePublicIP, &rc.InstancePublicIP},
 	} {
 		if v.val != "" {
 			*v.dst = v.val
-			rc.Sources[v.key] = "flag"
+			rc.Sources[v.key] = d.Sources[v.key]
 		}
+	}
+	if d.Credential != "" {
+		rc.Credential = d.Credential
 	}
 }
 
@@ -236,7 +265,7 @@ func commitOrEmpty() string {
 	return ""
 }
 
-func plan(c config, specs []output.Spec, stdout, stderr io.Writer) int {
+func plan(c config, azOpts azurectx.Options, specs []output.Spec, stdout, stderr io.Writer) int {
 	phase := c.phase
 	if phase == "auto" {
 		// plan sends nothing, so it cannot tell; inbound checks are listed.
@@ -251,6 +280,9 @@ func plan(c config, specs []output.Spec, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
 		return 2
 	}
+	azOpts.Phase = phase
+	// Static{}: no snapshot, nothing sent; the checks are listed as planned.
+	checks = append(checks, azurectx.Checks(azurectx.Static{}, azOpts)...)
 	checks = catalog.Select(checks, c.only, c.skip)
 	for _, sp := range specs {
 		if !slices.Contains(output.PlanFormats(), sp.Format) {
