@@ -249,15 +249,15 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		Required: map[string]bool{"internal": true, "external": true, "v2-injected": true},
 		Why:      "the gateway's health endpoint must answer 200 from inside the VNet", Source: srcHosts,
 	})
-	for _, h := range []struct{ id, prefix, title string }{
-		{"inbound.management", "management", "Direct management endpoint"},
-		{"inbound.developer-portal", "developer", "Developer portal"},
-		{"inbound.scm", "scm", "Git (SCM) endpoint"},
+	for _, h := range []struct{ id, prefix, title, why string }{
+		{"inbound.management", "management", "Direct management endpoint", "the instance's direct management API, reached from inside the VNet"},
+		{"inbound.developer-portal", "developer", "Developer portal", "the instance's developer portal, reached from inside the VNet"},
+		{"inbound.scm", "scm", "Git (SCM) endpoint", "the instance's Git configuration repository, reached from inside the VNet"},
 	} {
 		add(Endpoint{
 			ID: h.id, Title: h.title, Category: "API Management", Kind: "tls",
 			Host: svc + "." + h.prefix + "." + c.APIMSuffix, Port: 443, Needs: NeedsService, Inbound: true,
-			Required: classicOpt, Why: "the instance's " + strings.ToLower(h.title) + " reached from inside the VNet", Source: srcHosts,
+			Required: classicOpt, Why: h.why, Source: srcHosts,
 		})
 	}
 	return eps
