@@ -28,6 +28,8 @@ const (
 	// What SPEC allows past --deadline ("a fraction of a second"), plus
 	// starting a process in a namespace.
 	deadlineSlack = time.Second
+	// The budget of `lab up` on a machine that has its packages.
+	labUpBudget = 20 * time.Second
 )
 
 // want is one assertion on one check of the report.
@@ -296,7 +298,11 @@ func TestLab(t *testing.T) {
 
 	start := time.Now()
 	l.must(t, "up")
-	t.Logf("lab up: %v", time.Since(start).Round(time.Millisecond))
+	up := time.Since(start)
+	t.Logf("lab up: %v", up.Round(time.Millisecond))
+	if up > labUpBudget {
+		t.Errorf("lab up took %v; its budget is %v", up, labUpBudget)
+	}
 	// up is idempotent: a second one on a running lab changes nothing.
 	l.must(t, "up")
 	l.must(t, "status")
@@ -433,4 +439,30 @@ func checkDown(t *testing.T, l lab) {
 	if _, err := os.Stat("/etc/netns/apl-jump"); err == nil {
 		t.Errorf("lab down left /etc/netns/apl-jump")
 	}
+}
+
+// BenchmarkLabUp measures `lab up` from nothing (packages installed), the
+// figure behind labUpBudget.
+func BenchmarkLabUp(b *testing.B) {
+	if why := labSkipReason(); why != "" {
+		b.Skip(why)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	script := filepath.Join(root, "scripts", "lab", "lab")
+	run := func(arg string) {
+		if out, err := exec.Command(script, arg).CombinedOutput(); err != nil {
+			b.Fatalf("lab %s: %v\n%s", arg, err, out)
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		run("down")
+		b.StartTimer()
+		run("up")
+	}
+	b.StopTimer()
+	run("down")
 }
