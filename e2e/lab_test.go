@@ -387,6 +387,11 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 		}
 	}
 	if sc.noFailure {
+		// From the flags or, once --imds-endpoint exists, from the lab's
+		// metadata service: either way the lab's.
+		if rep.Context.Region != "westeurope" || rep.Context.Subnet != "198.18.1.0/24" {
+			t.Errorf("context region %q subnet %q (sources %v), want westeurope and 198.18.1.0/24", rep.Context.Region, rep.Context.Subnet, rep.Context.Sources)
+		}
 		for _, c := range rep.Checks {
 			if c.Status == probes.Fail || c.Status == probes.Warn {
 				t.Errorf("healthy lab, yet %s is %s/%s in phase %q: %s", c.ID, c.Status, c.Reason, c.FailedPhase, c.Message)
