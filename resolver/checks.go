@@ -49,7 +49,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expectation) []probes.Che
 		out = append(out, probes.Check{
 			ID: IDZoneScope, Title: "No private zone swallows " + suffix, Category: checkCategory,
 			Kind: checkKind, Target: suffix, Source: "SPEC.md (failure modes)",
-			Why: fmt.Sprintf("A private DNS zone named %s hides every other instance's *.%s name behind NXDOMAIN.", suffix, suffix),
+			Why:   fmt.Sprintf("A private DNS zone named %s hides every other instance's *.%s name behind NXDOMAIN.", suffix, suffix),
 			Probe: ZoneScopeProbe(set, suffix, ""),
 		})
 	}
@@ -245,7 +245,7 @@ func nameHint(reason probes.Reason, exp Expectation, host string, srv Server) st
 // and waits for all of them or ctx.
 func (s *Set) QuerySOA(ctx context.Context, zone string) []View {
 	name := dns.Fqdn(canonical(zone))
-	fs := s.views(ctx, cacheKey{name: name, qtype: dns.TypeSOA})
+	fs := s.views(ctx, cacheKey{name: name, qtype: dns.TypeSOA}).fs
 	out := make([]View, len(fs))
 	for i, f := range fs {
 		out[i] = wait(ctx, f, s.servers[i], strings.TrimSuffix(name, "."))

@@ -66,13 +66,21 @@ type Set struct {
 	expect   Expectation
 	budget   time.Duration
 	mu       sync.Mutex
-	cache    map[cacheKey][]*future
+	cache    map[cacheKey]*entry
 	hasVNets bool
 }
 
 type cacheKey struct {
 	name  string
 	qtype uint16 // 0: a host lookup (A and AAAA, search list applied)
+}
+
+// entry is one question to every server. start and try let a reader imitate
+// glibc, which moves on to the next server after one try's timeout.
+type entry struct {
+	fs    []*future
+	start time.Time
+	try   time.Duration
 }
 
 type future struct {
@@ -89,7 +97,7 @@ var (
 // each address once. When Azure DNS is also a VNet server (a VNet that uses
 // Azure-provided DNS) it is asked once and counts as both.
 func New(opts Options) (*Set, error) {
-	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey][]*future{}}
+	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}}
 	if s.budget <= 0 {
 		s.budget = defaultTimeout
 	}
@@ -251,27 +259,28 @@ func joinAddrs(as []netip.Addr) string {
 // questions on first use. The work runs detached from the caller's
 // cancellation (other callers share it) but within the first caller's
 // deadline, or Budget when it has none.
-func (s *Set) views(ctx context.Context, key cacheKey) []*future {
+func (s *Set) views(ctx context.Context, key cacheKey) *entry {
 	s.mu.Lock()
-	fs, ok := s.cache[key]
+	e, ok := s.cache[key]
 	if !ok {
-		fs = make([]*future, len(s.servers))
-		for i := range fs {
-			fs[i] = &future{done: make(chan struct{})}
+		e = &entry{fs: make([]*future, len(s.servers)), start: time.Now()}
+		for i := range e.fs {
+			e.fs[i] = &future{done: make(chan struct{})}
 		}
-		s.cache[key] = fs
+		s.cache[key] = e
 	}
 	s.mu.Unlock()
 	if ok {
-		return fs
+		return e
 	}
 	dl, has := ctx.Deadline()
 	if !has {
-		dl = time.Now().Add(s.budget)
+		dl = e.start.Add(s.budget)
 	}
+	e.try = min(s.conf.Timeout, dl.Sub(e.start)/time.Duration(s.conf.Attempts))
 	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 	var wg sync.WaitGroup
-	for i, f := range fs {
+	for i, f := range e.fs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -284,7 +293,7 @@ func (s *Set) views(ctx context.Context, key cacheKey) []*future {
 		}()
 	}
 	go func() { wg.Wait(); cancel() }()
-	return fs
+	return e
 }
 
 // wait returns the future's view, or a pending view when ctx ends first.
@@ -320,7 +329,7 @@ type Comparison struct {
 // and waits for all of them, or for ctx.
 func (s *Set) Compare(ctx context.Context, host string) Comparison {
 	name := canonical(host)
-	fs := s.views(ctx, cacheKey{name: name})
+	fs := s.views(ctx, cacheKey{name: name}).fs
 	c := Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure}
 	for i, f := range fs {
 		c.Views[i] = wait(ctx, f, s.servers[i], c.Host)
@@ -348,40 +357,69 @@ func (s *Set) primary(views []View) int {
 	return first
 }
 
-// waitPrimary waits only as long as the VM would: server by server in
-// order, stopping at the first that answers, so a silent server later in the
-// list does not hold up the answer.
+// waitPrimary waits only as long as the VM would: glibc asks the servers
+// in order and moves to the next one after one try's timeout, so server k's
+// answer counts from k tries after the start. The first server in that order
+// that answers is taken; a silent server does not hold up the others, and
+// none is waited for once an answer is taken.
 func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 	name := canonical(host)
-	fs := s.views(ctx, cacheKey{name: name})
+	e := s.views(ctx, cacheKey{name: name})
+	fs := e.fs
 	c := Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure, Primary: -1}
-	chosen := -1
-	for i, f := range fs {
-		if s.hasVNets && s.servers[i].Role != RoleVNet {
-			continue
-		}
-		v := wait(ctx, f, s.servers[i], c.Host)
-		c.Views[i] = v
-		if chosen < 0 {
-			chosen = i
-		}
-		if v.Answered() {
-			chosen = i
-			break
-		}
-		if ctx.Err() != nil {
-			break
+	var order []int
+	for i := range fs {
+		if !s.hasVNets || s.servers[i].Role == RoleVNet {
+			order = append(order, i)
 		}
 	}
-	// The others are shown as far as they got; none is waited for.
+	// pick returns the server the VM would take its answer from, or false
+	// while that is not settled yet.
+	pick := func() (int, bool) {
+		allDone := true
+		for k, i := range order {
+			f := fs[i]
+			select {
+			case <-f.done:
+				if f.view.Answered() {
+					return i, true
+				}
+				continue
+			default:
+			}
+			allDone = false
+			if k == len(order)-1 || time.Now().Before(e.start.Add(time.Duration(k+1)*e.try)) {
+				return -1, false // still this server's turn
+			}
+		}
+		return -1, allDone
+	}
+	chosen := -1
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		i, settled := pick()
+		if settled {
+			chosen = i
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	if chosen < 0 && len(order) > 0 {
+		chosen = order[0]
+	}
+	// Every view is shown as far as it got; none is waited for.
 	for i, f := range fs {
 		select {
 		case <-f.done:
 			c.Views[i] = f.view
 		default:
-			if c.Views[i].Server.Addr == (netip.AddrPort{}) {
-				c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: errPending}
-			}
+			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: errPending}
 		}
 	}
 	c.Primary = chosen
@@ -410,7 +448,7 @@ func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[stri
 	}
 	v := c.Views[i]
 	if v.Reason() != probes.ReasonOK {
-		if errors.Is(v.Err, errTimeout) && ctx.Err() != nil {
+		if ctx.Err() != nil && !v.Answered() {
 			return nil, ev, nil, ctx.Err()
 		}
 		return nil, ev, nil, v.dnsErr()
