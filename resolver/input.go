@@ -95,7 +95,9 @@ func ParseResolvConf(r io.Reader) (ResolvConf, error) {
 				case "ndots":
 					rc.Ndots = min(n, maxNdots)
 				case "timeout":
-					rc.Timeout = min(time.Duration(max(n, 1))*time.Second, maxTimeout)
+					// Clamp the count before scaling it: a huge n would
+					// overflow time.Duration and turn negative.
+					rc.Timeout = time.Duration(min(max(n, 1), int(maxTimeout/time.Second))) * time.Second
 				case "attempts":
 					rc.Attempts = min(max(n, 1), maxAttempts)
 				}

@@ -130,55 +130,58 @@ func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) 
 		if m.Rcode != dns.RcodeSuccess {
 			return v
 		}
-		// Walk the answer section from target through CNAMEs.
-		seen := map[string]bool{}
-		for {
-			key := strings.ToLower(target)
-			if seen[key] {
-				return v // a CNAME loop in the answer: stop, no addresses
-			}
-			seen[key] = true
-			next := ""
-			for _, rr := range m.Answer {
-				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
-					next = c.Target
-					break
-				}
-			}
-			if next == "" {
-				break
-			}
-			target = next
-			v.Chain = append(v.Chain, target)
-			if len(v.Chain) > maxChain {
-				return v
-			}
-		}
-		for _, rr := range m.Answer {
-			if !strings.EqualFold(rr.Header().Name, target) {
-				continue
-			}
-			switch r := rr.(type) {
-			case *dns.A:
-				if a, ok := netip.AddrFromSlice(r.A.To4()); ok && qtype == dns.TypeA {
-					v.Addrs = append(v.Addrs, a)
-				}
-			case *dns.AAAA:
-				if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok && qtype == dns.TypeAAAA {
-					v.Addrs = append(v.Addrs, a.Unmap())
-				}
-			}
-		}
-		if len(v.Addrs) > 0 || len(v.Chain) == 1 || strings.EqualFold(target, name) {
+		next, again := v.read(m, target, qtype)
+		if !again {
 			return v
 		}
-		// The chain stopped at a name without addresses in this answer:
-		// ask for that name (the server may have cut the chain short).
-		if !hasOnlyChain(m, target) {
-			return v
-		}
+		target = next
 	}
 	return v
+}
+
+// read takes the addresses and CNAME chain for target out of an answer. It
+// returns the name to ask about next when the chain stops at a name the
+// answer holds nothing for (a server may cut a chain short), with again set.
+func (v *View) read(m *dns.Msg, target string, qtype uint16) (next string, again bool) {
+	seen := map[string]bool{}
+	for {
+		key := strings.ToLower(target)
+		if seen[key] || len(v.Chain) > maxChain {
+			return "", false // a CNAME loop or an absurd chain: no addresses
+		}
+		seen[key] = true
+		next := ""
+		for _, rr := range m.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		target = next
+		v.Chain = append(v.Chain, target)
+	}
+	for _, rr := range m.Answer {
+		if !strings.EqualFold(rr.Header().Name, target) {
+			continue
+		}
+		switch r := rr.(type) {
+		case *dns.A:
+			if a, ok := netip.AddrFromSlice(r.A.To4()); ok && qtype == dns.TypeA {
+				v.Addrs = append(v.Addrs, a)
+			}
+		case *dns.AAAA:
+			if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok && qtype == dns.TypeAAAA {
+				v.Addrs = append(v.Addrs, a.Unmap())
+			}
+		}
+	}
+	if len(v.Addrs) > 0 || len(v.Chain) == 1 || len(v.Chain) > maxChain || !hasOnlyChain(m, target) {
+		return "", false
+	}
+	return target, true
 }
 
 // hasOnlyChain reports that the answer ends at target with no records for it,
