@@ -260,10 +260,17 @@ func joinAddrs(as []netip.Addr) string {
 // cancellation (other callers share it) but within the first caller's
 // deadline, or Budget when it has none.
 func (s *Set) views(ctx context.Context, key cacheKey) *entry {
+	now := time.Now()
+	dl, has := ctx.Deadline()
+	if !has {
+		dl = now.Add(s.budget)
+	}
 	s.mu.Lock()
 	e, ok := s.cache[key]
 	if !ok {
-		e = &entry{fs: make([]*future, len(s.servers)), start: time.Now()}
+		// Everything a reader uses is set before the entry is published.
+		e = &entry{fs: make([]*future, len(s.servers)), start: now,
+			try: min(s.conf.Timeout, dl.Sub(now)/time.Duration(s.conf.Attempts))}
 		for i := range e.fs {
 			e.fs[i] = &future{done: make(chan struct{})}
 		}
@@ -273,11 +280,6 @@ func (s *Set) views(ctx context.Context, key cacheKey) *entry {
 	if ok {
 		return e
 	}
-	dl, has := ctx.Deadline()
-	if !has {
-		dl = e.start.Add(s.budget)
-	}
-	e.try = min(s.conf.Timeout, dl.Sub(e.start)/time.Duration(s.conf.Attempts))
 	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
 	var wg sync.WaitGroup
 	for i, f := range e.fs {
