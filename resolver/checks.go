@@ -167,6 +167,9 @@ func judgeName(ctx context.Context, exp Expectation, c Comparison) probes.Result
 			return r
 		}
 		msg := fmt.Sprintf("%s resolves to %s via %s", c.Host, pv.Describe(), who)
+		if exp.ExpectsPrivate() && !exp.PrivateIP.IsValid() && !exp.Subnet.IsValid() && len(exp.VNet) == 0 {
+			msg += " (a private address; the expected VIP and subnet are unknown, so only private ranges were checked: pass --private-ip or --subnet)"
+		}
 		if len(c.Views) > 1 && len(silent) < len(c.Views)-1 {
 			msg += "; the other resolvers agree"
 		}

@@ -209,8 +209,12 @@ func privateLinkProblem(e Expectation, c Comparison, i int) *probes.Result {
 	r := probes.Failf(probes.ReasonPublicAnswer, probes.PhaseResolve, fmt.Sprintf(
 		"%s has a private endpoint (CNAME %s) but %s answers the public address %s",
 		c.Host, hop, v.Server.Addr, strings.Join(public, ", ")))
-	r.Hint = fmt.Sprintf("Link the private DNS zone %s to this VNet, or make DNS server %s forward %s to Azure DNS (168.63.129.16), so %s resolves to its private endpoint.",
-		zone, v.Server.Addr.Addr(), zone, c.Host)
+	if v.Server.Role == RoleAzure {
+		r.Hint = fmt.Sprintf("Link the private DNS zone %s (holding the private endpoint's A record) to this VNet, so %s resolves to its private endpoint.", zone, c.Host)
+	} else {
+		r.Hint = fmt.Sprintf("Link the private DNS zone %s to this VNet, or make DNS server %s forward %s to Azure DNS (168.63.129.16), so %s resolves to its private endpoint.",
+			zone, v.Server.Addr.Addr(), zone, c.Host)
+	}
 	r.Addresses = public
 	return &r
 }

@@ -152,7 +152,7 @@ func TestSilentServer(t *testing.T) {
 	if el := time.Since(start); el > 800*time.Millisecond {
 		t.Errorf("lookup outlived its budget: %v", el)
 	}
-	if reason, _ := probes.Classify(context.Background(), err); reason != probes.ReasonDNSTimeout && reason != probes.ReasonTimeout {
+	if reason, _ := probes.Classify(context.Background(), err); reason != probes.ReasonDNSTimeout {
 		t.Errorf("got %s (%v)", reason, err)
 	}
 	set = newSet(t, internal, netip.AddrPort{}, silent(t))

@@ -451,7 +451,9 @@ func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[stri
 	v := c.Views[i]
 	if v.Reason() != probes.ReasonOK {
 		if ctx.Err() != nil && !v.Answered() {
-			return nil, ev, nil, ctx.Err()
+			// A name-resolution timeout, unless the run's deadline ended it
+			// (probes.Classify looks at the run context first).
+			return nil, ev, nil, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}
 		}
 		return nil, ev, nil, v.dnsErr()
 	}
