@@ -1,0 +1,326 @@
+// Command apimprobe tells, with evidence, whether Azure API Management can
+// work from the subnet it runs in, and what exactly must change. This file is
+// wiring only: flags in, a plan and a report out.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/output"
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/report"
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `apimprobe tells whether Azure API Management can work from this subnet.
+
+Usage:
+  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage)
+  apimprobe plan [flags]     list the checks run would make, without sending a packet
+  apimprobe version          version, commit and Go version
+
+Run 'apimprobe COMMAND --help' for the flags of a command.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run", "plan":
+		return command(args[0], args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "apimprobe: unknown command %q (want run, plan or version)\n", args[0])
+	return 2
+}
+
+func versionLine() string {
+	v, c := version, commit
+	if c == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" {
+					c = s.Value
+				}
+			}
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return fmt.Sprintf("apimprobe %s (commit %s, %s %s/%s)", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func command(name string, args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := newFlagSet(name, &c)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: apimprobe %s [flags]\n\nFlags:\n%s", name, fs.FlagUsages())
+			return 0
+		}
+		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
+		return 2
+	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { c.set[f.Name] = true })
+	if err := c.validate(); err != nil {
+		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		return 2
+	}
+	specs, err := outputSpecs(c.outputs, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		return 2
+	}
+	log := newLogger(c, stderr)
+
+	if name == "plan" {
+		return plan(c, specs, stdout, stderr)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, code := probe(ctx, c, log)
+	if rep == nil {
+		return code
+	}
+	opts := output.Options{Color: colorFor(stdout), Width: termWidth(stdout)}
+	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: writing the report: %v\n", err)
+		return 2
+	}
+	return rep.ExitCode(c.strict)
+}
+
+// probe discovers the context, plans, runs, and builds the report.
+func probe(ctx context.Context, c config, log zerolog.Logger) (*report.Report, int) {
+	started := time.Now()
+	// One clock for the whole run: discovery and the checks share --deadline.
+	ctx, cancel := context.WithTimeoutCause(ctx, c.deadline, probes.ErrRunDeadline)
+	defer cancel()
+
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Tool:          report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()},
+		StartedAt:     started.UTC().Truncate(time.Millisecond),
+	}
+	rc := &rep.Context
+	rc.Cloud, rc.Mode, rc.Service = c.cloud, c.mode, c.service
+	rc.Sources = map[string]string{}
+	if h, err := os.Hostname(); err == nil {
+		rc.Hostname = h
+	}
+	setFromFlag(rc, c)
+
+	resolver := probes.SystemResolver
+	rc.Phase = decidePhase(ctx, c, resolver, rc, log)
+
+	checks, err := catalog.Plan(catalog.Options{
+		Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase,
+		Inputs: catalog.Inputs{
+			Service: c.service, Region: rc.Region, StorageAccount: c.storageAccount,
+			SQLServer: c.sqlServer, KeyVault: c.keyVault,
+		},
+		Resolver: resolver,
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("planning failed")
+		return nil, 2
+	}
+	checks = catalog.Select(checks, c.only, c.skip)
+	log.Info().Int("checks", len(checks)).Str("phase", rc.Phase).Msg("running")
+
+	remaining := time.Until(started.Add(c.deadline))
+	outs := probes.Run(ctx, checks, probes.RunOptions{
+		Timeout: c.timeout, Deadline: remaining, Concurrency: c.concurrency,
+		OnDone: func(o probes.Outcome) {
+			log.Debug().Str("id", o.Check.ID).Str("status", string(o.Result.Status)).
+				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
+		},
+	})
+	rep.FromOutcomes(outs)
+	rep.DurationMS = time.Since(started).Milliseconds()
+	return rep, 0
+}
+
+// setFromFlag records the values the operator gave, with their source.
+func setFromFlag(rc *report.Context, c config) {
+	for _, v := range []struct {
+		key, val string
+		dst      *string
+	}{
+		{"region", c.region, &rc.Region},
+		{"subnet", c.subnet, &rc.Subnet},
+		{"instance_private_ip", c.privateIP, &rc.InstancePrivateIP},
+	} {
+		if v.val != "" {
+			*v.dst = v.val
+			rc.Sources[v.key] = "flag"
+		}
+	}
+}
+
+// decidePhase settles --phase auto: post when the gateway name resolves.
+func decidePhase(ctx context.Context, c config, r probes.Resolver, rc *report.Context, log zerolog.Logger) string {
+	if c.phase != "auto" {
+		rc.Sources["phase"] = "flag"
+		return c.phase
+	}
+	if c.service == "" {
+		rc.Sources["phase"] = "auto"
+		return "pre"
+	}
+	cloud, _ := catalog.LookupCloud(c.cloud)
+	host := c.service + "." + cloud.APIMSuffix
+	lctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	addrs, err := r.LookupHost(lctx, host)
+	rc.Sources["phase"] = "auto"
+	if err != nil || len(addrs) == 0 {
+		log.Info().Str("host", host).Err(err).Msg("gateway name does not resolve: pre-deployment phase")
+		return "pre"
+	}
+	return "post"
+}
+
+func commitOrEmpty() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
+func plan(c config, specs []output.Spec, stdout, stderr io.Writer) int {
+	phase := c.phase
+	if phase == "auto" {
+		// plan sends nothing, so it cannot tell; inbound checks are listed.
+		phase = "post"
+	}
+	checks, err := catalog.Plan(catalog.Options{
+		Cloud: c.cloud, Mode: c.mode, Phase: phase,
+		Inputs: catalog.Inputs{Service: c.service, Region: c.region, StorageAccount: c.storageAccount,
+			SQLServer: c.sqlServer, KeyVault: c.keyVault},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
+		return 2
+	}
+	checks = catalog.Select(checks, c.only, c.skip)
+	for _, sp := range specs {
+		if !slices.Contains(output.PlanFormats(), sp.Format) {
+			fmt.Fprintf(stderr, "apimprobe plan: -o %s: plan prints %s\n", sp.Format, strings.Join(output.PlanFormats(), ", "))
+			return 2
+		}
+	}
+	for _, sp := range specs {
+		var buf bytes.Buffer
+		w := io.Writer(&buf)
+		opts := output.Options{}
+		if sp.File == "" {
+			w, opts = stdout, output.Options{Color: colorFor(stdout), Width: termWidth(stdout)}
+		}
+		if err := output.RenderPlan(w, checks, sp.Format, opts); err != nil {
+			fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
+			return 2
+		}
+		if sp.File != "" {
+			if err := output.WriteFileAtomic(sp.File, buf.Bytes()); err != nil {
+				fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
+				return 2
+			}
+		}
+	}
+	return 0
+}
+
+func outputSpecs(raw []string, stdout io.Writer) ([]output.Spec, error) {
+	if len(raw) == 0 {
+		raw = []string{output.DefaultFormat(isTerminal(stdout))}
+	}
+	specs := make([]output.Spec, 0, len(raw))
+	for _, s := range raw {
+		sp, err := output.ParseSpec(s)
+		if err != nil {
+			return nil, fmt.Errorf("-o %s: %v", s, err)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, output.Validate(specs)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// colorFor: colour only on a terminal, and never when NO_COLOR is set.
+func colorFor(w io.Writer) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	return isTerminal(w)
+}
+
+func newLogger(c config, stderr io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(c.logLevel)
+	var w io.Writer = stderr
+	if c.logFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(stderr), TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return cols
+		}
+	}
+	return 0
+}
