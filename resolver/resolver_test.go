@@ -286,7 +286,10 @@ func TestPrivateLinkChain(t *testing.T) {
 	if !strings.Contains(problem.Hint, "privatelink.blob.core.windows.net") {
 		t.Errorf("hint %q", problem.Hint)
 	}
-	views := ev["dns"].([]ViewEvidence)
+	views := ev["resolvers"].([]ViewEvidence)
+	if ev["chosen"] != set.Servers()[0].Addr.String() || len(ev["cname_chain"].([]string)) != 3 {
+		t.Errorf("evidence %v", ev)
+	}
 	if len(views[0].CNAMEChain) != 3 || views[0].CNAMEChain[1] != "mystore.privatelink.blob.core.windows.net" {
 		t.Errorf("chain %v", views[0].CNAMEChain)
 	}
@@ -353,7 +356,7 @@ func TestFirstAnsweringVNetServerIsUsed(t *testing.T) {
 	if el := time.Since(start); err != nil || el > 300*time.Millisecond {
 		t.Fatalf("took %v: %v %v", el, addrs, err)
 	}
-	if v := ev["dns"].([]ViewEvidence); v[1].Outcome != "pending" {
+	if v := ev["resolvers"].([]ViewEvidence); v[1].Outcome != "pending" {
 		t.Errorf("silent server shown as %q", v[1].Outcome)
 	}
 }
@@ -510,3 +513,34 @@ func TestNew(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The outbound probes dial the address this package reports, and file the
+// per-resolver evidence under "dns".
+func TestOutboundProbeDialsTheReportedAddress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	host := "myserver.database.windows.net"
+	z := newZone(t, host+". 60 IN CNAME myserver.privatelink.database.windows.net.", "myserver.privatelink.database.windows.net. 60 IN A 127.0.0.1")
+	set := newSet(t, internal, netip.AddrPort{}, serve(t, "ip4", z))
+	port := l.Addr().(*net.TCPAddr).Port
+	r := probes.TCP{Host: host, Port: port, Resolver: set}.Run(ctxT(t, 2*time.Second))
+	if r.Status != probes.Pass || !slices.Equal(r.Addresses, []string{"127.0.0.1"}) {
+		t.Fatalf("got %+v", r)
+	}
+	ev, _ := r.Evidence["dns"].(map[string]any)
+	if ev == nil || ev["cname_chain"] == nil || ev["resolvers"] == nil {
+		t.Errorf("evidence %v", r.Evidence)
+	}
+}

@@ -444,7 +444,14 @@ func (s *Set) LookupHost(ctx context.Context, host string) ([]string, error) {
 // address — a failed result for the probe to report instead of dialling.
 func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[string]any, *probes.Result, error) {
 	c, i := s.waitPrimary(ctx, host)
-	ev := map[string]any{"dns": c.Evidence(s.expect)}
+	// probes files this map under the check's evidence key "dns".
+	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(s.expect)}
+	if i >= 0 {
+		ev["chosen"] = s.servers[i].Addr.String()
+		if ch := c.Views[i].Chain; len(ch) > 1 {
+			ev["cname_chain"] = ch
+		}
+	}
 	if i < 0 {
 		return nil, ev, nil, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
 	}
