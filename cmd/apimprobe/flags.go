@@ -12,6 +12,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/azurectx"
 	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/resolver"
 )
 
 // config is everything the flags say, validated.
@@ -29,7 +30,12 @@ type config struct {
 	armCredential, serviceTags          string
 	arm, noARM                          bool
 	units                               int
-	set                                 map[string]bool // flags given on the command line
+	dnsServers                          []string
+	azureDNS                            string
+	// Parsed forms of the flags above, filled by validate.
+	dnsAddrs     []netip.AddrPort
+	azureDNSAddr netip.AddrPort
+	set          map[string]bool // flags given on the command line
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -45,6 +51,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.keyVault, "key-vault", "", "a key vault of yours (Key Vault check is skipped without it)")
 	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
+	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable; replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
+	fs.StringVar(&c.azureDNS, "azure-dns", "168.63.129.16", "the Azure-provided DNS address, always asked beside the others for comparison")
 	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", azurectx.DefaultIMDSEndpoint, "the Instance Metadata Service")
 	fs.BoolVar(&c.arm, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
 	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
@@ -122,22 +130,24 @@ func (c *config) validate() error {
 			return fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
-	var subnet netip.Prefix
-	if c.subnet != "" {
-		p, err := netip.ParsePrefix(c.subnet)
-		if err != nil {
-			return fmt.Errorf("--subnet %q is not a CIDR prefix such as 10.0.1.0/24", c.subnet)
-		}
-		subnet = p.Masked()
+	subnet, err := resolver.ParseSubnet(c.subnet)
+	if c.subnet != "" && err != nil {
+		return fmt.Errorf("--subnet: %v", err)
 	}
 	if c.privateIP != "" {
-		ip, err := netip.ParseAddr(c.privateIP)
+		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
+			return fmt.Errorf("--private-ip: %v", err)
+		}
+	}
+	for _, d := range c.dnsServers {
+		a, err := resolver.ParseServer(d)
 		if err != nil {
-			return fmt.Errorf("--private-ip %q is not an IP address", c.privateIP)
+			return fmt.Errorf("--dns-server: %v", err)
 		}
-		if subnet.IsValid() && !subnet.Contains(ip) {
-			return fmt.Errorf("--private-ip %s is outside --subnet %s", ip, subnet)
-		}
+		c.dnsAddrs = append(c.dnsAddrs, a)
+	}
+	if c.azureDNSAddr, err = resolver.ParseServer(c.azureDNS); err != nil {
+		return fmt.Errorf("--azure-dns: %v", err)
 	}
 	if c.arm && c.noARM {
 		return errors.New("--arm and --no-arm contradict each other")

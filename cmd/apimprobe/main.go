@@ -9,12 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +31,7 @@ import (
 	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/resolver"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=…".
@@ -167,8 +172,16 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 		log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
 	}
 
-	resolver := probes.SystemResolver
-	rc.Phase = decidePhase(ctx, c, resolver, rc, log)
+	set, exp, err := resolverSet(c, rc, log)
+	if err != nil {
+		log.Error().Err(err).Msg("resolvers")
+		return nil, 2
+	}
+	for _, s := range set.Servers() {
+		rc.Resolvers = append(rc.Resolvers, s.Addr.String())
+	}
+	rc.Phase = decidePhase(ctx, c, set, rc)
+	exp.Phase = rc.Phase
 
 	checks, err := catalog.Plan(catalog.Options{
 		Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase,
@@ -176,16 +189,28 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 			Service: c.service, Region: rc.Region, StorageAccount: c.storageAccount,
 			SQLServer: c.sqlServer, KeyVault: c.keyVault,
 		},
-		Resolver: resolver,
+		Resolver: set,
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("planning failed")
 		return nil, 2
 	}
+	dnsChecks, err := dnsChecks(set, c, rc.Region, exp)
+	if err != nil {
+		log.Error().Err(err).Msg("planning failed")
+		return nil, 2
+	}
+	checks = append(checks, dnsChecks...)
 	azOpts.Phase, azOpts.Region = rc.Phase, rc.Region
 	checks = append(checks, azurectx.Checks(disc, azOpts)...)
 	checks = catalog.Select(checks, c.only, c.skip)
 	log.Info().Int("checks", len(checks)).Str("phase", rc.Phase).Msg("running")
+
+	// Ask for every name at once, outside the concurrency bound: a silent
+	// resolver then costs one timeout, not one per wave of checks, and the
+	// probes find the answers waiting.
+	prefetched := prefetch(ctx, set, checks, c.timeout)
+	defer prefetched.Wait()
 
 	remaining := time.Until(started.Add(c.deadline))
 	outs := probes.Run(ctx, checks, probes.RunOptions{
@@ -228,27 +253,103 @@ func fillContext(rc *report.Context, d azurectx.Context) {
 	}
 }
 
-// decidePhase settles --phase auto: post when the gateway name resolves.
-func decidePhase(ctx context.Context, c config, r probes.Resolver, rc *report.Context, log zerolog.Logger) string {
+// resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf,
+// or --dns-server) and Azure DNS, judged against what is known of the
+// subnet and the instance's VIP.
+func resolverSet(c config, rc *report.Context, log zerolog.Logger) (*resolver.Set, resolver.Expectation, error) {
+	exp := resolver.Expectation{Mode: c.mode, Phase: c.phase}
+	if p, err := resolver.ParseSubnet(rc.Subnet); err == nil {
+		exp.Subnet = p
+	}
+	if a, err := netip.ParseAddr(rc.InstancePrivateIP); err == nil {
+		exp.PrivateIP = a
+	}
+	if a, err := netip.ParseAddr(rc.InstancePublicIP); err == nil {
+		exp.PublicIP = a
+	}
+	conf, err := resolver.LoadResolvConf(resolvConfPath)
+	if err != nil {
+		log.Warn().Err(err).Msg("no usable resolv.conf: only the given DNS servers and Azure DNS are asked")
+		conf = resolver.DefaultResolvConf()
+	}
+	if len(c.dnsAddrs) > 0 {
+		conf.Servers = nil // --dns-server names the VNet's resolvers instead
+	}
+	set, err := resolver.New(resolver.Options{ResolvConf: &conf, DNSServers: c.dnsAddrs, AzureDNS: c.azureDNSAddr, Expect: exp, Budget: c.timeout})
+	return set, exp, err
+}
+
+const resolvConfPath = "/etc/resolv.conf"
+
+// decidePhase settles --phase auto: post when the gateway name resolves on
+// any resolver.
+func decidePhase(ctx context.Context, c config, set *resolver.Set, rc *report.Context) string {
 	if c.phase != "auto" {
 		rc.Sources["phase"] = "flag"
 		return c.phase
 	}
+	rc.Sources["phase"] = "auto"
 	if c.service == "" {
-		rc.Sources["phase"] = "auto"
 		return "pre"
 	}
-	cloud, _ := catalog.LookupCloud(c.cloud)
-	host := c.service + "." + cloud.APIMSuffix
+	suffix, _ := resolver.APIMSuffix(c.cloud)
 	lctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	addrs, err := r.LookupHost(lctx, host)
-	rc.Sources["phase"] = "auto"
-	if err != nil || len(addrs) == 0 {
-		log.Info().Str("host", host).Err(err).Msg("gateway name does not resolve: pre-deployment phase")
-		return "pre"
+	phase, _ := resolver.DecidePhase(lctx, set, c.service+"."+suffix)
+	return phase
+}
+
+// dnsChecks builds the dns.* checks of the instance's names (set nil: for
+// plan, nothing is asked).
+func dnsChecks(set *resolver.Set, c config, region string, exp resolver.Expectation) ([]probes.Check, error) {
+	names, err := resolver.InstanceNames(c.service, c.cloud, c.mode, region)
+	if err != nil {
+		return nil, err
 	}
-	return "post"
+	suffix, err := resolver.APIMSuffix(c.cloud)
+	if err != nil {
+		return nil, err
+	}
+	return resolver.Checks(set, names, suffix, exp), nil
+}
+
+// prefetch resolves every probed host name concurrently, each within one
+// check timeout; the returned group ends by then.
+func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, timeout time.Duration) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, ch := range checks {
+		if ch.Probe == nil || (ch.Kind != "tcp" && ch.Kind != "tls" && ch.Kind != "http") {
+			continue
+		}
+		host := targetHost(ch.Target)
+		if host == "" || seen[host] {
+			continue
+		}
+		if _, err := netip.ParseAddr(host); err == nil {
+			continue
+		}
+		seen[host] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			set.LookupHost(pctx, host)
+		}()
+	}
+	return &wg
+}
+
+// targetHost takes the host out of "host:port" or a URL.
+func targetHost(target string) string {
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	if h, _, err := net.SplitHostPort(target); err == nil {
+		return h
+	}
+	return ""
 }
 
 func commitOrEmpty() string {
@@ -280,6 +381,13 @@ func plan(c config, azOpts azurectx.Options, specs []output.Spec, stdout, stderr
 		fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
 		return 2
 	}
+	exp := resolver.Expectation{Mode: c.mode, Phase: phase}
+	dns, err := dnsChecks(nil, c, c.region, exp)
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
+		return 2
+	}
+	checks = append(checks, dns...)
 	azOpts.Phase = phase
 	// Static{}: no snapshot, nothing sent; the checks are listed as planned.
 	checks = append(checks, azurectx.Checks(azurectx.Static{}, azOpts)...)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,5 +220,38 @@ func TestRunInEmptyNetns(t *testing.T) {
 		if c.Status == "fail" && (c.Hint == "" || c.FailedPhase == "") {
 			t.Fatalf("%s: a failure needs a hint and a phase: %+v", c.ID, c)
 		}
+	}
+}
+
+// TestSilentResolversKeepTheDeadline points the VM's resolver and Azure DNS
+// at a loopback UDP socket that never answers.
+func TestSilentResolversKeepTheDeadline(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	silent := pc.LocalAddr().String()
+	args := []string{"run", "--only", "outbound.sql", "--sql-server", "sqlsrv", "--timeout", "1s", "--deadline", "5s",
+		"-o", "json", "--imds-endpoint", "http://127.0.0.1:9", "--no-arm", "--dns-server", silent, "--azure-dns", silent}
+	r := runBinary(t, nil, args...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	if r.took > 2500*time.Millisecond {
+		t.Fatalf("took %s with a 1s timeout", r.took)
+	}
+	var rep struct {
+		Context struct{ Resolvers []string }
+		Checks  []struct{ ID, Status, Reason, Hint string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) != 1 || rep.Checks[0].Reason != "dns-timeout" || rep.Checks[0].Hint == "" {
+		t.Fatalf("checks %+v", rep.Checks)
+	}
+	if len(rep.Context.Resolvers) != 1 || rep.Context.Resolvers[0] != silent {
+		t.Fatalf("resolvers %v", rep.Context.Resolvers)
 	}
 }
