@@ -180,17 +180,25 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 	for _, s := range set.Servers() {
 		rc.Resolvers = append(rc.Resolvers, s.Addr.String())
 	}
+	// Ask for every name the run may probe (the post-deployment plan is the
+	// widest) before deciding the phase, so that a silent resolver costs one
+	// timeout for the phase decision and the probes together.
+	inputs := catalog.Inputs{
+		Service: c.service, Region: rc.Region, StorageAccount: c.storageAccount,
+		SQLServer: c.sqlServer, KeyVault: c.keyVault,
+	}
+	widest, err := catalog.Plan(catalog.Options{Cloud: c.cloud, Mode: c.mode, Phase: "post", Inputs: inputs})
+	if err != nil {
+		log.Error().Err(err).Msg("planning failed")
+		return nil, 2
+	}
+	prefetched := prefetch(ctx, set, catalog.Select(widest, c.only, c.skip), c.timeout)
+	defer prefetched.Wait()
+
 	rc.Phase = decidePhase(ctx, c, set, rc)
 	exp.Phase = rc.Phase
 
-	checks, err := catalog.Plan(catalog.Options{
-		Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase,
-		Inputs: catalog.Inputs{
-			Service: c.service, Region: rc.Region, StorageAccount: c.storageAccount,
-			SQLServer: c.sqlServer, KeyVault: c.keyVault,
-		},
-		Resolver: set,
-	})
+	checks, err := catalog.Plan(catalog.Options{Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase, Inputs: inputs, Resolver: set})
 	if err != nil {
 		log.Error().Err(err).Msg("planning failed")
 		return nil, 2
@@ -200,17 +208,13 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 		log.Error().Err(err).Msg("planning failed")
 		return nil, 2
 	}
-	checks = append(checks, dnsChecks...)
+	// DNS checks go first: the runner starts checks in this order, and the
+	// name comparisons (SOA, canary) are the ones the prefetch cannot warm.
+	checks = append(dnsChecks, checks...)
 	azOpts.Phase, azOpts.Region = rc.Phase, rc.Region
 	checks = append(checks, azurectx.Checks(disc, azOpts)...)
 	checks = catalog.Select(checks, c.only, c.skip)
 	log.Info().Int("checks", len(checks)).Str("phase", rc.Phase).Msg("running")
-
-	// Ask for every name at once, outside the concurrency bound: a silent
-	// resolver then costs one timeout, not one per wave of checks, and the
-	// probes find the answers waiting.
-	prefetched := prefetch(ctx, set, checks, c.timeout)
-	defer prefetched.Wait()
 
 	remaining := time.Until(started.Add(c.deadline))
 	outs := probes.Run(ctx, checks, probes.RunOptions{
@@ -313,13 +317,15 @@ func dnsChecks(set *resolver.Set, c config, region string, exp resolver.Expectat
 	return resolver.Checks(set, names, suffix, exp), nil
 }
 
-// prefetch resolves every probed host name concurrently, each within one
-// check timeout; the returned group ends by then.
+// prefetch resolves every probed host name at once, outside the checks'
+// concurrency bound, each within one check timeout (the returned group ends
+// by then): a silent resolver costs one timeout, not one per wave of checks,
+// and the probes find the answers waiting.
 func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, timeout time.Duration) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	seen := map[string]bool{}
 	for _, ch := range checks {
-		if ch.Probe == nil || (ch.Kind != "tcp" && ch.Kind != "tls" && ch.Kind != "http") {
+		if ch.Probe == nil || (ch.Kind != "tcp" && ch.Kind != "tls" && ch.Kind != "http" && ch.Kind != "dns") {
 			continue
 		}
 		host := targetHost(ch.Target)
@@ -348,6 +354,9 @@ func targetHost(target string) string {
 	}
 	if h, _, err := net.SplitHostPort(target); err == nil {
 		return h
+	}
+	if strings.Contains(target, ".") && !strings.ContainsAny(target, " /:") {
+		return target // a bare host name (dns checks)
 	}
 	return ""
 }
