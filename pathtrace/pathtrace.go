@@ -104,7 +104,9 @@ func Trace(ctx context.Context, dst netip.AddrPort, maxTTL int) ([]Hop, error) {
 				continue
 			}
 			hops[a.hop.TTL-1] = a.hop
-			if a.hop.arrived() && (reachedAt == 0 || a.hop.TTL < reachedAt) {
+			// An unreachable ends the path as surely as an arrival: the
+			// higher TTLs would meet the same refusal.
+			if (a.hop.arrived() || a.hop.Kind == Unreachable) && (reachedAt == 0 || a.hop.TTL < reachedAt) {
 				reachedAt = a.hop.TTL
 				grace = time.After(3*a.hop.RTT + 100*time.Millisecond)
 			}
@@ -237,7 +239,16 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 	t0 := time.Now()
 	hops, terr := Trace(ctx, dst, opts.MaxTTL)
 	phases["trace_ms"] = time.Since(t0).Milliseconds()
-	ev := map[string]any{"destination": dst.String(), "hops": hopEvidence(hops), "max_ttl": opts.MaxTTL}
+	// Hops past the destination say nothing about the path; they are left
+	// out of the evidence rather than shown as silent.
+	shown := hops
+	for _, h := range hops {
+		if h.arrived() {
+			shown = hops[:h.TTL]
+			break
+		}
+	}
+	ev := map[string]any{"destination": dst.String(), "hops": hopEvidence(shown), "max_ttl": opts.MaxTTL}
 	result := func(r probes.Result) probes.Result {
 		r.Phases, r.Addresses, r.Evidence = phases, addrs, ev
 		return r
