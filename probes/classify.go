@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -27,15 +28,25 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
+		server := ""
+		if dnsErr.Server != "" {
+			server = " (DNS server " + dnsErr.Server + ")"
+		}
+		// Go's resolver keeps the cause of a failed exchange only as text, so
+		// this is the one place that reads it.
 		switch {
 		case dnsErr.IsNotFound:
-			return ReasonNXDomain, fmt.Sprintf("name %s does not exist (NXDOMAIN or no address)", dnsErr.Name)
+			return ReasonNXDomain, fmt.Sprintf("name %s does not exist (NXDOMAIN or no address)%s", dnsErr.Name, server)
 		case dnsErr.IsTimeout:
-			return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s", dnsErr.Name)
-		case dnsErr.IsTemporary:
-			return ReasonServFail, fmt.Sprintf("DNS server failed for %s (SERVFAIL)", dnsErr.Name)
+			return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s%s", dnsErr.Name, server)
+		case strings.Contains(dnsErr.Err, "connection refused"):
+			return ReasonRefused, fmt.Sprintf("the DNS server refused the query for %s%s", dnsErr.Name, server)
+		case strings.Contains(dnsErr.Err, "unreachable"), strings.Contains(dnsErr.Err, "no route"):
+			return ReasonUnreachable, fmt.Sprintf("the DNS server cannot be reached for %s%s: %s", dnsErr.Name, server, dnsErr.Err)
+		case strings.Contains(dnsErr.Err, "server misbehaving"):
+			return ReasonServFail, fmt.Sprintf("the DNS server failed for %s (SERVFAIL)%s", dnsErr.Name, server)
 		}
-		return ReasonServFail, fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+		return ReasonServFail, fmt.Sprintf("DNS lookup of %s failed%s: %s", dnsErr.Name, server, dnsErr.Err)
 	}
 
 	// Certificate problems first: they are wrapped inside tls and url errors.

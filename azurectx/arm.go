@@ -1,0 +1,779 @@
+package azurectx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+
+	"github.com/apimprobe/apimprobe/nsg"
+	"github.com/apimprobe/apimprobe/routes"
+	"github.com/apimprobe/apimprobe/servicetags"
+)
+
+const (
+	computeAPIVersion = "2024-07-01"
+	apimAPIVersion    = "2024-05-01"
+	// maxARMBody bounds a raw ARM answer we parse ourselves.
+	maxARMBody = 16 << 20
+	// pollEvery is how often a long-running ARM operation is polled; ARM's
+	// Retry-After (often 10 s) would not fit the budget.
+	pollEvery = 250 * time.Millisecond
+)
+
+// armSession holds what every read needs.
+type armSession struct {
+	o        *Options
+	cred     azcore.TokenCredential
+	clientOp *arm.ClientOptions
+	pipeline runtime.Pipeline
+	endpoint string
+	sub      string
+
+	mu   sync.Mutex
+	snap *Snapshot
+}
+
+// buildCredential returns the credential and its name for the report.
+func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential, string, error) {
+	if o.TokenCredential != nil {
+		return o.TokenCredential, o.Credential, nil
+	}
+	co := azcore.ClientOptions{Cloud: c}
+	switch o.Credential {
+	case CredAzureCLI:
+		cred, err := azidentity.NewAzureCLICredential(nil)
+		return cred, CredAzureCLI, err
+	case CredDefault:
+		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
+		return cred, CredDefault, err
+	}
+	if o.IMDSEndpoint != DefaultIMDSEndpoint {
+		return &imdsTokenCredential{endpoint: o.IMDSEndpoint, clientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
+	}
+	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
+	if o.ManagedIdentityClientID != "" {
+		mo.ID = azidentity.ClientID(o.ManagedIdentityClientID)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(mo)
+	return cred, CredManagedIdentity, err
+}
+
+// readARM runs every read within ctx (the caller bounds it by the budget)
+// and never returns an error: what failed is recorded per read.
+func readARM(ctx context.Context, o *Options, in *Instance) *Snapshot {
+	start := time.Now()
+	snap := &Snapshot{Reads: map[string]*Read{}}
+	defer func() { snap.Duration = time.Since(start) }()
+	if o.ARM == ARMOff {
+		snap.Why = "Resource Manager is not used (--no-arm)"
+		return snap
+	}
+	if in == nil || in.SubscriptionID == "" || in.ResourceID == "" {
+		snap.Why = "this VM's subscription and resource id are unknown (the Instance Metadata Service did not answer), so Resource Manager cannot be asked about its NIC"
+		return snap
+	}
+	cc, err := cloudConfig(o.Cloud, o.ARMEndpoint)
+	if err != nil {
+		snap.Why = err.Error()
+		return snap
+	}
+	cred, credName, err := buildCredential(o, cc)
+	snap.Credential = credName
+	snap.Enabled = true
+	rm := cc.Services[cloud.ResourceManager]
+	if err == nil {
+		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
+	}
+	if err != nil {
+		snap.TokenError = oneLine(err.Error())
+		snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential: %s", credName, snap.TokenError)
+		return snap
+	}
+	clientOpts := &arm.ClientOptions{
+		ClientOptions: policy.ClientOptions{
+			Cloud:     cc,
+			Transport: o.ARMTransport,
+			// A Retry-After beyond MaxRetryDelay is not waited for: a
+			// throttled read becomes a clear skip within the budget.
+			Retry:     policy.RetryOptions{MaxRetries: 1, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: time.Second},
+			Telemetry: policy.TelemetryOptions{Disabled: true},
+		},
+		DisableRPRegistration: true,
+	}
+	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
+	if err != nil {
+		snap.Why = "cannot build the Resource Manager client: " + oneLine(err.Error())
+		return snap
+	}
+	s := &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), sub: in.SubscriptionID, snap: snap}
+	s.run(ctx, in)
+	return snap
+}
+
+func (s *armSession) record(r *Read) {
+	s.mu.Lock()
+	s.snap.Reads[r.Name] = r
+	s.mu.Unlock()
+}
+
+// run: the VM and then its NIC are read first (IMDS does not name the NIC);
+// the APIM instance and the service tags do not depend on them and start at
+// once; effective routes, effective NSGs and the subnet follow the NIC in
+// parallel.
+func (s *armSession) run(ctx context.Context, in *Instance) {
+	var wg sync.WaitGroup
+	if s.o.Service != "" {
+		wg.Go(func() { s.readAPIM(ctx, in) })
+	}
+	if s.o.tags == nil {
+		wg.Go(func() { s.readServiceTags(ctx, in) })
+	} else {
+		s.snap.ServiceTags = s.o.tags
+	}
+	nicID := s.readVM(ctx, in)
+	if nicID != "" && s.readNIC(ctx, nicID, in) {
+		wg.Go(func() { s.readEffectiveRoutes(ctx) })
+		wg.Go(func() { s.readEffectiveNSGs(ctx) })
+		wg.Go(func() { s.readSubnet(ctx) })
+	} else {
+		rg, nic := s.rgNIC(in)
+		for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs, ReadSubnet} {
+			r := newRead(n, rg, nic, in)
+			r.Status, r.Message = ReadNotTried, "the NIC is unknown because the VM or NIC read failed"
+			s.record(r)
+		}
+	}
+	wg.Wait()
+}
+
+func (s *armSession) rgNIC(in *Instance) (string, string) {
+	rg, nic := s.snap.ResourceGroup, s.snap.NICName
+	if rg == "" {
+		rg = in.ResourceGroup
+	}
+	if nic == "" {
+		nic = "NIC"
+	}
+	return rg, nic
+}
+
+// newRead fills the permission and the equivalent az command.
+func newRead(name, rg, nic string, in *Instance) *Read {
+	r := &Read{Name: name}
+	if rg == "" {
+		rg = "RG"
+	}
+	switch name {
+	case ReadVM:
+		r.Permission, r.CLI = "Microsoft.Compute/virtualMachines/read", "az vm show --ids "+in.ResourceID
+	case ReadNIC:
+		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/read", "az network nic show -g "+rg+" -n "+nic
+	case ReadEffectiveRoutes:
+		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveRouteTable/action", "az network nic show-effective-route-table -g "+rg+" -n "+nic+" -o table"
+	case ReadEffectiveNSGs:
+		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action", "az network nic list-effective-nsg -g "+rg+" -n "+nic
+	case ReadSubnet:
+		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/subnets/read", "az network vnet subnet show --ids $(az network nic show -g "+rg+" -n "+nic+" --query 'ipConfigurations[0].subnet.id' -o tsv)"
+	case ReadAPIM:
+		r.Permission, r.CLI = "Microsoft.ApiManagement/service/read", "az apim list --query \"[?name=='NAME']\""
+	case ReadServiceTags:
+		loc := in.Location
+		if loc == "" {
+			loc = "REGION"
+		}
+		r.Permission, r.CLI = "Microsoft.Network/locations/serviceTags/read", "az network list-service-tags --location "+loc
+	}
+	return r
+}
+
+// settle classifies a read's error into its status; nil means ok.
+func settle(ctx context.Context, r *Read, started time.Time, err error) {
+	r.Duration = time.Since(started)
+	if err == nil {
+		r.Status = ReadOK
+		return
+	}
+	var re *azcore.ResponseError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var me *malformedError
+	switch {
+	case errors.As(err, &re):
+		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
+		switch re.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			r.Status = ReadDenied
+			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity lacks %s", re.StatusCode, re.ErrorCode, r.Permission)
+		case http.StatusTooManyRequests:
+			r.Status = ReadThrottled
+			if re.RawResponse != nil {
+				r.RetryAfter = re.RawResponse.Header.Get("Retry-After")
+			}
+			r.Message = "Resource Manager throttled the read (HTTP 429)"
+			if r.RetryAfter != "" {
+				r.Message += ", Retry-After " + r.RetryAfter
+			}
+		case http.StatusNotFound:
+			r.Status = ReadNotFound
+			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", re.ErrorCode)
+		default:
+			r.Status = ReadFailed
+			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
+		}
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		r.Status = ReadTimeout
+		r.Message = "did not finish within the Resource Manager budget"
+	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &me),
+		// azcore's runtime.UnmarshalAsJSON flattens the JSON error with %s,
+		// so its wording is the only sign left of a malformed payload.
+		strings.HasPrefix(err.Error(), "unmarshalling type "):
+		r.Status = ReadMalformed
+		r.Message = "Resource Manager answered with a malformed payload: " + oneLine(err.Error())
+	default:
+		r.Status = ReadFailed
+		r.Message = oneLine(err.Error())
+	}
+}
+
+type malformedError struct{ msg string }
+
+func (e *malformedError) Error() string { return e.msg }
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// getJSON does a plain GET of an ARM resource through the SDK's pipeline
+// (bearer token, retries) and decodes it into v.
+func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any) error {
+	u := s.endpoint + path
+	if !strings.Contains(path, "api-version=") {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		u += sep + "api-version=" + apiVersion
+	}
+	if strings.HasPrefix(path, "https://") {
+		u = path // nextLink
+	}
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
+	if err != nil {
+		return err
+	}
+	resp, err := s.pipeline.Do(req)
+	if err != nil {
+		return err
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return runtime.NewResponseError(resp)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxARMBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxARMBody {
+		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
+	}
+	return json.Unmarshal(body, v)
+}
+
+func (s *armSession) readVM(ctx context.Context, in *Instance) string {
+	r := newRead(ReadVM, in.ResourceGroup, "", in)
+	start := time.Now()
+	var vm struct {
+		Properties struct {
+			NetworkProfile struct {
+				NetworkInterfaces []struct {
+					ID         string `json:"id"`
+					Properties struct {
+						Primary bool `json:"primary"`
+					} `json:"properties"`
+				} `json:"networkInterfaces"`
+			} `json:"networkProfile"`
+		} `json:"properties"`
+	}
+	err := s.getJSON(ctx, in.ResourceID, computeAPIVersion, &vm)
+	nics := vm.Properties.NetworkProfile.NetworkInterfaces
+	if err == nil && len(nics) == 0 {
+		err = &malformedError{"the VM has no network interfaces in its networkProfile"}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if err != nil {
+		return ""
+	}
+	// The primary NIC: IMDS's first address is the primary's, and one NIC
+	// is the norm on a jumpbox.
+	id := nics[0].ID
+	for _, n := range nics {
+		if n.Properties.Primary {
+			id = n.ID
+		}
+	}
+	return id
+}
+
+func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) bool {
+	rid, perr := arm.ParseResourceID(nicID)
+	rg, name := in.ResourceGroup, "NIC"
+	if perr == nil {
+		rg, name = rid.ResourceGroupName, rid.Name
+	}
+	s.mu.Lock()
+	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
+	s.mu.Unlock()
+	r := newRead(ReadNIC, rg, name, in)
+	start := time.Now()
+	if perr != nil {
+		settle(ctx, r, start, &malformedError{"the VM's NIC id does not parse: " + perr.Error()})
+		s.record(r)
+		return false
+	}
+	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.cred, s.clientOp)
+	var subnetID, ip string
+	if err == nil {
+		var resp armnetwork.InterfacesClientGetResponse
+		resp, err = client.Get(ctx, rg, name, nil)
+		if err == nil && resp.Properties != nil {
+			for _, ipc := range resp.Properties.IPConfigurations {
+				if ipc == nil || ipc.Properties == nil || ipc.Properties.Subnet == nil || ipc.Properties.Subnet.ID == nil {
+					continue
+				}
+				pip := deref(ipc.Properties.PrivateIPAddress)
+				if subnetID == "" || (in.PrivateIP != "" && pip == in.PrivateIP) {
+					subnetID, ip = *ipc.Properties.Subnet.ID, pip
+				}
+			}
+		}
+		if err == nil && subnetID == "" {
+			err = &malformedError{"the NIC has no IP configuration with a subnet"}
+		}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	s.snap.NICPrivateIP = ip
+	if s.snap.Subnet == nil {
+		s.snap.Subnet = &SubnetInfo{ID: subnetID}
+	}
+	s.mu.Unlock()
+	return true
+}
+
+// pollFast drives a long-running operation at our own pace and within ctx.
+func pollFast[T any](ctx context.Context, p *runtime.Poller[T]) (T, error) {
+	var zero T
+	for !p.Done() {
+		if _, err := p.Poll(ctx); err != nil {
+			return zero, err
+		}
+		if p.Done() {
+			break
+		}
+		t := time.NewTimer(pollEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return zero, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return p.Result(ctx)
+}
+
+func (s *armSession) readEffectiveRoutes(ctx context.Context) {
+	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	start := time.Now()
+	client, err := armnetwork.NewInterfacesClient(s.sub, s.cred, s.clientOp)
+	var out []routes.Route
+	if err == nil {
+		var p *runtime.Poller[armnetwork.InterfacesClientGetEffectiveRouteTableResponse]
+		p, err = client.BeginGetEffectiveRouteTable(ctx, s.snap.ResourceGroup, s.snap.NICName, nil)
+		if err == nil {
+			var res armnetwork.InterfacesClientGetEffectiveRouteTableResponse
+			res, err = pollFast(ctx, p)
+			if err == nil {
+				out, err = convertRoutes(res.Value)
+			}
+		}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if err == nil {
+		s.mu.Lock()
+		s.snap.Routes = out
+		s.mu.Unlock()
+	}
+}
+
+func convertRoutes(in []*armnetwork.EffectiveRoute) ([]routes.Route, error) {
+	if in == nil {
+		return nil, &malformedError{"the effective route table has no \"value\" array"}
+	}
+	out := make([]routes.Route, 0, len(in))
+	for _, er := range in {
+		if er == nil {
+			continue
+		}
+		rt := routes.Route{Name: deref(er.Name), NextHopType: derefS(er.NextHopType), Source: derefS(er.Source), State: derefS(er.State)}
+		for _, ip := range er.NextHopIPAddress {
+			rt.NextHopIPs = append(rt.NextHopIPs, deref(ip))
+		}
+		for _, a := range er.AddressPrefix {
+			p, err := netip.ParsePrefix(deref(a))
+			if err != nil {
+				// A tag name or garbage in place of a CIDR: keep the rest.
+				continue
+			}
+			rt.Prefixes = append(rt.Prefixes, p.Masked())
+		}
+		out = append(out, rt)
+	}
+	return out, nil
+}
+
+func (s *armSession) readEffectiveNSGs(ctx context.Context) {
+	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	start := time.Now()
+	client, err := armnetwork.NewInterfacesClient(s.sub, s.cred, s.clientOp)
+	var out []nsg.Group
+	if err == nil {
+		var p *runtime.Poller[armnetwork.InterfacesClientListEffectiveNetworkSecurityGroupsResponse]
+		p, err = client.BeginListEffectiveNetworkSecurityGroups(ctx, s.snap.ResourceGroup, s.snap.NICName, nil)
+		if err == nil {
+			var res armnetwork.InterfacesClientListEffectiveNetworkSecurityGroupsResponse
+			res, err = pollFast(ctx, p)
+			if err == nil {
+				out, err = convertNSGs(res.Value)
+			}
+		}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if err == nil {
+		s.mu.Lock()
+		s.snap.NSGs = out
+		s.mu.Unlock()
+	}
+}
+
+func convertNSGs(in []*armnetwork.EffectiveNetworkSecurityGroup) ([]nsg.Group, error) {
+	if in == nil {
+		return nil, &malformedError{"the effective NSG list has no \"value\" array"}
+	}
+	var out []nsg.Group
+	for _, g := range in {
+		if g == nil {
+			continue
+		}
+		grp := nsg.Group{Scope: "nic"}
+		if g.NetworkSecurityGroup != nil {
+			grp.ID = deref(g.NetworkSecurityGroup.ID)
+		}
+		if a := g.Association; a != nil {
+			switch {
+			case a.Subnet != nil && a.Subnet.ID != nil:
+				grp.Scope = "subnet"
+			case a.NetworkManager != nil && a.NetworkManager.ID != nil:
+				grp.Scope = "network-manager"
+			}
+		}
+		for _, er := range g.EffectiveSecurityRules {
+			if er == nil {
+				continue
+			}
+			rule := nsg.Rule{
+				Name: deref(er.Name), Priority: derefI(er.Priority), Direction: derefS(er.Direction),
+				Access: derefS(er.Access), Protocol: derefS(er.Protocol),
+				SourcePorts:      joinOne(er.SourcePortRange, er.SourcePortRanges),
+				DestinationPorts: joinOne(er.DestinationPortRange, er.DestinationPortRanges),
+				Sources:          joinOne(er.SourceAddressPrefix, er.SourceAddressPrefixes),
+				Destinations:     joinOne(er.DestinationAddressPrefix, er.DestinationAddressPrefixes),
+			}
+			rule.ExpandedSources = parsePrefixes(er.ExpandedSourceAddressPrefix)
+			rule.ExpandedDestinations = parsePrefixes(er.ExpandedDestinationAddressPrefix)
+			grp.Rules = append(grp.Rules, rule)
+		}
+		out = append(out, grp)
+	}
+	return out, nil
+}
+
+func (s *armSession) readSubnet(ctx context.Context) {
+	r := newRead(ReadSubnet, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	start := time.Now()
+	s.mu.Lock()
+	id := s.snap.Subnet.ID
+	s.mu.Unlock()
+	rid, err := arm.ParseResourceID(id)
+	var info *SubnetInfo
+	if err != nil || rid.Parent == nil {
+		err = &malformedError{"the NIC's subnet id does not parse: " + id}
+	} else {
+		var client *armnetwork.SubnetsClient
+		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.cred, s.clientOp)
+		if err == nil {
+			var resp armnetwork.SubnetsClientGetResponse
+			resp, err = client.Get(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
+			if err == nil {
+				info = convertSubnet(id, rid.Name, resp.Subnet)
+			}
+		}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if info != nil {
+		s.mu.Lock()
+		s.snap.Subnet = info
+		s.mu.Unlock()
+	}
+}
+
+func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
+	info := &SubnetInfo{ID: id, Name: name}
+	p := sn.Properties
+	if p == nil {
+		return info
+	}
+	addrs := joinOne(p.AddressPrefix, p.AddressPrefixes)
+	info.Prefixes = parsePrefixes(toPtrs(addrs))
+	for _, d := range p.Delegations {
+		if d != nil && d.Properties != nil && d.Properties.ServiceName != nil {
+			info.Delegations = append(info.Delegations, *d.Properties.ServiceName)
+		}
+	}
+	if p.NetworkSecurityGroup != nil {
+		info.NSGID = deref(p.NetworkSecurityGroup.ID)
+	}
+	if p.RouteTable != nil {
+		info.RouteTableID = deref(p.RouteTable.ID)
+	}
+	for _, se := range p.ServiceEndpoints {
+		if se != nil && se.Service != nil {
+			info.ServiceEndpoints = append(info.ServiceEndpoints, *se.Service)
+		}
+	}
+	info.IPConfigurations = len(p.IPConfigurations)
+	return info
+}
+
+func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
+	r := newRead(ReadServiceTags, "", "", in)
+	start := time.Now()
+	var set *servicetags.Set
+	client, err := armnetwork.NewServiceTagsClient(s.sub, s.cred, s.clientOp)
+	if err == nil {
+		var resp armnetwork.ServiceTagsClientListResponse
+		resp, err = client.List(ctx, in.Location, nil)
+		if err == nil {
+			set, err = convertServiceTags(resp.ServiceTagsListResult)
+		}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if set != nil {
+		s.mu.Lock()
+		s.snap.ServiceTags = set
+		s.mu.Unlock()
+	}
+}
+
+func convertServiceTags(l armnetwork.ServiceTagsListResult) (*servicetags.Set, error) {
+	if len(l.Values) == 0 {
+		return nil, &malformedError{"the service tag list has no values"}
+	}
+	var tags []*servicetags.Tag
+	for _, v := range l.Values {
+		if v == nil || v.Name == nil || v.Properties == nil {
+			continue
+		}
+		t := &servicetags.Tag{Name: *v.Name, Region: strings.ToLower(deref(v.Properties.Region)), SystemService: deref(v.Properties.SystemService)}
+		t.Prefixes = parsePrefixes(v.Properties.AddressPrefixes)
+		tags = append(tags, t)
+	}
+	return servicetags.NewSet("arm", deref(l.Cloud), deref(l.ChangeNumber), tags), nil
+}
+
+// readAPIM finds the instance in the VM's resource group, else anywhere in
+// the subscription (the operator names only the instance).
+func (s *armSession) readAPIM(ctx context.Context, in *Instance) {
+	r := newRead(ReadAPIM, "", "", in)
+	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
+	start := time.Now()
+	var svc apimResource
+	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, apimAPIVersion, &svc)
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
+		err = s.findAPIM(ctx, &svc)
+	}
+	if err == nil && svc.Name == "" {
+		err = &malformedError{"the API Management resource has no name"}
+	}
+	settle(ctx, r, start, err)
+	s.record(r)
+	if err == nil {
+		info := svc.info()
+		s.mu.Lock()
+		s.snap.APIM = info
+		s.mu.Unlock()
+	}
+}
+
+func (s *armSession) findAPIM(ctx context.Context, out *apimResource) error {
+	path := "/subscriptions/" + s.sub + "/providers/Microsoft.ApiManagement/service"
+	for page := 0; page < 10 && path != ""; page++ {
+		var list struct {
+			Value    []apimResource `json:"value"`
+			NextLink string         `json:"nextLink"`
+		}
+		if err := s.getJSON(ctx, path, apimAPIVersion, &list); err != nil {
+			return err
+		}
+		for _, v := range list.Value {
+			if strings.EqualFold(v.Name, s.o.Service) {
+				*out = v
+				return nil
+			}
+		}
+		path = list.NextLink
+	}
+	return &azcore.ResponseError{StatusCode: http.StatusNotFound, ErrorCode: "ResourceNotFound"}
+}
+
+type apimResource struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	SKU      struct {
+		Name     string `json:"name"`
+		Capacity int    `json:"capacity"`
+	} `json:"sku"`
+	Properties struct {
+		PrivateIPAddresses          []string `json:"privateIPAddresses"`
+		PublicIPAddresses           []string `json:"publicIPAddresses"`
+		GatewayURL                  string   `json:"gatewayUrl"`
+		VirtualNetworkType          string   `json:"virtualNetworkType"`
+		VirtualNetworkConfiguration *struct {
+			SubnetResourceID string `json:"subnetResourceId"`
+		} `json:"virtualNetworkConfiguration"`
+		HostnameConfigurations []struct {
+			HostName string `json:"hostName"`
+		} `json:"hostnameConfigurations"`
+	} `json:"properties"`
+}
+
+func (a apimResource) info() *APIMInfo {
+	i := &APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
+		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType}
+	if a.Properties.VirtualNetworkConfiguration != nil {
+		i.SubnetID = a.Properties.VirtualNetworkConfiguration.SubnetResourceID
+	}
+	if h := strings.TrimPrefix(a.Properties.GatewayURL, "https://"); h != "" {
+		i.HostNames = append(i.HostNames, h)
+	}
+	for _, h := range a.Properties.HostnameConfigurations {
+		if h.HostName != "" && !contains(i.HostNames, h.HostName) {
+			i.HostNames = append(i.HostNames, h.HostName)
+		}
+	}
+	return i
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func derefS[T ~string](p *T) string {
+	if p == nil {
+		return ""
+	}
+	return string(*p)
+}
+
+func derefI(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func joinOne(one *string, many []*string) []string {
+	var out []string
+	if one != nil && *one != "" {
+		out = append(out, *one)
+	}
+	for _, m := range many {
+		if m != nil && *m != "" {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+func toPtrs(ss []string) []*string {
+	out := make([]*string, len(ss))
+	for i := range ss {
+		out[i] = &ss[i]
+	}
+	return out
+}
+
+func parsePrefixes(in []*string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range in {
+		if s == nil {
+			continue
+		}
+		v := *s
+		if !strings.Contains(v, "/") {
+			if a, err := netip.ParseAddr(v); err == nil {
+				out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			}
+			continue
+		}
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}

@@ -1,0 +1,505 @@
+package azurectx
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// Tests never reach the real IMDS or Entra: IMDS is an httptest server or a
+// closed loopback port, and ARM gets the fake token credential (or the IMDS
+// token credential pointed at the fake IMDS).
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func fakeIMDS(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var tokens atomic.Int32
+	doc := fixture(t, "imds.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Metadata") != "true" {
+			http.Error(w, "Required metadata header not specified", http.StatusBadRequest)
+			return
+		}
+		switch r.URL.Path {
+		case "/metadata/instance":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(doc)
+		case "/metadata/identity/oauth2/token":
+			tokens.Add(1)
+			if strings.TrimRight(r.URL.Query().Get("resource"), "/") != "https://management.core.windows.net" {
+				http.Error(w, "bad resource "+r.URL.Query().Get("resource"), http.StatusBadRequest)
+				return
+			}
+			w.Write([]byte(`{"access_token":"tok","expires_on":"` + "4102444800" + `","resource":"https://management.core.windows.net/","token_type":"Bearer"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &tokens
+}
+
+// armServer serves the fixtures like Resource Manager; override replaces a
+// route's handler ("POST effectiveRouteTable" style keys: method + last path
+// element).
+type armServer struct {
+	*httptest.Server
+	override map[string]http.HandlerFunc
+	calls    atomic.Int32
+}
+
+func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
+	a := &armServer{override: override}
+	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.calls.Add(1)
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		last := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+		if h, ok := a.override[r.Method+" "+last]; ok {
+			h(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/virtualMachines/jumpbox"):
+			w.Write(fixture(t, "vm.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/networkInterfaces/jumpbox-nic"):
+			w.Write(fixture(t, "nic.json"))
+		case r.Method == "POST" && last == "effectiveRouteTable":
+			// A long-running operation, as ARM does it: 202 and a Location.
+			w.Header().Set("Location", a.URL+"/operations/routes-1")
+			w.Header().Set("Retry-After", "10")
+			w.WriteHeader(http.StatusAccepted)
+		case r.Method == "GET" && last == "routes-1":
+			w.Write(fixture(t, "effective-routes.json"))
+		case r.Method == "POST" && last == "effectiveNetworkSecurityGroups":
+			w.Write(fixture(t, "effective-nsgs.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/subnets/snet-apim"):
+			w.Write(fixture(t, "subnet.json"))
+		case r.Method == "GET" && last == "serviceTags":
+			w.Write(fixture(t, "service-tags-arm.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/contoso"):
+			w.Write(fixture(t, "apim.json"))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+		}
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func baseOpts(imds string, arm *armServer) Options {
+	return Options{
+		IMDSEndpoint: imds, ARMEndpoint: arm.URL, ARMTransport: arm.Client(),
+		TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal",
+	}
+}
+
+func runChecks(t *testing.T, d SnapshotSource, o Options) map[string]probes.Result {
+	t.Helper()
+	out := map[string]probes.Result{}
+	for _, c := range Checks(d, o) {
+		if c.Kind != "analysis" {
+			t.Fatalf("%s: kind %q", c.ID, c.Kind)
+		}
+		var r probes.Result
+		if c.Probe == nil {
+			r = *c.Preset
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r = c.Probe.Run(ctx)
+			cancel()
+		}
+		if (r.Status == probes.Fail || r.Status == probes.Warn) && r.Hint == "" {
+			t.Errorf("%s: %s without hint: %s", c.ID, r.Status, r.Message)
+		}
+		out[c.ID] = r
+	}
+	return out
+}
+
+func expect(t *testing.T, res map[string]probes.Result, id string, st probes.Status, reason probes.Reason, contains ...string) {
+	t.Helper()
+	r, ok := res[id]
+	if !ok {
+		t.Fatalf("%s: no such check", id)
+	}
+	if r.Status != st || r.Reason != reason {
+		t.Errorf("%s: got %s/%s (%s | %s), want %s/%s", id, r.Status, r.Reason, r.Message, r.Hint, st, reason)
+	}
+	for _, c := range contains {
+		if !strings.Contains(r.Message+" | "+r.Hint, c) {
+			t.Errorf("%s: %q not in %q | %q", id, c, r.Message, r.Hint)
+		}
+	}
+}
+
+func TestDiscoverFullSnapshot(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, nil)
+	o := baseOpts(imds.URL, arm)
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	for name, r := range s.Reads {
+		if !r.OK() {
+			t.Errorf("read %s: %s %s", name, r.Status, r.Message)
+		}
+	}
+	c := d.Context()
+	want := map[string][2]string{
+		"region":              {c.Region, "westeurope"},
+		"subscription_id":     {c.SubscriptionID, "00000000-0000-0000-0000-000000000001"},
+		"vm_private_ip":       {c.VMPrivateIP, "10.1.2.4"},
+		"subnet":              {c.Subnet, "10.1.2.0/27"},
+		"instance_private_ip": {c.InstancePrivateIP, "10.1.2.5"},
+		"instance_public_ip":  {c.InstancePublicIP, "20.50.1.2"},
+	}
+	for k, v := range want {
+		if v[0] != v[1] {
+			t.Errorf("%s = %q, want %q", k, v[0], v[1])
+		}
+	}
+	if c.Sources["region"] != SourceIMDS || c.Sources["instance_private_ip"] != SourceARM {
+		t.Errorf("sources: %v", c.Sources)
+	}
+	if _, ok := c.Sources["vm_public_ip"]; ok {
+		t.Errorf("empty public IP must be left out: %v", c.Sources)
+	}
+	if len(d.TagPrefixes(context.Background(), "AzureCloud")) != 5 {
+		t.Errorf("AzureCloud prefixes: %v", d.TagPrefixes(context.Background(), "AzureCloud"))
+	}
+
+	res := runChecks(t, d, o)
+	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "10.0.1.4")
+	expect(t, res, "route.management-return", probes.Fail, probes.ReasonAsymmetricRoute, "2 of 3", "ApiManagement", "next hop type Internet")
+	expect(t, res, "route.dependency.storage", probes.Pass, probes.ReasonOK)
+	expect(t, res, "route.dependency.sql", probes.Warn, probes.ReasonForcedTunnel, "Microsoft.Sql")
+	expect(t, res, "route.dependency.monitor", probes.Warn, probes.ReasonForcedTunnel, "AzureMonitor")
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement")
+	expect(t, res, "subnet.nsg.inbound-6390", probes.Pass, probes.ReasonOK)
+	expect(t, res, "subnet.nsg.inbound-443", probes.Skip, probes.ReasonNotApplicable)
+	expect(t, res, "subnet.nsg.outbound-storage-443", probes.Pass, probes.ReasonOK, "AllowStorage")
+	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "below 4000", "nsg-apim")
+	expect(t, res, "subnet.nsg.outbound-internet-80", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut")
+	expect(t, res, "subnet.config", probes.Pass, probes.ReasonOK)
+
+	// Same snapshot, v2 modes.
+	o.Mode = "v2-injected"
+	res = runChecks(t, Static{s}, o)
+	expect(t, res, "route.management-return", probes.Skip, probes.ReasonNotApplicable)
+	expect(t, res, "subnet.config", probes.Fail, probes.ReasonSubnetConfig, "Microsoft.Web/hostingEnvironments")
+	o.Mode = "v2-integrated"
+	res = runChecks(t, Static{s}, o)
+	expect(t, res, "subnet.config", probes.Fail, probes.ReasonSubnetConfig, "Microsoft.Web/serverFarms")
+	expect(t, res, "subnet.nsg.outbound-keyvault-443", probes.Fail, probes.ReasonNSGRule)
+}
+
+func TestFlagsWinOverDiscovery(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, nil)
+	o := baseOpts(imds.URL, arm)
+	o.Region, o.Subnet, o.PrivateIP = "northeurope", "10.9.0.0/24", "10.9.0.9"
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Wait(context.Background())
+	c := d.Context()
+	if c.Region != "northeurope" || c.Subnet != "10.9.0.0/24" || c.InstancePrivateIP != "10.9.0.9" {
+		t.Fatalf("flags lost: %+v", c)
+	}
+	for _, k := range []string{"region", "subnet", "instance_private_ip"} {
+		if c.Sources[k] != SourceFlag {
+			t.Errorf("source of %s = %q", k, c.Sources[k])
+		}
+	}
+}
+
+// The managed identity token comes from the configured IMDS, not from
+// 169.254.169.254.
+func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
+	imds, tokens := fakeIMDS(t)
+	arm := newARM(t, nil)
+	o := baseOpts(imds.URL, arm)
+	o.TokenCredential = nil
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if s.TokenError != "" || !s.Read(ReadNIC).OK() || tokens.Load() == 0 {
+		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(ReadNIC), tokens.Load())
+	}
+	if d.Context().Credential != CredManagedIdentity {
+		t.Fatalf("credential %q", d.Context().Credential)
+	}
+}
+
+func TestDeniedThrottledMalformed(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, map[string]http.HandlerFunc{
+		"POST effectiveRouteTable": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"The client 'x' does not have authorization to perform action 'Microsoft.Network/networkInterfaces/effectiveRouteTable/action'"}}`))
+		},
+		"POST effectiveNetworkSecurityGroups": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":{"code":"TooManyRequests","message":"slow down"}}`))
+		},
+		"GET snet-apim": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"name":"snet-apim","properties":{"addressPrefix": [1,2`))
+		},
+	})
+	o := baseOpts(imds.URL, arm)
+	start := time.Now()
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("a 429 with Retry-After 120 must not be waited for: took %v", el)
+	}
+	if r := s.Read(ReadEffectiveRoutes); r.Status != ReadDenied || r.HTTPStatus != 403 {
+		t.Errorf("routes read: %+v", r)
+	}
+	if r := s.Read(ReadEffectiveNSGs); r.Status != ReadThrottled || r.RetryAfter != "120" {
+		t.Errorf("nsg read: %+v", r)
+	}
+	if r := s.Read(ReadSubnet); r.Status != ReadMalformed {
+		t.Errorf("subnet read: %+v", r)
+	}
+	if den := s.Denied(); len(den) != 1 || den[0].Permission != "Microsoft.Network/networkInterfaces/effectiveRouteTable/action" {
+		t.Errorf("denied: %+v", den)
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "route.management-return", probes.Skip, probes.ReasonNotObservable,
+		"effectiveRouteTable/action", "az network nic show-effective-route-table -g rg-apim -n jumpbox-nic")
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Skip, probes.ReasonNotObservable, "429", "az network nic list-effective-nsg -g rg-apim -n jumpbox-nic")
+	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "malformed", "az network vnet subnet show")
+}
+
+func TestNoIMDSOutsideAzure(t *testing.T) {
+	// A closed loopback port: connection refused at once.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	start := time.Now()
+	d, err := Discover(context.Background(), Options{IMDSEndpoint: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if time.Since(start) > time.Second {
+		t.Fatalf("outside Azure discovery must be immediate, took %v", time.Since(start))
+	}
+	if s.Enabled || d.Context().IMDSError == "" {
+		t.Fatalf("snapshot %+v ctx %+v", s, d.Context())
+	}
+	res := runChecks(t, d, Options{})
+	expect(t, res, "route.management-return", probes.Skip, probes.ReasonNotObservable, "managed identity", "az network nic show-effective-route-table")
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Skip, probes.ReasonNotObservable, "effectiveNetworkSecurityGroups/action")
+}
+
+func TestSilentIMDSIsBounded(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() { // accept and never answer
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	start := time.Now()
+	d, err := Discover(context.Background(), Options{IMDSEndpoint: "http://" + l.Addr().String(), IMDSTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("silent IMDS held discovery for %v", el)
+	}
+	if d.Context().IMDSError == "" {
+		t.Fatal("no IMDS error recorded")
+	}
+}
+
+func TestARMBudgetBoundsSlowReads(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	release := make(chan struct{})
+	arm := newARM(t, map[string]http.HandlerFunc{
+		"POST effectiveRouteTable": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		},
+	})
+	defer close(release)
+	o := baseOpts(imds.URL, arm)
+	o.ARMBudget = 400 * time.Millisecond
+	start := time.Now()
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if el := time.Since(start); el > 900*time.Millisecond {
+		t.Fatalf("ARM reads outlived their budget: %v", el)
+	}
+	if r := s.Read(ReadEffectiveRoutes); r.Status != ReadTimeout {
+		t.Fatalf("routes read: %+v", r)
+	}
+	if !s.Read(ReadEffectiveNSGs).OK() {
+		t.Fatal("the other reads should have finished")
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "budget")
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK)
+}
+
+func TestTokenFailureSkips(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, nil)
+	o := baseOpts(imds.URL, arm)
+	cred := &azfake.TokenCredential{}
+	cred.SetError(os.ErrPermission)
+	o.TokenCredential = cred
+	d, _ := Discover(context.Background(), o)
+	s := d.Wait(context.Background())
+	if s.TokenError == "" || arm.calls.Load() != 0 {
+		t.Fatalf("token error %q, ARM calls %d", s.TokenError, arm.calls.Load())
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "no Resource Manager token", "subnets/read")
+}
+
+func TestAPIMFoundElsewhereInSubscription(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	var arm *armServer
+	arm = newARM(t, map[string]http.HandlerFunc{
+		"GET service": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			body := strings.Replace(string(fixture(t, "apim.json")), "rg-apim", "rg-other", 1)
+			w.Write([]byte(`{"value":[{"name":"other","properties":{}},` + body + `]}`))
+		},
+	})
+	o := baseOpts(imds.URL, arm)
+	d, _ := Discover(context.Background(), o)
+	s := d.Wait(context.Background())
+	if !s.Read(ReadAPIM).OK() || s.APIM == nil || s.APIM.SKU != "Premium" || len(s.APIM.HostNames) != 2 {
+		t.Fatalf("apim: %+v %+v", s.Read(ReadAPIM), s.APIM)
+	}
+}
+
+func TestWaitHonoursCtxAndRunDeadline(t *testing.T) {
+	d := &Discovery{done: make(chan struct{})} // never finishes
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(probes.ErrRunDeadline)
+	var c probes.Check
+	for _, ch := range Checks(d, Options{}) {
+		if ch.ID == "subnet.config" {
+			c = ch
+		}
+	}
+	if r := c.Probe.Run(ctx); r.Status != probes.Fail || r.Reason != probes.ReasonDeadline {
+		t.Fatalf("run deadline: %+v", r)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	if r := c.Probe.Run(ctx2); r.Status != probes.Skip || r.Reason != probes.ReasonNotObservable {
+		t.Fatalf("check timeout: %+v", r)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"values": [ {"name": "X", "properties": {"addressPrefixes": ["not-a-cidr"]}} ]}`), 0o644)
+	trunc := filepath.Join(dir, "trunc.json")
+	os.WriteFile(trunc, []byte(`{"changeNumber": 1, "values": [`), 0o644)
+	unreadable := filepath.Join(dir, "secret.json")
+	os.WriteFile(unreadable, []byte(`{}`), 0o000)
+	cases := []struct {
+		o    Options
+		want string
+	}{
+		{Options{ARMEndpoint: "http://management.azure.com"}, "must be https"},
+		{Options{ARMEndpoint: "management.azure.com"}, "--arm-endpoint"},
+		{Options{IMDSEndpoint: "169.254.169.254"}, "--imds-endpoint"},
+		{Options{Cloud: "germany"}, "--cloud"},
+		{Options{Mode: "classic"}, "--mode"},
+		{Options{Credential: "password"}, "--arm-credential"},
+		{Options{ServiceTagsFile: bad}, "not-a-cidr"},
+		{Options{ServiceTagsFile: trunc}, "not a service tags JSON document"},
+		{Options{ServiceTagsFile: filepath.Join(dir, "missing.json")}, "no such file"},
+		{Options{ServiceTagsFile: dir}, "is a directory"},
+	}
+	if os.Geteuid() != 0 {
+		cases = append(cases, struct {
+			o    Options
+			want string
+		}{Options{ServiceTagsFile: unreadable}, "permission denied"})
+	}
+	for _, c := range cases {
+		err := Validate(&c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: got %v, want a one-line error containing %q", c.o, err, c.want)
+		}
+	}
+	ok := Options{ARMEndpoint: "https://management.usgovcloudapi.net", Cloud: "usgov"}
+	if err := Validate(&ok); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkDiscoverAllReads: IMDS plus every ARM read (VM, NIC, effective
+// routes with a 202 poll, effective NSGs, subnet, service tags, APIM)
+// against loopback fixtures — the tool's own overhead within the 3 s budget.
+func BenchmarkDiscoverAllReads(b *testing.B) {
+	t := &testing.T{}
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, nil)
+	o := baseOpts(imds.URL, arm)
+	for b.Loop() {
+		d, err := Discover(context.Background(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := d.Wait(context.Background()); !s.Read(ReadEffectiveRoutes).OK() {
+			b.Fatal(s.Read(ReadEffectiveRoutes))
+		}
+	}
+}

@@ -1,0 +1,451 @@
+package azurectx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/nsg"
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/routes"
+)
+
+// SnapshotSource yields the Resource Manager snapshot, waiting for the
+// reads when they are still running. *Discovery is one; Static wraps a
+// snapshot that is already complete.
+type SnapshotSource interface {
+	Snapshot(ctx context.Context) *Snapshot
+}
+
+// Static is a SnapshotSource for a finished snapshot (nil: no ARM at all).
+type Static struct{ S *Snapshot }
+
+func (s Static) Snapshot(context.Context) *Snapshot {
+	if s.S == nil {
+		return &Snapshot{Reads: map[string]*Read{}, Why: "Resource Manager was not consulted"}
+	}
+	return s.S
+}
+
+const (
+	docVNetRef      = "azure-docs articles/api-management/virtual-network-reference.md"
+	docForcedTunnel = "azure-docs includes/api-management-virtual-network-forced-tunneling.md"
+	docInjection    = "azure-docs articles/api-management/virtual-network-injection-resources.md"
+)
+
+func classic(mode string) bool { return mode == "internal" || mode == "external" }
+
+// Checks builds every route.* and subnet.* analysis check. Each probe waits
+// for the snapshot within its own ctx and then analyses it; a check that
+// does not apply to the mode is a planning-time skip (not-applicable).
+func Checks(src SnapshotSource, opts Options) []probes.Check {
+	opts.defaults()
+	mode := opts.Mode
+	var out []probes.Check
+
+	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
+		c.Kind = "analysis"
+		if !applies {
+			r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
+			c.Preset = &r
+		} else {
+			c.Probe = analysis(src, run)
+		}
+		out = append(out, c)
+	}
+
+	// route.forced-tunnel
+	add(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
+		Target: "effective routes 0.0.0.0/0", Source: docForcedTunnel,
+		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
+		true, "", func(s *Snapshot) probes.Result {
+			if r := unavailable(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it", ReadEffectiveRoutes); r != nil {
+				return *r
+			}
+			return routes.ForcedTunnel(routes.NewTable(s.Routes))
+		})
+
+	// route.management-return
+	add(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
+		Required: true, Target: "effective routes for service tag ApiManagement", Source: docForcedTunnel, ResourceType: "ApiManagement Control Plane - inbound",
+		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
+		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
+		func(s *Snapshot) probes.Result {
+			if r := unavailable(s, "that every ApiManagement service-tag prefix has next hop Internet", ReadEffectiveRoutes); r != nil {
+				return *r
+			}
+			pfx := tagPrefixes(s, "ApiManagement", true)
+			if pfx == nil {
+				return noTags(s, "ApiManagement")
+			}
+			return routes.ManagementReturn(routes.NewTable(s.Routes), pfx)
+		})
+
+	// route.dependency.*
+	type dep struct {
+		id, tag, se, port, title string
+		applies                  bool
+	}
+	deps := []dep{
+		{"storage", "Storage", "Microsoft.Storage", "443", "Azure Storage", true},
+		{"sql", "Sql", "Microsoft.Sql", "1433", "Azure SQL", classic(mode)},
+		{"keyvault", "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", mode != "v2-injected"},
+		{"monitor", "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
+	}
+	for _, d := range deps {
+		add(probes.Check{ID: "route.dependency." + d.id, Title: "Route to " + d.title, Category: "Routing", Required: true,
+			Target: "effective routes for service tag " + d.tag + " (region)", Source: docForcedTunnel,
+			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
+			d.applies, "mode "+mode+" does not depend on "+d.title,
+			func(s *Snapshot) probes.Result {
+				if r := unavailable(s, "the next hop for the "+d.tag+" prefixes of the region", ReadEffectiveRoutes); r != nil {
+					return *r
+				}
+				tag, pfx := regionalTag(s, d.tag)
+				if pfx == nil {
+					return noTags(s, d.tag)
+				}
+				var eps []string
+				if s.Subnet != nil {
+					eps = s.Subnet.ServiceEndpoints
+				}
+				return routes.DependencyRoute(routes.NewTable(s.Routes), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps)
+			})
+	}
+
+	// subnet.nsg.*
+	for _, f := range nsgFlows(mode) {
+		add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
+			Target: f.target, Source: docVNetRef, Why: f.why},
+			f.applies, f.naWhy,
+			func(s *Snapshot) probes.Result {
+				if r := unavailable(s, "that the subnet's NSG has "+f.lookFor, ReadEffectiveNSGs); r != nil {
+					return *r
+				}
+				return nsg.FlowResult(s.SubnetGroups(), f.build(s), f.required)
+			})
+	}
+
+	// subnet.config
+	add(probes.Check{ID: "subnet.config", Title: "Subnet delegation, NSG and size", Category: "Subnet", Required: true,
+		Target: "the subnet's configuration", Source: docInjection,
+		Why: "the mode fixes the delegation, requires an NSG and a minimum size for the instance's units"},
+		true, "", func(s *Snapshot) probes.Result {
+			if r := unavailable(s, "its delegation, NSG association and size", ReadSubnet); r != nil {
+				return *r
+			}
+			return subnetConfig(s, opts)
+		})
+	return out
+}
+
+// analysis wraps an analysis into a probe that waits for the snapshot.
+func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Probe {
+	return probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		s := src.Snapshot(ctx)
+		if s == nil {
+			if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
+				return probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, "the run's --deadline ended the check before Resource Manager answered")
+			}
+			return probes.Skipf(probes.ReasonNotObservable, "Resource Manager did not answer within the check's limit",
+				"Run again with a longer --timeout, or check with the az command for this analysis.")
+		}
+		return run(s)
+	})
+}
+
+// unavailable returns the skip for a check whose read did not succeed, with
+// the missing permission and the az command a person can run instead.
+func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
+	r := s.Read(need)
+	if r.OK() {
+		return nil
+	}
+	cli := "az network nic show-effective-route-table / list-effective-nsg on this VM's NIC"
+	perm := ""
+	if r != nil {
+		cli, perm = r.CLI, r.Permission
+	} else if tmp := newRead(need, s.ResourceGroup, nonEmpty(s.NICName, "NIC"), &Instance{Location: s.Region}); tmp != nil {
+		cli, perm = tmp.CLI, tmp.Permission
+	}
+	var msg, hint string
+	switch {
+	case !s.Enabled || s.TokenError != "":
+		msg = s.Why
+		hint = fmt.Sprintf("Give the VM a managed identity with Reader and %s (or run after az login with the default credential chain), or run `%s` and check %s.", perm, cli, lookFor)
+	case r == nil:
+		msg = "this read was not made"
+		hint = fmt.Sprintf("Run `%s` and check %s.", cli, lookFor)
+	case r.Status == ReadDenied:
+		msg = r.Name + " read " + r.Message
+		hint = fmt.Sprintf("Grant the %s identity %s on the resource group, or run `%s` and check %s.", nonEmpty(s.Credential, "used"), perm, cli, lookFor)
+	default:
+		msg = r.Name + " read: " + r.Message
+		hint = fmt.Sprintf("Run `%s` and check %s.", cli, lookFor)
+	}
+	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
+	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
+	if r != nil {
+		res.Evidence["read_status"] = r.Status
+		if r.HTTPStatus != 0 {
+			res.Evidence["http_status"] = r.HTTPStatus
+		}
+	}
+	return &res
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func noTags(s *Snapshot, tag string) probes.Result {
+	msg := "the " + tag + " service-tag prefixes are unknown"
+	if r := s.Read(ReadServiceTags); r != nil && !r.OK() {
+		msg += " (service tags read: " + r.Message + ")"
+	}
+	return probes.Skipf(probes.ReasonNoData, msg,
+		"Pass --service-tags with the current ServiceTags JSON file for the cloud (Microsoft Download Center), or grant Microsoft.Network/locations/serviceTags/read.")
+}
+
+// ipv4Only: API Management's subnets carry IPv4; IPv6 tag prefixes would
+// make every NSG allow look partial.
+func ipv4Only(in []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range in {
+		if p.Addr().Is4() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// tagPrefixes returns a tag's prefixes together with its regional variant's
+// (which the global tag normally contains already), deduplicated.
+func tagPrefixes(s *Snapshot, tag string, withRegional bool) []netip.Prefix {
+	if s.ServiceTags == nil {
+		return nil
+	}
+	t, ok := s.ServiceTags.Tag(tag)
+	if !ok {
+		return nil
+	}
+	seen := map[netip.Prefix]bool{}
+	var out []netip.Prefix
+	addAll := func(ps []netip.Prefix) {
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	addAll(t.Prefixes)
+	if withRegional {
+		if rt, ok := s.ServiceTags.Regional(tag, s.Region); ok {
+			addAll(rt.Prefixes)
+		}
+	}
+	return out
+}
+
+// regionalTag prefers the region's tag (Storage.westeurope) and falls back
+// to the global one when the region is unknown or has no such tag.
+func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
+	if s.ServiceTags == nil {
+		return base, nil
+	}
+	if t, ok := s.ServiceTags.Regional(base, s.Region); ok {
+		return t.Name, t.Prefixes
+	}
+	return base, s.ServiceTags.Prefixes(base)
+}
+
+type flowSpec struct {
+	id, title, target, why, lookFor, naWhy string
+	required, applies                      bool
+	build                                  func(*Snapshot) nsg.Flow
+}
+
+func subnetEndpoint(s *Snapshot) nsg.Endpoint {
+	ep := nsg.Endpoint{Tag: "VirtualNetwork"}
+	if s.Subnet != nil && len(s.Subnet.Prefixes) > 0 {
+		ep.Prefixes = ipv4Only(s.Subnet.Prefixes)
+	} else if p, err := netip.ParsePrefix(s.SubnetPrefix); err == nil {
+		ep.Prefixes = []netip.Prefix{p.Masked()}
+	}
+	return ep
+}
+
+func tagEndpoint(s *Snapshot, tag string, regional bool) nsg.Endpoint {
+	if regional {
+		name, pfx := regionalTag(s, tag)
+		return nsg.Endpoint{Tag: name, Prefixes: ipv4Only(pfx)}
+	}
+	return nsg.Endpoint{Tag: tag, Prefixes: ipv4Only(tagPrefixes(s, tag, false))}
+}
+
+// nsgFlows lists the flows the mode requires (azure-facts §1.1, §1.7, §2).
+func nsgFlows(mode string) []flowSpec {
+	cl := classic(mode)
+	inbound := func(port int, tag string, requireAll bool, fixed []netip.Prefix) func(*Snapshot) nsg.Flow {
+		return func(s *Snapshot) nsg.Flow {
+			src := nsg.Endpoint{Tag: tag, Prefixes: fixed}
+			if fixed == nil && tag != "Internet" {
+				src = tagEndpoint(s, tag, false)
+			}
+			return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: port, Source: src, Destination: subnetEndpoint(s), RequireAll: requireAll}
+		}
+	}
+	outbound := func(port int, tag string, requireAll bool) func(*Snapshot) nsg.Flow {
+		return func(s *Snapshot) nsg.Flow {
+			dst := nsg.Endpoint{Tag: tag}
+			if tag != "Internet" {
+				dst = tagEndpoint(s, tag, true)
+			}
+			return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: port, Source: subnetEndpoint(s), Destination: dst, RequireAll: requireAll}
+		}
+	}
+	lb := []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
+	v2na := "the v2 tiers do not need this flow in mode " + mode
+	return []flowSpec{
+		{id: "inbound-3443", title: "NSG: inbound 3443 from ApiManagement", target: "ApiManagement → VirtualNetwork TCP 3443",
+			why: "the control plane manages the instance on 3443", lookFor: "an inbound allow for TCP 3443 from service tag ApiManagement above any deny",
+			required: true, applies: cl, naWhy: v2na, build: inbound(3443, "ApiManagement", true, nil)},
+		{id: "inbound-6390", title: "NSG: inbound 6390 from AzureLoadBalancer", target: "AzureLoadBalancer → VirtualNetwork TCP 6390",
+			why: "Azure's infrastructure load balancer probes the instance on 6390", lookFor: "an inbound allow for TCP 6390 from service tag AzureLoadBalancer",
+			required: true, applies: cl, naWhy: v2na, build: inbound(6390, "AzureLoadBalancer", true, lb)},
+		{id: "inbound-443", title: "NSG: inbound 443 from the Internet", target: "Internet → VirtualNetwork TCP 443",
+			why: "in external mode clients reach the gateway and portal on 443 from the Internet", lookFor: "an inbound allow for TCP 443 from Internet",
+			required: true, applies: mode == "external", naWhy: "only external mode takes client traffic from the Internet", build: inbound(443, "Internet", false, nil)},
+		{id: "outbound-storage-443", title: "NSG: outbound 443 to Storage", target: "VirtualNetwork → Storage TCP 443",
+			why: "API Management keeps its configuration and logs in Azure Storage", lookFor: "an outbound allow for TCP 443 to service tag Storage",
+			required: true, applies: true, build: outbound(443, "Storage", true)},
+		{id: "outbound-sql-1433", title: "NSG: outbound 1433 to Sql", target: "VirtualNetwork → Sql TCP 1433",
+			why: "API Management's own Azure SQL database", lookFor: "an outbound allow for TCP 1433 to service tag Sql",
+			required: true, applies: cl, naWhy: v2na, build: outbound(1433, "Sql", true)},
+		{id: "outbound-keyvault-443", title: "NSG: outbound 443 to AzureKeyVault", target: "VirtualNetwork → AzureKeyVault TCP 443",
+			why: "certificates and named values stored in Key Vault", lookFor: "an outbound allow for TCP 443 to service tag AzureKeyVault",
+			required: true, applies: cl || mode == "v2-integrated", naWhy: v2na, build: outbound(443, "AzureKeyVault", true)},
+		{id: "outbound-monitor-1886", title: "NSG: outbound 1886 to AzureMonitor", target: "VirtualNetwork → AzureMonitor TCP 1886",
+			why: "metrics and Resource Health", lookFor: "an outbound allow for TCP 1886 to service tag AzureMonitor",
+			required: true, applies: cl, naWhy: v2na, build: outbound(1886, "AzureMonitor", true)},
+		{id: "outbound-monitor-443", title: "NSG: outbound 443 to AzureMonitor", target: "VirtualNetwork → AzureMonitor TCP 443",
+			why: "diagnostic logs, metrics and Application Insights", lookFor: "an outbound allow for TCP 443 to service tag AzureMonitor",
+			required: true, applies: cl, naWhy: v2na, build: outbound(443, "AzureMonitor", true)},
+		{id: "outbound-internet-80", title: "NSG: outbound 80 to the Internet", target: "VirtualNetwork → Internet TCP 80",
+			why: "certificate revocation lists and OCSP for Microsoft- and customer-managed certificates", lookFor: "an outbound allow for TCP 80 to Internet",
+			required: true, applies: cl, naWhy: v2na, build: outbound(80, "Internet", false)},
+	}
+}
+
+// subnetConfig judges delegation, NSG association and size against the mode.
+func subnetConfig(s *Snapshot, o Options) probes.Result {
+	sn := s.Subnet
+	ev := map[string]any{"subnet_id": sn.ID, "delegations": sn.Delegations, "nsg": sn.NSGID, "route_table": sn.RouteTableID,
+		"service_endpoints": sn.ServiceEndpoints, "ip_configurations": sn.IPConfigurations}
+	var problems, fixes []string
+
+	if sn.NSGID == "" {
+		problems = append(problems, "no NSG is associated")
+		fixes = append(fixes, "associate an NSG with the subnet")
+	}
+	want := ""
+	switch o.Mode {
+	case "v2-injected":
+		want = "Microsoft.Web/hostingEnvironments"
+	case "v2-integrated":
+		want = "Microsoft.Web/serverFarms"
+	}
+	switch {
+	case want == "" && len(sn.Delegations) > 0:
+		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+o.Mode+" needs no delegation")
+		fixes = append(fixes, "remove the delegation")
+	case want != "" && !contains(sn.Delegations, want):
+		have := "nothing"
+		if len(sn.Delegations) > 0 {
+			have = strings.Join(sn.Delegations, ", ")
+		}
+		problems = append(problems, "the subnet is delegated to "+have+" but mode "+o.Mode+" needs "+want)
+		fixes = append(fixes, "delegate the subnet to "+want)
+	}
+
+	var p4 netip.Prefix
+	for _, p := range sn.Prefixes {
+		if p.Addr().Is4() {
+			p4 = p
+			break
+		}
+	}
+	if p4.IsValid() {
+		minBits := 29
+		if !classic(o.Mode) {
+			minBits = 27
+		}
+		units, sku := o.Units, ""
+		if s.APIM != nil {
+			sku = s.APIM.SKU
+			if units == 0 {
+				units = s.APIM.Capacity
+			}
+		}
+		if units <= 0 {
+			units = 1
+		}
+		perUnit := 2
+		if strings.EqualFold(sku, "Developer") {
+			perUnit = 1
+		}
+		needed := 5 + perUnit*units
+		if o.Mode == "internal" {
+			needed++ // the internal load balancer
+		}
+		total := 1 << (32 - p4.Bits())
+		ev["prefix"], ev["units"], ev["addresses_needed"], ev["addresses_total"] = p4.String(), units, needed, total
+		switch {
+		case p4.Bits() > minBits:
+			problems = append(problems, fmt.Sprintf("the subnet is a /%d, smaller than the /%d mode %s needs", p4.Bits(), minBits, o.Mode))
+			fixes = append(fixes, fmt.Sprintf("use a /%d or larger subnet", minBits))
+		case needed > total:
+			problems = append(problems, fmt.Sprintf("%d units need %d addresses (5 reserved + %d per unit%s) but the subnet has %d", units, needed, perUnit, ilb(o.Mode), total))
+			fixes = append(fixes, fmt.Sprintf("use a larger subnet (at least %d addresses)", needed))
+		}
+		// Before deployment other NICs (this VM) may already hold addresses.
+		if s.APIM == nil && sn.IPConfigurations > 0 && len(problems) == 0 && total-5-sn.IPConfigurations < needed-5 {
+			res := probes.Warnf(probes.ReasonSubnetConfig, probes.PhaseAnalysis,
+				fmt.Sprintf("%d addresses are already taken in %s; %d units need %d more", sn.IPConfigurations, p4, units, needed-5))
+			res.Evidence = ev
+			res.Hint = "Free addresses in the subnet (move other VMs out) or use a larger subnet before deploying."
+			return res
+		}
+	} else {
+		ev["prefix"] = "unknown"
+	}
+	if len(problems) > 0 {
+		res := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, strings.Join(problems, "; "))
+		res.Evidence = ev
+		res.Hint = capitalize(strings.Join(fixes, ", and ")) + "."
+		return res
+	}
+	res := probes.Passf(fmt.Sprintf("subnet fits mode %s: NSG associated, delegation %s, size %s", o.Mode, nonEmpty(strings.Join(sn.Delegations, ","), "none"), nonEmpty(ev["prefix"].(string), "unknown")))
+	res.Evidence = ev
+	return res
+}
+
+func ilb(mode string) string {
+	if mode == "internal" {
+		return " + 1 internal load balancer"
+	}
+	return ""
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

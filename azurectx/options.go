@@ -1,0 +1,199 @@
+// Package azurectx discovers what the guest itself cannot see: the VM's
+// Azure context from the Instance Metadata Service (IMDS), and — through
+// Azure Resource Manager (ARM) with the VM's managed identity or another
+// azidentity credential — the NIC's effective routes and NSGs, the subnet's
+// configuration, the API Management instance and the service tags. From that
+// snapshot it builds the route.* and subnet.* analysis checks; without ARM
+// access they are skips that say which permission is missing and which az
+// command shows the same thing.
+package azurectx
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/apimprobe/apimprobe/servicetags"
+)
+
+// ARMMode is --arm / --no-arm / auto.
+type ARMMode string
+
+const (
+	// ARMAuto uses Resource Manager when a token can be had; outside Azure
+	// (no IMDS) with a managed identity it does not even try.
+	ARMAuto ARMMode = "auto"
+	ARMOn   ARMMode = "on"
+	ARMOff  ARMMode = "off"
+)
+
+// Credential kinds (--arm-credential), reported in context.credential.
+const (
+	CredManagedIdentity = "managed-identity"
+	CredAzureCLI        = "azure-cli"
+	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
+)
+
+// Defaults.
+const (
+	DefaultIMDSEndpoint = "http://169.254.169.254"
+	// DefaultIMDSTimeout is IMDS's own bound: outside Azure nothing answers
+	// 169.254.169.254 and the run must go on at once.
+	DefaultIMDSTimeout = time.Second
+	// DefaultARMBudget bounds all ARM reads together; they run while the
+	// probes run.
+	DefaultARMBudget = 3 * time.Second
+)
+
+// Options configure discovery. Zero values take the defaults.
+type Options struct {
+	IMDSEndpoint string
+	IMDSTimeout  time.Duration
+	ARM          ARMMode
+	// ARMEndpoint overrides the cloud's Resource Manager endpoint (https).
+	ARMEndpoint string
+	// Cloud: public, usgov, china.
+	Cloud string
+	// Credential: managed-identity (default), azure-cli, default.
+	Credential string
+	// ManagedIdentityClientID selects a user-assigned identity.
+	ManagedIdentityClientID string
+	ServiceTagsFile         string
+	// Service is the APIM instance name (--service); Mode its network mode.
+	Service string
+	Mode    string
+	// Phase is pre, post or auto; "pre" means the instance does not exist yet.
+	Phase string
+	// Units planned for the instance (subnet sizing); 0 takes the
+	// instance's SKU capacity from ARM, else 1.
+	Units int
+	// Overrides from flags; they win over discovery.
+	Region, Subnet, PrivateIP string
+	// ARMBudget bounds all ARM reads together.
+	ARMBudget time.Duration
+
+	// TokenCredential, when set, is used instead of building one (tests,
+	// embedding). ARMTransport carries ARM requests (tests: the TLS test
+	// server's client). Neither has a flag.
+	TokenCredential azcore.TokenCredential
+	ARMTransport    policy.Transporter
+
+	tags *servicetags.Set // loaded by Validate
+}
+
+func (o *Options) defaults() {
+	if o.IMDSEndpoint == "" {
+		o.IMDSEndpoint = DefaultIMDSEndpoint
+	}
+	if o.IMDSTimeout <= 0 {
+		o.IMDSTimeout = DefaultIMDSTimeout
+	}
+	if o.ARM == "" {
+		o.ARM = ARMAuto
+	}
+	if o.Cloud == "" {
+		o.Cloud = "public"
+	}
+	if o.Credential == "" {
+		o.Credential = CredManagedIdentity
+	}
+	if o.Mode == "" {
+		o.Mode = "internal"
+	}
+	if o.ARMBudget <= 0 {
+		o.ARMBudget = DefaultARMBudget
+	}
+}
+
+// Validate checks the options that come from the command line and loads the
+// --service-tags file, so that bad input is a one-line error before anything
+// is probed (the CLI exits 2 on it). It fills defaults.
+func Validate(o *Options) error {
+	o.defaults()
+	u, err := url.Parse(o.IMDSEndpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--imds-endpoint %q: want a URL such as http://169.254.169.254", o.IMDSEndpoint)
+	}
+	if o.ARMEndpoint != "" {
+		u, err := url.Parse(o.ARMEndpoint)
+		if err != nil || u.Host == "" || u.Scheme == "" {
+			return fmt.Errorf("--arm-endpoint %q: want an https URL such as https://management.azure.com", o.ARMEndpoint)
+		}
+		if u.Scheme != "https" {
+			return fmt.Errorf("--arm-endpoint %q: must be https (a bearer token is sent to it)", o.ARMEndpoint)
+		}
+	}
+	switch o.ARM {
+	case ARMAuto, ARMOn, ARMOff:
+	default:
+		return fmt.Errorf("ARM mode %q: want auto, on or off", o.ARM)
+	}
+	if _, err := cloudConfig(o.Cloud, ""); err != nil {
+		return err
+	}
+	switch o.Credential {
+	case CredManagedIdentity, CredAzureCLI, CredDefault:
+	default:
+		return fmt.Errorf("--arm-credential %q: want managed-identity, azure-cli or default", o.Credential)
+	}
+	switch o.Mode {
+	case "internal", "external", "v2-injected", "v2-integrated":
+	default:
+		return fmt.Errorf("--mode %q: want internal, external, v2-injected or v2-integrated", o.Mode)
+	}
+	if o.Units < 0 || o.Units > 31 {
+		return fmt.Errorf("units %d: want 1 to 31", o.Units)
+	}
+	if o.ServiceTagsFile != "" && o.tags == nil {
+		s, err := servicetags.Load(o.ServiceTagsFile)
+		if err != nil {
+			return err
+		}
+		o.tags = s
+	}
+	return nil
+}
+
+// cloudConfig returns azcore's configuration for the cloud, with the
+// Resource Manager endpoint replaced when armEndpoint is set (the token
+// audience stays the cloud's).
+func cloudConfig(name, armEndpoint string) (cloud.Configuration, error) {
+	var c cloud.Configuration
+	switch strings.ToLower(name) {
+	case "public", "":
+		c = cloud.AzurePublic
+	case "usgov":
+		c = cloud.AzureGovernment
+	case "china":
+		c = cloud.AzureChina
+	default:
+		return c, fmt.Errorf("--cloud %q: want public, usgov or china", name)
+	}
+	svcs := make(map[cloud.ServiceName]cloud.ServiceConfiguration, len(c.Services))
+	for k, v := range c.Services {
+		svcs[k] = v
+	}
+	c.Services = svcs
+	if armEndpoint != "" {
+		rm := c.Services[cloud.ResourceManager]
+		rm.Endpoint = strings.TrimRight(armEndpoint, "/")
+		c.Services[cloud.ResourceManager] = rm
+	}
+	return c, nil
+}
+
+// errNoIMDS marks discovery outside Azure.
+var errNoIMDS = errors.New("the Instance Metadata Service did not answer")
+
+// imdsClient bypasses any proxy: IMDS must be reached directly, and a proxy
+// from the environment would forward 169.254.169.254 elsewhere.
+func imdsClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10}}
+}

@@ -1,0 +1,144 @@
+package azurectx
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/apimprobe/apimprobe/nsg"
+	"github.com/apimprobe/apimprobe/routes"
+	"github.com/apimprobe/apimprobe/servicetags"
+)
+
+// Read names (Snapshot.Reads keys).
+const (
+	ReadVM              = "vm"
+	ReadNIC             = "nic"
+	ReadEffectiveRoutes = "effective-routes"
+	ReadEffectiveNSGs   = "effective-nsgs"
+	ReadSubnet          = "subnet"
+	ReadAPIM            = "apim"
+	ReadServiceTags     = "service-tags"
+)
+
+// Read outcomes.
+const (
+	ReadOK        = "ok"
+	ReadDenied    = "denied"    // 401/403: the identity lacks the permission
+	ReadThrottled = "throttled" // 429
+	ReadNotFound  = "not-found"
+	ReadTimeout   = "timeout" // the ARM budget ran out
+	ReadMalformed = "malformed"
+	ReadFailed    = "failed"
+	ReadNotTried  = "not-tried" // an earlier read it depends on failed, or no token
+)
+
+// Read records one ARM read: what it needed and how it went.
+type Read struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// HTTPStatus is the answer's status code, 0 when none came.
+	HTTPStatus int    `json:"http_status,omitempty"`
+	ErrorCode  string `json:"error_code,omitempty"`
+	// Permission is the RBAC action the read needs.
+	Permission string `json:"permission"`
+	// CLI is the az command a person can run to see the same thing.
+	CLI        string        `json:"cli"`
+	Message    string        `json:"message,omitempty"`
+	RetryAfter string        `json:"retry_after,omitempty"`
+	Duration   time.Duration `json:"-"`
+}
+
+// OK reports whether the read succeeded.
+func (r *Read) OK() bool { return r != nil && r.Status == ReadOK }
+
+// SubnetInfo is what the subnet read found.
+type SubnetInfo struct {
+	ID               string
+	Name             string
+	Prefixes         []netip.Prefix
+	Delegations      []string // service names, e.g. Microsoft.Web/serverFarms
+	NSGID            string
+	RouteTableID     string
+	ServiceEndpoints []string
+	// IPConfigurations counts addresses already taken in the subnet.
+	IPConfigurations int
+}
+
+// APIMInfo is what the API Management read found.
+type APIMInfo struct {
+	ID, Name, Location string
+	PrivateIPs         []string
+	PublicIPs          []string
+	HostNames          []string
+	VNetType           string // None, External, Internal
+	SubnetID           string
+	SKU                string
+	Capacity           int
+}
+
+// Snapshot is everything Resource Manager told, and what it refused.
+type Snapshot struct {
+	// Enabled: ARM reads were attempted (not --no-arm, a VM identity known).
+	Enabled bool
+	// Why explains a disabled snapshot or a missing token, for skip messages.
+	Why string
+	// Credential names the identity that was used (managed-identity,
+	// azure-cli, default).
+	Credential string
+	TokenError string
+	Reads      map[string]*Read
+
+	// Region and SubnetPrefix are the context's (flag or IMDS), so the
+	// analyses need nothing else.
+	Region       string
+	SubnetPrefix string
+
+	ResourceGroup string // of the NIC, for az commands
+	NICName       string
+	NICID         string
+	NICPrivateIP  string
+	Routes        []routes.Route
+	NSGs          []nsg.Group
+	Subnet        *SubnetInfo
+	APIM          *APIMInfo
+	ServiceTags   *servicetags.Set
+	Duration      time.Duration
+}
+
+// Read returns the named read, or nil.
+func (s *Snapshot) Read(name string) *Read {
+	if s == nil {
+		return nil
+	}
+	return s.Reads[name]
+}
+
+// Denied lists the reads that were refused for lack of a permission, sorted
+// by name, for the report's context and the logs.
+func (s *Snapshot) Denied() []Read {
+	if s == nil {
+		return nil
+	}
+	var out []Read
+	for _, r := range s.Reads {
+		if r.Status == ReadDenied {
+			out = append(out, *r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// SubnetGroups returns the effective NSGs associated with the subnet — the
+// ones that also apply to API Management's machines (this VM's NIC-level
+// NSG does not).
+func (s *Snapshot) SubnetGroups() []nsg.Group {
+	var out []nsg.Group
+	for _, g := range s.NSGs {
+		if g.Scope == "subnet" {
+			out = append(out, g)
+		}
+	}
+	return out
+}

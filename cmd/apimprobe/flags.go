@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/apimprobe/apimprobe/azurectx"
+	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/resolver"
+)
+
+// config is everything the flags say, validated.
+type config struct {
+	service, mode, phase, cloud, region string
+	storageAccount, sqlServer, keyVault string
+	privateIP                           string
+	subnet                              string
+	timeout, deadline                   time.Duration
+	concurrency                         int
+	only, skip, outputs                 []string
+	strict                              bool
+	logLevel, logFormat                 string
+	imdsEndpoint, armEndpoint           string
+	armCredential, serviceTags          string
+	arm, noARM                          bool
+	units                               int
+	dnsServers                          []string
+	azureDNS                            string
+	// Parsed forms of the flags above, filled by validate.
+	dnsAddrs     []netip.AddrPort
+	azureDNSAddr netip.AddrPort
+	set          map[string]bool // flags given on the command line
+}
+
+func newFlagSet(cmd string, c *config) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
+	fs.StringVar(&c.mode, "mode", "internal", "VNet mode: "+strings.Join(catalog.Modes(), ", "))
+	fs.StringVar(&c.phase, "phase", "auto", "pre (before deployment), post, or auto (post when the gateway name resolves)")
+	fs.StringVar(&c.cloud, "cloud", "public", "Azure cloud: "+strings.Join(catalog.Clouds(), ", "))
+	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
+	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
+	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
+	fs.StringVar(&c.keyVault, "key-vault", "", "a key vault of yours (Key Vault check is skipped without it)")
+	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
+	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
+	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable; replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
+	fs.StringVar(&c.azureDNS, "azure-dns", "168.63.129.16", "the Azure-provided DNS address, always asked beside the others for comparison")
+	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", azurectx.DefaultIMDSEndpoint, "the Instance Metadata Service")
+	fs.BoolVar(&c.arm, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
+	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
+	fs.StringVar(&c.armEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
+	fs.StringVar(&c.armCredential, "arm-credential", azurectx.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
+	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
+	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
+	fs.DurationVar(&c.deadline, "deadline", 30*time.Second, "the whole run's hard limit")
+	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
+	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable), e.g. 'outbound.storage.*'")
+	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
+	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (default: table on a terminal, json otherwise)")
+	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "console", "log format on standard error: console, json")
+	return fs
+}
+
+var (
+	// API Management service names: 1–50 characters, letters, digits and
+	// hyphens, starting with a letter, not ending with a hyphen.
+	serviceRE = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?$`)
+	storageRE = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+	sqlRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	vaultRE   = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9-]{1,22}[a-zA-Z0-9])$`)
+	regionRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{1,40}$`)
+)
+
+// validate checks the flags; the error is the one line the operator sees.
+func (c *config) validate() error {
+	oneOf := func(flag, v string, allowed []string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("--%s: unknown value %q (want one of %s)", flag, v, strings.Join(allowed, ", "))
+	}
+	if err := oneOf("mode", c.mode, catalog.Modes()); err != nil {
+		return err
+	}
+	if err := oneOf("cloud", c.cloud, catalog.Clouds()); err != nil {
+		return err
+	}
+	if err := oneOf("phase", c.phase, []string{"pre", "post", "auto"}); err != nil {
+		return err
+	}
+	names := []struct {
+		flag, v, what string
+		re            *regexp.Regexp
+	}{
+		{"service", c.service, "an API Management name: 1-50 letters, digits or hyphens, starting with a letter", serviceRE},
+		{"storage-account", c.storageAccount, "a storage account name: 3-24 lower-case letters or digits", storageRE},
+		{"sql-server", c.sqlServer, "an Azure SQL server name: lower-case letters, digits and hyphens, not at either end", sqlRE},
+		{"key-vault", c.keyVault, "a key vault name: 3-24 letters, digits or hyphens, starting with a letter", vaultRE},
+		{"region", c.region, "an Azure region name such as westeurope", regionRE},
+	}
+	for _, n := range names {
+		if n.v != "" && !n.re.MatchString(n.v) {
+			return fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
+		}
+	}
+	if c.timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive, got %s", c.timeout)
+	}
+	if c.deadline <= 0 {
+		return fmt.Errorf("--deadline must be positive, got %s", c.deadline)
+	}
+	if c.concurrency < 1 {
+		return fmt.Errorf("--concurrency must be at least 1, got %d", c.concurrency)
+	}
+	for _, p := range append(append([]string{}, c.only...), c.skip...) {
+		if err := catalog.ValidatePattern(p); err != nil {
+			return fmt.Errorf("--only/--skip: %v", err)
+		}
+	}
+	subnet, err := resolver.ParseSubnet(c.subnet)
+	if c.subnet != "" && err != nil {
+		return fmt.Errorf("--subnet: %v", err)
+	}
+	if c.privateIP != "" {
+		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
+			return fmt.Errorf("--private-ip: %v", err)
+		}
+	}
+	for _, d := range c.dnsServers {
+		a, err := resolver.ParseServer(d)
+		if err != nil {
+			return fmt.Errorf("--dns-server: %v", err)
+		}
+		c.dnsAddrs = append(c.dnsAddrs, a)
+	}
+	if c.azureDNSAddr, err = resolver.ParseServer(c.azureDNS); err != nil {
+		return fmt.Errorf("--azure-dns: %v", err)
+	}
+	if c.arm && c.noARM {
+		return errors.New("--arm and --no-arm contradict each other")
+	}
+	if err := oneOf("log-level", c.logLevel, []string{"debug", "info", "warn", "error"}); err != nil {
+		return err
+	}
+	return oneOf("log-format", c.logFormat, []string{"console", "json"})
+}
+
+// errUsage marks errors that exit 2.
+var errUsage = errors.New("usage")
+
+// azureOptions maps the flags onto discovery's options.
+func (c *config) azureOptions() azurectx.Options {
+	mode := azurectx.ARMAuto
+	switch {
+	case c.arm:
+		mode = azurectx.ARMOn
+	case c.noARM:
+		mode = azurectx.ARMOff
+	}
+	phase := c.phase
+	return azurectx.Options{
+		IMDSEndpoint: c.imdsEndpoint, ARM: mode, ARMEndpoint: c.armEndpoint, Cloud: c.cloud,
+		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: c.mode,
+		Phase: phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
+	}
+}

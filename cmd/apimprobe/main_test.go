@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The black-box tests build the binary once and run it as an operator would.
+// They never let it reach Azure: runs either select only checks that need no
+// network, or point every endpoint at loopback, or happen inside an empty
+// network namespace where nothing can leave.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "apimprobe-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "apimprobe")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func runBinary(t *testing.T, prefix []string, args ...string) result {
+	t.Helper()
+	argv := append(append([]string{}, prefix...), append([]string{binary}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// offline keeps a run from touching anything but loopback, for runs whose
+// selected checks need no network at all.
+var offline = []string{} // grows as discovery flags land: every Azure default is pointed at loopback
+
+func TestBadInputIsOneLineAndExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--timeout", "soon"},
+		{"run", "--mode", "sideways"},
+		{"run", "--cloud", "mars"},
+		{"run", "--phase", "later"},
+		{"run", "-o", "yaml"},
+		{"run", "-o", "json", "-o", "table"},
+		{"run", "--service", "-bad-"},
+		{"run", "--service", "contoso.azure-api.net"},
+		{"run", "--storage-account", "Has_Upper"},
+		{"run", "--concurrency", "-3"},
+		{"run", "--deadline", "0s"},
+		{"run", "--bogus-flag"},
+		{"run", "--subnet", "10.0.0.0/33"},
+		{"run", "--subnet", "10.0.0.0/24", "--private-ip", "10.0.1.4"},
+		{"run", "--only", "["},
+		{"run", "extra-arg"},
+		{"plan", "--mode", "nope"},
+		{"frobnicate"},
+	} {
+		r := runBinary(t, nil, args...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Errorf("%v: wrote to stdout: %q", args, r.stdout)
+		}
+		if lines := strings.Count(strings.TrimRight(r.stderr, "\n"), "\n"); lines != 0 || r.stderr == "" {
+			t.Errorf("%v: stderr is not one line: %q", args, r.stderr)
+		}
+		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+			t.Errorf("%v: panicked: %s", args, r.stderr)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := runBinary(t, nil, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "apimprobe ") || !strings.Contains(r.stdout, "go1.") {
+			t.Errorf("%v: %d %q", args, r.code, r.stdout)
+		}
+	}
+	r := runBinary(t, nil, "run", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "--deadline") || !strings.Contains(r.stdout, "(default 30s)") {
+		t.Errorf("help: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestPlanListsChecksWithoutTraffic(t *testing.T) {
+	r := runBinary(t, nil, "plan", "--service", "contoso", "--sql-server", "sqlsrv", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var checks []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &checks); err != nil {
+		t.Fatalf("plan json: %v\n%s", err, r.stdout)
+	}
+	found := false
+	for _, c := range checks {
+		if c["id"] == "outbound.sql" {
+			found = true
+			if c["target"] != "sqlsrv.database.windows.net:1433" || c["required"] != true {
+				t.Fatalf("sql entry %v", c)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("plan lacks outbound.sql")
+	}
+}
+
+func TestRunJSONShapeAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.json")
+	md := filepath.Join(dir, "report.md")
+	// Only checks that are skipped for lack of data: nothing is sent.
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.sql", "--only", "outbound.storage.*", "-o", "json", "-o", "json=" + file, "-o", "markdown=" + md}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
+	}
+	for _, k := range []string{"schema_version", "tool", "started_at", "duration_ms", "context", "summary", "checks"} {
+		if _, ok := rep[k]; !ok {
+			t.Fatalf("report lacks %q", k)
+		}
+	}
+	sum := rep["summary"].(map[string]any)
+	if sum["verdict"] != "ready" || sum["skip"].(float64) != 6 {
+		t.Fatalf("summary %v", sum)
+	}
+	checks := rep["checks"].([]any)
+	prev := ""
+	for _, c := range checks {
+		c := c.(map[string]any)
+		if c["status"] != "skip" || c["reason"] != "no-data" || c["hint"] == "" {
+			t.Fatalf("check %v", c)
+		}
+		if id := c["id"].(string); id < prev {
+			t.Fatalf("checks out of order: %s after %s", id, prev)
+		} else {
+			prev = id
+		}
+	}
+	onDisk, err := os.ReadFile(file)
+	if err != nil || !bytes.Equal(onDisk, []byte(r.stdout)) {
+		t.Fatalf("the file report differs from stdout (%v)", err)
+	}
+	if b, err := os.ReadFile(md); err != nil || !bytes.Contains(b, []byte("outbound.sql")) {
+		t.Fatalf("markdown file: %v", err)
+	}
+}
+
+// TestRunInEmptyNetns runs every default check inside a network namespace
+// with nothing in it: every dependency fails fast, the verdict is blocked,
+// exit 1, and the run keeps to its deadline.
+func TestRunInEmptyNetns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for an empty network namespace (unshare --net)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare not installed")
+	}
+	r := runBinary(t, []string{"unshare", "--net"}, "run", "--service", "contoso", "--phase", "post", "--storage-account", "acct",
+		"--timeout", "1s", "--deadline", "3s", "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	if r.took > 3500*time.Millisecond {
+		t.Fatalf("the run took %s, past its 3s deadline", r.took)
+	}
+	var rep struct {
+		Summary struct{ Verdict string }
+		Checks  []struct {
+			ID, Status, Reason, Hint string
+			FailedPhase              string `json:"failed_phase"`
+			Required                 bool
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Verdict != "blocked" {
+		t.Fatalf("verdict %s", rep.Summary.Verdict)
+	}
+	for _, c := range rep.Checks {
+		if c.Status == "pass" {
+			t.Fatalf("%s passed with no network at all", c.ID)
+		}
+		if c.Status == "fail" && (c.Hint == "" || c.FailedPhase == "") {
+			t.Fatalf("%s: a failure needs a hint and a phase: %+v", c.ID, c)
+		}
+	}
+}
+
+// TestSilentResolversKeepTheDeadline points the VM's resolver and Azure DNS
+// at a loopback UDP socket that never answers.
+func TestSilentResolversKeepTheDeadline(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	silent := pc.LocalAddr().String()
+	args := []string{"run", "--only", "outbound.sql", "--sql-server", "sqlsrv", "--timeout", "1s", "--deadline", "5s",
+		"-o", "json", "--imds-endpoint", "http://127.0.0.1:9", "--no-arm", "--dns-server", silent, "--azure-dns", silent}
+	r := runBinary(t, nil, args...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	if r.took > 2500*time.Millisecond {
+		t.Fatalf("took %s with a 1s timeout", r.took)
+	}
+	var rep struct {
+		Context struct{ Resolvers []string }
+		Checks  []struct{ ID, Status, Reason, Hint string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) != 1 || rep.Checks[0].Reason != "dns-timeout" || rep.Checks[0].Hint == "" {
+		t.Fatalf("checks %+v", rep.Checks)
+	}
+	if len(rep.Context.Resolvers) != 1 || rep.Context.Resolvers[0] != silent {
+		t.Fatalf("resolvers %v", rep.Context.Resolvers)
+	}
+}

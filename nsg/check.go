@@ -1,0 +1,102 @@
+package nsg
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// FlowResult judges one required flow against the NSGs associated with the
+// subnet (the NIC-level NSG of this VM does not apply to API Management's
+// machines, so callers pass subnet groups only). required selects fail or
+// warn when the flow is blocked. The hint names the rule to add and the
+// priority it needs.
+func FlowResult(groups []Group, f Flow, required bool) probes.Result {
+	bad := func(msg string) probes.Result {
+		if required {
+			return probes.Failf(probes.ReasonNSGRule, probes.PhaseAnalysis, msg)
+		}
+		return probes.Warnf(probes.ReasonNSGRule, probes.PhaseAnalysis, msg)
+	}
+	ev := map[string]any{"flow": f.String()}
+	if len(groups) == 0 {
+		if strings.EqualFold(f.Direction, "Inbound") {
+			res := bad("no NSG is associated with the subnet; API Management's load balancer denies inbound traffic unless an NSG allows it")
+			res.Evidence = ev
+			res.Hint = "Associate an NSG with the subnet and add " + ruleToAdd(f, "") + "."
+			return res
+		}
+		res := probes.Passf("no NSG is associated with the subnet, so nothing filters " + f.String())
+		res.Evidence = ev
+		return res
+	}
+	var names []string
+	for _, g := range groups {
+		names = append(names, g.Name())
+	}
+	ev["nsg"] = names
+	for _, g := range groups {
+		v := Evaluate(g, f)
+		if len(v.Shadowed) > 0 {
+			var s []string
+			for _, r := range v.Shadowed {
+				s = append(s, r.String())
+			}
+			ev["partial_matches"] = s
+		}
+		if v.Allowed {
+			continue
+		}
+		ev["nsg_denying"] = g.Name()
+		if v.Decisive == nil {
+			res := bad(fmt.Sprintf("no rule in NSG %s allows %s", g.Name(), f))
+			res.Evidence = ev
+			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
+			return res
+		}
+		ev["rule"] = v.Decisive.String()
+		what := "denies"
+		if v.PartialDeny {
+			what = "denies part of"
+		}
+		res := bad(fmt.Sprintf("rule %s in NSG %s %s %s", v.Decisive, g.Name(), what, f))
+		res.Evidence = ev
+		if strings.HasPrefix(v.Decisive.Name, "defaultSecurityRules/") || v.Decisive.Priority >= 65000 {
+			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
+		} else {
+			res.Hint = fmt.Sprintf("Add to NSG %s %s, or narrow rule %s.", g.Name(),
+				ruleToAdd(f, fmt.Sprintf("a priority number below %d", v.Decisive.Priority)), shortName(v.Decisive.Name))
+		}
+		return res
+	}
+	var allowedBy []string
+	for _, g := range groups {
+		if v := Evaluate(g, f); v.Decisive != nil {
+			allowedBy = append(allowedBy, g.Name()+": "+v.Decisive.String())
+		}
+	}
+	ev["allowed_by"] = allowedBy
+	res := probes.Passf(fmt.Sprintf("%s is allowed (%s)", f, strings.Join(allowedBy, "; ")))
+	res.Evidence = ev
+	return res
+}
+
+func ruleToAdd(f Flow, priority string) string {
+	s := fmt.Sprintf("an %s rule allowing %s port %d from %s to %s",
+		strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Port, tagOrAny(f.Source), tagOrAny(f.Destination))
+	if priority != "" {
+		s += " with " + priority
+	}
+	return s
+}
+
+func tagOrAny(e Endpoint) string {
+	if e.Tag != "" {
+		return "service tag " + e.Tag
+	}
+	if len(e.Prefixes) > 0 {
+		return e.String()
+	}
+	return "any"
+}

@@ -1,0 +1,328 @@
+// Package nsg evaluates network security group rules the way Network
+// Watcher's IP flow verify does — rules of one direction in priority order,
+// the first matching rule decides — but for flows whose ends are service
+// tags (ApiManagement → the subnet on 3443) rather than single addresses.
+// A flow from a tag is allowed only when every prefix of the tag is allowed,
+// so a higher-priority deny that covers part of the tag shadows the allow.
+package nsg
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Rule is one effective security rule. Address items are as written in the
+// rule ("ApiManagement", "10.0.0.0/24", "*"); Expanded* hold the prefixes
+// Resource Manager expanded the rule's tags to, when it did.
+type Rule struct {
+	Name      string
+	Priority  int32
+	Direction string // Inbound, Outbound
+	Access    string // Allow, Deny
+	Protocol  string // All, Tcp, Udp, Icmp, *
+	// Port items: "*", "443", "1000-2000".
+	SourcePorts          []string
+	DestinationPorts     []string
+	Sources              []string
+	Destinations         []string
+	ExpandedSources      []netip.Prefix
+	ExpandedDestinations []netip.Prefix
+}
+
+// String names the rule for messages: "DenyAllInBound (priority 65500, Deny)".
+func (r *Rule) String() string {
+	return fmt.Sprintf("%s (priority %d, %s)", shortName(r.Name), r.Priority, r.Access)
+}
+
+// Effective rules are named "securityRules/x" or "defaultSecurityRules/x".
+func shortName(n string) string {
+	if i := strings.LastIndexByte(n, '/'); i >= 0 {
+		return n[i+1:]
+	}
+	return n
+}
+
+// Group is one effective NSG and where it is associated.
+type Group struct {
+	ID string
+	// Scope is "subnet", "nic" or "network-manager".
+	Scope string
+	Rules []Rule
+}
+
+// Name returns the NSG's name from its resource id.
+func (g *Group) Name() string { return shortName(g.ID) }
+
+// Endpoint is one end of a flow: a service tag and, when known, its prefixes.
+type Endpoint struct {
+	// Tag is the service tag ("ApiManagement", "Storage.westeurope",
+	// "VirtualNetwork", "Internet"); empty for plain addresses.
+	Tag      string
+	Prefixes []netip.Prefix
+}
+
+func (e Endpoint) String() string {
+	if e.Tag != "" {
+		return e.Tag
+	}
+	var s []string
+	for _, p := range e.Prefixes {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+// Flow is the traffic a check requires.
+type Flow struct {
+	Direction   string // Inbound, Outbound
+	Protocol    string // Tcp, Udp
+	Port        int
+	Source      Endpoint
+	Destination Endpoint
+	// RequireAll: every address of the ends must be allowed (ApiManagement's
+	// control plane may come from any of its prefixes). Off for client
+	// traffic from the Internet, where denying some sources is a choice.
+	RequireAll bool
+}
+
+func (f Flow) String() string {
+	return fmt.Sprintf("%s %s %d from %s to %s", f.Direction, strings.ToUpper(f.Protocol), f.Port, f.Source, f.Destination)
+}
+
+// Verdict is the outcome of evaluating a flow against one NSG.
+type Verdict struct {
+	Allowed bool
+	// Decisive is the rule that allowed or denied the flow; nil when no rule
+	// matched it at all (then it is denied).
+	Decisive *Rule
+	// PartialDeny: Decisive denies only part of the flow's addresses or
+	// ports, which is enough to break a RequireAll flow.
+	PartialDeny bool
+	// Shadowed lists higher-priority rules that matched part of the flow
+	// without deciding it (partial allows, partial denies of client traffic).
+	Shadowed []*Rule
+}
+
+type coverage int
+
+const (
+	none coverage = iota
+	partial
+	full
+)
+
+func minCov(cs ...coverage) coverage {
+	m := full
+	for _, c := range cs {
+		if c < m {
+			m = c
+		}
+	}
+	return m
+}
+
+// Evaluate runs the flow through the group's rules of the flow's direction,
+// in priority order.
+func Evaluate(g Group, f Flow) Verdict {
+	var rules []*Rule
+	for i := range g.Rules {
+		r := &g.Rules[i]
+		if strings.EqualFold(r.Direction, f.Direction) {
+			rules = append(rules, r)
+		}
+	}
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
+	var v Verdict
+	for _, r := range rules {
+		c := ruleCoverage(r, f)
+		if c == none {
+			continue
+		}
+		deny := strings.EqualFold(r.Access, "Deny")
+		switch {
+		case deny && (c == full || f.RequireAll):
+			v.Decisive, v.PartialDeny = r, c == partial
+			return v
+		case !deny && c == full:
+			v.Allowed, v.Decisive = true, r
+			return v
+		default:
+			v.Shadowed = append(v.Shadowed, r)
+		}
+	}
+	return v
+}
+
+func ruleCoverage(r *Rule, f Flow) coverage {
+	if !protocolMatches(r.Protocol, f.Protocol) {
+		return none
+	}
+	if !portListContains(r.DestinationPorts, f.Port) {
+		return none
+	}
+	// The flow's source port is ephemeral: a rule limited to some source
+	// ports matches only some connections.
+	srcPorts := full
+	if !anyPort(r.SourcePorts) {
+		srcPorts = partial
+	}
+	return minCov(srcPorts,
+		addressCoverage(r.Sources, r.ExpandedSources, f.Source),
+		addressCoverage(r.Destinations, r.ExpandedDestinations, f.Destination))
+}
+
+func protocolMatches(rule, flow string) bool {
+	switch strings.ToLower(rule) {
+	case "", "*", "all", "any":
+		return true
+	}
+	return strings.EqualFold(rule, flow)
+}
+
+func anyPort(items []string) bool {
+	if len(items) == 0 {
+		return true
+	}
+	for _, it := range items {
+		if it == "*" || it == "0-65535" || it == "1-65535" {
+			return true
+		}
+	}
+	return false
+}
+
+func portListContains(items []string, port int) bool {
+	if len(items) == 0 {
+		return true
+	}
+	for _, it := range items {
+		lo, hi, ok := parsePortRange(it)
+		if ok && port >= lo && port <= hi {
+			return true
+		}
+	}
+	return false
+}
+
+func parsePortRange(s string) (int, int, bool) {
+	s = strings.TrimSpace(s)
+	if s == "*" {
+		return 0, 65535, true
+	}
+	a, b, isRange := strings.Cut(s, "-")
+	lo, err := strconv.Atoi(strings.TrimSpace(a))
+	if err != nil {
+		return 0, 0, false
+	}
+	if !isRange {
+		return lo, lo, true
+	}
+	hi, err := strconv.Atoi(strings.TrimSpace(b))
+	if err != nil {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// publicServiceTags are tags whose addresses lie in Azure's public space,
+// inside the Internet and AzureCloud tags.
+var publicServiceTags = map[string]bool{
+	"apimanagement": true, "storage": true, "sql": true, "azurekeyvault": true,
+	"azuremonitor": true, "eventhub": true, "azureactivedirectory": true,
+	"azureconnectors": true, "azuretrafficmanager": true, "azurecloud": true,
+}
+
+func baseTag(t string) string {
+	b, _, _ := strings.Cut(strings.ToLower(t), ".")
+	return b
+}
+
+// addressCoverage says how much of the endpoint a rule's address items
+// cover. Names decide first (a rule for the same tag, for its global
+// parent, for Internet or AzureCloud over a public service tag); the
+// expanded prefixes decide the rest when both sides have prefixes.
+func addressCoverage(items []string, expanded []netip.Prefix, ep Endpoint) coverage {
+	best := none
+	epTag := strings.ToLower(ep.Tag)
+	var cidrs []netip.Prefix
+	for _, it := range items {
+		it = strings.TrimSpace(it)
+		l := strings.ToLower(it)
+		switch {
+		case l == "*" || l == "any" || l == "0.0.0.0/0" || l == "::/0":
+			return full
+		case epTag != "" && l == epTag:
+			return full
+		case epTag != "" && strings.Contains(epTag, ".") && l == baseTag(epTag):
+			return full // Storage covers Storage.westeurope
+		case epTag != "" && l == "internet" && publicServiceTags[baseTag(epTag)]:
+			return full
+		case epTag != "" && l == "azurecloud" && publicServiceTags[baseTag(epTag)]:
+			return full
+		case epTag != "" && strings.HasPrefix(l, epTag+"."):
+			best = max(best, partial) // ApiManagement.WestEurope is part of ApiManagement
+		default:
+			if p, err := parseItem(it); err == nil {
+				cidrs = append(cidrs, p)
+			}
+		}
+	}
+	if len(ep.Prefixes) == 0 {
+		if len(cidrs) > 0 && epTag != "" && epTag != "virtualnetwork" {
+			// Addresses of a tag we could not expand: a CIDR may hit part of it.
+			best = max(best, partial)
+		}
+		return best
+	}
+	set := append(cidrs, expanded...)
+	if len(set) == 0 {
+		return best
+	}
+	return max(best, prefixCoverage(set, ep.Prefixes))
+}
+
+func parseItem(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err
+}
+
+// prefixCoverage: full when every wanted prefix lies inside one rule prefix,
+// partial when any of them overlaps one.
+func prefixCoverage(rule, want []netip.Prefix) coverage {
+	allCovered, anyOverlap := true, false
+	for _, w := range want {
+		covered := false
+		for _, r := range rule {
+			if r.Addr().Is4() != w.Addr().Is4() {
+				continue
+			}
+			if r.Bits() <= w.Bits() && r.Contains(w.Addr()) {
+				covered, anyOverlap = true, true
+				break
+			}
+			if r.Overlaps(w) {
+				anyOverlap = true
+			}
+		}
+		if !covered {
+			allCovered = false
+		}
+	}
+	switch {
+	case allCovered:
+		return full
+	case anyOverlap:
+		return partial
+	}
+	return none
+}

@@ -1,0 +1,45 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/apimprobe/apimprobe/report"
+)
+
+// bigReport is a run of the size a real catalogue gives (~60 checks).
+func bigReport() *report.Report {
+	r := fixtureReport()
+	base := r.Checks
+	for i := 0; len(r.Checks) < 64; i++ {
+		c := base[i%len(base)]
+		c.ID = fmt.Sprintf("%s.%02d", c.ID, i)
+		r.Checks = append(r.Checks, c)
+	}
+	return r
+}
+
+func BenchmarkRender(b *testing.B) {
+	r := bigReport()
+	for _, name := range Names() {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Render(io.Discard, name, r, Options{Width: 120, Color: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkWriteFileAtomic(b *testing.B) {
+	dir := b.TempDir()
+	data := make([]byte, 32<<10)
+	for b.Loop() {
+		if err := WriteFileAtomic(dir+"/r.json", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

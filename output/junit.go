@@ -1,0 +1,182 @@
+package output
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/report"
+)
+
+func init() { register("junit", FormatFunc(renderJUnit)) }
+
+// renderJUnit writes one <testsuite> (inside <testsuites>, the form Jenkins,
+// GitLab, GitHub Actions reporters and Azure DevOps all read) with one
+// <testcase> per check: classname is the category, name the id.
+//
+// Mapping, and why:
+//   - fail -> <failure type="REASON">, optional checks included: the check
+//     did fail, and the message says "optional" so a reader can weigh it.
+//   - fail with reason "error" -> <error>: the tool broke, not the network,
+//     which is what JUnit's error means.
+//   - skip -> <skipped message="REASON: message">.
+//   - warn -> a passing case with the warning in <system-out>. A warning
+//     does not fail the run (exit 0 without --strict), so it must not turn a
+//     CI pipeline red; with --strict the exit code does that.
+func renderJUnit(w io.Writer, r *report.Report, _ Options) error {
+	name := "apimprobe"
+	if r.Context.Service != "" {
+		name += " " + r.Context.Service
+	}
+	var failures, errs, skipped int
+	for _, c := range r.Checks {
+		switch {
+		case c.Status == probes.Fail && c.Reason == probes.ReasonError:
+			errs++
+		case c.Status == probes.Fail:
+			failures++
+		case c.Status == probes.Skip:
+			skipped++
+		}
+	}
+	counts := fmt.Sprintf(`tests="%d" failures="%d" errors="%d" skipped="%d" time="%s"`,
+		len(r.Checks), failures, errs, skipped, seconds(r.DurationMS))
+
+	bw := bufio.NewWriter(w)
+	bw.WriteString(xml.Header)
+	fmt.Fprintf(bw, "<testsuites name=\"%s\" %s>\n", xmlAttr(name), counts)
+	fmt.Fprintf(bw, "  <testsuite name=\"%s\" %s", xmlAttr(name), counts)
+	if !r.StartedAt.IsZero() {
+		// JUnit's schema wants a date-time without zone; ours is UTC.
+		fmt.Fprintf(bw, ` timestamp="%s"`, r.StartedAt.UTC().Format("2006-01-02T15:04:05"))
+	}
+	if r.Context.Hostname != "" {
+		fmt.Fprintf(bw, ` hostname="%s"`, xmlAttr(r.Context.Hostname))
+	}
+	bw.WriteString(">\n    <properties>\n")
+	for _, kv := range [][2]string{
+		{"verdict", r.Summary.Verdict}, {"headline", r.Summary.Headline},
+		{"service", r.Context.Service}, {"mode", r.Context.Mode}, {"phase", r.Context.Phase},
+		{"cloud", r.Context.Cloud}, {"region", r.Context.Region}, {"subnet", r.Context.Subnet},
+		{"version", r.Tool.Version}, {"commit", r.Tool.Commit},
+	} {
+		if kv[1] != "" {
+			fmt.Fprintf(bw, "      <property name=\"%s\" value=\"%s\"/>\n", kv[0], xmlAttr(kv[1]))
+		}
+	}
+	bw.WriteString("    </properties>\n")
+
+	for _, c := range r.Checks {
+		class := c.Category
+		if class == "" {
+			class = "apimprobe"
+		}
+		fmt.Fprintf(bw, "    <testcase classname=\"%s\" name=\"%s\" time=\"%s\"",
+			xmlAttr(class), xmlAttr(c.ID), seconds(c.DurationMS))
+		head := reasonCell(c)
+		if c.Message != "" {
+			head += ": " + c.Message
+		}
+		switch c.Status {
+		case probes.Fail:
+			elem := "failure"
+			if c.Reason == probes.ReasonError {
+				elem = "error"
+			}
+			if !c.Required {
+				head = "optional: " + head
+			}
+			fmt.Fprintf(bw, ">\n      <%s message=\"%s\" type=\"%s\">%s</%s>\n    </testcase>\n",
+				elem, xmlAttr(head), xmlAttr(string(c.Reason)), xmlText(junitDetail(c)), elem)
+		case probes.Skip:
+			fmt.Fprintf(bw, ">\n      <skipped message=\"%s\"/>\n", xmlAttr(head))
+			if c.Hint != "" {
+				fmt.Fprintf(bw, "      <system-out>%s</system-out>\n", xmlText("hint: "+c.Hint+"\n"))
+			}
+			bw.WriteString("    </testcase>\n")
+		case probes.Warn:
+			fmt.Fprintf(bw, ">\n      <system-out>%s</system-out>\n    </testcase>\n", xmlText(junitDetail(c)))
+		default:
+			bw.WriteString("/>\n")
+		}
+	}
+	bw.WriteString("  </testsuite>\n</testsuites>\n")
+	return bw.Flush()
+}
+
+// junitDetail is the body of a failure or warning: everything a CI reader
+// needs without opening the JSON.
+func junitDetail(c report.Check) string {
+	var b strings.Builder
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	line("status", string(c.Status))
+	line("check", c.Title)
+	line("target", c.Target)
+	line("required", yesNo(c.Required))
+	line("reason", string(c.Reason))
+	line("phase", string(c.FailedPhase))
+	line("message", c.Message)
+	line("hint", c.Hint)
+	line("addresses", strings.Join(c.Addresses, ", "))
+	if len(c.Phases) > 0 {
+		var parts []string
+		for _, k := range phaseKeys(c.Phases) {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, c.Phases[k]))
+		}
+		line("phases", strings.Join(parts, " "))
+	}
+	if len(c.Evidence) > 0 {
+		if ev, err := json.Marshal(c.Evidence); err == nil {
+			line("evidence", string(ev))
+		}
+	}
+	return b.String()
+}
+
+func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }
+
+// xmlText escapes character data. Characters XML 1.0 cannot hold at all (NUL
+// and most C0 controls, which a hostile server can put in a message) become
+// U+FFFD, as encoding/xml does, so the document always parses.
+func xmlText(s string) string { return xmlEscape(s, false) }
+
+// xmlAttr escapes an attribute value; line breaks and tabs become character
+// references so that attribute normalisation does not turn them into spaces.
+func xmlAttr(s string) string { return xmlEscape(s, true) }
+
+func xmlEscape(s string, attr bool) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"' && attr:
+			b.WriteString("&quot;")
+		case r == '\n' && attr:
+			b.WriteString("&#10;")
+		case r == '\r':
+			b.WriteString("&#13;")
+		case r == '\t' && attr:
+			b.WriteString("&#9;")
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF:
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

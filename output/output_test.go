@@ -1,0 +1,770 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/report"
+)
+
+func TestRegistry(t *testing.T) {
+	want := []string{"json", "junit", "markdown", "prometheus", "table"}
+	if got := Names(); !slices.Equal(got, want) {
+		t.Fatalf("Names() = %v, want %v", got, want)
+	}
+	for _, n := range want {
+		if _, ok := Lookup(n); !ok {
+			t.Errorf("Lookup(%q) not found", n)
+		}
+	}
+	if _, ok := Lookup("xml"); ok {
+		t.Error("Lookup(xml) found a format")
+	}
+	if DefaultFormat(true) != "table" || DefaultFormat(false) != "json" {
+		t.Error("DefaultFormat does not follow SPEC: table on a terminal, json otherwise")
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    Spec
+		wantErr string
+	}{
+		{in: "table", want: Spec{Format: "table"}},
+		{in: "json=report.json", want: Spec{Format: "json", File: "report.json"}},
+		{in: "JSON=out/r.json", want: Spec{Format: "json", File: "out/r.json"}},
+		{in: "prometheus=/var/lib/node_exporter/textfile/apimprobe.prom", want: Spec{Format: "prometheus", File: "/var/lib/node_exporter/textfile/apimprobe.prom"}},
+		{in: "markdown=-", want: Spec{Format: "markdown"}},
+		{in: "junit=a=b.xml", want: Spec{Format: "junit", File: "a=b.xml"}},
+		{in: "xml", wantErr: `unknown output format "xml" (known: json, junit, markdown, prometheus, table)`},
+		{in: "yaml=out.yaml", wantErr: `unknown output format "yaml" (known: json, junit, markdown, prometheus, table)`},
+		{in: "", wantErr: "no format given"},
+		{in: "=out.json", wantErr: "no format given"},
+		{in: "json=", wantErr: "empty file name"},
+	} {
+		got, err := ParseSpec(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseSpec(%q) error = %v, want it to contain %q", tc.in, err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("ParseSpec(%q) error is not one line: %q", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseSpec(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	f := func(name string) string { return filepath.Join(dir, name) }
+	if err := Validate([]Spec{{Format: "table"}, {Format: "json", File: f("r.json")}, {Format: "prometheus", File: f("r.prom")}}); err != nil {
+		t.Errorf("one to stdout and two files: %v", err)
+	}
+	if err := Validate(nil); err != nil {
+		t.Errorf("no specs: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		specs []Spec
+		want  string
+	}{
+		{"two on stdout", []Spec{{Format: "table"}, {Format: "json"}}, "at most one format can go to standard output, got table, json"},
+		{"same file twice", []Spec{{Format: "json", File: f("r")}, {Format: "markdown", File: filepath.Join(dir, ".", "r")}}, "write the same file"},
+		{"missing directory", []Spec{{Format: "json", File: f("nope/r.json")}}, "no such file or directory"},
+		{"file is a directory", []Spec{{Format: "json", File: dir}}, "is a directory"},
+		{"parent is a file", []Spec{{Format: "json", File: filepath.Join(writeTemp(t, dir, "plain"), "r.json")}}, "is not a directory"},
+		{"unknown format", []Spec{{Format: "xml"}}, "unknown output format"},
+	} {
+		err := Validate(tc.specs)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate error = %v, want %q", tc.name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error is not one line: %q", tc.name, err)
+		}
+	}
+}
+
+func writeTemp(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func render(t *testing.T, format string, r *report.Report, o Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, format, r, o); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestWriteAll(t *testing.T) {
+	dir := t.TempDir()
+	r := fixtureReport()
+	jsonPath := filepath.Join(dir, "r.json")
+	promPath := filepath.Join(dir, "apimprobe.prom")
+	// An existing file is replaced whole, not appended to or left partly.
+	if err := os.WriteFile(promPath, bytes.Repeat([]byte("old\n"), 10000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	specs := []Spec{{Format: "table"}, {Format: "json", File: jsonPath}, {Format: "prometheus", File: promPath}}
+	if err := WriteAll(specs, r, &stdout, Options{Width: 100, Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if want := render(t, "table", r, Options{Width: 100, Color: true}); !bytes.Equal(stdout.Bytes(), want) {
+		t.Error("standard output is not the table")
+	}
+	for path, format := range map[string]string{jsonPath: "json", promPath: "prometheus"} {
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := render(t, format, r, Options{}); !bytes.Equal(got, want) {
+			t.Errorf("%s: content is not the complete %s rendering", path, format)
+		}
+		st, _ := os.Stat(path)
+		if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", path, st.Mode().Perm())
+		}
+	}
+	assertOnlyFiles(t, dir, "apimprobe.prom", "r.json")
+}
+
+func TestWriteAllNoColorInFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.txt")
+	if err := WriteAll([]Spec{{Format: "table", File: p}}, fixtureReport(), &bytes.Buffer{}, Options{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if bytes.Contains(b, []byte("\x1b[")) {
+		t.Error("a table written to a file has ANSI escape codes")
+	}
+}
+
+func TestWriteAllMissingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-dir", "r.json")
+	var stdout bytes.Buffer
+	err := WriteAll([]Spec{{Format: "json", File: missing}, {Format: "table"}}, fixtureReport(), &stdout, Options{})
+	if err == nil {
+		t.Fatal("no error writing into a directory that does not exist")
+	}
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error = %q; want one line naming %s and wrapping ErrNotExist", err, missing)
+	}
+	if stdout.Len() == 0 {
+		t.Error("the table on standard output was lost because a file could not be written")
+	}
+	assertOnlyFiles(t, dir)
+}
+
+func TestWriteFileAtomicCleansUpOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	// Renaming a file over a non-empty directory fails after the temp file
+	// was written: the temp file must not be left behind.
+	target := filepath.Join(dir, "busy")
+	if err := os.MkdirAll(filepath.Join(target, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(target, []byte("data")); err == nil {
+		t.Fatal("no error renaming over a directory")
+	}
+	assertOnlyFiles(t, dir, "busy")
+}
+
+func TestWriteFileAtomicRelative(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := WriteFileAtomic("r.md", []byte("# x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile("r.md"); string(b) != "# x\n" {
+		t.Errorf("content %q", b)
+	}
+	assertOnlyFiles(t, dir, "r.md")
+}
+
+func assertOnlyFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("files in %s = %v, want %v (temporary file left behind?)", dir, got, want)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	r := fixtureReport()
+	b := render(t, "json", r, Options{})
+	if !bytes.HasSuffix(b, []byte("}\n")) || bytes.HasSuffix(b, []byte("\n\n")) {
+		t.Error("JSON does not end with exactly one newline")
+	}
+	if !bytes.HasPrefix(b, []byte("{\n  \"schema_version\": 1,\n  \"tool\": {\n    \"name\"")) {
+		t.Errorf("JSON is not indented two spaces:\n%.80s", b)
+	}
+	var back report.Report
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.StartedAt.Equal(r.StartedAt) {
+		t.Errorf("started_at %v, want %v", back.StartedAt, r.StartedAt)
+	}
+	back.StartedAt = r.StartedAt
+	// Evidence comes back as JSON values; the fixture's maps hold only JSON
+	// types, except an empty map which omitempty drops.
+	for i := range r.Checks {
+		if len(r.Checks[i].Evidence) == 0 {
+			r.Checks[i].Evidence = nil
+		}
+	}
+	if !reflect.DeepEqual(&back, r) {
+		t.Errorf("round trip changed the report:\n got %+v\nwant %+v", back, *r)
+	}
+	if !strings.Contains(string(b), `"started_at": "2026-11-21T10:00:00Z"`) {
+		t.Error("started_at is not RFC 3339 UTC")
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func sorted(s ...string) []string { sort.Strings(s); return s }
+
+// TestJSONKeys pins the key names to SPEC's example of schema_version 1.
+func TestJSONKeys(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(render(t, "json", fixtureReport(), Options{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keysOf(doc), sorted("schema_version", "tool", "started_at", "duration_ms", "context", "summary", "checks"); !slices.Equal(got, want) {
+		t.Errorf("top-level keys %v, want %v", got, want)
+	}
+	if got, want := keysOf(doc["tool"].(map[string]any)), sorted("name", "version", "commit"); !slices.Equal(got, want) {
+		t.Errorf("tool keys %v, want %v", got, want)
+	}
+	if got, want := keysOf(doc["context"].(map[string]any)), sorted("hostname", "vm_private_ip", "vm_public_ip", "subnet",
+		"region", "subscription_id", "resource_group", "cloud", "service", "mode", "phase", "instance_private_ip",
+		"instance_public_ip", "resolvers", "credential", "sources"); !slices.Equal(got, want) {
+		t.Errorf("context keys %v, want %v", got, want)
+	}
+	if got, want := keysOf(doc["summary"].(map[string]any)), sorted("verdict", "pass", "warn", "fail", "skip", "headline"); !slices.Equal(got, want) {
+		t.Errorf("summary keys %v, want %v", got, want)
+	}
+	checks := doc["checks"].([]any)
+	var kv map[string]any
+	for _, c := range checks {
+		if m := c.(map[string]any); m["id"] == "outbound.keyvault" {
+			kv = m
+		}
+	}
+	if got, want := keysOf(kv), sorted("id", "title", "category", "required", "kind", "target", "resource_type", "status",
+		"reason", "failed_phase", "message", "hint", "duration_ms", "phases", "addresses", "evidence"); !slices.Equal(got, want) {
+		t.Errorf("check keys %v, want %v", got, want)
+	}
+	if kv["status"] != "fail" || kv["reason"] != "tls-intercepted" || kv["failed_phase"] != "tls" || kv["required"] != true {
+		t.Errorf("check values: %v", kv)
+	}
+}
+
+func TestJSONEmptyChecksIsArray(t *testing.T) {
+	b := render(t, "json", &report.Report{SchemaVersion: 1, Summary: report.Summary{Verdict: report.Ready}}, Options{})
+	if !bytes.Contains(b, []byte(`"checks": []`)) {
+		t.Errorf("no checks is not []:\n%s", b)
+	}
+}
+
+func TestJSONNoHTMLEscaping(t *testing.T) {
+	r := fixtureReport()
+	r.Checks[0].Message = "got <html> & more"
+	if b := render(t, "json", r, Options{}); !bytes.Contains(b, []byte(`"got <html> & more"`)) {
+		t.Error("JSON escapes < > & as \\u003c…: hard to read for no reason")
+	}
+}
+
+// hostile is a check whose every text field tries to break a format.
+func hostileReport() *report.Report {
+	r := fixtureReport()
+	r.Checks = append(r.Checks, report.Check{
+		ID: `evil.id|x"y`, Title: "Title with | pipe", Category: "Cat \"quoted\" \\ back",
+		Required: true, Kind: "tls", Target: "host|name:443",
+		Status: probes.Fail, Reason: probes.ReasonHTTPBody, FailedPhase: probes.PhaseHTTP,
+		Message:    "body said \"a|b\" \\ then\nnew line <script>alert(1)</script> *bold* `code` \x00\x07\x1b[31mred",
+		Hint:       "Fix the | pipe \"now\" \\ please.\nSecond line.",
+		DurationMS: 7,
+	})
+	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
+	headline := r.Summary.Headline
+	r.Summary = report.Summarize(r.Checks)
+	r.Summary.Headline = headline
+	return r
+}
+
+// cells splits a GFM table row into cells; a pipe preceded by an odd number
+// of backslashes is escaped and stays inside its cell.
+func cells(row string) []string {
+	var out []string
+	var cur strings.Builder
+	bs := 0
+	for _, r := range row {
+		if r == '|' && bs%2 == 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+			bs = 0
+			continue
+		}
+		if r == '\\' {
+			bs++
+		} else {
+			bs = 0
+		}
+		cur.WriteRune(r)
+	}
+	out = append(out, cur.String())
+	return out[1 : len(out)-1] // the row starts and ends with a pipe
+}
+
+func TestMarkdownEscaping(t *testing.T) {
+	md := string(render(t, "markdown", hostileReport(), Options{}))
+	if strings.ContainsAny(md, "\x00\x07\x1b") {
+		t.Error("control characters reached the Markdown")
+	}
+	for _, bad := range []string{"<script>", "*bold*", "`code` "} {
+		if strings.Contains(md, bad) {
+			t.Errorf("markdown carries %q unescaped", bad)
+		}
+	}
+	var allRow, failRow []string
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "| ") || !strings.Contains(line, "evil.id") {
+			continue
+		}
+		if c := cells(line); len(c) == 8 {
+			allRow = c
+		} else if len(c) == 6 {
+			failRow = c
+		} else {
+			t.Errorf("row has %d cells, a pipe escaped its cell: %s", len(c), line)
+		}
+	}
+	if allRow == nil || failRow == nil {
+		t.Fatalf("hostile check missing from a table:\n%s", md)
+	}
+	msg := allRow[7]
+	if !strings.Contains(msg, `body said "a\|b" \\ then<br>new line \<script\>`) {
+		t.Errorf("message cell = %q", msg)
+	}
+	if id := allRow[1]; id != " `evil.id\\|x\"y` " {
+		t.Errorf("id cell = %q", id)
+	}
+	if hint := failRow[5]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
+		t.Errorf("hint cell = %q", hint)
+	}
+}
+
+func TestMarkdownFenceOutlastsBackticks(t *testing.T) {
+	r := fixtureReport()
+	for i := range r.Checks {
+		if r.Checks[i].ID == "outbound.sql" {
+			r.Checks[i].Evidence = map[string]any{"body": "```\n# not a heading"}
+		}
+	}
+	md := string(render(t, "markdown", r, Options{}))
+	if !strings.Contains(md, "````json\n") {
+		t.Errorf("evidence with ``` is not fenced with a longer fence:\n%s", md)
+	}
+}
+
+func TestPrometheusLabelEscaping(t *testing.T) {
+	if got, want := promLabelValue("a\\b\"c\nd"), `a\\b\"c\nd`; got != want {
+		t.Errorf("promLabelValue = %s, want %s", got, want)
+	}
+	if got := promLabelValue("bad\xffutf8"); got != "bad\uFFFDutf8" {
+		t.Errorf("invalid UTF-8 not replaced: %q", got)
+	}
+	r := hostileReport()
+	text := string(render(t, "prometheus", r, Options{}))
+	// Every sample line parses, and its labels unescape to the originals.
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if strings.HasPrefix(line, "# ") {
+			continue
+		}
+		name, labels, value, err := parseSample(line)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if value == "" {
+			t.Errorf("line %q has no value", line)
+		}
+		if name == "apimprobe_check_status" {
+			seen[labels["id"]] = true
+			if labels["id"] == `evil.id|x"y` && labels["category"] != "Cat \"quoted\" \\ back" {
+				t.Errorf("category label unescaped to %q", labels["category"])
+			}
+		}
+	}
+	if !seen[`evil.id|x"y`] || len(seen) != len(r.Checks) {
+		t.Errorf("check_status ids seen: %v", seen)
+	}
+}
+
+// parseSample is a strict reader of one exposition-format sample line:
+// name{label="value",...} value.
+func parseSample(line string) (name string, labels map[string]string, value string, err error) {
+	labels = map[string]string{}
+	i := strings.IndexAny(line, "{ ")
+	if i <= 0 {
+		return "", nil, "", errors.New("no metric name")
+	}
+	name, rest := line[:i], line[i:]
+	if rest[0] == '{' {
+		rest = rest[1:]
+		for {
+			if strings.HasPrefix(rest, "}") {
+				rest = rest[1:]
+				break
+			}
+			eq := strings.Index(rest, `="`)
+			if eq <= 0 {
+				return "", nil, "", errors.New("label without =\"")
+			}
+			lname := rest[:eq]
+			rest = rest[eq+2:]
+			var v strings.Builder
+			for {
+				if rest == "" {
+					return "", nil, "", errors.New("unterminated label value")
+				}
+				c := rest[0]
+				rest = rest[1:]
+				if c == '"' {
+					break
+				}
+				if c == '\n' {
+					return "", nil, "", errors.New("raw newline in label value")
+				}
+				if c == '\\' {
+					if rest == "" {
+						return "", nil, "", errors.New("dangling backslash")
+					}
+					switch rest[0] {
+					case '\\':
+						v.WriteByte('\\')
+					case '"':
+						v.WriteByte('"')
+					case 'n':
+						v.WriteByte('\n')
+					default:
+						return "", nil, "", errors.New("bad escape \\" + string(rest[0]))
+					}
+					rest = rest[1:]
+					continue
+				}
+				v.WriteByte(c)
+			}
+			labels[lname] = v.String()
+			rest = strings.TrimPrefix(rest, ",")
+		}
+	}
+	if !strings.HasPrefix(rest, " ") {
+		return "", nil, "", errors.New("no space before value")
+	}
+	return name, labels, rest[1:], nil
+}
+
+func TestPrometheusVerdictStateSet(t *testing.T) {
+	text := string(render(t, "prometheus", fixtureReport(), Options{}))
+	for _, want := range []string{
+		`apimprobe_verdict{verdict="blocked"} 1`,
+		`apimprobe_verdict{verdict="ready"} 0`,
+		`apimprobe_verdict{verdict="degraded"} 0`,
+		`apimprobe_check_status{id="outbound.sql",category="Azure SQL",required="true",status="fail",reason="timeout"} 1`,
+		`apimprobe_check_duration_seconds{id="outbound.sql"} 5.001`,
+		"apimprobe_run_duration_seconds 5.012\n",
+		"apimprobe_last_run_timestamp_seconds 1795255200\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	// One HELP and TYPE per family, each before its samples.
+	if n := strings.Count(text, "# TYPE apimprobe_check_status gauge"); n != 1 {
+		t.Errorf("TYPE for check_status appears %d times", n)
+	}
+}
+
+type junitDoc struct {
+	XMLName xml.Name `xml:"testsuites"`
+	Suites  []struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Cases    []struct {
+			Classname string `xml:"classname,attr"`
+			Name      string `xml:"name,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+			Error *struct {
+				Type string `xml:"type,attr"`
+			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			SystemOut string `xml:"system-out"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func TestJUnitParsesAndMaps(t *testing.T) {
+	r := hostileReport()
+	r.Checks = append(r.Checks, report.Check{ID: "zz.bug", Category: "Tool", Status: probes.Fail, Reason: probes.ReasonError, Message: "panic in probe"})
+	var doc junitDoc
+	if err := xml.Unmarshal(render(t, "junit", r, Options{}), &doc); err != nil {
+		t.Fatalf("JUnit does not parse: %v", err)
+	}
+	if len(doc.Suites) != 1 {
+		t.Fatalf("%d testsuites, want 1", len(doc.Suites))
+	}
+	s := doc.Suites[0]
+	if s.Tests != len(r.Checks) || s.Failures != 4 || s.Errors != 1 || s.Skipped != 2 {
+		t.Errorf("counts tests=%d failures=%d errors=%d skipped=%d", s.Tests, s.Failures, s.Errors, s.Skipped)
+	}
+	byID := map[string]int{}
+	for i, c := range s.Cases {
+		byID[c.Name] = i
+	}
+	evil := s.Cases[byID[`evil.id|x"y`]]
+	if evil.Classname != "Cat \"quoted\" \\ back" || evil.Failure == nil {
+		t.Fatalf("hostile case: %+v", evil)
+	}
+	if want := "http-body (http): body said \"a|b\" \\ then\nnew line <script>alert(1)</script> *bold* `code` \uFFFD\uFFFD\uFFFD[31mred"; evil.Failure.Message != want {
+		t.Errorf("failure message = %q\nwant %q", evil.Failure.Message, want)
+	}
+	if !strings.Contains(evil.Failure.Text, "hint: Fix the | pipe \"now\" \\ please.\nSecond line.") {
+		t.Errorf("failure body lacks the hint: %q", evil.Failure.Text)
+	}
+	if c := s.Cases[byID["outbound.monitor.metrics"]]; c.Failure == nil || !strings.HasPrefix(c.Failure.Message, "optional: ") {
+		t.Errorf("optional failure not marked: %+v", c.Failure)
+	}
+	if c := s.Cases[byID["route.egress-ip"]]; c.Failure != nil || !strings.Contains(c.SystemOut, "forced-tunnel") {
+		t.Errorf("warning should pass with system-out: %+v", c)
+	}
+	if c := s.Cases[byID["subnet.nsg.inbound-3443"]]; c.Skipped == nil || !strings.HasPrefix(c.Skipped.Message, "not-observable") {
+		t.Errorf("skip: %+v", c)
+	}
+	if c := s.Cases[byID["zz.bug"]]; c.Error == nil || c.Failure != nil {
+		t.Errorf("reason error should be <error>: %+v", c)
+	}
+	if c := s.Cases[byID["dns.gateway"]]; c.Classname != "DNS" || c.Failure != nil || c.Skipped != nil {
+		t.Errorf("pass: %+v", c)
+	}
+}
+
+func TestTableLayout(t *testing.T) {
+	r := hostileReport()
+	for _, width := range []int{100, 120} {
+		out := string(render(t, "table", r, Options{Width: width}))
+		if strings.ContainsAny(out, "\x00\x07\x1b") {
+			t.Errorf("width %d: control characters from a message reached the terminal", width)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if n := runeLen(line); n > width {
+				t.Errorf("width %d: line of %d columns: %q", width, n, line)
+			}
+		}
+		// Hints are never truncated: every word of every hint is there.
+		flat := strings.Join(strings.Fields(out), " ")
+		for _, c := range r.Checks {
+			if c.Hint != "" && c.Status != probes.Pass && !strings.Contains(flat, "→ "+strings.Join(strings.Fields(c.Hint), " ")) {
+				t.Errorf("width %d: hint of %s is not complete", width, c.ID)
+			}
+		}
+		req, opt, skip := strings.Index(out, "\nRequired ("), strings.Index(out, "\nOptional ("), strings.Index(out, "\nSkipped (")
+		if !(req >= 0 && req < opt && opt < skip) {
+			t.Errorf("groups not in order Required, Optional, Skipped")
+		}
+		if !strings.Contains(out, "\n\nBLOCKED  4 failed (3 required) · 1 warning · 2 passed · 2 skipped\n  Traffic is forced") {
+			t.Errorf("no verdict line followed by the headline:\n%s", out)
+		}
+	}
+}
+
+func TestTableColor(t *testing.T) {
+	r := fixtureReport()
+	plain := string(render(t, "table", r, Options{}))
+	if strings.Contains(plain, "\x1b[") {
+		t.Error("colour without Options.Color")
+	}
+	col := string(render(t, "table", r, Options{Color: true}))
+	for _, want := range []string{ansiRed + "FAIL" + ansiReset, ansiYellow + "WARN" + ansiReset, ansiGreen + "PASS" + ansiReset, ansiRed + "BLOCKED" + ansiReset} {
+		if !strings.Contains(col, want) {
+			t.Errorf("coloured table lacks %q", want)
+		}
+	}
+	// Colour changes nothing else.
+	stripped := strings.NewReplacer(ansiRed, "", ansiYellow, "", ansiGreen, "", ansiDim, "", ansiBold, "", ansiReset, "").Replace(col)
+	if stripped != plain {
+		t.Error("coloured table differs from the plain one beyond escape codes")
+	}
+}
+
+func TestTableReady(t *testing.T) {
+	r := &report.Report{
+		SchemaVersion: 1, Tool: report.Tool{Name: "apimprobe", Version: "dev"},
+		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), DurationMS: 80,
+		Context: report.Context{Cloud: "public", Mode: "internal", Phase: "pre"},
+		Checks: []report.Check{{ID: "outbound.sql", Required: true, Kind: "tcp", Target: "s.database.windows.net:1433",
+			Status: probes.Pass, Reason: probes.ReasonOK, DurationMS: 3}},
+	}
+	r.Summary = report.Summarize(r.Checks)
+	out := string(render(t, "table", r, Options{}))
+	if strings.Contains(out, "Optional") || strings.Contains(out, "Skipped") || strings.Contains(out, "→") {
+		t.Errorf("empty groups or hints printed:\n%s", out)
+	}
+	if !strings.Contains(out, "\nREADY  0 failed · 0 warnings · 1 passed · 0 skipped\n") {
+		t.Errorf("verdict line:\n%s", out)
+	}
+	if !strings.Contains(out, "  PASS  outbound.sql  s.database.windows.net:1433  3ms  ok\n") {
+		t.Errorf("pass row:\n%s", out)
+	}
+}
+
+func TestTextHelpers(t *testing.T) {
+	if got := truncMiddle("myserver.database.windows.net:1433", 20); got != "myserver.d…net:1433" && runeLen(got) != 20 {
+		t.Errorf("truncMiddle = %q (%d)", got, runeLen(got))
+	}
+	if got := truncEnd("abcdef", 4); got != "abc…" {
+		t.Errorf("truncEnd = %q", got)
+	}
+	if got := oneLine(" a\n\tb \x1b[31m c "); got != "a b [31m c" {
+		t.Errorf("oneLine = %q", got)
+	}
+	if got := wrap("aaa bbb https://a-very-long-url.example/path ccc", 10); !slices.Equal(got, []string{"aaa bbb", "https://a-very-long-url.example/path", "ccc"}) {
+		t.Errorf("wrap = %q", got)
+	}
+	for ms, want := range map[int64]string{0: "0ms", 999: "999ms", 1000: "1.00s", 5001: "5.00s", 12345: "12.3s", 123456: "2m3s"} {
+		if got := fmtDuration(ms); got != want {
+			t.Errorf("fmtDuration(%d) = %q, want %q", ms, got, want)
+		}
+	}
+}
+
+func TestPlanJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderPlan(&buf, fixturePlan(), "json", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var entries []PlanEntry
+	if err := json.Unmarshal(buf.Bytes(), &entries); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.ID)
+	}
+	if !slices.IsSorted(ids) || len(ids) != 4 {
+		t.Errorf("plan ids %v: want the 4 checks sorted by id", ids)
+	}
+	byID := map[string]PlanEntry{}
+	for _, e := range entries {
+		byID[e.ID] = e
+	}
+	if e := byID["outbound.storage.table"]; e.Preset == nil || e.Preset.Reason != probes.ReasonNoData || e.Preset.Hint == "" || e.Port != 443 {
+		t.Errorf("preset entry: %+v", e)
+	}
+	if e := byID["outbound.sql"]; e.Preset != nil || e.Port != 1433 || e.ResourceType != "SQLDatabase" || e.Source == "" || !e.Required {
+		t.Errorf("sql entry: %+v", e)
+	}
+	if e := byID["dns.gateway"]; e.Port != 0 {
+		t.Errorf("a DNS name has no port: %+v", e)
+	}
+	// The input slice is left in its order.
+	if p := fixturePlan(); p[0].ID != "outbound.sql" {
+		t.Error("fixture changed")
+	}
+}
+
+func TestTargetPort(t *testing.T) {
+	for _, tc := range []struct {
+		kind, target string
+		want         int
+	}{
+		{"tcp", "s.database.windows.net:1433", 1433},
+		{"tls", "[2001:db8::1]:443", 443},
+		{"http", "https://a.example/x", 443},
+		{"http", "http://crl.example/x.crl", 80},
+		{"http", "https://a.example:8443/", 8443},
+		{"dns", "contoso.azure-api.net", 0},
+		{"tcp", "no-port", 0},
+		{"tcp", "h:99999", 0},
+		{"analysis", "ApiManagement -> VirtualNetwork:3443", 0},
+	} {
+		if got := targetPort(tc.kind, tc.target); got != tc.want {
+			t.Errorf("targetPort(%s, %s) = %d, want %d", tc.kind, tc.target, got, tc.want)
+		}
+	}
+}
+
+func TestDestination(t *testing.T) {
+	for _, tc := range []struct{ kind, target, want string }{
+		{"http", "https://contoso.azure-api.net/status-0123456789abcdef", "contoso.azure-api.net:443"},
+		{"http", "http://crl.microsoft.com/", "crl.microsoft.com:80"},
+		{"http", "https://[2001:db8::1]:8443/x", "[2001:db8::1]:8443"},
+		{"tcp", "s.database.windows.net:1433", "s.database.windows.net:1433"},
+		{"dns", "contoso.azure-api.net", "contoso.azure-api.net"},
+	} {
+		if got := destination(tc.kind, tc.target); got != tc.want {
+			t.Errorf("destination(%s) = %q, want %q", tc.target, got, tc.want)
+		}
+	}
+}
+
+func TestPlanUnknownFormat(t *testing.T) {
+	err := RenderPlan(&bytes.Buffer{}, fixturePlan(), "junit", Options{})
+	if err == nil || !strings.Contains(err.Error(), "known: json, markdown, table") {
+		t.Errorf("error = %v", err)
+	}
+}

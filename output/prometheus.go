@@ -1,0 +1,123 @@
+package output
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/report"
+)
+
+func init() { register("prometheus", FormatFunc(renderPrometheus)) }
+
+// renderPrometheus writes the Prometheus text exposition format (0.0.4) for
+// node_exporter's textfile collector: run `apimprobe run -o
+// prometheus=/var/lib/node_exporter/textfile/apimprobe.prom` from a timer;
+// WriteAll's atomic rename is what the collector's documentation asks for.
+//
+// Each check is one apimprobe_check_status series with value 1 whose labels
+// carry its status and reason, so `apimprobe_check_status{status="fail",
+// required="true"}` is an alert. The verdict is a state set (one series per
+// verdict, 1 for the current one), so an alert on blocked == 1 works and a
+// missing file is told apart by apimprobe_last_run_timestamp_seconds.
+func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
+	bw := bufio.NewWriter(w)
+	family := func(name, typ, help string) {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", name, promHelp(help), name, typ)
+	}
+
+	family("apimprobe_check_status", "gauge",
+		"Outcome of one check: always 1; the status and reason labels say what happened.")
+	for _, c := range r.Checks {
+		fmt.Fprintf(bw, "apimprobe_check_status{%s} 1\n", promLabels(
+			"id", c.ID, "category", c.Category, "required", strconv.FormatBool(c.Required),
+			"status", string(c.Status), "reason", string(c.Reason)))
+	}
+
+	family("apimprobe_check_duration_seconds", "gauge", "How long one check took.")
+	for _, c := range r.Checks {
+		// A skipped check did not run; a 0 would drag averages down.
+		if c.Status != probes.Skip {
+			fmt.Fprintf(bw, "apimprobe_check_duration_seconds{%s} %s\n", promLabels("id", c.ID), promSeconds(c.DurationMS))
+		}
+	}
+
+	family("apimprobe_checks", "gauge", "Number of checks by status.")
+	s := r.Summary
+	for _, st := range []struct {
+		status probes.Status
+		n      int
+	}{{probes.Pass, s.Pass}, {probes.Warn, s.Warn}, {probes.Fail, s.Fail}, {probes.Skip, s.Skip}} {
+		fmt.Fprintf(bw, "apimprobe_checks{%s} %d\n", promLabels("status", string(st.status)), st.n)
+	}
+
+	family("apimprobe_verdict", "gauge", "The run's verdict: 1 for the current one, 0 for the others.")
+	for _, v := range []string{report.Ready, report.Degraded, report.Blocked} {
+		val := 0
+		if s.Verdict == v {
+			val = 1
+		}
+		fmt.Fprintf(bw, "apimprobe_verdict{%s} %d\n", promLabels("verdict", v), val)
+	}
+
+	family("apimprobe_run_duration_seconds", "gauge", "Wall time of the whole run.")
+	fmt.Fprintf(bw, "apimprobe_run_duration_seconds %s\n", promSeconds(r.DurationMS))
+
+	if !r.StartedAt.IsZero() {
+		family("apimprobe_last_run_timestamp_seconds", "gauge",
+			"Unix time the run started; alert when it is older than the timer's period.")
+		fmt.Fprintf(bw, "apimprobe_last_run_timestamp_seconds %s\n",
+			strconv.FormatFloat(float64(r.StartedAt.UnixMilli())/1000, 'f', -1, 64))
+	}
+
+	family("apimprobe_info", "gauge", "Constant 1; labels describe the tool and what was tested.")
+	fmt.Fprintf(bw, "apimprobe_info%s 1\n", promBraces(
+		"version", r.Tool.Version, "commit", r.Tool.Commit, "service", r.Context.Service,
+		"mode", r.Context.Mode, "phase", r.Context.Phase, "cloud", r.Context.Cloud,
+		"region", r.Context.Region, "subnet", r.Context.Subnet))
+	return bw.Flush()
+}
+
+// promLabels renders name="value" pairs. Empty values are left out: in
+// Prometheus an empty label is the same as no label.
+func promLabels(kv ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		parts = append(parts, kv[i]+`="`+promLabelValue(kv[i+1])+`"`)
+	}
+	return strings.Join(parts, ",")
+}
+
+func promBraces(kv ...string) string {
+	if l := promLabels(kv...); l != "" {
+		return "{" + l + "}"
+	}
+	return ""
+}
+
+// promLabelValue escapes per the exposition format: backslash, double quote
+// and line feed. The format requires UTF-8, so invalid bytes become U+FFFD.
+func promLabelValue(s string) string {
+	return promLabelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// Built once: a Replacer is costly to make and safe to share.
+var (
+	promLabelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	promHelpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
+// promHelp escapes a HELP docstring: backslash and line feed only.
+func promHelp(s string) string {
+	return promHelpEscaper.Replace(s)
+}
+
+func promSeconds(ms int64) string {
+	return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)
+}

@@ -1,0 +1,191 @@
+package output
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/report"
+)
+
+// Spec is one -o/--output value: a format and where it goes. File "" means
+// standard output.
+type Spec struct {
+	Format string
+	File   string
+}
+
+func (s Spec) String() string {
+	if s.File == "" {
+		return s.Format
+	}
+	return s.Format + "=" + s.File
+}
+
+// ParseSpec parses FORMAT or FORMAT=FILE. FILE "-" means standard output, as
+// it does for most Unix tools. The format name is case-insensitive.
+func ParseSpec(s string) (Spec, error) {
+	name, file, hasFile := strings.Cut(s, "=")
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		return Spec{}, fmt.Errorf("--output %q: no format given (known: %s)", s, strings.Join(Names(), ", "))
+	}
+	if _, ok := Lookup(name); !ok {
+		return Spec{}, fmt.Errorf("--output %q: %w", s, unknownFormat(name, Names()))
+	}
+	if hasFile && file == "" {
+		return Spec{}, fmt.Errorf("--output %q: empty file name after '=' (use %s=FILE, or %s for standard output)", s, name, name)
+	}
+	if file == "-" {
+		file = ""
+	}
+	return Spec{Format: name, File: file}, nil
+}
+
+// Validate checks a set of specs before anything is probed, so that a run is
+// not wasted on output that cannot be written: at most one spec may go to
+// standard output, no file may be named twice, and each file's directory
+// must exist.
+func Validate(specs []Spec) error {
+	var stdout []string
+	seen := map[string]string{}
+	for _, s := range specs {
+		if _, ok := Lookup(s.Format); !ok {
+			return unknownFormat(s.Format, Names())
+		}
+		if s.File == "" {
+			stdout = append(stdout, s.Format)
+			continue
+		}
+		abs, err := filepath.Abs(s.File)
+		if err != nil {
+			return fmt.Errorf("--output %s: %w", s, err)
+		}
+		if prev, dup := seen[abs]; dup {
+			return fmt.Errorf("--output %s and --output %s write the same file", prev, s)
+		}
+		seen[abs] = s.String()
+		dir := filepath.Dir(abs)
+		st, err := os.Stat(dir)
+		switch {
+		case err != nil:
+			return fmt.Errorf("--output %s: directory %s: %w", s, dir, unwrapPath(err))
+		case !st.IsDir():
+			return fmt.Errorf("--output %s: %s is not a directory", s, dir)
+		}
+		if st, err := os.Stat(abs); err == nil && st.IsDir() {
+			return fmt.Errorf("--output %s: %s is a directory", s, s.File)
+		}
+	}
+	if len(stdout) > 1 {
+		return fmt.Errorf("--output: at most one format can go to standard output, got %s; send the others to files with FORMAT=FILE",
+			strings.Join(stdout, ", "))
+	}
+	return nil
+}
+
+// unwrapPath drops the *PathError wrapper whose path we already print.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// WriteAll renders r once per spec and writes each to stdout or, atomically,
+// to its file. Every spec is attempted even when one fails, so a full disk
+// does not also cost the operator the terminal output; the errors are
+// joined. Each format is rendered to memory first so that a rendering error
+// never leaves half a document on standard output.
+func WriteAll(specs []Spec, r *report.Report, stdout io.Writer, o Options) error {
+	var errs []error
+	for _, s := range specs {
+		f, ok := Lookup(s.Format)
+		if !ok {
+			errs = append(errs, unknownFormat(s.Format, Names()))
+			continue
+		}
+		opt := o
+		if s.File != "" {
+			// Escape codes in a file are noise for whoever opens it later.
+			opt.Color = false
+		}
+		var buf bytes.Buffer
+		if err := f.Render(&buf, r, opt); err != nil {
+			errs = append(errs, fmt.Errorf("render %s: %w", s.Format, err))
+			continue
+		}
+		if s.File == "" {
+			if _, err := stdout.Write(buf.Bytes()); err != nil {
+				errs = append(errs, fmt.Errorf("write %s to standard output: %w", s.Format, err))
+			}
+			continue
+		}
+		if err := WriteFileAtomic(s.File, buf.Bytes()); err != nil {
+			errs = append(errs, fmt.Errorf("write %s report: %w", s.Format, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteFileAtomic replaces path with data so that a reader (node_exporter's
+// textfile collector, a ticket upload, a tail -f) sees the old file or the
+// new one, never a partial one: a temporary file in the same directory (so
+// the rename stays on one file system), fsync, chmod 0644, rename, then an
+// fsync of the directory so the rename survives a crash.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	// A leading dot keeps the textfile collector, which reads only *.prom,
+	// and most globbing tools away from the half-written file.
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	// CreateTemp makes 0600; a report is meant to be read by others (the
+	// node_exporter user, a support colleague).
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if err = os.Rename(tmpName, path); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapRename(err))
+	}
+	// Best effort: some file systems refuse to fsync a directory, and the
+	// file is already complete and in place.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func unwrapRename(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}

@@ -1,0 +1,54 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	opErr := func(e error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: e}}
+	}
+	deadlineCtx, cancel := context.WithCancelCause(context.Background())
+	cancel(ErrRunDeadline)
+	for _, tc := range []struct {
+		ctx  context.Context
+		err  error
+		want Reason
+	}{
+		{nil, opErr(syscall.ECONNREFUSED), ReasonRefused},
+		{nil, opErr(syscall.ECONNRESET), ReasonReset},
+		{nil, opErr(syscall.EHOSTUNREACH), ReasonUnreachable},
+		{nil, opErr(syscall.ENETUNREACH), ReasonUnreachable},
+		{nil, opErr(syscall.EACCES), ReasonUnreachable},
+		{nil, opErr(syscall.ETIMEDOUT), ReasonTimeout},
+		{nil, fmt.Errorf("wrapped: %w", context.DeadlineExceeded), ReasonTimeout},
+		{nil, os.ErrDeadlineExceeded, ReasonTimeout},
+		{nil, io.EOF, ReasonReset},
+		{nil, &net.DNSError{Name: "x", IsNotFound: true}, ReasonNXDomain},
+		{nil, &net.DNSError{Name: "x", IsTimeout: true}, ReasonDNSTimeout},
+		{nil, &net.DNSError{Name: "x", Err: "server misbehaving", IsTemporary: true}, ReasonServFail},
+		{nil, &net.DNSError{Name: "x", Err: "dial udp 10.0.0.1:53: connect: network is unreachable", IsTemporary: true}, ReasonUnreachable},
+		{nil, &net.DNSError{Name: "x", Err: "read udp 127.0.0.1:53: connection refused", IsTemporary: true}, ReasonRefused},
+		{nil, x509.UnknownAuthorityError{}, ReasonTLSUntrusted},
+		{nil, x509.HostnameError{Host: "a", Certificate: &x509.Certificate{}}, ReasonTLSNameMismatch},
+		{nil, x509.CertificateInvalidError{Reason: x509.Expired, Cert: &x509.Certificate{}}, ReasonTLSUntrusted},
+		{nil, tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, ReasonTLSHandshake},
+		{nil, tls.AlertError(40), ReasonTLSHandshake},
+		{deadlineCtx, context.Canceled, ReasonDeadline},
+		{nil, errors.New("something new"), ReasonError},
+	} {
+		got, msg := Classify(tc.ctx, tc.err)
+		if got != tc.want || msg == "" {
+			t.Errorf("%v: got %s %q, want %s", tc.err, got, msg, tc.want)
+		}
+	}
+}

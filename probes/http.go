@@ -1,0 +1,273 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// HTTPExpect judges an answer. It returns nil when the answer is the expected
+// one, or the failed result (reason http-status or http-body) when not.
+type HTTPExpect func(status int, header http.Header, body []byte) *Result
+
+// HTTP makes one request (GET unless Method says otherwise) to URL, dialling
+// the address the Resolver gives, and judges the answer with Expect. Phase
+// timings come from httptrace; the body read is capped; redirects are bounded;
+// proxies from the environment are not used, since API Management does not
+// use them either.
+type HTTP struct {
+	URL        string
+	Method     string
+	Header     http.Header
+	Resolver   Resolver
+	RootCAs    *x509.CertPool
+	AzureRoots *x509.CertPool
+	// InterceptIsWarn reports interception as warn (optional dependencies).
+	InterceptIsWarn bool
+	Expect          HTTPExpect
+	// MaxBody caps how much of the body is read (default 64 KiB).
+	MaxBody int64
+	// MaxRedirects bounds redirects followed (default 3).
+	MaxRedirects int
+}
+
+var _ Probe = HTTP{}
+
+// httpRun gathers what one request saw. Hooks run on transport goroutines.
+type httpRun struct {
+	mu                     sync.Mutex
+	res                    Result
+	connectStart, tlsStart time.Time
+	connected, tlsDone     bool
+	tlsStarted             bool
+	verify                 *verification
+}
+
+func (p HTTP) Run(ctx context.Context) Result {
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Failf(ReasonError, PhaseHTTP, fmt.Sprintf("bad URL %q", p.URL))
+	}
+	run := &httpRun{}
+	maxBody := p.MaxBody
+	if maxBody <= 0 {
+		maxBody = 64 << 10
+	}
+	maxRedirects := p.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = 3
+	}
+
+	// Resolve the first host up front so a DNS failure is phase resolve.
+	if !resolve(ctx, p.Resolver, u.Hostname(), &run.res) {
+		return run.res
+	}
+	firstHost, firstAddrs := u.Hostname(), run.res.Addresses
+
+	transport := &http.Transport{
+		Proxy:             nil,
+		DisableKeepAlives: true,
+		ForceAttemptHTTP2: false,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			addrs := firstAddrs
+			if host != firstHost { // a redirect to another host
+				var r Result
+				if !resolve(ctx, p.Resolver, host, &r) {
+					return nil, &net.DNSError{Err: r.Message, Name: host, IsNotFound: r.Reason == ReasonNXDomain}
+				}
+				addrs = r.Addresses
+			}
+			target := net.JoinHostPort(addrs[0], port)
+			run.mu.Lock()
+			run.res.evidence()["dialled"] = target
+			run.mu.Unlock()
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", target)
+		},
+		TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, // verified by hand in VerifyConnection
+			MinVersion:         tls.VersionTLS12,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
+				run.mu.Lock()
+				run.verify = &v
+				run.mu.Unlock()
+				return v.err
+			},
+		},
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{
+		Transport: transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}
+
+	start := time.Now()
+	trace := &httptrace.ClientTrace{
+		ConnectStart: func(_, _ string) {
+			run.mu.Lock()
+			run.connectStart = time.Now()
+			run.mu.Unlock()
+		},
+		ConnectDone: func(_, _ string, err error) {
+			run.mu.Lock()
+			run.res.phase("connect_ms", time.Since(run.connectStart))
+			run.connected = err == nil
+			run.mu.Unlock()
+		},
+		TLSHandshakeStart: func() {
+			run.mu.Lock()
+			run.tlsStart, run.tlsStarted = time.Now(), true
+			run.mu.Unlock()
+		},
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			run.mu.Lock()
+			run.res.phase("tls_ms", time.Since(run.tlsStart))
+			run.tlsDone = err == nil
+			run.mu.Unlock()
+		},
+		GotFirstResponseByte: func() {
+			run.mu.Lock()
+			run.res.phase("ttfb_ms", time.Since(start))
+			run.mu.Unlock()
+		},
+	}
+	method := p.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, p.URL, nil)
+	if err != nil {
+		return Failf(ReasonError, PhaseHTTP, err.Error())
+	}
+	req.Header.Set("User-Agent", "apimprobe")
+	for k, vs := range p.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := client.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+	}
+
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	res := run.res
+	if run.verify != nil {
+		for k, v := range run.verify.evidence {
+			res.evidence()[k] = v
+		}
+	}
+	if err != nil {
+		return run.failure(ctx, res, err, u.Hostname(), time.Since(start))
+	}
+	res.evidence()["http_status"] = resp.StatusCode
+	if resp.Request != nil && resp.Request.URL.String() != p.URL {
+		res.evidence()["final_url"] = resp.Request.URL.Redacted()
+	}
+	if run.verify != nil && run.verify.intercepted {
+		return intercepted(res, *run.verify, p.InterceptIsWarn)
+	}
+	if p.Expect != nil {
+		if bad := p.Expect(resp.StatusCode, resp.Header, body); bad != nil {
+			bad.Phases, bad.Addresses, bad.Evidence = res.Phases, res.Addresses, res.Evidence
+			if bad.FailedPhase == PhaseNone {
+				bad.FailedPhase = PhaseHTTP
+			}
+			return *bad
+		}
+	}
+	out := Passf(fmt.Sprintf("HTTP %d from %s in %dms", resp.StatusCode, res.evidence()["dialled"], time.Since(start).Milliseconds()))
+	out.Phases, out.Addresses, out.Evidence = res.Phases, res.Addresses, res.Evidence
+	return out
+}
+
+// failure places an HTTP error in the phase it happened in.
+func (run *httpRun) failure(ctx context.Context, res Result, err error, host string, took time.Duration) Result {
+	reason, msg := Classify(ctx, err)
+	dialled, _ := res.evidence()["dialled"].(string)
+	switch {
+	case reason == ReasonDeadline:
+		return mergeFail(res, reason, phaseOf(run), msg)
+	case !run.connected:
+		if reason == ReasonTimeout {
+			msg = fmt.Sprintf("no answer to TCP SYN to %s within %s (a silent drop: NSG, firewall or route)", dialled, roundMS(took))
+		} else if dialled != "" {
+			msg = fmt.Sprintf("TCP connect to %s: %s", dialled, msg)
+		}
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			return mergeFail(res, reason, PhaseResolve, msg)
+		}
+		return mergeFail(res, reason, PhaseConnect, msg)
+	case run.tlsStarted && !run.tlsDone:
+		if run.verify != nil && run.verify.err != nil {
+			return mergeFail(res, reason, PhaseTLS, msg)
+		}
+		return handshakeFailure(ctx, res, err, host, took)
+	}
+	if reason == ReasonTimeout {
+		msg = fmt.Sprintf("the HTTP answer did not complete within %s (a stalled or trickling server)", roundMS(took))
+	}
+	if reason == ReasonError {
+		reason = ReasonHTTPStatus
+		msg = "HTTP exchange failed: " + err.Error()
+	}
+	return mergeFail(res, reason, PhaseHTTP, msg)
+}
+
+func phaseOf(run *httpRun) Phase {
+	switch {
+	case !run.connected:
+		return PhaseConnect
+	case run.tlsStarted && !run.tlsDone:
+		return PhaseTLS
+	}
+	return PhaseHTTP
+}
+
+// ExpectStatus accepts the listed status codes.
+func ExpectStatus(codes ...int) HTTPExpect {
+	return func(status int, _ http.Header, _ []byte) *Result {
+		for _, c := range codes {
+			if status == c {
+				return nil
+			}
+		}
+		r := Failf(ReasonHTTPStatus, PhaseHTTP, fmt.Sprintf("HTTP %d, expected %s", status, codesText(codes)))
+		return &r
+	}
+}
+
+func codesText(codes []int) string {
+	s := ""
+	for i, c := range codes {
+		if i > 0 {
+			s += " or "
+		}
+		s += strconv.Itoa(c)
+	}
+	return s
+}

@@ -1,0 +1,141 @@
+package probes
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// httpsServer serves handler over TLS with a leaf for host from ca.
+func httpsServer(t testing.TB, ca *testCA, host string, handler http.HandlerFunc) int {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(handler)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, host)}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return portOf(t, srv.Listener.Addr())
+}
+
+func TestHTTPOutcomes(t *testing.T) {
+	ca := newCA(t, "Azure")
+	const host = "graph.test"
+	res := mapResolver{host: {"127.0.0.1"}}
+	edmx := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1.0/$metadata" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, `<?xml version="1.0"?><edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"></edmx:Edmx>`)
+	}
+	wantEDMX := func(status int, _ http.Header, body []byte) *Result {
+		if status != 200 {
+			r := Failf(ReasonHTTPStatus, PhaseHTTP, "status "+strconv.Itoa(status))
+			return &r
+		}
+		if !strings.Contains(string(body), "edmx:Edmx") {
+			r := Failf(ReasonHTTPBody, PhaseHTTP, "not edmx")
+			return &r
+		}
+		return nil
+	}
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		status  Status
+		reason  Reason
+		phase   Phase
+	}{
+		{"edmx", edmx, Pass, ReasonOK, PhaseNone},
+		{"403 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "blocked by policy", 403) }, Fail, ReasonHTTPStatus, PhaseHTTP},
+		{"200 with a block page", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html>Access denied</html>") }, Fail, ReasonHTTPBody, PhaseHTTP},
+		{"trickled body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100000")
+			for i := 0; i < 100; i++ {
+				if _, err := w.Write([]byte("<")); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				time.Sleep(50 * time.Millisecond)
+			}
+		}, Fail, ReasonTimeout, PhaseHTTP},
+		{"redirect loop", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/v1.0/$metadata?again", http.StatusFound)
+		}, Fail, ReasonHTTPStatus, PhaseHTTP},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			port := httpsServer(t, ca, host, tc.handler)
+			p := HTTP{URL: fmt.Sprintf("https://%s:%d/v1.0/$metadata", host, port), Resolver: res, RootCAs: ca.pool, AzureRoots: ca.pool, Expect: wantEDMX}
+			start := time.Now()
+			r := p.Run(ctxTimeout(t, 700*time.Millisecond))
+			if r.Status != tc.status || r.Reason != tc.reason || r.FailedPhase != tc.phase {
+				t.Fatalf("got %s/%s/%q (%s), want %s/%s/%q", r.Status, r.Reason, r.FailedPhase, r.Message, tc.status, tc.reason, tc.phase)
+			}
+			if time.Since(start) > 1100*time.Millisecond {
+				t.Fatalf("probe outlived its context: %s", time.Since(start))
+			}
+			if tc.status == Pass {
+				for _, k := range []string{"resolve_ms", "connect_ms", "tls_ms", "ttfb_ms"} {
+					if _, ok := r.Phases[k]; !ok {
+						t.Fatalf("phase %s missing: %v", k, r.Phases)
+					}
+				}
+				if r.Evidence["http_status"] != 200 {
+					t.Fatalf("evidence %v", r.Evidence)
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPConnectAndTLSPhases(t *testing.T) {
+	ca, other := newCA(t, "Azure"), newCA(t, "Other")
+	const host = "kv.test"
+	res := mapResolver{host: {"127.0.0.1"}}
+	cases := []struct {
+		name   string
+		port   func(t testing.TB) int
+		reason Reason
+		phase  Phase
+	}{
+		{"silent drop", silentPort, ReasonTimeout, PhaseConnect},
+		{"refused", refusedPort, ReasonRefused, PhaseConnect},
+		{"reset after ClientHello", func(t testing.TB) int { return acceptingListener(t, resetAfterClientHello) }, ReasonReset, PhaseTLS},
+		{"stalled handshake", func(t testing.TB) int { return acceptingListener(t, nil) }, ReasonTimeout, PhaseTLS},
+		{"untrusted", func(t testing.TB) int {
+			return httpsServer(t, other, host, func(http.ResponseWriter, *http.Request) {})
+		}, ReasonTLSUntrusted, PhaseTLS},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := HTTP{URL: fmt.Sprintf("https://%s:%d/", host, tc.port(t)), Resolver: res, RootCAs: ca.pool}
+			r := p.Run(ctxTimeout(t, 500*time.Millisecond))
+			if r.Status != Fail || r.Reason != tc.reason || r.FailedPhase != tc.phase {
+				t.Fatalf("got %s/%s/%q (%s), want fail/%s/%q", r.Status, r.Reason, r.FailedPhase, r.Message, tc.reason, tc.phase)
+			}
+		})
+	}
+}
+
+func TestHTTPPlainAndNXDomain(t *testing.T) {
+	port := acceptingListener(t, func(c net.Conn) {
+		buf := make([]byte, 1024)
+		c.Read(buf)
+		c.Write([]byte("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		c.Close()
+	})
+	r := HTTP{URL: fmt.Sprintf("http://crl.test:%d/", port), Resolver: mapResolver{"crl.test": {"127.0.0.1"}}, Expect: ExpectStatus(200)}.Run(ctxTimeout(t, time.Second))
+	if r.Reason != ReasonHTTPStatus || r.Evidence["http_status"] != 407 || !strings.Contains(r.Message, "407") {
+		t.Fatalf("got %s (%s) %v", r.Reason, r.Message, r.Evidence)
+	}
+	r = HTTP{URL: "https://missing.test/", Resolver: mapResolver{}}.Run(ctxTimeout(t, time.Second))
+	if r.Reason != ReasonNXDomain || r.FailedPhase != PhaseResolve {
+		t.Fatalf("got %s/%s", r.Reason, r.FailedPhase)
+	}
+}

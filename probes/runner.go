@@ -1,0 +1,137 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// RunOptions bound a run: Timeout is each check's own limit, Deadline the
+// whole run's hard limit, Concurrency the checks in flight at once.
+type RunOptions struct {
+	Timeout     time.Duration
+	Deadline    time.Duration
+	Concurrency int
+	// OnDone, when set, is called after each check finishes (for logs).
+	OnDone func(Outcome)
+}
+
+// grace is how long the runner waits for a probe that ignores its context
+// before reporting it and moving on, so that a buggy probe can never hold the
+// run past its deadline by more than this.
+const grace = 150 * time.Millisecond
+
+// Run runs the checks concurrently and returns one outcome per check, in the
+// order given. It returns within Deadline plus a fraction of a second whatever
+// the network does: checks not started by then, or cut by it, are fail with
+// reason deadline.
+func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	runCtx, cancel := context.WithTimeoutCause(ctx, o.Deadline, ErrRunDeadline)
+	defer cancel()
+
+	outs := make([]Outcome, len(checks))
+	var g errgroup.Group
+	g.SetLimit(o.Concurrency)
+	for i, c := range checks {
+		outs[i].Check = c
+		if c.Probe == nil {
+			outs[i].Result = preset(c)
+			continue
+		}
+		g.Go(func() error {
+			outs[i].Result = runOne(runCtx, c, o.Timeout)
+			if o.OnDone != nil {
+				o.OnDone(outs[i])
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return outs
+}
+
+func preset(c Check) Result {
+	if c.Preset != nil {
+		return *c.Preset
+	}
+	return Result{Status: Skip, Reason: ReasonError, Message: "check has neither a probe nor a preset result"}
+}
+
+// runOne gives the check its own limit under the run's deadline and turns
+// anything the probe leaves unsaid (a hint, a deadline cut) into data.
+func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
+	start := time.Now()
+	if runCtx.Err() != nil {
+		return deadlineResult(c, 0)
+	}
+	ctx, cancel := context.WithTimeout(runCtx, timeout)
+	defer cancel()
+
+	done := make(chan Result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- Failf(ReasonError, firstPhase(c.Kind), fmt.Sprintf("probe panicked: %v (a bug in apimprobe: please report it)", p))
+			}
+		}()
+		done <- c.Probe.Run(ctx)
+	}()
+	var res Result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		select {
+		case res = <-done:
+		case <-time.After(grace):
+			if runCtx.Err() != nil {
+				return deadlineResult(c, time.Since(start))
+			}
+			res = Failf(ReasonTimeout, firstPhase(c.Kind), fmt.Sprintf("no result within the check's limit of %s", timeout))
+		}
+	}
+	res.Duration = time.Since(start)
+	// A check that did not finish is never a pass, and a run deadline is
+	// named as such even when the probe only saw a cancelled context.
+	if res.Status != Pass && res.Status != Skip && runCtx.Err() != nil && context.Cause(runCtx) == ErrRunDeadline && ctx.Err() != nil {
+		if res.Reason != ReasonDeadline {
+			res.Reason = ReasonDeadline
+			res.Message = "the run's --deadline ended the check before it finished (" + res.Message + ")"
+		}
+	}
+	if (res.Status == Fail || res.Status == Warn) && c.Hint != nil {
+		if h := c.Hint(res); h != "" {
+			res.Hint = h
+		}
+	}
+	if res.Reason == ReasonDeadline && res.Hint == "" {
+		res.Hint = "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow."
+	}
+	return res
+}
+
+func deadlineResult(c Check, took time.Duration) Result {
+	return Result{
+		Status: Fail, Reason: ReasonDeadline, FailedPhase: firstPhase(c.Kind), Duration: took,
+		Message: "the run's --deadline ended before this check could finish",
+		Hint:    "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow.",
+	}
+}
+
+// firstPhase is where a check of this kind starts: the phase named when it
+// was cut before it could say more.
+func firstPhase(kind string) Phase {
+	switch kind {
+	case "dns":
+		return PhaseDNS
+	case "analysis":
+		return PhaseAnalysis
+	case "http", "tls", "tcp":
+		return PhaseResolve
+	}
+	return PhaseAnalysis
+}

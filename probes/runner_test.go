@@ -1,0 +1,144 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func sleepProbe(d time.Duration) Probe {
+	return ProbeFunc(func(ctx context.Context) Result {
+		select {
+		case <-time.After(d):
+			return Passf("slept")
+		case <-ctx.Done():
+			reason, msg := Classify(ctx, ctx.Err())
+			return Failf(reason, PhaseConnect, msg)
+		}
+	})
+}
+
+func TestRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
+	checks := []Check{
+		{ID: "fast", Kind: "tcp", Probe: sleepProbe(10 * time.Millisecond)},
+		{ID: "slow", Kind: "tcp", Probe: sleepProbe(time.Hour)},
+		{ID: "preset", Kind: "tcp", Preset: &Result{Status: Skip, Reason: ReasonNoData}},
+	}
+	// The check's own limit ends "slow": reason timeout.
+	outs := Run(context.Background(), checks, RunOptions{Timeout: 100 * time.Millisecond, Deadline: 5 * time.Second, Concurrency: 4})
+	if outs[0].Result.Status != Pass || outs[1].Result.Reason != ReasonTimeout || outs[2].Result.Reason != ReasonNoData {
+		t.Fatalf("timeout run: %+v", outs)
+	}
+	// The run's deadline ends it first: reason deadline, with a hint.
+	start := time.Now()
+	outs = Run(context.Background(), checks, RunOptions{Timeout: 10 * time.Second, Deadline: 150 * time.Millisecond, Concurrency: 4})
+	if took := time.Since(start); took > 400*time.Millisecond {
+		t.Fatalf("run outlived its deadline: %s", took)
+	}
+	if r := outs[1].Result; r.Status != Fail || r.Reason != ReasonDeadline || r.Hint == "" {
+		t.Fatalf("deadline run: %+v", r)
+	}
+	for i, want := range []string{"fast", "slow", "preset"} {
+		if outs[i].Check.ID != want {
+			t.Fatalf("order changed: %d is %s", i, outs[i].Check.ID)
+		}
+	}
+}
+
+func TestRunnerChecksNotStartedBeforeTheDeadline(t *testing.T) {
+	var checks []Check
+	for i := 0; i < 6; i++ {
+		checks = append(checks, Check{ID: fmt.Sprint(i), Kind: "tls", Probe: sleepProbe(time.Hour)})
+	}
+	outs := Run(context.Background(), checks, RunOptions{Timeout: time.Hour, Deadline: 100 * time.Millisecond, Concurrency: 2})
+	for _, o := range outs {
+		if o.Result.Status != Fail || o.Result.Reason != ReasonDeadline || o.Result.FailedPhase == PhaseNone {
+			t.Fatalf("%s: %+v", o.Check.ID, o.Result)
+		}
+	}
+}
+
+func TestRunnerBoundsConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	probe := ProbeFunc(func(ctx context.Context) Result {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		return Passf("ok")
+	})
+	var checks []Check
+	for i := 0; i < 20; i++ {
+		checks = append(checks, Check{ID: fmt.Sprint(i), Probe: probe})
+	}
+	Run(context.Background(), checks, RunOptions{Timeout: time.Second, Deadline: 5 * time.Second, Concurrency: 3})
+	if peak.Load() != 3 {
+		t.Fatalf("peak in flight %d, want 3", peak.Load())
+	}
+}
+
+func TestRunnerSurvivesAProbeThatIgnoresItsContext(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	stubborn := ProbeFunc(func(ctx context.Context) Result { <-release; return Passf("late") })
+	panicky := ProbeFunc(func(ctx context.Context) Result { panic("boom") })
+	start := time.Now()
+	outs := Run(context.Background(), []Check{{ID: "stubborn", Kind: "tcp", Probe: stubborn}, {ID: "panicky", Kind: "tcp", Probe: panicky}},
+		RunOptions{Timeout: 50 * time.Millisecond, Deadline: time.Second, Concurrency: 2})
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("a stubborn probe held the run for %s", took)
+	}
+	if outs[0].Result.Status != Fail || outs[0].Result.Reason != ReasonTimeout {
+		t.Fatalf("stubborn: %+v", outs[0].Result)
+	}
+	if outs[1].Result.Status != Fail || outs[1].Result.Reason != ReasonError {
+		t.Fatalf("panicky: %+v", outs[1].Result)
+	}
+}
+
+func TestRunnerAppliesHints(t *testing.T) {
+	c := Check{ID: "x", Kind: "tcp", Probe: ProbeFunc(func(context.Context) Result { return Failf(ReasonRefused, PhaseConnect, "refused") }),
+		Hint: func(r Result) string { return "allow it: " + string(r.Reason) }}
+	outs := Run(context.Background(), []Check{c}, RunOptions{Timeout: time.Second, Deadline: time.Second, Concurrency: 1})
+	if outs[0].Result.Hint != "allow it: refused" {
+		t.Fatalf("hint %q", outs[0].Result.Hint)
+	}
+}
+
+// BenchmarkRunSilentDrops is SPEC's budget: 40 checks of which 10 are silent
+// drops at a 2s timeout finish close to 2s (the slowest check), not the sum.
+func BenchmarkRunSilentDrops(b *testing.B) {
+	ok := acceptingListener(b, nil)
+	var silent []int
+	for i := 0; i < 10; i++ {
+		silent = append(silent, silentPort(b))
+	}
+	var checks []Check
+	for i := 0; i < 40; i++ {
+		port := ok
+		if i < 10 {
+			port = silent[i]
+		}
+		checks = append(checks, Check{ID: fmt.Sprint(i), Kind: "tcp", Probe: TCP{Host: "127.0.0.1", Port: port}})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		outs := Run(context.Background(), checks, RunOptions{Timeout: 2 * time.Second, Deadline: 30 * time.Second, Concurrency: 32})
+		b.ReportMetric(time.Since(start).Seconds(), "wall-s")
+		if outs[0].Result.Reason != ReasonTimeout || outs[39].Result.Status != Pass {
+			b.Fatalf("unexpected outcomes: %+v / %+v", outs[0].Result, outs[39].Result)
+		}
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapSys)/1e6, "heap-sys-MB")
+}

@@ -1,0 +1,99 @@
+package probes
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTLSOutcomes(t *testing.T) {
+	azure := newCA(t, "Genuine Azure Root")
+	inspector := newCA(t, "Corp Inspection CA")
+	stranger := newCA(t, "Unknown CA")
+	trusted := azure.pool.Clone()
+	trusted.AddCert(inspector.cert) // the machine trusts the inspecting CA
+
+	const host = "acct.blob.core.windows.test"
+	res := mapResolver{host: {"127.0.0.1"}}
+	cases := []struct {
+		name   string
+		port   func(t testing.TB) int
+		status Status
+		reason Reason
+		phase  Phase
+		msg    string
+	}{
+		{"genuine chain", func(t testing.TB) int { return tlsListener(t, azure.leaf(t, host), nil) }, Pass, ReasonOK, PhaseNone, "TLS"},
+		{"inspected by a trusted CA", func(t testing.TB) int { return tlsListener(t, inspector.leaf(t, host), nil) }, Fail, ReasonTLSIntercepted, PhaseTLS, "Corp Inspection CA"},
+		{"untrusted CA", func(t testing.TB) int { return tlsListener(t, stranger.leaf(t, host), nil) }, Fail, ReasonTLSUntrusted, PhaseTLS, "Unknown CA"},
+		{"name mismatch", func(t testing.TB) int { return tlsListener(t, azure.leaf(t, "other.test"), nil) }, Fail, ReasonTLSNameMismatch, PhaseTLS, host},
+		{"reset after ClientHello", func(t testing.TB) int { return acceptingListener(t, resetAfterClientHello) }, Fail, ReasonReset, PhaseTLS, "right after the ClientHello"},
+		{"stalled handshake", func(t testing.TB) int { return acceptingListener(t, nil) }, Fail, ReasonTimeout, PhaseTLS, "no answer to the ClientHello"},
+		{"not TLS", func(t testing.TB) int {
+			return acceptingListener(t, func(c net.Conn) {
+				c.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+				time.Sleep(200 * time.Millisecond)
+				c.Close()
+			})
+		}, Fail, ReasonTLSHandshake, PhaseTLS, "not TLS"},
+		{"refused", refusedPort, Fail, ReasonRefused, PhaseConnect, "refused"},
+		{"silent drop", silentPort, Fail, ReasonTimeout, PhaseConnect, "no answer to TCP SYN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := TLS{Host: host, Port: tc.port(t), Resolver: res, RootCAs: trusted, AzureRoots: azure.pool}
+			start := time.Now()
+			r := p.Run(ctxTimeout(t, 500*time.Millisecond))
+			if r.Status != tc.status || r.Reason != tc.reason || r.FailedPhase != tc.phase {
+				t.Fatalf("got %s/%s/%q (%s), want %s/%s/%q", r.Status, r.Reason, r.FailedPhase, r.Message, tc.status, tc.reason, tc.phase)
+			}
+			if !strings.Contains(r.Message, tc.msg) {
+				t.Fatalf("message %q lacks %q", r.Message, tc.msg)
+			}
+			if time.Since(start) > 900*time.Millisecond {
+				t.Fatalf("probe outlived its context: %s", time.Since(start))
+			}
+		})
+	}
+}
+
+func TestTLSEvidence(t *testing.T) {
+	ca := newCA(t, "Genuine Azure Root")
+	const host = "vault.test"
+	port := tlsListener(t, ca.leaf(t, host, "alt.vault.test"), nil)
+	r := TLS{Host: host, Port: port, Resolver: mapResolver{host: {"127.0.0.1"}}, RootCAs: ca.pool, AzureRoots: ca.pool}.Run(ctxTimeout(t, time.Second))
+	if r.Status != Pass {
+		t.Fatalf("%s: %s", r.Status, r.Message)
+	}
+	ev := r.Evidence
+	if !strings.Contains(ev["tls_root"].(string), "Genuine Azure Root") || !strings.Contains(ev["tls_issuer"].(string), "Genuine Azure Root") {
+		t.Fatalf("root/issuer evidence wrong: %v", ev)
+	}
+	if sans := ev["tls_sans"].([]string); len(sans) != 2 || sans[1] != "alt.vault.test" {
+		t.Fatalf("sans %v", sans)
+	}
+	if ev["tls_version"] != "TLS1.3" || ev["tls_intercepted"] != false || ev["tls_not_after"] == "" {
+		t.Fatalf("evidence %v", ev)
+	}
+	if ev["dialled"] != net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) {
+		t.Fatalf("dialled %v", ev["dialled"])
+	}
+	for _, k := range []string{"resolve_ms", "connect_ms", "tls_ms"} {
+		if _, ok := r.Phases[k]; !ok {
+			t.Fatalf("phase %s missing: %v", k, r.Phases)
+		}
+	}
+}
+
+func TestTLSInterceptionOnOptionalIsWarn(t *testing.T) {
+	azure, inspector := newCA(t, "Azure"), newCA(t, "Inspector")
+	const host = "metrics.test"
+	port := tlsListener(t, inspector.leaf(t, host), nil)
+	r := TLS{Host: host, Port: port, Resolver: mapResolver{host: {"127.0.0.1"}}, RootCAs: inspector.pool,
+		AzureRoots: azure.pool, InterceptIsWarn: true}.Run(ctxTimeout(t, time.Second))
+	if r.Status != Warn || r.Reason != ReasonTLSIntercepted {
+		t.Fatalf("got %s/%s", r.Status, r.Reason)
+	}
+}

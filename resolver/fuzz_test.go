@@ -1,0 +1,156 @@
+package resolver
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+func FuzzParseResolvConf(f *testing.F) {
+	for _, seed := range []string{
+		"nameserver 10.0.0.4\nsearch a.example b.example\noptions ndots:5 timeout:1 attempts:3\n",
+		"nameserver fe80::1%eth0\ndomain x\n",
+		"options ndots:-1 timeout:999999999999 attempts:0\n",
+		"nameserver\n", "#only a comment", "search " + strings.Repeat("d ", 20),
+		"nameserver 1.2.3.4 extra\r\noptions ndots:2:3\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rc, err := ParseResolvConf(strings.NewReader(s))
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+			return
+		}
+		if rc.Ndots < 0 || rc.Ndots > maxNdots || rc.Attempts < 1 || rc.Attempts > maxAttempts ||
+			rc.Timeout < time.Second || rc.Timeout > maxTimeout || len(rc.Search) > maxSearch {
+			t.Errorf("out of limits: %+v", rc)
+		}
+		for _, a := range rc.Servers {
+			if !a.IsValid() || a.Port() != 53 || a.Addr().Is4In6() {
+				t.Errorf("bad server %v", a)
+			}
+		}
+	})
+}
+
+func FuzzParseServer(f *testing.F) {
+	for _, seed := range []string{"10.0.0.4", "10.0.0.4:53", "[::1]:5353", "::1", "host:53", "1.2.3.4:99999", "[::1", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseServer(s)
+		if err != nil {
+			return
+		}
+		if !a.IsValid() || a.Port() == 0 {
+			t.Fatalf("ParseServer(%q) = %v", s, a)
+		}
+		b, err := ParseServer(a.String())
+		if err != nil || b != a {
+			t.Fatalf("round trip of %v: %v %v", a, b, err)
+		}
+	})
+}
+
+// FuzzClassify checks the classification invariants for any address,
+// subnet, VIP and VNet prefix: the VIP is always expected-vip, nothing inside
+// the subnet or VNet is ever public, and the judgement of an answer never
+// calls a private-range or VNet address a public answer.
+func FuzzClassify(f *testing.F) {
+	f.Add([]byte{10, 1, 2, 5}, []byte{10, 1, 2, 0}, uint8(24), []byte{10, 1, 2, 5}, []byte{20, 0, 0, 0}, uint8(16), uint8(0))
+	f.Add([]byte{20, 0, 3, 4}, []byte{10, 1, 2, 0}, uint8(24), []byte{}, []byte{20, 0, 0, 0}, uint8(16), uint8(1))
+	f.Add(make([]byte, 16), make([]byte, 16), uint8(64), make([]byte, 16), []byte{}, uint8(0), uint8(2))
+	f.Add([]byte{100, 64, 0, 1}, []byte{}, uint8(0), []byte{}, []byte{}, uint8(0), uint8(3))
+	modes := []string{ModeInternal, ModeExternal, ModeV2Injected, ModeV2Integrated}
+	f.Fuzz(func(t *testing.T, addr, subnet []byte, bits uint8, vip, vnet []byte, vbits uint8, mode uint8) {
+		a, ok := netip.AddrFromSlice(addr)
+		if !ok {
+			return
+		}
+		e := Expectation{Mode: modes[int(mode)%len(modes)], Phase: "post"}
+		if s, ok := netip.AddrFromSlice(subnet); ok {
+			if p, err := s.Prefix(int(bits)); err == nil {
+				e.Subnet = p
+			}
+		}
+		if v, ok := netip.AddrFromSlice(vip); ok {
+			e.PrivateIP = v
+		}
+		if v, ok := netip.AddrFromSlice(vnet); ok {
+			if p, err := v.Prefix(int(vbits)); err == nil {
+				e.VNet = []netip.Prefix{p}
+			}
+		}
+		c := e.Class(a)
+		if e.PrivateIP.IsValid() && a.Unmap() == e.PrivateIP.Unmap() && c != ClassExpectedVIP {
+			t.Fatalf("VIP classed %s", c)
+		}
+		inside := (e.Subnet.IsValid() && e.Subnet.Contains(a.Unmap())) || a.Unmap().IsPrivate()
+		for _, p := range e.VNet {
+			inside = inside || p.Contains(a.Unmap())
+		}
+		if inside && c == ClassPublic {
+			t.Fatalf("%s inside %+v classed public", a, e)
+		}
+		v := View{Rcode: dns.RcodeSuccess, Addrs: []netip.Addr{a}, Chain: []string{"x"}}
+		reason, msg := e.judgeInstance(v)
+		if reason == probes.ReasonPublicAnswer && inside {
+			t.Fatalf("public-answer for %s inside %+v: %s", a, e, msg)
+		}
+		if reason == probes.ReasonOK && e.ExpectsPrivate() && e.PrivateIP.IsValid() && c != ClassExpectedVIP {
+			t.Fatalf("%s passed but is not the VIP %s", a, e.PrivateIP)
+		}
+		if reason != probes.ReasonOK && msg == "" {
+			t.Fatalf("%s without a message", reason)
+		}
+	})
+}
+
+// FuzzReadAnswer feeds arbitrary wire messages to the answer reader: it must
+// never panic, never loop, and keep the chain bounded.
+func FuzzReadAnswer(f *testing.F) {
+	seed := func(rrs ...string) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("a.example.", dns.TypeA)
+		m.Response = true
+		for _, s := range rrs {
+			r, _ := dns.NewRR(s)
+			m.Answer = append(m.Answer, r)
+		}
+		b, _ := m.Pack()
+		return b
+	}
+	f.Add(seed("a.example. 1 IN A 10.0.0.1"))
+	f.Add(seed("a.example. 1 IN CNAME b.privatelink.example.", "b.privatelink.example. 1 IN A 20.0.0.1"))
+	f.Add(seed("a.example. 1 IN CNAME b.example.", "b.example. 1 IN CNAME a.example."))
+	f.Add(seed("a.example. 1 IN CNAME b.example."))
+	f.Fuzz(func(t *testing.T, wire []byte) {
+		m := new(dns.Msg)
+		if m.Unpack(wire) != nil {
+			return
+		}
+		v := View{Chain: []string{"a.example."}, Rcode: m.Rcode}
+		next, again := v.read(m, "a.example.", dns.TypeA)
+		if len(v.Chain) > maxChain+1 {
+			t.Fatalf("chain of %d", len(v.Chain))
+		}
+		if again && (next == "" || len(v.Addrs) > 0) {
+			t.Fatalf("asks again for %q with %d addresses", next, len(v.Addrs))
+		}
+		for _, a := range v.Addrs {
+			if !a.Is4() {
+				t.Fatalf("A query gave %s", a)
+			}
+		}
+		_ = privateLinkHop(v.Chain)
+		_ = v.evidence(Expectation{})
+	})
+}

@@ -1,0 +1,230 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// maxChain bounds CNAME chasing; real chains through privatelink and Traffic
+// Manager are 3–5 long, and a loop must end.
+const maxChain = 10
+
+// candidates applies resolv.conf's search list and ndots the way glibc does:
+// a name with fewer dots than ndots is tried with each search domain first,
+// then as given; a name with a trailing dot is only tried as given.
+func (s *Set) candidates(name string) []string {
+	if strings.HasSuffix(name, ".") {
+		return []string{name}
+	}
+	abs := name + "."
+	if len(s.conf.Search) == 0 {
+		return []string{abs}
+	}
+	var out []string
+	searchFirst := strings.Count(name, ".") < s.conf.Ndots
+	if !searchFirst {
+		out = append(out, abs)
+	}
+	for _, d := range s.conf.Search {
+		if d != "" {
+			out = append(out, name+"."+d+".")
+		}
+	}
+	if searchFirst {
+		out = append(out, abs)
+	}
+	return out
+}
+
+// lookupHost is one server's answer for a host name: A and AAAA at once,
+// each following its CNAME chain, over the search-list candidates in order
+// until one is not NXDOMAIN or empty.
+func (s *Set) lookupHost(ctx context.Context, srv Server, name string) View {
+	var v View
+	for _, cand := range s.candidates(name) {
+		ch := make(chan View, 2)
+		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			go func() { ch <- s.chase(ctx, srv, cand, qt) }()
+		}
+		a, b := <-ch, <-ch
+		v = merge(a, b)
+		if v.Err != nil || (v.Rcode == dns.RcodeSuccess && len(v.Addrs) > 0) ||
+			(v.Rcode != dns.RcodeSuccess && v.Rcode != dns.RcodeNameError) {
+			break
+		}
+	}
+	v.Name = strings.TrimSuffix(v.Name, ".")
+	for i := range v.Chain {
+		v.Chain[i] = strings.TrimSuffix(v.Chain[i], ".")
+	}
+	return v
+}
+
+// merge joins the A and AAAA views: the addresses of both, and the most
+// telling status (an answer beats an empty one, which beats a failure).
+func merge(a, b View) View {
+	if a.Server.Addr != b.Server.Addr {
+		return a
+	}
+	rank := func(v View) int {
+		switch {
+		case v.Err == nil && v.Rcode == dns.RcodeSuccess && len(v.Addrs) > 0:
+			return 3
+		case v.Err == nil && (v.Rcode == dns.RcodeSuccess || v.Rcode == dns.RcodeNameError):
+			return 2
+		case v.Err == nil:
+			return 1
+		}
+		return 0
+	}
+	// Keep the A query's order first: IPv4 is what APIM's VIPs use.
+	if a.Question() != dns.TypeA {
+		a, b = b, a
+	}
+	out := a
+	if rank(b) > rank(a) {
+		out = b
+	}
+	out.Addrs = append(append([]netip.Addr{}, a.Addrs...), b.Addrs...)
+	if len(b.Chain) > len(out.Chain) {
+		out.Chain = b.Chain
+	}
+	if a.Transport == "tcp" || b.Transport == "tcp" {
+		out.Transport = "tcp"
+	}
+	out.RTT = max(a.RTT, b.RTT)
+	if out.SOA == nil {
+		out.SOA = b.SOA
+	}
+	out.qtype = 0
+	return out
+}
+
+// Question is the query type a single-type view answered (0 after merging).
+func (v View) Question() uint16 { return v.qtype }
+
+// chase asks for one type and follows the CNAME chain: first within the
+// answer (recursive resolvers usually send the whole chain), then by asking
+// again for the last target when the chain stops short.
+func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) View {
+	v := View{Server: srv, Name: name, Rcode: -1, Chain: []string{name}, qtype: qtype}
+	target := name
+	for range maxChain {
+		res, err := exchange(ctx, srv.Addr, target, qtype, s.conf.Attempts, s.conf.Timeout)
+		if err != nil {
+			v.Err = err
+			return v
+		}
+		v.RTT += res.rtt
+		if v.Transport != "tcp" {
+			v.Transport = res.transport
+		}
+		m := res.msg
+		v.Rcode = m.Rcode
+		v.SOA = findSOA(m)
+		if m.Rcode != dns.RcodeSuccess {
+			return v
+		}
+		next, again := v.read(m, target, qtype)
+		if !again {
+			return v
+		}
+		target = next
+	}
+	return v
+}
+
+// read takes the addresses and CNAME chain for target out of an answer. It
+// returns the name to ask about next when the chain stops at a name the
+// answer holds nothing for (a server may cut a chain short), with again set.
+func (v *View) read(m *dns.Msg, target string, qtype uint16) (next string, again bool) {
+	seen := map[string]bool{}
+	for {
+		key := strings.ToLower(target)
+		if seen[key] || len(v.Chain) > maxChain {
+			return "", false // a CNAME loop or an absurd chain: no addresses
+		}
+		seen[key] = true
+		next := ""
+		for _, rr := range m.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, target) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		target = next
+		v.Chain = append(v.Chain, target)
+	}
+	for _, rr := range m.Answer {
+		if !strings.EqualFold(rr.Header().Name, target) {
+			continue
+		}
+		switch r := rr.(type) {
+		case *dns.A:
+			if a, ok := netip.AddrFromSlice(r.A.To4()); ok && qtype == dns.TypeA {
+				v.Addrs = append(v.Addrs, a)
+			}
+		case *dns.AAAA:
+			if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok && qtype == dns.TypeAAAA {
+				v.Addrs = append(v.Addrs, a.Unmap())
+			}
+		}
+	}
+	if len(v.Addrs) > 0 || len(v.Chain) == 1 || len(v.Chain) > maxChain || !hasOnlyChain(m, target) {
+		return "", false
+	}
+	return target, true
+}
+
+// hasOnlyChain reports that the answer ends at target with no records for it,
+// which is when asking again for target can help.
+func hasOnlyChain(m *dns.Msg, target string) bool {
+	for _, rr := range m.Answer {
+		if strings.EqualFold(rr.Header().Name, target) {
+			return false
+		}
+	}
+	return true
+}
+
+// findSOA returns the SOA in the answer (an SOA query) or authority section
+// (NXDOMAIN and NODATA carry the zone's SOA there).
+func findSOA(m *dns.Msg) *dns.SOA {
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns} {
+		for _, rr := range sec {
+			if soa, ok := rr.(*dns.SOA); ok {
+				return soa
+			}
+		}
+	}
+	return nil
+}
+
+// query asks one server one absolute question of any type (used for SOA).
+func (s *Set) query(ctx context.Context, srv Server, name string, qtype uint16) View {
+	v := View{Server: srv, Name: strings.TrimSuffix(name, "."), Rcode: -1, Chain: []string{strings.TrimSuffix(name, ".")}, qtype: qtype}
+	start := time.Now()
+	res, err := exchange(ctx, srv.Addr, dns.Fqdn(name), qtype, s.conf.Attempts, s.conf.Timeout)
+	if err != nil {
+		v.Err = err
+		v.RTT = time.Since(start)
+		return v
+	}
+	v.Rcode, v.Transport, v.RTT, v.SOA = res.msg.Rcode, res.transport, res.rtt, findSOA(res.msg)
+	return v
+}
+
+func rcodeString(rc int) string {
+	if s, ok := dns.RcodeToString[rc]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", rc)
+}

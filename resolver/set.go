@@ -1,0 +1,472 @@
+// Package resolver asks every DNS server the VM could use — those in
+// /etc/resolv.conf, any --dns-server, and Azure DNS — the same questions at
+// once and keeps each one's answer, so that apimprobe can show where they
+// disagree (a custom DNS server that does not forward to Azure DNS, a private
+// zone that is not linked, a zone that swallows azure-api.net). The same
+// answers, cached once per run, are what the outbound probes dial.
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// Role says why a server is asked: "vnet" servers are the ones the VM (and
+// APIM in the same VNet) really uses; "azure" is Azure DNS, asked to compare.
+type Role string
+
+const (
+	RoleVNet  Role = "vnet"
+	RoleAzure Role = "azure"
+)
+
+// Server is one resolver in the set.
+type Server struct {
+	Addr netip.AddrPort
+	Role Role
+	// Source is where the server came from: "resolv.conf", "flag", "azure-dns".
+	Source string
+}
+
+// Options builds a Set.
+type Options struct {
+	// ResolvConf supplies the VM's servers (role vnet) and its search, ndots,
+	// timeout and attempts options. Nil means glibc's defaults and no servers.
+	ResolvConf *ResolvConf
+	// DNSServers are --dns-server values (role vnet: the operator naming the
+	// VNet's resolver).
+	DNSServers []netip.AddrPort
+	// AzureDNS is --azure-dns (role azure); the zero value leaves it out.
+	AzureDNS netip.AddrPort
+	// Expect tells LookupDetail which addresses are private for this VNet.
+	Expect Expectation
+	// Budget bounds a lookup whose first caller's ctx has no deadline.
+	// Zero means 5s (SPEC's default --timeout).
+	Budget time.Duration
+}
+
+// Set is an immutable list of resolvers with a per-run cache. It is safe for
+// concurrent use: the first caller of a name starts the questions to every
+// server; later callers share those answers.
+type Set struct {
+	servers  []Server
+	azure    int // index of the Azure DNS server, -1 if none
+	conf     ResolvConf
+	expect   Expectation
+	budget   time.Duration
+	mu       sync.Mutex
+	cache    map[cacheKey]*entry
+	hasVNets bool
+}
+
+type cacheKey struct {
+	name  string
+	qtype uint16 // 0: a host lookup (A and AAAA, search list applied)
+}
+
+// entry is one question to every server. start and try let a reader imitate
+// glibc, which moves on to the next server after one try's timeout.
+type entry struct {
+	fs    []*future
+	start time.Time
+	try   time.Duration
+}
+
+type future struct {
+	done chan struct{}
+	view View
+}
+
+var (
+	_ probes.Resolver         = (*Set)(nil)
+	_ probes.DetailedResolver = (*Set)(nil)
+)
+
+// New builds the set: resolv.conf servers, then --dns-server, then Azure DNS,
+// each address once. When Azure DNS is also a VNet server (a VNet that uses
+// Azure-provided DNS) it is asked once and counts as both.
+func New(opts Options) (*Set, error) {
+	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}}
+	if s.budget <= 0 {
+		s.budget = defaultTimeout
+	}
+	s.conf = DefaultResolvConf()
+	if opts.ResolvConf != nil {
+		s.conf = *opts.ResolvConf
+		s.conf.Servers = nil
+		s.conf.Ndots = min(max(s.conf.Ndots, 0), maxNdots)
+		if s.conf.Timeout <= 0 {
+			s.conf.Timeout = defaultTimeout
+		}
+		s.conf.Attempts = min(max(s.conf.Attempts, 1), maxAttempts)
+	}
+	add := func(a netip.AddrPort, role Role, source string) error {
+		if !a.IsValid() || a.Port() == 0 {
+			return fmt.Errorf("DNS server %q is not a valid IP:PORT", a)
+		}
+		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+		for i, have := range s.servers {
+			if have.Addr == a {
+				if role == RoleAzure {
+					s.azure = i
+				}
+				return nil
+			}
+		}
+		s.servers = append(s.servers, Server{Addr: a, Role: role, Source: source})
+		if role == RoleAzure {
+			s.azure = len(s.servers) - 1
+		} else {
+			s.hasVNets = true
+		}
+		return nil
+	}
+	if opts.ResolvConf != nil {
+		for _, a := range opts.ResolvConf.Servers {
+			if err := add(a, RoleVNet, "resolv.conf"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, a := range opts.DNSServers {
+		if err := add(a, RoleVNet, "flag"); err != nil {
+			return nil, err
+		}
+	}
+	if opts.AzureDNS.IsValid() {
+		if err := add(opts.AzureDNS, RoleAzure, "azure-dns"); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.servers) == 0 {
+		return nil, errors.New("no DNS server to ask: resolv.conf lists none and neither --dns-server nor --azure-dns was given")
+	}
+	return s, nil
+}
+
+// Servers lists the resolvers in the order they are consulted.
+func (s *Set) Servers() []Server { return slices.Clone(s.servers) }
+
+// Expectation is what the set judges private answers against.
+func (s *Set) Expectation() Expectation { return s.expect }
+
+// View is one server's answer for one name.
+type View struct {
+	Server Server
+	// Name is the name that was answered (after the search list).
+	Name string
+	// Rcode is the DNS response code; -1 when no answer came.
+	Rcode int
+	Addrs []netip.Addr
+	// Chain is the CNAME chain from Name to the owner of the addresses; it
+	// has one element when there is no CNAME.
+	Chain     []string
+	Transport string
+	RTT       time.Duration
+	// SOA is the zone's SOA from the answer or authority section, if any.
+	SOA *dns.SOA
+	// Err is a transport failure: timeout, refused, unreachable.
+	Err error
+
+	qtype uint16
+}
+
+// Answered says whether the server gave a DNS answer the VM would accept and
+// stop at (glibc moves on to the next server after SERVFAIL, REFUSED and
+// silence, not after NXDOMAIN).
+func (v View) Answered() bool {
+	return v.Err == nil && (v.Rcode == dns.RcodeSuccess || v.Rcode == dns.RcodeNameError)
+}
+
+// Reason is SPEC's word for what this server said, before any judgement of
+// the addresses themselves.
+func (v View) Reason() probes.Reason {
+	switch {
+	case v.Err != nil:
+		r, _ := probes.Classify(nil, v.dnsErr())
+		return r
+	case v.Rcode == dns.RcodeNameError:
+		return probes.ReasonNXDomain
+	case v.Rcode != dns.RcodeSuccess:
+		return probes.ReasonServFail
+	case len(v.Addrs) == 0:
+		return probes.ReasonNoAnswer
+	}
+	return probes.ReasonOK
+}
+
+// dnsErr expresses the view's failure as the Go error a resolver returns, so
+// that probes.Classify — the one place errors become reason words — names it.
+func (v View) dnsErr() error {
+	server := v.Server.Addr.String()
+	switch {
+	case v.Err != nil && isTimeout(v.Err):
+		return &net.DNSError{Err: "no answer from " + server, Name: v.Name, Server: server, IsTimeout: true, UnwrapErr: v.Err}
+	case v.Err != nil:
+		return fmt.Errorf("asking %s for %s: %w", server, v.Name, v.Err)
+	case v.Rcode == dns.RcodeNameError:
+		return &net.DNSError{Err: "no such host (NXDOMAIN)", Name: v.Name, Server: server, IsNotFound: true}
+	case v.Rcode != dns.RcodeSuccess:
+		return &net.DNSError{Err: "server answered " + dns.RcodeToString[v.Rcode], Name: v.Name, Server: server, IsTemporary: true}
+	case len(v.Addrs) == 0:
+		return &net.DNSError{Err: "no address records (NOERROR, no data)", Name: v.Name, Server: server, IsNotFound: true}
+	}
+	return nil
+}
+
+// Describe says in a few words what the server answered.
+func (v View) Describe() string {
+	switch v.Reason() {
+	case probes.ReasonOK:
+		s := joinAddrs(v.Addrs)
+		if len(v.Chain) > 1 {
+			s = strings.Join(v.Chain, " → ") + " → " + s
+		}
+		return s
+	case probes.ReasonNXDomain:
+		return "NXDOMAIN"
+	case probes.ReasonNoAnswer:
+		return "no address (NOERROR, no data)"
+	case probes.ReasonServFail:
+		return dns.RcodeToString[v.Rcode]
+	case probes.ReasonDNSTimeout:
+		return "no answer (timeout)"
+	}
+	_, msg := probes.Classify(nil, v.dnsErr())
+	return msg
+}
+
+func joinAddrs(as []netip.Addr) string {
+	ss := make([]string, len(as))
+	for i, a := range as {
+		ss[i] = a.String()
+	}
+	return strings.Join(ss, ", ")
+}
+
+// views returns the per-server futures for a question, starting the
+// questions on first use. The work runs detached from the caller's
+// cancellation (other callers share it) but within the first caller's
+// deadline, or Budget when it has none.
+func (s *Set) views(ctx context.Context, key cacheKey) *entry {
+	now := time.Now()
+	dl, has := ctx.Deadline()
+	if !has {
+		dl = now.Add(s.budget)
+	}
+	s.mu.Lock()
+	e, ok := s.cache[key]
+	if !ok {
+		// Everything a reader uses is set before the entry is published.
+		e = &entry{fs: make([]*future, len(s.servers)), start: now,
+			try: min(s.conf.Timeout, dl.Sub(now)/time.Duration(s.conf.Attempts))}
+		for i := range e.fs {
+			e.fs[i] = &future{done: make(chan struct{})}
+		}
+		s.cache[key] = e
+	}
+	s.mu.Unlock()
+	if ok {
+		return e
+	}
+	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
+	var wg sync.WaitGroup
+	for i, f := range e.fs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(f.done)
+			if key.qtype == 0 {
+				f.view = s.lookupHost(work, s.servers[i], key.name)
+			} else {
+				f.view = s.query(work, s.servers[i], key.name, key.qtype)
+			}
+		}()
+	}
+	go func() { wg.Wait(); cancel() }()
+	return e
+}
+
+// wait returns the future's view, or a pending view when ctx ends first.
+func wait(ctx context.Context, f *future, srv Server, name string) View {
+	select {
+	case <-f.done:
+		return f.view
+	case <-ctx.Done():
+		select {
+		case <-f.done:
+			return f.view
+		default:
+		}
+		return View{Server: srv, Name: name, Rcode: -1, Err: errTimeout}
+	}
+}
+
+// canonical lower-cases a name and keeps a trailing dot (absolute, no search
+// list) only when the caller gave one.
+func canonical(host string) string { return strings.ToLower(strings.TrimSpace(host)) }
+
+// Comparison is every server's view of one name.
+type Comparison struct {
+	Host  string
+	Views []View
+	// Primary indexes the view the VM itself would use; -1 if none.
+	Primary int
+	// Azure indexes Azure DNS's view; -1 if Azure DNS is not in the set.
+	Azure int
+}
+
+// Compare asks every server about host (A and AAAA, search list applied)
+// and waits for all of them, or for ctx.
+func (s *Set) Compare(ctx context.Context, host string) Comparison {
+	name := canonical(host)
+	fs := s.views(ctx, cacheKey{name: name}).fs
+	c := Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure}
+	for i, f := range fs {
+		c.Views[i] = wait(ctx, f, s.servers[i], c.Host)
+	}
+	c.Primary = s.primary(c.Views)
+	return c
+}
+
+// primary picks the view the VM would use: the first VNet server that
+// answers (NOERROR or NXDOMAIN), else the first VNet server; Azure DNS only
+// when there are no VNet servers.
+func (s *Set) primary(views []View) int {
+	first := -1
+	for i, v := range views {
+		if s.hasVNets && s.servers[i].Role != RoleVNet {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if v.Answered() {
+			return i
+		}
+	}
+	return first
+}
+
+// waitPrimary waits only as long as the VM would: glibc asks the servers
+// in order and moves to the next one after one try's timeout, so server k's
+// answer counts from k tries after the start. The first server in that order
+// that answers is taken; a silent server does not hold up the others, and
+// none is waited for once an answer is taken.
+func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
+	name := canonical(host)
+	e := s.views(ctx, cacheKey{name: name})
+	fs := e.fs
+	c := Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure, Primary: -1}
+	var order []int
+	for i := range fs {
+		if !s.hasVNets || s.servers[i].Role == RoleVNet {
+			order = append(order, i)
+		}
+	}
+	// pick returns the server the VM would take its answer from, or false
+	// while that is not settled yet.
+	pick := func() (int, bool) {
+		allDone := true
+		for k, i := range order {
+			f := fs[i]
+			select {
+			case <-f.done:
+				if f.view.Answered() {
+					return i, true
+				}
+				continue
+			default:
+			}
+			allDone = false
+			if k == len(order)-1 || time.Now().Before(e.start.Add(time.Duration(k+1)*e.try)) {
+				return -1, false // still this server's turn
+			}
+		}
+		return -1, allDone
+	}
+	chosen := -1
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		i, settled := pick()
+		if settled {
+			chosen = i
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	if chosen < 0 && len(order) > 0 {
+		chosen = order[0]
+	}
+	// Every view is shown as far as it got; none is waited for.
+	for i, f := range fs {
+		select {
+		case <-f.done:
+			c.Views[i] = f.view
+		default:
+			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: errPending}
+		}
+	}
+	c.Primary = chosen
+	return c, chosen
+}
+
+// errPending marks a server whose answer had not come when the caller moved on.
+var errPending = errors.New("still waiting for this server when the answer was taken from another")
+
+// LookupHost implements probes.Resolver: the addresses the VM itself would
+// get, from the first VNet server that answers.
+func (s *Set) LookupHost(ctx context.Context, host string) ([]string, error) {
+	addrs, _, _, err := s.LookupDetail(ctx, host)
+	return addrs, err
+}
+
+// LookupDetail implements probes.DetailedResolver. Besides the VM's answer
+// it returns every server's view as evidence and, when the answer itself is
+// wrong — a privatelink CNAME (a private endpoint) that ends at a public
+// address — a failed result for the probe to report instead of dialling.
+func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[string]any, *probes.Result, error) {
+	c, i := s.waitPrimary(ctx, host)
+	// probes files this map under the check's evidence key "dns".
+	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(s.expect)}
+	if i >= 0 {
+		ev["chosen"] = s.servers[i].Addr.String()
+		if ch := c.Views[i].Chain; len(ch) > 1 {
+			ev["cname_chain"] = ch
+		}
+	}
+	if i < 0 {
+		return nil, ev, nil, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
+	}
+	v := c.Views[i]
+	if v.Reason() != probes.ReasonOK {
+		if ctx.Err() != nil && !v.Answered() {
+			// A name-resolution timeout, unless the run's deadline ended it
+			// (probes.Classify looks at the run context first).
+			return nil, ev, nil, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}
+		}
+		return nil, ev, nil, v.dnsErr()
+	}
+	addrs := make([]string, len(v.Addrs))
+	for j, a := range v.Addrs {
+		addrs[j] = a.String()
+	}
+	return addrs, ev, privateLinkProblem(s.expect, c, i), nil
+}

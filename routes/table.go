@@ -1,0 +1,218 @@
+// Package routes analyses a NIC's effective route table as Resource Manager
+// returns it: which route carries traffic to an address or a whole prefix
+// (longest prefix match with Azure's tie-breaks), and from that whether the
+// subnet is force-tunnelled, whether replies to API Management's control
+// plane return the way they came, and how traffic to the Azure dependencies
+// leaves.
+package routes
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Next hop types as Resource Manager spells them. The SDK's enum does not
+// list every value that appears in effective routes (VNetPeering,
+// VirtualNetworkServiceEndpoint), so they are compared as open strings.
+const (
+	HopInternet         = "Internet"
+	HopVirtualAppliance = "VirtualAppliance"
+	HopGateway          = "VirtualNetworkGateway"
+	HopVnetLocal        = "VnetLocal"
+	HopNone             = "None"
+	HopPeering          = "VNetPeering"
+	HopGlobalPeering    = "VNetGlobalPeering"
+	HopServiceEndpoint  = "VirtualNetworkServiceEndpoint"
+)
+
+// Route is one entry of an effective route table.
+type Route struct {
+	Name string
+	// Source: User (a UDR), VirtualNetworkGateway (BGP), Default (system).
+	Source string
+	// State: Active or Invalid (overridden); Invalid routes are ignored.
+	State       string
+	Prefixes    []netip.Prefix
+	NextHopType string
+	NextHopIPs  []string
+}
+
+// Is reports whether the route's next hop type is hop, ignoring case.
+func (r *Route) Is(hop string) bool { return r != nil && strings.EqualFold(r.NextHopType, hop) }
+
+// Describe renders the route for messages: "0.0.0.0/0 → VirtualAppliance 10.0.0.4 (User route fw-default)".
+func (r *Route) Describe(p netip.Prefix) string {
+	if r == nil {
+		return p.String() + " → no route"
+	}
+	s := p.String() + " → " + r.NextHopType
+	if len(r.NextHopIPs) > 0 {
+		s += " " + strings.Join(r.NextHopIPs, ",")
+	}
+	src := r.Source
+	if src == "" {
+		src = "Unknown"
+	}
+	s += " (" + src + " route"
+	if r.Name != "" {
+		s += " " + r.Name
+	}
+	return s + ")"
+}
+
+type entry struct {
+	prefix netip.Prefix
+	route  *Route
+}
+
+// Table is an effective route table ready for lookups.
+type Table struct {
+	entries []entry
+	has4    bool
+	has6    bool
+}
+
+// NewTable indexes the active routes; routes in state Invalid (overridden by
+// another route, as Azure marks them) take no part in lookups.
+func NewTable(rs []Route) *Table {
+	t := &Table{}
+	for i := range rs {
+		r := &rs[i]
+		if strings.EqualFold(r.State, "Invalid") {
+			continue
+		}
+		for _, p := range r.Prefixes {
+			p = p.Masked()
+			t.entries = append(t.entries, entry{p, r})
+			if p.Addr().Is4() {
+				t.has4 = true
+			} else {
+				t.has6 = true
+			}
+		}
+	}
+	// Longest prefixes first so that the first containing entry is the
+	// longest match; ties ordered by source rank.
+	sort.SliceStable(t.entries, func(i, j int) bool {
+		a, b := t.entries[i], t.entries[j]
+		if a.prefix.Bits() != b.prefix.Bits() {
+			return a.prefix.Bits() > b.prefix.Bits()
+		}
+		return sourceRank(a.route) < sourceRank(b.route)
+	})
+	return t
+}
+
+// Len returns the number of active prefixes in the table.
+func (t *Table) Len() int { return len(t.entries) }
+
+// HasFamily reports whether the table routes IPv6 (v6 true) or IPv4 at all;
+// a VM without IPv6 routes cannot send IPv6, so IPv6 tag prefixes are moot.
+func (t *Table) HasFamily(v6 bool) bool {
+	if v6 {
+		return t.has6
+	}
+	return t.has4
+}
+
+// On equal prefixes Azure prefers a user-defined route, then BGP, then the
+// system route.
+func sourceRank(r *Route) int {
+	switch strings.ToLower(r.Source) {
+	case "user":
+		return 0
+	case "virtualnetworkgateway":
+		return 1
+	case "default":
+		return 2
+	}
+	return 3
+}
+
+// System routes for the virtual network, peerings and service endpoints win
+// even over more specific BGP routes (Azure's documented exception).
+func preferredSystem(r *Route) bool {
+	if !strings.EqualFold(r.Source, "Default") {
+		return false
+	}
+	for _, h := range []string{HopVnetLocal, HopPeering, HopGlobalPeering, HopServiceEndpoint} {
+		if r.Is(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// covering returns the route that carries all of dest: the longest active
+// prefix containing dest, with Azure's tie-breaks.
+func (t *Table) covering(dest netip.Prefix) (*Route, netip.Prefix, bool) {
+	var best *entry
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.prefix.Addr().Is4() != dest.Addr().Is4() {
+			continue
+		}
+		if e.prefix.Bits() <= dest.Bits() && e.prefix.Contains(dest.Addr()) {
+			best = e
+			break
+		}
+	}
+	if best == nil {
+		return nil, netip.Prefix{}, false
+	}
+	if strings.EqualFold(best.route.Source, "VirtualNetworkGateway") {
+		for i := range t.entries {
+			e := &t.entries[i]
+			if e.prefix.Addr().Is4() == dest.Addr().Is4() && e.prefix.Bits() <= dest.Bits() &&
+				e.prefix.Contains(dest.Addr()) && preferredSystem(e.route) {
+				return e.route, e.prefix, true
+			}
+		}
+	}
+	return best.route, best.prefix, true
+}
+
+// Lookup returns the route that carries packets to addr.
+func (t *Table) Lookup(addr netip.Addr) (*Route, netip.Prefix, bool) {
+	return t.covering(netip.PrefixFrom(addr, addr.BitLen()))
+}
+
+// Hit is one route taking part in carrying a destination prefix.
+type Hit struct {
+	Prefix netip.Prefix // the route's prefix
+	Route  *Route
+}
+
+// Match says how a destination prefix is routed: Covering carries the whole
+// prefix except the parts that more specific routes (Inside) take.
+type Match struct {
+	Dest     netip.Prefix
+	Covering *Hit
+	Inside   []Hit
+}
+
+// Hits returns the covering hit (if any) followed by the inside hits.
+func (m Match) Hits() []Hit {
+	var out []Hit
+	if m.Covering != nil {
+		out = append(out, *m.Covering)
+	}
+	return append(out, m.Inside...)
+}
+
+// Resolve matches a whole destination prefix, such as one prefix of a
+// service tag, against the table.
+func (t *Table) Resolve(dest netip.Prefix) Match {
+	dest = dest.Masked()
+	m := Match{Dest: dest}
+	if r, p, ok := t.covering(dest); ok {
+		m.Covering = &Hit{Prefix: p, Route: r}
+	}
+	for _, e := range t.entries {
+		if e.prefix.Addr().Is4() == dest.Addr().Is4() && e.prefix.Bits() > dest.Bits() && dest.Contains(e.prefix.Addr()) {
+			m.Inside = append(m.Inside, Hit{Prefix: e.prefix, Route: e.route})
+		}
+	}
+	return m
+}

@@ -1,0 +1,3 @@
+package servicetags
+
+var raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build race
+
+package servicetags
+
+func init() { raceEnabled = true }

@@ -1,0 +1,255 @@
+// Package servicetags loads Azure service tags — the named sets of address
+// prefixes (ApiManagement, Storage.WestEurope, AzureCloud …) that NSG rules
+// and routes refer to — from the downloadable "Azure IP Ranges and Service
+// Tags" JSON file or from Resource Manager's service tag API, and answers
+// "which prefixes does tag X cover". The route and NSG analyses and the
+// egress check use it to turn tag names into addresses.
+package servicetags
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MaxFileSize bounds what Load reads: the public cloud's file is about 4 MB,
+// so 64 MB leaves room for growth while refusing a runaway input.
+const MaxFileSize = 64 << 20
+
+// Tag is one service tag.
+type Tag struct {
+	// Name as Azure spells it: "ApiManagement", "Storage.WestEurope".
+	Name string
+	// Region is the lower-case region of a regional tag ("westeurope"),
+	// empty for a global tag.
+	Region        string
+	SystemService string
+	Prefixes      []netip.Prefix
+	// NetworkFeatures lists where the tag may be used (API, NSG, UDR, FW,
+	// VSE); only the downloadable file carries it.
+	NetworkFeatures []string
+}
+
+// Set is a loaded collection of service tags.
+type Set struct {
+	// Source says where the tags came from: "file:<path>" or "arm".
+	Source string
+	// Cloud is the file's or API's cloud name ("Public", "AzureGovernment").
+	Cloud        string
+	ChangeNumber string
+	tags         map[string]*Tag // keyed by lower-case name
+}
+
+// Len returns the number of tags.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.tags)
+}
+
+// Tag returns the named tag, matching the name case-insensitively.
+func (s *Set) Tag(name string) (*Tag, bool) {
+	if s == nil {
+		return nil, false
+	}
+	t, ok := s.tags[strings.ToLower(name)]
+	return t, ok
+}
+
+// Prefixes returns the address prefixes of the named tag ("AzureCloud",
+// "Storage.WestEurope"), or nil when the set has no such tag. The slice is
+// shared: callers must not modify it.
+func (s *Set) Prefixes(name string) []netip.Prefix {
+	t, ok := s.Tag(name)
+	if !ok {
+		return nil
+	}
+	return t.Prefixes
+}
+
+// Regional returns the tag "<base>.<Region>" for a region given the way IMDS
+// and ARM spell it ("westeurope"), falling back to the tag whose region
+// property matches. ok is false when the set has no regional variant.
+func (s *Set) Regional(base, region string) (*Tag, bool) {
+	if s == nil || region == "" {
+		return nil, false
+	}
+	region = strings.ToLower(strings.ReplaceAll(region, " ", ""))
+	if t, ok := s.tags[strings.ToLower(base)+"."+region]; ok {
+		return t, true
+	}
+	lb := strings.ToLower(base) + "."
+	for k, t := range s.tags {
+		if strings.HasPrefix(k, lb) && t.Region == region {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// Names returns every tag name, sorted.
+func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.tags))
+	for _, t := range s.tags {
+		out = append(out, t.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewSet builds a set from tags (used for ARM's answer and by tests).
+func NewSet(source, cloud, changeNumber string, tags []*Tag) *Set {
+	s := &Set{Source: source, Cloud: cloud, ChangeNumber: changeNumber, tags: make(map[string]*Tag, len(tags))}
+	for _, t := range tags {
+		s.tags[strings.ToLower(t.Name)] = t
+	}
+	return s
+}
+
+// changeNumber accepts the file's integer and the API's string alike.
+type changeNumber string
+
+func (c *changeNumber) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = changeNumber(s)
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
+		return fmt.Errorf("changeNumber %s is neither a number nor a string", b)
+	}
+	*c = changeNumber(b)
+	return nil
+}
+
+// document is the common shape of the downloadable file and of ARM's
+// ServiceTagsListResult: both have cloud, changeNumber and values[] with
+// name and properties.addressPrefixes.
+type document struct {
+	ChangeNumber changeNumber `json:"changeNumber"`
+	Cloud        string       `json:"cloud"`
+	Values       []struct {
+		Name       string `json:"name"`
+		ID         string `json:"id"`
+		Properties struct {
+			Region          string   `json:"region"`
+			SystemService   string   `json:"systemService"`
+			AddressPrefixes []string `json:"addressPrefixes"`
+			NetworkFeatures []string `json:"networkFeatures"`
+		} `json:"properties"`
+	} `json:"values"`
+}
+
+// Parse reads either shape from r. It fails with a one-line error on
+// anything that is not a service tag document: invalid JSON, no values, a
+// tag without a name, an address prefix that does not parse.
+func Parse(r io.Reader, source string) (*Set, error) {
+	var doc document
+	dec := json.NewDecoder(io.LimitReader(r, MaxFileSize+1))
+	if err := dec.Decode(&doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("not a service tags JSON document: syntax error at byte %d: %v", se.Offset, err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("not a service tags JSON document: field %q has the wrong type (%s)", te.Field, te.Value)
+		}
+		return nil, fmt.Errorf("not a service tags JSON document: %v", err)
+	}
+	if len(doc.Values) == 0 {
+		return nil, errors.New("not a service tags JSON document: no \"values\" array of tags")
+	}
+	tags := make([]*Tag, 0, len(doc.Values))
+	for i, v := range doc.Values {
+		name := v.Name
+		if name == "" {
+			name = v.ID
+		}
+		if name == "" {
+			return nil, fmt.Errorf("service tags document: tag #%d has no name", i)
+		}
+		t := &Tag{
+			Name:            name,
+			Region:          strings.ToLower(v.Properties.Region),
+			SystemService:   v.Properties.SystemService,
+			NetworkFeatures: v.Properties.NetworkFeatures,
+			Prefixes:        make([]netip.Prefix, 0, len(v.Properties.AddressPrefixes)),
+		}
+		for _, p := range v.Properties.AddressPrefixes {
+			pfx, err := parsePrefix(p)
+			if err != nil {
+				return nil, fmt.Errorf("service tags document: tag %s: %v", name, err)
+			}
+			t.Prefixes = append(t.Prefixes, pfx)
+		}
+		tags = append(tags, t)
+	}
+	return NewSet(source, doc.Cloud, string(doc.ChangeNumber), tags), nil
+}
+
+// parsePrefix accepts a CIDR or a bare address (treated as a host prefix).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.IndexByte(s, '/') < 0 {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("address prefix %q is not a CIDR", s)
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("address prefix %q is not a CIDR", s)
+	}
+	return p.Masked(), nil
+}
+
+// Load reads a downloaded ServiceTags_*.json file.
+func Load(path string) (*Set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, unwrapPathError(err))
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("--service-tags: %s is a directory, not a JSON file", path)
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("--service-tags: %s is %d bytes, more than the %d a service tags file can be", path, st.Size(), MaxFileSize)
+	}
+	s, err := Parse(f, "file:"+path)
+	if err != nil {
+		return nil, fmt.Errorf("--service-tags %s: %v", path, err)
+	}
+	return s, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
