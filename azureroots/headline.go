@@ -1,0 +1,118 @@
+package azureroots
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// Headline composes the report summary's one sentence from what the route,
+// egress and TLS checks saw: where an appliance answered on the path, which
+// hosts' certificates were re-signed and by whom, and where internet-bound
+// traffic leaves. It says only what the evidence supports and how sure it
+// is: that an appliance on the path is the device that inspects TLS is an
+// inference, and is worded as one. It returns "" when none of these checks
+// found anything worth a headline.
+func Headline(outcomes []probes.Outcome) string {
+	// Appliances, and the dependencies on whose path each answered.
+	applianceDeps := map[string][]string{}
+	egressIP, egressTunnel := "", false
+	for _, o := range outcomes {
+		id, r := o.Check.ID, o.Result
+		switch {
+		case strings.HasPrefix(id, "route.path.") && r.Reason == probes.ReasonForcedTunnel:
+			if a := evString(r.Evidence, "appliance"); a != "" {
+				applianceDeps[a] = append(applianceDeps[a], targetHost(o.Check.Target))
+			}
+		case id == "route.egress-ip" && r.Reason == probes.ReasonForcedTunnel:
+			egressIP, egressTunnel = evString(r.Evidence, "egress_ip"), true
+		}
+	}
+	intercepted := InterceptedHosts(outcomes)
+
+	var appliances []string
+	for a := range applianceDeps {
+		appliances = append(appliances, a)
+	}
+	sort.Strings(appliances)
+
+	// Is an appliance seen on the path to a host whose TLS was inspected?
+	onInspectedPath := false
+	inspected := map[string]bool{}
+	for _, i := range intercepted {
+		inspected[i.Host] = true
+	}
+	for _, deps := range applianceDeps {
+		for _, h := range deps {
+			if inspected[h] {
+				onInspectedPath = true
+			}
+		}
+	}
+
+	tlsDetail := ""
+	if len(intercepted) > 0 {
+		var hosts, issuers []string
+		for _, i := range intercepted {
+			hosts = append(hosts, i.Host)
+			if i.Issuer != "" {
+				issuers = append(issuers, fmt.Sprintf("%q", i.Issuer))
+			}
+		}
+		tlsDetail = "certificates for " + listOf(uniq(hosts), 3)
+		if is := uniq(issuers); len(is) > 0 {
+			tlsDetail += " are issued by " + listOf(is, 2)
+		} else {
+			tlsDetail += " are re-signed"
+		}
+		tlsDetail += ", not by an Azure root"
+	}
+	egress, outside := "", ""
+	if egressTunnel && egressIP != "" {
+		outside = " from " + egressIP + ", which is not an Azure address"
+		egress = "leaves for the internet" + outside
+	}
+
+	var s string
+	switch {
+	case len(appliances) > 0:
+		s = "Traffic to Azure goes through an appliance at " + listOf(appliances, 3) + " (it answered as a hop on the path)"
+		switch {
+		case tlsDetail != "" && onInspectedPath:
+			s += " that most likely inspects TLS (" + tlsDetail + ")"
+			if egress != "" {
+				s += ", and " + egress
+			}
+		case tlsDetail != "":
+			if egress != "" {
+				s += " and " + egress
+			}
+			s += "; TLS is inspected somewhere on the way (" + tlsDetail + ")"
+		case egress != "":
+			s += " and " + egress
+		}
+	case tlsDetail != "":
+		s = "TLS to Azure is inspected by a device in the path (" + tlsDetail + ")"
+		if egress != "" {
+			s += ", and internet-bound traffic leaves" + outside
+		}
+	case egress != "":
+		s = "Internet-bound traffic leaves" + outside + ": a forced tunnel (judged from the egress address alone; the route and dependency checks say whether it breaks anything)"
+	default:
+		return ""
+	}
+	return s + "."
+}
+
+// listOf joins up to max items in words and counts the rest.
+func listOf(items []string, max int) string {
+	if len(items) > max {
+		return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
+	}
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}

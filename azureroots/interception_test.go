@@ -1,0 +1,167 @@
+package azureroots
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+func tlsOK(id, target string, required bool) probes.Outcome {
+	return probes.Outcome{
+		Check:  probes.Check{ID: id, Target: target, Required: required, Kind: "tls"},
+		Result: probes.Result{Status: probes.Pass, Reason: probes.ReasonOK, Phases: map[string]int64{"tls_ms": 12}},
+	}
+}
+
+func intercepted(id, target string, required bool, issuer string) probes.Outcome {
+	st := probes.Warn
+	if required {
+		st = probes.Fail
+	}
+	return probes.Outcome{
+		Check: probes.Check{ID: id, Target: target, Required: required, Kind: "tls"},
+		Result: probes.Result{Status: st, Reason: probes.ReasonTLSIntercepted, FailedPhase: probes.PhaseTLS,
+			Evidence: map[string]any{EvidenceIssuer: issuer, EvidenceRoot: issuer + " Root", EvidenceSubject: "CN=" + strings.Split(target, ":")[0]}},
+	}
+}
+
+func pathWarn(id, target, appliance string) probes.Outcome {
+	return probes.Outcome{
+		Check:  probes.Check{ID: id, Target: target},
+		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Evidence: map[string]any{"appliance": appliance}},
+	}
+}
+
+func egressWarn(ip string) probes.Outcome {
+	return probes.Outcome{
+		Check:  probes.Check{ID: "route.egress-ip", Target: "https://echo.example/"},
+		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Evidence: map[string]any{"egress_ip": ip}},
+	}
+}
+
+func TestInterceptionSummary(t *testing.T) {
+	clean := []probes.Outcome{
+		tlsOK("outbound.storage.blob", "acct.blob.core.windows.net:443", true),
+		tlsOK("outbound.monitor.metrics", "https://gcs.prod.monitoring.core.windows.net/", false),
+	}
+	o := InterceptionSummary(clean)
+	if o.Check.ID != InterceptionCheckID || o.Check.Category != "TLS inspection" || o.Result.Status != probes.Pass ||
+		o.Check.Preset == nil || o.Check.Preset.Status != probes.Pass || o.Result.Evidence["tls_checks_completed"] != 2 {
+		t.Errorf("clean run: %+v", o)
+	}
+
+	optional := append(clean, intercepted("outbound.monitor.logs", "global.handler.control.monitor.azure.com:443", false, "Contoso CA"))
+	o = InterceptionSummary(optional)
+	if o.Result.Status != probes.Warn || o.Result.Reason != probes.ReasonTLSIntercepted ||
+		!strings.Contains(o.Result.Hint, "global.handler.control.monitor.azure.com") {
+		t.Errorf("optional only: %+v", o.Result)
+	}
+
+	required := append(optional,
+		intercepted("outbound.sql", "srv.database.windows.net:1433", true, "Contoso CA"),
+		intercepted("outbound.keyvault", "https://kv.vault.azure.net/", true, "Contoso CA"))
+	o = InterceptionSummary(required)
+	r := o.Result
+	if r.Status != probes.Fail || r.Reason != probes.ReasonTLSIntercepted || r.FailedPhase != probes.PhaseTLS {
+		t.Fatalf("required: %+v", r)
+	}
+	for _, h := range []string{"srv.database.windows.net", "kv.vault.azure.net", "global.handler.control.monitor.azure.com"} {
+		if !strings.Contains(r.Hint, h) || !strings.Contains(r.Message, h) {
+			t.Errorf("%s missing from hint or message: %s | %s", h, r.Hint, r.Message)
+		}
+	}
+	if !strings.Contains(r.Message, `"Contoso CA Root"`) || !strings.Contains(r.Hint, "Exempt") {
+		t.Errorf("message lacks root or hint lacks the fix: %s | %s", r.Message, r.Hint)
+	}
+	list := r.Evidence["intercepted"].([]Intercepted)
+	if len(list) != 3 || list[0].CheckID != "outbound.keyvault" || list[0].Issuer != "Contoso CA" || !list[0].Required {
+		t.Errorf("intercepted list: %+v", list)
+	}
+	// The summary ignores an earlier summary among the outcomes.
+	if again := InterceptionSummary(append(required, o)); len(again.Result.Evidence["intercepted"].([]Intercepted)) != 3 {
+		t.Error("summary counted itself")
+	}
+
+	// No handshake completed: a TCP-only run, handshakes that timed out,
+	// and the echo service (not an Azure host) do not count.
+	none := []probes.Outcome{
+		{Check: probes.Check{ID: "outbound.sql", Kind: "tcp"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"connect_ms": 3}}},
+		{Check: probes.Check{ID: "outbound.storage.blob", Kind: "tls"}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTimeout, FailedPhase: probes.PhaseTLS, Phases: map[string]int64{"tls_ms": 5000}}},
+		{Check: probes.Check{ID: "route.egress-ip", Kind: "http"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"tls_ms": 20}}},
+		{Check: probes.Check{ID: "outbound.keyvault", Target: "kv.vault.azure.net:443"}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSUntrusted, FailedPhase: probes.PhaseTLS}},
+	}
+	o = InterceptionSummary(none)
+	if o.Result.Status != probes.Skip || o.Result.Reason != probes.ReasonNoData || !strings.Contains(o.Result.Message, "kv.vault.azure.net") {
+		t.Errorf("nothing completed: %+v", o.Result)
+	}
+	if o := InterceptionSummary(nil); o.Result.Status != probes.Skip {
+		t.Errorf("empty run: %+v", o.Result)
+	}
+}
+
+func TestHeadline(t *testing.T) {
+	cases := []struct {
+		name     string
+		outcomes []probes.Outcome
+		want     []string
+		not      []string
+	}{
+		{"nothing to say", []probes.Outcome{tlsOK("outbound.sql", "s.database.windows.net:1433", true)}, nil, nil},
+		{
+			"appliance that inspects and tunnels",
+			[]probes.Outcome{
+				pathWarn("route.path.storage", "acct.blob.core.windows.net:443", "10.0.0.4"),
+				pathWarn("route.path.sql", "srv.database.windows.net:1433", "10.0.0.4"),
+				intercepted("outbound.storage.blob", "acct.blob.core.windows.net:443", true, "Contoso CA"),
+				egressWarn("203.0.113.9"),
+			},
+			[]string{"appliance at 10.0.0.4", "most likely inspects TLS", `"Contoso CA"`, "acct.blob.core.windows.net", "203.0.113.9", "not an Azure address"},
+			nil,
+		},
+		{
+			"appliance on another path than the inspected host",
+			[]probes.Outcome{
+				pathWarn("route.path.sql", "srv.database.windows.net:1433", "10.0.0.4"),
+				intercepted("outbound.keyvault", "kv.vault.azure.net:443", true, "Contoso CA"),
+			},
+			[]string{"appliance at 10.0.0.4", "TLS is inspected somewhere", "kv.vault.azure.net"},
+			[]string{"most likely", "leaves"},
+		},
+		{
+			"inspection without a visible appliance",
+			[]probes.Outcome{intercepted("outbound.keyvault", "kv.vault.azure.net:443", true, "Contoso CA"), egressWarn("203.0.113.9")},
+			[]string{"TLS to Azure is inspected", "203.0.113.9"},
+			[]string{"appliance"},
+		},
+		{
+			"egress alone",
+			[]probes.Outcome{egressWarn("203.0.113.9")},
+			[]string{"203.0.113.9", "egress address alone"},
+			[]string{"appliance", "inspect"},
+		},
+	}
+	for _, tc := range cases {
+		h := Headline(tc.outcomes)
+		if tc.want == nil {
+			if h != "" {
+				t.Errorf("%s: headline %q, want none", tc.name, h)
+			}
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(h, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, h, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(h, n) {
+				t.Errorf("%s: %q says %q without evidence", tc.name, h, n)
+			}
+		}
+		if strings.Count(h, ".") < 1 || !strings.HasSuffix(h, ".") || strings.Contains(h, "\n") {
+			t.Errorf("%s: not one sentence: %q", tc.name, h)
+		}
+		t.Logf("%s: %s", tc.name, h)
+	}
+}

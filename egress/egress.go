@@ -1,0 +1,473 @@
+// Package egress finds out, from the wire, which public address this subnet's
+// internet-bound traffic leaves from, and whether that address belongs to
+// Azure's edge. It asks an HTTPS echo service for the caller's address and
+// compares the answer with the VM's public IP, the prefixes the operator
+// expects (a NAT gateway, a public IP prefix) and the AzureCloud service-tag
+// prefixes. An address outside all of them means a forced tunnel: traffic
+// leaves through an on-premises network or a third-party proxy.
+package egress
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// CheckID is the SPEC id of the egress check.
+const CheckID = "route.egress-ip"
+
+// DefaultEchoURL is a well-known public echo service that answers with the
+// caller's address in plain text. It is only a default for the flag; tests
+// and labs point --egress-echo-url at their own.
+const DefaultEchoURL = "https://api.ipify.org"
+
+// MaxAnswer caps how much of the echo answer is read. An address, even as
+// JSON with a few extra fields, is far below it; anything larger is not an
+// echo service (a block page, a captive portal) and is not read further.
+const MaxAnswer = 4 << 10
+
+// Config is everything the check needs. Zero values mean "not known".
+type Config struct {
+	// EchoURL is the HTTPS echo service (--egress-echo-url).
+	EchoURL string
+	// Off is --no-egress: the check is reported as skipped and sends nothing.
+	Off bool
+	// Expected are the --expect-egress prefixes.
+	Expected []netip.Prefix
+	// VMPublicIP is the VM's public IP from IMDS, when it has one.
+	VMPublicIP netip.Addr
+	// TagPrefixes are the AzureCloud service-tag prefixes, when loaded.
+	TagPrefixes []netip.Prefix
+	// Mode is SPEC's --mode (internal, external, v2-injected, v2-integrated).
+	Mode string
+	// Resolver resolves the echo host; nil means Go's resolver.
+	Resolver probes.Resolver
+	// RootCAs verifies the echo service; nil means the system roots, which
+	// Go reads from SSL_CERT_FILE / SSL_CERT_DIR when they are set.
+	RootCAs *x509.CertPool
+}
+
+// ValidateEchoURL rejects an --egress-echo-url the check cannot use, with a
+// one-line error for the CLI.
+func ValidateEchoURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("--egress-echo-url %q: not a URL", raw)
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("--egress-echo-url %q: must be an https:// URL (the answer must come over verified TLS)", raw)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("--egress-echo-url %q: has no host", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("--egress-echo-url %q: bad port %q", raw, p)
+		}
+	}
+	if u.User != nil {
+		return fmt.Errorf("--egress-echo-url %q: must not carry credentials", raw)
+	}
+	return nil
+}
+
+// ParseExpect parses the --expect-egress values. Each is a CIDR; a bare
+// address is accepted as the single-address prefix an operator means when
+// naming a NAT gateway's public IP.
+func ParseExpect(values []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(values))
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		return nil, fmt.Errorf("--expect-egress %q: not a CIDR (expected e.g. 203.0.113.0/28)", v)
+	}
+	return out, nil
+}
+
+// ParseAnswer reads the echo service's answer: a bare address with optional
+// white space (`203.0.113.9\n`), or a JSON object with the address under
+// "ip" (ipify, ifconfig.co) or "origin" (httpbin).
+func ParseAnswer(body []byte) (netip.Addr, error) {
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return netip.Addr{}, errors.New("the echo answer is empty")
+	}
+	if strings.HasPrefix(s, "{") {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(s), &obj); err != nil {
+			return netip.Addr{}, fmt.Errorf("the echo answer looks like JSON but does not parse: %v", err)
+		}
+		for _, key := range []string{"ip", "origin", "address"} {
+			if v, ok := obj[key].(string); ok {
+				return parseIP(v)
+			}
+		}
+		return netip.Addr{}, fmt.Errorf("the echo answer is JSON without an \"ip\" field: %s", quote(s))
+	}
+	return parseIP(s)
+}
+
+func parseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("the echo answer is not an IP address: %s", quote(s))
+	}
+	return a.Unmap(), nil
+}
+
+// quote shows at most 64 bytes of an untrusted answer, safely.
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+		for !utf8.ValidString(s) && len(s) > 0 {
+			s = s[:len(s)-1]
+		}
+		return strconv.Quote(s) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// NewCheck builds the route.egress-ip check.
+func NewCheck(cfg Config) probes.Check {
+	c := probes.Check{
+		ID:       CheckID,
+		Title:    "Public address of internet-bound traffic",
+		Category: "Routing",
+		Required: false,
+		Kind:     "http",
+		Target:   cfg.EchoURL,
+		Why: "Internet-bound traffic that leaves from an address outside Azure's edge goes through a forced tunnel " +
+			"(on-premises or a third-party proxy); API Management supports that only when every dependency " +
+			"and the management return path are routed around it.",
+		Source: "learn.microsoft.com api-management virtual network forced tunneling",
+	}
+	if cfg.Off {
+		r := probes.Skipf(probes.ReasonNotApplicable, "turned off with --no-egress", "")
+		c.Preset = &r
+		return c
+	}
+	c.Probe = probes.ProbeFunc(cfg.run)
+	return c
+}
+
+func (cfg Config) run(ctx context.Context) probes.Result {
+	start := time.Now()
+	r := cfg.echo(ctx)
+	r.Duration = time.Since(start)
+	if r.Evidence == nil {
+		r.Evidence = map[string]any{}
+	}
+	r.Evidence["echo_url"] = cfg.EchoURL
+	return r
+}
+
+// echo asks the echo service and judges the answer.
+func (cfg Config) echo(ctx context.Context) probes.Result {
+	phases := map[string]int64{}
+	u, err := url.Parse(cfg.EchoURL)
+	if err != nil || ValidateEchoURL(cfg.EchoURL) != nil {
+		// The CLI validates first; reaching this is a wiring bug.
+		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("unusable echo URL %q", cfg.EchoURL))
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "443"
+	}
+
+	t0 := time.Now()
+	var addrs []string
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []string{a.String()}
+	} else {
+		res := cfg.Resolver
+		if res == nil {
+			res = net.DefaultResolver
+		}
+		addrs, err = res.LookupHost(ctx, host)
+		phases["resolve_ms"] = time.Since(t0).Milliseconds()
+		if err == nil && len(addrs) == 0 {
+			err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		}
+		if err != nil {
+			r := cfg.unlearnt(ctx, probes.PhaseResolve, err, "cannot resolve the echo service")
+			r.Phases = phases
+			return r
+		}
+	}
+
+	// Dial the resolved addresses in order; the one that answered is reported
+	// first, so the address tested is the address shown. The transport dials
+	// and traces on its own goroutines, which may outlive a cancelled
+	// RoundTrip, so what they record is kept under a lock.
+	w := &wire{phases: phases}
+	tr := &http.Transport{
+		Proxy: nil, // the point is the direct path; an explicit proxy would hide it
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			var last error
+			for _, a := range addrs {
+				conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a, port))
+				if err == nil {
+					w.set(func() { w.dialled = a })
+					return conn, nil
+				}
+				last = err
+				if ctx.Err() != nil {
+					break
+				}
+			}
+			return nil, last
+		},
+		TLSClientConfig:        &tls.Config{ServerName: host, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: 16 << 10,
+	}
+	defer tr.CloseIdleConnections()
+	var connectStart, tlsStart time.Time
+	trace := &httptrace.ClientTrace{
+		ConnectStart: func(string, string) {
+			w.set(func() {
+				if connectStart.IsZero() {
+					connectStart = time.Now()
+				}
+			})
+		},
+		ConnectDone: func(_, _ string, err error) {
+			w.set(func() {
+				if err == nil {
+					w.connected = true
+					w.phases["connect_ms"] = time.Since(connectStart).Milliseconds()
+				}
+			})
+		},
+		TLSHandshakeStart: func() { w.set(func() { tlsStart = time.Now() }) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			w.set(func() {
+				if err == nil {
+					w.handshaken = true
+					w.phases["tls_ms"] = time.Since(tlsStart).Milliseconds()
+				}
+			})
+		},
+		GotFirstResponseByte: func() { w.set(func() { w.phases["ttfb_ms"] = time.Since(t0).Milliseconds() }) },
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, cfg.EchoURL, nil)
+	if err != nil {
+		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, "cannot build the echo request: "+err.Error())
+	}
+	req.Header.Set("Accept", "text/plain, application/json")
+	req.Header.Set("User-Agent", "apimprobe")
+
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		var r probes.Result
+		w.set(func() {
+			phase := probes.PhaseHTTP
+			switch {
+			case !w.connected:
+				phase = probes.PhaseConnect
+			case !w.handshaken:
+				phase = probes.PhaseTLS
+			}
+			r = cfg.unlearnt(ctx, phase, err, "cannot reach the echo service")
+			r.Phases, r.Addresses = copyPhases(w.phases), orderFirst(addrs, w.dialled)
+		})
+		return r
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	var r probes.Result
+	switch {
+	case err != nil:
+		r = cfg.unlearnt(ctx, probes.PhaseHTTP, err, "the echo answer did not arrive in full")
+	case resp.StatusCode != http.StatusOK:
+		r = skipped(probes.ReasonHTTPStatus, fmt.Sprintf("the echo service answered HTTP %d, not an address", resp.StatusCode))
+	case len(body) > MaxAnswer:
+		r = skipped(probes.ReasonHTTPBody, fmt.Sprintf("the echo answer is larger than %d bytes: not an echo service (a block page or captive portal?)", MaxAnswer))
+	default:
+		ip, perr := ParseAnswer(body)
+		if perr != nil {
+			r = skipped(probes.ReasonHTTPBody, perr.Error()+" (a block page or captive portal?)")
+		} else {
+			r = cfg.Judge(ip)
+		}
+	}
+	w.set(func() { r.Phases, r.Addresses = copyPhases(w.phases), orderFirst(addrs, w.dialled) })
+	return r
+}
+
+// wire is what the transport's goroutines saw.
+type wire struct {
+	mu                    sync.Mutex
+	phases                map[string]int64
+	dialled               string
+	connected, handshaken bool
+}
+
+func (w *wire) set(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f()
+}
+
+func copyPhases(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func orderFirst(addrs []string, first string) []string {
+	if first == "" {
+		return addrs
+	}
+	out := []string{first}
+	for _, a := range addrs {
+		if a != first {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func skipped(reason probes.Reason, msg string) probes.Result {
+	return probes.Skipf(reason, "could not learn the egress address: "+msg,
+		"Point --egress-echo-url at an HTTPS service that answers with the caller's IP address, or turn the check off with --no-egress.")
+}
+
+// unlearnt reports that the echo service could not be asked. Not knowing the
+// egress address is not a fault of the subnet, so it is a skip with the wire
+// reason — except when the run's deadline cut it, which SPEC makes a fail.
+func (cfg Config) unlearnt(ctx context.Context, phase probes.Phase, err error, what string) probes.Result {
+	reason, msg := probes.Classify(ctx, err)
+	if reason == probes.ReasonDeadline {
+		r := probes.Failf(reason, phase, what+": "+msg)
+		r.Hint = "Raise --deadline so that the run can finish its checks."
+		return r
+	}
+	text := what + ": " + msg
+	if reason == probes.ReasonTLSUntrusted {
+		text += " (a TLS-inspecting proxy whose CA this machine does not trust looks like this)"
+	}
+	r := probes.Skipf(reason, text,
+		"Allow outbound HTTPS to the echo service, point --egress-echo-url at one that is reachable, or turn the check off with --no-egress.")
+	r.FailedPhase = phase
+	return r
+}
+
+// Judge compares the egress address with what it should be. It is the whole
+// decision of the check, separate from the wire so that tests can drive it.
+func (cfg Config) Judge(ip netip.Addr) probes.Result {
+	ip = ip.Unmap()
+	ev := map[string]any{"egress_ip": ip.String()}
+	var compared []string
+	if cfg.VMPublicIP.IsValid() {
+		compared = append(compared, "vm public ip "+cfg.VMPublicIP.Unmap().String())
+		if cfg.VMPublicIP.Unmap() == ip {
+			ev["matched"] = "vm-public-ip"
+			ev["compared_with"] = compared
+			return withEvidence(probes.Passf(fmt.Sprintf("internet-bound traffic leaves from %s, this VM's public IP: it leaves through Azure's edge", ip)), ev)
+		}
+	}
+	if len(cfg.Expected) > 0 {
+		compared = append(compared, "--expect-egress "+joinPrefixes(cfg.Expected))
+		for _, p := range cfg.Expected {
+			if p.Contains(ip) {
+				ev["matched"] = "expect-egress " + p.String()
+				ev["compared_with"] = compared
+				return withEvidence(probes.Passf(fmt.Sprintf("internet-bound traffic leaves from %s, inside --expect-egress %s", ip, p)), ev)
+			}
+		}
+	}
+	if len(cfg.TagPrefixes) > 0 {
+		compared = append(compared, fmt.Sprintf("AzureCloud service tag (%d prefixes)", len(cfg.TagPrefixes)))
+		for _, p := range cfg.TagPrefixes {
+			if p.Contains(ip) {
+				ev["matched"] = "service-tag AzureCloud " + p.String()
+				ev["compared_with"] = compared
+				// An Azure Firewall or NAT gateway also leaves from an
+				// AzureCloud address: this proves Azure's edge, not the
+				// absence of an appliance (route.path.* says that).
+				return withEvidence(probes.Passf(fmt.Sprintf(
+					"internet-bound traffic leaves from %s, an Azure address (AzureCloud %s): it leaves through Azure's edge", ip, p)), ev)
+			}
+		}
+	}
+	if len(compared) == 0 {
+		r := probes.Skipf(probes.ReasonNoData,
+			fmt.Sprintf("internet-bound traffic leaves from %s; nothing to compare it with (no public IP from IMDS, no --expect-egress, no service tags), so whether that is Azure's edge is unknown", ip),
+			"Pass the NAT gateway or public IP prefix the subnet should leave from with --expect-egress, or load service tags with --service-tags.")
+		return withEvidence(r, ev)
+	}
+	ev["compared_with"] = compared
+	r := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, fmt.Sprintf(
+		"internet-bound traffic leaves from %s, which is none of %s: it leaves through something other than Azure's edge (a forced tunnel to on-premises or a third-party proxy). %s",
+		ip, strings.Join(compared, ", "), modeMeaning(cfg.Mode)))
+	r.Hint = modeHint(cfg.Mode)
+	ev["mode"] = cfg.Mode
+	return withEvidence(r, ev)
+}
+
+func withEvidence(r probes.Result, ev map[string]any) probes.Result {
+	r.Evidence = ev
+	return r
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, " ")
+}
+
+// modeMeaning says what a forced tunnel does to an instance in this mode.
+func modeMeaning(mode string) string {
+	switch mode {
+	case "external":
+		return "In external mode, replies to clients calling the gateway's public address would leave through the tunnel and be dropped, so client traffic breaks; dependencies and the management return path are at risk too."
+	case "v2-injected":
+		return "With Premium v2 VNet injection, every dependency must be allowed through the tunnel's firewall; the outbound checks say whether it is."
+	case "v2-integrated":
+		return "With v2 outbound VNet integration, routing through a firewall is supported as long as it lets the dependencies through; the outbound checks say whether it does."
+	default:
+		return "In internal mode, the dependencies (Storage, SQL, Key Vault, Monitor) and the return path of management traffic on port 3443 are at risk."
+	}
+}
+
+func modeHint(mode string) string {
+	const expect = " If the subnet is meant to leave through your own NAT or public IP prefix, name it with --expect-egress."
+	switch mode {
+	case "external":
+		return "Add a route ApiManagement → Internet and routes for client address ranges to Internet in the subnet's route table (or remove the 0.0.0.0/0 route to the appliance or gateway), so that replies do not enter the tunnel." + expect
+	case "v2-injected", "v2-integrated":
+		return "Make sure the firewall the subnet's 0.0.0.0/0 route leads to allows every API Management dependency without TLS inspection." + expect
+	default:
+		return "If forced tunnelling is intended, add a route ApiManagement → Internet in the subnet's route table and allow every dependency through the appliance (or use service endpoints); otherwise remove the 0.0.0.0/0 route that sends traffic away from the Internet next hop." + expect
+	}
+}
