@@ -101,7 +101,12 @@ var scenarios = []scenario{
 	},
 	{
 		name: "forced-tunnel", needs: []string{"route.egress-ip"}, verdict: report.Degraded, exit: 0,
-		checks: []want{{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis}},
+		checks: []want{
+			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
+			// The router now answers as a hop: an appliance on the path.
+			{id: "route.path.storage", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
+			{id: "route.path.sql", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
+		},
 	},
 	{
 		name: "tls-inspection", needs: []string{"tls.interception"}, verdict: report.Blocked, exit: 1,

@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/apimprobe/apimprobe/azurectx"
+	"github.com/apimprobe/apimprobe/azureroots"
 	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/egress"
 	"github.com/apimprobe/apimprobe/resolver"
 )
 
@@ -31,6 +33,10 @@ type config struct {
 	arm, noARM                          bool
 	units                               int
 	dnsServers                          []string
+	egressEchoURL, azureRootsFile       string
+	noEgress                            bool
+	expectEgressRaw                     []string
+	expectEgress                        []netip.Prefix
 	azureDNS                            string
 	// Parsed forms of the flags above, filled by validate.
 	dnsAddrs     []netip.AddrPort
@@ -53,6 +59,10 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
 	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable; replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
 	fs.StringVar(&c.azureDNS, "azure-dns", "168.63.129.16", "the Azure-provided DNS address, always asked beside the others for comparison")
+	fs.StringVar(&c.egressEchoURL, "egress-echo-url", egress.DefaultEchoURL, "an HTTPS service that answers with the caller's public IP (plain text or JSON)")
+	fs.BoolVar(&c.noEgress, "no-egress", false, "do not ask the egress echo (route.egress-ip is skipped)")
+	fs.StringArrayVar(&c.expectEgressRaw, "expect-egress", nil, "where internet-bound traffic should leave from (NAT gateway, public IP prefix), CIDR, repeatable (default: the VM's public IP and the AzureCloud prefixes)")
+	fs.StringVar(&c.azureRootsFile, "azure-roots", "", "PEM file of the roots that count as genuine for Azure endpoints, for the TLS inspection check (default: built in)")
 	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", azurectx.DefaultIMDSEndpoint, "the Instance Metadata Service")
 	fs.BoolVar(&c.arm, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
 	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
@@ -148,6 +158,19 @@ func (c *config) validate() error {
 	}
 	if c.azureDNSAddr, err = resolver.ParseServer(c.azureDNS); err != nil {
 		return fmt.Errorf("--azure-dns: %v", err)
+	}
+	if c.expectEgress, err = egress.ParseExpect(c.expectEgressRaw); err != nil {
+		return err
+	}
+	if !c.noEgress {
+		if err := egress.ValidateEchoURL(c.egressEchoURL); err != nil {
+			return err
+		}
+	}
+	if c.azureRootsFile != "" {
+		if err := azureroots.Validate(c.azureRootsFile); err != nil {
+			return err
+		}
 	}
 	if c.arm && c.noARM {
 		return errors.New("--arm and --no-arm contradict each other")

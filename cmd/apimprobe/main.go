@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,8 +29,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/apimprobe/apimprobe/azurectx"
+	"github.com/apimprobe/apimprobe/azureroots"
 	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/egress"
 	"github.com/apimprobe/apimprobe/output"
+	"github.com/apimprobe/apimprobe/pathtrace"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/report"
 	"github.com/apimprobe/apimprobe/resolver"
@@ -198,7 +203,12 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 	rc.Phase = decidePhase(ctx, c, set, rc)
 	exp.Phase = rc.Phase
 
-	checks, err := catalog.Plan(catalog.Options{Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase, Inputs: inputs, Resolver: set})
+	roots, err := azureRoots(c)
+	if err != nil {
+		log.Error().Err(err).Msg("--azure-roots")
+		return nil, 2
+	}
+	checks, err := catalog.Plan(catalog.Options{Cloud: c.cloud, Mode: c.mode, Phase: rc.Phase, Inputs: inputs, Resolver: set, AzureRoots: roots})
 	if err != nil {
 		log.Error().Err(err).Msg("planning failed")
 		return nil, 2
@@ -211,9 +221,15 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 	// DNS checks go first: the runner starts checks in this order, and the
 	// name comparisons (SOA, canary) are the ones the prefetch cannot warm.
 	checks = append(dnsChecks, checks...)
+	checks = append(checks, pathChecks(checks, set, rc.Subnet)...)
+	checks = append(checks, egressCheck(c, disc, set, rc.VMPublicIP))
 	azOpts.Phase, azOpts.Region = rc.Phase, rc.Region
 	checks = append(checks, azurectx.Checks(disc, azOpts)...)
 	checks = catalog.Select(checks, c.only, c.skip)
+	// The names only the final plan has (the egress echo, the DNS checks'
+	// names) join the prefetch; names already asked are not asked again.
+	prefetchedMore := prefetch(ctx, set, checks, c.timeout)
+	defer prefetchedMore.Wait()
 	log.Info().Int("checks", len(checks)).Str("phase", rc.Phase).Msg("running")
 
 	remaining := time.Until(started.Add(c.deadline))
@@ -224,7 +240,12 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
 		},
 	})
+	// The interception summary and the headline read every TLS outcome.
+	if sum := azureroots.InterceptionSummary(outs); len(catalog.Select([]probes.Check{sum.Check}, c.only, c.skip)) == 1 {
+		outs = append(outs, sum)
+	}
 	rep.FromOutcomes(outs)
+	rep.Summary.Headline = azureroots.Headline(outs)
 	// Resource Manager may have told more while the checks ran.
 	fillContext(rc, disc.Context())
 	rep.DurationMS = time.Since(started).Milliseconds()
@@ -255,6 +276,59 @@ func fillContext(rc *report.Context, d azurectx.Context) {
 	if d.Credential != "" {
 		rc.Credential = d.Credential
 	}
+}
+
+// azureRoots is the set of roots genuine Azure endpoints chain to.
+func azureRoots(c config) (*x509.CertPool, error) {
+	if c.azureRootsFile == "" {
+		return azureroots.Default(), nil
+	}
+	return azureroots.Load(c.azureRootsFile)
+}
+
+// pathChecks traces the path toward one required outbound dependency of each
+// family (storage, sql, keyvault, monitor, certs) that is probed, to find a
+// virtual appliance in it; the members of a family share their route.
+func pathChecks(checks []probes.Check, set *resolver.Set, subnet string) []probes.Check {
+	var deps []pathtrace.Dependency
+	seen := map[string]bool{}
+	for _, ch := range checks {
+		if !ch.Required || ch.Probe == nil || !strings.HasPrefix(ch.ID, "outbound.") {
+			continue
+		}
+		family := strings.SplitN(strings.TrimPrefix(ch.ID, "outbound."), ".", 2)[0]
+		host, port := targetHostPort(ch.Target)
+		if host == "" || seen[family] {
+			continue
+		}
+		seen[family] = true
+		deps = append(deps, pathtrace.Dependency{ID: family, Host: host, Port: port, Required: true})
+	}
+	var opts pathtrace.Options
+	if p, err := netip.ParsePrefix(subnet); err == nil {
+		opts.Local = []netip.Prefix{p.Masked()}
+	}
+	return pathtrace.NewChecks(deps, set, opts)
+}
+
+// egressCheck asks the echo service where traffic leaves from. The AzureCloud
+// prefixes may come from Resource Manager, so they are collected inside the
+// probe, while the other checks run.
+func egressCheck(c config, disc *azurectx.Discovery, set *resolver.Set, vmPublicIP string) probes.Check {
+	cfg := egress.Config{EchoURL: c.egressEchoURL, Off: c.noEgress, Expected: c.expectEgress, Mode: c.mode, Resolver: set}
+	if a, err := netip.ParseAddr(vmPublicIP); err == nil {
+		cfg.VMPublicIP = a
+	}
+	ch := egress.NewCheck(cfg)
+	if ch.Probe == nil {
+		return ch
+	}
+	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		cfg := cfg
+		cfg.TagPrefixes = disc.TagPrefixes(ctx, "AzureCloud")
+		return egress.NewCheck(cfg).Probe.Run(ctx)
+	})
+	return ch
 }
 
 // resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf,
@@ -325,7 +399,7 @@ func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, tim
 	var wg sync.WaitGroup
 	seen := map[string]bool{}
 	for _, ch := range checks {
-		if ch.Probe == nil || (ch.Kind != "tcp" && ch.Kind != "tls" && ch.Kind != "http" && ch.Kind != "dns") {
+		if ch.Probe == nil || (ch.Kind != "tcp" && ch.Kind != "tls" && ch.Kind != "http" && ch.Kind != "dns" && ch.Kind != "path") {
 			continue
 		}
 		host := targetHost(ch.Target)
@@ -345,6 +419,22 @@ func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, tim
 		}()
 	}
 	return &wg
+}
+
+// targetHostPort takes host and port out of "host:port" or a URL.
+func targetHostPort(target string) (string, int) {
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		port, _ := strconv.Atoi(u.Port())
+		if port == 0 {
+			port = map[string]int{"http": 80, "https": 443}[u.Scheme]
+		}
+		return u.Hostname(), port
+	}
+	if h, p, err := net.SplitHostPort(target); err == nil {
+		port, _ := strconv.Atoi(p)
+		return h, port
+	}
+	return "", 0
 }
 
 // targetHost takes the host out of "host:port" or a URL.
@@ -396,7 +486,9 @@ func plan(c config, azOpts azurectx.Options, specs []output.Spec, stdout, stderr
 		fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
 		return 2
 	}
-	checks = append(checks, dns...)
+	checks = append(dns, checks...)
+	checks = append(checks, pathChecks(checks, nil, c.subnet)...)
+	checks = append(checks, egress.NewCheck(egress.Config{EchoURL: c.egressEchoURL, Off: c.noEgress, Expected: c.expectEgress, Mode: c.mode}))
 	azOpts.Phase = phase
 	// Static{}: no snapshot, nothing sent; the checks are listed as planned.
 	checks = append(checks, azurectx.Checks(azurectx.Static{}, azOpts)...)

@@ -82,6 +82,15 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--subnet", "10.0.0.0/24", "--private-ip", "10.0.1.4"},
 		{"run", "--only", "["},
 		{"run", "extra-arg"},
+		{"run", "--dns-server", "not-an-ip"},
+		{"run", "--dns-server", "10.0.0.1:99999"},
+		{"run", "--expect-egress", "somewhere"},
+		{"run", "--egress-echo-url", "http://plain.example"},
+		{"run", "--azure-roots", "/nonexistent/roots.pem"},
+		{"run", "--azure-roots", "/etc/hostname"},
+		{"run", "--arm-endpoint", "http://management.example"},
+		{"run", "--service-tags", "/etc/hostname"},
+		{"run", "--arm", "--no-arm"},
 		{"plan", "--mode", "nope"},
 		{"frobnicate"},
 	} {
@@ -233,7 +242,7 @@ func TestSilentResolversKeepTheDeadline(t *testing.T) {
 	defer pc.Close()
 	silent := pc.LocalAddr().String()
 	args := []string{"run", "--only", "outbound.sql", "--sql-server", "sqlsrv", "--timeout", "1s", "--deadline", "5s",
-		"-o", "json", "--imds-endpoint", "http://127.0.0.1:9", "--no-arm", "--dns-server", silent, "--azure-dns", silent}
+		"-o", "json", "--imds-endpoint", "http://127.0.0.1:9", "--no-arm", "--no-egress", "--dns-server", silent, "--azure-dns", silent}
 	r := runBinary(t, nil, args...)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
