@@ -72,7 +72,7 @@ func (p TLS) Run(ctx context.Context) Result {
 	if v.intercepted {
 		return intercepted(res, v, p.InterceptIsWarn)
 	}
-	out := Passf(fmt.Sprintf("TLS %s with %s, certificate for %s issued by %s", tlsVersion(state.Version), res.evidence()["dialled"], p.Host, v.evidence["tls_issuer"]))
+	out := Passf(fmt.Sprintf("%s handshake with %s, certificate for %s issued by %s", tlsVersion(state.Version), res.evidence()["dialled"], p.Host, v.evidence["tls_issuer"]))
 	out.Phases, out.Addresses, out.Evidence = res.Phases, res.Addresses, res.Evidence
 	return out
 }
