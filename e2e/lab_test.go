@@ -391,6 +391,19 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 			t.Errorf("%s: %s without a hint", w.id, c.Status)
 		}
 	}
+	// SPEC: every fail and warn, whichever check, says what to change, and
+	// names the phase it failed in.
+	for _, c := range rep.Checks {
+		if c.Status != probes.Fail && c.Status != probes.Warn {
+			continue
+		}
+		if c.Hint == "" {
+			t.Errorf("%s: %s/%s without a hint (%s)", c.ID, c.Status, c.Reason, c.Message)
+		}
+		if c.FailedPhase == "" {
+			t.Errorf("%s: %s/%s without a failed_phase (%s)", c.ID, c.Status, c.Reason, c.Message)
+		}
+	}
 	if sc.noFailure {
 		// From the flags or, once --imds-endpoint exists, from the lab's
 		// metadata service: either way the lab's.
