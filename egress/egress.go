@@ -9,20 +9,15 @@ package egress
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -185,174 +180,51 @@ func (cfg Config) run(ctx context.Context) probes.Result {
 	return r
 }
 
-// echo asks the echo service and judges the answer.
+// echo asks the echo service with the project's one HTTP probe (resolve,
+// dial the first address, verify TLS, capped body) and judges the answer.
+// The judge reads one byte past MaxAnswer so that an oversized answer is
+// told apart from one that just fits.
 func (cfg Config) echo(ctx context.Context) probes.Result {
-	phases := map[string]int64{}
-	u, err := url.Parse(cfg.EchoURL)
-	if err != nil || ValidateEchoURL(cfg.EchoURL) != nil {
+	if ValidateEchoURL(cfg.EchoURL) != nil {
 		// The CLI validates first; reaching this is a wiring bug.
 		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("unusable echo URL %q", cfg.EchoURL))
 	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "443"
-	}
-
-	t0 := time.Now()
-	var addrs []string
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []string{a.String()}
-	} else {
-		res := cfg.Resolver
-		if res == nil {
-			res = net.DefaultResolver
-		}
-		addrs, err = res.LookupHost(ctx, host)
-		phases["resolve_ms"] = time.Since(t0).Milliseconds()
-		if err == nil && len(addrs) == 0 {
-			err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
-		}
-		if err != nil {
-			r := cfg.unlearnt(ctx, probes.PhaseResolve, err, "cannot resolve the echo service")
-			r.Phases = phases
-			return r
-		}
-	}
-
-	// Dial the resolved addresses in order; the one that answered is reported
-	// first, so the address tested is the address shown. The transport dials
-	// and traces on its own goroutines, which may outlive a cancelled
-	// RoundTrip, so what they record is kept under a lock.
-	w := &wire{phases: phases}
-	tr := &http.Transport{
-		Proxy: nil, // the point is the direct path; an explicit proxy would hide it
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			var last error
-			for _, a := range addrs {
-				conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a, port))
-				if err == nil {
-					w.set(func() { w.dialled = a })
-					return conn, nil
-				}
-				last = err
-				if ctx.Err() != nil {
-					break
-				}
-			}
-			return nil, last
+	judged := false
+	p := probes.HTTP{
+		URL:      cfg.EchoURL,
+		Header:   http.Header{"Accept": {"text/plain, application/json"}},
+		Resolver: cfg.Resolver,
+		RootCAs:  cfg.RootCAs,
+		MaxBody:  MaxAnswer + 1,
+		// The address must come from the service named, over verified
+		// TLS: a redirect is an answer that is not an address.
+		MaxRedirects: -1,
+		Expect: func(status int, _ http.Header, body []byte) *probes.Result {
+			judged = true
+			r := cfg.judgeAnswer(status, body)
+			return &r
 		},
-		TLSClientConfig:        &tls.Config{ServerName: host, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		DisableKeepAlives:      true,
-		MaxResponseHeaderBytes: 16 << 10,
 	}
-	defer tr.CloseIdleConnections()
-	var connectStart, tlsStart time.Time
-	trace := &httptrace.ClientTrace{
-		ConnectStart: func(string, string) {
-			w.set(func() {
-				if connectStart.IsZero() {
-					connectStart = time.Now()
-				}
-			})
-		},
-		ConnectDone: func(_, _ string, err error) {
-			w.set(func() {
-				if err == nil {
-					w.connected = true
-					w.phases["connect_ms"] = time.Since(connectStart).Milliseconds()
-				}
-			})
-		},
-		TLSHandshakeStart: func() { w.set(func() { tlsStart = time.Now() }) },
-		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
-			w.set(func() {
-				if err == nil {
-					w.handshaken = true
-					w.phases["tls_ms"] = time.Since(tlsStart).Milliseconds()
-				}
-			})
-		},
-		GotFirstResponseByte: func() { w.set(func() { w.phases["ttfb_ms"] = time.Since(t0).Milliseconds() }) },
+	r := p.Run(ctx)
+	if !judged {
+		return unlearnt(r)
 	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, cfg.EchoURL, nil)
-	if err != nil {
-		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, "cannot build the echo request: "+err.Error())
-	}
-	req.Header.Set("Accept", "text/plain, application/json")
-	req.Header.Set("User-Agent", "apimprobe")
-
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		var r probes.Result
-		w.set(func() {
-			phase := probes.PhaseHTTP
-			switch {
-			case !w.connected:
-				phase = probes.PhaseConnect
-			case !w.handshaken:
-				phase = probes.PhaseTLS
-			}
-			r = cfg.unlearnt(ctx, phase, err, "cannot reach the echo service")
-			r.Phases, r.Addresses = copyPhases(w.phases), orderFirst(addrs, w.dialled)
-		})
-		return r
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
-	var r probes.Result
-	switch {
-	case err != nil:
-		r = cfg.unlearnt(ctx, probes.PhaseHTTP, err, "the echo answer did not arrive in full")
-	case resp.StatusCode != http.StatusOK:
-		r = skipped(probes.ReasonHTTPStatus, fmt.Sprintf("the echo service answered HTTP %d, not an address", resp.StatusCode))
-	case len(body) > MaxAnswer:
-		r = skipped(probes.ReasonHTTPBody, fmt.Sprintf("the echo answer is larger than %d bytes: not an echo service (a block page or captive portal?)", MaxAnswer))
-	default:
-		ip, perr := ParseAnswer(body)
-		if perr != nil {
-			r = skipped(probes.ReasonHTTPBody, perr.Error()+" (a block page or captive portal?)")
-		} else {
-			r = cfg.Judge(ip)
-		}
-	}
-	w.set(func() { r.Phases, r.Addresses = copyPhases(w.phases), orderFirst(addrs, w.dialled) })
 	return r
 }
 
-// wire is what the transport's goroutines saw.
-type wire struct {
-	mu                    sync.Mutex
-	phases                map[string]int64
-	dialled               string
-	connected, handshaken bool
-}
-
-func (w *wire) set(f func()) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	f()
-}
-
-func copyPhases(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
+// judgeAnswer turns the echo's HTTP answer into the check's verdict.
+func (cfg Config) judgeAnswer(status int, body []byte) probes.Result {
+	switch {
+	case status != http.StatusOK:
+		return skipped(probes.ReasonHTTPStatus, fmt.Sprintf("the echo service answered HTTP %d, not an address", status))
+	case len(body) > MaxAnswer:
+		return skipped(probes.ReasonHTTPBody, fmt.Sprintf("the echo answer is larger than %d bytes: not an echo service (a block page or captive portal?)", MaxAnswer))
 	}
-	return out
-}
-
-func orderFirst(addrs []string, first string) []string {
-	if first == "" {
-		return addrs
+	ip, err := ParseAnswer(body)
+	if err != nil {
+		return skipped(probes.ReasonHTTPBody, err.Error()+" (a block page or captive portal?)")
 	}
-	out := []string{first}
-	for _, a := range addrs {
-		if a != first {
-			out = append(out, a)
-		}
-	}
-	return out
+	return cfg.Judge(ip)
 }
 
 func skipped(reason probes.Reason, msg string) probes.Result {
@@ -362,21 +234,20 @@ func skipped(reason probes.Reason, msg string) probes.Result {
 
 // unlearnt reports that the echo service could not be asked. Not knowing the
 // egress address is not a fault of the subnet, so it is a skip with the wire
-// reason — except when the run's deadline cut it, which SPEC makes a fail.
-func (cfg Config) unlearnt(ctx context.Context, phase probes.Phase, err error, what string) probes.Result {
-	reason, msg := probes.Classify(ctx, err)
-	if reason == probes.ReasonDeadline {
-		r := probes.Failf(reason, phase, what+": "+msg)
+// reason, phase and evidence the probe found — except when the run's deadline
+// cut it, which SPEC makes a fail.
+func unlearnt(r probes.Result) probes.Result {
+	r.Message = "cannot ask the echo service: " + r.Message
+	if r.Reason == probes.ReasonDeadline {
+		r.Status = probes.Fail
 		r.Hint = "Raise --deadline so that the run can finish its checks."
 		return r
 	}
-	text := what + ": " + msg
-	if reason == probes.ReasonTLSUntrusted {
-		text += " (a TLS-inspecting proxy whose CA this machine does not trust looks like this)"
+	if r.Reason == probes.ReasonTLSUntrusted {
+		r.Message += " (a TLS-inspecting proxy whose CA this machine does not trust looks like this)"
 	}
-	r := probes.Skipf(reason, text,
-		"Allow outbound HTTPS to the echo service, point --egress-echo-url at one that is reachable, or turn the check off with --no-egress.")
-	r.FailedPhase = phase
+	r.Status = probes.Skip
+	r.Hint = "Allow outbound HTTPS to the echo service, point --egress-echo-url at one that is reachable, or turn the check off with --no-egress."
 	return r
 }
 

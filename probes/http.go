@@ -17,7 +17,11 @@ import (
 )
 
 // HTTPExpect judges an answer. It returns nil when the answer is the expected
-// one, or the failed result (reason http-status or http-body) when not.
+// one (a generic pass), or the result the check reports instead: usually a
+// failed one (reason http-status or http-body), but any status, so that a
+// check whose verdict lies in the body (what it says, not that it came) can
+// give its own pass, warn or skip. The probe's phases and addresses are set
+// on it and its evidence is merged in, the judge's keys winning.
 type HTTPExpect func(status int, header http.Header, body []byte) *Result
 
 // HTTP makes one request (GET unless Method says otherwise) to URL, dialling
@@ -37,7 +41,9 @@ type HTTP struct {
 	Expect          HTTPExpect
 	// MaxBody caps how much of the body is read (default 64 KiB).
 	MaxBody int64
-	// MaxRedirects bounds redirects followed (default 3).
+	// MaxRedirects bounds redirects followed (default 3). Negative follows
+	// none: the redirect answer itself goes to Expect, for a check that must
+	// not be sent elsewhere (say, from https to plain http).
 	MaxRedirects int
 }
 
@@ -114,6 +120,9 @@ func (p HTTP) Run(ctx context.Context) Result {
 	client := &http.Client{
 		Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if maxRedirects < 0 {
+				return http.ErrUseLastResponse
+			}
 			if len(via) > maxRedirects {
 				return fmt.Errorf("stopped after %d redirects", maxRedirects)
 			}
@@ -191,12 +200,17 @@ func (p HTTP) Run(ctx context.Context) Result {
 		return intercepted(res, *run.verify, p.InterceptIsWarn)
 	}
 	if p.Expect != nil {
-		if bad := p.Expect(resp.StatusCode, resp.Header, body); bad != nil {
-			bad.Phases, bad.Addresses, bad.Evidence = res.Phases, res.Addresses, res.Evidence
-			if bad.FailedPhase == PhaseNone {
-				bad.FailedPhase = PhaseHTTP
+		if judged := p.Expect(resp.StatusCode, resp.Header, body); judged != nil {
+			out := *judged
+			out.Phases, out.Addresses = res.Phases, res.Addresses
+			for k, v := range out.Evidence {
+				res.evidence()[k] = v
 			}
-			return *bad
+			out.Evidence = res.Evidence
+			if out.FailedPhase == PhaseNone && (out.Status == Fail || out.Status == Warn) {
+				out.FailedPhase = PhaseHTTP
+			}
+			return out
 		}
 	}
 	out := Passf(fmt.Sprintf("HTTP %d from %s in %dms", resp.StatusCode, res.evidence()["dialled"], time.Since(start).Milliseconds()))

@@ -139,3 +139,69 @@ func TestHTTPPlainAndNXDomain(t *testing.T) {
 		t.Fatalf("got %s/%s", r.Reason, r.FailedPhase)
 	}
 }
+
+// A judge whose verdict lies in the body gives its own pass, warn or skip;
+// the probe's phases, addresses and evidence come with it, and the judge's
+// evidence keys are kept (winning where both set one).
+func TestHTTPJudgeOwnsTheVerdict(t *testing.T) {
+	ca := newCA(t, "Azure")
+	const host = "echo.test"
+	port := httpsServer(t, ca, host, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "203.0.113.9") })
+	cases := []struct {
+		name  string
+		judge Result
+		phase Phase
+	}{
+		{"pass", Passf("leaves from 203.0.113.9"), PhaseNone},
+		{"warn", Warnf(ReasonForcedTunnel, PhaseAnalysis, "leaves from 203.0.113.9, not Azure"), PhaseAnalysis},
+		{"warn without a phase", Warnf(ReasonForcedTunnel, PhaseNone, "odd"), PhaseHTTP},
+		{"skip", Skipf(ReasonNoData, "nothing to compare with", "pass --expect-egress"), PhaseNone},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var saw string
+			p := HTTP{URL: fmt.Sprintf("https://%s:%d/", host, port), Resolver: mapResolver{host: {"127.0.0.1", "127.0.0.2"}}, RootCAs: ca.pool,
+				Expect: func(status int, _ http.Header, body []byte) *Result {
+					saw = string(body)
+					r := tc.judge
+					r.Evidence = map[string]any{"egress_ip": string(body), "http_status": "judge's own"}
+					return &r
+				}}
+			r := p.Run(ctxTimeout(t, 2*time.Second))
+			if saw != "203.0.113.9" {
+				t.Fatalf("judge saw body %q", saw)
+			}
+			if r.Status != tc.judge.Status || r.Reason != tc.judge.Reason || r.Message != tc.judge.Message || r.Hint != tc.judge.Hint || r.FailedPhase != tc.phase {
+				t.Fatalf("got %s/%s/%q %q %q, want the judge's %+v with phase %q", r.Status, r.Reason, r.FailedPhase, r.Message, r.Hint, tc.judge, tc.phase)
+			}
+			if r.Evidence["egress_ip"] != "203.0.113.9" || r.Evidence["http_status"] != "judge's own" {
+				t.Errorf("judge's evidence lost: %v", r.Evidence)
+			}
+			if r.Evidence["dialled"] != fmt.Sprintf("127.0.0.1:%d", port) || r.Evidence["tls_issuer"] == nil {
+				t.Errorf("probe's evidence not merged: %v", r.Evidence)
+			}
+			for _, k := range []string{"resolve_ms", "connect_ms", "tls_ms", "ttfb_ms"} {
+				if _, ok := r.Phases[k]; !ok {
+					t.Errorf("phase %s missing: %v", k, r.Phases)
+				}
+			}
+			if len(r.Addresses) != 2 || r.Addresses[0] != "127.0.0.1" {
+				t.Errorf("addresses = %v", r.Addresses)
+			}
+		})
+	}
+}
+
+func TestHTTPNoRedirects(t *testing.T) {
+	ca := newCA(t, "Azure")
+	const host = "echo.test"
+	port := httpsServer(t, ca, host, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://elsewhere.test/", http.StatusFound)
+	})
+	var got int
+	r := HTTP{URL: fmt.Sprintf("https://%s:%d/", host, port), Resolver: mapResolver{host: {"127.0.0.1"}}, RootCAs: ca.pool, MaxRedirects: -1,
+		Expect: func(status int, _ http.Header, _ []byte) *Result { got = status; return nil }}.Run(ctxTimeout(t, 2*time.Second))
+	if got != http.StatusFound || r.Status != Pass || r.Evidence["final_url"] != nil {
+		t.Fatalf("judge saw %d; got %s/%s %s %v", got, r.Status, r.Reason, r.Message, r.Evidence)
+	}
+}
