@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/internal/report"
 )
 
 // bigReport is a run of the size a real catalogue gives (~60 checks).

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apimprobe/apimprobe/catalog"
+	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 // TestRealPlan renders the real catalogue's plan, so a catalogue entry whose

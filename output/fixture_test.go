@@ -4,8 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 // fixtureReport is a run with something of everything: required and

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/internal/report"
 )
 
 // Options are the rendering choices the CLI makes. Only the table looks at

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/internal/report"
 )
 
 func init() { register("json", FormatFunc(renderJSON)) }

@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 func init() { register("junit", FormatFunc(renderJUnit)) }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 func init() { register("markdown", FormatFunc(renderMarkdown)) }

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 func TestRegistry(t *testing.T) {

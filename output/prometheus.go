@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 func init() { register("prometheus", FormatFunc(renderPrometheus)) }

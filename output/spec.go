@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/internal/report"
 )
 
 // Spec is one -o/--output value: a format and where it goes. File "" means

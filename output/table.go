@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 func init() { register("table", FormatFunc(renderTable)) }

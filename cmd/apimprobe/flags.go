@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/apimprobe/apimprobe/azurectx"
-	"github.com/apimprobe/apimprobe/azureroots"
-	"github.com/apimprobe/apimprobe/catalog"
-	"github.com/apimprobe/apimprobe/egress"
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azureroots"
+	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/probes/egress"
 	"github.com/apimprobe/apimprobe/resolver"
 )
 

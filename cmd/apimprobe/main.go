@@ -28,14 +28,14 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/apimprobe/apimprobe/azurectx"
-	"github.com/apimprobe/apimprobe/azureroots"
-	"github.com/apimprobe/apimprobe/catalog"
-	"github.com/apimprobe/apimprobe/egress"
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azureroots"
+	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/output"
-	"github.com/apimprobe/apimprobe/pathtrace"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
+	"github.com/apimprobe/apimprobe/probes/egress"
+	"github.com/apimprobe/apimprobe/probes/pathtrace"
 	"github.com/apimprobe/apimprobe/resolver"
 )
 

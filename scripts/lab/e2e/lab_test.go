@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/report"
 )
 
 // The run's limits in the lab: short, so that silent drops cost little.
@@ -140,7 +140,7 @@ func labSkipReason() string {
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +470,7 @@ func BenchmarkLabUp(b *testing.B) {
 	if why := labSkipReason(); why != "" {
 		b.Skip(why)
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
-	"github.com/apimprobe/apimprobe/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
 // ARMMode is --arm / --no-arm / auto.

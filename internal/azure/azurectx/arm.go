@@ -21,9 +21,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
-	"github.com/apimprobe/apimprobe/nsg"
-	"github.com/apimprobe/apimprobe/routes"
-	"github.com/apimprobe/apimprobe/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
 const (

@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/apimprobe/apimprobe/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/probes"
-	"github.com/apimprobe/apimprobe/routes"
 )
 
 // SnapshotSource yields the Resource Manager snapshot, waiting for the

@@ -5,9 +5,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/apimprobe/apimprobe/nsg"
-	"github.com/apimprobe/apimprobe/routes"
-	"github.com/apimprobe/apimprobe/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
 // Read names (Snapshot.Reads keys).

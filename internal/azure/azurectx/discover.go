@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/apimprobe/apimprobe/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
 // Source values for Context.Sources (SPEC's context.sources).
