@@ -32,6 +32,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azureroots"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/report"
+	apimrun "github.com/apimprobe/apimprobe/internal/run"
 	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/probes/egress"
@@ -241,11 +242,11 @@ func probe(ctx context.Context, c config, azOpts azurectx.Options, log zerolog.L
 		},
 	})
 	// The interception summary and the headline read every TLS outcome.
-	if sum := azureroots.InterceptionSummary(outs); len(catalog.Select([]probes.Check{sum.Check}, c.only, c.skip)) == 1 {
+	if sum := apimrun.InterceptionSummary(outs); len(catalog.Select([]probes.Check{sum.Check}, c.only, c.skip)) == 1 {
 		outs = append(outs, sum)
 	}
 	rep.FromOutcomes(outs)
-	rep.Summary.Headline = azureroots.Headline(outs)
+	rep.Summary.Headline = apimrun.Headline(outs)
 	// Resource Manager may have told more while the checks ran.
 	fillContext(rc, disc.Context())
 	rep.DurationMS = time.Since(started).Milliseconds()

@@ -1,4 +1,4 @@
-package azureroots
+package run
 
 import (
 	"strings"
