@@ -16,7 +16,7 @@ import (
 // text breaks the plan layout (a very long target, a multi-line why) shows
 // up here rather than in front of a firewall team.
 func TestRealPlan(t *testing.T) {
-	for _, mode := range catalog.Modes() {
+	for _, mode := range probes.Modes() {
 		checks, err := catalog.Plan(catalog.Options{Cloud: "public", Mode: mode, Phase: "post",
 			Inputs: catalog.Inputs{Service: "contoso", Region: "westeurope"}})
 		if err != nil {

@@ -60,8 +60,8 @@ func renderJUnit(w io.Writer, r *report.Report, _ Options) error {
 	bw.WriteString(">\n    <properties>\n")
 	for _, kv := range [][2]string{
 		{"verdict", r.Summary.Verdict}, {"headline", r.Summary.Headline},
-		{"service", r.Context.Service}, {"mode", r.Context.Mode}, {"phase", r.Context.Phase},
-		{"cloud", r.Context.Cloud}, {"region", r.Context.Region}, {"subnet", r.Context.Subnet},
+		{"service", r.Context.Service}, {"mode", string(r.Context.Mode)}, {"phase", string(r.Context.Phase)},
+		{"cloud", string(r.Context.Cloud)}, {"region", r.Context.Region}, {"subnet", r.Context.Subnet},
 		{"version", r.Tool.Version}, {"commit", r.Tool.Commit},
 	} {
 		if kv[1] != "" {

@@ -112,9 +112,9 @@ func mdContext(r *report.Report) [][2]string {
 		rows = append(rows, [2]string{k, v})
 	}
 	add("Service", c.Service, "service")
-	add("Mode", c.Mode, "mode")
-	add("Phase", c.Phase, "phase")
-	add("Cloud", c.Cloud, "cloud")
+	add("Mode", string(c.Mode), "mode")
+	add("Phase", string(c.Phase), "phase")
+	add("Cloud", string(c.Cloud), "cloud")
 	add("Region", c.Region, "region")
 	add("Subscription", c.SubscriptionID, "subscription_id")
 	add("Resource group", c.ResourceGroup, "resource_group")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,10 +62,24 @@ type PlanPreset struct {
 	Hint    string        `json:"hint,omitempty"`
 }
 
+// WritePlan renders the plan once per spec, to standard output or
+// atomically to the spec's file, as WriteAll does for reports. A format plan
+// does not print is an error before anything is written.
+func WritePlan(specs []Spec, checks []probes.Check, stdout io.Writer, o Options) error {
+	for _, sp := range specs {
+		if !slices.Contains(PlanFormats(), sp.Format) {
+			return fmt.Errorf("-o %s: plan prints %s", sp.Format, strings.Join(PlanFormats(), ", "))
+		}
+	}
+	return writeEach(specs, stdout, o, "plan", func(w io.Writer, format string, o Options) error {
+		return RenderPlan(w, checks, format, o)
+	})
+}
+
 func planEntry(c probes.Check) PlanEntry {
 	e := PlanEntry{
 		ID: c.ID, Title: c.Title, Category: c.Category, ResourceType: c.ResourceType,
-		Required: c.Required, Kind: c.Kind, Target: c.Target, Port: targetPort(c.Kind, c.Target),
+		Required: c.Required, Kind: string(c.Kind), Target: c.Target.String(), Port: c.Target.Port,
 		Why: c.Why, Source: c.Source,
 	}
 	if p := c.Preset; p != nil {
@@ -154,8 +169,8 @@ func planTable(w io.Writer, checks []probes.Check, o Options) error {
 	req, opt, preset := 0, 0, 0
 	for _, c := range checks {
 		idW = max(idW, runeLen(c.ID))
-		kindW = max(kindW, runeLen(c.Kind))
-		destW = max(destW, runeLen(oneLine(destination(c.Kind, c.Target))))
+		kindW = max(kindW, runeLen(string(c.Kind)))
+		destW = max(destW, runeLen(oneLine(destination(string(c.Kind), c.Target.String()))))
 		if c.Required {
 			req++
 		} else {
@@ -176,8 +191,8 @@ func planTable(w io.Writer, checks []probes.Check, o Options) error {
 	header := pad("ID", idW) + gap + pad("NEED", needW) + gap + pad("KIND", kindW) + gap + "DESTINATION"
 	fmt.Fprintln(bw, paint(o.Color, ansiBold, header))
 	for _, c := range checks {
-		row := pad(c.ID, idW) + gap + pad(needWord(c.Required), needW) + gap + pad(c.Kind, kindW) + gap +
-			truncMiddle(oneLine(destination(c.Kind, c.Target)), destW)
+		row := pad(c.ID, idW) + gap + pad(needWord(c.Required), needW) + gap + pad(string(c.Kind), kindW) + gap +
+			truncMiddle(oneLine(destination(string(c.Kind), c.Target.String())), destW)
 		fmt.Fprintln(bw, strings.TrimRight(row, " "))
 		for _, l := range wrap(c.Why, width-4) {
 			fmt.Fprintln(bw, "    "+l)
@@ -214,11 +229,11 @@ func planMarkdown(w io.Writer, checks []probes.Check) error {
 			why = strings.TrimPrefix(why+"<br>"+note, "<br>")
 		}
 		port := ""
-		if p := targetPort(c.Kind, c.Target); p > 0 {
+		if p := c.Target.Port; p > 0 {
 			port = strconv.Itoa(p)
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s |\n",
-			mdCode(c.ID), mdText(c.Kind), mdCode(c.Target), port, yesNo(c.Required), why)
+			mdCode(c.ID), mdText(string(c.Kind)), mdCode(c.Target.String()), port, yesNo(c.Required), why)
 	}
 	return bw.Flush()
 }

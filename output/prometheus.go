@@ -76,7 +76,7 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 	family("apimprobe_info", "gauge", "Constant 1; labels describe the tool and what was tested.")
 	fmt.Fprintf(bw, "apimprobe_info%s 1\n", promBraces(
 		"version", r.Tool.Version, "commit", r.Tool.Commit, "service", r.Context.Service,
-		"mode", r.Context.Mode, "phase", r.Context.Phase, "cloud", r.Context.Cloud,
+		"mode", string(r.Context.Mode), "phase", string(r.Context.Phase), "cloud", string(r.Context.Cloud),
 		"region", r.Context.Region, "subnet", r.Context.Subnet))
 	return bw.Flush()
 }

@@ -103,20 +103,23 @@ func unwrapPath(err error) error {
 // joined. Each format is rendered to memory first so that a rendering error
 // never leaves half a document on standard output.
 func WriteAll(specs []Spec, r *report.Report, stdout io.Writer, o Options) error {
+	return writeEach(specs, stdout, o, "report", func(w io.Writer, format string, o Options) error {
+		return Render(w, format, r, o)
+	})
+}
+
+// writeEach renders once per spec with render and writes the result to
+// stdout or, atomically, to the spec's file; what says what was written.
+func writeEach(specs []Spec, stdout io.Writer, o Options, what string, render func(io.Writer, string, Options) error) error {
 	var errs []error
 	for _, s := range specs {
-		f, ok := Lookup(s.Format)
-		if !ok {
-			errs = append(errs, unknownFormat(s.Format, Names()))
-			continue
-		}
 		opt := o
 		if s.File != "" {
 			// Escape codes in a file are noise for whoever opens it later.
 			opt.Color = false
 		}
 		var buf bytes.Buffer
-		if err := f.Render(&buf, r, opt); err != nil {
+		if err := render(&buf, s.Format, opt); err != nil {
 			errs = append(errs, fmt.Errorf("render %s: %w", s.Format, err))
 			continue
 		}
@@ -127,7 +130,7 @@ func WriteAll(specs []Spec, r *report.Report, stdout io.Writer, o Options) error
 			continue
 		}
 		if err := WriteFileAtomic(s.File, buf.Bytes()); err != nil {
-			errs = append(errs, fmt.Errorf("write %s report: %w", s.Format, err))
+			errs = append(errs, fmt.Errorf("write %s %s: %w", s.Format, what, err))
 		}
 	}
 	return errors.Join(errs...)

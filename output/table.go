@@ -240,9 +240,9 @@ func contextPairs(c report.Context) []string {
 		}
 	}
 	add("service", c.Service)
-	add("mode", c.Mode)
-	add("phase", c.Phase)
-	add("cloud", c.Cloud)
+	add("mode", string(c.Mode))
+	add("phase", string(c.Phase))
+	add("cloud", string(c.Cloud))
 	add("region", c.Region)
 	add("subnet", c.Subnet)
 	add("vm", c.VMPrivateIP)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -57,6 +58,15 @@ type httpRun struct {
 	connected, tlsDone     bool
 	tlsStarted             bool
 	verify                 *verification
+	// redirectLookup is the failed lookup of a redirect's host: its own
+	// reason and phase (resolve), not an HTTP error rebuilt from text.
+	redirectLookup *Result
+	// resolving is a redirect's host while its lookup is under way: a check
+	// that ends meanwhile ended in name resolution.
+	resolving string
+	// finished: the request has returned; hooks that fire later (a
+	// handshake the transport completes after a cut) record nothing.
+	finished bool
 }
 
 func (p HTTP) Run(ctx context.Context) Result {
@@ -92,14 +102,24 @@ func (p HTTP) Run(ctx context.Context) Result {
 			addrs := firstAddrs
 			if host != firstHost { // a redirect to another host
 				var r Result
-				if !resolve(ctx, p.Resolver, host, &r) {
-					return nil, &net.DNSError{Err: r.Message, Name: host, IsNotFound: r.Reason == ReasonNXDomain}
+				run.mu.Lock()
+				run.resolving = host
+				run.mu.Unlock()
+				ok := resolve(ctx, p.Resolver, host, &r)
+				run.mu.Lock()
+				run.resolving = ""
+				if !ok {
+					run.redirectLookup = &r
+				}
+				run.mu.Unlock()
+				if !ok {
+					return nil, errRedirectLookup
 				}
 				addrs = r.Addresses
 			}
 			target := net.JoinHostPort(addrs[0], port)
 			run.mu.Lock()
-			run.res.evidence()["dialled"] = target
+			run.res.Dialled = target
 			run.mu.Unlock()
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", target)
@@ -110,7 +130,9 @@ func (p HTTP) Run(ctx context.Context) Result {
 			VerifyConnection: func(cs tls.ConnectionState) error {
 				v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
 				run.mu.Lock()
-				run.verify = &v
+				if !run.finished {
+					run.verify = &v
+				}
 				run.mu.Unlock()
 				return v.err
 			},
@@ -134,29 +156,39 @@ func (p HTTP) Run(ctx context.Context) Result {
 	trace := &httptrace.ClientTrace{
 		ConnectStart: func(_, _ string) {
 			run.mu.Lock()
-			run.connectStart = time.Now()
+			if !run.finished {
+				run.connectStart = time.Now()
+			}
 			run.mu.Unlock()
 		},
 		ConnectDone: func(_, _ string, err error) {
 			run.mu.Lock()
-			run.res.phase("connect_ms", time.Since(run.connectStart))
-			run.connected = err == nil
+			if !run.finished {
+				run.res.phase("connect_ms", time.Since(run.connectStart))
+				run.connected = err == nil
+			}
 			run.mu.Unlock()
 		},
 		TLSHandshakeStart: func() {
 			run.mu.Lock()
-			run.tlsStart, run.tlsStarted = time.Now(), true
+			if !run.finished {
+				run.tlsStart, run.tlsStarted = time.Now(), true
+			}
 			run.mu.Unlock()
 		},
 		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 			run.mu.Lock()
-			run.res.phase("tls_ms", time.Since(run.tlsStart))
-			run.tlsDone = err == nil
+			if !run.finished {
+				run.res.phase("tls_ms", time.Since(run.tlsStart))
+				run.tlsDone = err == nil
+			}
 			run.mu.Unlock()
 		},
 		GotFirstResponseByte: func() {
 			run.mu.Lock()
-			run.res.phase("ttfb_ms", time.Since(start))
+			if !run.finished {
+				run.res.phase("ttfb_ms", time.Since(start))
+			}
 			run.mu.Unlock()
 		},
 	}
@@ -183,18 +215,18 @@ func (p HTTP) Run(ctx context.Context) Result {
 
 	run.mu.Lock()
 	defer run.mu.Unlock()
+	run.finished = true
 	res := run.res
+	res.Phases = maps.Clone(res.Phases)
 	if run.verify != nil {
-		for k, v := range run.verify.evidence {
-			res.evidence()[k] = v
-		}
+		res.Cert = run.verify.cert
 	}
 	if err != nil {
 		return run.failure(ctx, res, err, u.Hostname(), time.Since(start))
 	}
 	res.evidence()["http_status"] = resp.StatusCode
 	if resp.Request != nil && resp.Request.URL.String() != p.URL {
-		res.evidence()["final_url"] = resp.Request.URL.Redacted()
+		res.evidence()["final_url"] = URLTarget(resp.Request.URL.String()).URL
 	}
 	if run.verify != nil && run.verify.intercepted {
 		return intercepted(res, *run.verify, p.InterceptIsWarn)
@@ -202,7 +234,7 @@ func (p HTTP) Run(ctx context.Context) Result {
 	if p.Expect != nil {
 		if judged := p.Expect(resp.StatusCode, resp.Header, body); judged != nil {
 			out := *judged
-			out.Phases, out.Addresses = res.Phases, res.Addresses
+			out.Phases, out.Addresses, out.Dialled, out.Cert = res.Phases, res.Addresses, res.Dialled, res.Cert
 			for k, v := range out.Evidence {
 				res.evidence()[k] = v
 			}
@@ -213,16 +245,23 @@ func (p HTTP) Run(ctx context.Context) Result {
 			return out
 		}
 	}
-	out := Passf(fmt.Sprintf("HTTP %d from %s in %dms", resp.StatusCode, res.evidence()["dialled"], time.Since(start).Milliseconds()))
-	out.Phases, out.Addresses, out.Evidence = res.Phases, res.Addresses, res.Evidence
-	return out
+	return passWith(res, fmt.Sprintf("HTTP %d from %s in %dms", resp.StatusCode, res.Dialled, time.Since(start).Milliseconds()))
 }
+
+// errRedirectLookup stands for a redirect's failed lookup, whose result the
+// probe reports as it is.
+var errRedirectLookup = errors.New("the redirect's host name did not resolve")
 
 // failure places an HTTP error in the phase it happened in.
 func (run *httpRun) failure(ctx context.Context, res Result, err error, host string, took time.Duration) Result {
 	reason, msg := Classify(ctx, err)
-	dialled, _ := res.evidence()["dialled"].(string)
+	dialled := res.Dialled
 	switch {
+	case run.redirectLookup != nil && reason != ReasonDeadline:
+		r := *run.redirectLookup
+		return mergeFail(res, r.Reason, PhaseResolve, "redirected to a host that does not resolve: "+r.Message)
+	case run.resolving != "" && reason == ReasonTimeout:
+		return mergeFail(res, ReasonDNSTimeout, PhaseResolve, fmt.Sprintf("redirected to %s, whose name got no DNS answer within %s", run.resolving, roundMS(took)))
 	case reason == ReasonDeadline:
 		return mergeFail(res, reason, phaseOf(run), msg)
 	case !run.connected:
@@ -230,10 +269,6 @@ func (run *httpRun) failure(ctx context.Context, res Result, err error, host str
 			msg = fmt.Sprintf("no answer to TCP SYN to %s within %s (a silent drop: NSG, firewall or route)", dialled, roundMS(took))
 		} else if dialled != "" {
 			msg = fmt.Sprintf("TCP connect to %s: %s", dialled, msg)
-		}
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) {
-			return mergeFail(res, reason, PhaseResolve, msg)
 		}
 		return mergeFail(res, reason, PhaseConnect, msg)
 	case run.tlsStarted && !run.tlsDone:

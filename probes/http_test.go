@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -177,7 +178,7 @@ func TestHTTPJudgeOwnsTheVerdict(t *testing.T) {
 			if r.Evidence["egress_ip"] != "203.0.113.9" || r.Evidence["http_status"] != "judge's own" {
 				t.Errorf("judge's evidence lost: %v", r.Evidence)
 			}
-			if r.Evidence["dialled"] != fmt.Sprintf("127.0.0.1:%d", port) || r.Evidence["tls_issuer"] == nil {
+			if r.Dialled != fmt.Sprintf("127.0.0.1:%d", port) || r.Cert == nil || r.Cert.Issuer == "" {
 				t.Errorf("probe's evidence not merged: %v", r.Evidence)
 			}
 			for _, k := range []string{"resolve_ms", "connect_ms", "tls_ms", "ttfb_ms"} {
@@ -203,5 +204,35 @@ func TestHTTPNoRedirects(t *testing.T) {
 		Expect: func(status int, _ http.Header, _ []byte) *Result { got = status; return nil }}.Run(ctxTimeout(t, 2*time.Second))
 	if got != http.StatusFound || r.Status != Pass || r.Evidence["final_url"] != nil {
 		t.Fatalf("judge saw %d; got %s/%s %s %v", got, r.Status, r.Reason, r.Message, r.Evidence)
+	}
+}
+
+// slowLookup answers some names from a table and never answers the others
+// (a resolver that times out), so a redirect can lead to a silent lookup.
+type slowLookup map[string][]string
+
+func (m slowLookup) LookupHost(ctx context.Context, host string) ([]string, error) {
+	if a, ok := m[host]; ok {
+		return a, nil
+	}
+	<-ctx.Done()
+	return nil, &net.DNSError{Err: "no answer", Name: host, IsTimeout: true}
+}
+
+// A redirect to a host whose lookup times out is that lookup's failure —
+// dns-timeout in phase resolve — not an HTTP or SERVFAIL error, and the
+// redirect's query string (a signature) shows nowhere.
+func TestHTTPRedirectToSilentName(t *testing.T) {
+	ca := newCA(t, "Azure")
+	const host = "echo.test"
+	port := httpsServer(t, ca, host, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://silent.test/next?sig=SECRET", http.StatusFound)
+	})
+	r := HTTP{URL: fmt.Sprintf("https://%s:%d/", host, port), Resolver: slowLookup{host: {"127.0.0.1"}}, RootCAs: ca.pool}.Run(ctxTimeout(t, 300*time.Millisecond))
+	if r.Status != Fail || r.Reason != ReasonDNSTimeout || r.FailedPhase != PhaseResolve {
+		t.Fatalf("got %s/%s in %q: %s", r.Status, r.Reason, r.FailedPhase, r.Message)
+	}
+	if !strings.Contains(r.Message, "silent.test") || strings.Contains(r.Message, "SECRET") {
+		t.Fatalf("message %q should name the redirect's host and no query", r.Message)
 	}
 }

@@ -9,62 +9,6 @@ import (
 	"time"
 )
 
-// Status is SPEC's check status.
-type Status string
-
-const (
-	Pass Status = "pass"
-	Warn Status = "warn"
-	Fail Status = "fail"
-	Skip Status = "skip"
-)
-
-// Reason is SPEC's closed vocabulary of causes. Never invent a word outside it.
-type Reason string
-
-const (
-	ReasonOK               Reason = "ok"
-	ReasonTimeout          Reason = "timeout"
-	ReasonRefused          Reason = "refused"
-	ReasonUnreachable      Reason = "unreachable"
-	ReasonReset            Reason = "reset"
-	ReasonNXDomain         Reason = "nxdomain"
-	ReasonServFail         Reason = "servfail"
-	ReasonNoAnswer         Reason = "no-answer"
-	ReasonDNSTimeout       Reason = "dns-timeout"
-	ReasonWrongAnswer      Reason = "wrong-answer"
-	ReasonPublicAnswer     Reason = "public-answer"
-	ReasonResolverDisagree Reason = "resolver-disagree"
-	ReasonTLSHandshake     Reason = "tls-handshake"
-	ReasonTLSUntrusted     Reason = "tls-untrusted"
-	ReasonTLSNameMismatch  Reason = "tls-name-mismatch"
-	ReasonTLSIntercepted   Reason = "tls-intercepted"
-	ReasonHTTPStatus       Reason = "http-status"
-	ReasonHTTPBody         Reason = "http-body"
-	ReasonForcedTunnel     Reason = "forced-tunnel"
-	ReasonAsymmetricRoute  Reason = "asymmetric-route"
-	ReasonNSGRule          Reason = "nsg-rule"
-	ReasonSubnetConfig     Reason = "subnet-config"
-	ReasonNoData           Reason = "no-data"
-	ReasonNotApplicable    Reason = "not-applicable"
-	ReasonNotObservable    Reason = "not-observable"
-	ReasonDeadline         Reason = "deadline"
-	ReasonError            Reason = "error"
-)
-
-// Phase names where a check failed (SPEC failed_phase).
-type Phase string
-
-const (
-	PhaseNone     Phase = ""
-	PhaseResolve  Phase = "resolve"
-	PhaseConnect  Phase = "connect"
-	PhaseTLS      Phase = "tls"
-	PhaseHTTP     Phase = "http"
-	PhaseDNS      Phase = "dns"
-	PhaseAnalysis Phase = "analysis"
-)
-
 // Result is what one probe saw. Probes fill Status, Reason, FailedPhase,
 // Message, Phases, Addresses and Evidence; the catalogue that built the check
 // supplies the Hint for failures (it knows the service tag and port).
@@ -82,8 +26,68 @@ type Result struct {
 	// Addresses are the IP addresses that were resolved; the first one dialled
 	// is first.
 	Addresses []string
-	Evidence  map[string]any
-	Duration  time.Duration
+	// Evidence is what the check saw, for the report only: no package reads
+	// another's keys. What other packages read is in the typed fields below.
+	Evidence map[string]any
+	Duration time.Duration
+
+	// Dialled is the address:port the check connected to.
+	Dialled string
+	// Cert is what a completed TLS handshake presented; nil without one.
+	Cert *CertSeen
+	// Appliance is a private router found on the path (path checks).
+	Appliance string
+	// EgressIP is where Internet-bound traffic left from (the egress echo).
+	EgressIP string
+}
+
+// CertSeen is the certificate chain a TLS handshake presented and how it
+// was judged.
+type CertSeen struct {
+	Version  string
+	Subject  string
+	Issuer   string
+	SANs     []string
+	NotAfter time.Time
+	// Root is the root this machine's trust store verified the chain to, and
+	// RootSHA256 its fingerprint; empty when the chain is not trusted here.
+	Root, RootSHA256 string
+	// Intercepted: trusted here, but not leading to a genuine Azure root.
+	Intercepted bool
+}
+
+// EvidenceMap is the check's evidence as the report writes it: the free-form
+// evidence and the typed fields under their report keys.
+func (r Result) EvidenceMap() map[string]any {
+	if r.Evidence == nil && r.Dialled == "" && r.Cert == nil && r.Appliance == "" && r.EgressIP == "" {
+		return nil
+	}
+	ev := make(map[string]any, len(r.Evidence)+8)
+	for k, v := range r.Evidence {
+		ev[k] = v
+	}
+	if r.Dialled != "" {
+		ev["dialled"] = r.Dialled
+	}
+	if r.Appliance != "" {
+		ev["appliance"] = r.Appliance
+	}
+	if r.EgressIP != "" {
+		ev["egress_ip"] = r.EgressIP
+	}
+	if c := r.Cert; c != nil {
+		ev["tls_version"] = c.Version
+		ev["tls_subject"] = c.Subject
+		ev["tls_issuer"] = c.Issuer
+		ev["tls_sans"] = c.SANs
+		ev["tls_not_after"] = c.NotAfter.UTC().Format(time.RFC3339)
+		if c.Root != "" {
+			ev["tls_root"] = c.Root
+			ev["tls_root_sha256"] = c.RootSHA256
+			ev["tls_intercepted"] = c.Intercepted
+		}
+	}
+	return ev
 }
 
 // Probe is the code that tests one thing. It must honour ctx: return promptly
@@ -108,10 +112,8 @@ type Check struct {
 	// dependency, so a report lines up with the portal.
 	ResourceType string
 	Required     bool
-	// Kind is the probe kind: tcp, tls, http, dns, analysis.
-	Kind string
-	// Target is host:port, a URL, or a name, as the operator would type it.
-	Target string
+	Kind         Kind
+	Target       Target
 	// Why explains the dependency for `plan` and the firewall team.
 	Why string
 	// Source names the document the entry comes from.
@@ -122,6 +124,9 @@ type Check struct {
 	// Hint turns a failed or warned result into the concrete change to make.
 	// Nil means the probe's own hint stands.
 	Hint func(Result) string
+	// Summary, when set instead of Probe, is an analysis of the other
+	// checks' outcomes: the runner makes it once they have all finished.
+	Summary func([]Outcome) Result
 }
 
 // Outcome is a check together with its result, as the runner returns it.

@@ -37,8 +37,13 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 	outs := make([]Outcome, len(checks))
 	var g errgroup.Group
 	g.SetLimit(o.Concurrency)
+	var summaries []int
 	for i, c := range checks {
 		outs[i].Check = c
+		if c.Summary != nil {
+			summaries = append(summaries, i)
+			continue
+		}
 		if c.Probe == nil {
 			outs[i].Result = preset(c)
 			continue
@@ -52,6 +57,18 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 		})
 	}
 	g.Wait()
+	// Summaries read every other outcome, so they come last.
+	if len(summaries) > 0 {
+		others := make([]Outcome, 0, len(outs)-len(summaries))
+		for i, o := range outs {
+			if checks[i].Summary == nil {
+				others = append(others, o)
+			}
+		}
+		for _, i := range summaries {
+			outs[i].Result = withHint(checks[i], checks[i].Summary(others))
+		}
+	}
 	return outs
 }
 
@@ -76,7 +93,7 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- Failf(ReasonError, firstPhase(c.Kind), fmt.Sprintf("probe panicked: %v (a bug in apimprobe: please report it)", p))
+				done <- Failf(ReasonError, c.Kind.FirstPhase(), fmt.Sprintf("probe panicked: %v (a bug in apimprobe: please report it)", p))
 			}
 		}()
 		done <- c.Probe.Run(ctx)
@@ -91,7 +108,7 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 			if runCtx.Err() != nil {
 				return deadlineResult(c, time.Since(start))
 			}
-			res = Failf(ReasonTimeout, firstPhase(c.Kind), fmt.Sprintf("no result within the check's limit of %s", timeout))
+			res = Failf(ReasonTimeout, c.Kind.FirstPhase(), fmt.Sprintf("no result within the check's limit of %s", timeout))
 		}
 	}
 	res.Duration = time.Since(start)
@@ -103,35 +120,28 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 			res.Message = "the run's --deadline ended the check before it finished (" + res.Message + ")"
 		}
 	}
-	if (res.Status == Fail || res.Status == Warn) && c.Hint != nil {
-		if h := c.Hint(res); h != "" {
-			res.Hint = h
-		}
-	}
+	res = withHint(c, res)
 	if res.Reason == ReasonDeadline && res.Hint == "" {
 		res.Hint = "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow."
 	}
 	return res
 }
 
+// withHint lets the check's own hint (the catalogue knows the service tag
+// and port) say what to change on a failure or a warning.
+func withHint(c Check, res Result) Result {
+	if (res.Status == Fail || res.Status == Warn) && c.Hint != nil {
+		if h := c.Hint(res); h != "" {
+			res.Hint = h
+		}
+	}
+	return res
+}
+
 func deadlineResult(c Check, took time.Duration) Result {
 	return Result{
-		Status: Fail, Reason: ReasonDeadline, FailedPhase: firstPhase(c.Kind), Duration: took,
+		Status: Fail, Reason: ReasonDeadline, FailedPhase: c.Kind.FirstPhase(), Duration: took,
 		Message: "the run's --deadline ended before this check could finish",
 		Hint:    "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow.",
 	}
-}
-
-// firstPhase is where a check of this kind starts: the phase named when it
-// was cut before it could say more.
-func firstPhase(kind string) Phase {
-	switch kind {
-	case "dns":
-		return PhaseDNS
-	case "analysis":
-		return PhaseAnalysis
-	case "http", "tls", "tcp":
-		return PhaseResolve
-	}
-	return PhaseAnalysis
 }

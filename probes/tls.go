@@ -11,6 +11,8 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azureroots"
 )
 
 // TLS dials the resolved address and makes a TLS handshake with the host name
@@ -62,9 +64,7 @@ func (p TLS) Run(ctx context.Context) Result {
 	}
 	state := tc.ConnectionState()
 	v := verifyChain(state, p.Host, p.RootCAs, p.AzureRoots)
-	for k, val := range v.evidence {
-		res.evidence()[k] = val
-	}
+	res.Cert = v.cert
 	if v.err != nil {
 		reason, msg := Classify(ctx, v.err)
 		return mergeFail(res, reason, PhaseTLS, msg)
@@ -72,9 +72,7 @@ func (p TLS) Run(ctx context.Context) Result {
 	if v.intercepted {
 		return intercepted(res, v, p.InterceptIsWarn)
 	}
-	out := Passf(fmt.Sprintf("%s handshake with %s, certificate for %s issued by %s", tlsVersion(state.Version), res.evidence()["dialled"], p.Host, v.evidence["tls_issuer"]))
-	out.Phases, out.Addresses, out.Evidence = res.Phases, res.Addresses, res.Evidence
-	return out
+	return passWith(res, fmt.Sprintf("%s handshake with %s, certificate for %s issued by %s", tlsVersion(state.Version), res.Dialled, p.Host, v.cert.Issuer))
 }
 
 // handshakeFailure says what the handshake's failure looked like on the wire.
@@ -107,23 +105,24 @@ func resetWord(err error) string {
 type verification struct {
 	err         error
 	intercepted bool
-	evidence    map[string]any
+	cert        *CertSeen
 }
 
 // verifyChain checks the presented chain against host and the trust store and
 // records subject, issuer, root, names and expiry. When azureRoots is given,
-// a trusted chain that does not also lead to one of them is intercepted.
+// a chain trusted here that does not also lead to one of them is
+// intercepted; azureroots.ChainEndsAtAzureRoot judges that, walking
+// cross-signed paths (Azure's chains reach Microsoft's roots through
+// DigiCert's, and either may be where this machine stopped).
 func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509.CertPool) verification {
-	v := verification{evidence: map[string]any{"tls_version": tlsVersion(state.Version)}}
 	if len(state.PeerCertificates) == 0 {
-		v.err = errors.New("the server presented no certificate")
-		return v
+		return verification{err: errors.New("the server presented no certificate")}
 	}
 	leaf := state.PeerCertificates[0]
-	v.evidence["tls_subject"] = leaf.Subject.String()
-	v.evidence["tls_issuer"] = leaf.Issuer.String()
-	v.evidence["tls_sans"] = leaf.DNSNames
-	v.evidence["tls_not_after"] = leaf.NotAfter.UTC().Format(time.RFC3339)
+	v := verification{cert: &CertSeen{
+		Version: tlsVersion(state.Version), Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
+		SANs: leaf.DNSNames, NotAfter: leaf.NotAfter,
+	}}
 	inter := x509.NewCertPool()
 	for _, c := range state.PeerCertificates[1:] {
 		inter.AddCert(c)
@@ -134,21 +133,20 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		return v
 	}
 	root := chains[0][len(chains[0])-1]
-	v.evidence["tls_root"] = root.Subject.String()
-	sum := sha256.Sum256(root.Raw)
-	v.evidence["tls_root_sha256"] = hex.EncodeToString(sum[:])
 	if azureRoots != nil {
-		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: azureRoots, Intermediates: inter}); err != nil {
-			v.intercepted = true
-		}
+		genuine, reached := azureroots.ChainEndsAtAzureRoot(chains, azureRoots)
+		v.intercepted = !genuine
+		root = reached
 	}
-	v.evidence["tls_intercepted"] = v.intercepted
+	sum := sha256.Sum256(root.Raw)
+	v.cert.Root, v.cert.RootSHA256 = root.Subject.String(), hex.EncodeToString(sum[:])
+	v.cert.Intercepted = v.intercepted
 	return v
 }
 
 func intercepted(res Result, v verification, warn bool) Result {
 	msg := fmt.Sprintf("the certificate chain is trusted by this machine but ends at %q, not at a genuine Azure root: a TLS-inspecting proxy or firewall is in the path (issuer %q)",
-		v.evidence["tls_root"], v.evidence["tls_issuer"])
+		v.cert.Root, v.cert.Issuer)
 	res = mergeFail(res, ReasonTLSIntercepted, PhaseTLS, msg)
 	if warn {
 		res.Status = Warn

@@ -67,7 +67,7 @@ func TestTLSEvidence(t *testing.T) {
 	if r.Status != Pass {
 		t.Fatalf("%s: %s", r.Status, r.Message)
 	}
-	ev := r.Evidence
+	ev := r.EvidenceMap()
 	if !strings.Contains(ev["tls_root"].(string), "Genuine Azure Root") || !strings.Contains(ev["tls_issuer"].(string), "Genuine Azure Root") {
 		t.Fatalf("root/issuer evidence wrong: %v", ev)
 	}

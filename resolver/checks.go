@@ -19,15 +19,19 @@ const (
 
 // Checks builds the dns.* checks: one per name (dns.gateway, dns.portal, …)
 // and dns.zone-scope for the domain suffix (azure-api.net in the public
-// cloud). exp should be the same Expectation the Set was built with. A nil
+// cloud). exp must be the Expecter the Set was built with: the names are
+// judged against what it knows once the run's discovery has settled. A nil
 // set is allowed for `plan`, which never runs the probes.
-func Checks(set *Set, names []Name, suffix string, exp Expectation) []probes.Check {
+func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check {
+	if exp == nil {
+		exp = Fixed{}
+	}
 	var out []probes.Check
 	for _, n := range names {
 		c := probes.Check{
 			ID: n.ID, Title: n.Title, Category: checkCategory, Kind: checkKind,
-			Required: n.Required, Target: n.Host, Source: "azure-facts.md §3",
-			Why: whyName(n, exp),
+			Required: n.Required, Target: probes.Name(n.Host), Source: "azure-facts.md §3",
+			Why: whyName(n, exp.Known()),
 		}
 		if n.Host == "" {
 			reason := n.SkipReason
@@ -48,7 +52,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expectation) []probes.Che
 	if suffix != "" {
 		out = append(out, probes.Check{
 			ID: IDZoneScope, Title: "No private zone swallows " + suffix, Category: checkCategory,
-			Kind: checkKind, Target: suffix, Source: "SPEC.md (failure modes)",
+			Kind: checkKind, Target: probes.Name(suffix), Source: "SPEC.md (failure modes)",
 			Why:   fmt.Sprintf("A private DNS zone named %s hides every other instance's *.%s name behind NXDOMAIN.", suffix, suffix),
 			Probe: ZoneScopeProbe(set, suffix, ""),
 		})
@@ -63,21 +67,29 @@ func whyName(n Name, exp Expectation) string {
 	return fmt.Sprintf("In %s mode %s resolves from the public zone to the public VIP; a private record or a DNS server that does not forward breaks it.", modeText(exp), n.Host)
 }
 
-func modeText(exp Expectation) string {
+func modeText(exp Expectation) probes.Mode {
 	if exp.Mode == "" {
-		return ModeInternal
+		return probes.ModeInternal
 	}
 	return exp.Mode
 }
 
-func nameProbe(set *Set, n Name, exp Expectation) probes.ProbeFunc {
+func nameProbe(set *Set, n Name, src Expecter) probes.ProbeFunc {
 	return func(ctx context.Context) probes.Result {
 		if set == nil {
 			return probes.Failf(probes.ReasonError, probes.PhaseDNS, "no resolver set was configured")
 		}
 		start := time.Now()
 		c := set.Compare(ctx, n.Host)
+		// The instance's VIP may still be on its way from Resource Manager:
+		// wait for it, but leave the check time to judge without it.
+		sctx, cancel := context.WithDeadline(ctx, judgeBy(ctx))
+		exp, missing := src.Settled(sctx)
+		cancel()
 		r := judgeName(ctx, exp, c)
+		if len(missing) > 0 && r.Status != probes.Skip {
+			r.Message += fmt.Sprintf(" (judged without %s: Resource Manager had not told it within the check's limit; pass --private-ip to give it)", strings.Join(missing, " and "))
+		}
 		r.Duration = time.Since(start)
 		r.Phases = map[string]int64{"dns_ms": r.Duration.Milliseconds()}
 		r.Evidence = map[string]any{"host": c.Host, "resolvers": c.Evidence(exp), "expected": expectedEvidence(exp)}
@@ -88,6 +100,17 @@ func nameProbe(set *Set, n Name, exp Expectation) probes.ProbeFunc {
 		}
 		return r
 	}
+}
+
+// judgeBy is when a check must stop waiting for discovery to have time left
+// to judge: a fifth of what remains of its limit, at most a quarter second,
+// is kept for that.
+func judgeBy(ctx context.Context) time.Time {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(defaultTimeout)
+	}
+	return dl.Add(-min(time.Until(dl)/5, 250*time.Millisecond))
 }
 
 func expectedEvidence(exp Expectation) map[string]any {
@@ -134,7 +157,7 @@ func judgeName(ctx context.Context, exp Expectation, c Comparison) probes.Result
 	pv := c.Views[p]
 	// Before deployment no server knows the name; that is not a failure
 	// unless the operator says the instance exists (--phase post).
-	if exp.Phase != "post" && pv.Answered() && allAbsentOrSilent(c.Views) {
+	if exp.Phase != probes.DeployPost && pv.Answered() && allAbsentOrSilent(c.Views) {
 		return probes.Skipf(probes.ReasonNotApplicable,
 			fmt.Sprintf("%s resolves on no DNS server: the instance is not deployed yet (pre-deploy)", c.Host),
 			"Run with --phase post after deployment to check the instance's DNS records.")

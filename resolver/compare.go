@@ -9,21 +9,13 @@ import (
 	"github.com/apimprobe/apimprobe/probes"
 )
 
-// Mode is SPEC's --mode.
-const (
-	ModeInternal     = "internal"
-	ModeExternal     = "external"
-	ModeV2Injected   = "v2-injected"
-	ModeV2Integrated = "v2-integrated"
-)
-
 // Expectation is what an answer is judged against. Every field is optional;
 // the judgement uses what is known and says so.
 type Expectation struct {
-	Mode string
+	Mode probes.Mode
 	// Phase is pre, post or auto (""); it decides whether a name that exists
 	// nowhere is a failure (post) or an instance not deployed yet.
-	Phase     string
+	Phase     probes.DeployPhase
 	PrivateIP netip.Addr   // the instance's private VIP (--private-ip, ARM)
 	PublicIP  netip.Addr   // the instance's public VIP, when known (ARM)
 	Subnet    netip.Prefix // the APIM subnet (--subnet, IMDS)
@@ -34,7 +26,7 @@ type Expectation struct {
 // VIP: internal mode and Premium v2 injection. External mode and v2 outbound
 // integration answer from the public zone with the public VIP.
 func (e Expectation) ExpectsPrivate() bool {
-	return e.Mode == "" || e.Mode == ModeInternal || e.Mode == ModeV2Injected
+	return e.Mode == "" || e.Mode == probes.ModeInternal || e.Mode == probes.ModeV2Injected
 }
 
 // AddrClass places an answer relative to the subnet and the expected VIP.

@@ -69,7 +69,7 @@ func FuzzClassify(f *testing.F) {
 	f.Add([]byte{20, 0, 3, 4}, []byte{10, 1, 2, 0}, uint8(24), []byte{}, []byte{20, 0, 0, 0}, uint8(16), uint8(1))
 	f.Add(make([]byte, 16), make([]byte, 16), uint8(64), make([]byte, 16), []byte{}, uint8(0), uint8(2))
 	f.Add([]byte{100, 64, 0, 1}, []byte{}, uint8(0), []byte{}, []byte{}, uint8(0), uint8(3))
-	modes := []string{ModeInternal, ModeExternal, ModeV2Injected, ModeV2Integrated}
+	modes := []probes.Mode{probes.ModeInternal, probes.ModeExternal, probes.ModeV2Injected, probes.ModeV2Integrated}
 	f.Fuzz(func(t *testing.T, addr, subnet []byte, bits uint8, vip, vnet []byte, vbits uint8, mode uint8) {
 		a, ok := netip.AddrFromSlice(addr)
 		if !ok {

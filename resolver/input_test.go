@@ -150,7 +150,7 @@ func TestInstanceNames(t *testing.T) {
 		}
 		return m
 	}
-	ns, err := InstanceNames("Contoso", "public", ModeInternal, "West Europe")
+	ns, err := InstanceNames("Contoso", "public", probes.ModeInternal, "West Europe")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,25 +165,25 @@ func TestInstanceNames(t *testing.T) {
 	if !ns[0].Required || ns[1].Required {
 		t.Error("only the gateway is required")
 	}
-	ns, _ = InstanceNames("contoso", "usgov", ModeExternal, "usgovvirginia")
+	ns, _ = InstanceNames("contoso", "usgov", probes.ModeExternal, "usgovvirginia")
 	if h := hosts(ns); h[IDGateway] != "contoso.azure-api.us" || h[IDSCM] != "contoso.scm.azure-api.us" || h[IDRegionalGateway] != "" {
 		t.Errorf("usgov %v", h)
 	}
-	ns, _ = InstanceNames("contoso", "china", ModeInternal, "")
+	ns, _ = InstanceNames("contoso", "china", probes.ModeInternal, "")
 	if h := hosts(ns); h[IDGateway] != "contoso.azure-api.cn" {
 		t.Errorf("china %v", h)
 	}
-	ns, _ = InstanceNames("contoso", "public", ModeV2Injected, "westeurope")
+	ns, _ = InstanceNames("contoso", "public", probes.ModeV2Injected, "westeurope")
 	for _, n := range ns {
 		if (n.Host != "") != (n.ID == IDGateway) || (n.Host == "" && n.SkipReason != probes.ReasonNotApplicable) {
 			t.Errorf("v2-injected %+v", n)
 		}
 	}
-	ns, _ = InstanceNames("contoso", "public", ModeInternal, "")
+	ns, _ = InstanceNames("contoso", "public", probes.ModeInternal, "")
 	if r := ns[5]; r.Host != "" || r.SkipReason != probes.ReasonNoData || !strings.Contains(r.SkipHint, "--region") {
 		t.Errorf("no region %+v", r)
 	}
-	if _, err := InstanceNames("contoso", "mars", ModeInternal, ""); err == nil {
+	if _, err := InstanceNames("contoso", "mars", probes.ModeInternal, ""); err == nil {
 		t.Error("unknown cloud accepted")
 	}
 }

@@ -33,13 +33,13 @@ const (
 
 // APIMSuffix is the instance domain of a cloud (azure-facts.md §3, §10):
 // public → azure-api.net, usgov → azure-api.us, china → azure-api.cn.
-func APIMSuffix(cloud string) (string, error) {
+func APIMSuffix(cloud probes.Cloud) (string, error) {
 	switch cloud {
-	case "", "public":
+	case "", probes.CloudPublic:
 		return "azure-api.net", nil
-	case "usgov":
+	case probes.CloudUSGov:
 		return "azure-api.us", nil
-	case "china":
+	case probes.CloudChina:
 		return "azure-api.cn", nil
 	}
 	return "", fmt.Errorf("--cloud %q is not one of public, usgov, china", cloud)
@@ -51,7 +51,7 @@ func APIMSuffix(cloud string) (string, error) {
 // classic tiers, and needs the region. Names that do not apply or cannot be
 // computed come back with an empty Host and the reason, so that every dns.*
 // id appears in the plan.
-func InstanceNames(service, cloud, mode, region string) ([]Name, error) {
+func InstanceNames(service string, cloud probes.Cloud, mode probes.Mode, region string) ([]Name, error) {
 	suffix, err := APIMSuffix(cloud)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func InstanceNames(service, cloud, mode, region string) ([]Name, error) {
 		{ID: IDSCM, Title: "Git (SCM) host name", Host: service + ".scm." + suffix},
 		{ID: IDRegionalGateway, Title: "Regional gateway host name"},
 	}
-	v2 := mode == ModeV2Injected || mode == ModeV2Integrated
+	v2 := mode.V2()
 	for i := range names {
 		n := &names[i]
 		switch {

@@ -1,11 +1,9 @@
 package resolver
 
-import "context"
+import (
+	"context"
 
-// Phases decided by DecidePhase (SPEC --phase).
-const (
-	PhasePre  = "pre"
-	PhasePost = "post"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // DecidePhase settles --phase auto: post when the gateway host name resolves
@@ -15,15 +13,15 @@ const (
 // no gateway name (no --service) nothing instance-specific can be checked,
 // so the phase is pre. The comparison is returned for the context's
 // evidence; it is cached, so dns.gateway reuses the same answers.
-func DecidePhase(ctx context.Context, set *Set, gatewayHost string) (string, Comparison) {
+func DecidePhase(ctx context.Context, set *Set, gatewayHost string) (probes.DeployPhase, Comparison) {
 	if set == nil || gatewayHost == "" {
-		return PhasePre, Comparison{Primary: -1, Azure: -1}
+		return probes.DeployPre, Comparison{Primary: -1, Azure: -1}
 	}
 	c := set.Compare(ctx, gatewayHost)
 	for _, v := range c.Views {
 		if v.Err == nil && len(v.Addrs) > 0 {
-			return PhasePost, c
+			return probes.DeployPost, c
 		}
 	}
-	return PhasePre, c
+	return probes.DeployPre, c
 }

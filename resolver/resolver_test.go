@@ -18,7 +18,7 @@ import (
 )
 
 var internal = Expectation{
-	Mode:      ModeInternal,
+	Mode:      probes.ModeInternal,
 	Phase:     "post",
 	PrivateIP: netip.MustParseAddr("10.1.2.5"),
 	Subnet:    netip.MustParsePrefix("10.1.2.0/24"),
@@ -37,7 +37,7 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 func runCheck(t *testing.T, set *Set, exp Expectation, id string) probes.Result {
 	t.Helper()
 	names := []Name{{ID: IDGateway, Title: "gw", Host: gw, Required: true}}
-	for _, c := range Checks(set, names, "azure-api.net", exp) {
+	for _, c := range Checks(set, names, "azure-api.net", Fixed(exp)) {
 		if c.ID == id {
 			if c.Probe == nil {
 				return *c.Preset
@@ -96,14 +96,14 @@ func TestWrongAnswerInsideSubnet(t *testing.T) {
 // A VNet may use public address space: an answer inside the VNet's prefixes
 // is private, never a public answer.
 func TestVNetInPublicRangeIsNotPublic(t *testing.T) {
-	exp := Expectation{Mode: ModeInternal, Phase: "post", VNet: []netip.Prefix{netip.MustParsePrefix("20.0.0.0/16")}}
+	exp := Expectation{Mode: probes.ModeInternal, Phase: "post", VNet: []netip.Prefix{netip.MustParsePrefix("20.0.0.0/16")}}
 	z := newZone(t, gw+". 60 IN A 20.0.3.4")
 	set := newSet(t, exp, netip.AddrPort{}, serve(t, "ip4", z))
 	wantResult(t, runCheck(t, set, exp, IDGateway), probes.Pass, probes.ReasonOK)
 }
 
 func TestExternalMode(t *testing.T) {
-	exp := Expectation{Mode: ModeExternal, Phase: "post"}
+	exp := Expectation{Mode: probes.ModeExternal, Phase: "post"}
 	pub := newZone(t, gw+". 60 IN A 20.50.1.1")
 	set := newSet(t, exp, netip.AddrPort{}, serve(t, "ip4", pub))
 	wantResult(t, runCheck(t, set, exp, IDGateway), probes.Pass, probes.ReasonOK)
@@ -463,23 +463,23 @@ func TestZoneScope(t *testing.T) {
 
 func TestDecidePhase(t *testing.T) {
 	set := newSet(t, internal, serve(t, "ip4", newZone(t, gw+". 60 IN A 10.1.2.5")), serve(t, "ip4", newZone(t, publicSOA)))
-	if p, _ := DecidePhase(ctxT(t, time.Second), set, gw); p != PhasePost {
+	if p, _ := DecidePhase(ctxT(t, time.Second), set, gw); p != probes.DeployPost {
 		t.Errorf("resolvable gateway gave %s", p)
 	}
-	if p, _ := DecidePhase(ctxT(t, time.Second), set, "absent.azure-api.net"); p != PhasePre {
+	if p, _ := DecidePhase(ctxT(t, time.Second), set, "absent.azure-api.net"); p != probes.DeployPre {
 		t.Errorf("absent gateway gave %s", p)
 	}
-	if p, _ := DecidePhase(context.Background(), set, ""); p != PhasePre {
+	if p, _ := DecidePhase(context.Background(), set, ""); p != probes.DeployPre {
 		t.Errorf("no service gave %s", p)
 	}
 }
 
 func TestChecksSkipWithoutService(t *testing.T) {
-	names, err := InstanceNames("", "public", ModeInternal, "")
+	names, err := InstanceNames("", "public", probes.ModeInternal, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := Checks(nil, names, "azure-api.net", internal)
+	cs := Checks(nil, names, "azure-api.net", Fixed(internal))
 	if len(cs) != 7 {
 		t.Fatalf("%d checks", len(cs))
 	}

@@ -218,7 +218,7 @@ func newSet(t testing.TB, exp Expectation, azure netip.AddrPort, vnet ...netip.A
 	t.Helper()
 	rc := DefaultResolvConf()
 	rc.Servers = vnet
-	s, err := New(Options{ResolvConf: &rc, AzureDNS: azure, Expect: exp})
+	s, err := New(Options{ResolvConf: &rc, AzureDNS: azure, Expect: Fixed(exp)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,8 +49,9 @@ type Options struct {
 	DNSServers []netip.AddrPort
 	// AzureDNS is --azure-dns (role azure); the zero value leaves it out.
 	AzureDNS netip.AddrPort
-	// Expect tells LookupDetail which addresses are private for this VNet.
-	Expect Expectation
+	// Expect tells LookupDetail which addresses are private for this VNet;
+	// nil knows nothing.
+	Expect Expecter
 	// Budget bounds a lookup whose first caller's ctx has no deadline.
 	// Zero means 5s (SPEC's default --timeout).
 	Budget time.Duration
@@ -63,7 +64,7 @@ type Set struct {
 	servers  []Server
 	azure    int // index of the Azure DNS server, -1 if none
 	conf     ResolvConf
-	expect   Expectation
+	expect   Expecter
 	budget   time.Duration
 	mu       sync.Mutex
 	cache    map[cacheKey]*entry
@@ -98,6 +99,9 @@ var (
 // Azure-provided DNS) it is asked once and counts as both.
 func New(opts Options) (*Set, error) {
 	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}}
+	if s.expect == nil {
+		s.expect = Fixed{}
+	}
 	if s.budget <= 0 {
 		s.budget = defaultTimeout
 	}
@@ -158,8 +162,8 @@ func New(opts Options) (*Set, error) {
 // Servers lists the resolvers in the order they are consulted.
 func (s *Set) Servers() []Server { return slices.Clone(s.servers) }
 
-// Expectation is what the set judges private answers against.
-func (s *Set) Expectation() Expectation { return s.expect }
+// Expectation is what the set judges private answers against, as known now.
+func (s *Set) Expectation() Expectation { return s.expect.Known() }
 
 // View is one server's answer for one name.
 type View struct {
@@ -445,7 +449,8 @@ func (s *Set) LookupHost(ctx context.Context, host string) ([]string, error) {
 func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[string]any, *probes.Result, error) {
 	c, i := s.waitPrimary(ctx, host)
 	// probes files this map under the check's evidence key "dns".
-	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(s.expect)}
+	exp := s.expect.Known()
+	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(exp)}
 	if i >= 0 {
 		ev["chosen"] = s.servers[i].Addr.String()
 		if ch := c.Views[i].Chain; len(ch) > 1 {
@@ -468,5 +473,5 @@ func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[stri
 	for j, a := range v.Addrs {
 		addrs[j] = a.String()
 	}
-	return addrs, ev, privateLinkProblem(s.expect, c, i), nil
+	return addrs, ev, privateLinkProblem(exp, c, i), nil
 }

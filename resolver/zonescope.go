@@ -52,7 +52,7 @@ func ZoneScopeProbe(set *Set, suffix, canary string) probes.ProbeFunc {
 		r := judgeZoneScope(ctx, set, suffix, soas, cmp)
 		r.Duration = time.Since(start)
 		r.Phases = map[string]int64{"dns_ms": r.Duration.Milliseconds()}
-		exp := set.expect
+		exp := set.expect.Known()
 		soaEv := make([]ViewEvidence, len(soas))
 		for i, v := range soas {
 			soaEv[i] = v.evidence(exp)
@@ -132,7 +132,7 @@ func judgeZoneScope(ctx context.Context, set *Set, suffix string, soas []View, c
 			}
 		}
 		r := probes.Failf(reason, probes.PhaseDNS, fmt.Sprintf("no DNS server answered the SOA of %s or %s", suffix, canary.Host))
-		r.Hint = nameHint(probes.ReasonDNSTimeout, set.expect, suffix, canary.Views[p].Server)
+		r.Hint = nameHint(probes.ReasonDNSTimeout, set.expect.Known(), suffix, canary.Views[p].Server)
 		return r
 	}
 	return probes.Passf(fmt.Sprintf("no resolver serves the whole %s privately; %s gets the public zone's answer", suffix, canary.Host))

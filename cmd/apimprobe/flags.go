@@ -3,16 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"regexp"
-	"strings"
+	"slices"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/azureroots"
 	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/internal/run"
+	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/probes/egress"
 	"github.com/apimprobe/apimprobe/resolver"
 )
@@ -36,21 +38,16 @@ type config struct {
 	egressEchoURL, azureRootsFile       string
 	noEgress                            bool
 	expectEgressRaw                     []string
-	expectEgress                        []netip.Prefix
 	azureDNS                            string
-	// Parsed forms of the flags above, filled by validate.
-	dnsAddrs     []netip.AddrPort
-	azureDNSAddr netip.AddrPort
-	set          map[string]bool // flags given on the command line
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
-	fs.StringVar(&c.mode, "mode", "internal", "VNet mode: "+strings.Join(catalog.Modes(), ", "))
+	fs.StringVar(&c.mode, "mode", "internal", "VNet mode: "+probes.Join(probes.Modes(), ", "))
 	fs.StringVar(&c.phase, "phase", "auto", "pre (before deployment), post, or auto (post when the gateway name resolves)")
-	fs.StringVar(&c.cloud, "cloud", "public", "Azure cloud: "+strings.Join(catalog.Clouds(), ", "))
+	fs.StringVar(&c.cloud, "cloud", "public", "Azure cloud: "+probes.Join(probes.Clouds(), ", "))
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
@@ -92,24 +89,21 @@ var (
 	regionRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{1,40}$`)
 )
 
-// validate checks the flags; the error is the one line the operator sees.
-func (c *config) validate() error {
-	oneOf := func(flag, v string, allowed []string) error {
-		for _, a := range allowed {
-			if v == a {
-				return nil
-			}
-		}
-		return fmt.Errorf("--%s: unknown value %q (want one of %s)", flag, v, strings.Join(allowed, ", "))
+// runConfig validates the flags and turns them into the run's typed
+// configuration; the error is the one line the operator sees.
+func (c *config) runConfig() (run.Config, error) {
+	var (
+		cfg run.Config
+		err error
+	)
+	if cfg.Mode, err = probes.ParseMode(c.mode); err != nil {
+		return cfg, err
 	}
-	if err := oneOf("mode", c.mode, catalog.Modes()); err != nil {
-		return err
+	if cfg.Cloud, err = probes.ParseCloud(c.cloud); err != nil {
+		return cfg, err
 	}
-	if err := oneOf("cloud", c.cloud, catalog.Clouds()); err != nil {
-		return err
-	}
-	if err := oneOf("phase", c.phase, []string{"pre", "post", "auto"}); err != nil {
-		return err
+	if cfg.Phase, err = probes.ParseDeployPhase(c.phase); err != nil {
+		return cfg, err
 	}
 	names := []struct {
 		flag, v, what string
@@ -123,80 +117,84 @@ func (c *config) validate() error {
 	}
 	for _, n := range names {
 		if n.v != "" && !n.re.MatchString(n.v) {
-			return fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
+			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
 		}
 	}
 	if c.timeout <= 0 {
-		return fmt.Errorf("--timeout must be positive, got %s", c.timeout)
+		return cfg, fmt.Errorf("--timeout must be positive, got %s", c.timeout)
 	}
 	if c.deadline <= 0 {
-		return fmt.Errorf("--deadline must be positive, got %s", c.deadline)
+		return cfg, fmt.Errorf("--deadline must be positive, got %s", c.deadline)
 	}
 	if c.concurrency < 1 {
-		return fmt.Errorf("--concurrency must be at least 1, got %d", c.concurrency)
+		return cfg, fmt.Errorf("--concurrency must be at least 1, got %d", c.concurrency)
 	}
 	for _, p := range append(append([]string{}, c.only...), c.skip...) {
 		if err := catalog.ValidatePattern(p); err != nil {
-			return fmt.Errorf("--only/--skip: %v", err)
+			return cfg, fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
 	subnet, err := resolver.ParseSubnet(c.subnet)
 	if c.subnet != "" && err != nil {
-		return fmt.Errorf("--subnet: %v", err)
+		return cfg, fmt.Errorf("--subnet: %v", err)
 	}
 	if c.privateIP != "" {
 		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
-			return fmt.Errorf("--private-ip: %v", err)
+			return cfg, fmt.Errorf("--private-ip: %v", err)
 		}
 	}
 	for _, d := range c.dnsServers {
 		a, err := resolver.ParseServer(d)
 		if err != nil {
-			return fmt.Errorf("--dns-server: %v", err)
+			return cfg, fmt.Errorf("--dns-server: %v", err)
 		}
-		c.dnsAddrs = append(c.dnsAddrs, a)
+		cfg.DNSServers = append(cfg.DNSServers, a)
 	}
-	if c.azureDNSAddr, err = resolver.ParseServer(c.azureDNS); err != nil {
-		return fmt.Errorf("--azure-dns: %v", err)
+	if cfg.AzureDNS, err = resolver.ParseServer(c.azureDNS); err != nil {
+		return cfg, fmt.Errorf("--azure-dns: %v", err)
 	}
-	if c.expectEgress, err = egress.ParseExpect(c.expectEgressRaw); err != nil {
-		return err
+	if cfg.ExpectEgress, err = egress.ParseExpect(c.expectEgressRaw); err != nil {
+		return cfg, err
 	}
 	if !c.noEgress {
 		if err := egress.ValidateEchoURL(c.egressEchoURL); err != nil {
-			return err
+			return cfg, err
 		}
 	}
+	cfg.AzureRoots = azureroots.Default()
 	if c.azureRootsFile != "" {
-		if err := azureroots.Validate(c.azureRootsFile); err != nil {
-			return err
+		if cfg.AzureRoots, err = azureroots.Load(c.azureRootsFile); err != nil {
+			return cfg, err
 		}
 	}
 	if c.arm && c.noARM {
-		return errors.New("--arm and --no-arm contradict each other")
+		return cfg, errors.New("--arm and --no-arm contradict each other")
 	}
-	if err := oneOf("log-level", c.logLevel, []string{"debug", "info", "warn", "error"}); err != nil {
-		return err
+	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, c.logLevel) {
+		return cfg, fmt.Errorf("--log-level: unknown value %q (want one of debug, info, warn, error)", c.logLevel)
 	}
-	return oneOf("log-format", c.logFormat, []string{"console", "json"})
-}
-
-// errUsage marks errors that exit 2.
-var errUsage = errors.New("usage")
-
-// azureOptions maps the flags onto discovery's options.
-func (c *config) azureOptions() azurectx.Options {
-	mode := azurectx.ARMAuto
+	if c.logFormat != "console" && c.logFormat != "json" {
+		return cfg, fmt.Errorf("--log-format: unknown value %q (want one of console, json)", c.logFormat)
+	}
+	armMode := azurectx.ARMAuto
 	switch {
 	case c.arm:
-		mode = azurectx.ARMOn
+		armMode = azurectx.ARMOn
 	case c.noARM:
-		mode = azurectx.ARMOff
+		armMode = azurectx.ARMOff
 	}
-	phase := c.phase
-	return azurectx.Options{
-		IMDSEndpoint: c.imdsEndpoint, ARM: mode, ARMEndpoint: c.armEndpoint, Cloud: c.cloud,
-		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: c.mode,
-		Phase: phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
+	cfg.Azure = azurectx.Options{
+		IMDSEndpoint: c.imdsEndpoint, ARM: armMode, ARMEndpoint: c.armEndpoint, Cloud: cfg.Cloud,
+		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: cfg.Mode,
+		Phase: cfg.Phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
 	}
+	if err := azurectx.Validate(&cfg.Azure); err != nil {
+		return cfg, err
+	}
+	cfg.Service, cfg.Region, cfg.Subnet = c.service, c.region, c.subnet
+	cfg.StorageAccount, cfg.SQLServer, cfg.KeyVault = c.storageAccount, c.sqlServer, c.keyVault
+	cfg.EgressEchoURL, cfg.NoEgress = c.egressEchoURL, c.noEgress
+	cfg.Timeout, cfg.Deadline, cfg.Concurrency = c.timeout, c.deadline, c.concurrency
+	cfg.Only, cfg.Skip = c.only, c.skip
+	return cfg, nil
 }

@@ -4,10 +4,12 @@
 // into the checks of a run.
 package catalog
 
+import "github.com/apimprobe/apimprobe/probes"
+
 // Cloud holds the host-name suffixes and per-cloud host lists of one Azure
 // cloud (azure-facts.md §1.2, §3, §10).
 type Cloud struct {
-	Name          string
+	Name          probes.Cloud
 	StorageSuffix string
 	SQLSuffix     string
 	VaultSuffix   string
@@ -29,9 +31,9 @@ type Cloud struct {
 	PublicOnly bool
 }
 
-var clouds = map[string]Cloud{
-	"public": {
-		Name: "public", StorageSuffix: "core.windows.net", SQLSuffix: "database.windows.net",
+var clouds = map[probes.Cloud]Cloud{
+	probes.CloudPublic: {
+		Name: probes.CloudPublic, StorageSuffix: "core.windows.net", SQLSuffix: "database.windows.net",
 		VaultSuffix: "vault.azure.net", APIMSuffix: "azure-api.net",
 		Login: "login.microsoftonline.com", RegionalLogin: "%s.login.microsoft.com",
 		Graph: "graph.microsoft.com", KMS: []string{"kms.core.windows.net", "azkms.core.windows.net"},
@@ -45,8 +47,8 @@ var clouds = map[string]Cloud{
 		Ingestion:  "gcs.prod.warm.ingestion.monitoring.azure.com",
 		PublicOnly: true,
 	},
-	"usgov": {
-		Name: "usgov", StorageSuffix: "core.usgovcloudapi.net", SQLSuffix: "database.usgovcloudapi.net",
+	probes.CloudUSGov: {
+		Name: probes.CloudUSGov, StorageSuffix: "core.usgovcloudapi.net", SQLSuffix: "database.usgovcloudapi.net",
 		VaultSuffix: "vault.usgovcloudapi.net", APIMSuffix: "azure-api.us",
 		Login: "login.microsoftonline.us", Graph: "graph.microsoft.us",
 		KMS:      []string{"kms.core.usgovcloudapi.net"},
@@ -61,8 +63,8 @@ var clouds = map[string]Cloud{
 			"prod5-black.prod.microsoftmetrics.com", "prod5-red.prod.microsoftmetrics.com"},
 		Ingestion: "gcs.prod.warm.ingestion.monitoring.azure.us",
 	},
-	"china": {
-		Name: "china", StorageSuffix: "core.chinacloudapi.cn", SQLSuffix: "database.chinacloudapi.cn",
+	probes.CloudChina: {
+		Name: probes.CloudChina, StorageSuffix: "core.chinacloudapi.cn", SQLSuffix: "database.chinacloudapi.cn",
 		VaultSuffix: "vault.azure.cn", APIMSuffix: "azure-api.cn",
 		Login: "login.chinacloudapi.cn", Graph: "microsoftgraph.chinacloudapi.cn",
 		KMS:      []string{"kms.core.chinacloudapi.cn"},
@@ -80,17 +82,8 @@ var clouds = map[string]Cloud{
 	},
 }
 
-// Clouds lists the cloud names --cloud accepts.
-func Clouds() []string { return []string{"public", "usgov", "china"} }
-
 // LookupCloud returns the named cloud.
-func LookupCloud(name string) (Cloud, bool) {
+func LookupCloud(name probes.Cloud) (Cloud, bool) {
 	c, ok := clouds[name]
 	return c, ok
 }
-
-// Modes lists the values --mode accepts.
-func Modes() []string { return []string{"internal", "external", "v2-injected", "v2-integrated"} }
-
-// Classic reports whether mode is a classic-tier (stv2) VNet injection.
-func Classic(mode string) bool { return mode == "internal" || mode == "external" }

@@ -84,8 +84,8 @@ func httpHint(e Endpoint, allow string) string {
 }
 
 func firstAddr(r probes.Result) string {
-	if d, ok := r.Evidence["dialled"].(string); ok {
-		return d
+	if r.Dialled != "" {
+		return r.Dialled
 	}
 	if len(r.Addresses) > 0 {
 		return r.Addresses[0]

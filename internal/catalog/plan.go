@@ -11,10 +11,10 @@ import (
 
 // Options select and parameterise the plan.
 type Options struct {
-	Cloud string
-	Mode  string
+	Cloud probes.Cloud
+	Mode  probes.Mode
 	// Phase is pre or post (auto is decided before planning).
-	Phase string
+	Phase probes.DeployPhase
 	Inputs
 	Resolver   probes.Resolver
 	RootCAs    *x509.CertPool
@@ -36,7 +36,7 @@ var flagFor = map[Needs]string{
 func Plan(o Options) ([]probes.Check, error) {
 	c, ok := LookupCloud(o.Cloud)
 	if !ok {
-		return nil, fmt.Errorf("unknown cloud %q (want one of %s)", o.Cloud, strings.Join(Clouds(), ", "))
+		return nil, fmt.Errorf("unknown cloud %q (want one of %s)", o.Cloud, probes.Join(probes.Clouds(), ", "))
 	}
 	var checks []probes.Check
 	for _, e := range Endpoints(c, o.Inputs) {
@@ -47,9 +47,9 @@ func Plan(o Options) ([]probes.Check, error) {
 
 func check(e Endpoint, o Options) probes.Check {
 	req, applies := e.Required[o.Mode]
-	target := fmt.Sprintf("%s:%d", e.Host, e.Port)
+	target := probes.HostPort(e.Host, e.Port)
 	if e.URL != "" {
-		target = e.URL
+		target = probes.URLTarget(e.URL)
 	}
 	title := e.Title
 	if e.Legacy {
@@ -65,7 +65,7 @@ func check(e Endpoint, o Options) probes.Check {
 		ch.Required = false
 		ch.Preset = skip(probes.ReasonNotApplicable, fmt.Sprintf("not a dependency in mode %s", o.Mode), "")
 		return ch
-	case e.Inbound && o.Phase == "pre":
+	case e.Inbound && o.Phase == probes.DeployPre:
 		ch.Required = false
 		ch.Preset = skip(probes.ReasonNotApplicable, "pre-deployment phase: the instance does not exist yet", "")
 		return ch
@@ -84,16 +84,16 @@ func skip(reason probes.Reason, msg, hint string) *probes.Result {
 
 func probe(e Endpoint, o Options, required bool) probes.Probe {
 	switch e.Kind {
-	case "tcp":
+	case probes.KindTCP:
 		return probes.TCP{Host: e.Host, Port: e.Port, Resolver: o.Resolver}
-	case "tls":
+	case probes.KindTLS:
 		return probes.TLS{Host: e.Host, Port: e.Port, Resolver: o.Resolver, RootCAs: o.RootCAs,
 			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required}
-	case "http":
+	case probes.KindHTTP:
 		return probes.HTTP{URL: e.URL, Resolver: o.Resolver, RootCAs: o.RootCAs,
 			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, Expect: expectation(e)}
 	}
-	panic("catalog: unknown probe kind " + e.Kind) // a catalogue bug, caught by tests
+	panic("catalog: unknown probe kind " + string(e.Kind)) // a catalogue bug, caught by tests
 }
 
 // azureRootsFor: the instance's own endpoints carry the customer's

@@ -9,9 +9,9 @@ import (
 
 func TestPlanEveryCloudAndMode(t *testing.T) {
 	full := Inputs{Service: "contoso", Region: "westeurope", StorageAccount: "acct", SQLServer: "sqlsrv", KeyVault: "kv1"}
-	for _, cloud := range Clouds() {
-		for _, mode := range Modes() {
-			for _, phase := range []string{"pre", "post"} {
+	for _, cloud := range probes.Clouds() {
+		for _, mode := range probes.Modes() {
+			for _, phase := range []probes.DeployPhase{probes.DeployPre, probes.DeployPost} {
 				checks, err := Plan(Options{Cloud: cloud, Mode: mode, Phase: phase, Inputs: full})
 				if err != nil {
 					t.Fatal(err)
@@ -25,10 +25,10 @@ func TestPlanEveryCloudAndMode(t *testing.T) {
 					if (c.Probe == nil) == (c.Preset == nil) {
 						t.Fatalf("%s: needs exactly one of probe and preset", c.ID)
 					}
-					if c.Title == "" || c.Category == "" || c.Why == "" || c.Source == "" || c.Target == "" {
+					if c.Title == "" || c.Category == "" || c.Why == "" || c.Source == "" || c.Target.String() == "" {
 						t.Fatalf("%s: incomplete entry %+v", c.ID, c)
 					}
-					if strings.Contains(c.Target, "<") && c.Probe != nil {
+					if strings.Contains(c.Target.String(), "<") && c.Probe != nil {
 						t.Fatalf("%s: probing a placeholder %s", c.ID, c.Target)
 					}
 					if c.Preset != nil && c.Preset.Reason == probes.ReasonNotApplicable && c.Required {
@@ -65,13 +65,13 @@ func TestPlanRequirementsAndSkips(t *testing.T) {
 			t.Errorf("%s required=%v, want %v", id, m[id].Required, req)
 		}
 	}
-	if got := m["outbound.sql"].Target; got != "sqlsrv.database.windows.net:1433" {
+	if got := m["outbound.sql"].Target.String(); got != "sqlsrv.database.windows.net:1433" {
 		t.Errorf("sql target %s", got)
 	}
-	if got := m["outbound.keyvault"].Target; !strings.HasPrefix(got, "https://kv1.vault.azure.net/") {
+	if got := m["outbound.keyvault"].Target.String(); !strings.HasPrefix(got, "https://kv1.vault.azure.net/") {
 		t.Errorf("vault target %s", got)
 	}
-	if got := m["inbound.gateway"].Target; got != "https://contoso.azure-api.net/status-0123456789abcdef" {
+	if got := m["inbound.gateway"].Target.String(); got != "https://contoso.azure-api.net/status-0123456789abcdef" {
 		t.Errorf("gateway target %s", got)
 	}
 	if !strings.Contains(m["outbound.smtp"].Title, "legacy") {
@@ -104,10 +104,10 @@ func TestPlanRequirementsAndSkips(t *testing.T) {
 	if p := m["outbound.sql"].Preset; p == nil || p.Reason != probes.ReasonNotApplicable {
 		t.Errorf("sql in v2: %+v", p)
 	}
-	if !m["outbound.keyvault"].Required || m["outbound.keyvault"].Target != "https://kv1.vault.usgovcloudapi.net/secrets?api-version=7.4" {
+	if !m["outbound.keyvault"].Required || m["outbound.keyvault"].Target.String() != "https://kv1.vault.usgovcloudapi.net/secrets?api-version=7.4" {
 		t.Errorf("vault in v2-integrated: %+v", m["outbound.keyvault"])
 	}
-	if m["outbound.monitor.warmpath"].Target != "fairfax.warmpath.usgovcloudapi.net:443" {
+	if m["outbound.monitor.warmpath"].Target.String() != "fairfax.warmpath.usgovcloudapi.net:443" {
 		t.Errorf("usgov warmpath %s", m["outbound.monitor.warmpath"].Target)
 	}
 }

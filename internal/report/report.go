@@ -22,22 +22,22 @@ type Tool struct {
 // Context describes this VM and the instance. Unknown values are left out,
 // never guessed; Sources says where each discovered value came from.
 type Context struct {
-	Hostname          string            `json:"hostname,omitempty"`
-	VMPrivateIP       string            `json:"vm_private_ip,omitempty"`
-	VMPublicIP        string            `json:"vm_public_ip,omitempty"`
-	Subnet            string            `json:"subnet,omitempty"`
-	Region            string            `json:"region,omitempty"`
-	SubscriptionID    string            `json:"subscription_id,omitempty"`
-	ResourceGroup     string            `json:"resource_group,omitempty"`
-	Cloud             string            `json:"cloud"`
-	Service           string            `json:"service,omitempty"`
-	Mode              string            `json:"mode"`
-	Phase             string            `json:"phase"`
-	InstancePrivateIP string            `json:"instance_private_ip,omitempty"`
-	InstancePublicIP  string            `json:"instance_public_ip,omitempty"`
-	Resolvers         []string          `json:"resolvers,omitempty"`
-	Credential        string            `json:"credential,omitempty"`
-	Sources           map[string]string `json:"sources,omitempty"`
+	Hostname          string             `json:"hostname,omitempty"`
+	VMPrivateIP       string             `json:"vm_private_ip,omitempty"`
+	VMPublicIP        string             `json:"vm_public_ip,omitempty"`
+	Subnet            string             `json:"subnet,omitempty"`
+	Region            string             `json:"region,omitempty"`
+	SubscriptionID    string             `json:"subscription_id,omitempty"`
+	ResourceGroup     string             `json:"resource_group,omitempty"`
+	Cloud             probes.Cloud       `json:"cloud"`
+	Service           string             `json:"service,omitempty"`
+	Mode              probes.Mode        `json:"mode"`
+	Phase             probes.DeployPhase `json:"phase"`
+	InstancePrivateIP string             `json:"instance_private_ip,omitempty"`
+	InstancePublicIP  string             `json:"instance_public_ip,omitempty"`
+	Resolvers         []string           `json:"resolvers,omitempty"`
+	Credential        string             `json:"credential,omitempty"`
+	Sources           map[string]string  `json:"sources,omitempty"`
 }
 
 type Summary struct {
@@ -97,11 +97,11 @@ func (r *Report) FromOutcomes(outs []probes.Outcome) {
 		c, res := o.Check, o.Result
 		r.Checks = append(r.Checks, Check{
 			ID: c.ID, Title: c.Title, Category: c.Category, Required: c.Required,
-			Kind: c.Kind, Target: c.Target, ResourceType: c.ResourceType,
+			Kind: string(c.Kind), Target: c.Target.String(), ResourceType: c.ResourceType,
 			Status: res.Status, Reason: res.Reason, FailedPhase: failedPhase(res),
 			Message: res.Message, Hint: res.Hint,
 			DurationMS: res.Duration.Milliseconds(), Phases: res.Phases,
-			Addresses: res.Addresses, Evidence: res.Evidence,
+			Addresses: res.Addresses, Evidence: res.EvidenceMap(),
 		})
 	}
 	sort.SliceStable(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })

@@ -23,11 +23,11 @@ func Headline(outcomes []probes.Outcome) string {
 		id, r := o.Check.ID, o.Result
 		switch {
 		case strings.HasPrefix(id, "route.path.") && r.Reason == probes.ReasonForcedTunnel:
-			if a := evString(r.Evidence, "appliance"); a != "" {
-				applianceDeps[a] = append(applianceDeps[a], targetHost(o.Check.Target))
+			if r.Appliance != "" {
+				applianceDeps[r.Appliance] = append(applianceDeps[r.Appliance], o.Check.Target.Host)
 			}
 		case id == "route.egress-ip" && r.Reason == probes.ReasonForcedTunnel:
-			egressIP, egressTunnel = evString(r.Evidence, "egress_ip"), true
+			egressIP, egressTunnel = r.EgressIP, true
 		}
 	}
 	intercepted := InterceptedHosts(outcomes)

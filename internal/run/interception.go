@@ -2,8 +2,6 @@ package run
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"sort"
 	"strings"
 
@@ -12,14 +10,6 @@ import (
 
 // InterceptionCheckID is the SPEC id of the summary check.
 const InterceptionCheckID = "tls.interception"
-
-// Evidence keys the TLS probe fills when its handshake completed; the summary
-// reads them and nothing else of the probe's internals.
-const (
-	EvidenceIssuer  = "tls_issuer"
-	EvidenceRoot    = "tls_root"
-	EvidenceSubject = "tls_subject"
-)
 
 // Intercepted is one dependency whose certificate was re-signed.
 type Intercepted struct {
@@ -44,7 +34,7 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 		Title:    "TLS inspection of Azure traffic",
 		Category: "TLS inspection",
 		Required: true,
-		Kind:     "analysis",
+		Kind:     probes.KindAnalysis,
 		Why: "A TLS-inspecting proxy or firewall re-signs Azure's certificates with its own CA. This VM may trust that CA; " +
 			"API Management's own machines do not, so every inspected dependency is broken for them.",
 		Source: "learn.microsoft.com api-management virtual network reference (TLS inspection is not supported)",
@@ -59,7 +49,7 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 			completed++
 		}
 		if o.Result.Reason == probes.ReasonTLSUntrusted {
-			untrusted = append(untrusted, targetHost(o.Check.Target))
+			untrusted = append(untrusted, o.Check.Target.Host)
 		}
 	}
 	ev := map[string]any{"tls_checks_completed": completed}
@@ -107,11 +97,11 @@ func InterceptedHosts(outcomes []probes.Outcome) []Intercepted {
 		}
 		out = append(out, Intercepted{
 			CheckID:  o.Check.ID,
-			Host:     targetHost(o.Check.Target),
+			Host:     o.Check.Target.Host,
 			Required: o.Check.Required,
-			Issuer:   evString(o.Result.Evidence, EvidenceIssuer),
-			Root:     evString(o.Result.Evidence, EvidenceRoot),
-			Subject:  evString(o.Result.Evidence, EvidenceSubject),
+			Issuer:   certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Issuer }),
+			Root:     certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Root }),
+			Subject:  certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Subject }),
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CheckID < out[j].CheckID })
@@ -119,47 +109,28 @@ func InterceptedHosts(outcomes []probes.Outcome) []Intercepted {
 }
 
 // tlsCompleted tells whether a check's TLS handshake finished, whatever
-// happened after it: the TLS probe records the issuer once it has a chain,
-// and an HTTP check that got as far as HTTP had a handshake behind it.
+// happened after it: the TLS and HTTP probes record the certificate once
+// they have a chain, and an HTTP check that got as far as HTTP had a
+// handshake behind it.
 func tlsCompleted(o probes.Outcome) bool {
 	r := o.Result
-	if r.Reason == probes.ReasonTLSIntercepted {
+	if o.Check.ID == egressCheckID {
+		return false // the echo service is no Azure host
+	}
+	if r.Reason == probes.ReasonTLSIntercepted || r.Cert != nil {
 		return true
 	}
-	if _, ok := r.Evidence[EvidenceIssuer]; ok {
-		return true
-	}
-	if _, ok := r.Evidence[EvidenceRoot]; ok {
-		return true
-	}
-	if _, ok := r.Phases["tls_ms"]; ok && r.Status != probes.Skip && r.FailedPhase != probes.PhaseTLS {
-		return o.Check.ID != "route.egress-ip" // the echo service is no Azure host
-	}
-	return false
+	_, ok := r.Phases["tls_ms"]
+	return ok && r.Status != probes.Skip && r.FailedPhase != probes.PhaseTLS
 }
 
-func evString(ev map[string]any, key string) string {
-	if v, ok := ev[key]; ok {
-		if s, ok := v.(string); ok {
-			return s
-		}
-		return fmt.Sprint(v)
-	}
-	return ""
-}
+const egressCheckID = "route.egress-ip"
 
-// targetHost pulls the host name out of a check's target, which is
-// host:port, a URL, or a bare name.
-func targetHost(t string) string {
-	if strings.Contains(t, "://") {
-		if u, err := url.Parse(t); err == nil && u.Hostname() != "" {
-			return u.Hostname()
-		}
+func certField(c *probes.CertSeen, f func(*probes.CertSeen) string) string {
+	if c == nil {
+		return ""
 	}
-	if h, _, err := net.SplitHostPort(t); err == nil {
-		return h
-	}
-	return t
+	return f(c)
 }
 
 func uniq(s []string) []string {

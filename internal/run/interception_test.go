@@ -1,6 +1,8 @@
 package run
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -9,7 +11,7 @@ import (
 
 func tlsOK(id, target string, required bool) probes.Outcome {
 	return probes.Outcome{
-		Check:  probes.Check{ID: id, Target: target, Required: required, Kind: "tls"},
+		Check:  probes.Check{ID: id, Target: hostPort(target), Required: required, Kind: probes.KindTLS},
 		Result: probes.Result{Status: probes.Pass, Reason: probes.ReasonOK, Phases: map[string]int64{"tls_ms": 12}},
 	}
 }
@@ -20,23 +22,23 @@ func intercepted(id, target string, required bool, issuer string) probes.Outcome
 		st = probes.Fail
 	}
 	return probes.Outcome{
-		Check: probes.Check{ID: id, Target: target, Required: required, Kind: "tls"},
+		Check: probes.Check{ID: id, Target: hostPort(target), Required: required, Kind: probes.KindTLS},
 		Result: probes.Result{Status: st, Reason: probes.ReasonTLSIntercepted, FailedPhase: probes.PhaseTLS,
-			Evidence: map[string]any{EvidenceIssuer: issuer, EvidenceRoot: issuer + " Root", EvidenceSubject: "CN=" + strings.Split(target, ":")[0]}},
+			Cert: &probes.CertSeen{Issuer: issuer, Root: issuer + " Root", Subject: "CN=" + strings.Split(target, ":")[0], Intercepted: true}},
 	}
 }
 
 func pathWarn(id, target, appliance string) probes.Outcome {
 	return probes.Outcome{
-		Check:  probes.Check{ID: id, Target: target},
-		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Evidence: map[string]any{"appliance": appliance}},
+		Check:  probes.Check{ID: id, Target: hostPort(target)},
+		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Appliance: appliance},
 	}
 }
 
 func egressWarn(ip string) probes.Outcome {
 	return probes.Outcome{
-		Check:  probes.Check{ID: "route.egress-ip", Target: "https://echo.example/"},
-		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Evidence: map[string]any{"egress_ip": ip}},
+		Check:  probes.Check{ID: "route.egress-ip", Target: probes.URLTarget("https://echo.example/")},
+		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, EgressIP: ip},
 	}
 }
 
@@ -89,7 +91,7 @@ func TestInterceptionSummary(t *testing.T) {
 		{Check: probes.Check{ID: "outbound.sql", Kind: "tcp"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"connect_ms": 3}}},
 		{Check: probes.Check{ID: "outbound.storage.blob", Kind: "tls"}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTimeout, FailedPhase: probes.PhaseTLS, Phases: map[string]int64{"tls_ms": 5000}}},
 		{Check: probes.Check{ID: "route.egress-ip", Kind: "http"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"tls_ms": 20}}},
-		{Check: probes.Check{ID: "outbound.keyvault", Target: "kv.vault.azure.net:443"}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSUntrusted, FailedPhase: probes.PhaseTLS}},
+		{Check: probes.Check{ID: "outbound.keyvault", Target: probes.HostPort("kv.vault.azure.net", 443)}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSUntrusted, FailedPhase: probes.PhaseTLS}},
 	}
 	o = InterceptionSummary(none)
 	if o.Result.Status != probes.Skip || o.Result.Reason != probes.ReasonNoData || !strings.Contains(o.Result.Message, "kv.vault.azure.net") {
@@ -164,4 +166,14 @@ func TestHeadline(t *testing.T) {
 		}
 		t.Logf("%s: %s", tc.name, h)
 	}
+}
+
+// hostPort makes a test's "host:port" (or URL) a target.
+func hostPort(s string) probes.Target {
+	if strings.Contains(s, "://") {
+		return probes.URLTarget(s)
+	}
+	h, p, _ := net.SplitHostPort(s)
+	port, _ := strconv.Atoi(p)
+	return probes.HostPort(h, port)
 }

@@ -49,8 +49,8 @@ type Config struct {
 	VMPublicIP netip.Addr
 	// TagPrefixes are the AzureCloud service-tag prefixes, when loaded.
 	TagPrefixes []netip.Prefix
-	// Mode is SPEC's --mode (internal, external, v2-injected, v2-integrated).
-	Mode string
+	// Mode is --mode: what the egress address means depends on it.
+	Mode probes.Mode
 	// Resolver resolves the echo host; nil means Go's resolver.
 	Resolver probes.Resolver
 	// RootCAs verifies the echo service; nil means the system roots, which
@@ -154,7 +154,7 @@ func NewCheck(cfg Config) probes.Check {
 		Category: "Routing",
 		Required: false,
 		Kind:     "http",
-		Target:   cfg.EchoURL,
+		Target:   probes.URLTarget(cfg.EchoURL),
 		Why: "Internet-bound traffic that leaves from an address outside Azure's edge goes through a forced tunnel " +
 			"(on-premises or a third-party proxy); API Management supports that only when every dependency " +
 			"and the management return path are routed around it.",
@@ -176,7 +176,7 @@ func (cfg Config) run(ctx context.Context) probes.Result {
 	if r.Evidence == nil {
 		r.Evidence = map[string]any{}
 	}
-	r.Evidence["echo_url"] = cfg.EchoURL
+	r.Evidence["echo_url"] = probes.URLTarget(cfg.EchoURL).URL
 	return r
 }
 
@@ -227,9 +227,14 @@ func (cfg Config) judgeAnswer(status int, body []byte) probes.Result {
 	return cfg.Judge(ip)
 }
 
-func skipped(reason probes.Reason, msg string) probes.Result {
-	return probes.Skipf(reason, "could not learn the egress address: "+msg,
+// skipped: the echo answered, but not with an address. SPEC allows a skip
+// only for missing data, so the skip is no-data and what was seen is kept
+// as its cause.
+func skipped(cause probes.Reason, msg string) probes.Result {
+	r := probes.Skipf(probes.ReasonNoData, "could not learn the egress address: "+msg,
 		"Point --egress-echo-url at an HTTPS service that answers with the caller's IP address, or turn the check off with --no-egress.")
+	r.Evidence = map[string]any{"cause": string(cause)}
+	return r
 }
 
 // unlearnt reports that the echo service could not be asked. Not knowing the
@@ -246,7 +251,13 @@ func unlearnt(r probes.Result) probes.Result {
 	if r.Reason == probes.ReasonTLSUntrusted {
 		r.Message += " (a TLS-inspecting proxy whose CA this machine does not trust looks like this)"
 	}
-	r.Status = probes.Skip
+	// Not knowing the address is missing data (SPEC: a skip is no-data);
+	// the wire's own word stays in the evidence.
+	if r.Evidence == nil {
+		r.Evidence = map[string]any{}
+	}
+	r.Evidence["cause"], r.Evidence["cause_phase"] = string(r.Reason), string(r.FailedPhase)
+	r.Status, r.Reason, r.FailedPhase = probes.Skip, probes.ReasonNoData, probes.PhaseNone
 	r.Hint = "Allow outbound HTTPS to the echo service, point --egress-echo-url at one that is reachable, or turn the check off with --no-egress."
 	return r
 }
@@ -255,7 +266,11 @@ func unlearnt(r probes.Result) probes.Result {
 // decision of the check, separate from the wire so that tests can drive it.
 func (cfg Config) Judge(ip netip.Addr) probes.Result {
 	ip = ip.Unmap()
-	ev := map[string]any{"egress_ip": ip.String()}
+	ev := map[string]any{}
+	withEvidence := func(r probes.Result, ev map[string]any) probes.Result {
+		r.Evidence, r.EgressIP = ev, ip.String()
+		return r
+	}
 	var compared []string
 	if cfg.VMPublicIP.IsValid() {
 		compared = append(compared, "vm public ip "+cfg.VMPublicIP.Unmap().String())
@@ -304,11 +319,6 @@ func (cfg Config) Judge(ip netip.Addr) probes.Result {
 	return withEvidence(r, ev)
 }
 
-func withEvidence(r probes.Result, ev map[string]any) probes.Result {
-	r.Evidence = ev
-	return r
-}
-
 func joinPrefixes(ps []netip.Prefix) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
@@ -318,7 +328,7 @@ func joinPrefixes(ps []netip.Prefix) string {
 }
 
 // modeMeaning says what a forced tunnel does to an instance in this mode.
-func modeMeaning(mode string) string {
+func modeMeaning(mode probes.Mode) string {
 	switch mode {
 	case "external":
 		return "In external mode, replies to clients calling the gateway's public address would leave through the tunnel and be dropped, so client traffic breaks; dependencies and the management return path are at risk too."
@@ -331,7 +341,7 @@ func modeMeaning(mode string) string {
 	}
 }
 
-func modeHint(mode string) string {
+func modeHint(mode probes.Mode) string {
 	const expect = " If the subnet is meant to leave through your own NAT or public IP prefix, name it with --expect-egress."
 	switch mode {
 	case "external":

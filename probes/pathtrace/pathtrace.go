@@ -189,7 +189,7 @@ func NewChecks(deps []Dependency, res probes.Resolver, opts Options) []probes.Ch
 			Category: "Routing",
 			Required: false,
 			Kind:     "path",
-			Target:   net.JoinHostPort(d.Host, strconv.Itoa(d.Port)),
+			Target:   probes.HostPort(d.Host, d.Port),
 			Why: "A firewall or proxy between the subnet and " + d.Host + " answers as a hop; Azure's own network does not. " +
 				"Forced tunnelling through one works only when it lets the dependency through without TLS inspection.",
 			Source: "learn.microsoft.com api-management virtual network forced tunneling",

@@ -235,7 +235,7 @@ func TestCheckLoopback(t *testing.T) {
 		{ID: "sql", Host: "sql.test", Port: 1433, Addresses: []string{"127.0.0.1"}},
 		{ID: "kv", Host: "nxdomain.test", Port: 443},
 	}, res, Options{})
-	if checks[0].ID != "route.path.storage" || checks[0].Target != "storage.test:"+strconv.Itoa(int(ap.Port())) || checks[0].Category != "Routing" {
+	if checks[0].ID != "route.path.storage" || checks[0].Target.String() != "storage.test:"+strconv.Itoa(int(ap.Port())) || checks[0].Category != "Routing" {
 		t.Errorf("check = %+v", checks[0])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

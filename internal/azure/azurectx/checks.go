@@ -35,7 +35,7 @@ const (
 	docInjection    = "azure-docs articles/api-management/virtual-network-injection-resources.md"
 )
 
-func classic(mode string) bool { return mode == "internal" || mode == "external" }
+func classic(mode probes.Mode) bool { return mode.Classic() }
 
 // Checks builds every route.* and subnet.* analysis check. Each probe waits
 // for the snapshot within its own ctx and then analyses it; a check that
@@ -46,7 +46,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	var out []probes.Check
 
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
-		c.Kind = "analysis"
+		c.Kind = probes.KindAnalysis
 		if !applies {
 			r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
 			c.Preset = &r
@@ -58,7 +58,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// route.forced-tunnel
 	add(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
-		Target: "effective routes 0.0.0.0/0", Source: docForcedTunnel,
+		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
 		true, "", func(s *Snapshot) probes.Result {
 			if r := unavailable(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it", ReadEffectiveRoutes); r != nil {
@@ -69,7 +69,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// route.management-return
 	add(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
-		Required: true, Target: "effective routes for service tag ApiManagement", Source: docForcedTunnel, ResourceType: "ApiManagement Control Plane - inbound",
+		Required: true, Target: probes.Subject("effective routes for service tag ApiManagement"), Source: docForcedTunnel, ResourceType: "ApiManagement Control Plane - inbound",
 		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
 		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
 		func(s *Snapshot) probes.Result {
@@ -96,9 +96,9 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	}
 	for _, d := range deps {
 		add(probes.Check{ID: "route.dependency." + d.id, Title: "Route to " + d.title, Category: "Routing", Required: true,
-			Target: "effective routes for service tag " + d.tag + " (region)", Source: docForcedTunnel,
+			Target: probes.Subject("effective routes for service tag " + d.tag + " (region)"), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
-			d.applies, "mode "+mode+" does not depend on "+d.title,
+			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
 			func(s *Snapshot) probes.Result {
 				if r := unavailable(s, "the next hop for the "+d.tag+" prefixes of the region", ReadEffectiveRoutes); r != nil {
 					return *r
@@ -118,7 +118,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	// subnet.nsg.*
 	for _, f := range nsgFlows(mode) {
 		add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
-			Target: f.target, Source: docVNetRef, Why: f.why},
+			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
 			func(s *Snapshot) probes.Result {
 				if r := unavailable(s, "that the subnet's NSG has "+f.lookFor, ReadEffectiveNSGs); r != nil {
@@ -130,7 +130,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// subnet.config
 	add(probes.Check{ID: "subnet.config", Title: "Subnet delegation, NSG and size", Category: "Subnet", Required: true,
-		Target: "the subnet's configuration", Source: docInjection,
+		Target: probes.Subject("the subnet's configuration"), Source: docInjection,
 		Why: "the mode fixes the delegation, requires an NSG and a minimum size for the instance's units"},
 		true, "", func(s *Snapshot) probes.Result {
 			if r := unavailable(s, "its delegation, NSG association and size", ReadSubnet); r != nil {
@@ -290,7 +290,7 @@ func tagEndpoint(s *Snapshot, tag string, regional bool) nsg.Endpoint {
 }
 
 // nsgFlows lists the flows the mode requires (azure-facts §1.1, §1.7, §2).
-func nsgFlows(mode string) []flowSpec {
+func nsgFlows(mode probes.Mode) []flowSpec {
 	cl := classic(mode)
 	inbound := func(port int, tag string, requireAll bool, fixed []netip.Prefix) func(*Snapshot) nsg.Flow {
 		return func(s *Snapshot) nsg.Flow {
@@ -311,7 +311,7 @@ func nsgFlows(mode string) []flowSpec {
 		}
 	}
 	lb := []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
-	v2na := "the v2 tiers do not need this flow in mode " + mode
+	v2na := "the v2 tiers do not need this flow in mode " + string(mode)
 	return []flowSpec{
 		{id: "inbound-3443", title: "NSG: inbound 3443 from ApiManagement", target: "ApiManagement → VirtualNetwork TCP 3443",
 			why: "the control plane manages the instance on 3443", lookFor: "an inbound allow for TCP 3443 from service tag ApiManagement above any deny",
@@ -363,14 +363,14 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 	}
 	switch {
 	case want == "" && len(sn.Delegations) > 0:
-		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+o.Mode+" needs no delegation")
+		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+string(o.Mode)+" needs no delegation")
 		fixes = append(fixes, "remove the delegation")
 	case want != "" && !contains(sn.Delegations, want):
 		have := "nothing"
 		if len(sn.Delegations) > 0 {
 			have = strings.Join(sn.Delegations, ", ")
 		}
-		problems = append(problems, "the subnet is delegated to "+have+" but mode "+o.Mode+" needs "+want)
+		problems = append(problems, "the subnet is delegated to "+have+" but mode "+string(o.Mode)+" needs "+want)
 		fixes = append(fixes, "delegate the subnet to "+want)
 	}
 
@@ -436,7 +436,7 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 	return res
 }
 
-func ilb(mode string) string {
+func ilb(mode probes.Mode) string {
 	if mode == "internal" {
 		return " + 1 internal load balancer"
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // ARMMode is --arm / --no-arm / auto.
@@ -59,8 +60,7 @@ type Options struct {
 	ARM          ARMMode
 	// ARMEndpoint overrides the cloud's Resource Manager endpoint (https).
 	ARMEndpoint string
-	// Cloud: public, usgov, china.
-	Cloud string
+	Cloud       probes.Cloud
 	// Credential: managed-identity (default), azure-cli, default.
 	Credential string
 	// ManagedIdentityClientID selects a user-assigned identity.
@@ -68,9 +68,9 @@ type Options struct {
 	ServiceTagsFile         string
 	// Service is the APIM instance name (--service); Mode its network mode.
 	Service string
-	Mode    string
+	Mode    probes.Mode
 	// Phase is pre, post or auto; "pre" means the instance does not exist yet.
-	Phase string
+	Phase probes.DeployPhase
 	// Units planned for the instance (subnet sizing); 0 takes the
 	// instance's SKU capacity from ARM, else 1.
 	Units int
@@ -99,13 +99,13 @@ func (o *Options) defaults() {
 		o.ARM = ARMAuto
 	}
 	if o.Cloud == "" {
-		o.Cloud = "public"
+		o.Cloud = probes.CloudPublic
 	}
 	if o.Credential == "" {
 		o.Credential = CredManagedIdentity
 	}
 	if o.Mode == "" {
-		o.Mode = "internal"
+		o.Mode = probes.ModeInternal
 	}
 	if o.ARMBudget <= 0 {
 		o.ARMBudget = DefaultARMBudget
@@ -143,10 +143,8 @@ func Validate(o *Options) error {
 	default:
 		return fmt.Errorf("--arm-credential %q: want managed-identity, azure-cli or default", o.Credential)
 	}
-	switch o.Mode {
-	case "internal", "external", "v2-injected", "v2-integrated":
-	default:
-		return fmt.Errorf("--mode %q: want internal, external, v2-injected or v2-integrated", o.Mode)
+	if _, err := probes.ParseMode(string(o.Mode)); err != nil {
+		return err
 	}
 	if o.Units < 0 || o.Units > 31 {
 		return fmt.Errorf("units %d: want 1 to 31", o.Units)
@@ -164,14 +162,14 @@ func Validate(o *Options) error {
 // cloudConfig returns azcore's configuration for the cloud, with the
 // Resource Manager endpoint replaced when armEndpoint is set (the token
 // audience stays the cloud's).
-func cloudConfig(name, armEndpoint string) (cloud.Configuration, error) {
+func cloudConfig(name probes.Cloud, armEndpoint string) (cloud.Configuration, error) {
 	var c cloud.Configuration
-	switch strings.ToLower(name) {
-	case "public", "":
+	switch name {
+	case probes.CloudPublic, "":
 		c = cloud.AzurePublic
-	case "usgov":
+	case probes.CloudUSGov:
 		c = cloud.AzureGovernment
-	case "china":
+	case probes.CloudChina:
 		c = cloud.AzureChina
 	default:
 		return c, fmt.Errorf("--cloud %q: want public, usgov or china", name)

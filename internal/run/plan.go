@@ -1,0 +1,157 @@
+package run
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/probes/egress"
+	"github.com/apimprobe/apimprobe/probes/pathtrace"
+	"github.com/apimprobe/apimprobe/resolver"
+)
+
+// world is what the check list is built against. For `run` it is the
+// network and what discovery found; for `plan` it is nothing at all: no
+// resolver, no snapshot, only the flags. One builder serves both, so that
+// plan lists exactly what run would check.
+type world struct {
+	cfg   Config
+	phase probes.DeployPhase
+	// region and subnet as known when planning (flag, then IMDS).
+	region, subnet string
+	// set is nil for plan: nothing is asked.
+	set *resolver.Set
+	// expect is the one owner of what DNS answers are judged against.
+	expect resolver.Expecter
+	// snapshots gives the analysis checks Resource Manager's view:
+	// azurectx.Static{} for plan.
+	snapshots azurectx.SnapshotSource
+	// tagPrefixes gives a service tag's prefixes, waiting for Resource
+	// Manager's list when it is being read; nil for plan.
+	tagPrefixes func(ctx context.Context, tag string) []netip.Prefix
+	// vmPublicIP is the VM's public address, when known (IMDS).
+	vmPublicIP string
+}
+
+// offline is the world of `plan`: the flags alone. --phase auto cannot be
+// decided without asking DNS, so the inbound checks are listed (post).
+func offline(cfg Config) world {
+	phase := cfg.Phase
+	if phase == probes.DeployAuto {
+		phase = probes.DeployPost
+	}
+	return world{
+		cfg: cfg, phase: phase, region: cfg.Region, subnet: cfg.Subnet,
+		expect:    resolver.Fixed{Mode: cfg.Mode, Phase: phase},
+		snapshots: azurectx.Static{},
+	}
+}
+
+// inputs are the catalogue's inputs in this world.
+func (w world) inputs() catalog.Inputs {
+	return catalog.Inputs{
+		Service: w.cfg.Service, Region: w.region, StorageAccount: w.cfg.StorageAccount,
+		SQLServer: w.cfg.SQLServer, KeyVault: w.cfg.KeyVault,
+	}
+}
+
+// checks builds the run's whole check list, in the order the runner starts
+// them: the DNS checks first (the prefetch cannot warm their SOA and canary
+// questions), then the catalogue's dependencies, the path traces, the
+// egress check, the Resource Manager analyses and the summaries of the
+// others' outcomes. --only and --skip select from it.
+func (w world) checks() ([]probes.Check, error) {
+	names, err := resolver.InstanceNames(w.cfg.Service, w.cfg.Cloud, w.cfg.Mode, w.region)
+	if err != nil {
+		return nil, err
+	}
+	suffix, err := resolver.APIMSuffix(w.cfg.Cloud)
+	if err != nil {
+		return nil, err
+	}
+	checks := resolver.Checks(w.set, names, suffix, w.expect)
+
+	deps, err := catalog.Plan(catalog.Options{
+		Cloud: w.cfg.Cloud, Mode: w.cfg.Mode, Phase: w.phase, Inputs: w.inputs(),
+		Resolver: w.resolver(), RootCAs: w.cfg.RootCAs, AzureRoots: w.cfg.AzureRoots,
+	})
+	if err != nil {
+		return nil, err
+	}
+	checks = append(checks, deps...)
+	checks = append(checks, w.pathChecks(deps)...)
+	checks = append(checks, w.egressCheck())
+	az := w.cfg.Azure
+	az.Phase, az.Region = w.phase, w.region
+	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
+	checks = append(checks, interceptionCheck())
+	return catalog.Select(checks, w.cfg.Only, w.cfg.Skip), nil
+}
+
+// resolver is the set as the probes' Resolver; nil (the system's) for plan,
+// whose probes never run.
+func (w world) resolver() probes.Resolver {
+	if w.set == nil {
+		return nil
+	}
+	return w.set
+}
+
+// pathChecks traces the path toward one required outbound dependency of
+// each family (storage, sql, keyvault, monitor, certs) that is probed, to
+// find a virtual appliance in it; the members of a family share their route.
+func (w world) pathChecks(deps []probes.Check) []probes.Check {
+	var trace []pathtrace.Dependency
+	seen := map[string]bool{}
+	for _, ch := range deps {
+		if !ch.Required || ch.Probe == nil || !strings.HasPrefix(ch.ID, "outbound.") || ch.Target.Host == "" {
+			continue
+		}
+		family, _, _ := strings.Cut(strings.TrimPrefix(ch.ID, "outbound."), ".")
+		if seen[family] {
+			continue
+		}
+		seen[family] = true
+		trace = append(trace, pathtrace.Dependency{ID: family, Host: ch.Target.Host, Port: ch.Target.Port, Required: true})
+	}
+	var opts pathtrace.Options
+	if p, err := netip.ParsePrefix(w.subnet); err == nil {
+		opts.Local = []netip.Prefix{p.Masked()}
+	}
+	return pathtrace.NewChecks(trace, w.resolver(), opts)
+}
+
+// egressCheck asks the echo service where traffic leaves from. The
+// AzureCloud prefixes may come from Resource Manager, so they are collected
+// inside the probe, while the other checks run.
+func (w world) egressCheck() probes.Check {
+	cfg := egress.Config{
+		EchoURL: w.cfg.EgressEchoURL, Off: w.cfg.NoEgress, Expected: w.cfg.ExpectEgress,
+		Mode: w.cfg.Mode, Resolver: w.resolver(), RootCAs: w.cfg.RootCAs,
+	}
+	if a, err := netip.ParseAddr(w.vmPublicIP); err == nil {
+		cfg.VMPublicIP = a
+	}
+	ch := egress.NewCheck(cfg)
+	if ch.Probe == nil || w.tagPrefixes == nil {
+		return ch
+	}
+	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		cfg := cfg
+		cfg.TagPrefixes = w.tagPrefixes(ctx, "AzureCloud")
+		return egress.NewCheck(cfg).Probe.Run(ctx)
+	})
+	return ch
+}
+
+// interceptionCheck is tls.interception: a summary of every TLS outcome,
+// made by the runner once the others have finished.
+func interceptionCheck() probes.Check {
+	c := InterceptionSummary(nil).Check
+	c.Preset = nil
+	c.Summary = func(outs []probes.Outcome) probes.Result { return InterceptionSummary(outs).Result }
+	return c
+}

@@ -1,0 +1,237 @@
+// Package run owns one apimprobe run: it discovers the context (flags, the
+// Instance Metadata Service, Resource Manager), builds the check list, runs
+// the checks, analyses their outcomes and assembles the report. Everything
+// flows one way, and `plan` is the same builder with the network switched
+// off, so that plan lists exactly the checks run makes.
+package run
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/resolver"
+)
+
+// Config is a run's input: the operator's flags, validated and typed.
+type Config struct {
+	Service                             string
+	Mode                                probes.Mode
+	Phase                               probes.DeployPhase
+	Cloud                               probes.Cloud
+	Region, Subnet                      string
+	StorageAccount, SQLServer, KeyVault string
+
+	// ResolvConf is the VM's resolver configuration file; "" means
+	// /etc/resolv.conf. DNSServers (--dns-server) replace its nameservers.
+	ResolvConf string
+	DNSServers []netip.AddrPort
+	AzureDNS   netip.AddrPort
+
+	EgressEchoURL string
+	NoEgress      bool
+	ExpectEgress  []netip.Prefix
+
+	// RootCAs is the trust store (nil: the system's, SSL_CERT_FILE
+	// honoured); AzureRoots the roots genuine Azure endpoints chain to.
+	RootCAs, AzureRoots *x509.CertPool
+
+	// Azure configures discovery; its flag overrides (region, subnet, the
+	// instance's private IP) are the flags above.
+	Azure azurectx.Options
+
+	Timeout, Deadline time.Duration
+	Concurrency       int
+	Only, Skip        []string
+
+	Tool report.Tool
+	Log  zerolog.Logger
+}
+
+// DefaultResolvConf is where the VM's resolvers are read from.
+const DefaultResolvConf = "/etc/resolv.conf"
+
+// Plan returns the checks Run would make with the same configuration,
+// sending nothing at all.
+func Plan(cfg Config) ([]probes.Check, error) {
+	return offline(cfg).checks()
+}
+
+// Run discovers, plans, probes, analyses and reports, within cfg.Deadline
+// (plus a fraction of a second) whatever the network does. The error is a
+// configuration the run could not start with; once the checks start, every
+// failure is in the report.
+func Run(ctx context.Context, cfg Config) (*report.Report, error) {
+	started := time.Now()
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Deadline, probes.ErrRunDeadline)
+	defer cancel()
+
+	// IMDS answers (or not) within its own second; Resource Manager reads go
+	// on while the checks run.
+	disc, err := azurectx.Discover(ctx, cfg.Azure)
+	if err != nil {
+		return nil, err
+	}
+	known := disc.Context()
+	if msg := known.IMDSError; msg != "" {
+		cfg.Log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
+	}
+	f := &facts{mode: cfg.Mode, disc: disc, phase: cfg.Phase}
+	set, err := resolverSet(cfg, f)
+	if err != nil {
+		return nil, err
+	}
+
+	w := world{
+		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
+		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
+	}
+	// Ask for every name the run may probe (the post-deployment plan is the
+	// widest) before deciding the phase, so that a silent resolver costs one
+	// timeout for the phase decision and the probes together.
+	w.phase = probes.DeployPost
+	widest, err := w.checks()
+	if err != nil {
+		return nil, err
+	}
+	warm := prefetch(ctx, set, widest, cfg.Timeout, cfg.Concurrency)
+	defer warm()
+
+	phase, phaseSource := decidePhase(ctx, cfg, set)
+	f.setPhase(phase)
+	w.phase = phase
+	checks, err := w.checks()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(phase)).Msg("running")
+
+	outs := probes.Run(ctx, checks, probes.RunOptions{
+		Timeout: cfg.Timeout, Deadline: time.Until(started.Add(cfg.Deadline)), Concurrency: cfg.Concurrency,
+		OnDone: func(o probes.Outcome) {
+			cfg.Log.Debug().Str("id", o.Check.ID).Str("status", string(o.Result.Status)).
+				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
+		},
+	})
+
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
+		StartedAt: started.UTC().Truncate(time.Millisecond),
+	}
+	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
+	rep.FromOutcomes(outs)
+	rep.Summary.Headline = Headline(outs)
+	rep.DurationMS = time.Since(started).Milliseconds()
+	return rep, nil
+}
+
+// resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf, or
+// --dns-server instead) and Azure DNS, judged against the run's facts.
+func resolverSet(cfg Config, expect resolver.Expecter) (*resolver.Set, error) {
+	path := cfg.ResolvConf
+	if path == "" {
+		path = DefaultResolvConf
+	}
+	conf, err := resolver.LoadResolvConf(path)
+	if err != nil {
+		cfg.Log.Warn().Err(err).Msg("no usable resolv.conf: only the given DNS servers and Azure DNS are asked")
+		conf = resolver.DefaultResolvConf()
+	}
+	if len(cfg.DNSServers) > 0 {
+		conf.Servers = nil // --dns-server names the VNet's resolvers instead
+	}
+	set, err := resolver.New(resolver.Options{
+		ResolvConf: &conf, DNSServers: cfg.DNSServers, AzureDNS: cfg.AzureDNS,
+		Expect: expect, Budget: cfg.Timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolvers: %w", err)
+	}
+	return set, nil
+}
+
+// decidePhase settles --phase auto: post when the gateway's name resolves
+// on any resolver, pre without a service name.
+func decidePhase(ctx context.Context, cfg Config, set *resolver.Set) (probes.DeployPhase, string) {
+	if cfg.Phase != probes.DeployAuto {
+		return cfg.Phase, azurectx.SourceFlag
+	}
+	if cfg.Service == "" {
+		return probes.DeployPre, "auto"
+	}
+	suffix, _ := resolver.APIMSuffix(cfg.Cloud)
+	lctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	phase, _ := resolver.DecidePhase(lctx, set, cfg.Service+"."+suffix)
+	return phase, "auto"
+}
+
+// prefetch resolves every probed host name ahead of the checks, at most
+// concurrency names at a time, each within one check timeout: a silent
+// resolver costs one timeout rather than one per wave of checks, and the
+// probes find the answers waiting. Names are asked once per run; the
+// returned wait ends when every lookup has.
+func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, timeout time.Duration, concurrency int) (wait func()) {
+	seen := map[string]bool{}
+	var hosts []string
+	for _, ch := range checks {
+		host := ch.Target.Host
+		if ch.Probe == nil || host == "" || seen[host] || !(ch.Kind.Dials() || ch.Kind == probes.KindDNS) {
+			continue
+		}
+		if _, err := netip.ParseAddr(host); err == nil {
+			continue
+		}
+		seen[host] = true
+		hosts = append(hosts, host)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var g errgroup.Group
+		g.SetLimit(max(concurrency, 1))
+		for _, host := range hosts {
+			g.Go(func() error {
+				pctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				set.LookupHost(pctx, host)
+				return nil
+			})
+		}
+		g.Wait()
+	}()
+	return func() { <-done }
+}
+
+// reportContext is the report's context, filled once, from the discovered
+// values and their sources.
+func reportContext(cfg Config, d azurectx.Context, set *resolver.Set, phase probes.DeployPhase, phaseSource string) report.Context {
+	rc := report.Context{
+		Cloud: cfg.Cloud, Mode: cfg.Mode, Service: cfg.Service, Phase: phase,
+		Region: d.Region, Subnet: d.Subnet, SubscriptionID: d.SubscriptionID, ResourceGroup: d.ResourceGroup,
+		VMPrivateIP: d.VMPrivateIP, VMPublicIP: d.VMPublicIP,
+		InstancePrivateIP: d.InstancePrivateIP, InstancePublicIP: d.InstancePublicIP,
+		Credential: d.Credential, Sources: map[string]string{"phase": phaseSource},
+	}
+	if h, err := os.Hostname(); err == nil {
+		rc.Hostname = h
+	}
+	for k, v := range d.Sources {
+		if k != "vm_name" && k != "vm_resource_id" {
+			rc.Sources[k] = v
+		}
+	}
+	for _, s := range set.Servers() {
+		rc.Resolvers = append(rc.Resolvers, s.Addr.String())
+	}
+	return rc
+}
