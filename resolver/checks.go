@@ -34,6 +34,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check 
 			Why: whyName(n, exp.Known()),
 		}
 		if n.Host == "" {
+			c.Target = probes.Subject(n.Pattern)
 			reason := n.SkipReason
 			if reason == "" {
 				reason = probes.ReasonNoData

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,9 @@ type Name struct {
 	SkipReason probes.Reason
 	SkipHint   string
 	SkipMsg    string
+	// Pattern is the name with what is unknown as a placeholder
+	// ("<service>.azure-api.net"): the target of a skipped check.
+	Pattern string
 }
 
 // The dns.* check ids for the instance's names, in report order.
@@ -67,8 +71,13 @@ func InstanceNames(service string, cloud probes.Cloud, mode probes.Mode, region 
 		{ID: IDRegionalGateway, Title: "Regional gateway host name"},
 	}
 	v2 := mode.V2()
+	svc, reg := cmp.Or(service, "<service>"), cmp.Or(region, "<region>")
 	for i := range names {
 		n := &names[i]
+		n.Pattern = strings.Replace(n.Host, service+".", svc+".", 1)
+		if n.ID == IDRegionalGateway {
+			n.Pattern = fmt.Sprintf("%s-%s-01.regional.%s", svc, reg, suffix)
+		}
 		switch {
 		case service == "":
 			n.Host = ""
