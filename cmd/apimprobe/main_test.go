@@ -60,9 +60,13 @@ func runBinary(t *testing.T, prefix []string, args ...string) result {
 	return r
 }
 
-// offline keeps a run from touching anything but loopback, for runs whose
-// selected checks need no network at all.
-var offline = []string{} // grows as discovery flags land: every Azure default is pointed at loopback
+// offline points every default that talks to Azure at loopback, where
+// nothing listens on the discard port: the metadata service, both kinds of
+// resolver; Resource Manager and the public egress echo are turned off.
+var offline = []string{
+	"--imds-endpoint", "http://127.0.0.1:9", "--no-arm", "--no-egress",
+	"--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9",
+}
 
 func TestBadInputIsOneLineAndExit2(t *testing.T) {
 	for _, args := range [][]string{
