@@ -3,8 +3,10 @@
 package pathtrace
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -37,7 +39,7 @@ func sh(args ...string) error {
 	return nil
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root")
@@ -75,9 +77,13 @@ func newLab(t *testing.T) *lab {
 		[]string{"ip", "-n", l.client, "route", "add", "default", "via", "198.18.1.1"},
 		[]string{"ip", "-n", l.server, "route", "add", "default", "via", "198.19.1.1"},
 		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
-		// Linux rate-limits ICMP errors per destination; the tests send
-		// bursts from one client, so lift the limit in the router.
+		// Linux rate-limits ICMP errors per destination, and all of them
+		// together to icmp_msgs_per_sec (1000/s, bursts of 50); the tests
+		// send bursts from one client and the benchmarks thousands of
+		// probes a second, so lift both limits in the router.
 		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"},
+		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_msgs_per_sec=1000000"},
+		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_msgs_burst=1000000"},
 	)
 	for _, s := range steps {
 		if err := sh(s...); err != nil {
@@ -87,8 +93,51 @@ func newLab(t *testing.T) *lab {
 	return l
 }
 
-// router replaces the router's nft rules.
-func (l *lab) rules(t *testing.T, rules ...string) {
+// serve starts a listener on the server's port 443, so that "reached" is a
+// real handshake. It is this test binary (TestNetnsServer) rather than a
+// forking server, so that a benchmark's thousands of handshakes a second
+// never fill the accept queue (a full queue drops SYNs: a silent server).
+func (l *lab) serve(t testing.TB) {
+	t.Helper()
+	srv := exec.Command("ip", "netns", "exec", l.server, os.Args[0], "-test.run=^TestNetnsServer$", "-test.count=1")
+	srv.Env = append(os.Environ(), scenarioEnv+"=server")
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening") {
+		t.Fatalf("server: %q %v", line, err)
+	}
+}
+
+// TestNetnsServer is the server of the lab: it accepts and closes
+// connections on 198.19.1.2:443 until it is killed.
+func TestNetnsServer(t *testing.T) {
+	if os.Getenv(scenarioEnv) != "server" {
+		t.Skip("only run by serve")
+	}
+	ln, err := net.Listen("tcp", "198.19.1.2:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("listening")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+// rules replaces the router's nft rules.
+func (l *lab) rules(t testing.TB, rules ...string) {
 	t.Helper()
 	if err := sh("ip", "netns", "exec", l.router, "nft", "flush", "ruleset"); err != nil {
 		t.Fatal(err)
@@ -120,13 +169,7 @@ func TestNetnsPath(t *testing.T) {
 		t.Skip("inside the child")
 	}
 	l := newLab(t)
-	// A listener on the server so that "reached" is a real handshake.
-	srv := exec.Command("ip", "netns", "exec", l.server, "socat", "TCP-LISTEN:443,fork,reuseaddr", "SYSTEM:true")
-	if err := srv.Start(); err != nil {
-		t.Skipf("socat: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	time.Sleep(200 * time.Millisecond)
+	l.serve(t)
 
 	t.Run("appliance answers", func(t *testing.T) {
 		l.rules(t)

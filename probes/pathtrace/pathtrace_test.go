@@ -151,7 +151,7 @@ func closedUDPPort(t *testing.T, a netip.Addr) int {
 	return port
 }
 
-func listen(t *testing.T) netip.AddrPort {
+func listen(t testing.TB) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
