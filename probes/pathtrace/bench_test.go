@@ -31,13 +31,17 @@ func BenchmarkTraceLoopback(b *testing.B) {
 var netnsBenches = []struct {
 	name  string
 	rules []string
-	want  Kind // what hop 1 must be; the server answers at hop 2
+	late  time.Duration // the router answers this late (slowRouter)
+	want  Kind          // what hop 1 must be; the server answers at hop 2
 }{
 	// Azure's case: the fabric before the destination never answers, so
 	// the trace waits for the silent hop. This is what a healthy run pays.
-	{"silent-hop", []string{"chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }"}, Silent},
+	{"silent-hop", []string{"chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }"}, 0, Silent},
 	// An appliance that answers: nothing is left to wait for.
-	{"appliance", nil, TimeExceeded},
+	{"appliance", nil, 0, TimeExceeded},
+	// An appliance that answers 2 ms after the server: found, and the
+	// trace ends when it answers.
+	{"late-appliance", nil, 2 * time.Millisecond, TimeExceeded},
 }
 
 // BenchmarkTraceNetns times Trace across a real router: client — router —
@@ -59,8 +63,12 @@ func BenchmarkTraceNetns(b *testing.B) {
 		benchtime = f.Value.String()
 	}
 	for _, bc := range netnsBenches {
+		l.rules(b, bc.rules...)
+		stop := func() {}
+		if bc.late > 0 {
+			stop = l.slowRouter(b, bc.late)
+		}
 		b.Run(bc.name, func(b *testing.B) {
-			l.rules(b, bc.rules...)
 			cmd := exec.Command("ip", "netns", "exec", l.client, os.Args[0], "-test.run=^$",
 				"-test.bench=^BenchmarkTraceNetns$/^"+bc.name+"$", "-test.benchtime="+benchtime, "-test.count=1")
 			cmd.Env = append(os.Environ(), scenarioEnv+"=bench")
@@ -72,6 +80,7 @@ func BenchmarkTraceNetns(b *testing.B) {
 			ns, _ := strconv.ParseFloat(string(m[1]), 64)
 			b.ReportMetric(ns, "ns/op")
 		})
+		stop()
 	}
 }
 
