@@ -142,8 +142,10 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Ho
 	if werr != nil {
 		// The last look: Control, unlike Write, runs even past the
 		// deadline. The kernel handles ICMP and SYN-ACKs in softirq
-		// whatever this process is doing, so what is queued now is
-		// what arrived in time, however late the poller woke us.
+		// whatever this process is doing, so what is queued now holds
+		// everything that arrived in time, however late the poller
+		// woke us (an answer found here gets an RTT up to now: an
+		// overstatement, never an understatement).
 		_ = rc.Control(func(s uintptr) { answered(int(s)) })
 	}
 	return hop, nil
