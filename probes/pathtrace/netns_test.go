@@ -3,14 +3,21 @@
 package pathtrace
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -37,7 +44,7 @@ func sh(args ...string) error {
 	return nil
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root")
@@ -75,9 +82,13 @@ func newLab(t *testing.T) *lab {
 		[]string{"ip", "-n", l.client, "route", "add", "default", "via", "198.18.1.1"},
 		[]string{"ip", "-n", l.server, "route", "add", "default", "via", "198.19.1.1"},
 		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
-		// Linux rate-limits ICMP errors per destination; the tests send
-		// bursts from one client, so lift the limit in the router.
+		// Linux rate-limits ICMP errors per destination, and all of them
+		// together to icmp_msgs_per_sec (1000/s, bursts of 50); the tests
+		// send bursts from one client and the benchmarks thousands of
+		// probes a second, so lift both limits in the router.
 		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"},
+		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_msgs_per_sec=1000000"},
+		[]string{"ip", "netns", "exec", l.router, "sysctl", "-qw", "net.ipv4.icmp_msgs_burst=1000000"},
 	)
 	for _, s := range steps {
 		if err := sh(s...); err != nil {
@@ -87,8 +98,159 @@ func newLab(t *testing.T) *lab {
 	return l
 }
 
-// router replaces the router's nft rules.
-func (l *lab) rules(t *testing.T, rules ...string) {
+// daemon runs this test binary's test named run in namespace ns with
+// scenarioEnv set to role, and waits until it prints "ready". It is stopped
+// by the returned function, and at the latest when t ends.
+func (l *lab) daemon(t testing.TB, ns, run, role string, env ...string) (stop func()) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^"+run+"$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), scenarioEnv+"="+role), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
+	t.Cleanup(stop)
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		stop()
+		t.Fatalf("%s in %s: %q %v", run, ns, line, err)
+	}
+	return stop
+}
+
+// serve starts a listener on the server's port 443, so that "reached" is a
+// real handshake. It is this test binary (TestNetnsServer) rather than a
+// forking server, so that a benchmark's thousands of handshakes a second
+// never fill the accept queue (a full queue drops SYNs: a silent server).
+func (l *lab) serve(t testing.TB) {
+	t.Helper()
+	l.daemon(t, l.server, "TestNetnsServer", "server")
+}
+
+// slowRouter makes the router answer TTL expiry delay late: its kernel's own
+// time exceeded is dropped and TestNetnsSlowRouter sends one in its stead.
+// This is a router whose control plane answers after its forwarding plane
+// dropped the probe, the way one that punts TTL expiry to a slower path does
+// (tc netem would be simpler, but this kernel has no sch_netem).
+func (l *lab) slowRouter(t testing.TB, delay time.Duration) (stop func()) {
+	t.Helper()
+	l.rules(t, "chain egress_out { type filter hook output priority 0; icmp type time-exceeded meta mark != "+slowMark+" drop; }")
+	return l.daemon(t, l.router, "TestNetnsSlowRouter", "slowrouter", delayEnv+"="+delay.String())
+}
+
+const (
+	delayEnv = "PATHTRACE_NETNS_DELAY"
+	slowMark = "0x2a"
+)
+
+// TestNetnsSlowRouter runs in the router namespace: for each TCP packet that
+// arrives on r0 (from the client) with TTL 1, which the kernel drops as
+// expired, it sends the ICMP time exceeded itself after $PATHTRACE_NETNS_DELAY,
+// quoting the IP header and first 8 bytes (ports, sequence) as RFC 792 asks,
+// from a raw socket whose mark lets it past the rule that drops the kernel's.
+func TestNetnsSlowRouter(t *testing.T) {
+	if os.Getenv(scenarioEnv) != "slowrouter" {
+		t.Skip("only run by slowRouter")
+	}
+	delay, err := time.ParseDuration(os.Getenv(delayEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifi, err := net.InterfaceByName("r0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The protocol of a packet socket is in network order.
+	ethIP := binary.NativeEndian.Uint16(binary.BigEndian.AppendUint16(nil, unix.ETH_P_IP))
+	pfd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(ethIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(pfd, &unix.SockaddrLinklayer{Protocol: ethIP, Ifindex: ifi.Index}); err != nil {
+		t.Fatal(err)
+	}
+	rfd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, _ := strconv.ParseUint(slowMark, 0, 32)
+	if err := unix.SetsockoptInt(rfd, unix.SOL_SOCKET, unix.SO_MARK, int(mark)); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	buf := make([]byte, 4096)
+	for {
+		n, from, err := unix.Recvfrom(pfd, buf, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := buf[:n]
+		if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		if len(p) < 20 || p[0]>>4 != 4 || p[8] != 1 || p[9] != unix.IPPROTO_TCP {
+			continue
+		}
+		ihl := int(p[0]&0x0f) * 4
+		if len(p) < ihl+8 {
+			continue
+		}
+		msg := make([]byte, 8+ihl+8) // type 11, code 0, checksum, unused
+		msg[0] = 11
+		copy(msg[8:], p[:ihl+8])
+		binary.BigEndian.PutUint16(msg[2:4], inetChecksum(msg))
+		to := &unix.SockaddrInet4{Addr: [4]byte(p[12:16])}
+		time.AfterFunc(delay, func() {
+			if err := unix.Sendto(rfd, msg, 0, to); err != nil {
+				fmt.Fprintln(os.Stderr, "slow router:", err)
+			}
+		})
+	}
+}
+
+// inetChecksum is the Internet checksum (RFC 1071).
+func inetChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// TestNetnsServer is the server of the lab: it accepts and closes
+// connections on 198.19.1.2:443 until it is killed.
+func TestNetnsServer(t *testing.T) {
+	if os.Getenv(scenarioEnv) != "server" {
+		t.Skip("only run by serve")
+	}
+	ln, err := net.Listen("tcp", "198.19.1.2:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+// rules replaces the router's nft rules.
+func (l *lab) rules(t testing.TB, rules ...string) {
 	t.Helper()
 	if err := sh("ip", "netns", "exec", l.router, "nft", "flush", "ruleset"); err != nil {
 		t.Fatal(err)
@@ -120,13 +282,7 @@ func TestNetnsPath(t *testing.T) {
 		t.Skip("inside the child")
 	}
 	l := newLab(t)
-	// A listener on the server so that "reached" is a real handshake.
-	srv := exec.Command("ip", "netns", "exec", l.server, "socat", "TCP-LISTEN:443,fork,reuseaddr", "SYSTEM:true")
-	if err := srv.Start(); err != nil {
-		t.Skipf("socat: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	time.Sleep(200 * time.Millisecond)
+	l.serve(t)
 
 	t.Run("appliance answers", func(t *testing.T) {
 		l.rules(t)
@@ -137,6 +293,19 @@ func TestNetnsPath(t *testing.T) {
 			"chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }",
 			"chain transit { type filter hook forward priority 0; tcp dport 443 reject with icmp type admin-prohibited; }")
 		l.runChild(t, "refuses")
+	})
+	// The bound of hopWait in this lab: the server answers in about
+	// 0.1 ms, so a hop is given about 5.2 ms after its probe left. An
+	// answer 2 ms late, twenty times the server's round trip, is found;
+	// one 50 ms late is past what a router nearer than the server can
+	// take, and the check says the path was not fully seen.
+	t.Run("appliance answers late", func(t *testing.T) {
+		defer l.slowRouter(t, 2*time.Millisecond)()
+		l.runChild(t, "late")
+	})
+	t.Run("appliance answers too late", func(t *testing.T) {
+		defer l.slowRouter(t, 50*time.Millisecond)()
+		l.runChild(t, "toolate")
 	})
 	t.Run("silent router", func(t *testing.T) {
 		l.rules(t, "chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }")
@@ -175,6 +344,29 @@ func TestNetnsChild(t *testing.T) {
 		if took > 500*time.Millisecond {
 			t.Errorf("took %v: every hop answered, nothing to wait for", took)
 		}
+	case "late":
+		if r.Status != probes.Warn || r.Evidence["appliance"] != "198.18.1.1" || r.Evidence["reached_at_ttl"] != 2 ||
+			hops[0]["kind"] != "time-exceeded" || hops[1]["kind"] != "reached" {
+			t.Fatalf("want the router found as appliance at hop 1 though it answered 2 ms late")
+		}
+		if rtt := hops[0]["rtt_ms"].(int64); rtt < 2 || rtt <= hops[1]["rtt_ms"].(int64) {
+			t.Fatalf("hop 1 answered in %d ms: not later than the server, the test proves nothing", rtt)
+		}
+	case "toolate":
+		if r.Status != probes.Pass || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
+			!strings.Contains(r.Message, "not fully seen") {
+			t.Fatalf("want a pass that says the path was not fully seen: hop 1 answered past the bound")
+		}
+		if took > 40*time.Millisecond {
+			t.Errorf("took %v: waited for an answer 50 ms late though the server answered within a millisecond", took)
+		}
+		// The router does answer, only later: a probe that waits sees it.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		h, err := probeTTL(ctx, netip.MustParseAddrPort("198.19.1.2:443"), 1, func() {})
+		if err != nil || h.Kind != TimeExceeded || h.Addr != netip.MustParseAddr("198.18.1.1") || h.RTT < 50*time.Millisecond {
+			t.Fatalf("a patient probe: %+v %v, want the router's time exceeded after 50 ms", h, err)
+		}
 	case "refuses":
 		if took > 700*time.Millisecond {
 			t.Errorf("took %v: the refusal ends the path, the silent hop is given up shortly after", took)
@@ -184,11 +376,12 @@ func TestNetnsChild(t *testing.T) {
 			t.Fatalf("want the router refusing at hop 2")
 		}
 	case "silent":
-		if r.Status != probes.Pass || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" {
-			t.Fatalf("want a pass: the server answered at TTL 2 and hop 1 stayed silent")
+		if r.Status != probes.Pass || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
+			!strings.Contains(r.Message, "not fully seen") {
+			t.Fatalf("want a pass that says the path was not fully seen: the server answered at TTL 2 and hop 1 stayed silent")
 		}
-		if took > 700*time.Millisecond {
-			t.Errorf("took %v: the silent hop should be given up shortly after the server answered", took)
+		if took > 60*time.Millisecond {
+			t.Errorf("took %v: the silent hop should be given up a few ms after the server answered", took)
 		}
 	case "blackhole":
 		if r.Status != probes.Skip || r.Reason != probes.ReasonNotObservable || r.Hint == "" {

@@ -58,14 +58,56 @@ type Hop struct {
 func (h Hop) answered() bool { return h.Kind != Silent }
 func (h Hop) arrived() bool  { return h.Kind == Reached || h.Kind == Refused }
 
+// How long a hop before the destination is given to answer, counted from
+// when its own probe left: hopWaitRTTs times the slowest round trip seen in
+// this trace (normally the destination's) plus hopWaitFloor.
+//
+// A router at TTL k < n lies on the way to the destination at TTL n, so its
+// time exceeded travels part of the path the SYN and SYN-ACK travel in full:
+// its round trip is at most the destination's, and the second round trip
+// allows for a return path longer than the forward one and for queues. The
+// floor is for what does not grow with distance: the router making the ICMP
+// message (tens of microseconds in a Linux kernel, which is what the virtual
+// appliances of a VNet run or sit on; a control plane that punts TTL expiry
+// to a slower path, as hardware routers on-premises do, takes longer, and
+// those sit behind a gateway where the round trip term grows with the path)
+// and this machine's kernel handling it while both of its cores are busy
+// (softirqs run ahead of any process; ksoftirqd takes over only under
+// sustained load, and its slice is a few ms). It needs no margin for this
+// process's own scheduling: each hop's clock starts when its SYN left, not
+// when the trace began, and a probe whose wait ends looks at its socket once
+// more, so an answer the kernel already holds is never lost because the
+// goroutine that should read it had not run yet.
+//
+// The previous grace, 3 round trips + 100 ms after the destination's
+// answer, was most of a healthy run: on Azure every hop before the
+// destination is silent, so every trace paid it in full.
+const (
+	hopWaitRTTs  = 2
+	hopWaitFloor = 5 * time.Millisecond
+)
+
+func hopWait(slowest time.Duration) time.Duration { return hopWaitRTTs*slowest + hopWaitFloor }
+
+// probeFunc sends one TTL-limited probe; probeTTL is the real one.
+type probeFunc func(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Hop, error)
+
 // Trace probes dst with TTL 1..maxTTL in parallel and returns one Hop per
 // TTL. It returns when every TTL has an answer, when ctx ends, or shortly
-// after the destination answered: the hops before it answer sooner than the
-// destination does, so once it has answered and a few of its round trips
-// have passed, waiting longer for the silent ones would only spend the
-// check's budget. The error is the kernel refusing the probes (no IP_RECVERR,
-// no socket); it is returned only when no TTL could be probed at all.
+// after the destination answered: a hop before it is nearer, so it answers
+// within about the destination's own round trip of its probe leaving (see
+// hopWait), and waiting longer for a silent one would only spend the check's
+// budget. The error is the kernel refusing the probes (no IP_RECVERR, no
+// socket); it is returned only when no TTL could be probed at all.
 func Trace(ctx context.Context, dst netip.AddrPort, maxTTL int) ([]Hop, error) {
+	hops, _, err := trace(ctx, dst, maxTTL, probeTTL)
+	return hops, err
+}
+
+// trace is Trace with the probe given, and it also returns how long the
+// silent hops before the destination were waited for after their probes
+// left (0 when no hop had to be waited for).
+func trace(ctx context.Context, dst netip.AddrPort, maxTTL int, probe probeFunc) ([]Hop, time.Duration, error) {
 	if maxTTL < 1 {
 		maxTTL = DefaultMaxTTL
 	}
@@ -76,13 +118,18 @@ func Trace(ctx context.Context, dst netip.AddrPort, maxTTL int) ([]Hop, error) {
 		hop Hop
 		err error
 	}
+	type departure struct {
+		ttl int
+		at  time.Time
+	}
 	answers := make(chan answer, maxTTL)
+	departures := make(chan departure, maxTTL)
 	var wg sync.WaitGroup
 	for ttl := 1; ttl <= maxTTL; ttl++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h, err := probeTTL(ctx, dst, ttl)
+			h, err := probe(ctx, dst, ttl, func() { departures <- departure{ttl, time.Now()} })
 			h.TTL = ttl
 			answers <- answer{h, err}
 		}()
@@ -92,39 +139,88 @@ func Trace(ctx context.Context, dst netip.AddrPort, maxTTL int) ([]Hop, error) {
 	for i := range hops {
 		hops[i] = Hop{TTL: i + 1, Kind: Silent}
 	}
+	sentAt := make([]time.Time, maxTTL)
+	over := make([]bool, maxTTL) // the probe returned: nothing more will come
 	var errs []error
-	var grace <-chan time.Time
 	reachedAt := 0
-	for got := 0; got < maxTTL; {
-		select {
-		case a := <-answers:
-			got++
-			if a.err != nil {
-				errs = append(errs, a.err)
-				continue
-			}
-			hops[a.hop.TTL-1] = a.hop
-			// An unreachable ends the path as surely as an arrival: the
-			// higher TTLs would meet the same refusal.
-			if (a.hop.arrived() || a.hop.Kind == Unreachable) && (reachedAt == 0 || a.hop.TTL < reachedAt) {
-				reachedAt = a.hop.TTL
-				grace = time.After(3*a.hop.RTT + 100*time.Millisecond)
-			}
-			if reachedAt != 0 && allAnswered(hops[:reachedAt-1]) {
-				got = maxTTL
-			}
-		case <-grace:
-			got = maxTTL
-		case <-ctx.Done():
-			got = maxTTL
+	var slowest, wait time.Duration
+	take := func(a answer) {
+		over[a.hop.TTL-1] = true
+		if a.err != nil {
+			errs = append(errs, a.err)
+			return
+		}
+		hops[a.hop.TTL-1] = a.hop
+		if a.hop.answered() {
+			slowest = max(slowest, a.hop.RTT)
+		}
+		// An unreachable ends the path as surely as an arrival: the
+		// higher TTLs would meet the same refusal.
+		if (a.hop.arrived() || a.hop.Kind == Unreachable) && (reachedAt == 0 || a.hop.TTL < reachedAt) {
+			reachedAt = a.hop.TTL
 		}
 	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var due <-chan time.Time
+	for pending := maxTTL; pending > 0; {
+		select {
+		case d := <-departures:
+			sentAt[d.ttl-1] = d.at
+		case a := <-answers:
+			pending--
+			take(a)
+		case <-due:
+			pending = 0
+			continue
+		case <-ctx.Done():
+			pending = 0
+			continue
+		}
+		if reachedAt == 0 {
+			continue
+		}
+		// The hops before the destination still silent: the trace ends
+		// when the last of them is due, or at once when none is left. One
+		// whose probe has not left yet has no due time: wait for it.
+		var last time.Time
+		unsent := false
+		wait = hopWait(slowest)
+		for i := range reachedAt - 1 {
+			switch {
+			case over[i]:
+			case sentAt[i].IsZero():
+				unsent = true
+			case sentAt[i].Add(wait).After(last):
+				last = sentAt[i].Add(wait)
+			}
+		}
+		switch {
+		case unsent:
+			due = nil
+		case last.IsZero():
+			pending = 0
+		default:
+			timer.Reset(time.Until(last))
+			due = timer.C
+		}
+	}
+	timer.Stop()
 	cancel()
 	wg.Wait()
-	if len(errs) == maxTTL {
-		return hops, errs[0]
+	// The probes still out looked at their sockets once more on the way
+	// out; what they found counts.
+	close(answers)
+	for a := range answers {
+		take(a)
 	}
-	return hops, nil
+	if reachedAt == 0 || allAnswered(hops[:reachedAt-1]) {
+		wait = 0
+	}
+	if len(errs) == maxTTL {
+		return hops, wait, errs[0]
+	}
+	return hops, wait, nil
 }
 
 // complete tells whether every hop up to the destination (or every hop, when
@@ -237,7 +333,7 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 	dst := netip.AddrPortFrom(ip.Unmap(), uint16(d.Port))
 
 	t0 := time.Now()
-	hops, terr := Trace(ctx, dst, opts.MaxTTL)
+	hops, wait, terr := trace(ctx, dst, opts.MaxTTL, probeTTL)
 	phases["trace_ms"] = time.Since(t0).Milliseconds()
 	// Hops past the destination say nothing about the path; they are left
 	// out of the evidence rather than shown as silent.
@@ -249,6 +345,9 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 		}
 	}
 	ev := map[string]any{"destination": dst.String(), "hops": hopEvidence(shown), "max_ttl": opts.MaxTTL}
+	if wait > 0 {
+		ev["hop_wait_us"] = wait.Microseconds()
+	}
 	result := func(r probes.Result) probes.Result {
 		r.Phases, r.Addresses, r.Evidence = phases, addrs, ev
 		return r
@@ -263,7 +362,7 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 	// A run deadline that cut the trace short is never a pass (SPEC); an
 	// appliance that answered before it is still worth reporting, and a
 	// trace that had every answer it needed is complete.
-	r := judge(d, dst, hops, opts.Local, ev)
+	r := judge(d, dst, hops, wait, opts.Local, ev)
 	if ctx.Err() != nil && r.Status != probes.Warn && !complete(hops) {
 		if reason, msg := probes.Classify(ctx, ctx.Err()); reason == probes.ReasonDeadline {
 			r = probes.Failf(reason, probes.PhaseAnalysis, msg)
@@ -274,7 +373,9 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 }
 
 // judge turns the hops into the check's result; ev receives what it found.
-func judge(d Dependency, dst netip.AddrPort, hops []Hop, local []netip.Prefix, ev map[string]any) probes.Result {
+// wait is how long the silent hops before the destination were given after
+// their probes left.
+func judge(d Dependency, dst netip.AddrPort, hops []Hop, wait time.Duration, local []netip.Prefix, ev map[string]any) probes.Result {
 	reachedAt := 0
 	for _, h := range hops {
 		if h.arrived() {
@@ -323,6 +424,16 @@ func judge(d Dependency, dst netip.AddrPort, hops []Hop, local []netip.Prefix, e
 			msg += ": no router between this VM and the destination decrements TTL, so no virtual appliance routes this traffic (a transparent proxy that answers in the destination's name would not show)"
 		} else {
 			msg += fmt.Sprintf("; %s before it: no private device answered", describeBefore(hops[:reachedAt-1]))
+			if !allAnswered(hops[:reachedAt-1]) {
+				// A silent hop is unseen, not cleared: say what was
+				// waited for and what silence cannot rule out.
+				msg += ", but the path was not fully seen ("
+				if wait > 0 {
+					msg += fmt.Sprintf("no answer within %v of the probe leaving, by when a router nearer than the destination answers; ",
+						wait.Round(100*time.Microsecond))
+				}
+				msg += "Azure's own network never answers as a hop, and neither would an appliance set not to)"
+			}
 		}
 		return probes.Passf(msg)
 	case len(public) > 0:

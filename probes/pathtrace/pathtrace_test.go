@@ -151,7 +151,7 @@ func closedUDPPort(t *testing.T, a netip.Addr) int {
 	return port
 }
 
-func listen(t *testing.T) netip.AddrPort {
+func listen(t testing.TB) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -184,11 +184,11 @@ func closedTCP(t *testing.T) netip.AddrPort {
 func TestProbeTTLLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	h, err := probeTTL(ctx, listen(t), 1)
+	h, err := probeTTL(ctx, listen(t), 1, func() {})
 	if err != nil || h.Kind != Reached || h.Addr != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("listening port: %+v %v", h, err)
 	}
-	h, err = probeTTL(ctx, closedTCP(t), 1)
+	h, err = probeTTL(ctx, closedTCP(t), 1, func() {})
 	if err != nil || h.Kind != Refused {
 		t.Errorf("closed port: %+v %v", h, err)
 	}
@@ -196,7 +196,7 @@ func TestProbeTTLLoopback(t *testing.T) {
 	done, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	start := time.Now()
-	h, err = probeTTL(done, listen(t), 1)
+	h, err = probeTTL(done, listen(t), 1, func() {})
 	if err != nil || time.Since(start) > 100*time.Millisecond {
 		t.Errorf("cancelled: %+v %v after %v", h, err, time.Since(start))
 	}
@@ -284,7 +284,7 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		ev := map[string]any{}
-		r := judge(d, dst, tc.hops, vnet, ev)
+		r := judge(d, dst, tc.hops, 5*time.Millisecond, vnet, ev)
 		if r.Status != tc.status {
 			t.Errorf("%s: status %s (%s), want %s", tc.name, r.Status, r.Message, tc.status)
 			continue

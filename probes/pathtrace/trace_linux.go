@@ -22,10 +22,21 @@ import (
 // port takes the same path and passes the same filters as the real traffic,
 // which a UDP probe would not.
 //
+// sent is called once the SYN is on its way and an answer is awaited (not
+// when connect answers at once), so that the caller can time the wait for an
+// answer from when this very probe left rather than from when the goroutine
+// was started: on a loaded machine the probes of one trace may leave
+// milliseconds apart.
+//
 // It returns an error only when the kernel refuses the socket or its options;
-// silence until ctx ends is a Hop of kind Silent.
-func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int) (Hop, error) {
+// silence until ctx ends is a Hop of kind Silent. When ctx ends it looks at
+// the socket once more, so that an answer the kernel has already queued is
+// not lost because this goroutine had not been scheduled to read it.
+func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Hop, error) {
 	hop := Hop{TTL: ttl, Kind: Silent}
+	if ctx.Err() != nil {
+		return hop, nil // no probe leaves after the check is over
+	}
 	addr := dst.Addr().Unmap()
 	family, sa := unix.AF_INET, unix.Sockaddr(nil)
 	if addr.Is4() {
@@ -72,6 +83,7 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int) (Hop, error) {
 		return hop, fmt.Errorf("connect: %w", err)
 	}
 
+	sent()
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return hop, fmt.Errorf("poller: %w", err)
@@ -80,13 +92,11 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int) (Hop, error) {
 	// never outlives the check.
 	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if ctx.Err() != nil {
-		return hop, nil
-	}
 
 	var buf, oob [512]byte
-	werr := rc.Write(func(s uintptr) bool {
-		fd := int(s)
+	// answered reads what the kernel knows of the probe without blocking
+	// and fills hop; it tells whether the probe has its answer.
+	answered := func(fd int) bool {
 		// The error queue first: it holds the ICMP message that explains
 		// the failure, and it may be there while the connect still retries
 		// (the kernel keeps the error soft when the socket was busy).
@@ -124,9 +134,19 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int) (Hop, error) {
 			hop.errno = e
 			return false
 		}
-	})
+	}
+	werr := rc.Write(func(s uintptr) bool { return answered(int(s)) })
 	if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) {
 		return hop, fmt.Errorf("wait: %w", werr)
+	}
+	if werr != nil {
+		// The last look: Control, unlike Write, runs even past the
+		// deadline. The kernel handles ICMP and SYN-ACKs in softirq
+		// whatever this process is doing, so what is queued now holds
+		// everything that arrived in time, however late the poller
+		// woke us (an answer found here gets an RTT up to now: an
+		// overstatement, never an understatement).
+		_ = rc.Control(func(s uintptr) { answered(int(s)) })
 	}
 	return hop, nil
 }
