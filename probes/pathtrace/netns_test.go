@@ -337,7 +337,7 @@ func TestNetnsChild(t *testing.T) {
 	hops := r.Evidence["hops"].([]map[string]any)
 	switch scenario {
 	case "appliance":
-		if r.Status != probes.Warn || r.Reason != probes.ReasonForcedTunnel || r.Evidence["appliance"] != "198.18.1.1" ||
+		if r.Status != probes.Warn || r.Reason != probes.ReasonForcedTunnel || r.Appliance != "198.18.1.1" ||
 			r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "time-exceeded" || hops[1]["kind"] != "reached" {
 			t.Fatalf("want the router as appliance at hop 1 and the server at 2")
 		}
@@ -345,7 +345,7 @@ func TestNetnsChild(t *testing.T) {
 			t.Errorf("took %v: every hop answered, nothing to wait for", took)
 		}
 	case "late":
-		if r.Status != probes.Warn || r.Evidence["appliance"] != "198.18.1.1" || r.Evidence["reached_at_ttl"] != 2 ||
+		if r.Status != probes.Warn || r.Appliance != "198.18.1.1" || r.Evidence["reached_at_ttl"] != 2 ||
 			hops[0]["kind"] != "time-exceeded" || hops[1]["kind"] != "reached" {
 			t.Fatalf("want the router found as appliance at hop 1 though it answered 2 ms late")
 		}
@@ -371,7 +371,7 @@ func TestNetnsChild(t *testing.T) {
 		if took > 700*time.Millisecond {
 			t.Errorf("took %v: the refusal ends the path, the silent hop is given up shortly after", took)
 		}
-		if r.Status != probes.Warn || r.Evidence["appliance"] != "198.18.1.1" || hops[1]["kind"] != "unreachable" ||
+		if r.Status != probes.Warn || r.Appliance != "198.18.1.1" || hops[1]["kind"] != "unreachable" ||
 			!strings.Contains(r.Message, "refuses") {
 			t.Fatalf("want the router refusing at hop 2")
 		}

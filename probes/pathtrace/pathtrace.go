@@ -320,8 +320,11 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 					r.Hint = "Raise --deadline so that the run can finish its checks."
 					return r
 				}
-				r := probes.Skipf(reason, "cannot trace the path: "+msg, "")
-				r.Phases = phases
+				// The dependency's own check reports the lookup's failure;
+				// the trace had no address to go to (SPEC: skip, no-data).
+				r := probes.Skipf(probes.ReasonNoData, "cannot trace the path: "+msg,
+					"See the dependency's own check for why its name does not resolve; the path is traced once it does.")
+				r.Phases, r.Evidence = phases, map[string]any{"cause": string(reason)}
 				return r
 			}
 		}
@@ -405,7 +408,6 @@ func judge(d Dependency, dst netip.AddrPort, hops []Hop, wait time.Duration, loc
 
 	switch {
 	case appliance != nil:
-		ev["appliance"] = appliance.Addr.String()
 		ev["appliance_ttl"] = appliance.TTL
 		what := "forwards"
 		if appliance.Kind == Unreachable {
@@ -417,6 +419,7 @@ func judge(d Dependency, dst netip.AddrPort, hops []Hop, wait time.Duration, loc
 		r.Hint = fmt.Sprintf("Make sure the appliance at %s allows %s without TLS inspection, or route the service around it "+
 			"(a service endpoint, or a route for its service tag with next hop Internet); for classic tiers also add a route ApiManagement → Internet.",
 			appliance.Addr, net.JoinHostPort(d.Host, strconv.Itoa(d.Port)))
+		r.Appliance = appliance.Addr.String()
 		return r
 	case reachedAt != 0:
 		msg := fmt.Sprintf("reached %s at TTL %d", dst, reachedAt)

@@ -249,7 +249,7 @@ func TestCheckLoopback(t *testing.T) {
 		t.Errorf("sql: %+v", r)
 	}
 	r = checks[2].Probe.Run(ctx)
-	if r.Status != probes.Skip || r.Reason != probes.ReasonNXDomain {
+	if r.Status != probes.Skip || r.Reason != probes.ReasonNoData || r.Evidence["cause"] != "nxdomain" || r.Hint == "" {
 		t.Errorf("nxdomain: %+v", r)
 	}
 }
@@ -291,7 +291,7 @@ func TestJudge(t *testing.T) {
 		}
 		switch r.Status {
 		case probes.Warn:
-			if r.Reason != probes.ReasonForcedTunnel || ev["appliance"] != tc.appliance || r.Hint == "" ||
+			if r.Reason != probes.ReasonForcedTunnel || r.Appliance != tc.appliance || r.Hint == "" ||
 				!strings.Contains(r.Hint, tc.appliance) || !strings.Contains(r.Hint, "acct.blob.core.windows.net:443") {
 				t.Errorf("%s: %+v ev=%v", tc.name, r, ev)
 			}
@@ -300,7 +300,7 @@ func TestJudge(t *testing.T) {
 				t.Errorf("%s: %+v", tc.name, r)
 			}
 		case probes.Pass:
-			if _, ok := ev["appliance"]; ok {
+			if r.Appliance != "" {
 				t.Errorf("%s: appliance named on a pass: %v", tc.name, ev)
 			}
 		}
