@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -694,7 +695,8 @@ func TestTextHelpers(t *testing.T) {
 
 func TestPlanJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := RenderPlan(&buf, fixturePlan(), "json", Options{}); err != nil {
+	plan := fixturePlan()
+	if err := RenderPlan(&buf, plan, "json", Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var entries []PlanEntry
@@ -721,9 +723,137 @@ func TestPlanJSON(t *testing.T) {
 	if e := byID["dns.gateway"]; e.Port != 0 {
 		t.Errorf("a DNS name has no port: %+v", e)
 	}
-	// The input slice is left in its order.
-	if p := fixturePlan(); p[0].ID != "outbound.sql" {
-		t.Error("fixture changed")
+	// The caller's slice is left in its order (RenderPlan sorts a copy).
+	if plan[0].ID != "outbound.sql" || plan[3].ID != "outbound.monitor.metrics" {
+		t.Errorf("RenderPlan reordered the caller's checks: %s … %s", plan[0].ID, plan[3].ID)
+	}
+}
+
+// TestPlanJSONRealCatalogue renders what `apimprobe plan -o json` prints for
+// the real catalogue and holds it to README/SPEC: an array with one object
+// per check, sorted by id, each saying what is contacted (kind, target,
+// port), whether it is required, and why; checks that cannot run say so
+// with the flag that would enable them. The caller's slice keeps its order.
+func TestPlanJSONRealCatalogue(t *testing.T) {
+	allowed := map[string]bool{"id": true, "title": true, "category": true, "resource_type": true, "required": true,
+		"kind": true, "target": true, "port": true, "why": true, "source": true, "preset": true}
+	for _, mode := range catalog.Modes() {
+		checks, err := catalog.Plan(catalog.Options{Cloud: "public", Mode: mode, Phase: "post",
+			Inputs: catalog.Inputs{Service: "contoso", Region: "westeurope", SQLServer: "mysql"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before []string
+		for _, c := range checks {
+			before = append(before, c.ID)
+		}
+		if slices.IsSorted(before) {
+			t.Fatalf("%s: the catalogue is already sorted by id, so this test cannot see whether the plan sorts", mode)
+		}
+		var buf bytes.Buffer
+		if err := RenderPlan(&buf, checks, "json", Options{}); err != nil {
+			t.Fatal(err)
+		}
+		var after []string
+		for _, c := range checks {
+			after = append(after, c.ID)
+		}
+		if !slices.Equal(before, after) {
+			t.Errorf("%s: RenderPlan reordered the caller's checks", mode)
+		}
+		if !bytes.HasPrefix(buf.Bytes(), []byte("[\n  {\n    \"id\": ")) || !bytes.HasSuffix(buf.Bytes(), []byte("]\n")) {
+			t.Errorf("%s: not an indented JSON array of objects starting with id:\n%.60s", mode, buf.Bytes())
+		}
+
+		// The shape, read as plain JSON: every key known, the booleans and
+		// numbers of the right type, required present even when false.
+		var raw []map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &raw); err != nil {
+			t.Fatalf("%s: plan json does not parse: %v", mode, err)
+		}
+		if len(raw) != len(checks) {
+			t.Fatalf("%s: %d entries for %d checks", mode, len(raw), len(checks))
+		}
+		var ids []string
+		for _, m := range raw {
+			for k := range m {
+				if !allowed[k] {
+					t.Errorf("%s: unknown key %q in %v", mode, k, m)
+				}
+			}
+			id, _ := m["id"].(string)
+			ids = append(ids, id)
+			if _, ok := m["required"].(bool); !ok {
+				t.Errorf("%s %s: required is %T %v, want a JSON boolean always present", mode, id, m["required"], m["required"])
+			}
+			for _, k := range []string{"title", "category", "kind", "target", "why"} {
+				if v, _ := m[k].(string); v == "" {
+					t.Errorf("%s %s: %s missing or empty", mode, id, k)
+				}
+			}
+			if p, ok := m["port"]; ok {
+				if n, isNum := p.(float64); !isNum || n <= 0 || n > 65535 || n != float64(int(n)) {
+					t.Errorf("%s %s: port %v", mode, id, p)
+				}
+			}
+		}
+		if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+			t.Errorf("%s: ids not sorted and unique: %v", mode, ids)
+		}
+
+		// The content: each entry is its check, field for field.
+		var entries []PlanEntry
+		dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&entries); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]PlanEntry{}
+		for _, e := range entries {
+			byID[e.ID] = e
+		}
+		for _, c := range checks {
+			e, ok := byID[c.ID]
+			if !ok {
+				t.Errorf("%s: %s missing from the plan", mode, c.ID)
+				continue
+			}
+			if e.Title != c.Title || e.Category != c.Category || e.ResourceType != c.ResourceType || e.Required != c.Required ||
+				e.Kind != c.Kind || e.Target != c.Target || e.Why != c.Why || e.Source != c.Source {
+				t.Errorf("%s %s: entry %+v does not say what the check is: %+v", mode, c.ID, e, c)
+			}
+			if (e.Preset == nil) != (c.Preset == nil) {
+				t.Errorf("%s %s: preset %+v, check's %+v", mode, c.ID, e.Preset, c.Preset)
+			} else if c.Preset != nil && (e.Preset.Status != c.Preset.Status || e.Preset.Reason != c.Preset.Reason ||
+				e.Preset.Message != c.Preset.Message || e.Preset.Hint != c.Preset.Hint) {
+				t.Errorf("%s %s: preset %+v, check's %+v", mode, c.ID, *e.Preset, *c.Preset)
+			}
+		}
+
+		// What the firewall team reads, for entries whose values are known.
+		sql := byID["outbound.sql"]
+		blob := byID["outbound.storage.blob"]
+		gwy := byID["inbound.gateway"]
+		metrics := byID["outbound.monitor.metrics"]
+		switch mode {
+		case "internal", "external":
+			if sql.Target != "mysql.database.windows.net:1433" || sql.Port != 1433 || !sql.Required || sql.Preset != nil || sql.Kind != "tcp" {
+				t.Errorf("%s: sql entry %+v", mode, sql)
+			}
+			if metrics.Required || metrics.Port != 443 {
+				t.Errorf("%s: optional metrics entry %+v", mode, metrics)
+			}
+		default:
+			if sql.Required || sql.Preset == nil || sql.Preset.Status != probes.Skip || sql.Preset.Reason != probes.ReasonNotApplicable {
+				t.Errorf("%s: SQL is no dependency in v2 modes, entry %+v", mode, sql)
+			}
+		}
+		if !blob.Required || blob.Preset == nil || blob.Preset.Reason != probes.ReasonNoData || !strings.Contains(blob.Preset.Hint, "--storage-account") || blob.Port != 443 {
+			t.Errorf("%s: blob without --storage-account: %+v %+v", mode, blob, blob.Preset)
+		}
+		if gwy.Target != "https://contoso.azure-api.net/status-0123456789abcdef" || gwy.Port != 443 || gwy.Kind != "http" {
+			t.Errorf("%s: gateway entry %+v", mode, gwy)
+		}
 	}
 }
 

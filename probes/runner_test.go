@@ -113,6 +113,35 @@ func TestRunnerAppliesHints(t *testing.T) {
 	}
 }
 
+// A warning carries the check's hint just as a failure does; a pass and a
+// skip get none, and a hint function that has nothing to add keeps the
+// probe's own hint.
+func TestRunnerAppliesHintsToWarnings(t *testing.T) {
+	hint := func(r Result) string {
+		if r.Reason == ReasonTLSHandshake {
+			return ""
+		}
+		return "do this: " + string(r.Reason)
+	}
+	mk := func(id string, r Result) Check {
+		return Check{ID: id, Kind: "tls", Probe: ProbeFunc(func(context.Context) Result { return r }), Hint: hint}
+	}
+	own := Failf(ReasonTLSHandshake, PhaseTLS, "odd server")
+	own.Hint = "the probe's own hint"
+	outs := Run(context.Background(), []Check{
+		mk("warn", Warnf(ReasonTLSIntercepted, PhaseTLS, "inspected")),
+		mk("fail", Failf(ReasonReset, PhaseTLS, "reset")),
+		mk("pass", Passf("fine")),
+		mk("skip", Skipf(ReasonNotApplicable, "n/a", "")),
+		mk("own", own),
+	}, RunOptions{Timeout: time.Second, Deadline: time.Second, Concurrency: 2})
+	for i, want := range []string{"do this: tls-intercepted", "do this: reset", "", "", "the probe's own hint"} {
+		if got := outs[i].Result.Hint; got != want {
+			t.Errorf("%s (%s): hint %q, want %q", outs[i].Check.ID, outs[i].Result.Status, got, want)
+		}
+	}
+}
+
 // BenchmarkRunSilentDrops is SPEC's budget: 40 checks of which 10 are silent
 // drops at a 2s timeout finish close to 2s (the slowest check), not the sum.
 func BenchmarkRunSilentDrops(b *testing.B) {

@@ -43,9 +43,13 @@ func (s *Set) candidates(name string) []string {
 
 // lookupHost is one server's answer for a host name: A and AAAA at once,
 // each following its CNAME chain, over the search-list candidates in order
-// until one is not NXDOMAIN or empty.
+// until one is not NXDOMAIN, empty or SERVFAIL. glibc's res_search goes on
+// to the next candidate after SERVFAIL too (a later one may answer); when
+// none answers, the SERVFAIL is what is reported, not a later NXDOMAIN,
+// because the server failing is what needs fixing.
 func (s *Set) lookupHost(ctx context.Context, srv Server, name string) View {
 	var v View
+	var servfail *View
 	for _, cand := range s.candidates(name) {
 		ch := make(chan View, 2)
 		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
@@ -53,10 +57,20 @@ func (s *Set) lookupHost(ctx context.Context, srv Server, name string) View {
 		}
 		a, b := <-ch, <-ch
 		v = merge(a, b)
+		if v.Err == nil && v.Rcode == dns.RcodeServerFailure {
+			if servfail == nil {
+				first := v
+				servfail = &first
+			}
+			continue
+		}
 		if v.Err != nil || (v.Rcode == dns.RcodeSuccess && len(v.Addrs) > 0) ||
 			(v.Rcode != dns.RcodeSuccess && v.Rcode != dns.RcodeNameError) {
 			break
 		}
+	}
+	if servfail != nil && !(v.Err == nil && v.Rcode == dns.RcodeSuccess && len(v.Addrs) > 0) {
+		v = *servfail
 	}
 	v.Name = strings.TrimSuffix(v.Name, ".")
 	for i := range v.Chain {

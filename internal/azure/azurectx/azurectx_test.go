@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -406,21 +407,105 @@ func TestTokenFailureSkips(t *testing.T) {
 	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "no Resource Manager token", "subnets/read")
 }
 
+// TestAPIMFoundElsewhereInSubscription: the instance is not in the VM's
+// resource group (the direct GET there is a 404), so readAPIM must search the
+// subscription (findAPIM), follow the list's nextLink, skip instances with
+// other names, and use the one found in another resource group.
 func TestAPIMFoundElsewhereInSubscription(t *testing.T) {
 	imds, _ := fakeIMDS(t)
+	const sub = "00000000-0000-0000-0000-000000000001"
+	var direct, pages atomic.Int32
 	var arm *armServer
+	// The instance elsewhere differs from the fixture in rg-apim in every
+	// value the context takes from it.
+	elsewhere := `{"id":"/subscriptions/` + sub + `/resourceGroups/rg-other/providers/Microsoft.ApiManagement/service/contoso",
+		"name":"contoso","location":"North Europe","sku":{"name":"Developer","capacity":1},
+		"properties":{"gatewayUrl":"https://contoso.azure-api.net","privateIPAddresses":["10.7.0.5"],"publicIPAddresses":["20.60.1.9"],
+		"virtualNetworkType":"Internal","virtualNetworkConfiguration":{"subnetResourceId":"/subscriptions/` + sub + `/resourceGroups/rg-other/providers/Microsoft.Network/virtualNetworks/vnet-b/subnets/snet-b"}}}`
+	decoy := func(name, ip string) string {
+		return `{"id":"/subscriptions/` + sub + `/resourceGroups/rg-x/providers/Microsoft.ApiManagement/service/` + name + `","name":"` + name +
+			`","sku":{"name":"Premium","capacity":3},"properties":{"privateIPAddresses":["` + ip + `"]}}`
+	}
 	arm = newARM(t, map[string]http.HandlerFunc{
-		"GET service": func(w http.ResponseWriter, r *http.Request) {
+		// The VM's resource group has no such instance.
+		"GET contoso": func(w http.ResponseWriter, r *http.Request) {
+			direct.Add(1)
+			if !strings.Contains(r.URL.Path, "/resourceGroups/rg-apim/") {
+				t.Errorf("direct GET outside the VM's resource group: %s", r.URL.Path)
+			}
 			w.Header().Set("Content-Type", "application/json")
-			body := strings.Replace(string(fixture(t, "apim.json")), "rg-apim", "rg-other", 1)
-			w.Write([]byte(`{"value":[{"name":"other","properties":{}},` + body + `]}`))
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"The Resource 'Microsoft.ApiManagement/service/contoso' under resource group 'rg-apim' was not found."}}`))
+		},
+		// The subscription's list, in two pages.
+		"GET service": func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/subscriptions/"+sub+"/providers/Microsoft.ApiManagement/service" {
+				t.Errorf("list path %s", r.URL.Path)
+			}
+			pages.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Query().Get("$skiptoken") == "" {
+				next := arm.URL + r.URL.Path + "?api-version=2024-05-01&$skiptoken=p2"
+				w.Write([]byte(`{"value":[` + decoy("contoso-dev", "10.9.9.9") + `,` + decoy("other", "10.8.8.8") + `],"nextLink":"` + next + `"}`))
+				return
+			}
+			w.Write([]byte(`{"value":[` + decoy("contoso2", "10.6.6.6") + `,` + elsewhere + `]}`))
 		},
 	})
 	o := baseOpts(imds.URL, arm)
-	d, _ := Discover(context.Background(), o)
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := d.Wait(context.Background())
-	if !s.Read(ReadAPIM).OK() || s.APIM == nil || s.APIM.SKU != "Premium" || len(s.APIM.HostNames) != 2 {
-		t.Fatalf("apim: %+v %+v", s.Read(ReadAPIM), s.APIM)
+	if direct.Load() != 1 || pages.Load() != 2 {
+		t.Fatalf("direct GETs %d, list pages %d: want the 404 in rg-apim, then both pages of the subscription's list", direct.Load(), pages.Load())
+	}
+	if r := s.Read(ReadAPIM); !r.OK() {
+		t.Fatalf("apim read: %+v", r)
+	}
+	a := s.APIM
+	if a == nil {
+		t.Fatal("no instance recorded")
+	}
+	if !strings.Contains(a.ID, "/resourceGroups/rg-other/") || a.Name != "contoso" || a.SKU != "Developer" || a.Capacity != 1 ||
+		!slices.Equal(a.PrivateIPs, []string{"10.7.0.5"}) || !slices.Equal(a.PublicIPs, []string{"20.60.1.9"}) ||
+		!strings.HasSuffix(a.SubnetID, "/subnets/snet-b") || !slices.Equal(a.HostNames, []string{"contoso.azure-api.net"}) {
+		t.Fatalf("not the instance found elsewhere: %+v", a)
+	}
+	c := d.Context()
+	if c.InstancePrivateIP != "10.7.0.5" || c.InstancePublicIP != "20.60.1.9" ||
+		c.Sources["instance_private_ip"] != SourceARM || c.Sources["instance_public_ip"] != SourceARM {
+		t.Fatalf("context does not use the instance found elsewhere: private %q public %q sources %v",
+			c.InstancePrivateIP, c.InstancePublicIP, c.Sources)
+	}
+}
+
+// An instance that exists nowhere in the subscription is a not-found read,
+// not an error and not another instance.
+func TestAPIMNotInSubscription(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, map[string]http.HandlerFunc{
+		"GET contoso": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+		},
+		"GET service": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"value":[{"id":"/subscriptions/x/resourceGroups/rg-x/providers/Microsoft.ApiManagement/service/contoso-dev","name":"contoso-dev","properties":{"privateIPAddresses":["10.9.9.9"]}}]}`))
+		},
+	})
+	o := baseOpts(imds.URL, arm)
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if r := s.Read(ReadAPIM); r == nil || r.Status != ReadNotFound || s.APIM != nil {
+		t.Fatalf("apim read %+v, instance %+v", r, s.APIM)
+	}
+	if c := d.Context(); c.InstancePrivateIP != "" {
+		t.Fatalf("instance private IP %q from an instance of another name", c.InstancePrivateIP)
 	}
 }
 
