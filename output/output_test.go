@@ -737,7 +737,7 @@ func TestPlanJSON(t *testing.T) {
 func TestPlanJSONRealCatalogue(t *testing.T) {
 	allowed := map[string]bool{"id": true, "title": true, "category": true, "resource_type": true, "required": true,
 		"kind": true, "target": true, "port": true, "why": true, "source": true, "preset": true}
-	for _, mode := range catalog.Modes() {
+	for _, mode := range probes.Modes() {
 		checks, err := catalog.Plan(catalog.Options{Cloud: "public", Mode: mode, Phase: "post",
 			Inputs: catalog.Inputs{Service: "contoso", Region: "westeurope", SQLServer: "mysql"}})
 		if err != nil {
@@ -819,7 +819,7 @@ func TestPlanJSONRealCatalogue(t *testing.T) {
 				continue
 			}
 			if e.Title != c.Title || e.Category != c.Category || e.ResourceType != c.ResourceType || e.Required != c.Required ||
-				e.Kind != c.Kind || e.Target != c.Target || e.Why != c.Why || e.Source != c.Source {
+				e.Kind != string(c.Kind) || e.Target != c.Target.String() || e.Why != c.Why || e.Source != c.Source {
 				t.Errorf("%s %s: entry %+v does not say what the check is: %+v", mode, c.ID, e, c)
 			}
 			if (e.Preset == nil) != (c.Preset == nil) {

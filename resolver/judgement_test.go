@@ -10,7 +10,7 @@ import (
 
 // known is an expectation with everything known: both VIPs, the subnet and
 // the VNet. Each mode is judged against it.
-func known(mode string) Expectation {
+func known(mode probes.Mode) Expectation {
 	return Expectation{
 		Mode:      mode,
 		Phase:     "post",
@@ -42,26 +42,26 @@ func TestGatewayAnswerPerMode(t *testing.T) {
 		"10.1.2.9":           {probes.Fail, probes.ReasonWrongAnswer, "10.1.2.9 is not the expected private VIP 10.1.2.5", "Change the A record for " + gw + " to 10.1.2.5"},
 		"10.1.2.5 20.50.1.2": {probes.Fail, probes.ReasonPublicAnswer, "20.50.1.2 is public", "private DNS zone"},
 	}
-	publicModes := func(mode string) map[string]outcome {
+	publicModes := func(mode probes.Mode) map[string]outcome {
 		return map[string]outcome{
 			"20.50.1.2": pass,
-			"10.1.2.5":  {probes.Fail, probes.ReasonWrongAnswer, "10.1.2.5 is private; " + mode + " mode answers with the public VIP from the public zone", "Remove the private record or zone for " + gw},
+			"10.1.2.5":  {probes.Fail, probes.ReasonWrongAnswer, "10.1.2.5 is private; " + string(mode) + " mode answers with the public VIP from the public zone", "Remove the private record or zone for " + gw},
 			"10.1.2.9":  {probes.Fail, probes.ReasonWrongAnswer, "10.1.2.9 is private", "Remove the private record or zone"},
-			"20.50.1.9": {probes.Fail, probes.ReasonWrongAnswer, "20.50.1.9 is not the instance's public VIP 20.50.1.2", "public VIP (" + mode + " mode)"},
+			"20.50.1.9": {probes.Fail, probes.ReasonWrongAnswer, "20.50.1.9 is not the instance's public VIP 20.50.1.2", "public VIP (" + string(mode) + " mode)"},
 			// The public VIP beside a private record is still a private answer.
 			"20.50.1.2 10.1.2.5": {probes.Fail, probes.ReasonWrongAnswer, "10.1.2.5 is private", "Remove the private record"},
 		}
 	}
-	table := map[string]map[string]outcome{
-		ModeInternal:     privateModes,
-		ModeV2Injected:   privateModes,
-		ModeExternal:     publicModes(ModeExternal),
-		ModeV2Integrated: publicModes(ModeV2Integrated),
+	table := map[probes.Mode]map[string]outcome{
+		probes.ModeInternal:     privateModes,
+		probes.ModeV2Injected:   privateModes,
+		probes.ModeExternal:     publicModes(probes.ModeExternal),
+		probes.ModeV2Integrated: publicModes(probes.ModeV2Integrated),
 	}
 	for mode, answers := range table {
 		exp := known(mode)
 		for answer, want := range answers {
-			t.Run(mode+" "+answer, func(t *testing.T) {
+			t.Run(string(mode)+" "+answer, func(t *testing.T) {
 				var records []string
 				for _, a := range strings.Fields(answer) {
 					records = append(records, gw+". 60 IN A "+a)
@@ -85,7 +85,7 @@ func TestGatewayAnswerPerMode(t *testing.T) {
 // TestExpectsPrivatePerMode pins which modes answer privately, including
 // the empty mode (the default, internal).
 func TestExpectsPrivatePerMode(t *testing.T) {
-	for mode, want := range map[string]bool{"": true, ModeInternal: true, ModeV2Injected: true, ModeExternal: false, ModeV2Integrated: false} {
+	for mode, want := range map[probes.Mode]bool{"": true, probes.ModeInternal: true, probes.ModeV2Injected: true, probes.ModeExternal: false, probes.ModeV2Integrated: false} {
 		if got := (Expectation{Mode: mode}).ExpectsPrivate(); got != want {
 			t.Errorf("mode %q: ExpectsPrivate = %v, want %v", mode, got, want)
 		}
@@ -96,7 +96,7 @@ func TestExpectsPrivatePerMode(t *testing.T) {
 // answer passes in external mode, and anything private fails, shared address
 // space and VNet prefixes in public ranges included.
 func TestExternalWithoutPublicVIP(t *testing.T) {
-	exp := Expectation{Mode: ModeExternal, Phase: "post", VNet: []netip.Prefix{netip.MustParsePrefix("20.0.0.0/16")}}
+	exp := Expectation{Mode: probes.ModeExternal, Phase: "post", VNet: []netip.Prefix{netip.MustParsePrefix("20.0.0.0/16")}}
 	for answer, want := range map[string]probes.Reason{
 		"52.1.2.3":    probes.ReasonOK,
 		"100.64.0.7":  probes.ReasonWrongAnswer, // RFC 6598: not on the internet

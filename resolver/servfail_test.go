@@ -38,7 +38,7 @@ func setWithSearch(t *testing.T, exp Expectation, ndots int, servers ...netip.Ad
 	rc.Servers = servers
 	rc.Search = []string{"corp.example"}
 	rc.Ndots = ndots
-	set, err := New(Options{ResolvConf: &rc, Expect: exp})
+	set, err := New(Options{ResolvConf: &rc, Expect: Fixed(exp)})
 	if err != nil {
 		t.Fatal(err)
 	}

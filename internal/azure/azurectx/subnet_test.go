@@ -12,7 +12,7 @@ import (
 // sizedSnapshot is a snapshot whose subnet read succeeded: the given
 // prefixes, an NSG, the delegation the mode needs, and addresses already
 // taken. Only subnet.config is judged from it.
-func sizedSnapshot(mode string, prefixes []string, apim *APIMInfo, taken int) *Snapshot {
+func sizedSnapshot(mode probes.Mode, prefixes []string, apim *APIMInfo, taken int) *Snapshot {
 	sn := &SubnetInfo{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet",
 		Name: "snet", NSGID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg", IPConfigurations: taken}
 	for _, p := range prefixes {
@@ -29,7 +29,7 @@ func sizedSnapshot(mode string, prefixes []string, apim *APIMInfo, taken int) *S
 		Subnet: sn, APIM: apim}
 }
 
-func subnetResult(t *testing.T, s *Snapshot, mode string, units int) probes.Result {
+func subnetResult(t *testing.T, s *Snapshot, mode probes.Mode, units int) probes.Result {
 	t.Helper()
 	return runChecks(t, Static{s}, Options{Mode: mode, Units: units})["subnet.config"]
 }
@@ -44,7 +44,7 @@ func TestSubnetSize(t *testing.T) {
 	developer := func(capacity int) *APIMInfo { return &APIMInfo{Name: "contoso", SKU: "Developer", Capacity: capacity} }
 	for _, tc := range []struct {
 		name   string
-		mode   string
+		mode   probes.Mode
 		prefix string
 		apim   *APIMInfo
 		units  int // --units
@@ -118,7 +118,7 @@ func TestSubnetSize(t *testing.T) {
 // A too-small prefix is named as such, with the minimum in the hint, even
 // when the units would also not fit.
 func TestSubnetSizeHintNamesTheMinimum(t *testing.T) {
-	for mode, min := range map[string]int{"internal": 29, "external": 29, "v2-injected": 27, "v2-integrated": 27} {
+	for mode, min := range map[probes.Mode]int{"internal": 29, "external": 29, "v2-injected": 27, "v2-integrated": 27} {
 		r := subnetResult(t, sizedSnapshot(mode, []string{fmt.Sprintf("10.0.0.0/%d", min+1)}, nil, 0), mode, 1)
 		if want := fmt.Sprintf("Use a /%d or larger subnet.", min); r.Status != probes.Fail || r.Hint != want {
 			t.Errorf("%s /%d: %s %q, want hint %q", mode, min+1, r.Status, r.Hint, want)
