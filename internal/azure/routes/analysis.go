@@ -23,8 +23,8 @@ const maxExamples = 10
 // route drops it.
 func ForcedTunnel(t *Table) probes.Result {
 	carriers, total := t.InternetBound()
-	var by [3][]Carrier
-	var addrs [3]uint64
+	var by [4][]Carrier
+	var addrs [4]uint64
 	for _, c := range carriers {
 		k := classify(c.Route)
 		by[k] = append(by[k], c)
@@ -70,7 +70,7 @@ func ForcedTunnel(t *Table) probes.Result {
 	others := func() string {
 		var rest []Carrier
 		for k := range by {
-			if egressClass(k) != win {
+			if egressClass(k) != win && egressClass(k) != classPrivate {
 				rest = append(rest, by[k]...)
 			}
 		}
@@ -113,8 +113,11 @@ func percent(n, total uint64) string {
 		return "0%"
 	}
 	p := float64(n) * 100 / float64(total)
-	if p > 99.95 && n < total {
+	switch {
+	case p > 99.95 && n < total:
 		return ">99.9%"
+	case p < 0.05 && n > 0:
+		return "<0.1%"
 	}
 	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }
@@ -143,14 +146,16 @@ func (t *Table) noteUnresolved(res probes.Result) probes.Result {
 		if len(tags) == 0 {
 			tags = r.ServiceTags
 		}
-		d := "route " + nameOr(r, "(unnamed)") + " for service tag " + strings.Join(tags, ",") + " → " + r.NextHopType
-		ds = append(ds, d)
+		ds = append(ds, nameOr(r, "(unnamed)")+" for "+strings.Join(tags, ",")+" → "+r.NextHopType)
 	}
 	if res.Evidence == nil {
 		res.Evidence = map[string]any{}
 	}
 	res.Evidence["unresolved_tag_routes"] = ds
-	res.Message += " (not judged, its service-tag prefixes are unknown: " + strings.Join(ds, "; ") + "; pass --service-tags so they can be expanded)"
+	res.Message += fmt.Sprintf(" (%d service-tag route(s) not judged, their prefixes are unknown: %s)", len(ds), strings.Join(ds, "; "))
+	if res.Hint != "" {
+		res.Hint += " Pass --service-tags with a current ServiceTags file so every service-tag route can be expanded."
+	}
 	return res
 }
 

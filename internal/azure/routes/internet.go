@@ -107,17 +107,20 @@ func halves(p netip.Prefix) (netip.Prefix, netip.Prefix) {
 type egressClass int
 
 const (
-	classDirect    egressClass = iota // next hop Internet
-	classTunnelled                    // an appliance, a gateway, anything else
+	classDirect    egressClass = iota // next hop Internet, or a service endpoint (Azure's backbone)
+	classTunnelled                    // an appliance, a gateway, any hop we do not know
 	classDropped                      // next hop None, or no route
+	classPrivate                      // the VNet, peerings, private endpoints: not Internet-bound in fact
 )
 
 func classify(r *Route) egressClass {
 	switch {
 	case r == nil || r.Is(HopNone):
 		return classDropped
-	case r.Is(HopInternet):
+	case r.Is(HopInternet), r.Is(HopServiceEndpoint):
 		return classDirect
+	case r.Is(HopVnetLocal), r.Is(HopPeering), r.Is(HopGlobalPeering), r.Is(HopInterfaceEndpoint), r.Is(HopConnectedGroup):
+		return classPrivate
 	}
 	return classTunnelled
 }
