@@ -21,8 +21,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
-	"github.com/apimprobe/apimprobe/internal/azure/nsg"
-	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
@@ -31,9 +29,6 @@ const (
 	apimAPIVersion    = "2024-05-01"
 	// maxARMBody bounds a raw ARM answer we parse ourselves.
 	maxARMBody = 16 << 20
-	// pollEvery is how often a long-running ARM operation is polled; ARM's
-	// Retry-After (often 10 s) would not fit the budget.
-	pollEvery = 250 * time.Millisecond
 )
 
 // armSession holds what every read needs.
@@ -388,145 +383,6 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) bo
 	return true
 }
 
-// pollFast drives a long-running operation at our own pace and within ctx.
-func pollFast[T any](ctx context.Context, p *runtime.Poller[T]) (T, error) {
-	var zero T
-	for !p.Done() {
-		if _, err := p.Poll(ctx); err != nil {
-			return zero, err
-		}
-		if p.Done() {
-			break
-		}
-		t := time.NewTimer(pollEvery)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return zero, ctx.Err()
-		case <-t.C:
-		}
-	}
-	return p.Result(ctx)
-}
-
-func (s *armSession) readEffectiveRoutes(ctx context.Context) {
-	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
-	start := time.Now()
-	client, err := armnetwork.NewInterfacesClient(s.sub, s.cred, s.clientOp)
-	var out []routes.Route
-	if err == nil {
-		var p *runtime.Poller[armnetwork.InterfacesClientGetEffectiveRouteTableResponse]
-		p, err = client.BeginGetEffectiveRouteTable(ctx, s.snap.ResourceGroup, s.snap.NICName, nil)
-		if err == nil {
-			var res armnetwork.InterfacesClientGetEffectiveRouteTableResponse
-			res, err = pollFast(ctx, p)
-			if err == nil {
-				out, err = convertRoutes(res.Value)
-			}
-		}
-	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err == nil {
-		s.mu.Lock()
-		s.snap.Routes = out
-		s.mu.Unlock()
-	}
-}
-
-func convertRoutes(in []*armnetwork.EffectiveRoute) ([]routes.Route, error) {
-	if in == nil {
-		return nil, &malformedError{"the effective route table has no \"value\" array"}
-	}
-	out := make([]routes.Route, 0, len(in))
-	for _, er := range in {
-		if er == nil {
-			continue
-		}
-		rt := routes.Route{Name: deref(er.Name), NextHopType: derefS(er.NextHopType), Source: derefS(er.Source), State: derefS(er.State)}
-		for _, ip := range er.NextHopIPAddress {
-			rt.NextHopIPs = append(rt.NextHopIPs, deref(ip))
-		}
-		for _, a := range er.AddressPrefix {
-			p, err := netip.ParsePrefix(deref(a))
-			if err != nil {
-				// A tag name or garbage in place of a CIDR: keep the rest.
-				continue
-			}
-			rt.Prefixes = append(rt.Prefixes, p.Masked())
-		}
-		out = append(out, rt)
-	}
-	return out, nil
-}
-
-func (s *armSession) readEffectiveNSGs(ctx context.Context) {
-	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
-	start := time.Now()
-	client, err := armnetwork.NewInterfacesClient(s.sub, s.cred, s.clientOp)
-	var out []nsg.Group
-	if err == nil {
-		var p *runtime.Poller[armnetwork.InterfacesClientListEffectiveNetworkSecurityGroupsResponse]
-		p, err = client.BeginListEffectiveNetworkSecurityGroups(ctx, s.snap.ResourceGroup, s.snap.NICName, nil)
-		if err == nil {
-			var res armnetwork.InterfacesClientListEffectiveNetworkSecurityGroupsResponse
-			res, err = pollFast(ctx, p)
-			if err == nil {
-				out, err = convertNSGs(res.Value)
-			}
-		}
-	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err == nil {
-		s.mu.Lock()
-		s.snap.NSGs = out
-		s.mu.Unlock()
-	}
-}
-
-func convertNSGs(in []*armnetwork.EffectiveNetworkSecurityGroup) ([]nsg.Group, error) {
-	if in == nil {
-		return nil, &malformedError{"the effective NSG list has no \"value\" array"}
-	}
-	var out []nsg.Group
-	for _, g := range in {
-		if g == nil {
-			continue
-		}
-		grp := nsg.Group{Scope: "nic"}
-		if g.NetworkSecurityGroup != nil {
-			grp.ID = deref(g.NetworkSecurityGroup.ID)
-		}
-		if a := g.Association; a != nil {
-			switch {
-			case a.Subnet != nil && a.Subnet.ID != nil:
-				grp.Scope = "subnet"
-			case a.NetworkManager != nil && a.NetworkManager.ID != nil:
-				grp.Scope = "network-manager"
-			}
-		}
-		for _, er := range g.EffectiveSecurityRules {
-			if er == nil {
-				continue
-			}
-			rule := nsg.Rule{
-				Name: deref(er.Name), Priority: derefI(er.Priority), Direction: derefS(er.Direction),
-				Access: derefS(er.Access), Protocol: derefS(er.Protocol),
-				SourcePorts:      joinOne(er.SourcePortRange, er.SourcePortRanges),
-				DestinationPorts: joinOne(er.DestinationPortRange, er.DestinationPortRanges),
-				Sources:          joinOne(er.SourceAddressPrefix, er.SourceAddressPrefixes),
-				Destinations:     joinOne(er.DestinationAddressPrefix, er.DestinationAddressPrefixes),
-			}
-			rule.ExpandedSources = parsePrefixes(er.ExpandedSourceAddressPrefix)
-			rule.ExpandedDestinations = parsePrefixes(er.ExpandedDestinationAddressPrefix)
-			grp.Rules = append(grp.Rules, rule)
-		}
-		out = append(out, grp)
-	}
-	return out, nil
-}
-
 func (s *armSession) readSubnet(ctx context.Context) {
 	r := newRead(ReadSubnet, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
 	start := time.Now()
@@ -719,20 +575,6 @@ func contains(ss []string, s string) bool {
 func deref(p *string) string {
 	if p == nil {
 		return ""
-	}
-	return *p
-}
-
-func derefS[T ~string](p *T) string {
-	if p == nil {
-		return ""
-	}
-	return string(*p)
-}
-
-func derefI(p *int32) int32 {
-	if p == nil {
-		return 0
 	}
 	return *p
 }

@@ -63,12 +63,13 @@ func fakeIMDS(t *testing.T) (*httptest.Server, *atomic.Int32) {
 // element).
 type armServer struct {
 	*httptest.Server
-	override map[string]http.HandlerFunc
-	calls    atomic.Int32
+	override   map[string]http.HandlerFunc
+	calls      atomic.Int32
+	nsgFixture string
 }
 
 func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
-	a := &armServer{override: override}
+	a := &armServer{override: override, nsgFixture: "effective-nsgs.json"}
 	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.calls.Add(1)
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
@@ -94,7 +95,13 @@ func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
 		case r.Method == "GET" && last == "routes-1":
 			w.Write(fixture(t, "effective-routes.json"))
 		case r.Method == "POST" && last == "effectiveNetworkSecurityGroups":
-			w.Write(fixture(t, "effective-nsgs.json"))
+			// Real ARM answers 202 with a Location and a literal null body.
+			w.Header().Set("Location", a.URL+"/operations/nsgs-1")
+			w.Header().Set("Retry-After", "10")
+			w.WriteHeader(http.StatusAccepted)
+			w.Write([]byte("null"))
+		case r.Method == "GET" && last == "nsgs-1":
+			w.Write(fixture(t, a.nsgFixture))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/subnets/snet-apim"):
 			w.Write(fixture(t, "subnet.json"))
 		case r.Method == "GET" && last == "serviceTags":
@@ -156,6 +163,14 @@ func expect(t *testing.T, res map[string]probes.Result, id string, st probes.Sta
 	}
 }
 
+func TestMain(m *testing.M) {
+	// The fake ARM asks for Retry-After 10 like the real one; polling is
+	// capped at maxPollWait, which the cadence test checks at its real
+	// value. Elsewhere a short cap keeps the suite fast.
+	maxPollWait = 100 * time.Millisecond
+	os.Exit(m.Run())
+}
+
 func TestDiscoverFullSnapshot(t *testing.T) {
 	imds, _ := fakeIMDS(t)
 	arm := newARM(t, nil)
@@ -195,17 +210,30 @@ func TestDiscoverFullSnapshot(t *testing.T) {
 	}
 
 	res := runChecks(t, d, o)
-	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "10.0.1.4")
-	expect(t, res, "route.management-return", probes.Fail, probes.ReasonAsymmetricRoute, "2 of 3", "ApiManagement", "next hop type Internet")
+	// The appliance takes the default route in halves, the system
+	// 0.0.0.0/0 stays Active (azure-facts §11.2); the tag route whose tag
+	// the service tag list lacks is named, not dropped.
+	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "10.0.1.4", "0.0.0.0/1", "128.0.0.0/1", "AzureFrontDoor.Backend")
+	// 13.64.39.16 by the explicit route, 51.145.179.78 by the UDR whose
+	// addressPrefix is "ApiManagement.WestEurope".
+	expect(t, res, "route.management-return", probes.Fail, probes.ReasonAsymmetricRoute, "1 of 3", "ApiManagement", "next hop type Internet")
 	expect(t, res, "route.dependency.storage", probes.Pass, probes.ReasonOK)
 	expect(t, res, "route.dependency.sql", probes.Warn, probes.ReasonForcedTunnel, "Microsoft.Sql")
-	expect(t, res, "route.dependency.monitor", probes.Warn, probes.ReasonForcedTunnel, "AzureMonitor")
-	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement")
+	// Tag routes with the CIDRs only in tagMap, and in addressPrefix.
+	expect(t, res, "route.dependency.monitor", probes.Pass, probes.ReasonOK)
+	expect(t, res, "route.dependency.keyvault", probes.Pass, probes.ReasonOK)
+	// An admin Allow leaves 3443 to the NSG, which allows it.
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement", "AllowApimControlPlane")
 	expect(t, res, "subnet.nsg.inbound-6390", probes.Pass, probes.ReasonOK)
 	expect(t, res, "subnet.nsg.inbound-443", probes.Skip, probes.ReasonNotApplicable)
 	expect(t, res, "subnet.nsg.outbound-storage-443", probes.Pass, probes.ReasonOK, "AllowStorage")
-	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "below 4000", "nsg-apim")
-	expect(t, res, "subnet.nsg.outbound-internet-80", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut")
+	// AVNM's AlwaysAllow decides before the NSG's DenyInternetOut.
+	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Pass, probes.ReasonOK, "AlwaysAllowSql", "avnm-hub", "not consulted")
+	// Rules scoped to AzureMonitor.WestEurope / AzureKeyVault.WestEurope do
+	// not cover the global tags those dependencies need (azure-facts §11.6).
+	expect(t, res, "subnet.nsg.outbound-monitor-1886", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "AzureMonitor")
+	expect(t, res, "subnet.nsg.outbound-keyvault-443", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "AzureKeyVault")
+	expect(t, res, "subnet.nsg.outbound-internet-80", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "below 4000", "nsg-apim")
 	expect(t, res, "subnet.config", probes.Pass, probes.ReasonOK)
 
 	// Same snapshot, v2 modes.

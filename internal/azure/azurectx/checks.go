@@ -9,6 +9,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -64,7 +65,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if r := unavailable(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it", ReadEffectiveRoutes); r != nil {
 				return *r
 			}
-			return routes.ForcedTunnel(routes.NewTable(s.Routes))
+			return routes.ForcedTunnel(routeTable(s))
 		})
 
 	// route.management-return
@@ -80,7 +81,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if pfx == nil {
 				return noTags(s, "ApiManagement")
 			}
-			return routes.ManagementReturn(routes.NewTable(s.Routes), pfx)
+			return routes.ManagementReturn(routeTable(s), pfx)
 		})
 
 	// route.dependency.*
@@ -95,12 +96,16 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		{"monitor", "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
 	}
 	for _, d := range deps {
+		target := "effective routes for service tag " + d.tag
+		if servicetags.RegionalAllowed(d.tag) {
+			target += " (region)"
+		}
 		add(probes.Check{ID: "route.dependency." + d.id, Title: "Route to " + d.title, Category: "Routing", Required: true,
-			Target: probes.Subject("effective routes for service tag " + d.tag + " (region)"), Source: docForcedTunnel,
+			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
 			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
 			func(s *Snapshot) probes.Result {
-				if r := unavailable(s, "the next hop for the "+d.tag+" prefixes of the region", ReadEffectiveRoutes); r != nil {
+				if r := unavailable(s, "the next hop for the "+d.tag+" prefixes", ReadEffectiveRoutes); r != nil {
 					return *r
 				}
 				tag, pfx := regionalTag(s, d.tag)
@@ -111,7 +116,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 				if s.Subnet != nil {
 					eps = s.Subnet.ServiceEndpoints
 				}
-				return routes.DependencyRoute(routes.NewTable(s.Routes), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps)
+				return routes.DependencyRoute(routeTable(s), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps)
 			})
 	}
 
@@ -253,16 +258,29 @@ func tagPrefixes(s *Snapshot, tag string, withRegional bool) []netip.Prefix {
 	return out
 }
 
-// regionalTag prefers the region's tag (Storage.westeurope) and falls back
-// to the global one when the region is unknown or has no such tag.
+// regionalTag prefers the region's tag (Storage.westeurope) where regional
+// tags are allowed (Storage, Sql, EventHub: azure-facts §11.6) and falls
+// back to the global one when the region is unknown or has no such tag.
+// AzureKeyVault and AzureMonitor are always global.
 func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
 	if s.ServiceTags == nil {
 		return base, nil
 	}
-	if t, ok := s.ServiceTags.Regional(base, s.Region); ok {
-		return t.Name, t.Prefixes
+	if servicetags.RegionalAllowed(base) {
+		if t, ok := s.ServiceTags.Regional(base, s.Region); ok {
+			return t.Name, t.Prefixes
+		}
 	}
 	return base, s.ServiceTags.Prefixes(base)
+}
+
+// routeTable builds the effective route table with service-tag routes
+// expanded from the snapshot's service tags; a tag route they cannot
+// expand stays in the table's Unresolved list and the analyses name it.
+func routeTable(s *Snapshot) *routes.Table {
+	return routes.NewTable(routes.ExpandServiceTags(s.Routes, func(tag string) []netip.Prefix {
+		return s.ServiceTags.Prefixes(tag)
+	}))
 }
 
 type flowSpec struct {

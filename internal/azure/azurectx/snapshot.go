@@ -130,13 +130,14 @@ func (s *Snapshot) Denied() []Read {
 	return out
 }
 
-// SubnetGroups returns the effective NSGs associated with the subnet — the
-// ones that also apply to API Management's machines (this VM's NIC-level
-// NSG does not).
+// SubnetGroups returns the effective NSGs associated with the subnet and
+// the security admin rules of network managers (they apply to the whole
+// virtual network) — the ones that also apply to API Management's machines
+// (this VM's NIC-level NSG does not).
 func (s *Snapshot) SubnetGroups() []nsg.Group {
 	var out []nsg.Group
 	for _, g := range s.NSGs {
-		if g.Scope == "subnet" {
+		if g.Scope == "subnet" || g.IsAdmin() {
 			out = append(out, g)
 		}
 	}

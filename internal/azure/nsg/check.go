@@ -9,10 +9,13 @@ import (
 
 // FlowResult judges one required flow against the NSGs associated with the
 // subnet (the NIC-level NSG of this VM does not apply to API Management's
-// machines, so callers pass subnet groups only). required selects fail or
-// warn when the flow is blocked. The hint names the rule to add and the
-// priority it needs.
-func FlowResult(groups []Group, f Flow, required bool) probes.Result {
+// machines, so callers pass subnet groups only) and the security admin rules
+// of any network manager, which apply to the whole virtual network and are
+// evaluated first: an admin Deny or AlwaysAllow decides, an admin Allow or no
+// matching admin rule leaves it to the NSGs. required selects fail or warn
+// when the flow is blocked. The hint names the rule to add and the priority
+// it needs.
+func FlowResult(all []Group, f Flow, required bool) probes.Result {
 	bad := func(msg string) probes.Result {
 		if required {
 			return probes.Failf(probes.ReasonNSGRule, probes.PhaseAnalysis, msg)
@@ -20,6 +23,61 @@ func FlowResult(groups []Group, f Flow, required bool) probes.Result {
 		return probes.Warnf(probes.ReasonNSGRule, probes.PhaseAnalysis, msg)
 	}
 	ev := map[string]any{"flow": f.String()}
+	var groups, admins []Group
+	for _, g := range all {
+		if g.IsAdmin() {
+			admins = append(admins, g)
+		} else {
+			groups = append(groups, g)
+		}
+	}
+	// adminAllow names admin Allow rules that let the NSGs decide, for the
+	// message.
+	var adminAllow []string
+	var final *Verdict
+	var finalGroup Group
+	for _, g := range admins {
+		v := Evaluate(g, f)
+		switch {
+		case v.Final() && !v.Allowed:
+			final, finalGroup = &v, g // a Deny ends it whatever else allows
+		case v.Final() && final == nil:
+			final, finalGroup = &v, g
+		case v.Allowed:
+			adminAllow = append(adminAllow, "security admin rule "+v.Decisive.String()+" of network manager "+g.Name())
+		}
+		if final != nil && !final.Allowed {
+			break
+		}
+	}
+	if final != nil {
+		ev["network_manager"] = finalGroup.Name()
+		ev["admin_rule"] = final.Decisive.String()
+		if final.Allowed {
+			res := probes.Passf(fmt.Sprintf("%s is allowed by security admin rule %s of network manager %s; NSGs are not consulted",
+				f, final.Decisive, finalGroup.Name()))
+			res.Evidence = ev
+			return res
+		}
+		what := "denies"
+		if final.PartialDeny {
+			what = "denies part of"
+		}
+		res := bad(fmt.Sprintf("security admin rule %s of network manager %s %s %s; admin rules are evaluated before NSGs, so no NSG rule can allow it",
+			final.Decisive, finalGroup.Name(), what, f))
+		res.Evidence = ev
+		res.Hint = fmt.Sprintf("Change or remove security admin rule %s in Azure Virtual Network Manager %s, or add an Allow (or AlwaysAllow) admin rule for %s %s port %d from %s to %s with a priority number below %d; an NSG rule cannot override it.",
+			shortName(final.Decisive.Name), finalGroup.Name(), strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Port,
+			tagOrAny(f.Source), tagOrAny(f.Destination), final.Decisive.Priority)
+		return res
+	}
+	if len(adminAllow) > 0 {
+		ev["admin_allow"] = adminAllow
+	}
+	adminNote := ""
+	if len(adminAllow) > 0 {
+		adminNote = "; " + strings.Join(adminAllow, ", ") + " leaves it to the NSGs"
+	}
 	if len(groups) == 0 {
 		if strings.EqualFold(f.Direction, "Inbound") {
 			res := bad("no NSG is associated with the subnet; API Management's load balancer denies inbound traffic unless an NSG allows it")
@@ -27,7 +85,7 @@ func FlowResult(groups []Group, f Flow, required bool) probes.Result {
 			res.Hint = "Associate an NSG with the subnet and add " + ruleToAdd(f, "") + "."
 			return res
 		}
-		res := probes.Passf("no NSG is associated with the subnet, so nothing filters " + f.String())
+		res := probes.Passf("no NSG is associated with the subnet, so nothing filters " + f.String() + adminNote)
 		res.Evidence = ev
 		return res
 	}
@@ -50,7 +108,7 @@ func FlowResult(groups []Group, f Flow, required bool) probes.Result {
 		}
 		ev["nsg_denying"] = g.Name()
 		if v.Decisive == nil {
-			res := bad(fmt.Sprintf("no rule in NSG %s allows %s", g.Name(), f))
+			res := bad(fmt.Sprintf("no rule in NSG %s allows %s%s", g.Name(), f, adminNote))
 			res.Evidence = ev
 			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
 			return res
@@ -60,7 +118,7 @@ func FlowResult(groups []Group, f Flow, required bool) probes.Result {
 		if v.PartialDeny {
 			what = "denies part of"
 		}
-		res := bad(fmt.Sprintf("rule %s in NSG %s %s %s", v.Decisive, g.Name(), what, f))
+		res := bad(fmt.Sprintf("rule %s in NSG %s %s %s%s", v.Decisive, g.Name(), what, f, adminNote))
 		res.Evidence = ev
 		if strings.HasPrefix(v.Decisive.Name, "defaultSecurityRules/") || v.Decisive.Priority >= 65000 {
 			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
@@ -77,7 +135,7 @@ func FlowResult(groups []Group, f Flow, required bool) probes.Result {
 		}
 	}
 	ev["allowed_by"] = allowedBy
-	res := probes.Passf(fmt.Sprintf("%s is allowed (%s)", f, strings.Join(allowedBy, "; ")))
+	res := probes.Passf(fmt.Sprintf("%s is allowed (%s)%s", f, strings.Join(allowedBy, "; "), adminNote))
 	res.Evidence = ev
 	return res
 }

@@ -21,8 +21,9 @@ type Rule struct {
 	Name      string
 	Priority  int32
 	Direction string // Inbound, Outbound
-	Access    string // Allow, Deny
-	Protocol  string // All, Tcp, Udp, Icmp, *
+	// Access: Allow or Deny; security admin rules also AlwaysAllow.
+	Access   string
+	Protocol string // All, Tcp, Udp, Icmp, *
 	// Port items: "*", "443", "1000-2000".
 	SourcePorts          []string
 	DestinationPorts     []string
@@ -45,13 +46,26 @@ func shortName(n string) string {
 	return n
 }
 
-// Group is one effective NSG and where it is associated.
+// Group is one effective NSG and where it is associated, or the security
+// admin rules of an Azure Virtual Network Manager (Scope ScopeNetworkManager,
+// ID the network manager's id).
 type Group struct {
 	ID string
 	// Scope is "subnet", "nic" or "network-manager".
 	Scope string
 	Rules []Rule
 }
+
+// ScopeNetworkManager marks a group of AVNM security admin rules: they apply
+// to the whole virtual network and are evaluated before any NSG.
+const ScopeNetworkManager = "network-manager"
+
+// IsAdmin reports whether the group holds security admin rules.
+func (g *Group) IsAdmin() bool { return g.Scope == ScopeNetworkManager }
+
+// AlwaysAllow is the admin-rule access that allows traffic without
+// consulting NSGs.
+const AlwaysAllow = "AlwaysAllow"
 
 // Name returns the NSG's name from its resource id.
 func (g *Group) Name() string { return shortName(g.ID) }
@@ -104,6 +118,16 @@ type Verdict struct {
 	// Shadowed lists higher-priority rules that matched part of the flow
 	// without deciding it (partial allows, partial denies of client traffic).
 	Shadowed []*Rule
+}
+
+// Final reports whether a security admin rule's verdict ends the
+// evaluation: Deny is final, AlwaysAllow is final (NSGs are not consulted),
+// Allow and no match let the NSGs decide (concept-security-admins.md).
+func (v Verdict) Final() bool {
+	if v.Decisive == nil {
+		return false
+	}
+	return !v.Allowed || strings.EqualFold(v.Decisive.Access, AlwaysAllow)
 }
 
 type coverage int

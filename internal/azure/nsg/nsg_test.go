@@ -160,3 +160,92 @@ func TestFlowResult(t *testing.T) {
 		t.Fatalf("optional flow should warn: %+v", r)
 	}
 }
+
+func admin(name string, prio int32, access, dir, port string, src, dst []string) Rule {
+	r := allow(name, prio, dir, "Tcp", port, src, dst, nil)
+	r.Name, r.Access = name, access
+	return r
+}
+
+func adminGroup(rules ...Rule) Group {
+	return Group{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkManagers/avnm-hub", Scope: ScopeNetworkManager, Rules: rules}
+}
+
+// Security admin rules of Azure Virtual Network Manager come before NSGs:
+// Deny is final, AlwaysAllow is final, Allow leaves it to the NSGs
+// (concept-security-admins.md). Before, FlowResult evaluated an admin group
+// like one more NSG that had to allow the flow too: an AlwaysAllow was
+// overruled by an NSG deny, and an admin group with no matching rule
+// blocked every flow.
+func TestFlowResultAdminRules(t *testing.T) {
+	nsgAllows := Group{ID: "/x/networkSecurityGroups/apim-nsg", Scope: "subnet", Rules: append([]Rule{
+		allow("mgmt", 400, "Inbound", "Tcp", "3443", []string{"ApiManagement"}, []string{"VirtualNetwork"}, nil),
+	}, defaults()...)}
+	nsgDenies := Group{ID: "/x/networkSecurityGroups/apim-nsg", Scope: "subnet", Rules: defaults()}
+	vnet := []string{"VirtualNetwork"}
+	cases := []struct {
+		name   string
+		groups []Group
+		status probes.Status
+		want   []string
+	}{
+		{"admin Deny is final although the NSG allows",
+			[]Group{adminGroup(admin("block-mgmt", 10, "Deny", "Inbound", "3443", []string{"*"}, []string{"*"})), nsgAllows},
+			probes.Fail, []string{"security admin rule block-mgmt (priority 10, Deny)", "avnm-hub", "before NSGs"}},
+		{"admin AlwaysAllow is final although the NSG denies",
+			[]Group{adminGroup(admin("always-mgmt", 10, AlwaysAllow, "Inbound", "3443", []string{"ApiManagement"}, vnet)), nsgDenies},
+			probes.Pass, []string{"always-mgmt (priority 10, AlwaysAllow)", "avnm-hub", "NSGs are not consulted"}},
+		{"admin Allow leaves it to the NSG, which denies",
+			[]Group{adminGroup(admin("allow-mgmt", 10, "Allow", "Inbound", "3443", []string{"ApiManagement"}, vnet)), nsgDenies},
+			probes.Fail, []string{"DenyAllInBound", "allow-mgmt", "leaves it to the NSGs"}},
+		{"admin Allow leaves it to the NSG, which allows",
+			[]Group{adminGroup(admin("allow-mgmt", 10, "Allow", "Inbound", "3443", []string{"ApiManagement"}, vnet)), nsgAllows},
+			probes.Pass, []string{"mgmt (priority 400, Allow)", "allow-mgmt"}},
+		{"no matching admin rule: the NSG decides",
+			[]Group{adminGroup(admin("block-ssh", 10, "Deny", "Inbound", "22", []string{"*"}, []string{"*"})), nsgAllows},
+			probes.Pass, []string{"mgmt (priority 400, Allow)"}},
+		{"admin rules in priority order: AlwaysAllow at 5 beats Deny at 10",
+			[]Group{adminGroup(admin("block-all", 10, "Deny", "Inbound", "0-65535", []string{"*"}, []string{"*"}),
+				admin("always-mgmt", 5, AlwaysAllow, "Inbound", "3443", []string{"ApiManagement"}, vnet)), nsgDenies},
+			probes.Pass, []string{"always-mgmt"}},
+		{"admin Deny of part of the tag breaks a flow that needs all of it",
+			[]Group{adminGroup(admin("block-some", 10, "Deny", "Inbound", "3443", []string{"40.74.10.0/24"}, []string{"*"})), nsgAllows},
+			probes.Fail, []string{"block-some", "denies part of"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := FlowResult(c.groups, mgmtFlow, true)
+			if r.Status != c.status {
+				t.Fatalf("got %s/%s %q, want %s", r.Status, r.Reason, r.Message, c.status)
+			}
+			if r.Status == probes.Fail && (r.Reason != probes.ReasonNSGRule || r.Hint == "") {
+				t.Fatalf("fail needs reason nsg-rule and a hint: %+v", r)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.Message, w) {
+					t.Errorf("message %q lacks %q", r.Message, w)
+				}
+			}
+		})
+	}
+	// The hint for an admin deny points at the network manager, not an NSG.
+	r := FlowResult([]Group{adminGroup(admin("block-mgmt", 10, "Deny", "Inbound", "3443", []string{"*"}, []string{"*"}))}, mgmtFlow, true)
+	if !strings.Contains(r.Hint, "Virtual Network Manager avnm-hub") || !strings.Contains(r.Hint, "below 10") || strings.Contains(r.Hint, "Add to NSG") {
+		t.Fatalf("hint: %q", r.Hint)
+	}
+}
+
+// A rule scoped to a regional AzureMonitor tag covers only part of the
+// global tag the metrics hosts live in (azure-facts §11.6): not allowed.
+func TestRegionalRuleDoesNotCoverGlobalTag(t *testing.T) {
+	global := Endpoint{Tag: "AzureMonitor", Prefixes: pfx("13.69.65.16/28", "20.42.0.0/16", "40.64.0.0/16")}
+	f := Flow{Direction: "Outbound", Protocol: "Tcp", Port: 1886, Source: subnet, Destination: global, RequireAll: true}
+	r := allow("monitor-we", 100, "Outbound", "Tcp", "1886", []string{"VirtualNetwork"}, []string{"AzureMonitor.WestEurope"}, nil)
+	r.ExpandedDestinations = pfx("13.69.65.16/28")
+	g := Group{ID: "/x/networkSecurityGroups/apim-nsg", Scope: "subnet", Rules: append([]Rule{
+		r, deny("no-internet", 4000, "Outbound", "*", "*", []string{"*"}, []string{"Internet"}, nil)}, defaults()...)}
+	v := Evaluate(g, f)
+	if v.Allowed || v.Decisive == nil || shortName(v.Decisive.Name) != "no-internet" {
+		t.Fatalf("regional rule passed as covering the global tag: %+v", v)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/apimprobe/apimprobe/probes"
@@ -12,43 +13,149 @@ import (
 // maxExamples bounds how many offending prefixes a result lists as evidence.
 const maxExamples = 10
 
-var defaultV4 = netip.MustParsePrefix("0.0.0.0/0")
-
-// ForcedTunnel judges the default route (route.forced-tunnel): Internet is
-// the plain setup; a virtual appliance or gateway means forced tunnelling,
-// which API Management supports only with the return route and service
-// endpoints that the other route checks verify, so it is a warning.
+// ForcedTunnel judges how Internet-bound traffic leaves (route.forced-tunnel):
+// over the whole Internet-bound IPv4 space, not one 0.0.0.0/0 entry, since
+// 0.0.0.0/1 + 128.0.0.0/1 to an appliance force it as surely as 0.0.0.0/0.
+// Whichever way most of that space goes decides: the Internet is the plain
+// setup; a virtual appliance or gateway means forced tunnelling, which API
+// Management supports only with the return route and service endpoints that
+// the other route checks verify, so it is a warning; next hop None or no
+// route drops it.
 func ForcedTunnel(t *Table) probes.Result {
-	r, p, ok := t.covering(defaultV4)
+	carriers, total := t.InternetBound()
+	var by [4][]Carrier
+	var addrs [4]uint64
+	for _, c := range carriers {
+		k := classify(c.Route)
+		by[k] = append(by[k], c)
+		addrs[k] += c.Addrs
+	}
+	win := classDirect
+	for _, k := range []egressClass{classTunnelled, classDropped} {
+		if addrs[k] > addrs[win] {
+			win = k
+		}
+	}
 	ev := map[string]any{}
-	if !ok {
+	hopAddrs := map[string]uint64{}
+	for _, c := range carriers {
+		hop := "no route"
+		if c.Route != nil {
+			hop = c.Route.NextHopType
+		}
+		hopAddrs[hop] += c.Addrs
+	}
+	share := map[string]string{}
+	for h, n := range hopAddrs {
+		share[h] = percent(n, total)
+	}
+	ev["internet_bound_by_next_hop"] = share
+	var carrying []string
+	for i, c := range carriers {
+		if i == maxExamples {
+			break
+		}
+		carrying = append(carrying, c.Route.Describe(c.Prefix)+" carries "+percent(c.Addrs, total))
+	}
+	ev["internet_bound_routes"] = carrying
+	main := by[win]
+	if len(main) > 0 && main[0].Route != nil {
+		r := main[0].Route
+		ev["default_route"] = describeCarriers(main, 3)
+		ev["next_hop_type"] = r.NextHopType
+		if len(r.NextHopIPs) > 0 {
+			ev["next_hop_ip"] = r.NextHopIPs
+		}
+	}
+	others := func() string {
+		var rest []Carrier
+		for k := range by {
+			if egressClass(k) != win && egressClass(k) != classPrivate {
+				rest = append(rest, by[k]...)
+			}
+		}
+		if len(rest) == 0 {
+			return ""
+		}
+		var n uint64
+		for _, c := range rest {
+			n += c.Addrs
+		}
+		return fmt.Sprintf("; %s of it goes elsewhere (%s)", percent(n, total), describeCarriers(rest, 3))
+	}
+	switch {
+	case win == classDropped && (len(main) == 0 || main[0].Route == nil):
 		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
 			"the effective route table has no default route (0.0.0.0/0): internet-bound traffic is dropped")
 		res.Evidence = ev
 		res.Hint = "Add a default route (0.0.0.0/0) with next hop Internet, or to the firewall that must carry API Management's outbound traffic, in the route table associated with the subnet."
-		return res
-	}
-	ev["default_route"] = r.Describe(p)
-	ev["next_hop_type"] = r.NextHopType
-	if len(r.NextHopIPs) > 0 {
-		ev["next_hop_ip"] = r.NextHopIPs
-	}
-	switch {
-	case r.Is(HopInternet):
-		res := probes.Passf("default route goes straight to the Internet: " + r.Describe(p))
+		return t.noteUnresolved(res)
+	case win == classDirect:
+		res := probes.Passf("default route goes straight to the Internet: " + describeCarriers(main, 3) + others())
 		res.Evidence = ev
-		return res
-	case r.Is(HopNone):
+		return t.noteUnresolved(res)
+	case win == classDropped:
 		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
-			"the default route drops internet-bound traffic: "+r.Describe(p))
+			"the default route drops internet-bound traffic: "+describeCarriers(main, 3)+others())
 		res.Evidence = ev
-		res.Hint = "Change route " + nameOr(r, "0.0.0.0/0") + " to next hop Internet or to the firewall; with next hop None API Management cannot reach any of its dependencies outside the VNet."
-		return res
+		res.Hint = "Change route " + nameOr(main[0].Route, main[0].Prefix.String()) + " to next hop Internet or to the firewall; with next hop None API Management cannot reach any of its dependencies outside the VNet."
+		return t.noteUnresolved(res)
 	}
 	res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
-		"internet-bound traffic is forced through "+r.NextHopType+": "+r.Describe(p))
+		"internet-bound traffic is forced through "+hopNames(main)+": "+describeCarriers(main, 3)+others())
 	res.Evidence = ev
 	res.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
+	return t.noteUnresolved(res)
+}
+
+func percent(n, total uint64) string {
+	if total == 0 {
+		return "0%"
+	}
+	p := float64(n) * 100 / float64(total)
+	switch {
+	case p > 99.95 && n < total:
+		return ">99.9%"
+	case p < 0.05 && n > 0:
+		return "<0.1%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+func hopNames(cs []Carrier) string {
+	seen := map[string]bool{}
+	var hs []string
+	for _, c := range cs {
+		if c.Route != nil && !seen[c.Route.NextHopType] {
+			seen[c.Route.NextHopType] = true
+			hs = append(hs, c.Route.NextHopType)
+		}
+	}
+	return strings.Join(hs, " and ")
+}
+
+// noteUnresolved says, in the message and the evidence, which service-tag
+// routes took no part in the analysis because their prefixes are unknown.
+func (t *Table) noteUnresolved(res probes.Result) probes.Result {
+	if len(t.unresolved) == 0 {
+		return res
+	}
+	var ds []string
+	for _, r := range t.unresolved {
+		tags := r.Unresolved
+		if len(tags) == 0 {
+			tags = r.ServiceTags
+		}
+		ds = append(ds, nameOr(r, "(unnamed)")+" for "+strings.Join(tags, ",")+" → "+r.NextHopType)
+	}
+	if res.Evidence == nil {
+		res.Evidence = map[string]any{}
+	}
+	res.Evidence["unresolved_tag_routes"] = ds
+	res.Message += fmt.Sprintf(" (%d service-tag route(s) not judged, their prefixes are unknown: %s)", len(ds), strings.Join(ds, "; "))
+	if res.Hint != "" {
+		res.Hint += " Pass --service-tags with a current ServiceTags file so every service-tag route can be expanded."
+	}
 	return res
 }
 
@@ -177,14 +284,14 @@ func ManagementReturn(t *Table, prefixes []netip.Prefix) probes.Result {
 	if len(tr.Offending) == 0 && len(tr.Unrouted) == 0 {
 		res := probes.Passf(fmt.Sprintf("all %d ApiManagement prefixes route to the Internet: replies to management traffic on 3443 return symmetrically", tr.Checked))
 		res.Evidence = ev
-		return res
+		return t.noteUnresolved(res)
 	}
 	res := probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis,
 		fmt.Sprintf("%d of %d ApiManagement prefixes route elsewhere than the Internet (%s): replies to management traffic on 3443 leave through that hop and are dropped",
 			len(tr.Offending)+len(tr.Unrouted), tr.Checked, tr.offendingRoutes()))
 	res.Evidence = ev
 	res.Hint = "Add a route with address prefix service tag ApiManagement and next hop type Internet to the route table associated with the subnet, so replies to the control plane on 3443 bypass the appliance."
-	return res
+	return t.noteUnresolved(res)
 }
 
 // Dependency describes one outbound dependency for route.dependency.*.
@@ -233,12 +340,12 @@ func DependencyRoute(t *Table, dep Dependency, prefixes []netip.Prefix, subnetEn
 				len(dropped)+len(tr.Unrouted), tr.Checked, dep.Tag, tr.offendingRoutes()))
 		res.Evidence = ev
 		res.Hint = fmt.Sprintf("Remove or change the route with next hop None that covers %s prefixes, or add a route for service tag %s with next hop Internet.", dep.Tag, dep.Tag)
-		return res
+		return t.noteUnresolved(res)
 	}
 	if len(tr.Offending) == 0 {
 		res := probes.Passf(fmt.Sprintf("all %d %s prefixes leave directly (next hops %s)", tr.Checked, dep.Tag, hopList(tr.ByHop)))
 		res.Evidence = ev
-		return res
+		return t.noteUnresolved(res)
 	}
 	res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
 		fmt.Sprintf("%d of %d %s prefixes go through %s", len(tr.Offending), tr.Checked, dep.Tag, tr.offendingRoutes()))
@@ -251,7 +358,7 @@ func DependencyRoute(t *Table, dep Dependency, prefixes []netip.Prefix, subnetEn
 	default:
 		res.Hint = fmt.Sprintf("Enable the %s service endpoint on the subnet (or allow TCP %s to %s on the appliance) so this dependency does not depend on the firewall.", dep.ServiceEndpoint, dep.Port, dep.Tag)
 	}
-	return res
+	return t.noteUnresolved(res)
 }
 
 func hopList(m map[string]int) string {

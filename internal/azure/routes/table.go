@@ -13,8 +13,8 @@ import (
 )
 
 // Next hop types as Resource Manager spells them. The SDK's enum does not
-// list every value that appears in effective routes (VNetPeering,
-// VirtualNetworkServiceEndpoint), so they are compared as open strings.
+// list every value that appears in effective routes (azure-facts §11.2), so
+// they are compared as open strings.
 const (
 	HopInternet         = "Internet"
 	HopVirtualAppliance = "VirtualAppliance"
@@ -23,7 +23,16 @@ const (
 	HopNone             = "None"
 	HopPeering          = "VNetPeering"
 	HopGlobalPeering    = "VNetGlobalPeering"
-	HopServiceEndpoint  = "VirtualNetworkServiceEndpoint"
+	// HopServiceEndpoint: service endpoints, as Default routes with long
+	// prefix lists.
+	HopServiceEndpoint = "VirtualNetworkServiceEndpoint"
+	// HopInterfaceEndpoint: a private endpoint's /32.
+	HopInterfaceEndpoint = "InterfaceEndpoint"
+	// HopConnectedGroup: Azure Virtual Network Manager's connected groups.
+	HopConnectedGroup = "ConnectedGroup"
+	// HopVirtualApplianceEcmp: several appliances sharing a prefix (ECMP);
+	// as much an appliance as HopVirtualAppliance.
+	HopVirtualApplianceEcmp = "VirtualApplianceEcmp"
 )
 
 // Route is one entry of an effective route table.
@@ -36,7 +45,25 @@ type Route struct {
 	Prefixes    []netip.Prefix
 	NextHopType string
 	NextHopIPs  []string
+	// ServiceTags names the service tags a user-defined route was written
+	// for ("ApiManagement"): from destinationServiceTags, or a tag name in
+	// addressPrefix. Empty for a route to an explicit prefix.
+	ServiceTags []string
+	// TagPrefixes is Resource Manager's tagMap: each tag's prefixes, when it
+	// listed them.
+	TagPrefixes map[string][]netip.Prefix
+	// Unresolved lists tags of ServiceTags whose prefixes are unknown (no
+	// CIDRs in the answer, and not in the service tag set): the route takes
+	// part in no lookup, and the analyses say so.
+	Unresolved []string
+	// HasBgpOverride and DisableBgpRoutePropagation are reported as
+	// Resource Manager gives them.
+	HasBgpOverride             bool
+	DisableBgpRoutePropagation bool
 }
+
+// IsTagRoute reports whether the route was written for a service tag.
+func (r *Route) IsTagRoute() bool { return r != nil && len(r.ServiceTags) > 0 }
 
 // Is reports whether the route's next hop type is hop, ignoring case.
 func (r *Route) Is(hop string) bool { return r != nil && strings.EqualFold(r.NextHopType, hop) }
@@ -58,20 +85,146 @@ func (r *Route) Describe(p netip.Prefix) string {
 	if r.Name != "" {
 		s += " " + r.Name
 	}
+	if len(r.ServiceTags) > 0 {
+		s += ", service tag " + strings.Join(r.ServiceTags, ",")
+	}
 	return s + ")"
 }
 
 type entry struct {
-	prefix netip.Prefix
-	route  *Route
+	prefix  netip.Prefix
+	route   *Route
+	tagRank int
 }
 
 // Table is an effective route table ready for lookups.
 type Table struct {
-	entries []entry
-	has4    bool
-	has6    bool
+	entries    []entry
+	has4       bool
+	has6       bool
+	unresolved []*Route
 }
+
+// TagRank orders routes to an identical prefix by what they were written
+// for (virtual-networks-udr-overview.md, "Service tags for user-defined
+// routes"): an explicit prefix (0) beats any service tag; among tags a
+// regional tag (1) beats a top-level tag (2), which beats AzureCloud.<region>
+// (3), which beats AzureCloud (4).
+func TagRank(tag string) int {
+	if tag == "" {
+		return 0
+	}
+	base, region, regional := strings.Cut(strings.ToLower(tag), ".")
+	switch {
+	case base == "azurecloud" && regional && region != "":
+		return 3
+	case base == "azurecloud":
+		return 4
+	case regional:
+		return 1
+	}
+	return 2
+}
+
+// prefixTagRank is the rank of one prefix of r: the best rank among the tags
+// tagMap lists it under, else among the route's tags.
+func prefixTagRank(r *Route, p netip.Prefix) int {
+	if len(r.ServiceTags) == 0 {
+		return 0
+	}
+	best := -1
+	for tag, ps := range r.TagPrefixes {
+		for _, q := range ps {
+			if q.Masked() == p {
+				if rk := TagRank(tag); best < 0 || rk < best {
+					best = rk
+				}
+			}
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	for _, tag := range r.ServiceTags {
+		if rk := TagRank(tag); best < 0 || rk < best {
+			best = rk
+		}
+	}
+	return best
+}
+
+// ExpandServiceTags returns a copy of rs in which every service-tag route
+// that came without CIDRs (the tag name in addressPrefix, no tagMap) has
+// its prefixes from lookup; tags lookup does not know are recorded in
+// Route.Unresolved, never dropped silently.
+func ExpandServiceTags(rs []Route, lookup func(tag string) []netip.Prefix) []Route {
+	out := make([]Route, len(rs))
+	copy(out, rs)
+	for i := range out {
+		r := &out[i]
+		if len(r.ServiceTags) == 0 {
+			continue
+		}
+		if explicitCIDRs(r) {
+			// Resource Manager expanded the tag into addressPrefix already.
+			continue
+		}
+		var unresolved []string
+		var prefixes []netip.Prefix
+		tp := make(map[string][]netip.Prefix, len(r.ServiceTags))
+		for k, v := range r.TagPrefixes {
+			tp[k] = v
+		}
+		prefixes = append(prefixes, r.Prefixes...)
+		for _, tag := range r.ServiceTags {
+			if len(tagPrefixesOf(r, tag)) > 0 {
+				continue
+			}
+			var ps []netip.Prefix
+			if lookup != nil {
+				ps = lookup(tag)
+			}
+			if len(ps) == 0 {
+				unresolved = append(unresolved, tag)
+				continue
+			}
+			tp[tag] = ps
+			prefixes = append(prefixes, ps...)
+		}
+		r.Prefixes, r.TagPrefixes, r.Unresolved = prefixes, tp, unresolved
+	}
+	return out
+}
+
+func tagPrefixesOf(r *Route, tag string) []netip.Prefix {
+	for k, v := range r.TagPrefixes {
+		if strings.EqualFold(k, tag) {
+			return v
+		}
+	}
+	return nil
+}
+
+// explicitCIDRs: the route's addressPrefix held CIDRs beyond those tagMap
+// lists, so Resource Manager did expand its tags itself.
+func explicitCIDRs(r *Route) bool {
+	inMap := map[netip.Prefix]bool{}
+	for _, ps := range r.TagPrefixes {
+		for _, p := range ps {
+			inMap[p.Masked()] = true
+		}
+	}
+	for _, p := range r.Prefixes {
+		if !inMap[p.Masked()] {
+			return true
+		}
+	}
+	return false
+}
+
+// Unresolved returns the service-tag routes whose prefixes are (partly)
+// unknown, so they took no part in lookups.
+func (t *Table) Unresolved() []*Route { return t.unresolved }
 
 // NewTable indexes the active routes; routes in state Invalid (overridden by
 // another route, as Azure marks them) take no part in lookups.
@@ -82,9 +235,12 @@ func NewTable(rs []Route) *Table {
 		if strings.EqualFold(r.State, "Invalid") {
 			continue
 		}
+		if len(r.Unresolved) > 0 || (len(r.ServiceTags) > 0 && len(r.Prefixes) == 0) {
+			t.unresolved = append(t.unresolved, r)
+		}
 		for _, p := range r.Prefixes {
 			p = p.Masked()
-			t.entries = append(t.entries, entry{p, r})
+			t.entries = append(t.entries, entry{p, r, prefixTagRank(r, p)})
 			if p.Addr().Is4() {
 				t.has4 = true
 			} else {
@@ -93,13 +249,17 @@ func NewTable(rs []Route) *Table {
 		}
 	}
 	// Longest prefixes first so that the first containing entry is the
-	// longest match; ties ordered by source rank.
+	// longest match; ties ordered by source rank, then (among user routes)
+	// explicit prefix before service tag, regional tag before global.
 	sort.SliceStable(t.entries, func(i, j int) bool {
 		a, b := t.entries[i], t.entries[j]
 		if a.prefix.Bits() != b.prefix.Bits() {
 			return a.prefix.Bits() > b.prefix.Bits()
 		}
-		return sourceRank(a.route) < sourceRank(b.route)
+		if sa, sb := sourceRank(a.route), sourceRank(b.route); sa != sb {
+			return sa < sb
+		}
+		return a.tagRank < b.tagRank
 	})
 	return t
 }

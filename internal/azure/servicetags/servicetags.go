@@ -95,6 +95,21 @@ func (s *Set) Regional(base, region string) (*Tag, bool) {
 	return nil, false
 }
 
+// RegionalAllowed reports whether NSG rules may use the regional variants
+// of a service tag: API Management's documentation allows them only for
+// Storage, Sql and EventHub (virtual-network-reference.md, "Regional service
+// tags"). Key Vault and Azure Monitor rules need the global tag: a rule
+// scoped to AzureMonitor.WestEurope does not cover the global metrics hosts,
+// and a customer's key vault may live in another region.
+func RegionalAllowed(base string) bool {
+	b, _, _ := strings.Cut(strings.ToLower(base), ".")
+	switch b {
+	case "storage", "sql", "eventhub":
+		return true
+	}
+	return false
+}
+
 // Names returns every tag name, sorted.
 func (s *Set) Names() []string {
 	if s == nil {

@@ -165,3 +165,16 @@ func BenchmarkLoad4MB(b *testing.B) {
 		}
 	}
 }
+
+// Only Storage, Sql and EventHub have regional tags API Management's NSG
+// rules may use (virtual-network-reference.md, "Regional service tags").
+func TestRegionalAllowed(t *testing.T) {
+	for tag, want := range map[string]bool{
+		"Storage": true, "Sql": true, "EventHub": true, "storage.westeurope": true,
+		"AzureKeyVault": false, "AzureMonitor": false, "AzureMonitor.WestEurope": false, "ApiManagement": false, "": false,
+	} {
+		if got := RegionalAllowed(tag); got != want {
+			t.Errorf("%q: %v, want %v", tag, got, want)
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package azurectx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// The wire fixture carries tagMap as an object, as real ARM does; the
+// armnetwork SDK types it as a string and lost the whole list
+// ("cannot unmarshal object into Go value of type string").
+func TestEffectiveNSGsWireShape(t *testing.T) {
+	var body effectiveNSGList
+	if err := json.Unmarshal(fixture(t, "effective-nsgs.json"), &body); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := convertNSGs(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 3 {
+		t.Fatalf("%d groups", len(groups))
+	}
+	sub, nic, admin := groups[0], groups[1], groups[2]
+	if sub.Scope != "subnet" || sub.Name() != "nsg-apim" || nic.Scope != "nic" {
+		t.Fatalf("scopes: %s %s, %s", sub.Scope, sub.Name(), nic.Scope)
+	}
+	if !admin.IsAdmin() || admin.Name() != "avnm-hub" || admin.Rules[0].Access != nsg.AlwaysAllow {
+		t.Fatalf("admin group: %+v", admin)
+	}
+	deny := sub.Rules[4]
+	if deny.Name != "securityRules/DenyInternetOut" {
+		t.Fatalf("rule order: %s", deny.Name)
+	}
+	// sourceAddressPrefixes repeats "0.0.0.0/0" on the wire; kept once.
+	if len(deny.Sources) != 1 || deny.Sources[0] != "0.0.0.0/0" || len(deny.SourcePorts) != 1 || deny.SourcePorts[0] != "0-65535" {
+		t.Fatalf("deny rule: %+v", deny)
+	}
+	if len(deny.ExpandedDestinations) < 50 {
+		t.Fatalf("Internet expanded: %d prefixes", len(deny.ExpandedDestinations))
+	}
+	s := &Snapshot{NSGs: groups}
+	if sg := s.SubnetGroups(); len(sg) != 2 || !sg[1].IsAdmin() {
+		t.Fatalf("subnet groups must include the admin rules and not the NIC's NSG: %+v", sg)
+	}
+}
+
+// The REST spec's shape (tagMap a JSON string, "*" items) still reads, and
+// so does an answer that comes at once (200) instead of through a 202.
+func TestEffectiveNSGsOldShapeTolerated(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, map[string]http.HandlerFunc{
+		"POST effectiveNetworkSecurityGroups": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(fixture(t, "effective-nsgs-string-tagmap.json"))
+		},
+	})
+	o := baseOpts(imds.URL, arm)
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	if r := s.Read(ReadEffectiveNSGs); !r.OK() || len(s.NSGs) != 2 {
+		t.Fatalf("nsg read: %+v, %d groups", r, len(s.NSGs))
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement")
+	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "below 4000", "nsg-apim")
+}
+
+func TestTagMapForms(t *testing.T) {
+	cases := []struct {
+		in   string
+		want map[string]int // tag → prefixes
+	}{
+		{`{"ApiManagement": ["13.64.39.16/32", "40.74.146.80/31"], "Internet": []}`, map[string]int{"ApiManagement": 2, "Internet": 0}},
+		{`"{\"ApiManagement\":[\"13.64.39.16/32\"]}"`, map[string]int{"ApiManagement": 1}},
+		{`""`, nil},
+		{`null`, nil},
+		{`"not json"`, nil},
+		{`42`, nil},
+		{`{"A": "1.2.3.0/24", "B": [1, 2]}`, map[string]int{"A": 1}},
+	}
+	for _, c := range cases {
+		var m tagMap
+		if err := json.Unmarshal([]byte(c.in), &m); err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if len(m) != len(c.want) {
+			t.Errorf("%s: got %v", c.in, m)
+		}
+		for k, n := range c.want {
+			if len(m[k]) != n {
+				t.Errorf("%s: %s has %d", c.in, k, len(m[k]))
+			}
+		}
+	}
+}
+
+// A rule without expanded prefixes takes them from the group's tagMap.
+func TestNSGExpandFromTagMap(t *testing.T) {
+	body := `{"value":[{"networkSecurityGroup":{"id":"/x/networkSecurityGroups/n"},"association":{"subnet":{"id":"/x/subnets/s"}},
+	 "effectiveSecurityRules":[{"name":"securityRules/mgmt","protocol":"Tcp","sourcePortRange":"0-65535","destinationPortRange":"3443",
+	  "sourceAddressPrefix":"ApiManagement","destinationAddressPrefix":"VirtualNetwork","access":"Allow","priority":100,"direction":"Inbound"}],
+	 "tagMap":{"apimanagement":["13.64.39.16/32","40.74.146.80/31"],"VirtualNetwork":["10.1.0.0/16"]}}]}`
+	var l effectiveNSGList
+	if err := json.Unmarshal([]byte(body), &l); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := convertNSGs(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gs[0].Rules[0]
+	if len(r.ExpandedSources) != 2 || len(r.ExpandedDestinations) != 1 {
+		t.Fatalf("expanded from tagMap: %v / %v", r.ExpandedSources, r.ExpandedDestinations)
+	}
+	if _, err := convertNSGs(effectiveNSGList{}); err == nil {
+		t.Fatal("a body without value must be malformed")
+	}
+}
+
+// Every form azure-facts §11.2 lists for a service-tag UDR is kept, with
+// destinationServiceTags, tagMap and hasBgpOverride, which the SDK dropped.
+func TestConvertRoutesWireForms(t *testing.T) {
+	body := `{"value":[
+	 {"name":"by-name","source":"User","state":"Active","hasBgpOverride":false,"addressPrefix":["ApiManagement"],"nextHopType":"Internet","nextHopIpAddress":[],"destinationServiceTags":[],"tagMap":{}},
+	 {"name":"by-tags","source":"User","state":"Active","hasBgpOverride":true,"addressPrefix":["13.64.39.16/32","40.74.146.80/31"],"nextHopType":"Internet","nextHopIpAddress":[],"destinationServiceTags":["ApiManagement"],"tagMap":{}},
+	 {"name":"by-map","source":"User","state":"Active","addressPrefix":[],"nextHopType":"VirtualApplianceEcmp","nextHopIpAddress":["10.0.0.4","10.0.0.5"],"destinationServiceTags":["Storage.WestEurope"],"tagMap":{"Storage.WestEurope":["20.38.96.0/19"]}},
+	 {"name":"both","source":"User","state":"Active","addressPrefix":["20.38.96.0/19"],"nextHopType":"Internet","destinationServiceTags":"Storage","tagMap":"{\"Storage\":[\"20.38.96.0/19\",\"52.239.128.0/17\"]}"},
+	 {"source":"Default","state":"Active","addressPrefix":"10.1.0.0/16","nextHopType":"VnetLocal","nextHopIpAddress":null}
+	]}`
+	var l effectiveRouteList
+	if err := json.Unmarshal([]byte(body), &l); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := convertRoutes(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 5 {
+		t.Fatalf("%d routes", len(rs))
+	}
+	byName, byTags, byMap, both, sys := rs[0], rs[1], rs[2], rs[3], rs[4]
+	if len(byName.Prefixes) != 0 || len(byName.ServiceTags) != 1 || byName.ServiceTags[0] != "ApiManagement" {
+		t.Errorf("tag name in addressPrefix: %+v", byName)
+	}
+	if len(byTags.Prefixes) != 2 || byTags.ServiceTags[0] != "ApiManagement" || !byTags.HasBgpOverride {
+		t.Errorf("destinationServiceTags + CIDRs: %+v", byTags)
+	}
+	if len(byMap.Prefixes) != 1 || len(byMap.TagPrefixes["Storage.WestEurope"]) != 1 || len(byMap.NextHopIPs) != 2 {
+		t.Errorf("CIDRs in tagMap only: %+v", byMap)
+	}
+	if len(both.Prefixes) != 2 || len(both.ServiceTags) != 1 {
+		t.Errorf("CIDRs in addressPrefix and tagMap (deduplicated): %+v", both)
+	}
+	if len(sys.Prefixes) != 1 || sys.Prefixes[0] != netip.MustParsePrefix("10.1.0.0/16") || len(sys.ServiceTags) != 0 {
+		t.Errorf("single-string addressPrefix: %+v", sys)
+	}
+	// The tag-name route is expanded from the service tags at analysis
+	// time, not dropped.
+	snap := &Snapshot{Routes: rs, ServiceTags: mustTags(t)}
+	tb := routeTable(snap)
+	if r, _, ok := tb.Lookup(netip.MustParseAddr("51.145.179.78")); !ok || r.Name != "by-name" {
+		t.Fatalf("tag route by name not expanded: %v", r)
+	}
+}
+
+func mustTags(t *testing.T) *servicetags.Set {
+	t.Helper()
+	set, err := servicetags.Parse(bytes.NewReader(fixture(t, "service-tags-arm.json")), "arm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func TestPollDelay(t *testing.T) {
+	defer func(v time.Duration) { maxPollWait = v }(maxPollWait)
+	maxPollWait = 2 * time.Second
+	h := func(v string) http.Header { return http.Header{"Retry-After": []string{v}} }
+	cases := []struct {
+		h    http.Header
+		want time.Duration
+	}{
+		{h("10"), 2 * time.Second}, // ARM's usual hint: capped, polled at least every 2 s
+		{h("1"), time.Second},      // honoured when shorter
+		{h("0"), minPollWait},
+		{http.Header{}, time.Second},
+		{h("soon"), time.Second},
+		{h(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), 2 * time.Second},
+	}
+	for _, c := range cases {
+		if got := pollDelay(c.h); got != c.want {
+			t.Errorf("Retry-After %q: %v, want %v", c.h.Get("Retry-After"), got, c.want)
+		}
+	}
+}
+
+// The long-running reads honour a short Retry-After and cap a long one.
+func TestPollCadence(t *testing.T) {
+	defer func(v time.Duration) { maxPollWait = v }(maxPollWait)
+	for _, c := range []struct {
+		retryAfter string
+		cap        time.Duration
+		lo, hi     time.Duration
+	}{
+		{"1", 2 * time.Second, 900 * time.Millisecond, 1500 * time.Millisecond},
+		{"10", 300 * time.Millisecond, 250 * time.Millisecond, 900 * time.Millisecond},
+	} {
+		maxPollWait = c.cap
+		var mu sync.Mutex
+		var times []time.Time
+		polls := 0
+		imds, _ := fakeIMDS(t)
+		var a *armServer
+		a = newARM(t, map[string]http.HandlerFunc{
+			"POST effectiveRouteTable": func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				times = append(times, time.Now())
+				mu.Unlock()
+				w.Header().Set("Location", a.URL+"/operations/slow-routes")
+				w.Header().Set("Retry-After", c.retryAfter)
+				w.WriteHeader(http.StatusAccepted)
+			},
+			"GET slow-routes": func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				times = append(times, time.Now())
+				polls++
+				n := polls
+				mu.Unlock()
+				if n < 2 {
+					w.Header().Set("Location", a.URL+"/operations/slow-routes")
+					w.Header().Set("Retry-After", c.retryAfter)
+					w.WriteHeader(http.StatusAccepted)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(fixture(t, "effective-routes.json"))
+			},
+		})
+		o := baseOpts(imds.URL, a)
+		o.ARMBudget = 10 * time.Second
+		d, err := Discover(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := d.Wait(context.Background())
+		if !s.Read(ReadEffectiveRoutes).OK() {
+			t.Fatalf("routes read: %+v", s.Read(ReadEffectiveRoutes))
+		}
+		mu.Lock()
+		if len(times) != 3 {
+			t.Fatalf("Retry-After %s: %d requests", c.retryAfter, len(times))
+		}
+		for i := 1; i < len(times); i++ {
+			if gap := times[i].Sub(times[i-1]); gap < c.lo || gap > c.hi {
+				t.Errorf("Retry-After %s, cap %v: gap %d = %v, want %v..%v", c.retryAfter, c.cap, i, gap, c.lo, c.hi)
+			}
+		}
+		mu.Unlock()
+		if !strings.Contains(s.Read(ReadEffectiveRoutes).Permission, "effectiveRouteTable") {
+			t.Fatal("permission")
+		}
+	}
+}
+
+// BenchmarkDecodeEffectiveNSGs: decoding and converting the wire fixture
+// (three groups, the Internet tag expanded, tagMap objects).
+func BenchmarkDecodeEffectiveNSGs(b *testing.B) {
+	raw := fixture(b, "effective-nsgs.json")
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		var l effectiveNSGList
+		if err := json.Unmarshal(raw, &l); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := convertNSGs(l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
