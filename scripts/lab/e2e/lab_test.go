@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,9 +231,13 @@ type signal struct {
 	out  string // substring expected in stdout+stderr
 }
 
-const (
-	trust = "--cacert /run/apimlab/tls/trust.pem"
-	roots = "--cacert /run/apimlab/tls/azure-roots.pem"
+// The lab's prefix and state directory: APIMLAB_PREFIX selects another,
+// independent lab (scripts/lab/lab says how).
+var (
+	prefix   = cmp.Or(os.Getenv("APIMLAB_PREFIX"), "apl-")
+	stateDir = cmp.Or(os.Getenv("APIMLAB_STATE"), map[bool]string{true: "/run/apimlab", false: "/run/apimlab-" + strings.TrimSuffix(prefix, "-")}[prefix == "apl-"])
+	trust    = "--cacert " + stateDir + "/tls/trust.pem"
+	roots    = "--cacert " + stateDir + "/tls/azure-roots.pem"
 )
 
 var signals = map[string][]signal{
@@ -307,7 +312,7 @@ func TestLab(t *testing.T) {
 		t.Cleanup(func() { checkDown(t, l) })
 	}
 	// The router drops whatever is addressed outside 198.18.0.0/15.
-	if out, err := exec.Command("ip", "netns", "exec", "apl-rt", "nft", "list", "chain", "inet", "apl", "forward").CombinedOutput(); err != nil || !strings.Contains(string(out), "policy drop") || !strings.Contains(string(out), "ip saddr 198.18.0.0/15 ip daddr 198.18.0.0/15 accept") {
+	if out, err := exec.Command("ip", "netns", "exec", prefix+"rt", "nft", "list", "chain", "inet", "apl", "forward").CombinedOutput(); err != nil || !strings.Contains(string(out), "policy drop") || !strings.Contains(string(out), "ip saddr 198.18.0.0/15 ip daddr 198.18.0.0/15 accept") {
 		t.Errorf("router forward chain does not confine traffic to 198.18.0.0/15: %v\n%s", err, out)
 	}
 
@@ -319,7 +324,7 @@ func TestLab(t *testing.T) {
 				t.Fatalf("no signals for scenario %s", sc.name)
 			}
 			for _, s := range sigs {
-				out, err := exec.Command("ip", "netns", "exec", "apl-jump", "bash", "-c", s.cmd).CombinedOutput()
+				out, err := exec.Command("ip", "netns", "exec", prefix+"jump", "bash", "-c", s.cmd).CombinedOutput()
 				code := 0
 				var exitErr *exec.ExitError
 				if errors.As(err, &exitErr) {
@@ -412,9 +417,9 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 // namespaces, no state, none of the processes it had started.
 func checkDown(t *testing.T, l lab) {
 	var pids []string
-	if entries, err := os.ReadDir("/run/apimlab/pids"); err == nil {
+	if entries, err := os.ReadDir(filepath.Join(stateDir, "pids")); err == nil {
 		for _, e := range entries {
-			if b, err := os.ReadFile(filepath.Join("/run/apimlab/pids", e.Name())); err == nil {
+			if b, err := os.ReadFile(filepath.Join(stateDir, "pids", e.Name())); err == nil {
 				pids = append(pids, strings.TrimSpace(string(b)))
 			}
 		}
@@ -425,12 +430,12 @@ func checkDown(t *testing.T, l lab) {
 	l.must(t, "down")
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "apl-") {
+		if strings.HasPrefix(line, prefix) {
 			t.Errorf("lab down left namespace %s", line)
 		}
 	}
-	if _, err := os.Stat("/run/apimlab"); err == nil {
-		t.Errorf("lab down left /run/apimlab")
+	if _, err := os.Stat(stateDir); err == nil {
+		t.Errorf("lab down left %s", stateDir)
 	}
 	for _, pid := range pids {
 		stat, err := os.ReadFile("/proc/" + pid + "/stat")
@@ -443,8 +448,8 @@ func checkDown(t *testing.T, l lab) {
 		}
 		t.Errorf("lab down left process %s running: %s", pid, stat)
 	}
-	if _, err := os.Stat("/etc/netns/apl-jump"); err == nil {
-		t.Errorf("lab down left /etc/netns/apl-jump")
+	if _, err := os.Stat("/etc/netns/" + prefix + "jump"); err == nil {
+		t.Errorf("lab down left /etc/netns/%sjump", prefix)
 	}
 }
 
