@@ -38,6 +38,22 @@ type Context struct {
 	Resolvers         []string           `json:"resolvers,omitempty"`
 	Credential        string             `json:"credential,omitempty"`
 	Sources           map[string]string  `json:"sources,omitempty"`
+	// Instance is what Resource Manager shows of the instance; nil when it
+	// was not read. Added within schema_version 1.
+	Instance *Instance `json:"instance,omitempty"`
+	// Command is the command line as run, secrets removed. Added within
+	// schema_version 1.
+	Command string `json:"command,omitempty"`
+}
+
+// Instance is the API Management instance as Resource Manager describes it.
+type Instance struct {
+	ID       string `json:"id,omitempty"`
+	SKU      string `json:"sku,omitempty"`
+	Capacity int    `json:"capacity,omitempty"`
+	// Platform is the compute platform version (stv2, stv2.1, …).
+	Platform  string   `json:"platform,omitempty"`
+	Locations []string `json:"locations,omitempty"`
 }
 
 type Summary struct {
@@ -79,7 +95,39 @@ type Report struct {
 	DurationMS    int64     `json:"duration_ms"`
 	Context       Context   `json:"context"`
 	Summary       Summary   `json:"summary"`
-	Checks        []Check   `json:"checks"`
+	// Findings is the diagnosis: one entry per root cause, most severe
+	// first. Added within schema_version 1; always present (possibly empty)
+	// in a report of a run.
+	Findings []Finding `json:"findings"`
+	Checks   []Check   `json:"checks"`
+}
+
+// Finding severities.
+const (
+	SeverityBlocking  = "blocking"
+	SeverityDegrading = "degrading"
+	SeverityInfo      = "info"
+)
+
+// Finding is one root cause and the checks it explains. A rule may yield
+// several findings with the same id (one per resolver, NSG rule or CA);
+// their evidence tells them apart.
+type Finding struct {
+	ID       string         `json:"id"`
+	Severity string         `json:"severity"`
+	Title    string         `json:"title"`
+	Cause    string         `json:"cause"`
+	Checks   []string       `json:"checks"`
+	Evidence map[string]any `json:"evidence,omitempty"`
+	Fix      Fix            `json:"fix"`
+}
+
+// Fix is the change that removes a finding's cause: one sentence, and the
+// az commands that make it where one exists, filled with what the run knows
+// (<placeholders> for the rest).
+type Fix struct {
+	Summary  string   `json:"summary"`
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Verdicts.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/resolver"
@@ -52,6 +53,9 @@ type Config struct {
 	Timeout, Deadline time.Duration
 	Concurrency       int
 	Only, Skip        []string
+
+	// Command is the command line as run, secrets removed, for the report.
+	Command string
 
 	Tool report.Tool
 	Log  zerolog.Logger
@@ -128,10 +132,43 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 		StartedAt: started.UTC().Truncate(time.Millisecond),
 	}
 	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
+	rep.Context.Command = cfg.Command
 	rep.FromOutcomes(outs)
 	rep.Summary.Headline = Headline(outs)
+	// The analyses have waited for Resource Manager already: take what it
+	// told without waiting again.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
+	snap := disc.Wait(sctx)
+	scancel()
+	rep.Context.Instance = instanceOf(snap)
+	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, outs, snap))
 	rep.DurationMS = time.Since(started).Milliseconds()
 	return rep, nil
+}
+
+// instanceOf is the instance as Resource Manager showed it, or nil.
+func instanceOf(s *azurectx.Snapshot) *report.Instance {
+	if s == nil || s.APIM == nil {
+		return nil
+	}
+	a := s.APIM
+	i := &report.Instance{ID: a.ID, SKU: a.SKU, Capacity: a.Capacity, Platform: a.Platform}
+	if a.Location != "" {
+		i.Locations = append(i.Locations, a.Location)
+	}
+	i.Locations = append(i.Locations, a.AdditionalLocations...)
+	return i
+}
+
+// findingsInput gives the diagnosis the outcomes and the resource ids its
+// fixes name.
+func findingsInput(cfg Config, rc report.Context, outs []probes.Outcome, s *azurectx.Snapshot) findings.Input {
+	in := findings.Input{Outcomes: outs, Context: rc}
+	in.APIMSuffix, _ = resolver.APIMSuffix(cfg.Cloud)
+	if s != nil && s.Subnet != nil {
+		in.Azure = findings.Azure{SubnetID: s.Subnet.ID, RouteTableID: s.Subnet.RouteTableID, NSGID: s.Subnet.NSGID}
+	}
+	return in
 }
 
 // resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf, or

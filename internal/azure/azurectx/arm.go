@@ -533,10 +533,14 @@ type apimResource struct {
 		Capacity int    `json:"capacity"`
 	} `json:"sku"`
 	Properties struct {
-		PrivateIPAddresses          []string `json:"privateIPAddresses"`
-		PublicIPAddresses           []string `json:"publicIPAddresses"`
-		GatewayURL                  string   `json:"gatewayUrl"`
-		VirtualNetworkType          string   `json:"virtualNetworkType"`
+		PrivateIPAddresses  []string `json:"privateIPAddresses"`
+		PublicIPAddresses   []string `json:"publicIPAddresses"`
+		GatewayURL          string   `json:"gatewayUrl"`
+		VirtualNetworkType  string   `json:"virtualNetworkType"`
+		PlatformVersion     string   `json:"platformVersion"`
+		AdditionalLocations []struct {
+			Location string `json:"location"`
+		} `json:"additionalLocations"`
 		VirtualNetworkConfiguration *struct {
 			SubnetResourceID string `json:"subnetResourceId"`
 		} `json:"virtualNetworkConfiguration"`
@@ -548,7 +552,13 @@ type apimResource struct {
 
 func (a apimResource) info() *APIMInfo {
 	i := &APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
-		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType}
+		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType,
+		Platform: a.Properties.PlatformVersion}
+	for _, l := range a.Properties.AdditionalLocations {
+		if l.Location != "" {
+			i.AdditionalLocations = append(i.AdditionalLocations, l.Location)
+		}
+	}
 	if a.Properties.VirtualNetworkConfiguration != nil {
 		i.SubnetID = a.Properties.VirtualNetworkConfiguration.SubnetResourceID
 	}

@@ -192,6 +192,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != ""}
 	if r != nil {
 		res.Evidence["read_status"] = r.Status
 		if r.HTTPStatus != 0 {

@@ -75,6 +75,11 @@ type APIMInfo struct {
 	SubnetID           string
 	SKU                string
 	Capacity           int
+	// Platform is the compute platform version (stv2, stv2.1, …).
+	Platform string
+	// AdditionalLocations are the regions of a multi-region instance
+	// besides Location.
+	AdditionalLocations []string
 }
 
 // Snapshot is everything Resource Manager told, and what it refused.
