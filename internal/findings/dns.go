@@ -27,6 +27,7 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		server          string
 		azure           bool
 		silent, noFwd   []probes.Outcome
+		confirmed       int // noFwd names Azure DNS was seen to resolve
 		azureAnswersAll bool
 		azureServer     string
 		rcodes          map[probes.Reason]int
@@ -44,10 +45,12 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		if claimed[o.Check.ID] || !bad(o.Result) || !dnsFailure(o.Result) {
 			continue
 		}
-		azureOK, azureServer := false, ""
+		// Azure DNS's view may be missing: the VM's own answer was taken
+		// without waiting for it (the resolver leaves pending views out).
+		azureOK, azureSeen, azureServer := false, false, ""
 		for _, l := range o.Result.Lookups {
 			if l.Azure {
-				azureServer = l.Server
+				azureServer, azureSeen = l.Server, true
 				azureOK = l.Outcome == probes.ReasonOK
 			}
 		}
@@ -59,11 +62,14 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 				g.azureAnswersAll = g.azureAnswersAll && azureOK
 				g.azureServer = or(g.azureServer, azureServer)
 			case probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer:
-				if l.Azure || !azureOK {
+				if l.Azure || (azureSeen && !azureOK) {
 					continue
 				}
 				g := get(l)
 				g.noFwd = append(g.noFwd, o)
+				if azureOK {
+					g.confirmed++
+				}
 				g.rcodes[l.Outcome]++
 				g.azureServer = or(g.azureServer, azureServer)
 			}
@@ -111,7 +117,9 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 			}
 			out = append(out, f)
 		}
-		if len(g.noFwd) >= minSameServer && !g.azure {
+		// Azure DNS must be seen resolving several of the names; the others
+		// failed the same way at the same server.
+		if len(g.noFwd) >= minSameServer && g.confirmed >= minSameServer && !g.azure {
 			names := namesOf(g.noFwd)
 			var said []string
 			for _, r := range []probes.Reason{probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer} {
@@ -122,10 +130,11 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 			out = append(out, report.Finding{
 				ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
 				Title: "DNS server " + addr + " does not forward to Azure DNS",
-				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s that Azure DNS (%s) resolves: it does not forward the names it does not host to Azure DNS.",
-					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), azureDNS),
-				Checks:   ids(g.noFwd),
-				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names)},
+				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s, %d of which Azure DNS (%s) was seen to resolve: it does not forward the names it does not host to Azure DNS.",
+					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), g.confirmed, azureDNS),
+				Checks: ids(g.noFwd),
+				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
+					"azure_dns_resolved": g.confirmed},
 				Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
 					" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
 			})

@@ -122,6 +122,23 @@ func TestResolverNoForward(t *testing.T) {
 	none(t, fs, IDResolverSilent)
 }
 
+func TestResolverNoForwardWithAzurePending(t *testing.T) {
+	// The VM's answer was taken before Azure DNS's came: those names count
+	// with the ones Azure DNS was seen to resolve.
+	pending := dnsFail(table, probes.ReasonNXDomain, probes.ReasonNXDomain, "x")
+	pending.Result.Lookups = pending.Result.Lookups[:1]
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"), pending)
+	if f := only(t, fs, IDResolverNoFwd); len(f.Checks) != 3 || f.Evidence["azure_dns_resolved"] != 2 {
+		t.Errorf("%+v", f)
+	}
+	// Never seen resolving any of them: no claim about forwarding.
+	p2 := dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "x")
+	p2.Result.Lookups = p2.Result.Lookups[:1]
+	none(t, diagnose(t, pending, p2), IDResolverNoFwd)
+}
+
 func TestResolverNoForwardNotWhenAzureDNSFailsToo(t *testing.T) {
 	// The names do not exist anywhere: forwarding would not help.
 	fs := diagnose(t,

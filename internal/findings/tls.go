@@ -102,9 +102,9 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	for i, p := range perms {
 		actions[i] = `"` + p + `"`
 	}
-	summary := "Give the identity apimprobe uses Reader and the actions " + strings.Join(perms, ", ") + " on the resource group (a custom role, below), then run again."
+	summary := fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", plural(len(perms), "network read action", "network read actions"))
 	if len(why) == 1 && strings.Contains(why[0], "--no-arm") {
-		summary = "Run without --no-arm, with a managed identity that has Reader and " + strings.Join(perms, ", ") + " on the resource group (a custom role, below)."
+		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", plural(len(perms), "network read action", "network read actions"))
 	}
 	return []report.Finding{{
 		ID: IDResourceManager, Severity: report.SeverityInfo,
