@@ -21,6 +21,9 @@ type Options struct {
 	// Color turns on ANSI colour for status words and the verdict. The CLI
 	// decides it from terminal detection and NO_COLOR; files never get it.
 	Color bool
+	// Verbose lists every check in the table, not only what needs
+	// attention (-v).
+	Verbose bool
 	// Width is the terminal width in columns; 0 means DefaultWidth, and
 	// anything under 60 is treated as 60 (below that the table wraps
 	// instead of keeping columns).

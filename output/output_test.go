@@ -276,7 +276,7 @@ func TestJSONKeys(t *testing.T) {
 	if err := json.Unmarshal(render(t, "json", fixtureReport(), Options{}), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := keysOf(doc), sorted("schema_version", "tool", "started_at", "duration_ms", "context", "summary", "checks"); !slices.Equal(got, want) {
+	if got, want := keysOf(doc), sorted("schema_version", "tool", "started_at", "duration_ms", "context", "summary", "findings", "checks"); !slices.Equal(got, want) {
 		t.Errorf("top-level keys %v, want %v", got, want)
 	}
 	if got, want := keysOf(doc["tool"].(map[string]any)), sorted("name", "version", "commit"); !slices.Equal(got, want) {
@@ -380,7 +380,7 @@ func TestMarkdownEscaping(t *testing.T) {
 		}
 		if c := cells(line); len(c) == 8 {
 			allRow = c
-		} else if len(c) == 6 {
+		} else if len(c) == 7 {
 			failRow = c
 		} else {
 			t.Errorf("row has %d cells, a pipe escaped its cell: %s", len(c), line)
@@ -396,7 +396,7 @@ func TestMarkdownEscaping(t *testing.T) {
 	if id := allRow[1]; id != " `evil.id\\|x\"y` " {
 		t.Errorf("id cell = %q", id)
 	}
-	if hint := failRow[5]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
+	if hint := failRow[6]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
 		t.Errorf("hint cell = %q", hint)
 	}
 }
@@ -606,7 +606,7 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 
 func TestTableLayout(t *testing.T) {
 	r := hostileReport()
-	for _, width := range []int{100, 120} {
+	for _, width := range []int{80, 100, 120} {
 		out := string(render(t, "table", r, Options{Width: width}))
 		if strings.ContainsAny(out, "\x00\x07\x1b") {
 			t.Errorf("width %d: control characters from a message reached the terminal", width)
@@ -616,31 +616,50 @@ func TestTableLayout(t *testing.T) {
 				t.Errorf("width %d: line of %d columns: %q", width, n, line)
 			}
 		}
-		// Hints are never truncated: every word of every hint is there.
+		// Hints of what no finding explains are never truncated: every word
+		// of every such hint is there.
 		flat := strings.Join(strings.Fields(out), " ")
+		ex := map[string]bool{}
+		for _, f := range r.Findings {
+			for _, id := range f.Checks {
+				ex[id] = true
+			}
+		}
 		for _, c := range r.Checks {
-			if c.Hint != "" && c.Status != probes.Pass && !strings.Contains(flat, "→ "+strings.Join(strings.Fields(c.Hint), " ")) {
+			if c.Hint != "" && (c.Status == probes.Fail || c.Status == probes.Warn) && !ex[c.ID] &&
+				!strings.Contains(flat, "→ "+strings.Join(strings.Fields(oneLine(c.Hint)), " ")) {
 				t.Errorf("width %d: hint of %s is not complete", width, c.ID)
 			}
 		}
-		req, opt, skip := strings.Index(out, "\nRequired ("), strings.Index(out, "\nOptional ("), strings.Index(out, "\nSkipped (")
-		if !(req >= 0 && req < opt && opt < skip) {
-			t.Errorf("groups not in order Required, Optional, Skipped")
+		// The verdict first, then the findings, then what they leave, passes
+		// and skips; the verdict again last.
+		v, f, u, p, sk := strings.Index(out, "\nBLOCKED: "), strings.Index(out, "\nFindings\n"),
+			strings.Index(out, "\nFailures and warnings no finding explains\n"), strings.Index(out, "\nPassed per category"), strings.Index(out, "\nSkipped")
+		if !(v >= 0 && v < f && f < u && u < p && p < sk) {
+			t.Errorf("width %d: sections out of order (%d %d %d %d %d):\n%s", width, v, f, u, p, sk, out)
 		}
-		if !strings.Contains(out, "\n\nBLOCKED  4 failed (3 required) · 1 warning · 2 passed · 2 skipped\n  Traffic is forced") {
-			t.Errorf("no verdict line followed by the headline:\n%s", out)
+		if !strings.Contains(out, "\nBLOCKED  The appliance at 10.0.0.4 inspects TLS") {
+			t.Errorf("width %d: the last line does not repeat the verdict and name the cause:\n%s", width, out)
+		}
+		// Verbose lists every check by id.
+		vout := string(render(t, "table", r, Options{Width: width, Verbose: true}))
+		for _, c := range r.Checks {
+			if !strings.Contains(vout, "  "+oneLine(c.ID)) {
+				t.Errorf("width %d -v: %s missing", width, c.ID)
+			}
 		}
 	}
 }
 
 func TestTableColor(t *testing.T) {
 	r := fixtureReport()
-	plain := string(render(t, "table", r, Options{}))
+	plain := string(render(t, "table", r, Options{Verbose: true}))
 	if strings.Contains(plain, "\x1b[") {
 		t.Error("colour without Options.Color")
 	}
-	col := string(render(t, "table", r, Options{Color: true}))
-	for _, want := range []string{ansiRed + "FAIL" + ansiReset, ansiYellow + "WARN" + ansiReset, ansiGreen + "PASS" + ansiReset, ansiRed + "BLOCKED" + ansiReset} {
+	col := string(render(t, "table", r, Options{Color: true, Verbose: true}))
+	for _, want := range []string{ansiRed + "FAIL" + ansiReset, ansiYellow + "WARN" + ansiReset, ansiGreen + "PASS" + ansiReset,
+		ansiRed + "BLOCKED" + ansiReset, ansiRed + "BLOCKING" + ansiReset} {
 		if !strings.Contains(col, want) {
 			t.Errorf("coloured table lacks %q", want)
 		}
@@ -648,7 +667,7 @@ func TestTableColor(t *testing.T) {
 	// Colour changes nothing else.
 	stripped := strings.NewReplacer(ansiRed, "", ansiYellow, "", ansiGreen, "", ansiDim, "", ansiBold, "", ansiReset, "").Replace(col)
 	if stripped != plain {
-		t.Error("coloured table differs from the plain one beyond escape codes")
+		t.Errorf("coloured table differs from the plain one beyond escape codes:\n%s\n---\n%s", stripped, plain)
 	}
 }
 
@@ -657,17 +676,18 @@ func TestTableReady(t *testing.T) {
 		SchemaVersion: 1, Tool: report.Tool{Name: "apimprobe", Version: "dev"},
 		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), DurationMS: 80,
 		Context: report.Context{Cloud: "public", Mode: "internal", Phase: "pre"},
-		Checks: []report.Check{{ID: "outbound.sql", Required: true, Kind: "tcp", Target: "s.database.windows.net:1433",
+		Checks: []report.Check{{ID: "outbound.sql", Category: "Azure SQL", Required: true, Kind: "tcp", Target: "s.database.windows.net:1433",
 			Status: probes.Pass, Reason: probes.ReasonOK, DurationMS: 3}},
 	}
 	r.Summary = report.Summarize(r.Checks)
 	out := string(render(t, "table", r, Options{}))
-	if strings.Contains(out, "Optional") || strings.Contains(out, "Skipped") || strings.Contains(out, "→") {
-		t.Errorf("empty groups or hints printed:\n%s", out)
+	if strings.Contains(out, "Findings") || strings.Contains(out, "Skipped") || strings.Contains(out, "→") {
+		t.Errorf("empty sections or hints printed:\n%s", out)
 	}
-	if !strings.Contains(out, "\nREADY  0 failed · 0 warnings · 1 passed · 0 skipped\n") {
-		t.Errorf("verdict line:\n%s", out)
+	if !strings.HasSuffix(out, "\nREADY  0 failed · 0 warnings · 1 passed · 0 skipped\n") || !strings.Contains(out, "\n  Azure SQL 1/1\n") {
+		t.Errorf("verdict or pass summary:\n%s", out)
 	}
+	out = string(render(t, "table", r, Options{Verbose: true}))
 	if !strings.Contains(out, "  PASS  outbound.sql  s.database.windows.net:1433  3ms  ok\n") {
 		t.Errorf("pass row:\n%s", out)
 	}

@@ -39,6 +39,8 @@ type config struct {
 	noEgress                            bool
 	expectEgressRaw                     []string
 	azureDNS                            string
+	color                               string
+	verbose, redact                     bool
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -74,6 +76,9 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
 	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (default: table on a terminal, json otherwise)")
 	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "the table lists every check, not only what needs attention")
+	fs.StringVar(&c.color, "color", "auto", "colour in the table: auto, always, never (NO_COLOR and TERM=dumb mean never under auto)")
+	fs.BoolVar(&c.redact, "redact", false, "replace your names (service, accounts, vault, server, resource group, subscription) and addresses with stable placeholders in every output, for sharing")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "console", "log format on standard error: console, json")
 	return fs
@@ -172,6 +177,9 @@ func (c *config) runConfig() (run.Config, error) {
 	}
 	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, c.logLevel) {
 		return cfg, fmt.Errorf("--log-level: unknown value %q (want one of debug, info, warn, error)", c.logLevel)
+	}
+	if c.color != "auto" && c.color != "always" && c.color != "never" {
+		return cfg, fmt.Errorf("--color: unknown value %q (want one of auto, always, never)", c.color)
 	}
 	if c.logFormat != "console" && c.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format: unknown value %q (want one of console, json)", c.logFormat)

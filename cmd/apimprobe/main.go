@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,8 +42,35 @@ Usage:
   apimprobe plan [flags]     list the checks run would make, without sending a packet
   apimprobe version          version, commit and Go version
 
-Run 'apimprobe COMMAND --help' for the flags of a command.
+Run 'apimprobe help COMMAND' or 'apimprobe COMMAND --help' for the flags of a command.
 `
+
+// commandHelp is each command's help: what it does and examples; the flags
+// follow, wrapped to the terminal.
+var commandHelp = map[string]string{
+	"run": `Usage: apimprobe run [flags]
+
+Discovers the context (metadata service, Resource Manager), runs every check
+at once, prints the diagnosis and exits 0 (ready, or degraded without
+--strict), 1 (blocked) or 2 (usage).
+
+Examples:
+  apimprobe run --service contoso --storage-account contosostore \
+      --sql-server contoso-sql --key-vault contoso-kv
+  apimprobe run --service contoso --mode external -v
+  apimprobe run --service contoso -o markdown=ticket.md --redact
+  apimprobe run --service contoso -o json=/var/lib/apimprobe/last.json --strict
+`,
+	"plan": `Usage: apimprobe plan [flags]
+
+Lists the checks that run would make (id, target, port, required or
+optional, why) without sending a packet: the list a firewall team needs.
+
+Examples:
+  apimprobe plan --service contoso --mode internal
+  apimprobe plan --service contoso -o markdown=firewall-request.md
+`,
+}
 
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -56,6 +84,9 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "--help", "-h":
+		if len(args) > 1 && (args[1] == "run" || args[1] == "plan") {
+			return command(args[1], []string{"--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -77,7 +108,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(stdout, "Usage: apimprobe %s [flags]\n\nFlags:\n%s", name, fs.FlagUsages())
+			fmt.Fprintf(stdout, "%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout)))
 			return 0
 		}
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
@@ -99,7 +130,8 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Log = newLogger(c, stderr)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
-	opts := output.Options{Color: colorFor(stdout), Width: termWidth(stdout)}
+	cfg.Command = commandLine(name, args)
+	opts := output.Options{Color: colorFor(c.color, stdout), Width: termWidth(stdout), Verbose: c.verbose}
 
 	if name == "plan" {
 		checks, err := run.Plan(cfg)
@@ -119,6 +151,18 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 		return 2
+	}
+	if c.redact {
+		red := redaction(c)
+		for v, kind := range map[string]string{rep.Context.ResourceGroup: "resource-group", rep.Context.Hostname: "vm"} {
+			if v != "" {
+				red.Names[v] = kind
+			}
+		}
+		if err := rep.Redact(red); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %v\n", err)
+			return 2
+		}
 	}
 	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: writing the report: %v\n", err)
@@ -161,19 +205,81 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// colorFor: colour only on a terminal, and never when NO_COLOR is set.
-func colorFor(w io.Writer) bool {
+// colorFor decides --color: always and never are what they say; auto is
+// colour on a terminal unless NO_COLOR is set or TERM is dumb.
+func colorFor(when string, w io.Writer) bool {
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
+	if os.Getenv("TERM") == "dumb" {
+		return false
+	}
 	return isTerminal(w)
+}
+
+// helpWidth is the terminal's width for --help, at most 100 columns.
+func helpWidth(w io.Writer) int {
+	if n := termWidth(w); n > 0 {
+		return min(n, 100)
+	}
+	return 100
+}
+
+// commandLine is the command as run, for the report: values of flags that
+// could carry a secret are replaced, and --redact's names are removed with
+// the rest of the report.
+func commandLine(name string, args []string) string {
+	secret := map[string]bool{"--identity-client-id": true, "--arm-endpoint": true, "--egress-echo-url": true}
+	out := []string{"apimprobe", name}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if k, _, ok := strings.Cut(a, "="); ok && secret[k] {
+			out = append(out, k+"=<removed>")
+			continue
+		}
+		out = append(out, shellQuote(a))
+		if secret[a] && i+1 < len(args) {
+			out = append(out, "<removed>")
+			i++
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// redaction names what --redact replaces: the names the operator gave and
+// the ones discovered, each with its kind.
+func redaction(c config) report.Redaction {
+	names := map[string]string{}
+	for v, kind := range map[string]string{
+		c.service: "service", c.storageAccount: "storage-account", c.sqlServer: "sql-server", c.keyVault: "key-vault",
+	} {
+		if v != "" {
+			names[v] = kind
+		}
+	}
+	return report.Redaction{Names: names, Keep: []string{"168.63.129.16", "169.254.169.254"}}
 }
 
 func newLogger(c config, stderr io.Writer) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(c.logLevel)
 	var w io.Writer = stderr
 	if c.logFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(stderr), TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(c.color, stderr), TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

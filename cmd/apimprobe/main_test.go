@@ -127,6 +127,51 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+func TestHelpRunAndColor(t *testing.T) {
+	a, b := runBinary(t, nil, "help", "run"), runBinary(t, nil, "run", "--help")
+	if a.code != 0 || a.stdout != b.stdout || !strings.Contains(a.stdout, "Examples:") || !strings.Contains(a.stdout, "--redact") {
+		t.Errorf("help run: %d %q", a.code, a.stdout)
+	}
+	for _, l := range strings.Split(a.stdout, "\n") {
+		if len([]rune(l)) > 100 {
+			t.Errorf("help line of %d columns: %q", len([]rune(l)), l)
+		}
+	}
+	if r := runBinary(t, nil, "run", "--color", "sometimes"); r.code != 2 || !strings.Contains(r.stderr, "--color") {
+		t.Errorf("bad --color: %d %q", r.code, r.stderr)
+	}
+	args := append([]string{"run", "--only", "outbound.sql", "-o", "table", "--sql-server", "secretsql"}, offline...)
+	if r := runBinary(t, nil, append(args, "--color", "always")...); (r.code != 0 && r.code != 1) || !strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("--color always on a pipe: %d %q", r.code, r.stdout)
+	}
+	if r := runBinary(t, nil, append(args, "--color", "auto")...); strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("--color auto on a pipe: %q", r.stdout)
+	}
+}
+
+func TestRedactAndCommand(t *testing.T) {
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.*", "-o", "json", "--service", "fabrikam",
+		"--storage-account", "fabstore", "--redact"}, offline...)...)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, secret := range []string{"fabrikam", "fabstore"} {
+		if strings.Contains(r.stdout, secret) {
+			t.Errorf("--redact left %q in the report", secret)
+		}
+	}
+	var rep struct {
+		Context  struct{ Command, Service string }
+		Findings []any
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Context.Service != "service-1" || !strings.HasPrefix(rep.Context.Command, "apimprobe run --only 'outbound.*' -o json --service service-1 ") || rep.Findings == nil {
+		t.Errorf("context %+v findings %v", rep.Context, rep.Findings)
+	}
+}
+
 func TestPlanListsChecksWithoutTraffic(t *testing.T) {
 	r := runBinary(t, nil, "plan", "--service", "contoso", "--sql-server", "sqlsrv", "-o", "json")
 	if r.code != 0 {
