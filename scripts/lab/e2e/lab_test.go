@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ type scenario struct {
 	noFailure bool
 	// dropsPackets: the run's wall time must stay under --deadline.
 	dropsPackets bool
+	// finding is the id of the first finding that is not information: the
+	// cause the report must name first, explaining the failing checks
+	// above. Empty: no such finding (a lone failure is reported on its own).
+	finding string
 }
 
 var scenarios = []scenario{
@@ -81,22 +86,22 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "dns-zone-not-linked", verdict: report.Blocked, exit: 1,
+		name: "dns-zone-not-linked", verdict: report.Blocked, exit: 1, finding: "dns.zone-not-linked",
 		checks: []want{{id: "dns.gateway", status: probes.Fail, reason: probes.ReasonPublicAnswer, phase: probes.PhaseDNS}},
 	},
 	{
-		name: "dns-custom-no-forward", verdict: report.Blocked, exit: 1,
+		name: "dns-custom-no-forward", verdict: report.Blocked, exit: 1, finding: "dns.resolver-no-forward",
 		checks: []want{
 			{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonNXDomain, phase: probes.PhaseResolve},
 			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonNXDomain, phase: probes.PhaseResolve},
 		},
 	},
 	{
-		name: "dns-resolver-silent", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "dns-resolver-silent", verdict: report.Blocked, exit: 1, dropsPackets: true, finding: "dns.resolver-silent",
 		checks: []want{{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve}},
 	},
 	{
-		name: "forced-tunnel", verdict: report.Degraded, exit: 0,
+		name: "forced-tunnel", verdict: report.Degraded, exit: 0, finding: "route.appliance-on-path",
 		checks: []want{
 			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 			// The router now answers as a hop: an appliance on the path.
@@ -105,7 +110,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "tls-inspection", verdict: report.Blocked, exit: 1,
+		name: "tls-inspection", verdict: report.Blocked, exit: 1, finding: "tls.inspection",
 		checks: []want{
 			{id: "outbound.keyvault", status: probes.Fail, reason: probes.ReasonTLSIntercepted, phase: probes.PhaseTLS},
 			{id: "tls.interception", status: probes.Fail, reason: probes.ReasonTLSIntercepted, phase: probes.PhaseTLS},
@@ -405,11 +410,42 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 			}
 		}
 	}
+	checkFindings(t, sc, rep)
 	if rep.Summary.Verdict != sc.verdict {
 		t.Errorf("verdict %q, want %q\n%s", rep.Summary.Verdict, sc.verdict, brief(rep))
 	}
 	if code != sc.exit {
 		t.Errorf("exit code %d, want %d", code, sc.exit)
+	}
+}
+
+// checkFindings: the report names the scenario's cause first, and that
+// finding explains the scenario's failing checks; a lone failure gets no
+// finding of its own.
+func checkFindings(t *testing.T, sc scenario, rep report.Report) {
+	t.Helper()
+	if rep.Findings == nil {
+		t.Errorf("the report has no findings array")
+		return
+	}
+	var first *report.Finding
+	for i, f := range rep.Findings {
+		if f.Severity != report.SeverityInfo {
+			first = &rep.Findings[i]
+			break
+		}
+	}
+	switch {
+	case sc.finding == "" && first != nil:
+		t.Errorf("no finding expected, got %s: %s", first.ID, first.Title)
+	case sc.finding != "" && (first == nil || first.ID != sc.finding):
+		t.Errorf("first finding %v, want %s", first, sc.finding)
+	case first != nil:
+		for _, w := range sc.checks {
+			if (w.status == probes.Fail || w.status == probes.Warn) && !slices.Contains(first.Checks, w.id) {
+				t.Errorf("finding %s does not explain %s", first.ID, w.id)
+			}
+		}
 	}
 }
 
