@@ -31,6 +31,13 @@ var (
 )
 
 func main() {
+	// A run lives for well under a second and keeps a few MB live; Go's
+	// default collector (GOGC=100) spent a sixth of a healthy run's wall time
+	// collecting a heap that small. Four times the headroom left peak RSS as
+	// it was (measured in the lab). GOGC in the environment still decides.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 
