@@ -2,6 +2,7 @@ package probes
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -131,5 +132,30 @@ func TestClientHelloOffersClassicKeyExchanges(t *testing.T) {
 		if !slices.Equal(curves, []tls.CurveID{tls.X25519, tls.CurveP256}) {
 			t.Errorf("%s probe offered %v, want X25519 and P-256 only", probe, curves)
 		}
+	}
+}
+
+// A chain's judgement is remembered per run, but the host name is checked
+// for every host that presents it, and another set of Azure roots is judged
+// afresh.
+func TestRememberedChainsStillCheckEachHostAndRootSet(t *testing.T) {
+	genuine := newCA(t, "Genuine Azure Root")
+	other := newCA(t, "Some Other Root")
+	port := tlsListener(t, genuine.leaf(t, "a.test"), nil)
+	res := mapResolver{"a.test": {"127.0.0.1"}, "b.test": {"127.0.0.1"}}
+	run := func(host string, azure *x509.CertPool) Result {
+		return TLS{Host: host, Port: port, Resolver: res, RootCAs: genuine.pool, AzureRoots: azure}.Run(ctxTimeout(t, time.Second))
+	}
+	if r := run("a.test", genuine.pool); r.Status != Pass {
+		t.Fatalf("a.test: %s %s", r.Status, r.Message)
+	}
+	if r := run("b.test", genuine.pool); r.Reason != ReasonTLSNameMismatch {
+		t.Fatalf("b.test with a.test's chain: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := run("a.test", other.pool); r.Reason != ReasonTLSIntercepted {
+		t.Fatalf("a.test judged against other Azure roots: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := run("a.test", genuine.pool); r.Status != Pass {
+		t.Fatalf("a.test again: %s %s", r.Status, r.Message)
 	}
 }
