@@ -45,9 +45,9 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
-	fs.StringVar(&c.mode, "mode", "internal", "VNet mode: "+probes.Join(probes.Modes(), ", "))
-	fs.StringVar(&c.phase, "phase", "auto", "pre (before deployment), post, or auto (post when the gateway name resolves)")
-	fs.StringVar(&c.cloud, "cloud", "public", "Azure cloud: "+probes.Join(probes.Clouds(), ", "))
+	fs.StringVar(&c.mode, "mode", string(probes.ModeInternal), "VNet mode: "+probes.Join(probes.Modes(), ", "))
+	fs.StringVar(&c.phase, "phase", string(probes.DeployAuto), "pre (before deployment), post, or auto (post when the gateway name resolves)")
+	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", "))
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
