@@ -137,9 +137,13 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		Version: tlsVersion(state.Version), Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
 		SANs: leaf.DNSNames, NotAfter: leaf.NotAfter,
 	}}
-	if err := leaf.VerifyHostname(host); err != nil {
-		v.err = err
-		return v
+	// No name (an address dialled as itself, which sends no SNI): the
+	// chain is still judged, as x509.Verify does without a DNSName.
+	if host != "" {
+		if err := leaf.VerifyHostname(host); err != nil {
+			v.err = err
+			return v
+		}
 	}
 	j := judgeChain(state.PeerCertificates, roots, azureRoots)
 	if j.err != nil {
