@@ -120,6 +120,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	// The selection is checked before anything is sent: plan builds the
+	// same list.
+	if _, err := run.Plan(cfg); err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := run.Run(ctx, cfg)

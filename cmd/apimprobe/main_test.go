@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,9 +96,18 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--arm-endpoint", "http://management.example"},
 		{"run", "--service-tags", "/etc/hostname"},
 		{"run", "--arm", "--no-arm"},
+		{"run", "--only", "outbound.sq"},
+		{"run", "--only", ""},
+		{"run", "--skip", "*"},
+		{"plan", "--skip", "outbound", "--skip", "dns", "--skip", "route", "--skip", "subnet", "--skip", "inbound", "--skip", "tls"},
 		{"plan", "--mode", "nope"},
 		{"frobnicate"},
 	} {
+		if args[0] == "run" && !slices.Contains(args, "--egress-echo-url") {
+			// Should a case be accepted by mistake, it still reaches
+			// nothing but loopback. (--no-egress would hide a bad echo URL.)
+			args = append(args, offline...)
+		}
 		r := runBinary(t, nil, args...)
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
@@ -111,6 +121,15 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
 			t.Errorf("%v: panicked: %s", args, r.stderr)
 		}
+	}
+}
+
+// A selection that leaves no check is refused before anything is sent, and
+// names the ids the operator probably meant.
+func TestEmptySelectionNamesTheClosestIDs(t *testing.T) {
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.sq"}, offline...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "selects no check") || !strings.Contains(r.stderr, "outbound.sql") {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
 	}
 }
 
