@@ -134,14 +134,18 @@ func (c *config) runConfig() (run.Config, error) {
 			return cfg, fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
+	// The parsers' errors name their flag already.
 	subnet, err := resolver.ParseSubnet(c.subnet)
 	if c.subnet != "" && err != nil {
-		return cfg, fmt.Errorf("--subnet: %v", err)
+		return cfg, err
 	}
 	if c.privateIP != "" {
 		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
-			return cfg, fmt.Errorf("--private-ip: %v", err)
+			return cfg, err
 		}
+	}
+	if c.units < 0 || c.units > 31 {
+		return cfg, fmt.Errorf("--units %d: want 1 to 31 scale units", c.units)
 	}
 	for _, d := range c.dnsServers {
 		a, err := resolver.ParseServer(d)
