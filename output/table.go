@@ -241,7 +241,7 @@ func (t *tableWriter) findings(fs []report.Finding) {
 // shell continuation, never cut.
 func (t *tableWriter) command(indent int, cmd string) {
 	pad := strings.Repeat(" ", indent)
-	lines := wrap(cmd, t.width-indent-4)
+	lines := wrap(cmd, t.width-indent-6) // "    " before, " \\" after
 	for i, l := range lines {
 		prefix := "$ "
 		if i > 0 {

@@ -255,7 +255,8 @@ func TestNoEgressNotWhenOneGetsOut(t *testing.T) {
 	none(t, fs, IDNoEgress)
 	// Storage alone times out: that is the tag rule's.
 	f := only(t, fs, IDTagDropped)
-	if !slices.Equal(f.Checks, []string{"outbound.storage.blob", "outbound.storage.table"}) || !strings.Contains(f.Title, "Storage") {
+	if !slices.Equal(f.Checks, []string{"outbound.storage.blob", "outbound.storage.table"}) || !strings.Contains(f.Title, "Storage") ||
+		len(f.Fix.Commands) != 1 || !strings.Contains(f.Fix.Commands[0], "--nsg-name <nsg> --name Allow-Storage-443 --priority <priority>") {
 		t.Errorf("%+v", f)
 	}
 }

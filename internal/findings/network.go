@@ -261,10 +261,12 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 		rg, _ := vnetOf(in)
 		nsgRG, seg := resourceID(in.Azure.NSGID)
 		nsgName := or(seg["networksecuritygroups"], "<nsg>")
+		// Which priority fits depends on the NSG's rules, which the run
+		// only knows through an NSG analysis (that would have named the rule).
 		var cmds []string
-		for i, p := range ports {
-			cmds = append(cmds, fmt.Sprintf("az network nsg rule create --resource-group %s --nsg-name %s --name Allow-%s-%s --priority %d --direction Outbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork --destination-address-prefixes %s --destination-port-ranges %s",
-				or(nsgRG, rg), nsgName, t, p, 200+i, t, p))
+		for _, p := range ports {
+			cmds = append(cmds, fmt.Sprintf("az network nsg rule create --resource-group %s --nsg-name %s --name Allow-%s-%s --priority <priority> --direction Outbound --access Allow --protocol Tcp --source-address-prefixes VirtualNetwork --destination-address-prefixes %s --destination-port-ranges %s",
+				or(nsgRG, rg), nsgName, t, p, t, p))
 		}
 		out = append(out, report.Finding{
 			ID: IDTagDropped, Severity: severityOf(hit),
