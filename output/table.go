@@ -135,6 +135,15 @@ func renderTable(w io.Writer, r *report.Report, o Options) error {
 	}
 
 	fmt.Fprintln(bw)
+	for _, line := range changeLines(r, width) {
+		fmt.Fprintln(bw, line)
+	}
+	if r.Interrupted {
+		for _, line := range wrap(fmt.Sprintf("INTERRUPTED: a signal stopped the run; the %d checks above had finished, "+
+			"the others were not judged, and no report file was replaced.", len(r.Checks)), width) {
+			fmt.Fprintln(bw, paint(color, ansiBold, line))
+		}
+	}
 	fmt.Fprintln(bw, verdictLine(r, color))
 	for _, line := range wrap(r.Summary.Headline, width-tableIndent) {
 		fmt.Fprintln(bw, strings.Repeat(" ", tableIndent)+line)
@@ -271,6 +280,28 @@ func joinWrapped(items []string, width int) []string {
 		lines = append(lines, cur)
 	}
 	return lines
+}
+
+// changeLines say what changed since the previous run (--state): one line
+// per change, or that nothing did. Without --state, or on its first run,
+// there is nothing to say.
+func changeLines(r *report.Report, width int) []string {
+	when := ""
+	if !r.PreviousRun.IsZero() {
+		when = " (" + r.PreviousRun.UTC().Format("2006-01-02 15:04 UTC") + ")"
+	}
+	if len(r.Changes) == 0 {
+		if r.PreviousRun.IsZero() {
+			return nil
+		}
+		return []string{"No change since the last run" + when + "."}
+	}
+	parts := make([]string, 0, len(r.Changes))
+	for _, c := range r.Changes {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.ID, c.From, c.To))
+	}
+	text := "Changed since the last run" + when + ": " + strings.Join(parts, ", ") + "."
+	return wrap(text, width)
 }
 
 func verdictLine(r *report.Report, color bool) string {
