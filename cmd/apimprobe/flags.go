@@ -39,6 +39,7 @@ type config struct {
 	noEgress                            bool
 	expectEgressRaw                     []string
 	azureDNS                            string
+	stateFile                           string
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -72,7 +73,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
 	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable), e.g. 'outbound.storage.*'")
 	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
-	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (default: table on a terminal, json otherwise)")
+	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, jsonl, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (jsonl appends a line) (default: table on a terminal, json otherwise)")
+	fs.StringVar(&c.stateFile, "state", "", "remember each check's status in FILE between runs and report what changed")
 	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "console", "log format on standard error: console, json")
