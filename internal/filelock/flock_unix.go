@@ -40,7 +40,14 @@ func Acquire(ctx context.Context, files []string) (release func(), err error) {
 }
 
 func lockOne(ctx context.Context, path string, start time.Time) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	// Group-writable, so that runs as different users of one group (a
+	// systemd DynamicUser with SupplementaryGroups) share it; the umask
+	// decides in the end. flock(2) needs no write access, so a lock file
+	// another user created is opened read-only if need be.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o664)
+	if errors.Is(err, os.ErrPermission) {
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
