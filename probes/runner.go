@@ -35,28 +35,40 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 	defer cancel()
 
 	outs := make([]Outcome, len(checks))
-	var g errgroup.Group
-	g.SetLimit(o.Concurrency)
-	var summaries []int
-	for i, c := range checks {
-		outs[i].Check = c
-		if c.Summary != nil {
-			summaries = append(summaries, i)
-			continue
-		}
-		if c.Probe == nil {
-			outs[i].Result = preset(c)
-			continue
-		}
-		g.Go(func() error {
-			outs[i].Result = runOne(runCtx, c, o.Timeout)
+	run := func(i int) func() error {
+		return func() error {
+			outs[i].Result = runOne(runCtx, checks[i], o.Timeout)
 			if o.OnDone != nil {
 				o.OnDone(outs[i])
 			}
 			return nil
-		})
+		}
 	}
-	g.Wait()
+	// Analyses send nothing: they start at once, outside --concurrency, so
+	// that one waiting for what discovery reads never holds one of the
+	// network's places. The network checks then start in order, at most
+	// Concurrency at a time.
+	var analyses, network errgroup.Group
+	network.SetLimit(o.Concurrency)
+	var summaries, probing []int
+	for i, c := range checks {
+		outs[i].Check = c
+		switch {
+		case c.Summary != nil:
+			summaries = append(summaries, i)
+		case c.Probe == nil:
+			outs[i].Result = preset(c)
+		case c.Kind == KindAnalysis:
+			analyses.Go(run(i))
+		default:
+			probing = append(probing, i)
+		}
+	}
+	for _, i := range probing {
+		network.Go(run(i))
+	}
+	network.Wait()
+	analyses.Wait()
 	// Summaries read every other outcome, so they come last.
 	if len(summaries) > 0 {
 		others := make([]Outcome, 0, len(outs)-len(summaries))
