@@ -21,7 +21,7 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	want := []string{"json", "junit", "markdown", "prometheus", "table"}
+	want := []string{"json", "jsonl", "junit", "markdown", "prometheus", "table"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -50,8 +50,8 @@ func TestParseSpec(t *testing.T) {
 		{in: "prometheus=/var/lib/node_exporter/textfile/apimprobe.prom", want: Spec{Format: "prometheus", File: "/var/lib/node_exporter/textfile/apimprobe.prom"}},
 		{in: "markdown=-", want: Spec{Format: "markdown"}},
 		{in: "junit=a=b.xml", want: Spec{Format: "junit", File: "a=b.xml"}},
-		{in: "xml", wantErr: `unknown output format "xml" (known: json, junit, markdown, prometheus, table)`},
-		{in: "yaml=out.yaml", wantErr: `unknown output format "yaml" (known: json, junit, markdown, prometheus, table)`},
+		{in: "xml", wantErr: `unknown output format "xml" (known: json, jsonl, junit, markdown, prometheus, table)`},
+		{in: "yaml=out.yaml", wantErr: `unknown output format "yaml" (known: json, jsonl, junit, markdown, prometheus, table)`},
 		{in: "", wantErr: "no format given"},
 		{in: "=out.json", wantErr: "no format given"},
 		{in: "json=", wantErr: "empty file name"},
@@ -515,13 +515,13 @@ func parseSample(line string) (name string, labels map[string]string, value stri
 func TestPrometheusVerdictStateSet(t *testing.T) {
 	text := string(render(t, "prometheus", fixtureReport(), Options{}))
 	for _, want := range []string{
-		`apimprobe_verdict{verdict="blocked"} 1`,
-		`apimprobe_verdict{verdict="ready"} 0`,
-		`apimprobe_verdict{verdict="degraded"} 0`,
-		`apimprobe_check_status{id="outbound.sql",category="Azure SQL",required="true",status="fail",reason="timeout"} 1`,
-		`apimprobe_check_duration_seconds{id="outbound.sql"} 5.001`,
-		"apimprobe_run_duration_seconds 5.012\n",
-		"apimprobe_last_run_timestamp_seconds 1795255200\n",
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="blocked"} 1`,
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="ready"} 0`,
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="degraded"} 0`,
+		`apimprobe_check_status{service="contoso",mode="internal",id="outbound.sql",category="Azure SQL",required="true",status="fail",reason="timeout"} 1`,
+		`apimprobe_check_duration_seconds{service="contoso",mode="internal",id="outbound.sql"} 5.001`,
+		`apimprobe_run_duration_seconds{service="contoso",mode="internal"} 5.012` + "\n",
+		`apimprobe_last_run_timestamp_seconds{service="contoso",mode="internal"} 1795255200` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q", want)
@@ -561,7 +561,7 @@ type junitDoc struct {
 
 func TestJUnitParsesAndMaps(t *testing.T) {
 	r := hostileReport()
-	r.Checks = append(r.Checks, report.Check{ID: "zz.bug", Category: "Tool", Status: probes.Fail, Reason: probes.ReasonError, Message: "panic in probe"})
+	r.Checks = append(r.Checks, report.Check{ID: "zz.bug", Category: "Tool", Required: true, Status: probes.Fail, Reason: probes.ReasonError, Message: "panic in probe"})
 	var doc junitDoc
 	if err := xml.Unmarshal(render(t, "junit", r, Options{}), &doc); err != nil {
 		t.Fatalf("JUnit does not parse: %v", err)
@@ -570,7 +570,7 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 		t.Fatalf("%d testsuites, want 1", len(doc.Suites))
 	}
 	s := doc.Suites[0]
-	if s.Tests != len(r.Checks) || s.Failures != 4 || s.Errors != 1 || s.Skipped != 2 {
+	if s.Tests != len(r.Checks) || s.Failures != 3 || s.Errors != 1 || s.Skipped != 4 {
 		t.Errorf("counts tests=%d failures=%d errors=%d skipped=%d", s.Tests, s.Failures, s.Errors, s.Skipped)
 	}
 	byID := map[string]int{}
@@ -587,11 +587,15 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 	if !strings.Contains(evil.Failure.Text, "hint: Fix the | pipe \"now\" \\ please.\nSecond line.") {
 		t.Errorf("failure body lacks the hint: %q", evil.Failure.Text)
 	}
-	if c := s.Cases[byID["outbound.monitor.metrics"]]; c.Failure == nil || !strings.HasPrefix(c.Failure.Message, "optional: ") {
-		t.Errorf("optional failure not marked: %+v", c.Failure)
+	// Without --strict an optional failure and a warning do not fail the
+	// run, so they are not red: visible as skipped, with their detail.
+	if c := s.Cases[byID["outbound.monitor.metrics"]]; c.Failure != nil || c.Skipped == nil ||
+		!strings.HasPrefix(c.Skipped.Message, "optional failure") || !strings.Contains(c.SystemOut, "hint:") {
+		t.Errorf("optional failure: %+v", c)
 	}
-	if c := s.Cases[byID["route.egress-ip"]]; c.Failure != nil || !strings.Contains(c.SystemOut, "forced-tunnel") {
-		t.Errorf("warning should pass with system-out: %+v", c)
+	if c := s.Cases[byID["route.egress-ip"]]; c.Failure != nil || c.Skipped == nil ||
+		!strings.HasPrefix(c.Skipped.Message, "warn") || !strings.Contains(c.SystemOut, "forced-tunnel") {
+		t.Errorf("warning: %+v", c)
 	}
 	if c := s.Cases[byID["subnet.nsg.inbound-3443"]]; c.Skipped == nil || !strings.HasPrefix(c.Skipped.Message, "not-observable") {
 		t.Errorf("skip: %+v", c)
@@ -601,6 +605,18 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 	}
 	if c := s.Cases[byID["dns.gateway"]]; c.Classname != "DNS" || c.Failure != nil || c.Skipped != nil {
 		t.Errorf("pass: %+v", c)
+	}
+
+	// With --strict they fail the run, and are red.
+	doc = junitDoc{}
+	if err := xml.Unmarshal(render(t, "junit", r, Options{Strict: true}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s = doc.Suites[0]
+	for _, id := range []string{"outbound.monitor.metrics", "route.egress-ip"} {
+		if c := s.Cases[byID[id]]; c.Failure == nil {
+			t.Errorf("--strict: %s not a failure: %+v", id, c)
+		}
 	}
 }
 

@@ -88,6 +88,29 @@ func Validate(specs []Spec) error {
 	return nil
 }
 
+// OnlyStdout keeps the specs that write to standard output: what an
+// interrupted run still prints, since it replaces no file.
+func OnlyStdout(specs []Spec) []Spec {
+	var out []Spec
+	for _, s := range specs {
+		if s.File == "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Files lists the files the specs write.
+func Files(specs []Spec) []string {
+	var out []string
+	for _, s := range specs {
+		if s.File != "" {
+			out = append(out, s.File)
+		}
+	}
+	return out
+}
+
 // unwrapPath drops the *PathError wrapper whose path we already print.
 func unwrapPath(err error) error {
 	var pe *os.PathError
@@ -98,7 +121,7 @@ func unwrapPath(err error) error {
 }
 
 // WriteAll renders r once per spec and writes each to stdout or, atomically,
-// to its file. Every spec is attempted even when one fails, so a full disk
+// to its file (jsonl appends its line instead). Every spec is attempted even when one fails, so a full disk
 // does not also cost the operator the terminal output; the errors are
 // joined. Each format is rendered to memory first so that a rendering error
 // never leaves half a document on standard output.
@@ -129,7 +152,11 @@ func writeEach(specs []Spec, stdout io.Writer, o Options, what string, render fu
 			}
 			continue
 		}
-		if err := WriteFileAtomic(s.File, buf.Bytes()); err != nil {
+		write := WriteFileAtomic
+		if appendOnly[s.Format] {
+			write = AppendFile
+		}
+		if err := write(s.File, buf.Bytes()); err != nil {
 			errs = append(errs, fmt.Errorf("write %s %s: %w", s.Format, what, err))
 		}
 	}

@@ -57,6 +57,13 @@ func renderTable(w io.Writer, r *report.Report, o Options) error {
 		t.line("No checks were run.")
 	}
 	t.blank()
+	for _, l := range changeLines(r, t.width) {
+		t.line(l)
+	}
+	if r.Interrupted {
+		t.para(0, "", fmt.Sprintf("INTERRUPTED: a signal stopped the run; the %d checks above had finished, "+
+			"the others were not judged, and no report file was replaced.", len(r.Checks)))
+	}
 	t.lastLine(r)
 	return bw.Flush()
 }
@@ -643,6 +650,28 @@ func joinWrapped(items []string, width int) []string {
 		lines = append(lines, cur)
 	}
 	return lines
+}
+
+// changeLines say what changed since the previous run (--state): one line
+// per change, or that nothing did. Without --state, or on its first run,
+// there is nothing to say.
+func changeLines(r *report.Report, width int) []string {
+	when := ""
+	if !r.PreviousRun.IsZero() {
+		when = " (" + r.PreviousRun.UTC().Format("2006-01-02 15:04 UTC") + ")"
+	}
+	if len(r.Changes) == 0 {
+		if r.PreviousRun.IsZero() {
+			return nil
+		}
+		return []string{"No change since the last run" + when + "."}
+	}
+	parts := make([]string, 0, len(r.Changes))
+	for _, c := range r.Changes {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.ID, c.From, c.To))
+	}
+	text := "Changed since the last run" + when + ": " + strings.Join(parts, ", ") + "."
+	return wrap(text, width)
 }
 
 func plural(n int, one, many string) string {

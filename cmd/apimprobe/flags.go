@@ -41,6 +41,7 @@ type config struct {
 	azureDNS                            string
 	color                               string
 	verbose, redact                     bool
+	stateFile                           string
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -74,7 +75,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
 	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable), e.g. 'outbound.storage.*'")
 	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
-	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (default: table on a terminal, json otherwise)")
+	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, jsonl, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (jsonl appends a line) (default: table on a terminal, json otherwise)")
+	fs.StringVar(&c.stateFile, "state", "", "remember each check's status in FILE between runs and report what changed")
 	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "the table lists every check, not only what needs attention")
 	fs.StringVar(&c.color, "color", "auto", "colour in the table: auto, always, never (NO_COLOR and TERM=dumb mean never under auto)")

@@ -9,19 +9,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
+	"github.com/apimprobe/apimprobe/internal/state"
 	"github.com/apimprobe/apimprobe/output"
 )
 
@@ -45,7 +45,8 @@ func main() {
 const usage = `apimprobe tells whether Azure API Management can work from this subnet.
 
 Usage:
-  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage)
+  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage,
+                             130/143 interrupted)
   apimprobe plan [flags]     list the checks run would make, without sending a packet
   apimprobe version          version, commit and Go version
 
@@ -149,7 +150,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	cfg.Log = newLogger(c, stderr)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
 	cfg.Command = commandLine(name, args)
-	opts := output.Options{Color: colorFor(c.color, stdout), Width: termWidth(stdout), Verbose: c.verbose}
+	opts := output.Options{Color: colorFor(c.color, stdout), Width: termWidth(stdout), Verbose: c.verbose, Strict: c.strict}
 
 	if name == "plan" {
 		checks, err := run.Plan(cfg)
@@ -169,8 +170,38 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return probe(cfg, c, specs, opts, stdout, stderr)
+}
+
+// probe is one run as a health job makes it: under the lock of the files it
+// writes (a second run waits for the first, within --deadline), with the
+// --state file read after the lock, and signals that end it unjudged.
+func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
+	ctx, stop := run.OnSignals(context.Background())
 	defer stop()
+	files := output.Files(specs)
+	if c.stateFile != "" {
+		files = append(files, c.stateFile)
+	}
+	lockCtx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	unlock, err := filelock.Acquire(lockCtx, files)
+	cancel()
+	if intr, ok := run.Interrupted(ctx); ok {
+		fmt.Fprintf(stderr, "apimprobe run: %v while waiting for another run: nothing was probed\n", intr)
+		return intr.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
+	}
+	defer unlock()
+	if c.stateFile != "" {
+		if cfg.State, err = state.Open(c.stateFile); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			return 2
+		}
+	}
+
 	rep, err := run.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
@@ -188,9 +219,22 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if intr, ok := run.Interrupted(ctx); ok && rep.Interrupted {
+		// SPEC: no report file is replaced; standard output still shows
+		// what had finished.
+		output.WriteAll(output.OnlyStdout(specs), rep, stdout, opts)
+		fmt.Fprintf(stderr, "apimprobe run: %v: %d checks had finished; nothing judged, no report file replaced\n", intr, len(rep.Checks))
+		return intr.ExitCode()
+	}
 	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: writing the report: %v\n", err)
 		return 2
+	}
+	if cfg.State != nil {
+		if err := cfg.State.Save(); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			return 2
+		}
 	}
 	return rep.ExitCode(c.strict)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 )
 
 // The black-box tests build the binary once and run it as an operator would.
@@ -253,6 +255,7 @@ func TestRunJSONShapeAndFiles(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	var rep map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
@@ -314,6 +317,7 @@ func TestRunInEmptyNetns(t *testing.T) {
 			Required                 bool
 		}
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -352,6 +356,7 @@ func TestSilentResolversKeepTheDeadline(t *testing.T) {
 		Context struct{ Resolvers []string }
 		Checks  []struct{ ID, Status, Reason, Hint string }
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}

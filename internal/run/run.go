@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +20,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/state"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/resolver"
 )
@@ -56,6 +58,9 @@ type Config struct {
 
 	// Command is the command line as run, secrets removed, for the report.
 	Command string
+	// State is the --state file, opened (nil: none). Run applies it to the
+	// report (changes, since); the caller saves it once the report is out.
+	State *state.Store
 
 	Tool report.Tool
 	Log  zerolog.Logger
@@ -74,9 +79,13 @@ func Plan(cfg Config) ([]probes.Check, error) {
 // (plus a fraction of a second) whatever the network does. The error is a
 // configuration the run could not start with; once the checks start, every
 // failure is in the report.
-func Run(ctx context.Context, cfg Config) (*report.Report, error) {
+//
+// When the caller cancels ctx (a signal: see OnSignals), the run stops at
+// once and the report is marked interrupted: it lists only the checks that
+// had finished, nothing cut short is judged, and cfg.State is left alone.
+func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	started := time.Now()
-	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Deadline, probes.ErrRunDeadline)
+	ctx, cancel := context.WithTimeoutCause(parent, cfg.Deadline, probes.ErrRunDeadline)
 	defer cancel()
 
 	// IMDS answers (or not) within its own second; Resource Manager reads go
@@ -119,13 +128,21 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	}
 	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(phase)).Msg("running")
 
+	var cut cutChecks
 	outs := probes.Run(ctx, checks, probes.RunOptions{
 		Timeout: cfg.Timeout, Deadline: time.Until(started.Add(cfg.Deadline)), Concurrency: cfg.Concurrency,
 		OnDone: func(o probes.Outcome) {
+			if parent.Err() != nil {
+				cut.add(o.Check.ID)
+			}
 			cfg.Log.Debug().Str("id", o.Check.ID).Str("status", string(o.Result.Status)).
 				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
 		},
 	})
+	interrupted := parent.Err() != nil
+	if interrupted {
+		outs = finishedBefore(outs, &cut)
+	}
 
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
@@ -134,6 +151,12 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
 	rep.Context.Command = cfg.Command
 	rep.FromOutcomes(outs)
+	rep.DurationMS = time.Since(started).Milliseconds()
+	if interrupted {
+		rep.Interrupted = true
+		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
+		return rep, nil
+	}
 	rep.Summary.Headline = Headline(outs)
 	// The analyses have waited for Resource Manager already: take what it
 	// told without waiting again.
@@ -142,7 +165,9 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	scancel()
 	rep.Context.Instance = instanceOf(snap)
 	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, outs, snap))
-	rep.DurationMS = time.Since(started).Milliseconds()
+	if cfg.State != nil {
+		cfg.State.Apply(rep)
+	}
 	return rep, nil
 }
 
@@ -169,6 +194,39 @@ func findingsInput(cfg Config, rc report.Context, outs []probes.Outcome, s *azur
 		in.Azure = findings.Azure{SubnetID: s.Subnet.ID, RouteTableID: s.Subnet.RouteTableID, NSGID: s.Subnet.NSGID}
 	}
 	return in
+}
+
+// cutChecks collects the checks that ended after the caller cancelled the
+// run: whatever they saw was the cancellation, not the network.
+type cutChecks struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (c *cutChecks) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[string]bool{}
+	}
+	c.ids[id] = true
+}
+
+// finishedBefore keeps the outcomes the interruption did not touch: checks
+// that finished before it, and preset results (skips decided from the
+// inputs). Summary checks are dropped, since they would judge the others
+// from an incomplete set.
+func finishedBefore(outs []probes.Outcome, cut *cutChecks) []probes.Outcome {
+	cut.mu.Lock()
+	defer cut.mu.Unlock()
+	kept := outs[:0:0]
+	for _, o := range outs {
+		if cut.ids[o.Check.ID] || o.Check.Summary != nil {
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
 }
 
 // resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf, or

@@ -20,6 +20,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -188,6 +189,7 @@ func TestPlanAndRunListTheSameChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			schematest.ValidateReport(t, rep)
 			p, r := ids(planned), reportIDs(rep)
 			if !slices.Equal(p, r) {
 				t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)

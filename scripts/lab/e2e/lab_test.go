@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -209,6 +210,9 @@ func (l lab) probe(t *testing.T) (report.Report, int, time.Duration, string) {
 	var rep report.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("lab probe (exit %d): the output is not a JSON report: %v\nstdout:\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
+	}
+	if err := schematest.Check(stdout.Bytes()); err != nil {
+		t.Errorf("lab probe: the report does not match internal/report/schema.json: %v", err)
 	}
 	return rep, code, wall, stderr.String()
 }
