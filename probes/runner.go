@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -38,6 +39,7 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 	var g errgroup.Group
 	g.SetLimit(o.Concurrency)
 	var summaries []int
+	var waiters sync.WaitGroup
 	for i, c := range checks {
 		outs[i].Check = c
 		if c.Summary != nil {
@@ -46,6 +48,17 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 		}
 		if c.Probe == nil {
 			outs[i].Result = preset(c)
+			continue
+		}
+		if c.UntilDeadline {
+			waiters.Add(1)
+			go func() {
+				defer waiters.Done()
+				outs[i].Result = runOne(runCtx, c, 0)
+				if o.OnDone != nil {
+					o.OnDone(outs[i])
+				}
+			}()
 			continue
 		}
 		g.Go(func() error {
@@ -57,6 +70,7 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 		})
 	}
 	g.Wait()
+	waiters.Wait()
 	// Summaries read every other outcome, so they come last.
 	if len(summaries) > 0 {
 		others := make([]Outcome, 0, len(outs)-len(summaries))
@@ -79,14 +93,23 @@ func preset(c Check) Result {
 	return Result{Status: Skip, Reason: ReasonError, Message: "check has neither a probe nor a preset result"}
 }
 
-// runOne gives the check its own limit under the run's deadline and turns
-// anything the probe leaves unsaid (a hint, a deadline cut) into data.
+// runOne gives the check its own limit under the run's deadline (none of
+// its own when timeout is 0) and turns anything the probe leaves unsaid (a
+// hint, a deadline cut) into data.
 func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	start := time.Now()
 	if runCtx.Err() != nil {
 		return deadlineResult(c, 0)
 	}
-	ctx, cancel := context.WithTimeout(runCtx, timeout)
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(runCtx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(runCtx)
+	}
 	defer cancel()
 
 	done := make(chan Result, 1)
