@@ -83,6 +83,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
 		return 2
 	}
+	c.cloudGiven = fs.Changed("cloud")
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
@@ -113,6 +114,10 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	// Which Resource Manager reads the run waits for, on a terminal only.
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := run.Run(ctx, cfg)

@@ -95,6 +95,9 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--arm-endpoint", "http://management.example"},
 		{"run", "--service-tags", "/etc/hostname"},
 		{"run", "--arm", "--no-arm"},
+		{"run", "--apim-subnet", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/virtualNetworks/v"},
+		// --arm when no token can be had: nothing is probed (SPEC).
+		{"run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9"},
 		{"plan", "--mode", "nope"},
 		{"frobnicate"},
 	} {
@@ -111,6 +114,14 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
 			t.Errorf("%v: panicked: %s", args, r.stderr)
 		}
+	}
+}
+
+// --arm names why no Resource Manager token could be had.
+func TestARMRequiredSaysWhy(t *testing.T) {
+	r := runBinary(t, nil, "run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9")
+	if r.code != 2 || !strings.Contains(r.stderr, "--arm") || !strings.Contains(r.stderr, "not running on an Azure VM") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
