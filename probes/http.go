@@ -124,19 +124,15 @@ func (p HTTP) Run(ctx context.Context) Result {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", target)
 		},
-		TLSClientConfig: &tls.Config{
-			InsecureSkipVerify: true, // verified by hand in VerifyConnection
-			MinVersion:         tls.VersionTLS12,
-			VerifyConnection: func(cs tls.ConnectionState) error {
-				v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
-				run.mu.Lock()
-				if !run.finished {
-					run.verify = &v
-				}
-				run.mu.Unlock()
-				return v.err
-			},
-		},
+		TLSClientConfig: withVerify(clientHello(), func(cs tls.ConnectionState) error {
+			v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
+			run.mu.Lock()
+			if !run.finished {
+				run.verify = &v
+			}
+			run.mu.Unlock()
+			return v.err
+		}),
 	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{

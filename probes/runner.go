@@ -3,7 +3,6 @@ package probes
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -36,41 +35,44 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 	defer cancel()
 
 	outs := make([]Outcome, len(checks))
-	var g errgroup.Group
-	g.SetLimit(o.Concurrency)
-	var summaries []int
-	var waiters sync.WaitGroup
-	for i, c := range checks {
-		outs[i].Check = c
-		if c.Summary != nil {
-			summaries = append(summaries, i)
-			continue
-		}
-		if c.Probe == nil {
-			outs[i].Result = preset(c)
-			continue
-		}
-		if c.UntilDeadline {
-			waiters.Add(1)
-			go func() {
-				defer waiters.Done()
-				outs[i].Result = runOne(runCtx, c, 0)
-				if o.OnDone != nil {
-					o.OnDone(outs[i])
-				}
-			}()
-			continue
-		}
-		g.Go(func() error {
-			outs[i].Result = runOne(runCtx, c, o.Timeout)
+	run := func(i int) func() error {
+		return func() error {
+			timeout := o.Timeout
+			if checks[i].UntilDeadline {
+				timeout = 0 // the run's deadline alone
+			}
+			outs[i].Result = runOne(runCtx, checks[i], timeout)
 			if o.OnDone != nil {
 				o.OnDone(outs[i])
 			}
 			return nil
-		})
+		}
 	}
-	g.Wait()
-	waiters.Wait()
+	// Analyses send nothing: they start at once, outside --concurrency, so
+	// that one waiting for what discovery reads never holds one of the
+	// network's places. The network checks then start in order, at most
+	// Concurrency at a time.
+	var analyses, network errgroup.Group
+	network.SetLimit(o.Concurrency)
+	var summaries, probing []int
+	for i, c := range checks {
+		outs[i].Check = c
+		switch {
+		case c.Summary != nil:
+			summaries = append(summaries, i)
+		case c.Probe == nil:
+			outs[i].Result = preset(c)
+		case c.Kind == KindAnalysis:
+			analyses.Go(run(i))
+		default:
+			probing = append(probing, i)
+		}
+	}
+	for _, i := range probing {
+		network.Go(run(i))
+	}
+	network.Wait()
+	analyses.Wait()
 	// Summaries read every other outcome, so they come last.
 	if len(summaries) > 0 {
 		others := make([]Outcome, 0, len(outs)-len(summaries))

@@ -204,3 +204,29 @@ func TestRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
 		t.Errorf("waiter past the deadline: %+v", r)
 	}
 }
+
+// An analysis waits for what discovery reads without holding one of the
+// network's places: with --concurrency 1, an analysis that waits for the
+// only network check still lets it run.
+func TestAnalysesDoNotTakeNetworkPlaces(t *testing.T) {
+	netDone := make(chan struct{})
+	checks := []Check{
+		{ID: "route.x", Kind: KindAnalysis, Probe: ProbeFunc(func(ctx context.Context) Result {
+			select {
+			case <-netDone:
+				return Passf("discovery answered")
+			case <-ctx.Done():
+				return Failf(ReasonTimeout, PhaseAnalysis, "waited in vain")
+			}
+		})},
+		{ID: "outbound.x", Kind: KindTCP, Probe: ProbeFunc(func(context.Context) Result {
+			close(netDone)
+			return Passf("connected")
+		})},
+	}
+	start := time.Now()
+	outs := Run(context.Background(), checks, RunOptions{Timeout: 2 * time.Second, Deadline: 5 * time.Second, Concurrency: 1})
+	if outs[0].Result.Status != Pass || outs[1].Result.Status != Pass || time.Since(start) > time.Second {
+		t.Fatalf("analysis %s (%s), network %s, after %s", outs[0].Result.Status, outs[0].Result.Message, outs[1].Result.Status, time.Since(start))
+	}
+}

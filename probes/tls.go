@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,13 +49,8 @@ func (p TLS) Run(ctx context.Context) Result {
 	}
 	defer conn.Close()
 
-	cfg := &tls.Config{
-		ServerName: p.Host,
-		// Verification is done below by hand so that the presented chain is
-		// in evidence even when it is not trusted.
-		InsecureSkipVerify: true,
-		MinVersion:         tls.VersionTLS12,
-	}
+	cfg := clientHello()
+	cfg.ServerName = p.Host
 	tc := tls.Client(conn, cfg)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
@@ -102,6 +98,27 @@ func resetWord(err error) string {
 	return "connection closed"
 }
 
+// clientHello is the TLS configuration of every probe: TLS 1.2 and 1.3 with
+// the classic key exchanges (X25519, P-256) that API Management's own
+// clients offer. Go's default also sends a post-quantum X25519MLKEM768 key
+// share: a ClientHello of over 1,200 bytes that no Azure dependency needs,
+// that some middleboxes mishandle (a probe must look like the traffic it
+// stands for), and whose key generation was a tenth of a run's CPU time.
+// Verification is done by hand (verifyChain) so that the presented chain is
+// in evidence even when it is not trusted.
+func clientHello() *tls.Config {
+	return &tls.Config{
+		InsecureSkipVerify: true,
+		MinVersion:         tls.VersionTLS12,
+		CurvePreferences:   []tls.CurveID{tls.X25519, tls.CurveP256},
+	}
+}
+
+func withVerify(c *tls.Config, verify func(tls.ConnectionState) error) *tls.Config {
+	c.VerifyConnection = verify
+	return c
+}
+
 type verification struct {
 	err         error
 	intercepted bool
@@ -109,11 +126,8 @@ type verification struct {
 }
 
 // verifyChain checks the presented chain against host and the trust store and
-// records subject, issuer, root, names and expiry. When azureRoots is given,
-// a chain trusted here that does not also lead to one of them is
-// intercepted; azureroots.ChainEndsAtAzureRoot judges that, walking
-// cross-signed paths (Azure's chains reach Microsoft's roots through
-// DigiCert's, and either may be where this machine stopped).
+// records subject, issuer, root, names and expiry; judgeChain says whether
+// the chain is trusted here and whether it is intercepted.
 func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509.CertPool) verification {
 	if len(state.PeerCertificates) == 0 {
 		return verification{err: errors.New("the server presented no certificate")}
@@ -123,25 +137,95 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		Version: tlsVersion(state.Version), Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
 		SANs: leaf.DNSNames, NotAfter: leaf.NotAfter,
 	}}
-	inter := x509.NewCertPool()
-	for _, c := range state.PeerCertificates[1:] {
-		inter.AddCert(c)
+	// No name (an address dialled as itself, which sends no SNI): the
+	// chain is still judged, as x509.Verify does without a DNSName.
+	if host != "" {
+		if err := leaf.VerifyHostname(host); err != nil {
+			v.err = err
+			return v
+		}
 	}
-	chains, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter})
-	if err != nil {
-		v.err = err
+	j := judgeChain(state.PeerCertificates, roots, azureRoots)
+	if j.err != nil {
+		v.err = j.err
 		return v
 	}
-	root := chains[0][len(chains[0])-1]
-	if azureRoots != nil {
-		genuine, reached := azureroots.ChainEndsAtAzureRoot(chains, azureRoots)
-		v.intercepted = !genuine
-		root = reached
-	}
-	sum := sha256.Sum256(root.Raw)
-	v.cert.Root, v.cert.RootSHA256 = root.Subject.String(), hex.EncodeToString(sum[:])
-	v.cert.Intercepted = v.intercepted
+	v.intercepted = j.intercepted
+	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = j.root.Subject.String(), j.rootSHA256, j.intercepted
 	return v
+}
+
+// chainJudgement is what a presented chain is, whatever host presented it:
+// trusted here or not, and where it leads.
+type chainJudgement struct {
+	err         error
+	root        *x509.Certificate
+	rootSHA256  string
+	intercepted bool
+}
+
+type chainKey struct {
+	chain             [sha256.Size]byte
+	roots, azureRoots *x509.CertPool
+}
+
+// chains remembers each presented chain's judgement for the life of the
+// process (a run): many Azure hosts present the same chain (the metrics
+// hosts share one certificate), and verifying it twice against two root
+// sets was a fifth of a run's CPU time. The host name is checked per host,
+// before. Bounded: a run sees a few dozen chains.
+var chains = struct {
+	sync.Mutex
+	m map[chainKey]chainJudgement
+}{m: map[chainKey]chainJudgement{}}
+
+const maxChains = 512
+
+func judgeChain(presented []*x509.Certificate, roots, azureRoots *x509.CertPool) chainJudgement {
+	h := sha256.New()
+	for _, c := range presented {
+		h.Write(c.Raw)
+	}
+	key := chainKey{roots: roots, azureRoots: azureRoots}
+	h.Sum(key.chain[:0])
+	chains.Lock()
+	j, ok := chains.m[key]
+	chains.Unlock()
+	if ok {
+		return j
+	}
+	j = verifyPresented(presented, roots, azureRoots)
+	chains.Lock()
+	if len(chains.m) >= maxChains {
+		clear(chains.m)
+	}
+	chains.m[key] = j
+	chains.Unlock()
+	return j
+}
+
+// verifyPresented verifies the chain against this machine's trust store and,
+// when azureRoots is given, judges interception: a chain trusted here that
+// does not also lead to one of them. azureroots.ChainEndsAtAzureRoot judges
+// that, walking cross-signed paths (Azure's chains reach Microsoft's roots
+// through DigiCert's, and either may be where this machine stopped).
+func verifyPresented(presented []*x509.Certificate, roots, azureRoots *x509.CertPool) chainJudgement {
+	inter := x509.NewCertPool()
+	for _, c := range presented[1:] {
+		inter.AddCert(c)
+	}
+	verified, err := presented[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+	if err != nil {
+		return chainJudgement{err: err}
+	}
+	j := chainJudgement{root: verified[0][len(verified[0])-1]}
+	if azureRoots != nil {
+		genuine, reached := azureroots.ChainEndsAtAzureRoot(verified, azureRoots)
+		j.intercepted, j.root = !genuine, reached
+	}
+	sum := sha256.Sum256(j.root.Raw)
+	j.rootSHA256 = hex.EncodeToString(sum[:])
+	return j
 }
 
 func intercepted(res Result, v verification, warn bool) Result {

@@ -1,7 +1,12 @@
 package probes
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,5 +100,62 @@ func TestTLSInterceptionOnOptionalIsWarn(t *testing.T) {
 		AzureRoots: azure.pool, InterceptIsWarn: true}.Run(ctxTimeout(t, time.Second))
 	if r.Status != Warn || r.Reason != ReasonTLSIntercepted {
 		t.Fatalf("got %s/%s", r.Status, r.Reason)
+	}
+}
+
+// The TLS and HTTPS probes offer the classic key exchanges only, as API
+// Management's own clients do: no post-quantum key share, whose 1,200-byte
+// ClientHello some middleboxes mishandle.
+func TestClientHelloOffersClassicKeyExchanges(t *testing.T) {
+	ca := newCA(t, "Azure")
+	const host = "kv.test"
+	seen := make(chan []tls.CurveID, 2)
+	cfg := &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, host)},
+		GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			seen <- hi.SupportedCurves
+			return nil, nil
+		}}
+	port := acceptingListener(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		defer tc.Close()
+		if tc.Handshake() == nil {
+			io.Copy(io.Discard, tc)
+		}
+	})
+	res := mapResolver{host: {"127.0.0.1"}}
+	if r := (TLS{Host: host, Port: port, Resolver: res, RootCAs: ca.pool}).Run(ctxTimeout(t, time.Second)); r.Status != Pass {
+		t.Fatalf("tls: %s %s", r.Status, r.Message)
+	}
+	HTTP{URL: fmt.Sprintf("https://%s:%d/", host, port), Resolver: res, RootCAs: ca.pool}.Run(ctxTimeout(t, 300*time.Millisecond))
+	for _, probe := range []string{"tls", "http"} {
+		curves := <-seen
+		if !slices.Equal(curves, []tls.CurveID{tls.X25519, tls.CurveP256}) {
+			t.Errorf("%s probe offered %v, want X25519 and P-256 only", probe, curves)
+		}
+	}
+}
+
+// A chain's judgement is remembered per run, but the host name is checked
+// for every host that presents it, and another set of Azure roots is judged
+// afresh.
+func TestRememberedChainsStillCheckEachHostAndRootSet(t *testing.T) {
+	genuine := newCA(t, "Genuine Azure Root")
+	other := newCA(t, "Some Other Root")
+	port := tlsListener(t, genuine.leaf(t, "a.test"), nil)
+	res := mapResolver{"a.test": {"127.0.0.1"}, "b.test": {"127.0.0.1"}}
+	run := func(host string, azure *x509.CertPool) Result {
+		return TLS{Host: host, Port: port, Resolver: res, RootCAs: genuine.pool, AzureRoots: azure}.Run(ctxTimeout(t, time.Second))
+	}
+	if r := run("a.test", genuine.pool); r.Status != Pass {
+		t.Fatalf("a.test: %s %s", r.Status, r.Message)
+	}
+	if r := run("b.test", genuine.pool); r.Reason != ReasonTLSNameMismatch {
+		t.Fatalf("b.test with a.test's chain: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := run("a.test", other.pool); r.Reason != ReasonTLSIntercepted {
+		t.Fatalf("a.test judged against other Azure roots: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := run("a.test", genuine.pool); r.Status != Pass {
+		t.Fatalf("a.test again: %s %s", r.Status, r.Message)
 	}
 }

@@ -1,11 +1,9 @@
 package resolver
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -56,7 +54,7 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 		}
 		q := newQuestion(name, qtype)
 		tctx, cancel := context.WithTimeout(ctx, budget)
-		res, err := exchangeUDP(tctx, server, q)
+		res, err := exchangeOver(tctx, "udp", server, q)
 		cancel()
 		if err == nil {
 			if !res.msg.Truncated {
@@ -64,7 +62,9 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 			}
 			// The full answer is asked again over TCP with what is left of
 			// the caller's budget; only this query switches transport.
-			tcp, err := exchangeTCP(ctx, server, newQuestion(name, qtype), perTry)
+			tctx, cancel := context.WithTimeout(ctx, perTry)
+			tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtype))
+			cancel()
 			if err != nil {
 				return exchanged{}, fmt.Errorf("truncated UDP answer, then TCP failed: %w", err)
 			}
@@ -105,86 +105,55 @@ func closeOnDone(ctx context.Context, c net.Conn) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 }
 
-func exchangeUDP(ctx context.Context, server netip.AddrPort, q *dns.Msg) (exchanged, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", server.String())
-	if err != nil {
-		return exchanged{}, err
-	}
-	defer conn.Close()
-	defer closeOnDone(ctx, conn)()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	wire, err := q.Pack()
-	if err != nil {
-		return exchanged{}, err
-	}
+// exchangeOver asks q over network ("udp" or "tcp") on a connection of its
+// own and waits for the answer that matches it.
+//
+// It reads with miekg/dns's Conn rather than Client.ExchangeContext, because
+// in v1.1.73 the client's UDP loop skips only replies with another ID: a
+// malformed datagram or one with our ID and another question ends the
+// exchange (a spoofer's garbage would win over the real answer), its UDP
+// buffer is cut to the EDNS0 size we advertise (a server that ignores EDNS0
+// would be misparsed), and it obeys ctx's deadline but not its cancellation.
+func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q *dns.Msg) (exchanged, error) {
 	start := time.Now()
-	if _, err := conn.Write(wire); err != nil {
-		return exchanged{}, err
+	// A client per query: nothing is shared, and its zero-timeout dialer
+	// leaves the deadline to ctx.
+	c := dns.Client{Net: network, Dialer: &net.Dialer{}}
+	co, err := c.DialContext(ctx, server.String())
+	if err != nil {
+		return exchanged{}, ioErr(ctx, err)
 	}
-	buf := make([]byte, maxUDPRead)
+	defer co.Close()
+	defer closeOnDone(ctx, co)()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = co.SetDeadline(dl)
+	}
+	co.UDPSize = maxUDPRead
+	if err := co.WriteMsg(q); err != nil {
+		return exchanged{}, ioErr(ctx, err)
+	}
 	for {
-		n, err := conn.Read(buf)
-		if err != nil {
+		resp, err := co.ReadMsg()
+		if err != nil && resp == nil && !errors.Is(err, dns.ErrShortRead) {
+			return exchanged{}, ioErr(ctx, err) // the connection failed
+		}
+		// ReadMsg returns the message with an error when it does not
+		// unpack, and ErrShortRead for less than a header; a TCP frame has
+		// been read whole either way, so the framing is intact.
+		if err != nil || !matches(q, resp) {
 			if ctx.Err() != nil {
 				return exchanged{}, errTimeout
 			}
-			return exchanged{}, err
-		}
-		resp := new(dns.Msg)
-		if resp.Unpack(buf[:n]) != nil || !matches(q, resp) {
 			continue // malformed, stale or spoofed: keep waiting for ours
 		}
-		return exchanged{msg: resp, transport: "udp", rtt: time.Since(start)}, nil
+		return exchanged{msg: resp, transport: network, rtt: time.Since(start)}, nil
 	}
 }
 
-func exchangeTCP(ctx context.Context, server netip.AddrPort, q *dns.Msg, perTry time.Duration) (exchanged, error) {
-	ctx, cancel := context.WithTimeout(ctx, perTry)
-	defer cancel()
-	var d net.Dialer
-	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", server.String())
-	if err != nil {
-		if ctx.Err() != nil {
-			return exchanged{}, errTimeout
-		}
-		return exchanged{}, err
-	}
-	defer c.Close()
-	defer closeOnDone(ctx, c)()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
-	wire, err := q.Pack()
-	if err != nil {
-		return exchanged{}, err
-	}
-	// RFC 1035 §4.2.2 framing: a two-byte length, then the message.
-	if _, err := c.Write(append([]byte{byte(len(wire) >> 8), byte(len(wire))}, wire...)); err != nil {
-		return exchanged{}, err
-	}
-	r := bufio.NewReader(c)
-	var hdr [2]byte
-	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return exchanged{}, tcpReadErr(ctx, err)
-		}
-		body := make([]byte, int(hdr[0])<<8|int(hdr[1]))
-		if _, err := io.ReadFull(r, body); err != nil {
-			return exchanged{}, tcpReadErr(ctx, err)
-		}
-		resp := new(dns.Msg)
-		if resp.Unpack(body) != nil || !matches(q, resp) {
-			continue // malformed or not ours: the framing is intact, read on
-		}
-		return exchanged{msg: resp, transport: "tcp", rtt: time.Since(start)}, nil
-	}
-}
-
-func tcpReadErr(ctx context.Context, err error) error {
+// ioErr names a failure of the connection: a timeout when the budget ran
+// out, else the error itself (refused, unreachable), which the package
+// classifies.
+func ioErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil || isTimeout(err) {
 		return errTimeout
 	}

@@ -67,6 +67,9 @@ func ParseResolvConf(r io.Reader) (ResolvConf, error) {
 			if err != nil {
 				return ResolvConf{}, fmt.Errorf("resolv.conf line %d: nameserver %q is not an IP address", line, f[1])
 			}
+			if err := checkZone(addr); err != nil {
+				return ResolvConf{}, fmt.Errorf("resolv.conf line %d: nameserver %q: %w", line, f[1], err)
+			}
 			rc.Servers = append(rc.Servers, netip.AddrPortFrom(addr.Unmap(), 53))
 		case "search":
 			// The last search or domain line wins (resolv.conf(5)).
@@ -132,6 +135,13 @@ func ParseServer(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, errors.New("DNS server address is empty: want IP or IP:PORT")
 	}
 	if addr, err := netip.ParseAddr(s); err == nil {
+		if err := checkZone(addr); err != nil {
+			if strings.ContainsAny(addr.Zone(), "]:") {
+				// Most likely a port typed after the zone.
+				return netip.AddrPort{}, fmt.Errorf("DNS server %q: %w; an address with a zone and a port is written [fe80::1%%eth0]:53", s, err)
+			}
+			return netip.AddrPort{}, fmt.Errorf("DNS server %q: %w", s, err)
+		}
 		return netip.AddrPortFrom(addr.Unmap(), 53), nil
 	}
 	host, portStr, ok := cutHostPort(s)
@@ -142,11 +152,38 @@ func ParseServer(s string) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("DNS server %q is not an IP address or IP:PORT (host names are not accepted)", s)
 	}
+	if err := checkZone(addr); err != nil {
+		return netip.AddrPort{}, fmt.Errorf("DNS server %q: %w", s, err)
+	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {
 		return netip.AddrPort{}, fmt.Errorf("DNS server %q: port %q is not a number from 1 to 65535", s, portStr)
 	}
 	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), nil
+}
+
+// maxZone is the longest interface name Linux allows (IFNAMSIZ less the NUL).
+const maxZone = 15
+
+// checkZone refuses an IPv6 zone that cannot be an interface name or index.
+// netip takes every byte after '%' as the zone, so "::1%x]:53" would be the
+// address ::1 in zone "x]:53" on port 53: a mistyped [addr]:port silently
+// taken for a nonsense address, which could not even be written back as
+// [addr]:port (its ']' ends the brackets early).
+func checkZone(a netip.Addr) error {
+	z := a.Zone()
+	if z == "" {
+		return nil
+	}
+	if len(z) > maxZone {
+		return fmt.Errorf("zone %q is longer than an interface name (at most %d characters)", z, maxZone)
+	}
+	for _, r := range z {
+		if r <= ' ' || r > '~' || strings.ContainsRune("[]%/:", r) {
+			return fmt.Errorf("zone %q is not an interface name or index (it holds %q)", z, r)
+		}
+	}
+	return nil
 }
 
 // cutHostPort splits "1.2.3.4:53" and "[::1]:53". A bare IPv6 address was

@@ -31,7 +31,10 @@ func TestParseServer(t *testing.T) {
 		}
 	}
 	bad := []string{"", "dns.example.com", "dns.example.com:53", "10.0.0.4:0", "10.0.0.4:65536", "10.0.0.4:-1",
-		"10.0.0.4:abc", "10.0.0.4:", "[::1]", "[::1]53", "::1:53:x", "10.0.0.256", "10.0.0.4:53:53"}
+		"10.0.0.4:abc", "10.0.0.4:", "[::1]", "[::1]53", "::1:53:x", "10.0.0.256", "10.0.0.4:53:53",
+		// Zones that cannot be an interface: netip takes any bytes after '%'.
+		"::%]0", "::1%x]:53", "fe80::1%eth0:53", "[fe80::1%a]b]:53", "[fe80::1%a:b]:53", "fe80::1%", "fe80::1%a b",
+		"fe80::1%a/b", "fe80::1%0123456789abcdef", "fe80::1%é"}
 	for _, in := range bad {
 		_, err := ParseServer(in)
 		if err == nil {
@@ -44,6 +47,17 @@ func TestParseServer(t *testing.T) {
 	}
 	if _, err := ParseServer("10.0.0.4:70000"); err == nil || !strings.Contains(err.Error(), "1 to 65535") {
 		t.Errorf("port out of range error: %v", err)
+	}
+	// A zoned address with the port outside brackets: the error names the
+	// zone and shows the form that works.
+	if _, err := ParseServer("::1%x]:53"); err == nil || !strings.Contains(err.Error(), `zone "x]:53"`) ||
+		!strings.Contains(err.Error(), "[fe80::1%eth0]:53") {
+		t.Errorf("zone error: %v", err)
+	}
+	for _, ok := range []string{"fe80::1%eth0", "[fe80::1%7]:53", "fe80::1%enp0s31f6", "[fe80::1%0123456789abcde]:53"} {
+		if _, err := ParseServer(ok); err != nil {
+			t.Errorf("ParseServer(%q): %v", ok, err)
+		}
 	}
 }
 
@@ -78,7 +92,7 @@ sortlist 10.0.0.0/8
 	if rc.Ndots != 1 || rc.Timeout != 5*time.Second || rc.Attempts != 2 {
 		t.Errorf("defaults: %+v", rc)
 	}
-	for _, bad := range []string{"nameserver\n", "nameserver dns.example\n"} {
+	for _, bad := range []string{"nameserver\n", "nameserver dns.example\n", "nameserver ::1%x]\n"} {
 		if _, err := ParseResolvConf(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}

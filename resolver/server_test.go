@@ -144,14 +144,22 @@ func serve(t testing.TB, network string, h dns.Handler) netip.AddrPort {
 // TCP connections are accepted and left hanging.
 func silent(t testing.TB) netip.AddrPort {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	l, err := net.Listen("tcp", ap.String())
-	if err != nil {
-		t.Fatal(err)
+	var pc net.PacketConn
+	var l net.Listener
+	var ap netip.AddrPort
+	for try := 0; l == nil; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		ap = pc.LocalAddr().(*net.UDPAddr).AddrPort()
+		// The UDP port's TCP twin may be taken; try another pair.
+		if l, err = net.Listen("tcp", ap.String()); err != nil {
+			pc.Close()
+			if try == 20 {
+				t.Fatal(err)
+			}
+		}
 	}
 	var conns sync.WaitGroup
 	go func() {

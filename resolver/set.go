@@ -380,38 +380,70 @@ func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 		}
 	}
 	// pick returns the server the VM would take its answer from, or false
-	// while that is not settled yet.
-	pick := func() (int, bool) {
+	// while that is not settled yet; then turnEnds, when not zero, is when
+	// the server whose turn it is gives way to the next.
+	pick := func() (chosen int, settled bool, turnEnds time.Time) {
 		allDone := true
 		for k, i := range order {
 			f := fs[i]
 			select {
 			case <-f.done:
 				if f.view.Answered() {
-					return i, true
+					return i, true, time.Time{}
 				}
 				continue
 			default:
 			}
 			allDone = false
-			if k == len(order)-1 || time.Now().Before(e.start.Add(time.Duration(k+1)*e.try)) {
-				return -1, false // still this server's turn
+			if k == len(order)-1 {
+				return -1, false, time.Time{} // the last server has all the time left
+			}
+			if end := e.start.Add(time.Duration(k+1) * e.try); time.Now().Before(end) {
+				return -1, false, end // still this server's turn
 			}
 		}
-		return -1, allDone
+		return -1, allDone, time.Time{}
 	}
+	// Nothing changes pick's answer but a server's answer, the end of a
+	// turn, or ctx: wait for those instead of polling.
 	chosen := -1
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
+	var answered chan struct{}
+	var turn *time.Timer
 	for {
-		i, settled := pick()
+		i, settled, turnEnds := pick()
 		if settled {
 			chosen = i
 			break
 		}
+		if answered == nil {
+			// A watcher for each server reports its answer (one send each,
+			// so the buffer never blocks), even one that came after pick
+			// looked; all stop when we return.
+			answered = make(chan struct{}, len(order))
+			stop := make(chan struct{})
+			defer close(stop)
+			for _, i := range order {
+				go func() {
+					select {
+					case <-fs[i].done:
+						answered <- struct{}{}
+					case <-stop:
+					}
+				}()
+			}
+			turn = time.NewTimer(time.Hour)
+			defer turn.Stop()
+		}
+		var turnC <-chan time.Time
+		if !turnEnds.IsZero() {
+			turn.Reset(time.Until(turnEnds))
+			turnC = turn.C
+		}
 		select {
 		case <-ctx.Done():
-		case <-tick.C:
+		case <-answered:
+			continue
+		case <-turnC:
 			continue
 		}
 		break

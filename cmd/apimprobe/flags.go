@@ -47,9 +47,9 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
-	fs.StringVar(&c.mode, "mode", "internal", "VNet mode: "+probes.Join(probes.Modes(), ", "))
-	fs.StringVar(&c.phase, "phase", "auto", "pre (before deployment), post, or auto (post when the gateway name resolves)")
-	fs.StringVar(&c.cloud, "cloud", "public", "Azure cloud: "+probes.Join(probes.Clouds(), ", ")+" (when not given: the one the Instance Metadata Service names, else public)")
+	fs.StringVar(&c.mode, "mode", string(probes.ModeInternal), "VNet mode: "+probes.Join(probes.Modes(), ", "))
+	fs.StringVar(&c.phase, "phase", string(probes.DeployAuto), "pre (before deployment), post, or auto (post when the gateway name resolves)")
+	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", ")+" (when not given: the one the Instance Metadata Service names, else public)")
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
@@ -138,14 +138,18 @@ func (c *config) runConfig() (run.Config, error) {
 			return cfg, fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
+	// The parsers' errors name their flag already.
 	subnet, err := resolver.ParseSubnet(c.subnet)
 	if c.subnet != "" && err != nil {
-		return cfg, fmt.Errorf("--subnet: %v", err)
+		return cfg, err
 	}
 	if c.privateIP != "" {
 		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
-			return cfg, fmt.Errorf("--private-ip: %v", err)
+			return cfg, err
 		}
+	}
+	if c.units < 0 || c.units > 31 {
+		return cfg, fmt.Errorf("--units %d: want 1 to 31 scale units", c.units)
 	}
 	for _, d := range c.dnsServers {
 		a, err := resolver.ParseServer(d)

@@ -31,6 +31,13 @@ var (
 )
 
 func main() {
+	// A run lives for well under a second and keeps a few MB live; Go's
+	// default collector (GOGC=100) spent a sixth of a healthy run's wall time
+	// collecting a heap that small. Four times the headroom left peak RSS as
+	// it was (measured in the lab). GOGC in the environment still decides.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -46,21 +53,33 @@ Run 'apimprobe COMMAND --help' for the flags of a command.
 
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "apimprobe: a command is needed: run, plan or version (apimprobe --help says more)")
 		return 2
 	}
 	switch args[0] {
 	case "run", "plan":
 		return command(args[0], args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, versionLine())
-		return 0
+	case "version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "apimprobe version: unexpected argument %q\n", args[1])
+			return 2
+		}
+		return say(stdout, stderr, versionLine()+"\n")
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
+		return say(stdout, stderr, usage)
 	}
 	fmt.Fprintf(stderr, "apimprobe: unknown command %q (want run, plan or version)\n", args[0])
 	return 2
+}
+
+// say writes text that is the whole of the command's answer: if it cannot
+// be written (a full disk, a closed pipe), the command did not do its job.
+func say(stdout, stderr io.Writer, text string) int {
+	if _, err := io.WriteString(stdout, text); err != nil {
+		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %v\n", err)
+		return 2
+	}
+	return 0
 }
 
 func versionLine() string {
@@ -77,8 +96,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(stdout, "Usage: apimprobe %s [flags]\n\nFlags:\n%s", name, fs.FlagUsages())
-			return 0
+			return say(stdout, stderr, fmt.Sprintf("Usage: apimprobe %s [flags]\n\nFlags:\n%s", name, fs.FlagUsages()))
 		}
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
 		return 2
@@ -114,6 +132,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	// The selection is checked before anything is sent: plan builds the
+	// same list.
+	if _, err := run.Plan(cfg); err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
+	}
 	// Which Resource Manager reads the run waits for, on a terminal only.
 	if isTerminal(stderr) {
 		cfg.Progress = stderr

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,11 +97,21 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--service-tags", "/etc/hostname"},
 		{"run", "--arm", "--no-arm"},
 		{"run", "--apim-subnet", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/virtualNetworks/v"},
-		// --arm when no token can be had: nothing is probed (SPEC).
-		{"run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9"},
+		{"run", "--only", "outbound.sq"},
+		{"run", "--only", ""},
+		{"run", "--skip", "*"},
+		{"plan", "--skip", "outbound", "--skip", "dns", "--skip", "route", "--skip", "subnet", "--skip", "inbound", "--skip", "tls"},
+		{"run", "--units", "40"},
 		{"plan", "--mode", "nope"},
 		{"frobnicate"},
+		{},
+		{"version", "--bogus"},
 	} {
+		if len(args) > 0 && args[0] == "run" && !slices.Contains(args, "--egress-echo-url") {
+			// Should a case be accepted by mistake, it still reaches
+			// nothing but loopback. (--no-egress would hide a bad echo URL.)
+			args = append(args, offline...)
+		}
 		r := runBinary(t, nil, args...)
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
@@ -122,6 +133,42 @@ func TestARMRequiredSaysWhy(t *testing.T) {
 	r := runBinary(t, nil, "run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9")
 	if r.code != 2 || !strings.Contains(r.stderr, "--arm") || !strings.Contains(r.stderr, "not running on an Azure VM") {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A selection that leaves no check is refused before anything is sent, and
+// names the ids the operator probably meant.
+func TestEmptySelectionNamesTheClosestIDs(t *testing.T) {
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.sq"}, offline...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "selects no check") || !strings.Contains(r.stderr, "outbound.sql") {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+}
+
+// A flag's error names the flag once.
+func TestErrorsNameTheFlagOnce(t *testing.T) {
+	for _, args := range [][]string{{"--subnet", "10.0.0.0/33"}, {"--private-ip", "1.2.3"}, {"--units", "40"}} {
+		r := runBinary(t, nil, append(append([]string{"plan"}, args...), "-o", "json")...)
+		if r.code != 2 || strings.Count(r.stderr, args[0]) != 1 {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+// What version and --help print is their whole answer: a write that fails
+// is a failure.
+func TestUnwritableStdoutFails(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	for _, args := range [][]string{{"version"}, {"--help"}, {"run", "--help"}} {
+		cmd := exec.Command(binary, args...)
+		cmd.Stdout = full
+		if err := cmd.Run(); err == nil {
+			t.Errorf("%v into /dev/full exited 0", args)
+		}
 	}
 }
 

@@ -60,8 +60,8 @@ func (w world) inputs() catalog.Inputs {
 
 // checks builds the run's whole check list, in the order the runner starts
 // them: the DNS checks first (the prefetch cannot warm their SOA and canary
-// questions), then the catalogue's dependencies, the path traces, the
-// egress check, the Resource Manager analyses and the summaries of the
+// questions), the path traces and the egress check, the catalogue's
+// dependencies, the Resource Manager analyses and the summaries of the
 // others' outcomes. --only and --skip select from it.
 func (w world) checks() ([]probes.Check, error) {
 	names, err := resolver.InstanceNames(w.cfg.Service, w.cfg.Cloud, w.cfg.Mode, w.region)
@@ -81,14 +81,21 @@ func (w world) checks() ([]probes.Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	checks = append(checks, deps...)
+	// The path traces and the egress echo start before the dependencies:
+	// a trace toward a silent destination lasts its whole limit, and a
+	// check that starts in the second wave ends that much later.
 	checks = append(checks, w.pathChecks(deps)...)
 	checks = append(checks, w.egressCheck())
+	checks = append(checks, deps...)
 	az := w.cfg.Azure
 	az.Phase, az.Region = w.phase, w.region
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
 	checks = append(checks, interceptionCheck())
-	return catalog.Select(checks, w.cfg.Only, w.cfg.Skip), nil
+	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
+	if len(selected) == 0 {
+		return nil, noChecks(checks, w.cfg.Only, w.cfg.Skip)
+	}
+	return selected, nil
 }
 
 // resolver is the set as the probes' Resolver; nil (the system's) for plan,

@@ -297,3 +297,26 @@ func TestReportContextFromDiscovery(t *testing.T) {
 		t.Errorf("dns.gateway before deployment = %s/%s", gw.Status, gw.Reason)
 	}
 }
+
+// A selection that leaves nothing is an error that names the closest ids,
+// for plan and run alike.
+func TestEmptySelection(t *testing.T) {
+	cfg := baseConfig(t, dnsServer(t, nil))
+	for _, tc := range []struct {
+		only, skip []string
+		want       string
+	}{
+		{[]string{"outbound.sq"}, nil, "closest ids: outbound.sql"},
+		{[]string{"dns.gatway"}, nil, "closest ids: dns.gateway"},
+		{nil, []string{"*"}, `--skip "*" leaves no check`},
+	} {
+		cfg.Only, cfg.Skip = tc.only, tc.skip
+		_, perr := Plan(cfg)
+		_, rerr := Run(context.Background(), cfg)
+		for _, err := range []error{perr, rerr} {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("only %v skip %v: %v, want %q", tc.only, tc.skip, err, tc.want)
+			}
+		}
+	}
+}

@@ -330,11 +330,11 @@ func joinPrefixes(ps []netip.Prefix) string {
 // modeMeaning says what a forced tunnel does to an instance in this mode.
 func modeMeaning(mode probes.Mode) string {
 	switch mode {
-	case "external":
+	case probes.ModeExternal:
 		return "In external mode, replies to clients calling the gateway's public address would leave through the tunnel and be dropped, so client traffic breaks; dependencies and the management return path are at risk too."
-	case "v2-injected":
+	case probes.ModeV2Injected:
 		return "With Premium v2 VNet injection, every dependency must be allowed through the tunnel's firewall; the outbound checks say whether it is."
-	case "v2-integrated":
+	case probes.ModeV2Integrated:
 		return "With v2 outbound VNet integration, routing through a firewall is supported as long as it lets the dependencies through; the outbound checks say whether it does."
 	default:
 		return "In internal mode, the dependencies (Storage, SQL, Key Vault, Monitor) and the return path of management traffic on port 3443 are at risk."
@@ -344,9 +344,9 @@ func modeMeaning(mode probes.Mode) string {
 func modeHint(mode probes.Mode) string {
 	const expect = " If the subnet is meant to leave through your own NAT or public IP prefix, name it with --expect-egress."
 	switch mode {
-	case "external":
+	case probes.ModeExternal:
 		return "Add a route ApiManagement → Internet and routes for client address ranges to Internet in the subnet's route table (or remove the 0.0.0.0/0 route to the appliance or gateway), so that replies do not enter the tunnel." + expect
-	case "v2-injected", "v2-integrated":
+	case probes.ModeV2Injected, probes.ModeV2Integrated:
 		return "Make sure the firewall the subnet's 0.0.0.0/0 route leads to allows every API Management dependency without TLS inspection." + expect
 	default:
 		return "If forced tunnelling is intended, add a route ApiManagement → Internet in the subnet's route table and allow every dependency through the appliance (or use service endpoints); otherwise remove the 0.0.0.0/0 route that sends traffic away from the Internet next hop." + expect

@@ -94,6 +94,14 @@ var scenarios = []scenario{
 		checks: []want{{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect}},
 	},
 	{
+		name: "monitor-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		checks: []want{
+			{id: "outbound.monitor.warmpath", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.monitor.prod3.1886", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
 		name: "keyvault-reset", verdict: report.Blocked, exit: 1,
 		checks: []want{{id: "outbound.keyvault", status: probes.Fail, reason: probes.ReasonRefused, phase: probes.PhaseConnect}},
 	},
@@ -374,6 +382,9 @@ var signals = map[string][]signal{
 	"sql-drop": {
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
 	},
+	"monitor-drop": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/gcs.prod.monitoring.core.windows.net/443'", exit: 124},
+	},
 	"keyvault-reset": {
 		{cmd: "curl -sS " + trust + " https://labkv.vault.azure.net/", exit: 7, out: "Couldn't connect"},
 	},
@@ -627,4 +638,26 @@ func BenchmarkLabUp(b *testing.B) {
 	}
 	b.StopTimer()
 	run("down")
+}
+
+// Every scenario the lab can apply has assertions here: a new fault file
+// without them would run unchecked.
+func TestEveryScenarioIsAsserted(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), "scripts", "lab", "scenarios", "*.sh"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files: %v", err)
+	}
+	asserted := map[string]bool{}
+	for _, sc := range scenarios {
+		asserted[sc.name] = true
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".sh")
+		if !asserted[name] {
+			t.Errorf("scenario %s has no entry in scenarios", name)
+		}
+		if _, ok := signals[name]; !ok {
+			t.Errorf("scenario %s has no lab signals", name)
+		}
+	}
 }
