@@ -187,6 +187,12 @@ type Check struct {
 	// Summary, when set instead of Probe, is an analysis of the other
 	// checks' outcomes: the runner makes it once they have all finished.
 	Summary func([]Outcome) Result
+	// UntilDeadline marks a probe that only waits for what discovery reads
+	// in the background (Resource Manager's long-running reads take 10 s
+	// and more, longer than one check's --timeout) and then analyses it:
+	// the runner gives it the run's deadline instead of --timeout, and it
+	// holds none of the --concurrency slots, which are for network work.
+	UntilDeadline bool
 }
 
 // Outcome is a check together with its result, as the runner returns it.

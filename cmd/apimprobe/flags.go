@@ -42,6 +42,8 @@ type config struct {
 	color                               string
 	verbose, redact                     bool
 	stateFile                           string
+	apimSubnet, identityClientID        string
+	cloudGiven                          bool
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -50,7 +52,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
 	fs.StringVar(&c.mode, "mode", string(probes.ModeInternal), "VNet mode: "+probes.Join(probes.Modes(), ", "))
 	fs.StringVar(&c.phase, "phase", string(probes.DeployAuto), "pre (before deployment), post, or auto (post when the gateway name resolves)")
-	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", "))
+	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", ")+" (when not given: the one the Instance Metadata Service names, else public)")
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
@@ -68,6 +70,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
 	fs.StringVar(&c.armEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
 	fs.StringVar(&c.armCredential, "arm-credential", azurectx.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
+	fs.StringVar(&c.identityClientID, "identity-client-id", "", "client id of a user-assigned managed identity for Resource Manager (default: the VM's system-assigned identity)")
+	fs.StringVar(&c.apimSubnet, "apim-subnet", "", "the instance's subnet, a resource id, for the v2 modes where apimprobe cannot run inside it and before the instance exists (default: from the instance's virtualNetworkConfiguration)")
 	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
 	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
@@ -197,9 +201,13 @@ func (c *config) runConfig() (run.Config, error) {
 	case c.noARM:
 		armMode = azurectx.ARMOff
 	}
+	if !c.cloudGiven {
+		cfg.Cloud = "" // the metadata service's azEnvironment decides
+	}
 	cfg.Azure = azurectx.Options{
 		IMDSEndpoint: c.imdsEndpoint, ARM: armMode, ARMEndpoint: c.armEndpoint, Cloud: cfg.Cloud,
-		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: cfg.Mode,
+		Credential: c.armCredential, ManagedIdentityClientID: c.identityClientID, ServiceTagsFile: c.serviceTags,
+		Service: c.service, Mode: cfg.Mode, APIMSubnet: c.apimSubnet,
 		Phase: cfg.Phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
 	}
 	if err := azurectx.Validate(&cfg.Azure); err != nil {

@@ -133,6 +133,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
 		return 2
 	}
+	c.cloudGiven = fs.Changed("cloud")
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
@@ -177,6 +178,10 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 // writes (a second run waits for the first, within --deadline), with the
 // --state file read after the lock, and signals that end it unjudged.
 func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
+	// Which Resource Manager reads the run waits for, on a terminal only.
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
 	ctx, stop := run.OnSignals(context.Background())
 	defer stop()
 	files := output.Files(specs)

@@ -98,6 +98,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--arm-endpoint", "http://management.example"},
 		{"run", "--service-tags", "/etc/hostname"},
 		{"run", "--arm", "--no-arm"},
+		{"run", "--apim-subnet", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/virtualNetworks/v"},
 		{"run", "--only", "outbound.sq"},
 		{"run", "--only", ""},
 		{"run", "--skip", "*"},
@@ -126,6 +127,14 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
 			t.Errorf("%v: panicked: %s", args, r.stderr)
 		}
+	}
+}
+
+// --arm names why no Resource Manager token could be had.
+func TestARMRequiredSaysWhy(t *testing.T) {
+	r := runBinary(t, nil, "run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9")
+	if r.code != 2 || !strings.Contains(r.stderr, "--arm") || !strings.Contains(r.stderr, "not running on an Azure VM") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

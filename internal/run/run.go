@@ -6,9 +6,11 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"sync"
@@ -26,6 +28,8 @@ import (
 )
 
 // Config is a run's input: the operator's flags, validated and typed.
+// Cloud "" (no --cloud) takes the cloud the metadata service names, else
+// public.
 type Config struct {
 	Service                             string
 	Mode                                probes.Mode
@@ -64,6 +68,10 @@ type Config struct {
 
 	Tool report.Tool
 	Log  zerolog.Logger
+	// Progress, when set, gets a line saying which Resource Manager reads
+	// the run is waiting for; the CLI passes standard error when it is a
+	// terminal. Nothing of it reaches the report.
+	Progress io.Writer
 }
 
 // DefaultResolvConf is where the VM's resolvers are read from.
@@ -72,6 +80,9 @@ const DefaultResolvConf = "/etc/resolv.conf"
 // Plan returns the checks Run would make with the same configuration,
 // sending nothing at all.
 func Plan(cfg Config) ([]probes.Check, error) {
+	if cfg.Cloud == "" {
+		cfg.Cloud = probes.CloudPublic // plan asks no metadata service
+	}
 	return offline(cfg).checks()
 }
 
@@ -89,12 +100,18 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	defer cancel()
 
 	// IMDS answers (or not) within its own second; Resource Manager reads go
-	// on while the checks run.
+	// on while the checks run, until the run's deadline.
+	cfg.Azure.RunDeadline = cfg.Deadline
+	cfg.Azure.Cloud = cfg.Cloud
 	disc, err := azurectx.Discover(ctx, cfg.Azure)
 	if err != nil {
 		return nil, err
 	}
 	known := disc.Context()
+	// Without --cloud, the cloud the metadata service names (azEnvironment).
+	if cfg.Cloud == "" {
+		cfg.Cloud = cmp.Or(known.Cloud, probes.CloudPublic)
+	}
 	if msg := known.IMDSError; msg != "" {
 		cfg.Log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
 	}
@@ -128,6 +145,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	}
 	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(phase)).Msg("running")
 
+	stopProgress := showProgress(cfg.Progress, disc.Pending, progressEvery, progressAfter)
 	var cut cutChecks
 	outs := probes.Run(ctx, checks, probes.RunOptions{
 		Timeout: cfg.Timeout, Deadline: time.Until(started.Add(cfg.Deadline)), Concurrency: cfg.Concurrency,
@@ -144,6 +162,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		outs = finishedBefore(outs, &cut)
 	}
 
+	stopProgress()
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
 		StartedAt: started.UTC().Truncate(time.Millisecond),
