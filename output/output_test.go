@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,9 +147,14 @@ func TestWriteAll(t *testing.T) {
 		if want := render(t, format, r, Options{}); !bytes.Equal(got, want) {
 			t.Errorf("%s: content is not the complete %s rendering", path, format)
 		}
-		st, _ := os.Stat(path)
-		if st.Mode().Perm() != 0o644 {
-			t.Errorf("%s: mode %v, want 0644", path, st.Mode().Perm())
+		// An existing report keeps its mode (a 0600 file is not widened);
+		// a new one gets 0666 less the umask.
+		want := os.FileMode(0o666) &^ currentUmask()
+		if path == promPath {
+			want = 0o600
+		}
+		if st, _ := os.Stat(path); st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, st.Mode().Perm(), want)
 		}
 	}
 	assertOnlyFiles(t, dir, "apimprobe.prom", "r.json")
@@ -933,4 +939,54 @@ func TestPlanUnknownFormat(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "known: json, markdown, table") {
 		t.Errorf("error = %v", err)
 	}
+}
+
+func currentUmask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}
+
+// A report file is written only over a regular file: never over a device,
+// a link or a directory; and a directory that takes no new file is refused
+// before anything is probed.
+func TestReportTargetsMustBeRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.json")
+	os.WriteFile(real, []byte("keep"), 0o600)
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	// A pipe stands in for a device: a test must never risk /dev/null.
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{fifo, link, dir} {
+		if err := Validate([]Spec{{Format: "json", File: target}}); err == nil {
+			t.Errorf("Validate accepted %s", target)
+		}
+		if err := WriteFileAtomic(target, []byte("{}")); err == nil {
+			t.Errorf("WriteFileAtomic wrote over %s", target)
+		}
+	}
+	if b, _ := os.ReadFile(real); string(b) != "keep" {
+		t.Errorf("the link's target was changed: %q", b)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o500)
+		if err := Validate([]Spec{{Format: "json", File: filepath.Join(ro, "r.json")}}); err == nil {
+			t.Error("Validate accepted a directory that takes no new file")
+		}
+	}
+	want := []string{"fifo.json", "link.json", "real.json"}
+	if os.Geteuid() != 0 {
+		want = append(want, "ro")
+	}
+	assertOnlyFiles(t, dir, want...)
 }
