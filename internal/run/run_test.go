@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -321,4 +322,40 @@ func TestEmptySelection(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A run leaves nothing of itself running: Resource Manager reads still
+// waiting when the checks are done, the resolvers' questions, idle
+// connections.
+func TestNothingOutlivesTheRun(t *testing.T) {
+	dnsAddr := dnsServer(t, map[string]string{"contoso.azure-api.net": "10.1.2.9"})
+	var reads atomic.Int32
+	arm := armServer(t, 3*time.Second, &reads)
+	imds := imdsServer(t)
+	cfg := baseConfig(t, dnsAddr)
+	cfg.Service = "contoso"
+	cfg.Timeout = 300 * time.Millisecond
+	cfg.Deadline = time.Second
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imds, ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
+	if err := azurectx.Validate(&cfg.Azure); err != nil {
+		t.Fatal(err)
+	}
+	// Warm up once so that lazily started runtime and library goroutines
+	// are counted in the baseline.
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var after int
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if after = runtime.NumGoroutine(); after <= before {
+			return
+		}
+	}
+	buf := make([]byte, 1<<20)
+	t.Fatalf("%d goroutines after the run, %d before:\n%s", after, before, buf[:runtime.Stack(buf, true)])
 }
