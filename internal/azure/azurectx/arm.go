@@ -49,6 +49,16 @@ type armSession struct {
 	snap    *Snapshot
 	changed func()
 	pending map[string]time.Time
+	// transport carries the reads; close drops its idle connections once
+	// they are done, so that nothing of a run stays open after it.
+	transport policy.Transporter
+}
+
+// close ends what the session keeps open.
+func (s *armSession) close() {
+	if c, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // buildCredential returns the credential and its name for the report.
@@ -120,10 +130,16 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 	if dl, ok := ctx.Deadline(); ok {
 		retryCap = max(time.Until(dl)-time.Second, 0)
 	}
+	// A client of the run's own (unless one is given), so that its idle
+	// connections can be closed when the reads are done.
+	transport := o.ARMTransport
+	if transport == nil {
+		transport = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
 	clientOpts := &arm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud:     cc,
-			Transport: o.ARMTransport,
+			Transport: transport,
 			Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap},
 			Telemetry: policy.TelemetryOptions{Disabled: true},
 		},
@@ -135,7 +151,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 		return nil
 	}
 	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"),
-		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}}
+		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}, transport: transport}
 }
 
 // begin marks a read as in flight, for the progress line.

@@ -145,6 +145,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 			d.session = sess
 			d.mu.Unlock()
 			sess.run(rctx, d.instance)
+			sess.close()
 		}
 		d.mu.Lock()
 		if snap.ServiceTags == nil {
