@@ -428,3 +428,26 @@ func TestARMRequiredWithoutToken(t *testing.T) {
 		t.Fatalf("nic read %+v", s.Read(ReadNIC))
 	}
 }
+
+// A metadata service that cannot be reached is named by what happened, not
+// by its URL: --imds-endpoint may carry a query no log may show.
+func TestIMDSErrorShowsNoURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	o := Options{IMDSEndpoint: "http://" + addr + "/?sig=SECRET", ARM: ARMOff}
+	if err := Validate(&o); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := d.Context().IMDSError
+	if msg == "" || strings.Contains(msg, "SECRET") || strings.Contains(msg, "sig=") || !strings.Contains(msg, "refused") {
+		t.Fatalf("IMDS error %q", msg)
+	}
+}

@@ -204,6 +204,12 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 	req.Header.Set("Metadata", "true")
 	resp, err := imdsClient().Do(req)
 	if err != nil {
+		// Go's error repeats the whole URL; --imds-endpoint may carry a
+		// query no log or report should show, so only what happened stays.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%w: %s", errNoIMDS, boundedLine(err.Error()))
 	}
 	defer resp.Body.Close()
