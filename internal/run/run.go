@@ -174,6 +174,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	if interrupted {
 		rep.Interrupted = true
 		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
+		rep.Clean()
 		return rep, nil
 	}
 	rep.Summary.Headline = Headline(outs)
@@ -187,6 +188,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	if cfg.State != nil {
 		cfg.State.Apply(rep)
 	}
+	rep.Clean()
 	return rep, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -97,7 +98,44 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 	if in.PublicIP == "" {
 		in.PublicIP = loadBalancerPublicIP(ctx, base, in.PrivateIP, o.IMDSTimeout)
 	}
+	in.validate()
 	return in, nil
+}
+
+// Azure's own rules for what IMDS tells; anything else is not a value
+// Azure gave (a stand-in, a proxy, a bug) and is dropped as unknown rather
+// than carried into resource ids, az commands and reports.
+var (
+	imdsRegion   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`)
+	imdsGUID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	imdsRG       = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+	imdsVMName   = regexp.MustCompile(`^[-\w.]{1,64}$`)
+	imdsResource = regexp.MustCompile(`^(/[-\w._()]+)+$`)
+	imdsEnv      = regexp.MustCompile(`^[A-Za-z]{1,40}$`)
+)
+
+func (in *Instance) validate() {
+	keep := func(v *string, re *regexp.Regexp) {
+		if *v != "" && (len(*v) > 512 || !re.MatchString(*v)) {
+			*v = ""
+		}
+	}
+	keep(&in.Location, imdsRegion)
+	keep(&in.SubscriptionID, imdsGUID)
+	keep(&in.ResourceGroup, imdsRG)
+	keep(&in.Name, imdsVMName)
+	keep(&in.ResourceID, imdsResource)
+	keep(&in.AzEnvironment, imdsEnv)
+	for _, ip := range []*string{&in.PrivateIP, &in.PublicIP} {
+		if a, err := netip.ParseAddr(*ip); err != nil || a.Zone() != "" {
+			*ip = ""
+		}
+	}
+	if p, err := netip.ParsePrefix(in.Subnet); err != nil {
+		in.Subnet = ""
+	} else {
+		in.Subnet = p.Masked().String()
+	}
 }
 
 // loadBalancerPublicIP asks /metadata/loadbalancer for this VM's
