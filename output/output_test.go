@@ -890,7 +890,8 @@ func TestPlanJSONRealCatalogue(t *testing.T) {
 				t.Errorf("%s: SQL is no dependency in v2 modes, entry %+v", mode, sql)
 			}
 		}
-		if !blob.Required || blob.Preset == nil || blob.Preset.Reason != probes.ReasonNoData || !strings.Contains(blob.Preset.Hint, "--storage-account") || blob.Port != 443 {
+		// Storage is required but for v2 outbound integration (azure-facts.md §11.5).
+		if blob.Required != (mode != "v2-integrated") || blob.Preset == nil || blob.Preset.Reason != probes.ReasonNoData || !strings.Contains(blob.Preset.Hint, "--storage-account") || blob.Port != 443 {
 			t.Errorf("%s: blob without --storage-account: %+v %+v", mode, blob, blob.Preset)
 		}
 		if gwy.Target != "https://contoso.azure-api.net/status-0123456789abcdef" || gwy.Port != 443 || gwy.Kind != "http" {

@@ -159,3 +159,24 @@ func TestRememberedChainsStillCheckEachHostAndRootSet(t *testing.T) {
 		t.Fatalf("a.test again: %s %s", r.Status, r.Message)
 	}
 }
+
+// A reach-only TLS check passes on a completed handshake whatever the
+// chain, says so, and still fails on what the network does.
+func TestTLSReachOnly(t *testing.T) {
+	ca := newCA(t, "Microsoft Root Certificate Authority 2011")
+	other := newCA(t, "Some Root")
+	const host = "sls.update.test"
+	res := mapResolver{host: {"127.0.0.1"}}
+	port := tlsListener(t, ca.leaf(t, host), nil)
+	r := TLS{Host: host, Port: port, Resolver: res, RootCAs: other.pool, ReachOnly: true}.Run(ctxTimeout(t, time.Second))
+	if r.Status != Pass || !strings.Contains(r.Message, "not judged") || r.Cert == nil {
+		t.Fatalf("untrusted chain, reach only: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := (TLS{Host: host, Port: port, Resolver: res, RootCAs: other.pool}).Run(ctxTimeout(t, time.Second)); r.Reason != ReasonTLSUntrusted {
+		t.Fatalf("the same chain judged: %s/%s", r.Status, r.Reason)
+	}
+	reset := acceptingListener(t, resetAfterClientHello)
+	if r := (TLS{Host: host, Port: reset, Resolver: res, ReachOnly: true}).Run(ctxTimeout(t, time.Second)); r.Status != Fail || r.Reason != ReasonReset {
+		t.Fatalf("reset after the ClientHello, reach only: %s/%s", r.Status, r.Reason)
+	}
+}

@@ -73,6 +73,7 @@ const (
 	KindTCP      Kind = "tcp"
 	KindTLS      Kind = "tls"
 	KindHTTP     Kind = "http"
+	KindNTP      Kind = "ntp" // an NTP exchange over UDP
 	KindDNS      Kind = "dns"
 	KindPath     Kind = "path"
 	KindAnalysis Kind = "analysis"
@@ -81,7 +82,7 @@ const (
 // Dials says whether a check of this kind looks up its target's host name and
 // connects to it (the kinds whose names are worth resolving ahead).
 func (k Kind) Dials() bool {
-	return k == KindTCP || k == KindTLS || k == KindHTTP || k == KindPath
+	return k == KindTCP || k == KindTLS || k == KindHTTP || k == KindNTP || k == KindPath
 }
 
 // FirstPhase is where a check of this kind starts: the phase named when it
@@ -90,7 +91,7 @@ func (k Kind) FirstPhase() Phase {
 	switch k {
 	case KindDNS:
 		return PhaseDNS
-	case KindHTTP, KindTLS, KindTCP, KindPath:
+	case KindHTTP, KindTLS, KindTCP, KindNTP, KindPath:
 		return PhaseResolve
 	}
 	return PhaseAnalysis
@@ -128,7 +129,9 @@ func Phases() []Phase {
 	return []Phase{PhaseResolve, PhaseConnect, PhaseTLS, PhaseHTTP, PhaseDNS, PhaseAnalysis}
 }
 
-func Kinds() []Kind { return []Kind{KindTCP, KindTLS, KindHTTP, KindDNS, KindPath, KindAnalysis} }
+func Kinds() []Kind {
+	return []Kind{KindTCP, KindTLS, KindHTTP, KindDNS, KindPath, KindNTP, KindAnalysis}
+}
 
 func Modes() []Mode { return []Mode{ModeInternal, ModeExternal, ModeV2Injected, ModeV2Integrated} }
 

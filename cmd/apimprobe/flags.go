@@ -23,6 +23,7 @@ import (
 type config struct {
 	service, mode, phase, cloud, region string
 	storageAccount, sqlServer, keyVault string
+	eventHub                            string
 	privateIP                           string
 	subnet                              string
 	timeout, deadline                   time.Duration
@@ -57,6 +58,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
 	fs.StringVar(&c.keyVault, "key-vault", "", "a key vault of yours (Key Vault check is skipped without it)")
+	fs.StringVar(&c.eventHub, "event-hub", "", "an Event Hubs namespace of yours, for the log-to-eventhub policy (Event Hubs checks are skipped without it)")
 	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
 	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable; replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
@@ -98,6 +100,9 @@ var (
 	sqlRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	vaultRE   = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9-]{1,22}[a-zA-Z0-9])$`)
 	regionRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{1,40}$`)
+	// Event Hubs namespaces: 6–50 letters, digits and hyphens, starting
+	// with a letter, ending with a letter or digit.
+	eventHubRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$`)
 )
 
 // runConfig validates the flags and turns them into the run's typed
@@ -124,6 +129,7 @@ func (c *config) runConfig() (run.Config, error) {
 		{"storage-account", c.storageAccount, "a storage account name: 3-24 lower-case letters or digits", storageRE},
 		{"sql-server", c.sqlServer, "an Azure SQL server name: lower-case letters, digits and hyphens, not at either end", sqlRE},
 		{"key-vault", c.keyVault, "a key vault name: 3-24 letters, digits or hyphens, starting with a letter", vaultRE},
+		{"event-hub", c.eventHub, "an Event Hubs namespace name: 6-50 letters, digits or hyphens, starting with a letter (the name, not its host name)", eventHubRE},
 		{"region", c.region, "an Azure region name such as westeurope", regionRE},
 	}
 	for _, n := range names {
@@ -214,7 +220,7 @@ func (c *config) runConfig() (run.Config, error) {
 		return cfg, err
 	}
 	cfg.Service, cfg.Region, cfg.Subnet = c.service, c.region, c.subnet
-	cfg.StorageAccount, cfg.SQLServer, cfg.KeyVault = c.storageAccount, c.sqlServer, c.keyVault
+	cfg.StorageAccount, cfg.SQLServer, cfg.KeyVault, cfg.EventHub = c.storageAccount, c.sqlServer, c.keyVault, c.eventHub
 	cfg.EgressEchoURL, cfg.NoEgress = c.egressEchoURL, c.noEgress
 	cfg.Timeout, cfg.Deadline, cfg.Concurrency = c.timeout, c.deadline, c.concurrency
 	cfg.Only, cfg.Skip = c.only, c.skip

@@ -82,6 +82,8 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--service", "-bad-"},
 		{"run", "--service", "contoso.azure-api.net"},
 		{"run", "--storage-account", "Has_Upper"},
+		{"run", "--event-hub", "contoso.servicebus.windows.net"},
+		{"plan", "--event-hub", "ab"},
 		{"run", "--concurrency", "-3"},
 		{"run", "--deadline", "0s"},
 		{"run", "--bogus-flag"},
@@ -233,7 +235,7 @@ func TestRedactAndCommand(t *testing.T) {
 }
 
 func TestPlanListsChecksWithoutTraffic(t *testing.T) {
-	r := runBinary(t, nil, "plan", "--service", "contoso", "--sql-server", "sqlsrv", "-o", "json")
+	r := runBinary(t, nil, "plan", "--service", "contoso", "--sql-server", "sqlsrv", "--event-hub", "contoso-logs", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -241,8 +243,11 @@ func TestPlanListsChecksWithoutTraffic(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &checks); err != nil {
 		t.Fatalf("plan json: %v\n%s", err, r.stdout)
 	}
-	found := false
+	found, eventHub := false, false
 	for _, c := range checks {
+		if c["id"] == "outbound.eventhub.amqp" {
+			eventHub = c["target"] == "contoso-logs.servicebus.windows.net:5672" && c["preset"] == nil
+		}
 		if c["id"] == "outbound.sql" {
 			found = true
 			if c["target"] != "sqlsrv.database.windows.net:1433" || c["required"] != true {
@@ -252,6 +257,9 @@ func TestPlanListsChecksWithoutTraffic(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("plan lacks outbound.sql")
+	}
+	if !eventHub {
+		t.Fatal("plan lacks --event-hub's outbound.eventhub.amqp, or skips it")
 	}
 }
 

@@ -15,11 +15,16 @@ type Cloud struct {
 	VaultSuffix   string
 	APIMSuffix    string
 	Login         string
+	// LegacyLogin is the older Entra ID login host that APIM's own
+	// NetworkStatus still probes ("" where none is documented).
+	LegacyLogin string
 	// RegionalLogin is the pattern of the regional Entra endpoint, "" where
 	// none is documented.
 	RegionalLogin string
 	Graph         string
-	KMS           []string
+	// EventHubSuffix is the Event Hubs namespaces' domain.
+	EventHubSuffix string
+	KMS            []string
 	// Warmpath is the required Azure Monitor endpoint; Metrics the others.
 	Warmpath string
 	Metrics  []string
@@ -35,8 +40,8 @@ var clouds = map[probes.Cloud]Cloud{
 	probes.CloudPublic: {
 		Name: probes.CloudPublic, StorageSuffix: "core.windows.net", SQLSuffix: "database.windows.net",
 		VaultSuffix: "vault.azure.net", APIMSuffix: "azure-api.net",
-		Login: "login.microsoftonline.com", RegionalLogin: "%s.login.microsoft.com",
-		Graph: "graph.microsoft.com", KMS: []string{"kms.core.windows.net", "azkms.core.windows.net"},
+		Login: "login.microsoftonline.com", RegionalLogin: "%s.login.microsoft.com", LegacyLogin: "login.windows.net",
+		Graph: "graph.microsoft.com", EventHubSuffix: "servicebus.windows.net", KMS: []string{"kms.core.windows.net", "azkms.core.windows.net"},
 		Warmpath: "gcs.prod.monitoring.core.windows.net",
 		Metrics: []string{"global.prod.microsoftmetrics.com", "shoebox2.prod.microsoftmetrics.com",
 			"shoebox2-red.prod.microsoftmetrics.com", "shoebox2-black.prod.microsoftmetrics.com",
@@ -50,7 +55,7 @@ var clouds = map[probes.Cloud]Cloud{
 	probes.CloudUSGov: {
 		Name: probes.CloudUSGov, StorageSuffix: "core.usgovcloudapi.net", SQLSuffix: "database.usgovcloudapi.net",
 		VaultSuffix: "vault.usgovcloudapi.net", APIMSuffix: "azure-api.us",
-		Login: "login.microsoftonline.us", Graph: "graph.microsoft.us",
+		Login: "login.microsoftonline.us", Graph: "graph.microsoft.us", EventHubSuffix: "servicebus.usgovcloudapi.net",
 		KMS:      []string{"kms.core.usgovcloudapi.net"},
 		Warmpath: "fairfax.warmpath.usgovcloudapi.net",
 		Metrics: []string{"global.prod.microsoftmetrics.com", "shoebox2.prod.microsoftmetrics.com",
@@ -66,7 +71,7 @@ var clouds = map[probes.Cloud]Cloud{
 	probes.CloudChina: {
 		Name: probes.CloudChina, StorageSuffix: "core.chinacloudapi.cn", SQLSuffix: "database.chinacloudapi.cn",
 		VaultSuffix: "vault.azure.cn", APIMSuffix: "azure-api.cn",
-		Login: "login.chinacloudapi.cn", Graph: "microsoftgraph.chinacloudapi.cn",
+		Login: "login.chinacloudapi.cn", Graph: "microsoftgraph.chinacloudapi.cn", EventHubSuffix: "servicebus.chinacloudapi.cn",
 		KMS:      []string{"kms.core.chinacloudapi.cn"},
 		Warmpath: "mooncake.warmpath.chinacloudapi.cn",
 		// The China list has no prod3-black (azure-facts.md §1.2).

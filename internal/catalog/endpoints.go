@@ -17,6 +17,7 @@ const (
 	NeedsKeyVault       Needs = "key-vault"
 	NeedsService        Needs = "service"
 	NeedsRegion         Needs = "region"
+	NeedsEventHub       Needs = "event-hub"
 )
 
 // Expectation names how an HTTP answer is judged.
@@ -36,7 +37,7 @@ type Endpoint struct {
 	Title        string
 	Category     string
 	ResourceType string
-	// Kind is tcp, tls or http.
+	// Kind is tcp, tls, http or ntp.
 	Kind probes.Kind
 	Host string
 	Port int
@@ -57,13 +58,23 @@ type Endpoint struct {
 	// Legacy marks entries the current docs dropped but APIM's NetworkStatus
 	// API still reports.
 	Legacy bool
-	Why    string
-	Source string
+	// ReachOnly: the TLS handshake is the test, not the chain. Windows'
+	// own services (Windows Update, Defender, the CRL hosts on 443) chain
+	// to Microsoft roots that Linux trust stores do not hold, and no Azure
+	// root set covers them: judging their chain here would fail them on a
+	// VM where API Management's Windows machines get through.
+	ReachOnly bool
+	// Unobservable, when set, says why the flow cannot be probed from here
+	// (the documents name a port but no destination): the check is a skip
+	// with reason not-observable whose hint names the rule to make.
+	Unobservable string
+	Why          string
+	Source       string
 }
 
 // Inputs are the names the operator gave (or discovery found).
 type Inputs struct {
-	Service, Region, StorageAccount, SQLServer, KeyVault string
+	Service, Region, StorageAccount, SQLServer, KeyVault, EventHub string
 }
 
 const (
@@ -74,6 +85,15 @@ const (
 	srcKMS      = "azure-facts.md §1.4 (KMS endpoints)"
 	srcValidate = "azure-facts.md §1.6 (validate before deploy)"
 	srcClouds   = "azure-facts.md §10 (cloud cheat sheet)"
+	srcInfra    = "azure-facts.md §1.1 (virtual-network-reference.md, 06/2025, internal infrastructure and diagnostics)"
+	srcTLS      = "azure-facts.md §1.1 (virtual-network-reference.md, 06/2025, TLS functionality: ports 80 and 443)"
+	srcV2       = "azure-facts.md §11.5 (v2 NSG guidance, 12/2025)"
+	// Documents that name a concrete host where the reference gives none
+	// or a wildcard.
+	srcTimeSync = "MicrosoftDocs/azure-docs articles/virtual-machines/windows/time-sync.md (time.windows.com, the Windows default)"
+	srcWinEP    = "MicrosoftDocs/windows-itpro-docs windows/privacy/manage-windows-21h2-endpoints.md"
+	srcWinEP19  = "MicrosoftDocs/windows-itpro-docs windows/privacy/windows-endpoints-1903-non-enterprise-editions.md"
+	srcEHKafka  = "MicrosoftDocs/azure-docs articles/event-hubs/apache-kafka-migration-guide.md (national clouds' servicebus domains)"
 )
 
 // Every mode, and the classic ones only.
@@ -82,10 +102,13 @@ var (
 	allOpt     = map[probes.Mode]bool{probes.ModeInternal: false, probes.ModeExternal: false, probes.ModeV2Injected: false, probes.ModeV2Integrated: false}
 	classicReq = map[probes.Mode]bool{probes.ModeInternal: true, probes.ModeExternal: true}
 	classicOpt = map[probes.Mode]bool{probes.ModeInternal: false, probes.ModeExternal: false}
-	// Key Vault: required for classic tiers (stv2) and for v2 outbound
-	// integration (its newest NSG guidance lists AzureKeyVault 443); for v2
-	// injection the docs list only Storage, so it is optional there.
-	vaultReq = map[probes.Mode]bool{probes.ModeInternal: true, probes.ModeExternal: true, probes.ModeV2Injected: false, probes.ModeV2Integrated: true}
+	// Key Vault 443 is required in every mode: classic tiers (stv2), and
+	// both v2 models, whose newest NSG guidance lists AzureKeyVault 443
+	// (azure-facts.md §11.5).
+	vaultReq = allReq
+	// Storage 443: required for classic tiers and v2 injection; the v2
+	// outbound integration guidance lists Key Vault only (§11.5).
+	storageReq = map[probes.Mode]bool{probes.ModeInternal: true, probes.ModeExternal: true, probes.ModeV2Injected: true, probes.ModeV2Integrated: false}
 )
 
 // Endpoints returns the catalogue for a cloud with the operator's names
@@ -99,20 +122,22 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		return v
 	}
 	acct, sql, vault, svc := or(in.StorageAccount, "storage-account"), or(in.SQLServer, "sql-server"), or(in.KeyVault, "key-vault"), or(in.Service, "service")
+	eh := or(in.EventHub, "event-hub")
 	var eps []Endpoint
 	add := func(e Endpoint) { eps = append(eps, e) }
 
 	// Azure Storage: the validate-before-deploy procedure names blob and
 	// table; NetworkStatus reports queue and file as optional.
 	for _, s := range []struct {
-		svc, rt string
-		req     map[probes.Mode]bool
-	}{{"blob", "BlobStorage", allReq}, {"table", "TableStorage", allReq}, {"queue", "Queue", allOpt}, {"file", "FileStorage", allOpt}} {
+		svc, rt, src string
+		req          map[probes.Mode]bool
+	}{{"blob", "BlobStorage", srcValidate + "; " + srcV2, storageReq}, {"table", "TableStorage", srcValidate + "; " + srcV2, storageReq},
+		{"queue", "Queue", srcValidate, allOpt}, {"file", "FileStorage", srcValidate, allOpt}} {
 		add(Endpoint{
 			ID: "outbound.storage." + s.svc, Title: "Azure Storage " + s.svc + " (HTTPS)", Category: "Azure Storage",
 			ResourceType: s.rt, Kind: probes.KindTLS, Host: acct + "." + s.svc + "." + c.StorageSuffix, Port: 443,
 			ServiceTag: "Storage", Regional: true, Needs: NeedsStorageAccount, Required: s.req,
-			Why: "API Management keeps its configuration, logs and developer portal content in Azure Storage", Source: srcValidate,
+			Why: "API Management keeps its configuration, logs and developer portal content in Azure Storage", Source: s.src,
 		})
 	}
 	add(Endpoint{
@@ -132,8 +157,26 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		Kind: probes.KindHTTP, Host: vault + "." + c.VaultSuffix, Port: 443,
 		URL:    "https://" + vault + "." + c.VaultSuffix + "/secrets?api-version=7.4",
 		Expect: ExpectVaultChallenge, ServiceTag: "AzureKeyVault", Regional: true, Needs: NeedsKeyVault, Required: vaultReq,
-		Why: "certificates and named values kept in Key Vault are fetched from it", Source: srcRef,
+		Why: "certificates and named values kept in Key Vault are fetched from it", Source: srcRef + "; " + srcV2,
 	})
+
+	// Azure Event Hubs (the log-to-eventhub policy): AMQP over TLS on 5671,
+	// plain AMQP on 5672 and HTTPS (and AMQP over WebSockets) on 443.
+	for _, p := range []struct {
+		id, title string
+		kind      probes.Kind
+		port      int
+	}{
+		{"outbound.eventhub", "Azure Event Hubs (HTTPS)", probes.KindTLS, 443},
+		{"outbound.eventhub.amqps", "Azure Event Hubs (AMQP over TLS, 5671)", probes.KindTLS, 5671},
+		{"outbound.eventhub.amqp", "Azure Event Hubs (AMQP, 5672)", probes.KindTCP, 5672},
+	} {
+		add(Endpoint{
+			ID: p.id, Title: p.title, Category: "Azure Event Hubs", Kind: p.kind, Host: eh + "." + c.EventHubSuffix, Port: p.port,
+			ServiceTag: "EventHub", Regional: true, Needs: NeedsEventHub, Required: allOpt,
+			Why: "the log-to-eventhub policy and Azure Monitor logs sent to Event Hubs", Source: srcRef + "; " + srcStatus + "; " + srcClouds + "; " + srcEHKafka,
+		})
+	}
 
 	// Azure Monitor.
 	add(Endpoint{
@@ -184,6 +227,13 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 			Needs: NeedsRegion, Required: allOpt, Why: "regional Entra ID endpoint", Source: srcRef,
 		})
 	}
+	if c.LegacyLogin != "" {
+		add(Endpoint{
+			ID: "outbound.entra.login-windows", Title: "Microsoft Entra ID (" + c.LegacyLogin + ")", Category: "Microsoft Entra ID",
+			ResourceType: "AzureActiveDirectory", Kind: probes.KindTLS, Host: c.LegacyLogin, Port: 443, ServiceTag: "AzureActiveDirectory",
+			Required: allOpt, Why: "Entra ID's older login host, which the instance's own Network status still probes", Source: srcStatus,
+		})
+	}
 	add(Endpoint{
 		ID: "outbound.graph.metadata", Title: "Microsoft Graph $metadata", Category: "Microsoft Entra ID",
 		ResourceType: "AzureActiveDirectory", Kind: probes.KindHTTP, Host: c.Graph, Port: 443,
@@ -191,22 +241,33 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		Required: allOpt, Why: "Microsoft Graph, used for Entra ID integration of the developer portal", Source: srcRef + "; " + srcClouds,
 	})
 
-	// Certificate validation: CRL and OCSP over plain HTTP on port 80.
+	// Certificate validation: CRL and OCSP over plain HTTP on port 80, and
+	// the same hosts on 443 (the 2025 reference and the instance's own
+	// dependency list both say 80 and 443).
 	// The 2025 doc also names csp.digicert.com; it is left out because no
 	// other source knows that name (likely ocsp.digicert.com, which is here).
-	for _, h := range []struct{ host, label string }{
-		{"crl.microsoft.com", "crl-microsoft"}, {"mscrl.microsoft.com", "mscrl-microsoft"},
-		{"oneocsp.microsoft.com", "oneocsp-microsoft"}, {"ocsp.msocsp.com", "ocsp-msocsp"},
-		{"cacerts.digicert.com", "cacerts-digicert"}, {"crl3.digicert.com", "crl3-digicert"},
-		{"ocsp.digicert.com", "ocsp-digicert"},
+	// The HTTPS ids (outbound.certs.https.*) use the shortest unambiguous
+	// label, so that ids stay whole in a 100-column table.
+	for _, h := range []struct{ host, label, https string }{
+		{"crl.microsoft.com", "crl-microsoft", "crl"}, {"mscrl.microsoft.com", "mscrl-microsoft", "mscrl"},
+		{"oneocsp.microsoft.com", "oneocsp-microsoft", "oneocsp"}, {"ocsp.msocsp.com", "ocsp-msocsp", "ocsp-msocsp"},
+		{"cacerts.digicert.com", "cacerts-digicert", "cacerts"}, {"crl3.digicert.com", "crl3-digicert", "crl3"},
+		{"ocsp.digicert.com", "ocsp-digicert", "ocsp-digicert"},
 	} {
+		why := "CRL and OCSP checks of Microsoft and customer certificates; blocking them breaks TLS in ways that look unrelated"
 		add(Endpoint{
 			ID: "outbound.certs." + h.label, Title: "Certificate validation (" + h.host + ":80)", Category: "Certificate validation",
 			Kind: probes.KindHTTP, Host: h.host, Port: 80, URL: "http://" + h.host + "/", Expect: ExpectAnyHTTP,
-			ServiceTag: "Internet", Required: classicReq,
-			Why: "CRL and OCSP checks of Microsoft and customer certificates; blocking them breaks TLS in ways that look unrelated", Source: srcRef + "; " + srcStatus,
+			ServiceTag: "Internet", Required: classicReq, Why: why, Source: srcRef + "; " + srcStatus,
+		})
+		add(Endpoint{
+			ID: "outbound.certs.https." + h.https, Title: "Certificate validation (" + h.host + ":443)", Category: "Certificate validation",
+			Kind: probes.KindTLS, Host: h.host, Port: 443, ServiceTag: "Internet", Required: classicReq, ReachOnly: true,
+			Why: why + " (over HTTPS)", Source: srcTLS + "; " + srcStatus,
 		})
 	}
+
+	infra(add)
 
 	// KMS (only when Windows VMs live in the subnet) for every cloud.
 	for i, h := range c.KMS {
@@ -263,6 +324,64 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		})
 	}
 	return eps
+}
+
+// infra adds the "internal infrastructure and diagnostics" dependencies
+// that the 2025 reference calls required to maintain API Management's
+// compute (classic tiers; the v2 documents do not list them). They are
+// Microsoft's global services, the same in every cloud as far as the
+// reference says. Where it gives no host or a wildcard, a host another
+// Microsoft document names stands in, and the entry says so.
+func infra(add func(Endpoint)) {
+	add(Endpoint{
+		ID: "outbound.infra.ntp", Title: "Time (NTP, time.windows.com, UDP 123)", Category: "Internal infrastructure",
+		Kind: probes.KindNTP, Host: "time.windows.com", Port: probes.NTPPort, ServiceTag: "Internet", Required: classicReq,
+		Why:    "time synchronisation of API Management's machines; the reference names UDP 123 but no server, so the Windows default time.windows.com stands in",
+		Source: srcInfra + "; " + srcTimeSync,
+	})
+	add(Endpoint{
+		ID: "outbound.infra.diagnostics", Title: "Internal diagnostics (TCP 12000)", Category: "Internal infrastructure",
+		Kind: probes.KindTCP, Port: 12000, ServiceTag: "AzureCloud", Required: classicReq,
+		Unobservable: "the reference names outbound TCP 12000 for diagnostics but no destination, so there is nothing to connect to from here",
+		Why:          "diagnostics of API Management's internal compute; the reference gives the port, not the destination",
+		Source:       srcInfra + "; azure-facts.md §1.3 (the 2023 stv1 table: AzureCloud 443 and 12000)",
+	})
+	for _, h := range []struct{ id, host, title, why, src string }{
+		{"outbound.infra.watson", "azurewatsonanalysis-prod.core.windows.net", "Internal diagnostics (crash analysis)", "internal diagnostics of API Management's compute", srcInfra},
+		{"outbound.infra.telemetry", "v10.events.data.microsoft.com", "Internal diagnostics (*.data.microsoft.com)",
+			"internal diagnostics; the reference gives *.data.microsoft.com, probed at v10.events.data.microsoft.com (Windows diagnostic data)", srcInfra + "; " + srcWinEP},
+		{"outbound.infra.profiler", "azureprofiler.trafficmanager.net", "Internal diagnostics (profiler)", "internal diagnostics of API Management's compute", srcInfra},
+		{"outbound.infra.manifest-azurecdn", "shavamanifestazurecdnprod1.azureedge.net", "Internal diagnostics (manifest CDN)", "internal diagnostics of API Management's compute", srcInfra},
+		{"outbound.infra.manifest-cdn", "shavamanifestcdnprod1.azureedge.net", "Internal diagnostics (manifest CDN)", "internal diagnostics of API Management's compute", srcInfra},
+		{"outbound.infra.pki", "issuer.pki.azure.com", "Internal PKI (issuer.pki.azure.com)", "Azure's internal PKI, which issues the machines' certificates", srcInfra},
+		{"outbound.infra.defender", "wdcp.microsoft.com", "Windows Defender (wdcp.microsoft.com)", "Windows Defender cloud-based protection of API Management's machines", srcInfra},
+		{"outbound.infra.defender-alt", "wdcpalt.microsoft.com", "Windows Defender (wdcpalt.microsoft.com)", "Windows Defender cloud-based protection of API Management's machines", srcInfra},
+	} {
+		add(Endpoint{
+			ID: h.id, Title: h.title, Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
+			ServiceTag: "Internet", Required: classicReq, ReachOnly: true, Why: h.why, Source: h.src,
+		})
+	}
+	// Windows Update and go.microsoft.com: ports 80 and 443.
+	for _, h := range []struct{ id, host, title, why, src string }{
+		{"outbound.infra.update", "sls.update.microsoft.com", "Windows Update (*.update.microsoft.com)",
+			"Windows Update of API Management's machines; the reference gives *.update.microsoft.com, probed at sls.update.microsoft.com (Windows Update's service locator)", srcInfra + "; " + srcWinEP19},
+		{"outbound.infra.update-ctldl", "ctldl.windowsupdate.com", "Windows Update (ctldl.windowsupdate.com)",
+			"Windows Update's certificate trust lists; stands in for *.ctldl.windowsupdate.com too", srcInfra + "; " + srcWinEP},
+		{"outbound.infra.update-download", "download.windowsupdate.com", "Windows Update (download.windowsupdate.com)",
+			"Windows Update downloads for API Management's machines", srcInfra},
+		{"outbound.infra.go-microsoft", "go.microsoft.com", "Microsoft link redirector (go.microsoft.com)",
+			"Microsoft's forward-link service, which Windows Defender's definition updates go through", srcInfra + "; " + srcWinEP},
+	} {
+		add(Endpoint{
+			ID: h.id, Title: h.title + " HTTPS", Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
+			ServiceTag: "Internet", Required: classicReq, ReachOnly: true, Why: h.why, Source: h.src,
+		})
+		add(Endpoint{
+			ID: h.id + ".80", Title: h.title + " HTTP", Category: "Internal infrastructure", Kind: probes.KindHTTP, Host: h.host, Port: 80,
+			URL: "http://" + h.host + "/", Expect: ExpectAnyHTTP, ServiceTag: "Internet", Required: classicReq, Why: h.why + " (over HTTP)", Source: h.src,
+		})
+	}
 }
 
 // monitorLabel turns "shoebox2-red.prod.microsoftmetrics.com" into

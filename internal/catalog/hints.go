@@ -29,9 +29,9 @@ func hint(e Endpoint, region string) func(probes.Result) string {
 			return r.Hint // the probe (or the DNS comparison) knew better
 		}
 		dest := fmt.Sprintf("%s:%d", e.Host, e.Port)
-		allow := fmt.Sprintf("outbound TCP %d to %s", e.Port, e.Host)
+		allow := fmt.Sprintf("outbound %s %d to %s", proto(e), e.Port, e.Host)
 		if t := tag(e, region); t != "" && t != "Internet" {
-			allow = fmt.Sprintf("outbound TCP %d to service tag %s", e.Port, t)
+			allow = fmt.Sprintf("outbound %s %d to service tag %s", proto(e), e.Port, t)
 		}
 		if e.Inbound {
 			allow = fmt.Sprintf("TCP %d from this subnet to the instance's private VIP", e.Port)
@@ -46,6 +46,9 @@ func hint(e Endpoint, region string) func(probes.Result) string {
 			}
 			return fmt.Sprintf("Packets to %s are silently dropped: allow %s in the subnet's NSG, and on the firewall if a route sends this traffic there.", dest, allow)
 		case probes.ReasonRefused:
+			if e.Kind == probes.KindNTP {
+				return fmt.Sprintf("The NTP server at %s would not serve this machine (ICMP port unreachable or a kiss-of-death): if a firewall answers in its name, allow %s there; otherwise check that %s resolves to Microsoft's time service.", firstAddr(r), allow, e.Host)
+			}
 			return fmt.Sprintf("Something at %s refused the connection: if it is a firewall, allow %s there; if the address is not the service's, fix DNS for %s.", firstAddr(r), allow, e.Host)
 		case probes.ReasonUnreachable:
 			return fmt.Sprintf("No route to %s: check the subnet's route table (a route with next hop None, or none at all) and allow %s.", firstAddr(r), allow)
@@ -66,9 +69,30 @@ func hint(e Endpoint, region string) func(probes.Result) string {
 			return fmt.Sprintf("%s does not resolve here: make the VNet's DNS servers forward to Azure DNS (168.63.129.16) and check that no private DNS zone hides it; allow outbound UDP/TCP 53 to the DNS servers.", e.Host)
 		case probes.ReasonHTTPStatus, probes.ReasonHTTPBody:
 			return httpHint(e, allow)
+		case probes.ReasonWrongAnswer:
+			if e.Kind == probes.KindNTP {
+				return fmt.Sprintf("Something other than a synchronised NTP server answered on %s (an appliance that intercepts NTP, or a server without time): allow %s through unchanged.", dest, allow)
+			}
 		}
 		return ""
 	}
+}
+
+// proto is the transport an endpoint's rule names.
+func proto(e Endpoint) string {
+	if e.Kind == probes.KindNTP {
+		return "UDP"
+	}
+	return "TCP"
+}
+
+// unobservableHint names the rule to make for a flow the tool cannot probe.
+func unobservableHint(e Endpoint, region string) string {
+	to := "its destination"
+	if t := tag(e, region); t != "" {
+		to = "service tag " + t
+	}
+	return fmt.Sprintf("Allow outbound %s %d from the subnet to %s in its NSG and on any firewall its routes lead to; apimprobe has no destination to test it against.", proto(e), e.Port, to)
 }
 
 func httpHint(e Endpoint, allow string) string {

@@ -28,6 +28,7 @@ var flagFor = map[Needs]string{
 	NeedsKeyVault:       "--key-vault NAME (any key vault of yours)",
 	NeedsService:        "--service NAME (the API Management instance)",
 	NeedsRegion:         "--region NAME (or run on an Azure VM so the metadata service tells it)",
+	NeedsEventHub:       "--event-hub NAMESPACE (an Event Hubs namespace of yours, for the log-to-eventhub policy)",
 }
 
 // Plan turns the catalogue into checks for the given cloud, mode and phase.
@@ -48,8 +49,11 @@ func Plan(o Options) ([]probes.Check, error) {
 func check(e Endpoint, o Options) probes.Check {
 	req, applies := e.Required[o.Mode]
 	target := probes.HostPort(e.Host, e.Port)
-	if e.URL != "" {
+	switch {
+	case e.URL != "":
 		target = probes.URLTarget(e.URL)
+	case e.Host == "":
+		target = probes.Subject(fmt.Sprintf("*:%d", e.Port)) // any destination, as a firewall rule writes it
 	}
 	title := e.Title
 	if e.Legacy {
@@ -68,6 +72,9 @@ func check(e Endpoint, o Options) probes.Check {
 	case e.Inbound && o.Phase == probes.DeployPre:
 		ch.Required = false
 		ch.Preset = skip(probes.ReasonNotApplicable, "pre-deployment phase: the instance does not exist yet", "")
+		return ch
+	case e.Unobservable != "":
+		ch.Preset = skip(probes.ReasonNotObservable, e.Unobservable, unobservableHint(e, o.Region))
 		return ch
 	case e.Needs != NeedsNothing && strings.Contains(e.Host, "<"):
 		ch.Preset = skip(probes.ReasonNoData, "needs "+string(e.Needs), "Pass "+flagFor[e.Needs]+" to check this dependency.")
@@ -88,10 +95,12 @@ func probe(e Endpoint, o Options, required bool) probes.Probe {
 		return probes.TCP{Host: e.Host, Port: e.Port, Resolver: o.Resolver}
 	case probes.KindTLS:
 		return probes.TLS{Host: e.Host, Port: e.Port, Resolver: o.Resolver, RootCAs: o.RootCAs,
-			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required}
+			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, ReachOnly: e.ReachOnly}
 	case probes.KindHTTP:
 		return probes.HTTP{URL: e.URL, Resolver: o.Resolver, RootCAs: o.RootCAs,
 			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, Expect: expectation(e)}
+	case probes.KindNTP:
+		return probes.NTP{Host: e.Host, Port: e.Port, Resolver: o.Resolver}
 	}
 	panic("catalog: unknown probe kind " + string(e.Kind)) // a catalogue bug, caught by tests
 }
@@ -99,7 +108,7 @@ func probe(e Endpoint, o Options, required bool) probes.Probe {
 // azureRootsFor: the instance's own endpoints carry the customer's
 // certificates, which need not chain to an Azure root.
 func azureRootsFor(e Endpoint, o Options) *x509.CertPool {
-	if e.Inbound {
+	if e.Inbound || e.ReachOnly {
 		return nil
 	}
 	return o.AzureRoots

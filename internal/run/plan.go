@@ -54,7 +54,7 @@ func offline(cfg Config) world {
 func (w world) inputs() catalog.Inputs {
 	return catalog.Inputs{
 		Service: w.cfg.Service, Region: w.region, StorageAccount: w.cfg.StorageAccount,
-		SQLServer: w.cfg.SQLServer, KeyVault: w.cfg.KeyVault,
+		SQLServer: w.cfg.SQLServer, KeyVault: w.cfg.KeyVault, EventHub: w.cfg.EventHub,
 	}
 }
 
@@ -108,13 +108,15 @@ func (w world) resolver() probes.Resolver {
 }
 
 // pathChecks traces the path toward one required outbound dependency of
-// each family (storage, sql, keyvault, monitor, certs) that is probed, to
-// find a virtual appliance in it; the members of a family share their route.
+// each family (storage, sql, keyvault, monitor, certs, infra) that is
+// probed over TCP, to find a virtual appliance in it; the members of a
+// family share their route. The traces are TCP SYNs, so a UDP dependency
+// (NTP) is never the one traced.
 func (w world) pathChecks(deps []probes.Check) []probes.Check {
 	var trace []pathtrace.Dependency
 	seen := map[string]bool{}
 	for _, ch := range deps {
-		if !ch.Required || ch.Probe == nil || !strings.HasPrefix(ch.ID, "outbound.") || ch.Target.Host == "" {
+		if !ch.Required || ch.Probe == nil || !strings.HasPrefix(ch.ID, "outbound.") || ch.Target.Host == "" || !overTCP(ch.Kind) {
 			continue
 		}
 		family, _, _ := strings.Cut(strings.TrimPrefix(ch.ID, "outbound."), ".")
@@ -129,6 +131,10 @@ func (w world) pathChecks(deps []probes.Check) []probes.Check {
 		opts.Local = []netip.Prefix{p.Masked()}
 	}
 	return pathtrace.NewChecks(trace, w.resolver(), opts)
+}
+
+func overTCP(k probes.Kind) bool {
+	return k == probes.KindTCP || k == probes.KindTLS || k == probes.KindHTTP
 }
 
 // egressCheck asks the echo service where traffic leaves from. The

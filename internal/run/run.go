@@ -37,6 +37,8 @@ type Config struct {
 	Cloud                               probes.Cloud
 	Region, Subnet                      string
 	StorageAccount, SQLServer, KeyVault string
+	// EventHub is the user's Event Hubs namespace (--event-hub).
+	EventHub string
 
 	// ResolvConf is the VM's resolver configuration file; "" means
 	// /etc/resolv.conf. DNSServers (--dns-server) replace its nameservers.

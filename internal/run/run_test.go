@@ -354,3 +354,38 @@ func TestNothingOutlivesTheRun(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	t.Fatalf("%d goroutines after the run, %d before:\n%s", after, before, buf[:runtime.Stack(buf, true)])
 }
+
+// --event-hub reaches the catalogue, and the path traces (TCP SYNs) pick
+// only dependencies reached over TCP: the NTP check's UDP 123 is never the
+// one a family's trace aims at.
+func TestEventHubInputAndTCPOnlyPathTraces(t *testing.T) {
+	cfg := baseConfig(t, dnsServer(t, nil))
+	cfg.EventHub, cfg.Mode, cfg.Region = "contoso-logs", probes.ModeInternal, "westeurope"
+	planned, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]probes.Check{}
+	for _, c := range planned {
+		byID[c.ID] = c
+	}
+	if c := byID["outbound.eventhub.amqps"]; c.Probe == nil || c.Target.String() != "contoso-logs.servicebus.windows.net:5671" {
+		t.Errorf("event hub entry %+v", c)
+	}
+	if c := byID["outbound.infra.ntp"]; c.Kind != probes.KindNTP || !c.Required {
+		t.Errorf("ntp entry %+v", c)
+	}
+	traced := 0
+	for _, c := range planned {
+		if !strings.HasPrefix(c.ID, "route.path.") {
+			continue
+		}
+		traced++
+		if c.Target.Port == 123 || c.Target.Port == 0 {
+			t.Errorf("%s traces %s", c.ID, c.Target)
+		}
+	}
+	if _, ok := byID["route.path.infra"]; !ok || traced == 0 {
+		t.Errorf("no path trace for the infra family (%d traces)", traced)
+	}
+}

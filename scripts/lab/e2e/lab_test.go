@@ -92,6 +92,26 @@ var scenarios = []scenario{
 			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK},
 			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"AllowApimManagement", "effective NSGs"}},
 			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
+			// The documents' internal infrastructure: a real NTP exchange,
+			// HTTPS and HTTP to the Windows hosts, and TCP 12000, which has
+			// no destination to test.
+			{id: "outbound.infra.ntp", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.infra.pki", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.infra.update-download.80", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.infra.diagnostics", status: probes.Skip, reason: probes.ReasonNotObservable},
+			{id: "outbound.certs.https.crl", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.entra.login-windows", status: probes.Pass, reason: probes.ReasonOK},
+			// --event-hub: HTTPS, AMQP over TLS and plain AMQP.
+			{id: "outbound.eventhub", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.eventhub.amqps", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.eventhub.amqp", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "ntp-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		checks: []want{
+			{id: "outbound.infra.ntp", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.infra.pki", status: probes.Pass, reason: probes.ReasonOK},
 		},
 		analysesDecide: true,
 	},
@@ -372,6 +392,12 @@ func armPOST(op string) string {
 	return "curl -sS -o /dev/null -w '%{http_code}' -X POST " + trust + " " + armTok + " '" + armBase + armNet + "/networkInterfaces/jump-nic/" + op + "?api-version=2025-01-01'"
 }
 
+// ntpAsk sends an NTP client request (mode 3, version 4) to
+// time.windows.com with bash's /dev/udp and prints the first byte of the
+// answer in hex; it exits 124 when none comes. The request must leave in
+// one write, one datagram: tr writes its 48 bytes at once.
+const ntpAsk = `set -o pipefail; exec 3<>/dev/udp/time.windows.com/123; printf '\x23%47s' '' | tr ' ' '\000' >&3; timeout 1 head -c 1 <&3 | od -An -tx1`
+
 var signals = map[string][]signal{
 	"healthy": {
 		{cmd: "curl -sS -H 'Metadata: true' 'http://198.19.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/'", out: `"access_token":"lab-token"`},
@@ -387,6 +413,13 @@ var signals = map[string][]signal{
 		{cmd: "timeout 2 bash -c 'exec 3<>/dev/tcp/smtpi-co1.msn.com/25028; head -c 3 <&3'", out: "220"},
 		{cmd: "dig +short contoso.azure-api.net", out: "198.18.1.5"},
 		{cmd: "dig +short canary-lab-check.azure-api.net", out: "198.19.1.99"},
+		{cmd: ntpAsk, out: " 24"}, // LI 0, version 4, mode 4: a server's answer
+		{cmd: "curl -sS " + roots + " https://labevents.servicebus.windows.net:5671/", out: "ok"},
+		{cmd: "timeout 2 bash -c 'exec 3<>/dev/tcp/labevents.servicebus.windows.net/5672'"},
+	},
+	"ntp-drop": {
+		{cmd: ntpAsk, exit: 124},
+		{cmd: "curl -sS " + roots + " https://issuer.pki.azure.com/", out: "ok"},
 	},
 	"sql-drop": {
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
