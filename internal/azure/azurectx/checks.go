@@ -95,7 +95,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	deps := []dep{
 		{"storage", "Storage", "Microsoft.Storage", "443", "Azure Storage", true},
 		{"sql", "Sql", "Microsoft.Sql", "1433", "Azure SQL", classic(mode)},
-		{"keyvault", "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", mode != "v2-injected"},
+		{"keyvault", "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", true},
 		{"monitor", "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
 	}
 	for _, d := range deps {
@@ -361,13 +361,16 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 			required: true, applies: mode == "external", naWhy: "only external mode takes client traffic from the Internet", build: inbound(443, "Internet", false, nil)},
 		{id: "outbound-storage-443", title: "NSG: outbound 443 to Storage", target: "VirtualNetwork → Storage TCP 443",
 			why: "API Management keeps its configuration and logs in Azure Storage", lookFor: "an outbound allow for TCP 443 to service tag Storage",
-			required: true, applies: true, build: outbound(443, "Storage", true)},
+			// v2 integration's document asks only for Key Vault (azure-facts §11.5).
+			required: true, applies: mode != probes.ModeV2Integrated, naWhy: "v2 outbound integration's document requires only the Key Vault rule", build: outbound(443, "Storage", true)},
 		{id: "outbound-sql-1433", title: "NSG: outbound 1433 to Sql", target: "VirtualNetwork → Sql TCP 1433",
 			why: "API Management's own Azure SQL database", lookFor: "an outbound allow for TCP 1433 to service tag Sql",
 			required: true, applies: cl, naWhy: v2na, build: outbound(1433, "Sql", true)},
 		{id: "outbound-keyvault-443", title: "NSG: outbound 443 to AzureKeyVault", target: "VirtualNetwork → AzureKeyVault TCP 443",
 			why: "certificates and named values stored in Key Vault", lookFor: "an outbound allow for TCP 443 to service tag AzureKeyVault",
-			required: true, applies: cl || mode == "v2-integrated", naWhy: v2na, build: outbound(443, "AzureKeyVault", true)},
+			// Every mode: the v2 documents of December 2025 require it for
+			// injection as well as integration (azure-facts §11.5).
+			required: true, applies: true, build: outbound(443, "AzureKeyVault", true)},
 		{id: "outbound-monitor-1886", title: "NSG: outbound 1886 to AzureMonitor", target: "VirtualNetwork → AzureMonitor TCP 1886",
 			why: "metrics and Resource Health", lookFor: "an outbound allow for TCP 1886 to service tag AzureMonitor",
 			required: true, applies: cl, naWhy: v2na, build: outbound(1886, "AzureMonitor", true)},

@@ -157,3 +157,35 @@ func TestSubnetSizeTakenAddressesBeforeDeployment(t *testing.T) {
 		t.Fatalf("deployed instance: %s %s", r.Status, r.Message)
 	}
 }
+
+// The v2 documents of December 2025 (azure-facts §11.5): injection needs
+// the Storage and Key Vault rules, integration only Key Vault's.
+func TestV2NSGFlowsPerDocument(t *testing.T) {
+	applies := func(mode probes.Mode, id string) bool {
+		for _, c := range Checks(Static{}, Options{Mode: mode}) {
+			if c.ID == id {
+				return c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable
+			}
+		}
+		t.Fatalf("%s: no check %s", mode, id)
+		return false
+	}
+	for _, tc := range []struct {
+		mode              probes.Mode
+		storage, keyvault bool
+	}{
+		{probes.ModeInternal, true, true},
+		{probes.ModeV2Injected, true, true},
+		{probes.ModeV2Integrated, false, true},
+	} {
+		if got := applies(tc.mode, "subnet.nsg.outbound-storage-443"); got != tc.storage {
+			t.Errorf("%s: storage rule applies %v, want %v", tc.mode, got, tc.storage)
+		}
+		if got := applies(tc.mode, "subnet.nsg.outbound-keyvault-443"); got != tc.keyvault {
+			t.Errorf("%s: key vault rule applies %v, want %v", tc.mode, got, tc.keyvault)
+		}
+		if !applies(tc.mode, "route.dependency.keyvault") {
+			t.Errorf("%s: the route to Key Vault is not judged", tc.mode)
+		}
+	}
+}
