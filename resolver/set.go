@@ -448,6 +448,11 @@ func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 		}
 		break
 	}
+	// Given up (the caller's time ran out, no server answered): a server
+	// that has said nothing by now did not answer within the time it had,
+	// which is a timeout, not "pending" (the future may close an instant
+	// after ctx, at the same deadline).
+	gaveUp := chosen < 0
 	if chosen < 0 && len(order) > 0 {
 		chosen = order[0]
 	}
@@ -457,7 +462,11 @@ func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 		case <-f.done:
 			c.Views[i] = f.view
 		default:
-			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: errPending}
+			err := errPending
+			if gaveUp {
+				err = errTimeout
+			}
+			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: err}
 		}
 	}
 	c.Primary = chosen

@@ -1,11 +1,13 @@
 package resolver
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/probes"
 	"github.com/miekg/dns"
 )
 
@@ -55,5 +57,30 @@ func TestWaitPrimaryTurns(t *testing.T) {
 				t.Errorf("answer after %v, want %v to %v", el, c.min, c.max)
 			}
 		})
+	}
+}
+
+// When the caller's time ends with no server answering, a server that said
+// nothing is a timeout in the typed lookups — not left out as "pending" —
+// even though its own question ends at the same instant as the caller's:
+// the findings name a silent resolver from these.
+func TestGivenUpLookupNamesTheSilentServer(t *testing.T) {
+	dead := silent(t)
+	alsoDead := silent(t)
+	set := newSet(t, internal, alsoDead, dead)
+	for i := range 20 {
+		host := fmt.Sprintf("name%d.blob.core.windows.net", i)
+		d, err := set.LookupDetail(ctxT(t, 60*time.Millisecond), host)
+		if err == nil {
+			t.Fatalf("%s: silent servers answered %v", host, d.Addrs)
+		}
+		if len(d.Lookups) != 2 {
+			t.Fatalf("%s: lookups %+v, want both servers as timeouts", host, d.Lookups)
+		}
+		for _, l := range d.Lookups {
+			if l.Outcome != probes.ReasonDNSTimeout {
+				t.Fatalf("%s: %s is %s, want dns-timeout", host, l.Server, l.Outcome)
+			}
+		}
 	}
 }
