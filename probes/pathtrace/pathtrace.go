@@ -329,6 +329,17 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 			}
 		}
 	}
+	// A DNS filter's sinkhole (0.0.0.0, loopback) is not the dependency:
+	// tracing it would reach this machine at TTL 1 and read as a clean path.
+	// An address given as the host is the operator's, not an answer.
+	if _, lit := netip.ParseAddr(d.Host); lit != nil {
+		if bad, ok := probes.SinkholeIn(res, addrs); ok {
+			r := probes.SinkholeResult(d.Host, bad)
+			r.Status = probes.Warn // a path check is a warning at most
+			r.Phases, r.Addresses = phases, addrs
+			return r
+		}
+	}
 	ip, err := netip.ParseAddr(addrs[0])
 	if err != nil {
 		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("resolver returned %q, not an address", addrs[0]))

@@ -220,6 +220,9 @@ func TestTraceLoopbackStopsWhenReached(t *testing.T) {
 
 type mapResolver map[string][]string
 
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (mapResolver) AnswersLoopback() bool { return true }
+
 func (m mapResolver) LookupHost(_ context.Context, host string) ([]string, error) {
 	if a, ok := m[host]; ok {
 		return a, nil
@@ -320,5 +323,30 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	}
 	if r.Status != probes.Fail || r.Reason != probes.ReasonDeadline {
 		t.Errorf("run deadline: %+v", r)
+	}
+}
+
+// filterResolver is a DNS filter answering its sinkhole for every name; it
+// is no LoopbackAnswers resolver, as no real one is.
+type filterResolver []string
+
+func (f filterResolver) LookupHost(context.Context, string) ([]string, error) { return f, nil }
+
+// A sinkhole answer is wrong-answer in phase resolve, and no probe leaves
+// for it: tracing 0.0.0.0 or 127.0.0.1 reaches this machine at TTL 1, which
+// read as "no router on the path" (a pass) with anything listening there.
+func TestSinkholeIsNotTraced(t *testing.T) {
+	ap := listen(t)
+	for _, answer := range []string{"0.0.0.0", "::", "127.0.0.1", "::1"} {
+		checks := NewChecks([]Dependency{
+			{ID: "sql", Host: "sql.test", Port: int(ap.Port())},
+			{ID: "kv", Host: "kv.test", Port: int(ap.Port()), Addresses: []string{answer}},
+		}, filterResolver{answer}, Options{})
+		for _, c := range checks {
+			r := c.Probe.Run(context.Background())
+			if r.Status != probes.Warn || r.Reason != probes.ReasonWrongAnswer || r.FailedPhase != probes.PhaseResolve || r.Hint == "" || r.Evidence["hops"] != nil {
+				t.Errorf("%s answered %s: %s/%s/%s %s %v", c.ID, answer, r.Status, r.Reason, r.FailedPhase, r.Message, r.Evidence)
+			}
+		}
 	}
 }
