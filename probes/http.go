@@ -72,7 +72,7 @@ type httpRun struct {
 func (p HTTP) Run(ctx context.Context) Result {
 	u, err := url.Parse(p.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Failf(ReasonError, PhaseHTTP, fmt.Sprintf("bad URL %q", p.URL))
+		return Failf(ReasonError, PhaseHTTP, fmt.Sprintf("bad URL %q", Untrusted(p.URL, 0)))
 	}
 	run := &httpRun{}
 	maxBody := p.MaxBody
@@ -194,7 +194,7 @@ func (p HTTP) Run(ctx context.Context) Result {
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, p.URL, nil)
 	if err != nil {
-		return Failf(ReasonError, PhaseHTTP, err.Error())
+		return Failf(ReasonError, PhaseHTTP, ErrorText(err))
 	}
 	req.Header.Set("User-Agent", "apimprobe")
 	for k, vs := range p.Header {
@@ -278,7 +278,7 @@ func (run *httpRun) failure(ctx context.Context, res Result, err error, host str
 	}
 	if reason == ReasonError {
 		reason = ReasonHTTPStatus
-		msg = "HTTP exchange failed: " + err.Error()
+		msg = "HTTP exchange failed: " + ErrorText(err)
 	}
 	return mergeFail(res, reason, PhaseHTTP, msg)
 }

@@ -86,7 +86,7 @@ func handshakeFailure(ctx context.Context, res Result, err error, host string, t
 		msg = fmt.Sprintf("TCP connected, but no answer to the ClientHello for %s within %s (a stalled handshake: an appliance that holds the connection)", host, roundMS(took))
 	case reason == ReasonError:
 		reason = ReasonTLSHandshake
-		msg = "TLS handshake failed: " + err.Error()
+		msg = "TLS handshake failed: " + ErrorText(err)
 	}
 	return mergeFail(res, reason, PhaseTLS, msg)
 }
@@ -134,8 +134,8 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 	}
 	leaf := state.PeerCertificates[0]
 	v := verification{cert: &CertSeen{
-		Version: tlsVersion(state.Version), Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
-		SANs: leaf.DNSNames, NotAfter: leaf.NotAfter,
+		Version: tlsVersion(state.Version), Subject: Untrusted(leaf.Subject.String(), 0), Issuer: Untrusted(leaf.Issuer.String(), 0),
+		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter,
 	}}
 	// No name (an address dialled as itself, which sends no SNI): the
 	// chain is still judged, as x509.Verify does without a DNSName.
@@ -151,7 +151,7 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		return v
 	}
 	v.intercepted = j.intercepted
-	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = j.root.Subject.String(), j.rootSHA256, j.intercepted
+	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = Untrusted(j.root.Subject.String(), 0), j.rootSHA256, j.intercepted
 	return v
 }
 

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"errors"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -106,6 +107,22 @@ func ScrubURL(raw string) string {
 // quotes the whole URL ("Get \"https://x/?sig=S\": EOF").
 var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
 
+// ErrorText is err's text fit for a message: a *url.Error (which quotes the
+// request's URL whole, query and all, even a redirect's relative Location)
+// names its URL scrubbed, and the rest goes through Untrusted.
+func ErrorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner := ue.Unwrap()
+		text := ""
+		if inner != nil {
+			text = inner.Error()
+		}
+		return Untrusted(ue.Op+" "+strconv.Quote(ScrubURL(ue.URL))+": "+text, 300)
+	}
+	return Untrusted(err.Error(), 300)
+}
+
 // ScrubText passes every URL found in s through ScrubURL.
 func ScrubText(s string) string {
 	if !strings.Contains(s, "://") {
@@ -162,4 +179,58 @@ func SinkholeResult(host, addr string) Result {
 		": an address no service has (a DNS filter's sinkhole for a blocked name), so it was not dialled")
 	r.Hint = "A DNS filter or resolver policy blocks " + Untrusted(host, 0) + ": allow the name there (or forward it to Azure DNS, 168.63.129.16), so it resolves to the service's address."
 	return r
+}
+
+// clean is the runner's last line of defence, applied to every result it
+// returns: whatever a probe forgot to pass through Untrusted is made safe
+// here. The evidence is copied, never changed in place (a probe may still
+// hold it).
+func clean(r Result) Result {
+	r.Message = Untrusted(r.Message, maxMessage)
+	r.Hint = Untrusted(r.Hint, maxMessage)
+	if r.Evidence != nil {
+		r.Evidence = cleanValue(r.Evidence, 0).(map[string]any)
+	}
+	return r
+}
+
+func cleanValue(v any, depth int) any {
+	if depth > 8 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return Untrusted(x, maxMessage)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = Untrusted(s, maxMessage)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[Untrusted(k, 0)] = cleanValue(e, depth+1)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]string, len(x))
+		for k, e := range x {
+			out[Untrusted(k, 0)] = Untrusted(e, maxMessage)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cleanValue(e, depth+1)
+		}
+		return out
+	case []map[string]any:
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			out[i] = cleanValue(e, depth+1).(map[string]any)
+		}
+		return out
+	}
+	return v
 }
