@@ -193,8 +193,12 @@ func TestTruncatedUDPRetriedOverTCP(t *testing.T) {
 	set := newSet(t, exp, netip.AddrPort{}, serve(t, "ip4", z))
 	c := set.Compare(ctxT(t, 2*time.Second), gw)
 	v := c.Views[0]
-	if v.Transport != "tcp" || len(v.Addrs) != 120 {
-		t.Fatalf("transport %s, %d addresses (%v)", v.Transport, len(v.Addrs), v.Err)
+	// Read whole, kept to maxAddrs, and the rest counted.
+	if v.Transport != "tcp" || len(v.Addrs) != maxAddrs || v.Dropped != 120-maxAddrs {
+		t.Fatalf("transport %s, %d addresses, %d dropped (%v)", v.Transport, len(v.Addrs), v.Dropped, v.Err)
+	}
+	if ev := c.Evidence(exp)[0]; len(ev.Answers) != maxAddrs || ev.AnswersDropped != 120-maxAddrs || !strings.Contains(v.Describe(), "104 more") {
+		t.Errorf("evidence %d answers, %d dropped; %q", len(ev.Answers), ev.AnswersDropped, v.Describe())
 	}
 	sawTCP := false
 	for _, s := range z.queriesSeen() {
@@ -227,7 +231,7 @@ func TestOversizedUDPAnswer(t *testing.T) {
 	exp.PrivateIP = netip.Addr{}
 	set := newSet(t, exp, netip.AddrPort{}, addr)
 	c := set.Compare(ctxT(t, 2*time.Second), gw)
-	if len(c.Views[0].Addrs) != 400 || c.Views[0].Transport != "udp" {
+	if len(c.Views[0].Addrs) != maxAddrs || c.Views[0].Dropped != 400-maxAddrs || c.Views[0].Transport != "udp" {
 		t.Fatalf("%d addresses over %s (%v)", len(c.Views[0].Addrs), c.Views[0].Transport, c.Views[0].Err)
 	}
 }
