@@ -64,6 +64,8 @@ type httpRun struct {
 	// resolving is a redirect's host while its lookup is under way: a check
 	// that ends meanwhile ended in name resolution.
 	resolving string
+	// conn counts what the server sent on the connection last dialled.
+	conn *countingConn
 	// finished: the request has returned; hooks that fire later (a
 	// handshake the transport completes after a cut) record nothing.
 	finished bool
@@ -122,7 +124,17 @@ func (p HTTP) Run(ctx context.Context) Result {
 			run.res.Dialled = target
 			run.mu.Unlock()
 			var d net.Dialer
-			return d.DialContext(ctx, "tcp", target)
+			c, err := d.DialContext(ctx, "tcp", target)
+			if err != nil {
+				return nil, err
+			}
+			counted := &countingConn{Conn: c}
+			run.mu.Lock()
+			if !run.finished {
+				run.conn = counted
+			}
+			run.mu.Unlock()
+			return counted, nil
 		},
 		TLSClientConfig: withVerify(clientHello(), func(cs tls.ConnectionState) error {
 			v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
@@ -271,7 +283,11 @@ func (run *httpRun) failure(ctx context.Context, res Result, err error, host str
 		if run.verify != nil && run.verify.err != nil {
 			return mergeFail(res, reason, PhaseTLS, msg)
 		}
-		return handshakeFailure(ctx, res, err, host, took)
+		var got int64
+		if run.conn != nil {
+			got = run.conn.read.Load()
+		}
+		return handshakeFailure(ctx, res, err, host, took, got)
 	}
 	if reason == ReasonTimeout {
 		msg = fmt.Sprintf("the HTTP answer did not complete within %s (a stalled or trickling server)", roundMS(took))

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,12 +53,13 @@ func (p TLS) Run(ctx context.Context) Result {
 
 	cfg := clientHello()
 	cfg.ServerName = p.Host
-	tc := tls.Client(conn, cfg)
+	counted := &countingConn{Conn: conn}
+	tc := tls.Client(counted, cfg)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
 	res.phase("tls_ms", time.Since(start))
 	if err != nil {
-		return handshakeFailure(ctx, res, err, p.Host, time.Since(start))
+		return handshakeFailure(ctx, res, err, p.Host, time.Since(start), counted.read.Load())
 	}
 	state := tc.ConnectionState()
 	v := verifyChain(state, p.Host, p.RootCAs, p.AzureRoots)
@@ -72,7 +75,9 @@ func (p TLS) Run(ctx context.Context) Result {
 }
 
 // handshakeFailure says what the handshake's failure looked like on the wire.
-func handshakeFailure(ctx context.Context, res Result, err error, host string, took time.Duration) Result {
+// got is how many bytes the server sent meanwhile: a server that answers
+// and stalls (or trickles) is not one that never answered.
+func handshakeFailure(ctx context.Context, res Result, err error, host string, took time.Duration, got int64) Result {
 	reason, msg := Classify(ctx, err)
 	switch {
 	case reason == ReasonDeadline:
@@ -82,6 +87,8 @@ func handshakeFailure(ctx context.Context, res Result, err error, host string, t
 		// filtering by name (or an application rule that does not list it).
 		reason = ReasonReset
 		msg = fmt.Sprintf("TCP connected, then the connection was cut right after the ClientHello for %s (%s): a firewall filtering by server name", host, resetWord(err))
+	case reason == ReasonTimeout && got > 0:
+		msg = fmt.Sprintf("TCP connected and the server began answering the ClientHello for %s, but the handshake did not complete within %s (%d bytes came: a server or appliance trickling or stalling its answer)", host, roundMS(took), got)
 	case reason == ReasonTimeout:
 		msg = fmt.Sprintf("TCP connected, but no answer to the ClientHello for %s within %s (a stalled handshake: an appliance that holds the connection)", host, roundMS(took))
 	case reason == ReasonError:
@@ -89,6 +96,18 @@ func handshakeFailure(ctx context.Context, res Result, err error, host string, t
 		msg = "TLS handshake failed: " + ErrorText(err)
 	}
 	return mergeFail(res, reason, PhaseTLS, msg)
+}
+
+// countingConn counts the bytes read from the peer.
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.read.Add(int64(n))
+	return n, err
 }
 
 func resetWord(err error) string {
