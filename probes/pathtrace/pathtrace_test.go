@@ -278,8 +278,15 @@ func TestJudge(t *testing.T) {
 		{"appliance in a VNet with public space", []Hop{te(1, "198.18.0.4"), silent(2), silent(3), silent(4)}, probes.Warn, "198.18.0.4"},
 		{"unreachable from an appliance", []Hop{{TTL: 1, Kind: Unreachable, Addr: netip.MustParseAddr("10.1.0.4")}, silent(2), silent(3), silent(4)}, probes.Warn, "10.1.0.4"},
 		{"reached at 1", []Hop{reached(1), reached(2), reached(3), reached(4)}, probes.Pass, ""},
-		{"reached after silence", []Hop{silent(1), silent(2), reached(3), reached(4)}, probes.Pass, ""},
-		{"public routers only", []Hop{silent(1), te(2, "203.0.113.1"), te(3, "203.0.113.2"), silent(4)}, probes.Pass, ""},
+		// Silence is unseen, not cleared: an appliance that rate-limits its
+		// time-exceeded replies (or is set not to send them) looks the
+		// same as Azure's fabric, so a silent hop before the destination
+		// or the first public router is never a pass on its own.
+		{"reached after silence", []Hop{silent(1), silent(2), reached(3), reached(4)}, probes.Skip, ""},
+		{"rate-limited appliance, then the destination", []Hop{silent(1), reached(2), reached(3), reached(4)}, probes.Skip, ""},
+		{"public routers after silence", []Hop{silent(1), te(2, "203.0.113.1"), te(3, "203.0.113.2"), silent(4)}, probes.Skip, ""},
+		{"public routers from hop 1", []Hop{te(1, "203.0.113.1"), te(2, "203.0.113.2"), silent(3), silent(4)}, probes.Pass, ""},
+		{"reached after a public router", []Hop{te(1, "203.0.113.1"), reached(2), reached(3), reached(4)}, probes.Pass, ""},
 		{"all silent", []Hop{silent(1), silent(2), silent(3), silent(4)}, probes.Skip, ""},
 		// A private hop beyond the destination (echo of the reached
 		// one) is not on the path.
