@@ -152,10 +152,7 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		return verification{err: errors.New("the server presented no certificate")}
 	}
 	leaf := state.PeerCertificates[0]
-	v := verification{cert: &CertSeen{
-		Version: tlsVersion(state.Version), Subject: Untrusted(leaf.Subject.String(), 0), Issuer: Untrusted(leaf.Issuer.String(), 0),
-		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter,
-	}}
+	v := verification{cert: certSeen(leaf, state.Version)}
 	// No name (an address dialled as itself, which sends no SNI): the
 	// chain is still judged, as x509.Verify does without a DNSName.
 	if host != "" {
@@ -172,6 +169,15 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 	v.intercepted = j.intercepted
 	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = Untrusted(j.root.Subject.String(), 0), j.rootSHA256, j.intercepted
 	return v
+}
+
+// certSeen is what a report shows of a presented certificate: its fields
+// are the server's (or an inspecting proxy's) words, bounded and cleaned.
+func certSeen(leaf *x509.Certificate, version uint16) *CertSeen {
+	return &CertSeen{
+		Version: tlsVersion(version), Subject: Untrusted(leaf.Subject.String(), 0), Issuer: Untrusted(leaf.Issuer.String(), 0),
+		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter,
+	}
 }
 
 // chainJudgement is what a presented chain is, whatever host presented it:
