@@ -97,6 +97,18 @@ func fixtureReport() *report.Report {
 	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
 	r.Summary = report.Summarize(r.Checks)
 	r.Summary.Headline = "Traffic is forced through an appliance that inspects TLS: fix the route or the inspection bypass first."
+	r.Findings = []report.Finding{{
+		ID: "tls.inspection", Severity: report.SeverityBlocking,
+		Title:  "The appliance at 10.0.0.4 inspects TLS to Azure",
+		Cause:  "A firewall re-signs the certificates of contoso-kv.vault.azure.net with \"Contoso Inspection CA\", which API Management does not trust.",
+		Checks: []string{"outbound.keyvault", "route.egress-ip"},
+		Fix: report.Fix{Summary: "Exempt *.vault.azure.net from TLS inspection on the firewall.",
+			Commands: []string{"az network route-table route create --resource-group rg-apim --route-table-name rt-apim --name ApiManagement --address-prefix ApiManagement --next-hop-type Internet"}},
+	}, {
+		ID: "context.arm-unreadable", Severity: report.SeverityInfo, Title: "Resource Manager not read: 1 analysis not judged",
+		Cause: "Resource Manager is not used (--no-arm).", Checks: []string{"subnet.nsg.inbound-3443"},
+		Fix: report.Fix{Summary: "Run without --no-arm.", Commands: []string{"az role assignment create --assignee <principal-id> --role Reader"}},
+	}}
 	return r
 }
 

@@ -15,16 +15,22 @@ import (
 	"github.com/apimprobe/apimprobe/internal/report"
 )
 
-// Options are the rendering choices the CLI makes. Only the table looks at
-// them; machine formats ignore colour and width on purpose.
+// Options are the rendering choices the CLI makes. The table looks at colour
+// and width (machine formats ignore them on purpose); JUnit at Strict.
 type Options struct {
 	// Color turns on ANSI colour for status words and the verdict. The CLI
 	// decides it from terminal detection and NO_COLOR; files never get it.
 	Color bool
+	// Verbose lists every check in the table, not only what needs
+	// attention (-v).
+	Verbose bool
 	// Width is the terminal width in columns; 0 means DefaultWidth, and
 	// anything under 60 is treated as 60 (below that the table wraps
 	// instead of keeping columns).
 	Width int
+	// Strict is --strict: warnings and optional failures fail the run, so
+	// JUnit shows them red (its red/green follows the exit code).
+	Strict bool
 }
 
 // DefaultWidth is the width used when the terminal's is unknown.

@@ -2,10 +2,14 @@ package output
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/report"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
@@ -74,5 +78,50 @@ func TestGoldenPlan(t *testing.T) {
 			}
 			golden(t, tc.file, buf.Bytes())
 		})
+	}
+}
+
+// labScenarios are real reports of the lab's scenarios (scripts/lab), run
+// with this binary: the table at 80 and 120 columns and the Markdown of each
+// are golden files.
+func labScenarios(t testing.TB) map[string]*report.Report {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "lab", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no lab reports in testdata/lab: %v", err)
+	}
+	out := map[string]*report.Report{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r report.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(p), ".json")] = &r
+	}
+	return out
+}
+
+func TestGoldenLabScenarios(t *testing.T) {
+	for name, r := range labScenarios(t) {
+		for _, tc := range []struct {
+			suffix, format string
+			o              Options
+		}{
+			{"table80.golden", "table", Options{Width: 80}},
+			{"table120.golden", "table", Options{Width: 120}},
+			{"md.golden", "markdown", Options{}},
+		} {
+			t.Run(name+"."+tc.suffix, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Render(&buf, tc.format, r, tc.o); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("lab", name+"."+tc.suffix), buf.Bytes())
+			})
+		}
 	}
 }

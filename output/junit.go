@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/report"
@@ -16,40 +17,42 @@ func init() { register("junit", FormatFunc(renderJUnit)) }
 
 // renderJUnit writes one <testsuite> (inside <testsuites>, the form Jenkins,
 // GitLab, GitHub Actions reporters and Azure DevOps all read) with one
-// <testcase> per check: classname is the category, name the id.
+// <testcase> per check: classname is the category, name the id. It is valid
+// against the common junit-10 XSD (output/testdata/junit-10.xsd).
 //
-// Mapping, and why:
-//   - fail -> <failure type="REASON">, optional checks included: the check
-//     did fail, and the message says "optional" so a reader can weigh it.
-//   - fail with reason "error" -> <error>: the tool broke, not the network,
-//     which is what JUnit's error means.
+// A CI page is red or green, and that colour must match the exit code, so
+// the mapping follows what fails the run:
+//   - a required check that fails -> <failure type="REASON"> (or <error>
+//     when the reason is "error": the tool broke, not the network);
+//   - a warning or an optional failure fails the run only with --strict:
+//     then <failure> too; without it <skipped message="warn: …"> or
+//     <skipped message="optional failure: …">, visible in every reporter
+//     but not red, with the detail in <system-out>;
 //   - skip -> <skipped message="REASON: message">.
-//   - warn -> a passing case with the warning in <system-out>. A warning
-//     does not fail the run (exit 0 without --strict), so it must not turn a
-//     CI pipeline red; with --strict the exit code does that.
-func renderJUnit(w io.Writer, r *report.Report, _ Options) error {
+func renderJUnit(w io.Writer, r *report.Report, o Options) error {
 	name := "apimprobe"
 	if r.Context.Service != "" {
 		name += " " + r.Context.Service
 	}
 	var failures, errs, skipped int
 	for _, c := range r.Checks {
-		switch {
-		case c.Status == probes.Fail && c.Reason == probes.ReasonError:
+		switch junitOutcome(c, o.Strict) {
+		case "error":
 			errs++
-		case c.Status == probes.Fail:
+		case "failure":
 			failures++
-		case c.Status == probes.Skip:
+		case "skipped":
 			skipped++
 		}
 	}
-	counts := fmt.Sprintf(`tests="%d" failures="%d" errors="%d" skipped="%d" time="%s"`,
-		len(r.Checks), failures, errs, skipped, seconds(r.DurationMS))
+	// junit-10 allows skipped on <testsuite> only.
+	counts := fmt.Sprintf(`tests="%d" failures="%d" errors="%d"`, len(r.Checks), failures, errs)
+	suiteTime := fmt.Sprintf(`time="%s"`, seconds(r.DurationMS))
 
 	bw := bufio.NewWriter(w)
 	bw.WriteString(xml.Header)
-	fmt.Fprintf(bw, "<testsuites name=\"%s\" %s>\n", xmlAttr(name), counts)
-	fmt.Fprintf(bw, "  <testsuite name=\"%s\" %s", xmlAttr(name), counts)
+	fmt.Fprintf(bw, "<testsuites name=\"%s\" %s %s>\n", xmlAttr(name), counts, suiteTime)
+	fmt.Fprintf(bw, "  <testsuite name=\"%s\" %s skipped=\"%d\" %s", xmlAttr(name), counts, skipped, suiteTime)
 	if !r.StartedAt.IsZero() {
 		// JUnit's schema wants a date-time without zone; ours is UTC.
 		fmt.Fprintf(bw, ` timestamp="%s"`, r.StartedAt.UTC().Format("2006-01-02T15:04:05"))
@@ -62,6 +65,7 @@ func renderJUnit(w io.Writer, r *report.Report, _ Options) error {
 		{"verdict", r.Summary.Verdict}, {"headline", r.Summary.Headline},
 		{"service", r.Context.Service}, {"mode", string(r.Context.Mode)}, {"phase", string(r.Context.Phase)},
 		{"cloud", string(r.Context.Cloud)}, {"region", r.Context.Region}, {"subnet", r.Context.Subnet},
+		{"strict", strconv.FormatBool(o.Strict)},
 		{"version", r.Tool.Version}, {"commit", r.Tool.Commit},
 	} {
 		if kv[1] != "" {
@@ -81,31 +85,57 @@ func renderJUnit(w io.Writer, r *report.Report, _ Options) error {
 		if c.Message != "" {
 			head += ": " + c.Message
 		}
-		switch c.Status {
-		case probes.Fail:
-			elem := "failure"
-			if c.Reason == probes.ReasonError {
-				elem = "error"
-			}
-			if !c.Required {
+		switch outcome := junitOutcome(c, o.Strict); outcome {
+		case "failure", "error":
+			switch {
+			case c.Status == probes.Warn:
+				head = "warn: " + head
+			case !c.Required:
 				head = "optional: " + head
 			}
 			fmt.Fprintf(bw, ">\n      <%s message=\"%s\" type=\"%s\">%s</%s>\n    </testcase>\n",
-				elem, xmlAttr(head), xmlAttr(string(c.Reason)), xmlText(junitDetail(c)), elem)
-		case probes.Skip:
+				outcome, xmlAttr(head), xmlAttr(string(c.Reason)), xmlText(junitDetail(c)), outcome)
+		case "skipped":
+			detail := ""
+			switch c.Status {
+			case probes.Warn:
+				head = "warn (fails the run only with --strict): " + head
+				detail = junitDetail(c)
+			case probes.Fail:
+				head = "optional failure (fails the run only with --strict): " + head
+				detail = junitDetail(c)
+			default:
+				if c.Hint != "" {
+					detail = "hint: " + c.Hint + "\n"
+				}
+			}
 			fmt.Fprintf(bw, ">\n      <skipped message=\"%s\"/>\n", xmlAttr(head))
-			if c.Hint != "" {
-				fmt.Fprintf(bw, "      <system-out>%s</system-out>\n", xmlText("hint: "+c.Hint+"\n"))
+			if detail != "" {
+				fmt.Fprintf(bw, "      <system-out>%s</system-out>\n", xmlText(detail))
 			}
 			bw.WriteString("    </testcase>\n")
-		case probes.Warn:
-			fmt.Fprintf(bw, ">\n      <system-out>%s</system-out>\n    </testcase>\n", xmlText(junitDetail(c)))
 		default:
 			bw.WriteString("/>\n")
 		}
 	}
 	bw.WriteString("  </testsuite>\n</testsuites>\n")
 	return bw.Flush()
+}
+
+// junitOutcome is the JUnit element a check becomes ("" for a pass): red
+// exactly for what makes the run exit 1 (report.ExitCode).
+func junitOutcome(c report.Check, strict bool) string {
+	red := c.Status == probes.Fail && c.Required ||
+		strict && (c.Status == probes.Warn || c.Status == probes.Fail)
+	switch {
+	case red && c.Reason == probes.ReasonError:
+		return "error"
+	case red:
+		return "failure"
+	case c.Status == probes.Pass:
+		return ""
+	}
+	return "skipped"
 }
 
 // junitDetail is the body of a failure or warning: everything a CI reader

@@ -32,10 +32,24 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 		verdict = "UNKNOWN"
 	}
 	fmt.Fprintf(bw, "**Verdict: %s** — %s.\n\n", verdict, mdText(countsSentence(r)))
-	if r.Summary.Headline != "" {
+	if r.Summary.Headline != "" && len(r.Findings) == 0 {
 		fmt.Fprintf(bw, "> %s\n\n", mdCell(r.Summary.Headline))
 	}
 
+	explained := map[string]bool{}
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(bw, "## Findings")
+		for i, f := range r.Findings {
+			writeMarkdownFinding(bw, i+1, f)
+			for _, id := range f.Checks {
+				explained[id] = true
+			}
+		}
+		fmt.Fprintln(bw)
+	}
+
+	fmt.Fprintln(bw, "## Context")
+	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "| Context | |")
 	fmt.Fprintln(bw, "|---|---|")
 	for _, kv := range mdContext(r) {
@@ -61,12 +75,12 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 	if len(bad) > 0 {
 		fmt.Fprintln(bw, "\n## Failures and warnings")
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| Status | Check | Required | Target | Reason | Fix |")
-		fmt.Fprintln(bw, "|---|---|---|---|---|---|")
+		fmt.Fprintln(bw, "| Status | Check | Required | Target | Reason | Finding | Fix |")
+		fmt.Fprintln(bw, "|---|---|---|---|---|---|---|")
 		for _, c := range bad {
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s |\n",
 				mdStatus(c.Status), mdCode(c.ID), yesNo(c.Required), mdCode(c.Target),
-				mdCell(reasonCell(c)), mdCell(c.Hint))
+				mdCell(reasonCell(c)), findingOf(r.Findings, c.ID), mdCell(c.Hint))
 		}
 	}
 
@@ -93,6 +107,36 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 	return bw.Flush()
 }
 
+// writeMarkdownFinding is one finding: severity and title, the cause, the
+// fix and its commands in a shell block, the checks it explains.
+func writeMarkdownFinding(w io.Writer, n int, f report.Finding) {
+	fmt.Fprintf(w, "\n### %d. %s — %s\n\n", n, strings.ToUpper(f.Severity), mdText(f.Title))
+	fmt.Fprintf(w, "%s\n\n", mdCell(f.Cause))
+	fmt.Fprintf(w, "**Fix:** %s\n", mdCell(f.Fix.Summary))
+	if len(f.Fix.Commands) > 0 {
+		body := strings.Join(f.Fix.Commands, "\n")
+		fence := mdFence(body)
+		fmt.Fprintf(w, "\n%sshell\n%s\n%s\n", fence, body, fence)
+	}
+	codes := make([]string, len(f.Checks))
+	for i, id := range f.Checks {
+		codes[i] = mdCode(id)
+	}
+	fmt.Fprintf(w, "\nFinding %s explains %s: %s.\n", mdCode(f.ID), plural(len(f.Checks), "check", "checks"), strings.Join(codes, ", "))
+}
+
+// findingOf is the number of the finding that explains a check, or "".
+func findingOf(fs []report.Finding, id string) string {
+	for i, f := range fs {
+		for _, c := range f.Checks {
+			if c == id {
+				return fmt.Sprintf("%d", i+1)
+			}
+		}
+	}
+	return ""
+}
+
 func countsSentence(r *report.Report) string {
 	s := r.Summary
 	return fmt.Sprintf("%d failed, %s, %d passed, %d skipped in %s",
@@ -112,6 +156,16 @@ func mdContext(r *report.Report) [][2]string {
 		rows = append(rows, [2]string{k, v})
 	}
 	add("Service", c.Service, "service")
+	if in := c.Instance; in != nil {
+		add("Instance", in.ID, "")
+		sku := in.SKU
+		if in.Capacity > 0 {
+			sku += fmt.Sprintf(" (%d units)", in.Capacity)
+		}
+		add("SKU", sku, "")
+		add("Platform", in.Platform, "")
+		add("Locations", strings.Join(in.Locations, ", "), "")
+	}
 	add("Mode", string(c.Mode), "mode")
 	add("Phase", string(c.Phase), "phase")
 	add("Cloud", string(c.Cloud), "cloud")
@@ -126,13 +180,16 @@ func mdContext(r *report.Report) [][2]string {
 	add("Resolvers", strings.Join(c.Resolvers, ", "), "resolvers")
 	add("Credential", c.Credential, "credential")
 	if !r.StartedAt.IsZero() {
-		add("Started", r.StartedAt.UTC().Format("2006-01-02T15:04:05Z")+", took "+fmtDuration(r.DurationMS), "")
+		add("Started (UTC)", r.StartedAt.UTC().Format("2006-01-02T15:04:05Z")+", took "+fmtDuration(r.DurationMS), "")
 	}
 	tool := strings.TrimSpace(r.Tool.Name + " " + r.Tool.Version)
 	if r.Tool.Commit != "" {
 		tool += " (" + r.Tool.Commit + ")"
 	}
 	add("Tool", tool, "")
+	if c.Command != "" {
+		rows = append(rows, [2]string{"Command", c.Command})
+	}
 	return rows
 }
 

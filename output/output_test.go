@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	want := []string{"json", "junit", "markdown", "prometheus", "table"}
+	want := []string{"json", "jsonl", "junit", "markdown", "prometheus", "table"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -50,8 +51,8 @@ func TestParseSpec(t *testing.T) {
 		{in: "prometheus=/var/lib/node_exporter/textfile/apimprobe.prom", want: Spec{Format: "prometheus", File: "/var/lib/node_exporter/textfile/apimprobe.prom"}},
 		{in: "markdown=-", want: Spec{Format: "markdown"}},
 		{in: "junit=a=b.xml", want: Spec{Format: "junit", File: "a=b.xml"}},
-		{in: "xml", wantErr: `unknown output format "xml" (known: json, junit, markdown, prometheus, table)`},
-		{in: "yaml=out.yaml", wantErr: `unknown output format "yaml" (known: json, junit, markdown, prometheus, table)`},
+		{in: "xml", wantErr: `unknown output format "xml" (known: json, jsonl, junit, markdown, prometheus, table)`},
+		{in: "yaml=out.yaml", wantErr: `unknown output format "yaml" (known: json, jsonl, junit, markdown, prometheus, table)`},
 		{in: "", wantErr: "no format given"},
 		{in: "=out.json", wantErr: "no format given"},
 		{in: "json=", wantErr: "empty file name"},
@@ -146,9 +147,14 @@ func TestWriteAll(t *testing.T) {
 		if want := render(t, format, r, Options{}); !bytes.Equal(got, want) {
 			t.Errorf("%s: content is not the complete %s rendering", path, format)
 		}
-		st, _ := os.Stat(path)
-		if st.Mode().Perm() != 0o644 {
-			t.Errorf("%s: mode %v, want 0644", path, st.Mode().Perm())
+		// An existing report keeps its mode (a 0600 file is not widened);
+		// a new one gets 0666 less the umask.
+		want := os.FileMode(0o666) &^ currentUmask()
+		if path == promPath {
+			want = 0o600
+		}
+		if st, _ := os.Stat(path); st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, st.Mode().Perm(), want)
 		}
 	}
 	assertOnlyFiles(t, dir, "apimprobe.prom", "r.json")
@@ -276,7 +282,7 @@ func TestJSONKeys(t *testing.T) {
 	if err := json.Unmarshal(render(t, "json", fixtureReport(), Options{}), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := keysOf(doc), sorted("schema_version", "tool", "started_at", "duration_ms", "context", "summary", "checks"); !slices.Equal(got, want) {
+	if got, want := keysOf(doc), sorted("schema_version", "tool", "started_at", "duration_ms", "context", "summary", "findings", "checks"); !slices.Equal(got, want) {
 		t.Errorf("top-level keys %v, want %v", got, want)
 	}
 	if got, want := keysOf(doc["tool"].(map[string]any)), sorted("name", "version", "commit"); !slices.Equal(got, want) {
@@ -380,7 +386,7 @@ func TestMarkdownEscaping(t *testing.T) {
 		}
 		if c := cells(line); len(c) == 8 {
 			allRow = c
-		} else if len(c) == 6 {
+		} else if len(c) == 7 {
 			failRow = c
 		} else {
 			t.Errorf("row has %d cells, a pipe escaped its cell: %s", len(c), line)
@@ -396,7 +402,7 @@ func TestMarkdownEscaping(t *testing.T) {
 	if id := allRow[1]; id != " `evil.id\\|x\"y` " {
 		t.Errorf("id cell = %q", id)
 	}
-	if hint := failRow[5]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
+	if hint := failRow[6]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
 		t.Errorf("hint cell = %q", hint)
 	}
 }
@@ -515,13 +521,13 @@ func parseSample(line string) (name string, labels map[string]string, value stri
 func TestPrometheusVerdictStateSet(t *testing.T) {
 	text := string(render(t, "prometheus", fixtureReport(), Options{}))
 	for _, want := range []string{
-		`apimprobe_verdict{verdict="blocked"} 1`,
-		`apimprobe_verdict{verdict="ready"} 0`,
-		`apimprobe_verdict{verdict="degraded"} 0`,
-		`apimprobe_check_status{id="outbound.sql",category="Azure SQL",required="true",status="fail",reason="timeout"} 1`,
-		`apimprobe_check_duration_seconds{id="outbound.sql"} 5.001`,
-		"apimprobe_run_duration_seconds 5.012\n",
-		"apimprobe_last_run_timestamp_seconds 1795255200\n",
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="blocked"} 1`,
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="ready"} 0`,
+		`apimprobe_verdict{service="contoso",mode="internal",verdict="degraded"} 0`,
+		`apimprobe_check_status{service="contoso",mode="internal",id="outbound.sql",category="Azure SQL",required="true",status="fail",reason="timeout"} 1`,
+		`apimprobe_check_duration_seconds{service="contoso",mode="internal",id="outbound.sql"} 5.001`,
+		`apimprobe_run_duration_seconds{service="contoso",mode="internal"} 5.012` + "\n",
+		`apimprobe_last_run_timestamp_seconds{service="contoso",mode="internal"} 1795255200` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q", want)
@@ -561,7 +567,7 @@ type junitDoc struct {
 
 func TestJUnitParsesAndMaps(t *testing.T) {
 	r := hostileReport()
-	r.Checks = append(r.Checks, report.Check{ID: "zz.bug", Category: "Tool", Status: probes.Fail, Reason: probes.ReasonError, Message: "panic in probe"})
+	r.Checks = append(r.Checks, report.Check{ID: "zz.bug", Category: "Tool", Required: true, Status: probes.Fail, Reason: probes.ReasonError, Message: "panic in probe"})
 	var doc junitDoc
 	if err := xml.Unmarshal(render(t, "junit", r, Options{}), &doc); err != nil {
 		t.Fatalf("JUnit does not parse: %v", err)
@@ -570,7 +576,7 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 		t.Fatalf("%d testsuites, want 1", len(doc.Suites))
 	}
 	s := doc.Suites[0]
-	if s.Tests != len(r.Checks) || s.Failures != 4 || s.Errors != 1 || s.Skipped != 2 {
+	if s.Tests != len(r.Checks) || s.Failures != 3 || s.Errors != 1 || s.Skipped != 4 {
 		t.Errorf("counts tests=%d failures=%d errors=%d skipped=%d", s.Tests, s.Failures, s.Errors, s.Skipped)
 	}
 	byID := map[string]int{}
@@ -587,11 +593,15 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 	if !strings.Contains(evil.Failure.Text, "hint: Fix the | pipe \"now\" \\ please.\nSecond line.") {
 		t.Errorf("failure body lacks the hint: %q", evil.Failure.Text)
 	}
-	if c := s.Cases[byID["outbound.monitor.metrics"]]; c.Failure == nil || !strings.HasPrefix(c.Failure.Message, "optional: ") {
-		t.Errorf("optional failure not marked: %+v", c.Failure)
+	// Without --strict an optional failure and a warning do not fail the
+	// run, so they are not red: visible as skipped, with their detail.
+	if c := s.Cases[byID["outbound.monitor.metrics"]]; c.Failure != nil || c.Skipped == nil ||
+		!strings.HasPrefix(c.Skipped.Message, "optional failure") || !strings.Contains(c.SystemOut, "hint:") {
+		t.Errorf("optional failure: %+v", c)
 	}
-	if c := s.Cases[byID["route.egress-ip"]]; c.Failure != nil || !strings.Contains(c.SystemOut, "forced-tunnel") {
-		t.Errorf("warning should pass with system-out: %+v", c)
+	if c := s.Cases[byID["route.egress-ip"]]; c.Failure != nil || c.Skipped == nil ||
+		!strings.HasPrefix(c.Skipped.Message, "warn") || !strings.Contains(c.SystemOut, "forced-tunnel") {
+		t.Errorf("warning: %+v", c)
 	}
 	if c := s.Cases[byID["subnet.nsg.inbound-3443"]]; c.Skipped == nil || !strings.HasPrefix(c.Skipped.Message, "not-observable") {
 		t.Errorf("skip: %+v", c)
@@ -602,11 +612,23 @@ func TestJUnitParsesAndMaps(t *testing.T) {
 	if c := s.Cases[byID["dns.gateway"]]; c.Classname != "DNS" || c.Failure != nil || c.Skipped != nil {
 		t.Errorf("pass: %+v", c)
 	}
+
+	// With --strict they fail the run, and are red.
+	doc = junitDoc{}
+	if err := xml.Unmarshal(render(t, "junit", r, Options{Strict: true}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s = doc.Suites[0]
+	for _, id := range []string{"outbound.monitor.metrics", "route.egress-ip"} {
+		if c := s.Cases[byID[id]]; c.Failure == nil {
+			t.Errorf("--strict: %s not a failure: %+v", id, c)
+		}
+	}
 }
 
 func TestTableLayout(t *testing.T) {
 	r := hostileReport()
-	for _, width := range []int{100, 120} {
+	for _, width := range []int{80, 100, 120} {
 		out := string(render(t, "table", r, Options{Width: width}))
 		if strings.ContainsAny(out, "\x00\x07\x1b") {
 			t.Errorf("width %d: control characters from a message reached the terminal", width)
@@ -616,31 +638,50 @@ func TestTableLayout(t *testing.T) {
 				t.Errorf("width %d: line of %d columns: %q", width, n, line)
 			}
 		}
-		// Hints are never truncated: every word of every hint is there.
+		// Hints of what no finding explains are never truncated: every word
+		// of every such hint is there.
 		flat := strings.Join(strings.Fields(out), " ")
+		ex := map[string]bool{}
+		for _, f := range r.Findings {
+			for _, id := range f.Checks {
+				ex[id] = true
+			}
+		}
 		for _, c := range r.Checks {
-			if c.Hint != "" && c.Status != probes.Pass && !strings.Contains(flat, "→ "+strings.Join(strings.Fields(c.Hint), " ")) {
+			if c.Hint != "" && (c.Status == probes.Fail || c.Status == probes.Warn) && !ex[c.ID] &&
+				!strings.Contains(flat, "→ "+strings.Join(strings.Fields(oneLine(c.Hint)), " ")) {
 				t.Errorf("width %d: hint of %s is not complete", width, c.ID)
 			}
 		}
-		req, opt, skip := strings.Index(out, "\nRequired ("), strings.Index(out, "\nOptional ("), strings.Index(out, "\nSkipped (")
-		if !(req >= 0 && req < opt && opt < skip) {
-			t.Errorf("groups not in order Required, Optional, Skipped")
+		// The verdict first, then the findings, then what they leave, passes
+		// and skips; the verdict again last.
+		v, f, u, p, sk := strings.Index(out, "\nBLOCKED: "), strings.Index(out, "\nFindings\n"),
+			strings.Index(out, "\nFailures and warnings no finding explains\n"), strings.Index(out, "\nPassed per category"), strings.Index(out, "\nSkipped")
+		if !(v >= 0 && v < f && f < u && u < p && p < sk) {
+			t.Errorf("width %d: sections out of order (%d %d %d %d %d):\n%s", width, v, f, u, p, sk, out)
 		}
-		if !strings.Contains(out, "\n\nBLOCKED  4 failed (3 required) · 1 warning · 2 passed · 2 skipped\n  Traffic is forced") {
-			t.Errorf("no verdict line followed by the headline:\n%s", out)
+		if !strings.Contains(out, "\nBLOCKED  The appliance at 10.0.0.4 inspects TLS") {
+			t.Errorf("width %d: the last line does not repeat the verdict and name the cause:\n%s", width, out)
+		}
+		// Verbose lists every check by id.
+		vout := string(render(t, "table", r, Options{Width: width, Verbose: true}))
+		for _, c := range r.Checks {
+			if !strings.Contains(vout, "  "+oneLine(c.ID)) {
+				t.Errorf("width %d -v: %s missing", width, c.ID)
+			}
 		}
 	}
 }
 
 func TestTableColor(t *testing.T) {
 	r := fixtureReport()
-	plain := string(render(t, "table", r, Options{}))
+	plain := string(render(t, "table", r, Options{Verbose: true}))
 	if strings.Contains(plain, "\x1b[") {
 		t.Error("colour without Options.Color")
 	}
-	col := string(render(t, "table", r, Options{Color: true}))
-	for _, want := range []string{ansiRed + "FAIL" + ansiReset, ansiYellow + "WARN" + ansiReset, ansiGreen + "PASS" + ansiReset, ansiRed + "BLOCKED" + ansiReset} {
+	col := string(render(t, "table", r, Options{Color: true, Verbose: true}))
+	for _, want := range []string{ansiRed + "FAIL" + ansiReset, ansiYellow + "WARN" + ansiReset, ansiGreen + "PASS" + ansiReset,
+		ansiRed + "BLOCKED" + ansiReset, ansiRed + "BLOCKING" + ansiReset} {
 		if !strings.Contains(col, want) {
 			t.Errorf("coloured table lacks %q", want)
 		}
@@ -648,7 +689,7 @@ func TestTableColor(t *testing.T) {
 	// Colour changes nothing else.
 	stripped := strings.NewReplacer(ansiRed, "", ansiYellow, "", ansiGreen, "", ansiDim, "", ansiBold, "", ansiReset, "").Replace(col)
 	if stripped != plain {
-		t.Error("coloured table differs from the plain one beyond escape codes")
+		t.Errorf("coloured table differs from the plain one beyond escape codes:\n%s\n---\n%s", stripped, plain)
 	}
 }
 
@@ -657,17 +698,18 @@ func TestTableReady(t *testing.T) {
 		SchemaVersion: 1, Tool: report.Tool{Name: "apimprobe", Version: "dev"},
 		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), DurationMS: 80,
 		Context: report.Context{Cloud: "public", Mode: "internal", Phase: "pre"},
-		Checks: []report.Check{{ID: "outbound.sql", Required: true, Kind: "tcp", Target: "s.database.windows.net:1433",
+		Checks: []report.Check{{ID: "outbound.sql", Category: "Azure SQL", Required: true, Kind: "tcp", Target: "s.database.windows.net:1433",
 			Status: probes.Pass, Reason: probes.ReasonOK, DurationMS: 3}},
 	}
 	r.Summary = report.Summarize(r.Checks)
 	out := string(render(t, "table", r, Options{}))
-	if strings.Contains(out, "Optional") || strings.Contains(out, "Skipped") || strings.Contains(out, "→") {
-		t.Errorf("empty groups or hints printed:\n%s", out)
+	if strings.Contains(out, "Findings") || strings.Contains(out, "Skipped") || strings.Contains(out, "→") {
+		t.Errorf("empty sections or hints printed:\n%s", out)
 	}
-	if !strings.Contains(out, "\nREADY  0 failed · 0 warnings · 1 passed · 0 skipped\n") {
-		t.Errorf("verdict line:\n%s", out)
+	if !strings.HasSuffix(out, "\nREADY  0 failed · 0 warnings · 1 passed · 0 skipped\n") || !strings.Contains(out, "\n  Azure SQL 1/1\n") {
+		t.Errorf("verdict or pass summary:\n%s", out)
 	}
+	out = string(render(t, "table", r, Options{Verbose: true}))
 	if !strings.Contains(out, "  PASS  outbound.sql  s.database.windows.net:1433  3ms  ok\n") {
 		t.Errorf("pass row:\n%s", out)
 	}
@@ -897,4 +939,54 @@ func TestPlanUnknownFormat(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "known: json, markdown, table") {
 		t.Errorf("error = %v", err)
 	}
+}
+
+func currentUmask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}
+
+// A report file is written only over a regular file: never over a device,
+// a link or a directory; and a directory that takes no new file is refused
+// before anything is probed.
+func TestReportTargetsMustBeRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.json")
+	os.WriteFile(real, []byte("keep"), 0o600)
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	// A pipe stands in for a device: a test must never risk /dev/null.
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{fifo, link, dir} {
+		if err := Validate([]Spec{{Format: "json", File: target}}); err == nil {
+			t.Errorf("Validate accepted %s", target)
+		}
+		if err := WriteFileAtomic(target, []byte("{}")); err == nil {
+			t.Errorf("WriteFileAtomic wrote over %s", target)
+		}
+	}
+	if b, _ := os.ReadFile(real); string(b) != "keep" {
+		t.Errorf("the link's target was changed: %q", b)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o500)
+		if err := Validate([]Spec{{Format: "json", File: filepath.Join(ro, "r.json")}}); err == nil {
+			t.Error("Validate accepted a directory that takes no new file")
+		}
+	}
+	want := []string{"fifo.json", "link.json", "real.json"}
+	if os.Geteuid() != 0 {
+		want = append(want, "ro")
+	}
+	assertOnlyFiles(t, dir, want...)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
@@ -15,7 +16,8 @@ func init() { register("prometheus", FormatFunc(renderPrometheus)) }
 
 // renderPrometheus writes the Prometheus text exposition format (0.0.4) for
 // node_exporter's textfile collector: run `apimprobe run -o
-// prometheus=/var/lib/node_exporter/textfile/apimprobe.prom` from a timer;
+// prometheus=/var/lib/prometheus/node-exporter/apimprobe-NAME.prom` (Debian's
+// textfile directory) from a timer;
 // WriteAll's atomic rename is what the collector's documentation asks for.
 //
 // Each check is one apimprobe_check_status series with value 1 whose labels
@@ -28,11 +30,16 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 	family := func(name, typ, help string) {
 		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", name, promHelp(help), name, typ)
 	}
+	// Every series carries the labels that tell one instance's file from
+	// another's on the same node_exporter (two textfiles with the same
+	// series are duplicates it refuses): the service and the mode.
+	inst := []string{"service", r.Context.Service, "mode", string(r.Context.Mode)}
+	labels := func(kv ...string) string { return promBraces(append(append([]string{}, inst...), kv...)...) }
 
 	family("apimprobe_check_status", "gauge",
 		"Outcome of one check: always 1; the status and reason labels say what happened.")
 	for _, c := range r.Checks {
-		fmt.Fprintf(bw, "apimprobe_check_status{%s} 1\n", promLabels(
+		fmt.Fprintf(bw, "apimprobe_check_status%s 1\n", labels(
 			"id", c.ID, "category", c.Category, "required", strconv.FormatBool(c.Required),
 			"status", string(c.Status), "reason", string(c.Reason)))
 	}
@@ -41,7 +48,23 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 	for _, c := range r.Checks {
 		// A skipped check did not run; a 0 would drag averages down.
 		if c.Status != probes.Skip {
-			fmt.Fprintf(bw, "apimprobe_check_duration_seconds{%s} %s\n", promLabels("id", c.ID), promSeconds(c.DurationMS))
+			fmt.Fprintf(bw, "apimprobe_check_duration_seconds%s %s\n", labels("id", c.ID), promSeconds(c.DurationMS))
+		}
+	}
+
+	// With --state: when each check entered its status, so an alert can say
+	// "failing since 10:15" and a dashboard can show how long.
+	var since []report.Check
+	for _, c := range r.Checks {
+		if !c.Since.IsZero() {
+			since = append(since, c)
+		}
+	}
+	if len(since) > 0 {
+		family("apimprobe_check_last_change_timestamp_seconds", "gauge",
+			"Unix time the check entered its current status (with --state).")
+		for _, c := range since {
+			fmt.Fprintf(bw, "apimprobe_check_last_change_timestamp_seconds%s %s\n", labels("id", c.ID), promUnix(c.Since))
 		}
 	}
 
@@ -51,7 +74,7 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 		status probes.Status
 		n      int
 	}{{probes.Pass, s.Pass}, {probes.Warn, s.Warn}, {probes.Fail, s.Fail}, {probes.Skip, s.Skip}} {
-		fmt.Fprintf(bw, "apimprobe_checks{%s} %d\n", promLabels("status", string(st.status)), st.n)
+		fmt.Fprintf(bw, "apimprobe_checks%s %d\n", labels("status", string(st.status)), st.n)
 	}
 
 	family("apimprobe_verdict", "gauge", "The run's verdict: 1 for the current one, 0 for the others.")
@@ -60,25 +83,28 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 		if s.Verdict == v {
 			val = 1
 		}
-		fmt.Fprintf(bw, "apimprobe_verdict{%s} %d\n", promLabels("verdict", v), val)
+		fmt.Fprintf(bw, "apimprobe_verdict%s %d\n", labels("verdict", v), val)
 	}
 
 	family("apimprobe_run_duration_seconds", "gauge", "Wall time of the whole run.")
-	fmt.Fprintf(bw, "apimprobe_run_duration_seconds %s\n", promSeconds(r.DurationMS))
+	fmt.Fprintf(bw, "apimprobe_run_duration_seconds%s %s\n", labels(), promSeconds(r.DurationMS))
 
 	if !r.StartedAt.IsZero() {
 		family("apimprobe_last_run_timestamp_seconds", "gauge",
 			"Unix time the run started; alert when it is older than the timer's period.")
-		fmt.Fprintf(bw, "apimprobe_last_run_timestamp_seconds %s\n",
-			strconv.FormatFloat(float64(r.StartedAt.UnixMilli())/1000, 'f', -1, 64))
+		fmt.Fprintf(bw, "apimprobe_last_run_timestamp_seconds%s %s\n", labels(), promUnix(r.StartedAt))
 	}
 
 	family("apimprobe_info", "gauge", "Constant 1; labels describe the tool and what was tested.")
-	fmt.Fprintf(bw, "apimprobe_info%s 1\n", promBraces(
-		"version", r.Tool.Version, "commit", r.Tool.Commit, "service", r.Context.Service,
-		"mode", string(r.Context.Mode), "phase", string(r.Context.Phase), "cloud", string(r.Context.Cloud),
+	fmt.Fprintf(bw, "apimprobe_info%s 1\n", labels(
+		"version", r.Tool.Version, "commit", r.Tool.Commit,
+		"phase", string(r.Context.Phase), "cloud", string(r.Context.Cloud),
 		"region", r.Context.Region, "subnet", r.Context.Subnet))
 	return bw.Flush()
+}
+
+func promUnix(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64)
 }
 
 // promLabels renders name="value" pairs. Empty values are left out: in

@@ -2,6 +2,8 @@ package output
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -77,8 +79,8 @@ func Validate(specs []Spec) error {
 		case !st.IsDir():
 			return fmt.Errorf("--output %s: %s is not a directory", s, dir)
 		}
-		if st, err := os.Stat(abs); err == nil && st.IsDir() {
-			return fmt.Errorf("--output %s: %s is a directory", s, s.File)
+		if err := writable(abs); err != nil {
+			return fmt.Errorf("--output %s: %w", s, err)
 		}
 	}
 	if len(stdout) > 1 {
@@ -86,6 +88,29 @@ func Validate(specs []Spec) error {
 			strings.Join(stdout, ", "))
 	}
 	return nil
+}
+
+// OnlyStdout keeps the specs that write to standard output: what an
+// interrupted run still prints, since it replaces no file.
+func OnlyStdout(specs []Spec) []Spec {
+	var out []Spec
+	for _, s := range specs {
+		if s.File == "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Files lists the files the specs write.
+func Files(specs []Spec) []string {
+	var out []string
+	for _, s := range specs {
+		if s.File != "" {
+			out = append(out, s.File)
+		}
+	}
+	return out
 }
 
 // unwrapPath drops the *PathError wrapper whose path we already print.
@@ -98,7 +123,7 @@ func unwrapPath(err error) error {
 }
 
 // WriteAll renders r once per spec and writes each to stdout or, atomically,
-// to its file. Every spec is attempted even when one fails, so a full disk
+// to its file (jsonl appends its line instead). Every spec is attempted even when one fails, so a full disk
 // does not also cost the operator the terminal output; the errors are
 // joined. Each format is rendered to memory first so that a rendering error
 // never leaves half a document on standard output.
@@ -129,7 +154,11 @@ func writeEach(specs []Spec, stdout io.Writer, o Options, what string, render fu
 			}
 			continue
 		}
-		if err := WriteFileAtomic(s.File, buf.Bytes()); err != nil {
+		write := WriteFileAtomic
+		if appendOnly[s.Format] {
+			write = AppendFile
+		}
+		if err := write(s.File, buf.Bytes()); err != nil {
 			errs = append(errs, fmt.Errorf("write %s %s: %w", s.Format, what, err))
 		}
 	}
@@ -146,9 +175,21 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	// What is replaced must be a report: never a device, a link or a pipe
+	// (as root, -o json=/dev/null would otherwise turn the device into a
+	// file). An existing report keeps its mode; a new one gets the umask's.
+	mode := os.FileMode(0o666)
+	switch st, err := os.Lstat(path); {
+	case err == nil && !st.Mode().IsRegular():
+		return fmt.Errorf("%s: %w", path, errNotRegular)
+	case err == nil:
+		mode = st.Mode().Perm()
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
 	// A leading dot keeps the textfile collector, which reads only *.prom,
 	// and most globbing tools away from the half-written file.
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := createExclusive(dir, "."+base+".tmp-")
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
@@ -162,9 +203,7 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	// CreateTemp makes 0600; a report is meant to be read by others (the
-	// node_exporter user, a support colleague).
-	if err = tmp.Chmod(0o644); err != nil {
+	if err = tmp.Chmod(mode &^ umaskOf(tmp, mode)); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	if err = tmp.Sync(); err != nil {
@@ -191,4 +230,56 @@ func unwrapRename(err error) error {
 		return le.Err
 	}
 	return err
+}
+
+// errNotRegular refuses to replace what is not a regular file.
+var errNotRegular = errors.New("exists and is not a regular file (a device, a link, a directory or a pipe): refusing to replace it")
+
+// writable checks, before anything is probed, that a report can be written
+// at path: it is a regular file or absent, and its directory takes a new
+// file (made and removed at once).
+func writable(path string) error {
+	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	} else if err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s %w", path, errNotRegular)
+	}
+	f, err := createExclusive(filepath.Dir(path), "."+filepath.Base(path)+".probe-")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", filepath.Dir(path), unwrapPath(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// createExclusive makes a new file dir/prefix+random with O_EXCL, which
+// never follows a link planted at that name, and with 0666 so that the
+// kernel applies the process's umask.
+func createExclusive(dir, prefix string) (*os.File, error) {
+	for range 16 {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, prefix+hex.EncodeToString(b[:])), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, os.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, errors.New("no free temporary name")
+}
+
+// umaskOf is the umask the kernel applied to f, created with 0666: the
+// bits it cleared. An existing report's own mode is kept whatever the umask
+// (want has its bits).
+func umaskOf(f *os.File, want os.FileMode) os.FileMode {
+	if want != 0o666 {
+		return 0
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0o022
+	}
+	return 0o666 &^ st.Mode().Perm()
 }

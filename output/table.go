@@ -13,65 +13,546 @@ import (
 
 func init() { register("table", FormatFunc(renderTable)) }
 
-// The table is for the engineer at the terminal: context on top, then the
-// checks that were run, Required before Optional, what to act on first in
-// each (fail, warn, pass; then by id), then the skipped ones, which say what
-// could not be tested and why, and a verdict line last, where the eye lands
-// when the command returns. The JSON keeps SPEC's id order.
+// The table is for the engineer at the terminal, and its first screen is
+// the diagnosis: the verdict and what it rests on, then each finding with
+// its fix, then the failures and warnings no finding explains. Passes
+// collapse to one count per category and skips to one line per cause,
+// unless Options.Verbose lists every check. The last line repeats the
+// verdict and names what failed, where the eye lands when the command
+// returns. The JSON keeps SPEC's id order and every detail.
+//
+// Nothing that names a thing is cut in the middle: ids, host names and
+// commands wrap onto their own lines, and only a pass's message is
+// shortened, from the end.
 
-// A row is: status, id, target (host:port), duration, then "reason: message" in what is
-// left of the width. At 100-120 columns there is no room for a message
-// column beside full targets, so targets keep their room and a message that
-// does not fit moves to a line of its own under the row (up to two lines),
-// then the hint, never truncated. A pass keeps to one line: its message is
-// cut to fit.
 const (
 	tableIndent    = 2
-	tableGap       = 2
 	tableStatusW   = 4
-	tableIDMax     = 36 // ids are what --only and --skip take: cut them last
-	tableIDMin     = 24
-	tableTargetMax = 44
-	tableTargetMin = 20
-	tableTailMin   = 20 // or the longest reason, which is never cut
-	tableMsgLines  = 2
+	tableSubIndent = tableIndent + tableStatusW + 2 // detail lines start under the id
 )
 
-type tableLayout struct {
-	width, id, target, dur, tail int
+func renderTable(w io.Writer, r *report.Report, o Options) error {
+	bw := bufio.NewWriter(w)
+	t := tableWriter{w: bw, width: o.width(), color: o.Color}
+	t.header(r)
+
+	explained := map[string]bool{}
+	for _, f := range r.Findings {
+		for _, id := range f.Checks {
+			explained[id] = true
+		}
+	}
+	t.verdict(r, explained)
+	t.findings(r.Findings)
+
+	if o.Verbose {
+		t.allChecks(r.Checks)
+	} else {
+		t.unexplained(r.Checks, explained)
+		t.passed(r.Checks)
+		t.skipped(r.Checks, explained)
+	}
+	if len(r.Checks) == 0 {
+		t.blank()
+		t.line("No checks were run.")
+	}
+	t.blank()
+	for _, l := range changeLines(r, t.width) {
+		t.line(l)
+	}
+	if r.Interrupted {
+		t.para(0, "", fmt.Sprintf("INTERRUPTED: a signal stopped the run; the %d checks above had finished, "+
+			"the others were not judged, and no report file was replaced.", len(r.Checks)))
+	}
+	t.lastLine(r)
+	return bw.Flush()
 }
 
-// sub is where detail lines (message, hint) start: under the id.
-const tableSubIndent = tableIndent + tableStatusW + tableGap
+type tableWriter struct {
+	w      *bufio.Writer
+	width  int
+	color  bool
+	blankd bool
+}
 
-func layoutFor(checks []report.Check, width int) tableLayout {
-	l := tableLayout{width: width}
-	tailMin := tableTailMin
-	for _, c := range checks {
-		if c.Status != probes.Pass {
-			tailMin = max(tailMin, runeLen(reasonCell(c)))
+func (t *tableWriter) line(s string) {
+	t.w.WriteString(strings.TrimRight(s, " "))
+	t.w.WriteByte('\n')
+	t.blankd = false
+}
+
+func (t *tableWriter) blank() {
+	if !t.blankd {
+		t.w.WriteByte('\n')
+		t.blankd = true
+	}
+}
+
+// para writes s wrapped to the width, every line indented by indent and the
+// first one led by lead (whose width the others are indented by). lead may
+// carry colour; s is text from the report and is made one line.
+func (t *tableWriter) para(indent int, lead, s string) {
+	pad := strings.Repeat(" ", indent)
+	lw := visibleLen(lead)
+	cont := strings.Repeat(" ", lw)
+	lines := wrap(s, t.width-indent-lw)
+	if len(lines) == 0 {
+		t.line(pad + lead)
+		return
+	}
+	for i, l := range lines {
+		if i == 0 {
+			t.line(pad + lead + l)
+		} else {
+			t.line(pad + cont + l)
 		}
-		l.id = max(l.id, runeLen(c.ID))
-		l.target = max(l.target, runeLen(tableTarget(c)))
-		l.dur = max(l.dur, runeLen(durationCell(c)))
 	}
-	l.id = min(l.id, tableIDMax)
-	l.target = min(l.target, tableTargetMax)
-	fixed := func() int {
-		return tableIndent + tableStatusW + tableGap + l.id + tableGap + l.target + tableGap + l.dur + tableGap
+}
+
+func (t *tableWriter) header(r *report.Report) {
+	for _, l := range tableHeader(r, t.width) {
+		t.line(l)
 	}
-	l.tail = width - fixed()
-	// Narrow terminal: make room by cutting targets, then ids.
-	if short := tailMin - l.tail; short > 0 {
-		cut := min(short, max(l.target-tableTargetMin, 0))
-		l.target -= cut
-		short -= cut
-		cut = min(short, max(l.id-tableIDMin, 0))
-		l.id -= cut
-		l.tail = width - fixed()
+}
+
+// verdict is the first thing after the context: the verdict, what it
+// rests on (the first finding that is not information, else the checks
+// that failed), and the counts.
+func (t *tableWriter) verdict(r *report.Report, explained map[string]bool) {
+	t.blank()
+	v := paint(t.color, verdictColor(r.Summary.Verdict), verdictWord(r))
+	rests := restsOn(r)
+	if rests == "" && r.Summary.Verdict == report.Ready {
+		rests = "every dependency that was tested answers"
 	}
-	l.tail = max(l.tail, 10)
-	return l
+	if rests == "" {
+		t.line(v)
+	} else {
+		t.para(0, v+": ", rests)
+	}
+	counts := countsLine(r)
+	if n := explainedBad(r, explained); n > 0 {
+		counts += fmt.Sprintf("; the findings explain %d of the %d failures and warnings", n, r.Summary.Fail+r.Summary.Warn)
+	}
+	t.para(tableIndent, "", counts)
+}
+
+// restsOn names what the verdict rests on: the first finding that is not
+// information (and how many more), else the failing checks.
+func restsOn(r *report.Report) string {
+	for _, f := range r.Findings {
+		if f.Severity != report.SeverityInfo {
+			what := f.Title
+			if n := countSevere(r.Findings) - 1; n > 0 {
+				what += fmt.Sprintf(" (+%s)", plural(n, "more finding", "more findings"))
+			}
+			return what
+		}
+	}
+	var bad []string
+	for _, c := range r.Checks {
+		if c.Status == probes.Fail && c.Required {
+			bad = append(bad, c.ID+" ("+string(c.Reason)+")")
+		}
+	}
+	for _, c := range r.Checks {
+		if c.Status == probes.Warn || (c.Status == probes.Fail && !c.Required) {
+			bad = append(bad, c.ID+" ("+string(c.Reason)+")")
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return listIDs(bad, 2) + " failed"
+}
+
+func explainWord(n int) string {
+	if n == 1 {
+		return "explains"
+	}
+	return "explain"
+}
+
+func explainedBad(r *report.Report, explained map[string]bool) int {
+	n := 0
+	for _, c := range r.Checks {
+		if (c.Status == probes.Fail || c.Status == probes.Warn) && explained[c.ID] {
+			n++
+		}
+	}
+	return n
+}
+
+func verdictWord(r *report.Report) string {
+	if r.Summary.Verdict == "" {
+		return "UNKNOWN"
+	}
+	return strings.ToUpper(r.Summary.Verdict)
+}
+
+func countsLine(r *report.Report) string {
+	s := r.Summary
+	reqFail := 0
+	for _, c := range r.Checks {
+		if c.Status == probes.Fail && c.Required {
+			reqFail++
+		}
+	}
+	failed := fmt.Sprintf("%d failed", s.Fail)
+	if s.Fail > 0 {
+		failed += fmt.Sprintf(" (%d required)", reqFail)
+	}
+	return strings.Join([]string{failed, plural(s.Warn, "warning", "warnings"),
+		fmt.Sprintf("%d passed", s.Pass), fmt.Sprintf("%d skipped", s.Skip)}, " · ")
+}
+
+func severityColor(s string) string {
+	switch s {
+	case report.SeverityBlocking:
+		return ansiRed
+	case report.SeverityDegrading:
+		return ansiYellow
+	}
+	return ansiDim
+}
+
+// findings: each with its cause, fix and commands. Info findings keep to
+// their title and fix: their commands are in the Markdown and JSON.
+func (t *tableWriter) findings(fs []report.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	t.blank()
+	t.line(paint(t.color, ansiBold, "Findings"))
+	for i, f := range fs {
+		lead := fmt.Sprintf("%d ", i+1)
+		sev := strings.ToUpper(f.Severity)
+		t.para(0, lead+paint(t.color, severityColor(f.Severity), sev)+"  ", f.Title)
+		ind := runeLen(lead)
+		if f.Severity == report.SeverityInfo {
+			// Information: the title and the fix; its commands are in the
+			// Markdown and the JSON.
+			t.para(ind, "Fix: ", f.Fix.Summary)
+			continue
+		}
+		t.para(ind, "", f.Cause)
+		t.para(ind, "Fix: ", f.Fix.Summary)
+		for _, c := range f.Fix.Commands {
+			t.command(ind+2, c)
+		}
+		t.para(ind, "Explains ", explainsList(f.Checks))
+	}
+}
+
+// command writes an az command to copy and paste: wrapped at spaces with a
+// shell continuation, never cut.
+func (t *tableWriter) command(indent int, cmd string) {
+	pad := strings.Repeat(" ", indent)
+	lines := wrap(cmd, t.width-indent-6) // "    " before, " \\" after
+	for i, l := range lines {
+		prefix := "$ "
+		if i > 0 {
+			prefix = "    "
+		}
+		if i < len(lines)-1 {
+			l += " \\"
+		}
+		t.line(pad + prefix + l)
+	}
+}
+
+// explainsList names the checks a finding explains by area when there are
+// many ("outbound.* (33), dns.* (6)"), by id when few.
+func explainsList(ids []string) string {
+	if len(ids) <= 4 {
+		return strings.Join(ids, ", ")
+	}
+	count := map[string]int{}
+	var areas []string
+	for _, id := range ids {
+		a, _, _ := strings.Cut(id, ".")
+		if count[a] == 0 {
+			areas = append(areas, a)
+		}
+		count[a]++
+	}
+	parts := make([]string, len(areas))
+	for i, a := range areas {
+		parts[i] = fmt.Sprintf("%s.* (%d)", a, count[a])
+	}
+	return fmt.Sprintf("%d checks: %s", len(ids), strings.Join(parts, ", "))
+}
+
+// unexplained lists failures and warnings no finding explains, required
+// first, then by status and id.
+func (t *tableWriter) unexplained(checks []report.Check, explained map[string]bool) {
+	var bad []report.Check
+	for _, c := range checks {
+		if (c.Status == probes.Fail || c.Status == probes.Warn) && !explained[c.ID] {
+			bad = append(bad, c)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	sort.SliceStable(bad, func(i, j int) bool {
+		if bad[i].Required != bad[j].Required {
+			return bad[i].Required
+		}
+		if si, sj := severity(bad[i].Status), severity(bad[j].Status); si != sj {
+			return si < sj
+		}
+		return bad[i].ID < bad[j].ID
+	})
+	t.blank()
+	title := "Failures and warnings"
+	if len(explained) > 0 {
+		title += " no finding explains"
+	}
+	t.line(paint(t.color, ansiBold, title))
+	for _, c := range bad {
+		t.row(c)
+	}
+}
+
+// row is one check: status, id, target and duration on the first line
+// when they fit (the target moves to a line of its own when not), then
+// reason and message, then the hint. A pass keeps to one line.
+func (t *tableWriter) row(c report.Check) {
+	status := paint(t.color, statusColor(c.Status), pad(strings.ToUpper(string(c.Status)), tableStatusW))
+	lead := strings.Repeat(" ", tableIndent) + status + "  "
+	plainLead := tableIndent + tableStatusW + 2
+	target := tableTarget(c)
+	dur := durationCell(c)
+	sub := strings.Repeat(" ", tableSubIndent)
+
+	fits := func(s string) bool { return plainLead+runeLen(s) <= t.width }
+	join := func(parts ...string) string {
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		return strings.Join(keep, "  ")
+	}
+	first := join(c.ID, target, dur)
+	targetBelow := false
+	if !fits(first) && target != "" {
+		// The target gets a line of its own rather than being cut.
+		first, targetBelow = join(c.ID, dur), true
+	}
+	if c.Status == probes.Pass {
+		msg := oneLine(c.Message)
+		if msg == "" {
+			msg = string(c.Reason)
+		}
+		if room := t.width - plainLead - runeLen(first) - 2; !targetBelow && room >= 10 {
+			first += "  " + truncEnd(msg, room)
+		}
+		t.line(lead + first)
+		if targetBelow {
+			t.line(sub + target)
+		}
+		return
+	}
+	t.line(lead + first)
+	if targetBelow {
+		t.para(tableSubIndent, "", target)
+	}
+	detail := reasonCell(c)
+	if m := oneLine(c.Message); m != "" {
+		detail += ": " + m
+	}
+	t.para(tableSubIndent, "", detail)
+	if c.Hint != "" {
+		t.para(tableSubIndent, "→ ", c.Hint)
+	}
+}
+
+// passed is one count per category, in the order categories first appear.
+func (t *tableWriter) passed(checks []report.Check) {
+	type tally struct{ pass, run int }
+	by := map[string]*tally{}
+	var cats []string
+	for _, c := range checks {
+		if c.Status == probes.Skip {
+			continue
+		}
+		cat := c.Category
+		if cat == "" {
+			cat = "Other"
+		}
+		if by[cat] == nil {
+			by[cat] = &tally{}
+			cats = append(cats, cat)
+		}
+		by[cat].run++
+		if c.Status == probes.Pass {
+			by[cat].pass++
+		}
+	}
+	if len(cats) == 0 {
+		return
+	}
+	sort.Strings(cats)
+	items := make([]string, len(cats))
+	for i, cat := range cats {
+		items[i] = fmt.Sprintf("%s %d/%d", cat, by[cat].pass, by[cat].run)
+	}
+	t.blank()
+	t.line(paint(t.color, ansiBold, "Passed") + " per category (-v lists every check)")
+	for _, l := range joinWrapped(items, t.width-tableIndent) {
+		t.line(strings.Repeat(" ", tableIndent) + l)
+	}
+}
+
+// skipped summarises skips once per cause (reason and hint); those a
+// finding explains are counted there.
+func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) {
+	type cause struct {
+		reason probes.Reason
+		hint   string
+		msg    string
+		ids    []string
+	}
+	var causes []*cause
+	idx := map[string]*cause{}
+	inFindings := 0
+	for _, c := range checks {
+		if c.Status != probes.Skip {
+			continue
+		}
+		if explained[c.ID] {
+			inFindings++
+			continue
+		}
+		k := string(c.Reason) + "\x00" + c.Hint
+		if c.Hint == "" {
+			k += "\x00" + c.Message
+		}
+		cs := idx[k]
+		if cs == nil {
+			cs = &cause{reason: c.Reason, hint: c.Hint, msg: c.Message}
+			idx[k] = cs
+			causes = append(causes, cs)
+		}
+		cs.ids = append(cs.ids, c.ID)
+	}
+	if len(causes) == 0 && inFindings == 0 {
+		return
+	}
+	t.blank()
+	head := paint(t.color, ansiBold, "Skipped")
+	if inFindings > 0 {
+		head += fmt.Sprintf(" (%d more under the findings)", inFindings)
+	}
+	t.line(head)
+	for _, cs := range causes {
+		what := cs.ids[0]
+		if len(cs.ids) > 1 {
+			what = fmt.Sprintf("%d checks (%s)", len(cs.ids), listIDs(cs.ids, 3))
+		}
+		line := fmt.Sprintf("%s: %s", cs.reason, what)
+		if len(cs.ids) == 1 || cs.hint == "" {
+			line += " (" + oneLine(cs.msg) + ")"
+		}
+		t.para(tableIndent, paint(t.color, ansiDim, "SKIP")+"  ", line)
+		if cs.hint != "" {
+			t.para(tableSubIndent, "→ ", cs.hint)
+		}
+	}
+}
+
+func listIDs(ids []string, n int) string {
+	if len(ids) > n {
+		return strings.Join(ids[:n], ", ") + fmt.Sprintf(" and %d more", len(ids)-n)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// allChecks is -v: every check, Required before Optional, what to act on
+// first in each, then the skipped ones.
+func (t *tableWriter) allChecks(checks []report.Check) {
+	var required, optional, skipped []report.Check
+	for _, c := range checks {
+		switch {
+		case c.Status == probes.Skip:
+			skipped = append(skipped, c)
+		case c.Required:
+			required = append(required, c)
+		default:
+			optional = append(optional, c)
+		}
+	}
+	for _, g := range []struct {
+		title  string
+		checks []report.Check
+	}{{"Required", required}, {"Optional", optional}, {"Skipped", skipped}} {
+		if len(g.checks) == 0 {
+			continue
+		}
+		sortForHumans(g.checks)
+		t.blank()
+		t.line(fmt.Sprintf("%s (%d)", paint(t.color, ansiBold, g.title), len(g.checks)))
+		for _, c := range g.checks {
+			t.row(c)
+		}
+	}
+}
+
+// lastLine repeats the verdict and names what failed, where the eye lands
+// when the command returns; it wraps rather than run past the width.
+func (t *tableWriter) lastLine(r *report.Report) {
+	v := paint(t.color, verdictColor(r.Summary.Verdict), verdictWord(r))
+	s := r.Summary
+	counts := fmt.Sprintf("%d failed, %d warned", s.Fail, s.Warn)
+	if what := restsOn(r); what != "" {
+		t.para(0, v+"  ", what+" · "+counts)
+		return
+	}
+	t.para(0, v+"  ", countsLine(r))
+}
+
+// visibleLen is the width of s on a terminal: its runes without ANSI
+// colour sequences.
+func visibleLen(s string) int {
+	n, esc := 0, false
+	for _, r := range s {
+		switch {
+		case esc:
+			if r == 'm' {
+				esc = false
+			}
+		case r == '\x1b':
+			esc = true
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func countSevere(fs []report.Finding) int {
+	n := 0
+	for _, f := range fs {
+		if f.Severity != report.SeverityInfo {
+			n++
+		}
+	}
+	return n
+}
+
+// sortForHumans puts what to act on first, then keeps id order. It is given
+// the group slices, which own their arrays, so r.Checks keeps SPEC's order.
+func sortForHumans(cs []report.Check) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		si, sj := severity(cs[i].Status), severity(cs[j].Status)
+		if si != sj {
+			return si < sj
+		}
+		return cs[i].ID < cs[j].ID
+	})
 }
 
 // tableTarget is host:port even for URL targets: what the operator opens
@@ -95,120 +576,6 @@ func reasonCell(c report.Check) string {
 	return string(c.Reason)
 }
 
-func renderTable(w io.Writer, r *report.Report, o Options) error {
-	bw := bufio.NewWriter(w)
-	width := o.width()
-	color := o.Color
-
-	for _, line := range tableHeader(r, width) {
-		fmt.Fprintln(bw, line)
-	}
-
-	var required, optional, skipped []report.Check
-	for _, c := range r.Checks {
-		switch {
-		case c.Status == probes.Skip:
-			skipped = append(skipped, c)
-		case c.Required:
-			required = append(required, c)
-		default:
-			optional = append(optional, c)
-		}
-	}
-	l := layoutFor(r.Checks, width)
-	groups := []struct {
-		title  string
-		checks []report.Check
-	}{{"Required", required}, {"Optional", optional}, {"Skipped", skipped}}
-	for _, g := range groups {
-		if len(g.checks) == 0 {
-			continue
-		}
-		sortForHumans(g.checks)
-		fmt.Fprintf(bw, "\n%s (%d)\n", paint(color, ansiBold, g.title), len(g.checks))
-		for _, c := range g.checks {
-			writeTableRow(bw, c, l, color)
-		}
-	}
-	if len(r.Checks) == 0 {
-		fmt.Fprintln(bw, "\nNo checks were run.")
-	}
-
-	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, verdictLine(r, color))
-	for _, line := range wrap(r.Summary.Headline, width-tableIndent) {
-		fmt.Fprintln(bw, strings.Repeat(" ", tableIndent)+line)
-	}
-	return bw.Flush()
-}
-
-// sortForHumans puts what to act on first, then keeps id order. It is given
-// the group slices, which own their arrays, so r.Checks keeps SPEC's order.
-func sortForHumans(cs []report.Check) {
-	sort.SliceStable(cs, func(i, j int) bool {
-		si, sj := severity(cs[i].Status), severity(cs[j].Status)
-		if si != sj {
-			return si < sj
-		}
-		return cs[i].ID < cs[j].ID
-	})
-}
-
-func writeTableRow(w io.Writer, c report.Check, l tableLayout, color bool) {
-	msg := oneLine(c.Message)
-	var tail string
-	var below []string
-	if c.Status == probes.Pass {
-		if msg == "" {
-			msg = string(c.Reason)
-		}
-		tail = truncEnd(msg, l.tail)
-	} else {
-		tail = reasonCell(c)
-		if msg != "" {
-			if full := tail + ": " + msg; runeLen(full) <= l.tail {
-				tail = full
-			} else {
-				below = wrap(msg, l.width-tableSubIndent)
-				if len(below) > tableMsgLines {
-					rest := strings.Join(below[tableMsgLines-1:], " ")
-					below = append(below[:tableMsgLines-1], truncEnd(rest, l.width-tableSubIndent))
-				}
-			}
-		}
-		// The reason alone is never cut: on a narrow terminal the row runs
-		// long rather than lose the one word that says what happened.
-	}
-	status := strings.ToUpper(string(c.Status))
-	cells := []string{
-		paint(color, statusColor(c.Status), pad(status, tableStatusW)),
-		pad(truncMiddle(c.ID, l.id), l.id),
-		pad(truncMiddle(tableTarget(c), l.target), l.target),
-		padLeft(durationCell(c), l.dur),
-		tail,
-	}
-	line := strings.Repeat(" ", tableIndent) + strings.Join(cells, strings.Repeat(" ", tableGap))
-	fmt.Fprintln(w, strings.TrimRight(line, " "))
-
-	indent := strings.Repeat(" ", tableSubIndent)
-	for _, m := range below {
-		fmt.Fprintln(w, indent+m)
-	}
-	// The hint is the reason the table exists: never truncated, wrapped under
-	// the id column. Skips carry one too when there is something to check by
-	// hand (not-observable) or a flag to pass (no-data).
-	if c.Hint == "" || c.Status == probes.Pass {
-		return
-	}
-	for i, h := range wrap(c.Hint, l.width-tableSubIndent-2) {
-		lead := "→ "
-		if i > 0 {
-			lead = "  "
-		}
-		fmt.Fprintln(w, indent+lead+h)
-	}
-}
-
 func tableHeader(r *report.Report, width int) []string {
 	tool := r.Tool.Name
 	if tool == "" {
@@ -218,16 +585,23 @@ func tableHeader(r *report.Report, width int) []string {
 		tool += " " + r.Tool.Version
 	}
 	if r.Tool.Commit != "" {
-		tool += " (" + r.Tool.Commit + ")"
+		tool += " (" + shortCommit(r.Tool.Commit) + ")"
 	}
 	first := []string{tool}
 	if !r.StartedAt.IsZero() {
-		first = append(first, "started "+r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+		first = append(first, r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}
 	first = append(first, "took "+fmtDuration(r.DurationMS))
 
 	lines := joinWrapped(first, width)
 	return append(lines, joinWrapped(contextPairs(r.Context), width)...)
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }
 
 // contextPairs are the known context values as "key value", in the order an
@@ -236,14 +610,19 @@ func contextPairs(c report.Context) []string {
 	var out []string
 	add := func(k, v string) {
 		if v = oneLine(v); v != "" {
-			out = append(out, k+" "+v)
+			out = append(out, strings.TrimSpace(k+" "+v))
 		}
 	}
-	add("service", c.Service)
-	add("mode", string(c.Mode))
-	add("phase", string(c.Phase))
-	add("cloud", string(c.Cloud))
-	add("region", c.Region)
+	how := strings.Trim(string(c.Mode)+", "+string(c.Phase), ", ")
+	if c.Service != "" {
+		if how != "" {
+			how = " (" + how + ")"
+		}
+		add("service", c.Service+how)
+	} else {
+		add("mode", how)
+	}
+	add("", c.Region)
 	add("subnet", c.Subnet)
 	add("vm", c.VMPrivateIP)
 	add("instance", c.InstancePrivateIP)
@@ -273,25 +652,26 @@ func joinWrapped(items []string, width int) []string {
 	return lines
 }
 
-func verdictLine(r *report.Report, color bool) string {
-	s := r.Summary
-	verdict := s.Verdict
-	if verdict == "" {
-		verdict = "unknown"
+// changeLines say what changed since the previous run (--state): one line
+// per change, or that nothing did. Without --state, or on its first run,
+// there is nothing to say.
+func changeLines(r *report.Report, width int) []string {
+	when := ""
+	if !r.PreviousRun.IsZero() {
+		when = " (" + r.PreviousRun.UTC().Format("2006-01-02 15:04 UTC") + ")"
 	}
-	reqFail := 0
-	for _, c := range r.Checks {
-		if c.Status == probes.Fail && c.Required {
-			reqFail++
+	if len(r.Changes) == 0 {
+		if r.PreviousRun.IsZero() {
+			return nil
 		}
+		return []string{"No change since the last run" + when + "."}
 	}
-	failed := fmt.Sprintf("%d failed", s.Fail)
-	if s.Fail > 0 {
-		failed += fmt.Sprintf(" (%d required)", reqFail)
+	parts := make([]string, 0, len(r.Changes))
+	for _, c := range r.Changes {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", c.ID, c.From, c.To))
 	}
-	counts := []string{failed, plural(s.Warn, "warning", "warnings"),
-		fmt.Sprintf("%d passed", s.Pass), fmt.Sprintf("%d skipped", s.Skip)}
-	return paint(color, verdictColor(verdict), strings.ToUpper(verdict)) + "  " + strings.Join(counts, " · ")
+	text := "Changed since the last run" + when + ": " + strings.Join(parts, ", ") + "."
+	return wrap(text, width)
 }
 
 func plural(n int, one, many string) string {

@@ -128,5 +128,17 @@ type Resolver interface {
 // Probes use it when the configured Resolver implements it.
 type DetailedResolver interface {
 	Resolver
-	LookupDetail(ctx context.Context, host string) (addrs []string, evidence map[string]any, problem *Result, err error)
+	LookupDetail(ctx context.Context, host string) (Detail, error)
+}
+
+// Detail is what a DetailedResolver saw besides the addresses.
+type Detail struct {
+	Addrs []string
+	// Evidence is filed under the check's evidence key "dns".
+	Evidence map[string]any
+	// Lookups is every server's view, for analyses that correlate checks.
+	Lookups []Lookup
+	// Problem, when set, is the failure the check reports instead of
+	// dialling.
+	Problem *Result
 }

@@ -37,12 +37,14 @@ func resolve(ctx context.Context, r Resolver, host string, res *Result) bool {
 		err   error
 	)
 	if dr, ok := r.(DetailedResolver); ok {
-		var ev map[string]any
-		var problem *Result
-		addrs, ev, problem, err = dr.LookupDetail(ctx, host)
-		if ev != nil {
-			res.evidence()["dns"] = ev
+		var d Detail
+		d, err = dr.LookupDetail(ctx, host)
+		addrs = d.Addrs
+		problem := d.Problem
+		if d.Evidence != nil {
+			res.evidence()["dns"] = d.Evidence
 		}
+		res.Lookups = d.Lookups
 		if problem != nil && err == nil {
 			res.phase("resolve_ms", time.Since(start))
 			res.Status, res.Reason, res.FailedPhase = problem.Status, problem.Reason, PhaseResolve

@@ -39,6 +39,62 @@ type Result struct {
 	Appliance string
 	// EgressIP is where Internet-bound traffic left from (the egress echo).
 	EgressIP string
+	// Lookups is every DNS server's view of the check's name (DNS checks,
+	// and the resolve phase of checks that dial); nil without a comparison.
+	// The report carries the same under the evidence key "dns" or
+	// "resolvers", so EvidenceMap does not write it again.
+	Lookups []Lookup
+	// Rule is the security rule that decided a flow (NSG analyses); nil
+	// when no rule did. The evidence has it in words.
+	Rule *RuleSeen
+	// NeedsARM says which Resource Manager read a not-observable skip
+	// lacked; nil otherwise.
+	NeedsARM *ARMNeed
+}
+
+// Lookup is one DNS server's answer for a name.
+type Lookup struct {
+	// Server is the address:port asked.
+	Server string
+	// Azure marks Azure DNS (168.63.129.16) as opposed to a VNet's server.
+	Azure bool
+	// Outcome is SPEC's word for what it said: ok, nxdomain, servfail,
+	// no-answer, dns-timeout, ...
+	Outcome Reason
+	// Addrs are the addresses it answered.
+	Addrs []string
+}
+
+// RuleSeen is the NSG or security admin rule that decided one flow.
+type RuleSeen struct {
+	// Admin: a security admin rule of Azure Virtual Network Manager; Group
+	// is then the network manager's name, else the NSG's.
+	Admin bool
+	// GroupID is the NSG's (or network manager's) resource id when known.
+	GroupID, Group string
+	// Name is the rule's name; empty when no rule allowed the flow and the
+	// default rules denied it.
+	Name     string
+	Priority int
+	Access   string
+	// The flow: direction, protocol, port, and its ends as a service tag
+	// or "*".
+	Direction, Protocol string
+	Port                int
+	Source, Destination string
+}
+
+// ARMNeed is a Resource Manager read that a check needed and did not get.
+type ARMNeed struct {
+	// Why Resource Manager was not read or the read failed, in words.
+	Why string
+	// Permission is the Azure RBAC action that the read needs.
+	Permission string
+	// Command is the az command a person can run instead.
+	Command string
+	// Disabled: Resource Manager was not used at all (--no-arm, or no
+	// token), as opposed to one read being denied or failing.
+	Disabled bool
 }
 
 // CertSeen is the certificate chain a TLS handshake presented and how it
@@ -114,6 +170,10 @@ type Check struct {
 	Required     bool
 	Kind         Kind
 	Target       Target
+	// ServiceTag is the NSG/UDR service tag that covers the target
+	// ("Storage", "Sql", "Internet"), for the analyses that group the
+	// dependencies one rule or route decides; empty where none applies.
+	ServiceTag string
 	// Why explains the dependency for `plan` and the firewall team.
 	Why string
 	// Source names the document the entry comes from.
@@ -127,6 +187,12 @@ type Check struct {
 	// Summary, when set instead of Probe, is an analysis of the other
 	// checks' outcomes: the runner makes it once they have all finished.
 	Summary func([]Outcome) Result
+	// UntilDeadline marks a probe that only waits for what discovery reads
+	// in the background (Resource Manager's long-running reads take 10 s
+	// and more, longer than one check's --timeout) and then analyses it:
+	// the runner gives it the run's deadline instead of --timeout, and it
+	// holds none of the --concurrency slots, which are for network work.
+	UntilDeadline bool
 }
 
 // Outcome is a check together with its result, as the runner returns it.

@@ -37,7 +37,11 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 	outs := make([]Outcome, len(checks))
 	run := func(i int) func() error {
 		return func() error {
-			outs[i].Result = runOne(runCtx, checks[i], o.Timeout)
+			timeout := o.Timeout
+			if checks[i].UntilDeadline {
+				timeout = 0 // the run's deadline alone
+			}
+			outs[i].Result = runOne(runCtx, checks[i], timeout)
 			if o.OnDone != nil {
 				o.OnDone(outs[i])
 			}
@@ -91,14 +95,23 @@ func preset(c Check) Result {
 	return Result{Status: Skip, Reason: ReasonError, Message: "check has neither a probe nor a preset result"}
 }
 
-// runOne gives the check its own limit under the run's deadline and turns
-// anything the probe leaves unsaid (a hint, a deadline cut) into data.
+// runOne gives the check its own limit under the run's deadline (none of
+// its own when timeout is 0) and turns anything the probe leaves unsaid (a
+// hint, a deadline cut) into data.
 func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	start := time.Now()
 	if runCtx.Err() != nil {
 		return deadlineResult(c, 0)
 	}
-	ctx, cancel := context.WithTimeout(runCtx, timeout)
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(runCtx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(runCtx)
+	}
 	defer cancel()
 
 	done := make(chan Result, 1)

@@ -172,6 +172,39 @@ func BenchmarkRunSilentDrops(b *testing.B) {
 	b.ReportMetric(float64(m.HeapSys)/1e6, "heap-sys-MB")
 }
 
+// A check that waits for discovery gets the run's deadline, not --timeout,
+// and holds no concurrency slot: with one slot taken by a network check of
+// 300 ms, two waiters of 250 ms (longer than the 100 ms --timeout) both
+// pass, and the network check is not queued behind them.
+func TestRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
+	checks := []Check{
+		{ID: "wait1", Kind: KindAnalysis, UntilDeadline: true, Probe: sleepProbe(250 * time.Millisecond)},
+		{ID: "wait2", Kind: KindAnalysis, UntilDeadline: true, Probe: sleepProbe(250 * time.Millisecond)},
+		{ID: "net", Kind: KindTCP, Probe: sleepProbe(50 * time.Millisecond)},
+		{ID: "net-slow", Kind: KindTCP, Probe: sleepProbe(time.Hour)},
+	}
+	start := time.Now()
+	outs := Run(context.Background(), checks, RunOptions{Timeout: 100 * time.Millisecond, Deadline: 5 * time.Second, Concurrency: 1})
+	took := time.Since(start)
+	for _, i := range []int{0, 1, 2} {
+		if outs[i].Result.Status != Pass {
+			t.Errorf("%s: %+v", outs[i].Check.ID, outs[i].Result)
+		}
+	}
+	if r := outs[3].Result; r.Reason != ReasonTimeout {
+		t.Errorf("net-slow must still end at --timeout: %+v", r)
+	}
+	// Waiters run beside the one slot: 250 ms, not 2×250 + the network.
+	if took > 450*time.Millisecond {
+		t.Errorf("waiters held the slot or each other: %v", took)
+	}
+	// The run's deadline still ends a waiter.
+	outs = Run(context.Background(), checks[:1], RunOptions{Timeout: 10 * time.Millisecond, Deadline: 100 * time.Millisecond, Concurrency: 1})
+	if r := outs[0].Result; r.Status != Fail || r.Reason != ReasonDeadline {
+		t.Errorf("waiter past the deadline: %+v", r)
+	}
+}
+
 // An analysis waits for what discovery reads without holding one of the
 // network's places: with --concurrency 1, an analysis that waits for the
 // only network check still lets it run.

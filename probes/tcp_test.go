@@ -29,7 +29,7 @@ func TestTCPOutcomes(t *testing.T) {
 			if r.Status != tc.status || r.Reason != tc.reason || r.FailedPhase != tc.phase {
 				t.Fatalf("got %s/%s/%q (%s), want %s/%s/%q", r.Status, r.Reason, r.FailedPhase, r.Message, tc.status, tc.reason, tc.phase)
 			}
-			if time.Since(start) > 900*time.Millisecond {
+			if time.Since(start) > 2*time.Second { // 500 ms and a loaded machine
 				t.Fatalf("probe outlived its context: %s", time.Since(start))
 			}
 			if tc.reason != ReasonNXDomain && (len(r.Addresses) != 1 || r.Addresses[0] != "127.0.0.1") {

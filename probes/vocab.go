@@ -107,6 +107,29 @@ const (
 )
 
 // Modes lists the modes in the order help texts show them.
+// Statuses, Reasons, Phases and Kinds list the closed vocabularies, in
+// SPEC's order, for documentation and the report's JSON Schema.
+func Statuses() []Status { return []Status{Pass, Warn, Fail, Skip} }
+
+func Reasons() []Reason {
+	return []Reason{
+		ReasonOK, ReasonTimeout, ReasonRefused, ReasonUnreachable, ReasonReset,
+		ReasonNXDomain, ReasonServFail, ReasonNoAnswer, ReasonDNSTimeout,
+		ReasonWrongAnswer, ReasonPublicAnswer, ReasonResolverDisagree,
+		ReasonTLSHandshake, ReasonTLSUntrusted, ReasonTLSNameMismatch, ReasonTLSIntercepted,
+		ReasonHTTPStatus, ReasonHTTPBody, ReasonForcedTunnel, ReasonAsymmetricRoute,
+		ReasonNSGRule, ReasonSubnetConfig, ReasonNoData, ReasonNotApplicable,
+		ReasonNotObservable, ReasonDeadline, ReasonError,
+	}
+}
+
+// Phases lists the failed_phase words (PhaseNone is not one).
+func Phases() []Phase {
+	return []Phase{PhaseResolve, PhaseConnect, PhaseTLS, PhaseHTTP, PhaseDNS, PhaseAnalysis}
+}
+
+func Kinds() []Kind { return []Kind{KindTCP, KindTLS, KindHTTP, KindDNS, KindPath, KindAnalysis} }
+
 func Modes() []Mode { return []Mode{ModeInternal, ModeExternal, ModeV2Injected, ModeV2Integrated} }
 
 // Classic says whether the mode is one of the classic tiers' VNet modes,

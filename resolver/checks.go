@@ -94,6 +94,7 @@ func nameProbe(set *Set, n Name, src Expecter) probes.ProbeFunc {
 		r.Duration = time.Since(start)
 		r.Phases = map[string]int64{"dns_ms": r.Duration.Milliseconds()}
 		r.Evidence = map[string]any{"host": c.Host, "resolvers": c.Evidence(exp), "expected": expectedEvidence(exp)}
+		r.Lookups = c.Lookups()
 		if c.Primary >= 0 {
 			for _, a := range c.Views[c.Primary].Addrs {
 				r.Addresses = append(r.Addresses, a.String())

@@ -139,6 +139,24 @@ type AnswerEvidence struct {
 	Class   AddrClass `json:"class"`
 }
 
+// Lookups is every view in probes' typed form, for analyses that correlate
+// checks (package findings). A server still pending when the answer was
+// taken from another is left out: it said nothing yet.
+func (c Comparison) Lookups() []probes.Lookup {
+	out := make([]probes.Lookup, 0, len(c.Views))
+	for _, v := range c.Views {
+		if v.Err == errPending {
+			continue
+		}
+		l := probes.Lookup{Server: v.Server.Addr.String(), Azure: v.Server.Role == RoleAzure, Outcome: v.Reason()}
+		for _, a := range v.Addrs {
+			l.Addrs = append(l.Addrs, a.String())
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 // Evidence renders every view for the report: per resolver the answers with
 // their class, the CNAME chain, rcode, transport and round-trip time.
 func (c Comparison) Evidence(e Expectation) []ViewEvidence {

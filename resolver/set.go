@@ -498,19 +498,20 @@ var errPending = errors.New("still waiting for this server when the answer was t
 // LookupHost implements probes.Resolver: the addresses the VM itself would
 // get, from the first VNet server that answers.
 func (s *Set) LookupHost(ctx context.Context, host string) ([]string, error) {
-	addrs, _, _, err := s.LookupDetail(ctx, host)
-	return addrs, err
+	d, err := s.LookupDetail(ctx, host)
+	return d.Addrs, err
 }
 
 // LookupDetail implements probes.DetailedResolver. Besides the VM's answer
 // it returns every server's view as evidence and, when the answer itself is
 // wrong — a privatelink CNAME (a private endpoint) that ends at a public
 // address — a failed result for the probe to report instead of dialling.
-func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[string]any, *probes.Result, error) {
+func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, error) {
 	c, i := s.waitPrimary(ctx, host)
 	// probes files this map under the check's evidence key "dns".
 	exp := s.expect.Known()
 	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(exp)}
+	d := probes.Detail{Evidence: ev, Lookups: c.Lookups()}
 	if i >= 0 {
 		ev["chosen"] = s.servers[i].Addr.String()
 		if ch := c.Views[i].Chain; len(ch) > 1 {
@@ -518,26 +519,28 @@ func (s *Set) LookupDetail(ctx context.Context, host string) ([]string, map[stri
 		}
 	}
 	if i < 0 {
-		return nil, ev, nil, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
+		return d, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
 	}
 	v := c.Views[i]
 	if v.ChainCut && v.Reason() == probes.ReasonNoAnswer {
 		// Not a name that does not exist: one whose chain never ends.
 		r := probes.Failf(probes.ReasonNoAnswer, probes.PhaseResolve, v.chainCutText())
 		r.Hint = fmt.Sprintf("Fix the CNAME records of %s on DNS server %s (a loop, or a chain too long to follow).", c.Host, v.Server.Addr.Addr())
-		return nil, ev, &r, nil
+		d.Problem = &r
+		return d, nil
 	}
 	if v.Reason() != probes.ReasonOK {
 		if ctx.Err() != nil && !v.Answered() && !errors.Is(v.Err, errMalformed) {
 			// A name-resolution timeout, unless the run's deadline ended it
 			// (probes.Classify looks at the run context first).
-			return nil, ev, nil, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}
+			return d, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}
 		}
-		return nil, ev, nil, v.dnsErr()
+		return d, v.dnsErr()
 	}
-	addrs := make([]string, len(v.Addrs))
+	d.Addrs = make([]string, len(v.Addrs))
 	for j, a := range v.Addrs {
-		addrs[j] = a.String()
+		d.Addrs[j] = a.String()
 	}
-	return addrs, ev, privateLinkProblem(exp, c, i), nil
+	d.Problem = privateLinkProblem(exp, c, i)
+	return d, nil
 }

@@ -58,6 +58,7 @@ func ZoneScopeProbe(set *Set, suffix, canary string) probes.ProbeFunc {
 			soaEv[i] = v.evidence(exp)
 		}
 		r.Evidence = map[string]any{"zone": suffix, "soa": soaEv, "canary": cmp.Host, "canary_resolvers": cmp.Evidence(exp)}
+		r.Lookups = cmp.Lookups()
 		return r
 	}
 }

@@ -39,6 +39,11 @@ type config struct {
 	noEgress                            bool
 	expectEgressRaw                     []string
 	azureDNS                            string
+	color                               string
+	verbose, redact                     bool
+	stateFile                           string
+	apimSubnet, identityClientID        string
+	cloudGiven                          bool
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -47,7 +52,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
 	fs.StringVar(&c.mode, "mode", string(probes.ModeInternal), "VNet mode: "+probes.Join(probes.Modes(), ", "))
 	fs.StringVar(&c.phase, "phase", string(probes.DeployAuto), "pre (before deployment), post, or auto (post when the gateway name resolves)")
-	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", "))
+	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", ")+" (when not given: the one the Instance Metadata Service names, else public)")
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
 	fs.StringVar(&c.storageAccount, "storage-account", "", "a storage account of yours in the region (storage checks are skipped without it)")
 	fs.StringVar(&c.sqlServer, "sql-server", "", "an Azure SQL logical server of yours (SQL check is skipped without it)")
@@ -65,6 +70,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.BoolVar(&c.noARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
 	fs.StringVar(&c.armEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
 	fs.StringVar(&c.armCredential, "arm-credential", azurectx.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
+	fs.StringVar(&c.identityClientID, "identity-client-id", "", "client id of a user-assigned managed identity for Resource Manager (default: the VM's system-assigned identity)")
+	fs.StringVar(&c.apimSubnet, "apim-subnet", "", "the instance's subnet, a resource id, for the v2 modes where apimprobe cannot run inside it and before the instance exists (default: from the instance's virtualNetworkConfiguration)")
 	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
 	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
@@ -72,8 +79,12 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
 	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable), e.g. 'outbound.storage.*'")
 	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
-	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (default: table on a terminal, json otherwise)")
+	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, jsonl, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (jsonl appends a line) (default: table on a terminal, json otherwise)")
+	fs.StringVar(&c.stateFile, "state", "", "remember each check's status in FILE between runs and report what changed")
 	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "the table lists every check, not only what needs attention")
+	fs.StringVar(&c.color, "color", "auto", "colour in the table: auto, always, never (NO_COLOR and TERM=dumb mean never under auto)")
+	fs.BoolVar(&c.redact, "redact", false, "replace your names (service, accounts, vault, server, resource group, subscription) and addresses with stable placeholders in every output, for sharing")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "console", "log format on standard error: console, json")
 	return fs
@@ -134,14 +145,18 @@ func (c *config) runConfig() (run.Config, error) {
 			return cfg, fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
+	// The parsers' errors name their flag already.
 	subnet, err := resolver.ParseSubnet(c.subnet)
 	if c.subnet != "" && err != nil {
-		return cfg, fmt.Errorf("--subnet: %v", err)
+		return cfg, err
 	}
 	if c.privateIP != "" {
 		if _, err := resolver.ParsePrivateIP(c.privateIP, subnet); err != nil {
-			return cfg, fmt.Errorf("--private-ip: %v", err)
+			return cfg, err
 		}
+	}
+	if c.units < 0 || c.units > 31 {
+		return cfg, fmt.Errorf("--units %d: want 1 to 31 scale units", c.units)
 	}
 	if cfg.DNSServers, err = resolver.ParseServers(c.dnsServers); err != nil {
 		return cfg, fmt.Errorf("--dns-server: %v", err)
@@ -169,6 +184,9 @@ func (c *config) runConfig() (run.Config, error) {
 	if _, err := zerolog.ParseLevel(c.logLevel); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, c.logLevel) {
 		return cfg, fmt.Errorf("--log-level: unknown value %q (want one of debug, info, warn, error)", c.logLevel)
 	}
+	if c.color != "auto" && c.color != "always" && c.color != "never" {
+		return cfg, fmt.Errorf("--color: unknown value %q (want one of auto, always, never)", c.color)
+	}
 	if c.logFormat != "console" && c.logFormat != "json" {
 		return cfg, fmt.Errorf("--log-format: unknown value %q (want one of console, json)", c.logFormat)
 	}
@@ -179,9 +197,13 @@ func (c *config) runConfig() (run.Config, error) {
 	case c.noARM:
 		armMode = azurectx.ARMOff
 	}
+	if !c.cloudGiven {
+		cfg.Cloud = "" // the metadata service's azEnvironment decides
+	}
 	cfg.Azure = azurectx.Options{
 		IMDSEndpoint: c.imdsEndpoint, ARM: armMode, ARMEndpoint: c.armEndpoint, Cloud: cfg.Cloud,
-		Credential: c.armCredential, ServiceTagsFile: c.serviceTags, Service: c.service, Mode: cfg.Mode,
+		Credential: c.armCredential, ManagedIdentityClientID: c.identityClientID, ServiceTagsFile: c.serviceTags,
+		Service: c.service, Mode: cfg.Mode, APIMSubnet: c.apimSubnet,
 		Phase: cfg.Phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
 	}
 	if err := azurectx.Validate(&cfg.Azure); err != nil {

@@ -9,18 +9,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
+	"github.com/apimprobe/apimprobe/internal/state"
 	"github.com/apimprobe/apimprobe/output"
 )
 
@@ -44,30 +45,73 @@ func main() {
 const usage = `apimprobe tells whether Azure API Management can work from this subnet.
 
 Usage:
-  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage)
+  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage,
+                             130/143 interrupted)
   apimprobe plan [flags]     list the checks run would make, without sending a packet
   apimprobe version          version, commit and Go version
 
-Run 'apimprobe COMMAND --help' for the flags of a command.
+Run 'apimprobe help COMMAND' or 'apimprobe COMMAND --help' for the flags of a command.
 `
+
+// commandHelp is each command's help: what it does and examples; the flags
+// follow, wrapped to the terminal.
+var commandHelp = map[string]string{
+	"run": `Usage: apimprobe run [flags]
+
+Discovers the context (metadata service, Resource Manager), runs every check
+at once, prints the diagnosis and exits 0 (ready, or degraded without
+--strict), 1 (blocked) or 2 (usage).
+
+Examples:
+  apimprobe run --service contoso --storage-account contosostore \
+      --sql-server contoso-sql --key-vault contoso-kv
+  apimprobe run --service contoso --mode external -v
+  apimprobe run --service contoso -o markdown=ticket.md --redact
+  apimprobe run --service contoso -o json=/var/lib/apimprobe/last.json --strict
+`,
+	"plan": `Usage: apimprobe plan [flags]
+
+Lists the checks that run would make (id, target, port, required or
+optional, why) without sending a packet: the list a firewall team needs.
+
+Examples:
+  apimprobe plan --service contoso --mode internal
+  apimprobe plan --service contoso -o markdown=firewall-request.md
+`,
+}
 
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "apimprobe: a command is needed: run, plan or version (apimprobe --help says more)")
 		return 2
 	}
 	switch args[0] {
 	case "run", "plan":
 		return command(args[0], args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, versionLine())
-		return 0
+	case "version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "apimprobe version: unexpected argument %q\n", args[1])
+			return 2
+		}
+		return say(stdout, stderr, versionLine()+"\n")
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
+		if len(args) > 1 && (args[1] == "run" || args[1] == "plan") {
+			return command(args[1], []string{"--help"}, stdout, stderr)
+		}
+		return say(stdout, stderr, usage)
 	}
 	fmt.Fprintf(stderr, "apimprobe: unknown command %q (want run, plan or version)\n", args[0])
 	return 2
+}
+
+// say writes text that is the whole of the command's answer: if it cannot
+// be written (a full disk, a closed pipe), the command did not do its job.
+func say(stdout, stderr io.Writer, text string) int {
+	if _, err := io.WriteString(stdout, text); err != nil {
+		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %v\n", err)
+		return 2
+	}
+	return 0
 }
 
 func versionLine() string {
@@ -84,12 +128,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(stdout, "Usage: apimprobe %s [flags]\n\nFlags:\n%s", name, fs.FlagUsages())
-			return 0
+			return say(stdout, stderr, fmt.Sprintf("%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout))))
 		}
 		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
 		return 2
 	}
+	c.cloudGiven = fs.Changed("cloud")
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
@@ -106,7 +150,8 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Log = newLogger(c, stderr)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
-	opts := output.Options{Color: colorFor(stdout), Width: termWidth(stdout)}
+	cfg.Command = commandLine(name, args)
+	opts := output.Options{Color: colorFor(c.color, stdout), Width: termWidth(stdout), Verbose: c.verbose, Strict: c.strict}
 
 	if name == "plan" {
 		checks, err := run.Plan(cfg)
@@ -120,16 +165,81 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The selection is checked before anything is sent: plan builds the
+	// same list.
+	if _, err := run.Plan(cfg); err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
+	}
+	return probe(cfg, c, specs, opts, stdout, stderr)
+}
+
+// probe is one run as a health job makes it: under the lock of the files it
+// writes (a second run waits for the first, within --deadline), with the
+// --state file read after the lock, and signals that end it unjudged.
+func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
+	// Which Resource Manager reads the run waits for, on a terminal only.
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	ctx, stop := run.OnSignals(context.Background())
 	defer stop()
+	files := output.Files(specs)
+	if c.stateFile != "" {
+		files = append(files, c.stateFile)
+	}
+	lockCtx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	unlock, err := filelock.Acquire(lockCtx, files)
+	cancel()
+	if intr, ok := run.Interrupted(ctx); ok {
+		fmt.Fprintf(stderr, "apimprobe run: %v while waiting for another run: nothing was probed\n", intr)
+		return intr.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
+	}
+	defer unlock()
+	if c.stateFile != "" {
+		if cfg.State, err = state.Open(c.stateFile); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			return 2
+		}
+	}
+
 	rep, err := run.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 		return 2
 	}
+	if c.redact {
+		red := redaction(c)
+		for v, kind := range map[string]string{rep.Context.ResourceGroup: "resource-group", rep.Context.Hostname: "vm"} {
+			if v != "" {
+				red.Names[v] = kind
+			}
+		}
+		if err := rep.Redact(red); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %v\n", err)
+			return 2
+		}
+	}
+	if intr, ok := run.Interrupted(ctx); ok && rep.Interrupted {
+		// SPEC: no report file is replaced; standard output still shows
+		// what had finished.
+		output.WriteAll(output.OnlyStdout(specs), rep, stdout, opts)
+		fmt.Fprintf(stderr, "apimprobe run: %v: %d checks had finished; nothing judged, no report file replaced\n", intr, len(rep.Checks))
+		return intr.ExitCode()
+	}
 	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: writing the report: %v\n", err)
 		return 2
+	}
+	if cfg.State != nil {
+		if err := cfg.State.Save(); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			return 2
+		}
 	}
 	return rep.ExitCode(c.strict)
 }
@@ -168,19 +278,81 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// colorFor: colour only on a terminal, and never when NO_COLOR is set.
-func colorFor(w io.Writer) bool {
+// colorFor decides --color: always and never are what they say; auto is
+// colour on a terminal unless NO_COLOR is set or TERM is dumb.
+func colorFor(when string, w io.Writer) bool {
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
+	if os.Getenv("TERM") == "dumb" {
+		return false
+	}
 	return isTerminal(w)
+}
+
+// helpWidth is the terminal's width for --help, at most 100 columns.
+func helpWidth(w io.Writer) int {
+	if n := termWidth(w); n > 0 {
+		return min(n, 100)
+	}
+	return 100
+}
+
+// commandLine is the command as run, for the report: values of flags that
+// could carry a secret are replaced, and --redact's names are removed with
+// the rest of the report.
+func commandLine(name string, args []string) string {
+	secret := map[string]bool{"--identity-client-id": true, "--arm-endpoint": true, "--egress-echo-url": true}
+	out := []string{"apimprobe", name}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if k, _, ok := strings.Cut(a, "="); ok && secret[k] {
+			out = append(out, k+"=<removed>")
+			continue
+		}
+		out = append(out, shellQuote(a))
+		if secret[a] && i+1 < len(args) {
+			out = append(out, "<removed>")
+			i++
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// redaction names what --redact replaces: the names the operator gave and
+// the ones discovered, each with its kind.
+func redaction(c config) report.Redaction {
+	names := map[string]string{}
+	for v, kind := range map[string]string{
+		c.service: "service", c.storageAccount: "storage-account", c.sqlServer: "sql-server", c.keyVault: "key-vault",
+	} {
+		if v != "" {
+			names[v] = kind
+		}
+	}
+	return report.Redaction{Names: names, Keep: []string{"168.63.129.16", "169.254.169.254"}}
 }
 
 func newLogger(c config, stderr io.Writer) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(c.logLevel)
 	var w io.Writer = stderr
 	if c.logFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(stderr), TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(c.color, stderr), TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 )
 
 // The black-box tests build the binary once and run it as an operator would.
@@ -95,9 +98,22 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--arm-endpoint", "http://management.example"},
 		{"run", "--service-tags", "/etc/hostname"},
 		{"run", "--arm", "--no-arm"},
+		{"run", "--apim-subnet", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/virtualNetworks/v"},
+		{"run", "--only", "outbound.sq"},
+		{"run", "--only", ""},
+		{"run", "--skip", "*"},
+		{"plan", "--skip", "outbound", "--skip", "dns", "--skip", "route", "--skip", "subnet", "--skip", "inbound", "--skip", "tls"},
+		{"run", "--units", "40"},
 		{"plan", "--mode", "nope"},
 		{"frobnicate"},
+		{},
+		{"version", "--bogus"},
 	} {
+		if len(args) > 0 && args[0] == "run" && !slices.Contains(args, "--egress-echo-url") {
+			// Should a case be accepted by mistake, it still reaches
+			// nothing but loopback. (--no-egress would hide a bad echo URL.)
+			args = append(args, offline...)
+		}
 		r := runBinary(t, nil, args...)
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, r.code, r.stderr)
@@ -114,6 +130,50 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 	}
 }
 
+// --arm names why no Resource Manager token could be had.
+func TestARMRequiredSaysWhy(t *testing.T) {
+	r := runBinary(t, nil, "run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9")
+	if r.code != 2 || !strings.Contains(r.stderr, "--arm") || !strings.Contains(r.stderr, "not running on an Azure VM") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A selection that leaves no check is refused before anything is sent, and
+// names the ids the operator probably meant.
+func TestEmptySelectionNamesTheClosestIDs(t *testing.T) {
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.sq"}, offline...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "selects no check") || !strings.Contains(r.stderr, "outbound.sql") {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+}
+
+// A flag's error names the flag once.
+func TestErrorsNameTheFlagOnce(t *testing.T) {
+	for _, args := range [][]string{{"--subnet", "10.0.0.0/33"}, {"--private-ip", "1.2.3"}, {"--units", "40"}} {
+		r := runBinary(t, nil, append(append([]string{"plan"}, args...), "-o", "json")...)
+		if r.code != 2 || strings.Count(r.stderr, args[0]) != 1 {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+// What version and --help print is their whole answer: a write that fails
+// is a failure.
+func TestUnwritableStdoutFails(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	for _, args := range [][]string{{"version"}, {"--help"}, {"run", "--help"}} {
+		cmd := exec.Command(binary, args...)
+		cmd.Stdout = full
+		if err := cmd.Run(); err == nil {
+			t.Errorf("%v into /dev/full exited 0", args)
+		}
+	}
+}
+
 func TestVersionAndHelp(t *testing.T) {
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		r := runBinary(t, nil, args...)
@@ -124,6 +184,51 @@ func TestVersionAndHelp(t *testing.T) {
 	r := runBinary(t, nil, "run", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "--deadline") || !strings.Contains(r.stdout, "(default 30s)") {
 		t.Errorf("help: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestHelpRunAndColor(t *testing.T) {
+	a, b := runBinary(t, nil, "help", "run"), runBinary(t, nil, "run", "--help")
+	if a.code != 0 || a.stdout != b.stdout || !strings.Contains(a.stdout, "Examples:") || !strings.Contains(a.stdout, "--redact") {
+		t.Errorf("help run: %d %q", a.code, a.stdout)
+	}
+	for _, l := range strings.Split(a.stdout, "\n") {
+		if len([]rune(l)) > 100 {
+			t.Errorf("help line of %d columns: %q", len([]rune(l)), l)
+		}
+	}
+	if r := runBinary(t, nil, "run", "--color", "sometimes"); r.code != 2 || !strings.Contains(r.stderr, "--color") {
+		t.Errorf("bad --color: %d %q", r.code, r.stderr)
+	}
+	args := append([]string{"run", "--only", "outbound.sql", "-o", "table", "--sql-server", "secretsql"}, offline...)
+	if r := runBinary(t, nil, append(args, "--color", "always")...); (r.code != 0 && r.code != 1) || !strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("--color always on a pipe: %d %q", r.code, r.stdout)
+	}
+	if r := runBinary(t, nil, append(args, "--color", "auto")...); strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("--color auto on a pipe: %q", r.stdout)
+	}
+}
+
+func TestRedactAndCommand(t *testing.T) {
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.*", "-o", "json", "--service", "fabrikam",
+		"--storage-account", "fabstore", "--redact"}, offline...)...)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, secret := range []string{"fabrikam", "fabstore"} {
+		if strings.Contains(r.stdout, secret) {
+			t.Errorf("--redact left %q in the report", secret)
+		}
+	}
+	var rep struct {
+		Context  struct{ Command, Service string }
+		Findings []any
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Context.Service != "service-1" || !strings.HasPrefix(rep.Context.Command, "apimprobe run --only 'outbound.*' -o json --service service-1 ") || rep.Findings == nil {
+		t.Errorf("context %+v findings %v", rep.Context, rep.Findings)
 	}
 }
 
@@ -159,6 +264,7 @@ func TestRunJSONShapeAndFiles(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	var rep map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
@@ -220,6 +326,7 @@ func TestRunInEmptyNetns(t *testing.T) {
 			Required                 bool
 		}
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +365,7 @@ func TestSilentResolversKeepTheDeadline(t *testing.T) {
 		Context struct{ Resolvers []string }
 		Checks  []struct{ ID, Status, Reason, Hint string }
 	}
+	schematest.Validate(t, []byte(r.stdout))
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func check(e Endpoint, o Options) probes.Check {
 	ch := probes.Check{
 		ID: e.ID, Title: title, Category: e.Category, ResourceType: e.ResourceType,
 		Required: req, Kind: e.Kind, Target: target, Why: e.Why, Source: e.Source,
-		Hint: hint(e, o.Region),
+		Hint: hint(e, o.Region), ServiceTag: e.ServiceTag,
 	}
 	switch {
 	case !applies:

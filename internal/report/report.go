@@ -4,6 +4,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -38,6 +40,22 @@ type Context struct {
 	Resolvers         []string           `json:"resolvers,omitempty"`
 	Credential        string             `json:"credential,omitempty"`
 	Sources           map[string]string  `json:"sources,omitempty"`
+	// Instance is what Resource Manager shows of the instance; nil when it
+	// was not read. Added within schema_version 1.
+	Instance *Instance `json:"instance,omitempty"`
+	// Command is the command line as run, secrets removed. Added within
+	// schema_version 1.
+	Command string `json:"command,omitempty"`
+}
+
+// Instance is the API Management instance as Resource Manager describes it.
+type Instance struct {
+	ID       string `json:"id,omitempty"`
+	SKU      string `json:"sku,omitempty"`
+	Capacity int    `json:"capacity,omitempty"`
+	// Platform is the compute platform version (stv2, stv2.1, …).
+	Platform  string   `json:"platform,omitempty"`
+	Locations []string `json:"locations,omitempty"`
 }
 
 type Summary struct {
@@ -70,6 +88,20 @@ type Check struct {
 	Phases       map[string]int64 `json:"phases,omitempty"`
 	Addresses    []string         `json:"addresses,omitempty"`
 	Evidence     map[string]any   `json:"evidence,omitempty"`
+	// Since is when the check entered its current status, known with
+	// --state (the first run that saw it, or the run that changed it).
+	// Added within schema_version 1.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Change is one entry of the report's changes (with --state): a check whose
+// status differs from the previous run's. Since is this run's start, when
+// the change was first seen.
+type Change struct {
+	ID    string        `json:"id"`
+	From  probes.Status `json:"from"`
+	To    probes.Status `json:"to"`
+	Since time.Time     `json:"since"`
 }
 
 type Report struct {
@@ -79,7 +111,50 @@ type Report struct {
 	DurationMS    int64     `json:"duration_ms"`
 	Context       Context   `json:"context"`
 	Summary       Summary   `json:"summary"`
-	Checks        []Check   `json:"checks"`
+	// Findings is the diagnosis: one entry per root cause, most severe
+	// first. Added within schema_version 1; always present (possibly empty)
+	// in a report of a run.
+	Findings []Finding `json:"findings"`
+	Checks   []Check   `json:"checks"`
+	// Changes lists the checks whose status differs from the previous run
+	// (--state), in id order.
+	Changes []Change `json:"changes,omitempty"`
+	// Interrupted is set when a signal ended the run: Checks holds only the
+	// checks that finished before it, and no report file is replaced.
+	Interrupted bool `json:"interrupted,omitempty"`
+
+	// PreviousRun is when the run recorded in the --state file started;
+	// zero without --state or on its first run. The table uses it to say
+	// "no change since"; it is not part of the JSON.
+	PreviousRun time.Time `json:"-"`
+}
+
+// Finding severities.
+const (
+	SeverityBlocking  = "blocking"
+	SeverityDegrading = "degrading"
+	SeverityInfo      = "info"
+)
+
+// Finding is one root cause and the checks it explains. A rule may yield
+// several findings with the same id (one per resolver, NSG rule or CA);
+// their evidence tells them apart.
+type Finding struct {
+	ID       string         `json:"id"`
+	Severity string         `json:"severity"`
+	Title    string         `json:"title"`
+	Cause    string         `json:"cause"`
+	Checks   []string       `json:"checks"`
+	Evidence map[string]any `json:"evidence,omitempty"`
+	Fix      Fix            `json:"fix"`
+}
+
+// Fix is the change that removes a finding's cause: one sentence, and the
+// az commands that make it where one exists, filled with what the run knows
+// (<placeholders> for the rest).
+type Fix struct {
+	Summary  string   `json:"summary"`
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Verdicts.
@@ -91,6 +166,23 @@ const (
 
 // FromOutcomes fills Checks (sorted by id) and Summary from the runner's
 // outcomes.
+// MarshalJSON writes findings as [] when there are none: SPEC has the key
+// in every report, and a consumer should not have to tell null from empty.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	// HTML escaping is the caller's choice (the json format turns it off).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(plain(r)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
 func (r *Report) FromOutcomes(outs []probes.Outcome) {
 	r.Checks = make([]Check, 0, len(outs))
 	for _, o := range outs {

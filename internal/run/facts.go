@@ -50,7 +50,8 @@ func (f *facts) Settled(ctx context.Context) (resolver.Expectation, []string) {
 	if vipKnown(exp) {
 		return exp, nil
 	}
-	if f.disc.Wait(ctx) == nil {
+	// The instance's own read, not the long-running ones.
+	if !f.disc.WaitInstance(ctx) {
 		return exp, []string{vipWord(exp)}
 	}
 	return f.Known(), nil

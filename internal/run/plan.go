@@ -91,7 +91,11 @@ func (w world) checks() ([]probes.Check, error) {
 	az.Phase, az.Region = w.phase, w.region
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
 	checks = append(checks, interceptionCheck())
-	return catalog.Select(checks, w.cfg.Only, w.cfg.Skip), nil
+	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
+	if len(selected) == 0 {
+		return nil, noChecks(checks, w.cfg.Only, w.cfg.Skip)
+	}
+	return selected, nil
 }
 
 // resolver is the set as the probes' Resolver; nil (the system's) for plan,

@@ -6,23 +6,30 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/state"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/resolver"
 )
 
 // Config is a run's input: the operator's flags, validated and typed.
+// Cloud "" (no --cloud) takes the cloud the metadata service names, else
+// public.
 type Config struct {
 	Service                             string
 	Mode                                probes.Mode
@@ -53,8 +60,18 @@ type Config struct {
 	Concurrency       int
 	Only, Skip        []string
 
+	// Command is the command line as run, secrets removed, for the report.
+	Command string
+	// State is the --state file, opened (nil: none). Run applies it to the
+	// report (changes, since); the caller saves it once the report is out.
+	State *state.Store
+
 	Tool report.Tool
 	Log  zerolog.Logger
+	// Progress, when set, gets a line saying which Resource Manager reads
+	// the run is waiting for; the CLI passes standard error when it is a
+	// terminal. Nothing of it reaches the report.
+	Progress io.Writer
 }
 
 // DefaultResolvConf is where the VM's resolvers are read from.
@@ -63,6 +80,9 @@ const DefaultResolvConf = "/etc/resolv.conf"
 // Plan returns the checks Run would make with the same configuration,
 // sending nothing at all.
 func Plan(cfg Config) ([]probes.Check, error) {
+	if cfg.Cloud == "" {
+		cfg.Cloud = probes.CloudPublic // plan asks no metadata service
+	}
 	return offline(cfg).checks()
 }
 
@@ -70,18 +90,28 @@ func Plan(cfg Config) ([]probes.Check, error) {
 // (plus a fraction of a second) whatever the network does. The error is a
 // configuration the run could not start with; once the checks start, every
 // failure is in the report.
-func Run(ctx context.Context, cfg Config) (*report.Report, error) {
+//
+// When the caller cancels ctx (a signal: see OnSignals), the run stops at
+// once and the report is marked interrupted: it lists only the checks that
+// had finished, nothing cut short is judged, and cfg.State is left alone.
+func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	started := time.Now()
-	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Deadline, probes.ErrRunDeadline)
+	ctx, cancel := context.WithTimeoutCause(parent, cfg.Deadline, probes.ErrRunDeadline)
 	defer cancel()
 
 	// IMDS answers (or not) within its own second; Resource Manager reads go
-	// on while the checks run.
+	// on while the checks run, until the run's deadline.
+	cfg.Azure.RunDeadline = cfg.Deadline
+	cfg.Azure.Cloud = cfg.Cloud
 	disc, err := azurectx.Discover(ctx, cfg.Azure)
 	if err != nil {
 		return nil, err
 	}
 	known := disc.Context()
+	// Without --cloud, the cloud the metadata service names (azEnvironment).
+	if cfg.Cloud == "" {
+		cfg.Cloud = cmp.Or(known.Cloud, probes.CloudPublic)
+	}
 	if msg := known.IMDSError; msg != "" {
 		cfg.Log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
 	}
@@ -115,23 +145,109 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	}
 	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(phase)).Msg("running")
 
+	stopProgress := showProgress(cfg.Progress, disc.Pending, progressEvery, progressAfter)
+	var cut cutChecks
 	outs := probes.Run(ctx, checks, probes.RunOptions{
 		Timeout: cfg.Timeout, Deadline: time.Until(started.Add(cfg.Deadline)), Concurrency: cfg.Concurrency,
 		OnDone: func(o probes.Outcome) {
+			if parent.Err() != nil {
+				cut.add(o.Check.ID)
+			}
 			cfg.Log.Debug().Str("id", o.Check.ID).Str("status", string(o.Result.Status)).
 				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
 		},
 	})
+	interrupted := parent.Err() != nil
+	if interrupted {
+		outs = finishedBefore(outs, &cut)
+	}
 
+	stopProgress()
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
 		StartedAt: started.UTC().Truncate(time.Millisecond),
 	}
 	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
+	rep.Context.Command = cfg.Command
 	rep.FromOutcomes(outs)
-	rep.Summary.Headline = Headline(outs)
 	rep.DurationMS = time.Since(started).Milliseconds()
+	if interrupted {
+		rep.Interrupted = true
+		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
+		rep.Clean()
+		return rep, nil
+	}
+	rep.Summary.Headline = Headline(outs)
+	// The analyses have waited for Resource Manager already: take what it
+	// told without waiting again.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
+	snap := disc.Wait(sctx)
+	scancel()
+	rep.Context.Instance = instanceOf(snap)
+	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, outs, snap))
+	if cfg.State != nil {
+		cfg.State.Apply(rep)
+	}
+	rep.Clean()
 	return rep, nil
+}
+
+// instanceOf is the instance as Resource Manager showed it, or nil.
+func instanceOf(s *azurectx.Snapshot) *report.Instance {
+	if s == nil || s.APIM == nil {
+		return nil
+	}
+	a := s.APIM
+	i := &report.Instance{ID: a.ID, SKU: a.SKU, Capacity: a.Capacity, Platform: a.Platform}
+	if a.Location != "" {
+		i.Locations = append(i.Locations, a.Location)
+	}
+	i.Locations = append(i.Locations, a.AdditionalLocations...)
+	return i
+}
+
+// findingsInput gives the diagnosis the outcomes and the resource ids its
+// fixes name.
+func findingsInput(cfg Config, rc report.Context, outs []probes.Outcome, s *azurectx.Snapshot) findings.Input {
+	in := findings.Input{Outcomes: outs, Context: rc}
+	in.APIMSuffix, _ = resolver.APIMSuffix(cfg.Cloud)
+	if s != nil && s.Subnet != nil {
+		in.Azure = findings.Azure{SubnetID: s.Subnet.ID, RouteTableID: s.Subnet.RouteTableID, NSGID: s.Subnet.NSGID}
+	}
+	return in
+}
+
+// cutChecks collects the checks that ended after the caller cancelled the
+// run: whatever they saw was the cancellation, not the network.
+type cutChecks struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (c *cutChecks) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[string]bool{}
+	}
+	c.ids[id] = true
+}
+
+// finishedBefore keeps the outcomes the interruption did not touch: checks
+// that finished before it, and preset results (skips decided from the
+// inputs). Summary checks are dropped, since they would judge the others
+// from an incomplete set.
+func finishedBefore(outs []probes.Outcome, cut *cutChecks) []probes.Outcome {
+	cut.mu.Lock()
+	defer cut.mu.Unlock()
+	kept := outs[:0:0]
+	for _, o := range outs {
+		if cut.ids[o.Check.ID] || o.Check.Summary != nil {
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
 }
 
 // resolverSet builds the DNS comparison: the VM's resolvers (resolv.conf, or

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -188,6 +190,7 @@ func TestPlanAndRunListTheSameChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			schematest.ValidateReport(t, rep)
 			p, r := ids(planned), reportIDs(rep)
 			if !slices.Equal(p, r) {
 				t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)
@@ -296,4 +299,58 @@ func TestReportContextFromDiscovery(t *testing.T) {
 	if gw := byID(rep)["dns.gateway"]; gw.Status != probes.Skip || gw.Reason != probes.ReasonNotApplicable {
 		t.Errorf("dns.gateway before deployment = %s/%s", gw.Status, gw.Reason)
 	}
+}
+
+// A selection that leaves nothing is an error that names the closest ids,
+// for plan and run alike.
+func TestEmptySelection(t *testing.T) {
+	cfg := baseConfig(t, dnsServer(t, nil))
+	for _, tc := range []struct {
+		only, skip []string
+		want       string
+	}{
+		{[]string{"outbound.sq"}, nil, "closest ids: outbound.sql"},
+		{[]string{"dns.gatway"}, nil, "closest ids: dns.gateway"},
+		{nil, []string{"*"}, `--skip "*" leaves no check`},
+	} {
+		cfg.Only, cfg.Skip = tc.only, tc.skip
+		_, perr := Plan(cfg)
+		_, rerr := Run(context.Background(), cfg)
+		for _, err := range []error{perr, rerr} {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("only %v skip %v: %v, want %q", tc.only, tc.skip, err, tc.want)
+			}
+		}
+	}
+}
+
+// A run leaves nothing of itself running: Resource Manager reads still
+// waiting when the checks are done, the resolvers' questions, idle
+// connections.
+func TestNothingOutlivesTheRun(t *testing.T) {
+	dnsAddr := dnsServer(t, map[string]string{"contoso.azure-api.net": "10.1.2.9"})
+	var reads atomic.Int32
+	arm := armServer(t, 3*time.Second, &reads)
+	imds := imdsServer(t)
+	cfg := baseConfig(t, dnsAddr)
+	cfg.Service = "contoso"
+	cfg.Timeout = 300 * time.Millisecond
+	cfg.Deadline = time.Second
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imds, ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
+	if err := azurectx.Validate(&cfg.Azure); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var after int
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if after = runtime.NumGoroutine(); after <= before {
+			return
+		}
+	}
+	buf := make([]byte, 1<<20)
+	t.Fatalf("%d goroutines after the run, %d before:\n%s", after, before, buf[:runtime.Stack(buf, true)])
 }

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -40,8 +43,22 @@ type armSession struct {
 	endpoint string
 	sub      string
 
-	mu   sync.Mutex
-	snap *Snapshot
+	// mu is the Discovery's: it guards snap and pending, and changed (the
+	// Discovery's notice to its waiters) is called under it.
+	mu      *sync.Mutex
+	snap    *Snapshot
+	changed func()
+	pending map[string]time.Time
+	// transport carries the reads; close drops its idle connections once
+	// they are done, so that nothing of a run stays open after it.
+	transport policy.Transporter
+}
+
+// close ends what the session keeps open.
+func (s *armSession) close() {
+	if c, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // buildCredential returns the credential and its name for the report.
@@ -61,6 +78,7 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 	if o.IMDSEndpoint != DefaultIMDSEndpoint {
 		return &imdsTokenCredential{endpoint: o.IMDSEndpoint, clientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
 	}
+
 	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
 	if o.ManagedIdentityClientID != "" {
 		mo.ID = azidentity.ClientID(o.ManagedIdentityClientID)
@@ -69,24 +87,26 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 	return cred, CredManagedIdentity, err
 }
 
-// readARM runs every read within ctx (the caller bounds it by the budget)
-// and never returns an error: what failed is recorded per read.
-func readARM(ctx context.Context, o *Options, in *Instance) *Snapshot {
-	start := time.Now()
-	snap := &Snapshot{Reads: map[string]*Read{}}
-	defer func() { snap.Duration = time.Since(start) }()
+// maxReadWait bounds the reads when the caller's context has no deadline
+// (tests, embedding): other tools wait 60 s for the long-running reads.
+const maxReadWait = 60 * time.Second
+
+// prepareARM builds the credential and gets a first token within ctx. It
+// returns the session to run the reads with, or nil with snap.Why saying
+// why Resource Manager cannot be used.
+func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, mu *sync.Mutex, changed func()) *armSession {
 	if o.ARM == ARMOff {
 		snap.Why = "Resource Manager is not used (--no-arm)"
-		return snap
+		return nil
 	}
 	if in == nil || in.SubscriptionID == "" || in.ResourceID == "" {
 		snap.Why = "this VM's subscription and resource id are unknown (the Instance Metadata Service did not answer), so Resource Manager cannot be asked about its NIC"
-		return snap
+		return nil
 	}
-	cc, err := cloudConfig(o.Cloud, o.ARMEndpoint)
+	cc, err := cloudConfig(o.cloudFor(in), o.ARMEndpoint)
 	if err != nil {
 		snap.Why = err.Error()
-		return snap
+		return nil
 	}
 	cred, credName, err := buildCredential(o, cc)
 	snap.Credential = credName
@@ -96,59 +116,118 @@ func readARM(ctx context.Context, o *Options, in *Instance) *Snapshot {
 		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
 	}
 	if err != nil {
-		snap.TokenError = oneLine(err.Error())
+		snap.TokenError = boundedLine(err.Error())
 		snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential: %s", credName, snap.TokenError)
-		return snap
+		if ctx.Err() != nil {
+			snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential by %s", credName, o.deadlineWords())
+		}
+		return nil
+	}
+	// A throttled request is retried after its Retry-After only when that
+	// ends before the reads' deadline; otherwise the 429 is reported at
+	// once, with its Retry-After, and the configured view takes over.
+	retryCap := maxReadWait
+	if dl, ok := ctx.Deadline(); ok {
+		retryCap = max(time.Until(dl)-time.Second, 0)
+	}
+	// A client of the run's own (unless one is given), so that its idle
+	// connections can be closed when the reads are done.
+	transport := o.ARMTransport
+	if transport == nil {
+		transport = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	clientOpts := &arm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud:     cc,
-			Transport: o.ARMTransport,
-			// A Retry-After beyond MaxRetryDelay is not waited for: a
-			// throttled read becomes a clear skip within the budget.
-			Retry:     policy.RetryOptions{MaxRetries: 1, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: time.Second},
+			Transport: transport,
+			Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap},
 			Telemetry: policy.TelemetryOptions{Disabled: true},
 		},
 		DisableRPRegistration: true,
 	}
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
-		snap.Why = "cannot build the Resource Manager client: " + oneLine(err.Error())
-		return snap
+		snap.Why = "cannot build the Resource Manager client: " + boundedLine(err.Error())
+		return nil
 	}
-	s := &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), sub: in.SubscriptionID, snap: snap}
-	s.run(ctx, in)
-	return snap
+	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"),
+		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}, transport: transport}
 }
 
-func (s *armSession) record(r *Read) {
+// begin marks a read as in flight, for the progress line.
+func (s *armSession) begin(name string) time.Time {
+	now := time.Now()
 	s.mu.Lock()
-	s.snap.Reads[r.Name] = r
+	s.pending[name] = now
 	s.mu.Unlock()
+	return now
 }
+
+// finish records a read and, under the same lock, what it found, so that
+// a waiter never sees the one without the other.
+func (s *armSession) finish(r *Read, store func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if store != nil {
+		store()
+	}
+	s.snap.Reads[r.Name] = r
+	delete(s.pending, r.Name)
+	if s.changed != nil {
+		s.changed()
+	}
+}
+
+func (s *armSession) record(r *Read) { s.finish(r, nil) }
 
 // run: the VM and then its NIC are read first (IMDS does not name the NIC);
 // the APIM instance and the service tags do not depend on them and start at
-// once; effective routes, effective NSGs and the subnet follow the NIC in
-// parallel.
+// once; effective routes and NSGs follow the NIC in parallel, and so does
+// the configured view of the subnet that is judged: this VM's in the
+// classic modes, the instance's in the v2 modes (from --apim-subnet, else
+// from the instance's resource).
 func (s *armSession) run(ctx context.Context, in *Instance) {
 	var wg sync.WaitGroup
+	apimDone := make(chan struct{})
 	if s.o.Service != "" {
-		wg.Go(func() { s.readAPIM(ctx, in) })
+		wg.Go(func() {
+			defer close(apimDone)
+			s.readAPIM(ctx, in)
+		})
+	} else {
+		close(apimDone)
 	}
 	if s.o.tags == nil {
 		wg.Go(func() { s.readServiceTags(ctx, in) })
-	} else {
-		s.snap.ServiceTags = s.o.tags
+	}
+	v2 := !s.o.Mode.Classic()
+	if v2 {
+		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
 	}
 	nicID := s.readVM(ctx, in)
-	if nicID != "" && s.readNIC(ctx, nicID, in) {
+	nsgID, ok := "", false
+	if nicID != "" {
+		nsgID, ok = s.readNIC(ctx, nicID, in)
+	}
+	if ok {
 		wg.Go(func() { s.readEffectiveRoutes(ctx) })
 		wg.Go(func() { s.readEffectiveNSGs(ctx) })
-		wg.Go(func() { s.readSubnet(ctx) })
+		if nsgID != "" {
+			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
+		}
+		if !v2 {
+			s.mu.Lock()
+			id := s.snap.JumpboxSubnetID
+			s.mu.Unlock()
+			wg.Go(func() { s.readConfigured(ctx, id) })
+		}
 	} else {
 		rg, nic := s.rgNIC(in)
-		for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs, ReadSubnet} {
+		names := []string{ReadEffectiveRoutes, ReadEffectiveNSGs}
+		if !v2 {
+			names = append(names, ReadSubnet)
+		}
+		for _, n := range names {
 			r := newRead(n, rg, nic, in)
 			r.Status, r.Message = ReadNotTried, "the NIC is unknown because the VM or NIC read failed"
 			s.record(r)
@@ -158,7 +237,9 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 }
 
 func (s *armSession) rgNIC(in *Instance) (string, string) {
+	s.mu.Lock()
 	rg, nic := s.snap.ResourceGroup, s.snap.NICName
+	s.mu.Unlock()
 	if rg == "" {
 		rg = in.ResourceGroup
 	}
@@ -166,6 +247,44 @@ func (s *armSession) rgNIC(in *Instance) (string, string) {
 		nic = "NIC"
 	}
 	return rg, nic
+}
+
+// readInstanceSubnet finds the instance's subnet (v2 modes) and reads its
+// configured view.
+func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimDone <-chan struct{}) {
+	id, why := s.o.APIMSubnet, ""
+	if id == "" && s.o.Service != "" && s.o.Phase != "pre" {
+		select {
+		case <-apimDone:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		switch a, r := s.snap.APIM, s.snap.Reads[ReadAPIM]; {
+		case a != nil && a.SubnetID != "":
+			id = a.SubnetID
+		case a != nil:
+			why = "the instance " + a.Name + " has no virtualNetworkConfiguration.subnetResourceId (it is not in a virtual network)"
+		case r != nil:
+			why = "the instance's resource could not be read (" + r.Message + ")"
+		default:
+			why = "the instance's resource could not be read in time"
+		}
+		s.mu.Unlock()
+	}
+	if id == "" {
+		if why == "" {
+			why = "the instance's subnet is unknown before deployment"
+		}
+		r := newRead(ReadSubnet, "", "", in)
+		r.Status = ReadNotTried
+		r.Message = why + ": pass --apim-subnet with the subnet's resource id"
+		s.finish(r, func() { s.snap.instanceSubnetUnknown = true })
+		return
+	}
+	s.mu.Lock()
+	s.snap.InstanceSubnet = true
+	s.mu.Unlock()
+	s.readConfigured(ctx, id)
 }
 
 // newRead fills the permission and the equivalent az command.
@@ -185,6 +304,12 @@ func newRead(name, rg, nic string, in *Instance) *Read {
 		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action", "az network nic list-effective-nsg -g "+rg+" -n "+nic
 	case ReadSubnet:
 		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/subnets/read", "az network vnet subnet show --ids $(az network nic show -g "+rg+" -n "+nic+" --query 'ipConfigurations[0].subnet.id' -o tsv)"
+	case ReadSubnetNSG, ReadNICNSG:
+		r.Permission, r.CLI = "Microsoft.Network/networkSecurityGroups/read", "az network nsg show --ids NSG"
+	case ReadRouteTable:
+		r.Permission, r.CLI = "Microsoft.Network/routeTables/read", "az network route-table show --ids ROUTE_TABLE"
+	case ReadVNet:
+		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/read", "az network vnet show --ids VNET"
 	case ReadAPIM:
 		r.Permission, r.CLI = "Microsoft.ApiManagement/service/read", "az apim list --query \"[?name=='NAME']\""
 	case ReadServiceTags:
@@ -198,7 +323,13 @@ func newRead(name, rg, nic string, in *Instance) *Read {
 }
 
 // settle classifies a read's error into its status; nil means ok.
-func settle(ctx context.Context, r *Read, started time.Time, err error) {
+func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err error) {
+	settle(ctx, r, started, err, s.o.deadlineWords())
+}
+
+// settle classifies a read's error into its status; nil means ok. by names
+// the deadline that bounds the reads, for a read it cut.
+func settle(ctx context.Context, r *Read, started time.Time, err error, by string) {
 	r.Duration = time.Since(started)
 	if err == nil {
 		r.Status = ReadOK
@@ -214,51 +345,76 @@ func settle(ctx context.Context, r *Read, started time.Time, err error) {
 		switch re.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			r.Status = ReadDenied
-			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity lacks %s", re.StatusCode, re.ErrorCode, r.Permission)
+			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity lacks %s", re.StatusCode, boundedLine(re.ErrorCode), r.Permission)
 		case http.StatusTooManyRequests:
 			r.Status = ReadThrottled
 			if re.RawResponse != nil {
-				r.RetryAfter = re.RawResponse.Header.Get("Retry-After")
+				r.RetryAfter = boundedLine(re.RawResponse.Header.Get("Retry-After"))
 			}
-			r.Message = "Resource Manager throttled the read (HTTP 429)"
+			r.Message = "Resource Manager throttled the read (HTTP 429 " + boundedLine(re.ErrorCode) + ")"
 			if r.RetryAfter != "" {
-				r.Message += ", Retry-After " + r.RetryAfter
+				r.Message += " and asked to retry after " + retryAfterWords(r.RetryAfter) + ", later than " + by + " allows"
 			}
 		case http.StatusNotFound:
 			r.Status = ReadNotFound
-			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", re.ErrorCode)
+			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", boundedLine(re.ErrorCode))
 		default:
 			r.Status = ReadFailed
-			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
+			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, boundedLine(re.ErrorCode))
 		}
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		r.Status = ReadTimeout
-		r.Message = "did not finish within the Resource Manager budget"
+		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
 	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &me),
 		// azcore's runtime.UnmarshalAsJSON flattens the JSON error with %s,
 		// so its wording is the only sign left of a malformed payload.
 		strings.HasPrefix(err.Error(), "unmarshalling type "):
 		r.Status = ReadMalformed
-		r.Message = "Resource Manager answered with a malformed payload: " + oneLine(err.Error())
+		r.Message = "Resource Manager answered with a malformed payload: " + boundedLine(err.Error())
 	default:
 		r.Status = ReadFailed
-		r.Message = oneLine(err.Error())
+		r.Message = boundedLine(err.Error())
 	}
+}
+
+// retryAfterWords turns a Retry-After value into words: "120 s" or the date.
+func retryAfterWords(v string) string {
+	if n, err := strconv.Atoi(v); err == nil {
+		return strconv.Itoa(n) + " s"
+	}
+	return v
 }
 
 type malformedError struct{ msg string }
 
 func (e *malformedError) Error() string { return e.msg }
 
-func oneLine(s string) string {
+// maxLine bounds text from outside (error bodies, codes, headers) that
+// reaches a message.
+const maxLine = 200
+
+// boundedLine makes untrusted text fit a message: its first line, without
+// control characters (a body may carry terminal escapes), at most maxLine
+// runes.
+func boundedLine(s string) string {
 	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			continue
+		}
+		if n == maxLine {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+		n++
 	}
-	return s
+	return b.String()
 }
 
 // getJSON does a plain GET of an ARM resource through the SDK's pipeline
@@ -299,7 +455,7 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 
 func (s *armSession) readVM(ctx context.Context, in *Instance) string {
 	r := newRead(ReadVM, in.ResourceGroup, "", in)
-	start := time.Now()
+	start := s.begin(r.Name)
 	var vm struct {
 		Properties struct {
 			NetworkProfile struct {
@@ -317,7 +473,7 @@ func (s *armSession) readVM(ctx context.Context, in *Instance) string {
 	if err == nil && len(nics) == 0 {
 		err = &malformedError{"the VM has no network interfaces in its networkProfile"}
 	}
-	settle(ctx, r, start, err)
+	s.settle(ctx, r, start, err)
 	s.record(r)
 	if err != nil {
 		return ""
@@ -333,7 +489,9 @@ func (s *armSession) readVM(ctx context.Context, in *Instance) string {
 	return id
 }
 
-func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) bool {
+// readNIC reads this VM's NIC: the subnet it is in and the NSG on the NIC
+// itself (id, "" when none).
+func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) (nsgID string, ok bool) {
 	rid, perr := arm.ParseResourceID(nicID)
 	rg, name := in.ResourceGroup, "NIC"
 	if perr == nil {
@@ -343,11 +501,11 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) bo
 	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
 	s.mu.Unlock()
 	r := newRead(ReadNIC, rg, name, in)
-	start := time.Now()
+	start := s.begin(r.Name)
 	if perr != nil {
-		settle(ctx, r, start, &malformedError{"the VM's NIC id does not parse: " + perr.Error()})
+		s.settle(ctx, r, start, &malformedError{"the VM's NIC id does not parse: " + perr.Error()})
 		s.record(r)
-		return false
+		return "", false
 	}
 	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.cred, s.clientOp)
 	var subnetID, ip string
@@ -364,53 +522,21 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) bo
 					subnetID, ip = *ipc.Properties.Subnet.ID, pip
 				}
 			}
+			if g := resp.Properties.NetworkSecurityGroup; g != nil {
+				nsgID = deref(g.ID)
+			}
 		}
 		if err == nil && subnetID == "" {
 			err = &malformedError{"the NIC has no IP configuration with a subnet"}
 		}
 	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err != nil {
-		return false
-	}
-	s.mu.Lock()
-	s.snap.NICPrivateIP = ip
-	if s.snap.Subnet == nil {
-		s.snap.Subnet = &SubnetInfo{ID: subnetID}
-	}
-	s.mu.Unlock()
-	return true
-}
-
-func (s *armSession) readSubnet(ctx context.Context) {
-	r := newRead(ReadSubnet, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
-	start := time.Now()
-	s.mu.Lock()
-	id := s.snap.Subnet.ID
-	s.mu.Unlock()
-	rid, err := arm.ParseResourceID(id)
-	var info *SubnetInfo
-	if err != nil || rid.Parent == nil {
-		err = &malformedError{"the NIC's subnet id does not parse: " + id}
-	} else {
-		var client *armnetwork.SubnetsClient
-		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.cred, s.clientOp)
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
 		if err == nil {
-			var resp armnetwork.SubnetsClientGetResponse
-			resp, err = client.Get(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
-			if err == nil {
-				info = convertSubnet(id, rid.Name, resp.Subnet)
-			}
+			s.snap.NICPrivateIP, s.snap.JumpboxSubnetID, s.snap.NICNSGID = ip, subnetID, nsgID
 		}
-	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if info != nil {
-		s.mu.Lock()
-		s.snap.Subnet = info
-		s.mu.Unlock()
-	}
+	})
+	return nsgID, err == nil
 }
 
 func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
@@ -443,7 +569,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 
 func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
 	r := newRead(ReadServiceTags, "", "", in)
-	start := time.Now()
+	start := s.begin(r.Name)
 	var set *servicetags.Set
 	client, err := armnetwork.NewServiceTagsClient(s.sub, s.cred, s.clientOp)
 	if err == nil {
@@ -453,13 +579,12 @@ func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
 			set, err = convertServiceTags(resp.ServiceTagsListResult)
 		}
 	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if set != nil {
-		s.mu.Lock()
-		s.snap.ServiceTags = set
-		s.mu.Unlock()
-	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if set != nil {
+			s.snap.ServiceTags = set
+		}
+	})
 }
 
 func convertServiceTags(l armnetwork.ServiceTagsListResult) (*servicetags.Set, error) {
@@ -483,7 +608,7 @@ func convertServiceTags(l armnetwork.ServiceTagsListResult) (*servicetags.Set, e
 func (s *armSession) readAPIM(ctx context.Context, in *Instance) {
 	r := newRead(ReadAPIM, "", "", in)
 	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
-	start := time.Now()
+	start := s.begin(r.Name)
 	var svc apimResource
 	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, apimAPIVersion, &svc)
 	var re *azcore.ResponseError
@@ -493,14 +618,12 @@ func (s *armSession) readAPIM(ctx context.Context, in *Instance) {
 	if err == nil && svc.Name == "" {
 		err = &malformedError{"the API Management resource has no name"}
 	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err == nil {
-		info := svc.info()
-		s.mu.Lock()
-		s.snap.APIM = info
-		s.mu.Unlock()
-	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.APIM = svc.info()
+		}
+	})
 }
 
 func (s *armSession) findAPIM(ctx context.Context, out *apimResource) error {
@@ -533,10 +656,14 @@ type apimResource struct {
 		Capacity int    `json:"capacity"`
 	} `json:"sku"`
 	Properties struct {
-		PrivateIPAddresses          []string `json:"privateIPAddresses"`
-		PublicIPAddresses           []string `json:"publicIPAddresses"`
-		GatewayURL                  string   `json:"gatewayUrl"`
-		VirtualNetworkType          string   `json:"virtualNetworkType"`
+		PrivateIPAddresses  []string `json:"privateIPAddresses"`
+		PublicIPAddresses   []string `json:"publicIPAddresses"`
+		GatewayURL          string   `json:"gatewayUrl"`
+		VirtualNetworkType  string   `json:"virtualNetworkType"`
+		PlatformVersion     string   `json:"platformVersion"`
+		AdditionalLocations []struct {
+			Location string `json:"location"`
+		} `json:"additionalLocations"`
 		VirtualNetworkConfiguration *struct {
 			SubnetResourceID string `json:"subnetResourceId"`
 		} `json:"virtualNetworkConfiguration"`
@@ -548,7 +675,13 @@ type apimResource struct {
 
 func (a apimResource) info() *APIMInfo {
 	i := &APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
-		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType}
+		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType,
+		Platform: a.Properties.PlatformVersion}
+	for _, l := range a.Properties.AdditionalLocations {
+		if l.Location != "" {
+			i.AdditionalLocations = append(i.AdditionalLocations, l.Location)
+		}
+	}
 	if a.Properties.VirtualNetworkConfiguration != nil {
 		i.SubnetID = a.Properties.VirtualNetworkConfiguration.SubnetResourceID
 	}

@@ -53,6 +53,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			c.Preset = &r
 		} else {
 			c.Probe = analysis(src, run)
+			c.UntilDeadline = true
 		}
 		out = append(out, c)
 	}
@@ -62,10 +63,11 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
 		true, "", func(s *Snapshot) probes.Result {
-			if r := unavailable(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it", ReadEffectiveRoutes); r != nil {
-				return *r
+			v, skip := routeView(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it")
+			if skip != nil {
+				return *skip
 			}
-			return routes.ForcedTunnel(routeTable(s))
+			return withView(routes.ForcedTunnel(routeTable(s, v.routes)), v)
 		})
 
 	// route.management-return
@@ -74,14 +76,15 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
 		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
 		func(s *Snapshot) probes.Result {
-			if r := unavailable(s, "that every ApiManagement service-tag prefix has next hop Internet", ReadEffectiveRoutes); r != nil {
-				return *r
+			v, skip := routeView(s, "that every ApiManagement service-tag prefix has next hop Internet")
+			if skip != nil {
+				return *skip
 			}
 			pfx := tagPrefixes(s, "ApiManagement", true)
 			if pfx == nil {
 				return noTags(s, "ApiManagement")
 			}
-			return routes.ManagementReturn(routeTable(s), pfx)
+			return withView(routes.ManagementReturn(routeTable(s, v.routes), pfx), v)
 		})
 
 	// route.dependency.*
@@ -105,8 +108,9 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
 			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
 			func(s *Snapshot) probes.Result {
-				if r := unavailable(s, "the next hop for the "+d.tag+" prefixes", ReadEffectiveRoutes); r != nil {
-					return *r
+				v, skip := routeView(s, "the next hop for the "+d.tag+" prefixes")
+				if skip != nil {
+					return *skip
 				}
 				tag, pfx := regionalTag(s, d.tag)
 				if pfx == nil {
@@ -116,7 +120,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 				if s.Subnet != nil {
 					eps = s.Subnet.ServiceEndpoints
 				}
-				return routes.DependencyRoute(routeTable(s), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps)
+				return withView(routes.DependencyRoute(routeTable(s, v.routes), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps), v)
 			})
 	}
 
@@ -126,10 +130,11 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
 			func(s *Snapshot) probes.Result {
-				if r := unavailable(s, "that the subnet's NSG has "+f.lookFor, ReadEffectiveNSGs); r != nil {
-					return *r
+				v, skip := nsgView(s, "that the subnet's NSG has "+f.lookFor)
+				if skip != nil {
+					return *skip
 				}
-				return nsg.FlowResult(s.SubnetGroups(), f.build(s), f.required)
+				return withView(nsg.FlowResult(v.groups, f.build(s), f.required), v)
 			})
 	}
 
@@ -141,12 +146,15 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if r := unavailable(s, "its delegation, NSG association and size", ReadSubnet); r != nil {
 				return *r
 			}
-			return subnetConfig(s, opts)
+			return otherSubnet(subnetConfig(s, opts), s)
 		})
 	return out
 }
 
-// analysis wraps an analysis into a probe that waits for the snapshot.
+// analysis wraps an analysis into a probe that waits for the snapshot. The
+// runner gives it the run's deadline (Check.UntilDeadline), and the reads
+// end a margin before it, so a read the deadline cut is a skip that says so
+// rather than a check cut with it.
 func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Probe {
 	return probes.ProbeFunc(func(ctx context.Context) probes.Result {
 		s := src.Snapshot(ctx)
@@ -154,8 +162,8 @@ func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Prob
 			if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
 				return probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, "the run's --deadline ended the check before Resource Manager answered")
 			}
-			return probes.Skipf(probes.ReasonNotObservable, "Resource Manager did not answer within the check's limit",
-				"Run again with a longer --timeout, or check with the az command for this analysis.")
+			return probes.Skipf(probes.ReasonNotObservable, "Resource Manager did not answer before the check ended",
+				"Raise --deadline to give Resource Manager's reads more time, or check with the az command for this analysis.")
 		}
 		return run(s)
 	})
@@ -186,12 +194,22 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	case r.Status == ReadDenied:
 		msg = r.Name + " read " + r.Message
 		hint = fmt.Sprintf("Grant the %s identity %s on the resource group, or run `%s` and check %s.", nonEmpty(s.Credential, "used"), perm, cli, lookFor)
+	case r.Status == ReadTimeout:
+		msg = r.Name + " read " + r.Message
+		hint = fmt.Sprintf("Raise --deadline (Resource Manager takes 10 s or more to compute %s), or run `%s` and check %s.", ReadTitle(need), cli, lookFor)
+	case r.Status == ReadThrottled:
+		msg = r.Name + " read: " + r.Message
+		hint = fmt.Sprintf("Run again once Resource Manager's throttling has passed (its Retry-After), or run `%s` and check %s.", cli, lookFor)
+	case r.Status == ReadNotTried && need == ReadSubnet && s.instanceSubnetUnknown:
+		msg = r.Name + " read: " + r.Message
+		hint = fmt.Sprintf("Pass --apim-subnet with the resource id of the instance's subnet (az apim show -n NAME -g RG --query virtualNetworkConfiguration.subnetResourceId), or check %s by hand.", lookFor)
 	default:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Run `%s` and check %s.", cli, lookFor)
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != ""}
 	if r != nil {
 		res.Evidence["read_status"] = r.Status
 		if r.HTTPStatus != 0 {
@@ -274,11 +292,12 @@ func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
 	return base, s.ServiceTags.Prefixes(base)
 }
 
-// routeTable builds the effective route table with service-tag routes
-// expanded from the snapshot's service tags; a tag route they cannot
-// expand stays in the table's Unresolved list and the analyses name it.
-func routeTable(s *Snapshot) *routes.Table {
-	return routes.NewTable(routes.ExpandServiceTags(s.Routes, func(tag string) []netip.Prefix {
+// routeTable builds a route table (effective or configured) with
+// service-tag routes expanded from the snapshot's service tags; a tag route
+// they cannot expand stays in the table's Unresolved list and the analyses
+// name it.
+func routeTable(s *Snapshot, rs []routes.Route) *routes.Table {
+	return routes.NewTable(routes.ExpandServiceTags(rs, func(tag string) []netip.Prefix {
 		return s.ServiceTags.Prefixes(tag)
 	}))
 }
@@ -451,6 +470,27 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 	}
 	res := probes.Passf(fmt.Sprintf("subnet fits mode %s: NSG associated, delegation %s, size %s", o.Mode, nonEmpty(strings.Join(sn.Delegations, ","), "none"), nonEmpty(ev["prefix"].(string), "unknown")))
 	res.Evidence = ev
+	return res
+}
+
+// otherSubnet says plainly, in the v2 modes, that apimprobe runs from
+// another subnet than the instance's, and which of its results carry over.
+func otherSubnet(res probes.Result, s *Snapshot) probes.Result {
+	if !s.InstanceSubnet {
+		return res
+	}
+	here := "another subnet"
+	if s.JumpboxSubnetID != "" {
+		here = "subnet " + shortID(s.JumpboxSubnetID)
+	}
+	res.Message += fmt.Sprintf(" [judged on the instance's subnet %s; apimprobe runs in %s, since a v2 subnet holds nothing but the instance: "+
+		"the route.* and subnet.* verdicts are about the instance's subnet (configured view), while the dns.*, outbound.* and tls.* results "+
+		"carry over only as far as this VM's subnet shares the instance's NSG rules, route table and DNS servers]", s.Subnet.Name, here)
+	if res.Evidence == nil {
+		res.Evidence = map[string]any{}
+	}
+	res.Evidence["judged_subnet"] = s.Subnet.ID
+	res.Evidence["this_vm_subnet"] = s.JumpboxSubnetID
 	return res
 }
 

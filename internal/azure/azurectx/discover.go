@@ -2,10 +2,15 @@ package azurectx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // Source values for Context.Sources (SPEC's context.sources).
@@ -24,7 +29,9 @@ type Context struct {
 	InstancePrivateIP, InstancePublicIP   string
 	InstanceHostNames                     []string
 	Credential                            string
-	Sources                               map[string]string
+	// Cloud is --cloud, else the one IMDS names; "" when neither knows.
+	Cloud   probes.Cloud
+	Sources map[string]string
 	// IMDSError says why IMDS gave nothing (outside Azure), for the logs.
 	IMDSError string
 }
@@ -44,28 +51,49 @@ func (c *Context) set(key string, field *string, value, source string) {
 type Discovery struct {
 	opts     Options
 	instance *Instance
+	started  time.Time
 	done     chan struct{}
 
-	mu   sync.Mutex
-	ctx  Context
-	snap *Snapshot
+	// mu guards ctx and live, which the reads fill as they finish; each
+	// change closes notify (and makes a new one) to wake the waiters.
+	mu      sync.Mutex
+	ctx     Context
+	live    *Snapshot
+	notify  chan struct{}
+	session *armSession // nil until the reads start, and without ARM
+	snap    *Snapshot   // set once every read is done
 }
 
-// Discover asks IMDS (bounded by its own short timeout) and returns at once,
-// with the Resource Manager reads started in the background under one
-// bound, opts.ARMBudget, so they run while the probes run. Flags win over
-// discovery. Call Validate first; Discover returns its error otherwise.
-// Wait (or a check built by Checks) collects the reads.
+// ErrNoToken wraps the reason no Resource Manager token could be had when
+// Resource Manager is required (--arm): the CLI exits 2 on it.
+var ErrNoToken = errors.New("--arm: Resource Manager cannot be used")
+
+// readMargin is left between the reads' end and the run's deadline, for
+// the analyses and the report.
+const readMargin = 300 * time.Millisecond
+
+// Discover asks IMDS and returns with the Resource Manager reads started
+// in the background, so they run while the probes run. The reads are
+// bounded by ctx's deadline less a margin (the run's --deadline: the
+// long-running reads take 10 s and more on real Azure), and by ARMBudget
+// when it is set. With ARM on (--arm) the token is had first, and an error
+// wrapping ErrNoToken says why when it cannot be. Flags win over discovery.
+// Call Validate first; Discover returns its error otherwise. Wait (or a
+// check built by Checks) collects the reads.
 func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 	if err := Validate(&opts); err != nil {
 		return nil, err
 	}
-	d := &Discovery{opts: opts, done: make(chan struct{}), ctx: Context{Sources: map[string]string{}}}
+	d := &Discovery{opts: opts, started: time.Now(), done: make(chan struct{}), notify: make(chan struct{}), ctx: Context{Sources: map[string]string{}}}
 	c := &d.ctx
 	c.set("region", &c.Region, opts.Region, SourceFlag)
 	c.set("subnet", &c.Subnet, opts.Subnet, SourceFlag)
 	c.set("instance_private_ip", &c.InstancePrivateIP, opts.PrivateIP, SourceFlag)
+	if opts.Cloud != "" {
+		c.Cloud, c.Sources["cloud"] = opts.Cloud, SourceFlag
+	}
 
+	rctx, cancel := readsContext(ctx, opts)
 	in, err := fetchInstance(ctx, &d.opts)
 	if err != nil {
 		c.IMDSError = err.Error()
@@ -79,45 +107,99 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 		c.set("vm_private_ip", &c.VMPrivateIP, in.PrivateIP, SourceIMDS)
 		c.set("vm_public_ip", &c.VMPublicIP, in.PublicIP, SourceIMDS)
 		c.set("subnet", &c.Subnet, in.Subnet, SourceIMDS)
+		if cl, ok := CloudOfEnvironment(in.AzEnvironment); ok && c.Cloud == "" {
+			c.Cloud, c.Sources["cloud"] = cl, SourceIMDS
+		}
 	}
 
+	snap := &Snapshot{Reads: map[string]*Read{}, v2: !d.opts.Mode.Classic()}
+	d.live = snap
 	// In auto mode a managed identity needs IMDS; outside Azure do not try.
 	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == CredManagedIdentity && d.opts.TokenCredential == nil)
+	var sess *armSession
+	switch {
+	case opts.ARM == ARMOff:
+		snap.Why = "Resource Manager is not used (--no-arm)"
+	case skip:
+		snap.Why = "not running in Azure (the Instance Metadata Service did not answer), so there is no managed identity for Resource Manager"
+	case opts.ARM == ARMOn:
+		// Required: the token first, and no probe without it.
+		sess = prepareARM(rctx, &d.opts, d.instance, snap, &d.mu, d.changedLocked)
+		if sess == nil {
+			cancel()
+			why := snap.Why
+			if d.instance == nil {
+				why = "not running on an Azure VM: " + boundedLine(c.IMDSError)
+			}
+			return nil, fmt.Errorf("%w: %s", ErrNoToken, why)
+		}
+	}
 	go func() {
 		defer close(d.done)
-		var snap *Snapshot
-		if skip {
-			snap = &Snapshot{Reads: map[string]*Read{}, ServiceTags: d.opts.tags}
-			if opts.ARM == ARMOff {
-				snap.Why = "Resource Manager is not used (--no-arm)"
-			} else {
-				snap.Why = "not running in Azure (the Instance Metadata Service did not answer), so there is no managed identity for Resource Manager"
-			}
-		} else {
-			// The reads outlive Discover's caller only up to their budget.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.ARMBudget)
-			snap = readARM(actx, &d.opts, d.instance)
-			cancel()
-			if snap.ServiceTags == nil {
-				snap.ServiceTags = d.opts.tags
-			}
+		defer cancel()
+		if !skip && opts.ARM != ARMOff && sess == nil {
+			sess = prepareARM(rctx, &d.opts, d.instance, snap, &d.mu, d.changedLocked)
+		}
+		if sess != nil {
+			d.mu.Lock()
+			d.session = sess
+			d.mu.Unlock()
+			sess.run(rctx, d.instance)
+			sess.close()
 		}
 		d.mu.Lock()
+		if snap.ServiceTags == nil {
+			snap.ServiceTags = d.opts.tags
+		}
 		snap.Region, snap.SubnetPrefix = d.ctx.Region, d.ctx.Subnet
-		d.snap = snap
+		snap.Duration = time.Since(d.started)
 		d.mergeARM(snap)
+		d.snap = snap
+		d.session = nil
+		d.changedLocked()
 		d.mu.Unlock()
 	}()
 	return d, nil
 }
 
+// readsContext bounds the reads: the caller's deadline less readMargin (a
+// read cut there is reported, not lost), else maxReadWait; and ARMBudget.
+func readsContext(ctx context.Context, o Options) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(maxReadWait)
+	if dl, ok := ctx.Deadline(); ok {
+		end = dl.Add(-min(readMargin, time.Until(dl)/10))
+	}
+	if o.ARMBudget > 0 {
+		end = minTime(end, time.Now().Add(o.ARMBudget))
+	}
+	return context.WithDeadline(ctx, end)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// changedLocked merges what the reads found so far into the context and
+// wakes the waiters; d.mu is held.
+func (d *Discovery) changedLocked() {
+	d.mergeARM(d.live)
+	close(d.notify)
+	d.notify = make(chan struct{})
+}
+
 // mergeARM adds what Resource Manager told to the context; flags still win.
+// d.mu is held.
 func (d *Discovery) mergeARM(s *Snapshot) {
 	c := &d.ctx
 	if s.Enabled && s.TokenError == "" {
 		c.Credential = s.Credential
 	}
-	if s.Subnet != nil && len(s.Subnet.Prefixes) > 0 {
+	// The judged subnet is the instance's in the v2 modes; the context's
+	// subnet is this VM's.
+	if s.Subnet != nil && !s.InstanceSubnet && len(s.Subnet.Prefixes) > 0 {
 		c.set("subnet", &c.Subnet, s.Subnet.Prefixes[0].String(), SourceARM)
 	}
 	if s.NICPrivateIP != "" {
@@ -138,7 +220,7 @@ func (d *Discovery) mergeARM(s *Snapshot) {
 }
 
 // Context returns the values known now: IMDS and flags at once, Resource
-// Manager's too once Wait has returned.
+// Manager's as its reads finish.
 func (d *Discovery) Context() Context {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -153,9 +235,8 @@ func (d *Discovery) Context() Context {
 // Instance returns what IMDS said, or nil outside Azure.
 func (d *Discovery) Instance() *Instance { return d.instance }
 
-// Wait blocks until the Resource Manager reads are done (at most the ARM
-// budget after Discover) or ctx ends; it returns nil only when ctx ended
-// first.
+// Wait blocks until the Resource Manager reads are done (by the reads'
+// deadline) or ctx ends; it returns nil only when ctx ended first.
 func (d *Discovery) Wait(ctx context.Context) *Snapshot {
 	select {
 	case <-d.done:
@@ -170,17 +251,98 @@ func (d *Discovery) Wait(ctx context.Context) *Snapshot {
 // Snapshot implements SnapshotSource.
 func (d *Discovery) Snapshot(ctx context.Context) *Snapshot { return d.Wait(ctx) }
 
+// waitRead blocks until the named read has finished (or every read has),
+// and reports whether it did before ctx ended.
+func (d *Discovery) waitRead(ctx context.Context, name string) bool {
+	for {
+		d.mu.Lock()
+		_, ok := d.live.Reads[name]
+		ch := d.notify
+		finished := d.snap != nil
+		d.mu.Unlock()
+		if ok || finished {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// WaitInstance blocks until the instance's resource has been read (or
+// every read is done); false when ctx ended first. Context then holds what
+// it told (the instance's addresses), without waiting for the
+// long-running reads.
+func (d *Discovery) WaitInstance(ctx context.Context) bool { return d.waitRead(ctx, ReadAPIM) }
+
+// Pending lists the reads still in flight, oldest first, with how long
+// each has run: what the run is waiting for.
+func (d *Discovery) Pending() []PendingRead {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.session == nil {
+		return nil
+	}
+	var out []PendingRead
+	for name, t := range d.session.pending {
+		out = append(out, PendingRead{Name: name, Title: ReadTitle(name), For: time.Since(t)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].For > out[j].For || (out[i].For == out[j].For && out[i].Name < out[j].Name)
+	})
+	return out
+}
+
+// PendingRead is one read in flight.
+type PendingRead struct {
+	Name, Title string
+	For         time.Duration
+}
+
+// ReadTitle names a read for people: "effective routes".
+func ReadTitle(name string) string {
+	switch name {
+	case ReadEffectiveRoutes:
+		return "effective routes"
+	case ReadEffectiveNSGs:
+		return "effective NSGs"
+	case ReadVM:
+		return "the VM"
+	case ReadNIC:
+		return "its NIC"
+	case ReadSubnet:
+		return "the subnet"
+	case ReadSubnetNSG:
+		return "the subnet's NSG"
+	case ReadNICNSG:
+		return "the NIC's NSG"
+	case ReadRouteTable:
+		return "the route table"
+	case ReadVNet:
+		return "the virtual network"
+	case ReadAPIM:
+		return "the API Management instance"
+	case ReadServiceTags:
+		return "service tags"
+	}
+	return name
+}
+
 // ServiceTags returns the service tags: the --service-tags file at once,
-// else ARM's list once the reads are done (nil when neither is available
-// or ctx ends first).
+// else ARM's list once its read is done (nil when neither is available or
+// ctx ends first).
 func (d *Discovery) ServiceTags(ctx context.Context) *servicetags.Set {
 	if d.opts.tags != nil {
 		return d.opts.tags
 	}
-	if s := d.Wait(ctx); s != nil {
-		return s.ServiceTags
+	if !d.waitRead(ctx, ReadServiceTags) {
+		return nil
 	}
-	return nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live.ServiceTags
 }
 
 // TagPrefixes returns the prefixes of a service tag ("AzureCloud",

@@ -221,20 +221,19 @@ type effectiveRule struct {
 
 func (s *armSession) readEffectiveRoutes(ctx context.Context) {
 	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
-	start := time.Now()
+	start := s.begin(r.Name)
 	var body effectiveRouteList
 	var out []routes.Route
 	err := postLRO(ctx, s, s.nicPath("effectiveRouteTable"), &body)
 	if err == nil {
 		out, err = convertRoutes(body)
 	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err == nil {
-		s.mu.Lock()
-		s.snap.Routes = out
-		s.mu.Unlock()
-	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.Routes = out
+		}
+	})
 }
 
 func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
@@ -291,20 +290,19 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 
 func (s *armSession) readEffectiveNSGs(ctx context.Context) {
 	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
-	start := time.Now()
+	start := s.begin(r.Name)
 	var body effectiveNSGList
 	var out []nsg.Group
 	err := postLRO(ctx, s, s.nicPath("effectiveNetworkSecurityGroups"), &body)
 	if err == nil {
 		out, err = convertNSGs(body)
 	}
-	settle(ctx, r, start, err)
-	s.record(r)
-	if err == nil {
-		s.mu.Lock()
-		s.snap.NSGs = out
-		s.mu.Unlock()
-	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.NSGs = out
+		}
+	})
 }
 
 func convertNSGs(in effectiveNSGList) ([]nsg.Group, error) {

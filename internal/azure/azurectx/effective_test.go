@@ -172,7 +172,7 @@ func TestConvertRoutesWireForms(t *testing.T) {
 	// The tag-name route is expanded from the service tags at analysis
 	// time, not dropped.
 	snap := &Snapshot{Routes: rs, ServiceTags: mustTags(t)}
-	tb := routeTable(snap)
+	tb := routeTable(snap, snap.Routes)
 	if r, _, ok := tb.Lookup(netip.MustParseAddr("51.145.179.78")); !ok || r.Name != "by-name" {
 		t.Fatalf("tag route by name not expanded: %v", r)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -52,18 +54,26 @@ type imdsDoc struct {
 	} `json:"network"`
 }
 
-// fetchInstance asks IMDS for the instance document within o.IMDSTimeout.
+// imdsRetryWindow bounds the retries of a metadata service that answers
+// 410 (after a reboot: up to 70 s) or 429 (5 requests a second), within the
+// caller's deadline: a share of the run, so the probes keep their time.
+const imdsRetryWindow = 70 * time.Second
+
+// fetchInstance asks IMDS for the instance document. The first answer must
+// come within o.IMDSTimeout (outside Azure nothing answers and the run goes
+// on at once); a 410, 429 or 5xx is an IMDS that exists, and is retried
+// until a third of the time left to ctx (at most imdsRetryWindow). A VM
+// whose public address IMDS leaves empty (Standard-SKU public IPs, a
+// Standard load balancer) gets it from /metadata/loadbalancer.
 func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.IMDSTimeout)
-	defer cancel()
-	u := strings.TrimRight(o.IMDSEndpoint, "/") + "/metadata/instance?api-version=" + imdsAPIVersion
-	body, err := imdsGet(ctx, u)
+	base := strings.TrimRight(o.IMDSEndpoint, "/")
+	body, err := imdsGetRetrying(ctx, base+"/metadata/instance?api-version="+imdsAPIVersion, o.IMDSTimeout)
 	if err != nil {
 		return nil, err
 	}
 	var d imdsDoc
 	if err := json.Unmarshal(body, &d); err != nil {
-		return nil, fmt.Errorf("IMDS answered with something that is not its instance document: %v", err)
+		return nil, fmt.Errorf("IMDS answered with something that is not its instance document: %s", boundedLine(err.Error()))
 	}
 	in := &Instance{
 		Location: d.Compute.Location, Name: d.Compute.Name, ResourceGroup: d.Compute.ResourceGroupName,
@@ -85,7 +95,143 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 		in.ResourceID = "/subscriptions/" + in.SubscriptionID + "/resourceGroups/" + in.ResourceGroup +
 			"/providers/Microsoft.Compute/virtualMachines/" + in.Name
 	}
+	if in.PublicIP == "" {
+		in.PublicIP = loadBalancerPublicIP(ctx, base, in.PrivateIP, o.IMDSTimeout)
+	}
+	in.validate()
 	return in, nil
+}
+
+// Azure's own rules for what IMDS tells; anything else is not a value
+// Azure gave (a stand-in, a proxy, a bug) and is dropped as unknown rather
+// than carried into resource ids, az commands and reports.
+var (
+	imdsRegion   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`)
+	imdsGUID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	imdsRG       = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+	imdsVMName   = regexp.MustCompile(`^[-\w.]{1,64}$`)
+	imdsResource = regexp.MustCompile(`^(/[-\w._()]+)+$`)
+	imdsEnv      = regexp.MustCompile(`^[A-Za-z]{1,40}$`)
+)
+
+func (in *Instance) validate() {
+	keep := func(v *string, re *regexp.Regexp) {
+		if *v != "" && (len(*v) > 512 || !re.MatchString(*v)) {
+			*v = ""
+		}
+	}
+	keep(&in.Location, imdsRegion)
+	keep(&in.SubscriptionID, imdsGUID)
+	keep(&in.ResourceGroup, imdsRG)
+	keep(&in.Name, imdsVMName)
+	keep(&in.ResourceID, imdsResource)
+	keep(&in.AzEnvironment, imdsEnv)
+	for _, ip := range []*string{&in.PrivateIP, &in.PublicIP} {
+		if a, err := netip.ParseAddr(*ip); err != nil || a.Zone() != "" {
+			*ip = ""
+		}
+	}
+	if p, err := netip.ParsePrefix(in.Subnet); err != nil {
+		in.Subnet = ""
+	} else {
+		in.Subnet = p.Masked().String()
+	}
+}
+
+// loadBalancerPublicIP asks /metadata/loadbalancer for this VM's
+// instance-level public address, else its load balancer's outbound one
+// (azure-facts §11.4); "" when there is none or IMDS does not say.
+func loadBalancerPublicIP(ctx context.Context, base, privateIP string, timeout time.Duration) string {
+	body, err := imdsGetRetrying(ctx, base+"/metadata/loadbalancer?api-version="+imdsLBAPIVersion, timeout)
+	if err != nil {
+		return ""
+	}
+	type pair struct {
+		Frontend string `json:"frontendIpAddress"`
+		Private  string `json:"privateIpAddress"`
+	}
+	var lb struct {
+		LoadBalancer struct {
+			PublicIPAddresses []pair `json:"publicIpAddresses"`
+			OutboundRules     []pair `json:"outboundRules"`
+		} `json:"loadbalancer"`
+	}
+	if json.Unmarshal(body, &lb) != nil {
+		return ""
+	}
+	for _, list := range [][]pair{lb.LoadBalancer.PublicIPAddresses, lb.LoadBalancer.OutboundRules} {
+		for _, p := range list {
+			a, err := netip.ParseAddr(p.Frontend)
+			if err != nil || !a.Is4() {
+				continue
+			}
+			if privateIP == "" || p.Private == "" || p.Private == privateIP {
+				return a.String()
+			}
+		}
+	}
+	return ""
+}
+
+const imdsLBAPIVersion = "2020-10-01"
+
+// imdsStatusError is an answer from IMDS other than 200.
+type imdsStatusError struct {
+	status     int
+	retryAfter string
+	body       string
+}
+
+func (e *imdsStatusError) Error() string {
+	msg := fmt.Sprintf("IMDS answered HTTP %d", e.status)
+	if e.retryAfter != "" {
+		msg += " (Retry-After " + retryAfterWords(e.retryAfter) + ")"
+	}
+	if e.body != "" {
+		msg += ": " + e.body
+	}
+	return msg
+}
+
+// retriable: 410 after a reboot, 429 throttling, 5xx.
+func (e *imdsStatusError) retriable() bool {
+	return e.status == http.StatusGone || e.status == http.StatusTooManyRequests || e.status >= 500
+}
+
+// imdsGetRetrying asks IMDS; the first answer must come within timeout,
+// and a retriable status is asked again, honouring Retry-After, until a
+// third of ctx's remaining time (at most imdsRetryWindow) has passed.
+func imdsGetRetrying(ctx context.Context, u string, timeout time.Duration) ([]byte, error) {
+	window := imdsRetryWindow
+	if dl, ok := ctx.Deadline(); ok {
+		window = min(window, time.Until(dl)/3)
+	}
+	end := time.Now().Add(window)
+	delay := 200 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		body, err := imdsGet(actx, u)
+		cancel()
+		var se *imdsStatusError
+		if err == nil || !errors.As(err, &se) || !se.retriable() {
+			return body, err
+		}
+		wait := delay
+		if n, perr := strconv.Atoi(se.retryAfter); perr == nil && n >= 0 {
+			wait = time.Duration(n) * time.Second
+		}
+		if time.Now().Add(wait).After(end) {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
 
 func imdsGet(ctx context.Context, u string) ([]byte, error) {
@@ -96,31 +242,26 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 	req.Header.Set("Metadata", "true")
 	resp, err := imdsClient().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoIMDS, err)
+		// Go's error repeats the whole URL; --imds-endpoint may carry a
+		// query no log or report should show, so only what happened stays.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: %s", errNoIMDS, boundedLine(err.Error()))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIMDSBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer: %v", errNoIMDS, err)
+		return nil, fmt.Errorf("%w: reading the answer: %s", errNoIMDS, boundedLine(err.Error()))
 	}
 	if len(body) > maxIMDSBody {
 		return nil, fmt.Errorf("IMDS answer larger than %d bytes", maxIMDSBody)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("IMDS answered HTTP %d: %s", resp.StatusCode, firstLine(body))
+		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: boundedLine(resp.Header.Get("Retry-After")), body: boundedLine(string(body))}
 	}
 	return body, nil
-}
-
-func firstLine(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
 
 // imdsTokenCredential asks the IMDS at a configured endpoint for a managed
@@ -143,9 +284,15 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 	if c.clientID != "" {
 		q.Set("client_id", c.clientID)
 	}
-	body, err := imdsGet(ctx, strings.TrimRight(c.endpoint, "/")+"/metadata/identity/oauth2/token?"+q.Encode())
+	// Like azidentity, retry the metadata service's 410, 429 and 5xx
+	// (within the reads' deadline); the first answer within 5 s.
+	body, err := imdsGetRetrying(ctx, strings.TrimRight(c.endpoint, "/")+"/metadata/identity/oauth2/token?"+q.Encode(), 5*time.Second)
 	if err != nil {
-		return azcore.AccessToken{}, fmt.Errorf("managed identity: %v", err)
+		who := "the system-assigned identity"
+		if c.clientID != "" {
+			who = "the user-assigned identity " + c.clientID
+		}
+		return azcore.AccessToken{}, fmt.Errorf("managed identity (%s): %v", who, err)
 	}
 	var t struct {
 		AccessToken string          `json:"access_token"`

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -48,9 +49,6 @@ const (
 	// DefaultIMDSTimeout is IMDS's own bound: outside Azure nothing answers
 	// 169.254.169.254 and the run must go on at once.
 	DefaultIMDSTimeout = time.Second
-	// DefaultARMBudget bounds all ARM reads together; they run while the
-	// probes run.
-	DefaultARMBudget = 3 * time.Second
 )
 
 // Options configure discovery. Zero values take the defaults.
@@ -60,7 +58,10 @@ type Options struct {
 	ARM          ARMMode
 	// ARMEndpoint overrides the cloud's Resource Manager endpoint (https).
 	ARMEndpoint string
-	Cloud       probes.Cloud
+	// Cloud picks the Resource Manager endpoint and token audience; ""
+	// takes the cloud the Instance Metadata Service names (azEnvironment),
+	// else public.
+	Cloud probes.Cloud
 	// Credential: managed-identity (default), azure-cli, default.
 	Credential string
 	// ManagedIdentityClientID selects a user-assigned identity.
@@ -76,8 +77,17 @@ type Options struct {
 	Units int
 	// Overrides from flags; they win over discovery.
 	Region, Subnet, PrivateIP string
-	// ARMBudget bounds all ARM reads together.
+	// APIMSubnet is the instance's subnet (--apim-subnet), a resource id:
+	// in the v2 modes it is judged instead of this VM's, before deployment
+	// and whenever the instance's resource does not name it.
+	APIMSubnet string
+	// ARMBudget, when positive, bounds the Resource Manager reads on top
+	// of the context's deadline; 0 gives them the whole run (the context
+	// passed to Discover, less a margin to report in).
 	ARMBudget time.Duration
+	// RunDeadline is the run's --deadline, named in messages about reads
+	// it cut (0: the reads' own bound is named instead).
+	RunDeadline time.Duration
 
 	// TokenCredential, when set, is used instead of building one (tests,
 	// embedding). ARMTransport carries ARM requests (tests: the TLS test
@@ -98,17 +108,11 @@ func (o *Options) defaults() {
 	if o.ARM == "" {
 		o.ARM = ARMAuto
 	}
-	if o.Cloud == "" {
-		o.Cloud = probes.CloudPublic
-	}
 	if o.Credential == "" {
 		o.Credential = CredManagedIdentity
 	}
 	if o.Mode == "" {
 		o.Mode = probes.ModeInternal
-	}
-	if o.ARMBudget <= 0 {
-		o.ARMBudget = DefaultARMBudget
 	}
 }
 
@@ -138,6 +142,12 @@ func Validate(o *Options) error {
 	if _, err := cloudConfig(o.Cloud, ""); err != nil {
 		return err
 	}
+	if o.APIMSubnet != "" {
+		rid, err := arm.ParseResourceID(o.APIMSubnet)
+		if err != nil || rid.Parent == nil || !strings.EqualFold(rid.ResourceType.String(), "Microsoft.Network/virtualNetworks/subnets") {
+			return fmt.Errorf("--apim-subnet %q: want a subnet's resource id, /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/VNET/subnets/SUBNET", o.APIMSubnet)
+		}
+	}
 	switch o.Credential {
 	case CredManagedIdentity, CredAzureCLI, CredDefault:
 	default:
@@ -157,6 +167,43 @@ func Validate(o *Options) error {
 		o.tags = s
 	}
 	return nil
+}
+
+// cloudFor is the cloud to use: the option, else the one IMDS names.
+func (o *Options) cloudFor(in *Instance) probes.Cloud {
+	if o.Cloud != "" {
+		return o.Cloud
+	}
+	if in != nil {
+		if c, ok := CloudOfEnvironment(in.AzEnvironment); ok {
+			return c
+		}
+	}
+	return probes.CloudPublic
+}
+
+// CloudOfEnvironment maps IMDS's compute.azEnvironment to a cloud.
+func CloudOfEnvironment(env string) (probes.Cloud, bool) {
+	switch strings.ToLower(strings.TrimSpace(env)) {
+	case "azurepubliccloud":
+		return probes.CloudPublic, true
+	case "azureusgovernmentcloud", "azureusgovernment":
+		return probes.CloudUSGov, true
+	case "azurechinacloud":
+		return probes.CloudChina, true
+	}
+	return "", false
+}
+
+// deadlineWords names what bounds the reads, for a read it cut.
+func (o *Options) deadlineWords() string {
+	if o.RunDeadline > 0 {
+		return fmt.Sprintf("the run's --deadline of %s", o.RunDeadline)
+	}
+	if o.ARMBudget > 0 {
+		return fmt.Sprintf("the Resource Manager budget of %s", o.ARMBudget)
+	}
+	return "the run's deadline"
 }
 
 // cloudConfig returns azcore's configuration for the cloud, with the

@@ -17,6 +17,10 @@ const (
 	ReadEffectiveRoutes = "effective-routes"
 	ReadEffectiveNSGs   = "effective-nsgs"
 	ReadSubnet          = "subnet"
+	ReadSubnetNSG       = "subnet-nsg"
+	ReadRouteTable      = "route-table"
+	ReadVNet            = "vnet"
+	ReadNICNSG          = "nic-nsg"
 	ReadAPIM            = "apim"
 	ReadServiceTags     = "service-tags"
 )
@@ -27,7 +31,7 @@ const (
 	ReadDenied    = "denied"    // 401/403: the identity lacks the permission
 	ReadThrottled = "throttled" // 429
 	ReadNotFound  = "not-found"
-	ReadTimeout   = "timeout" // the ARM budget ran out
+	ReadTimeout   = "timeout" // the run's deadline came first
 	ReadMalformed = "malformed"
 	ReadFailed    = "failed"
 	ReadNotTried  = "not-tried" // an earlier read it depends on failed, or no token
@@ -75,6 +79,11 @@ type APIMInfo struct {
 	SubnetID           string
 	SKU                string
 	Capacity           int
+	// Platform is the compute platform version (stv2, stv2.1, …).
+	Platform string
+	// AdditionalLocations are the regions of a multi-region instance
+	// besides Location.
+	AdditionalLocations []string
 }
 
 // Snapshot is everything Resource Manager told, and what it refused.
@@ -98,12 +107,28 @@ type Snapshot struct {
 	NICName       string
 	NICID         string
 	NICPrivateIP  string
-	Routes        []routes.Route
-	NSGs          []nsg.Group
-	Subnet        *SubnetInfo
-	APIM          *APIMInfo
-	ServiceTags   *servicetags.Set
-	Duration      time.Duration
+	// JumpboxSubnetID is this VM's subnet (from its NIC) and NICNSGID the
+	// NSG on its NIC ("" when none).
+	JumpboxSubnetID string
+	NICNSGID        string
+	Routes          []routes.Route
+	NSGs            []nsg.Group
+	// Subnet is the subnet that is judged: this VM's in the classic modes,
+	// the instance's in the v2 modes (InstanceSubnet true), where this VM
+	// cannot be inside it.
+	Subnet         *SubnetInfo
+	InstanceSubnet bool
+	// instanceSubnetUnknown: a v2 mode, and neither --apim-subnet nor the
+	// instance named its subnet.
+	instanceSubnetUnknown bool
+	// v2: the snapshot was read for a v2 mode.
+	v2 bool
+	// Configured is the view from plain GETs of the judged subnet's NSG,
+	// route table and virtual network, and of the NIC's NSG.
+	Configured  *ConfiguredView
+	APIM        *APIMInfo
+	ServiceTags *servicetags.Set
+	Duration    time.Duration
 }
 
 // Read returns the named read, or nil.

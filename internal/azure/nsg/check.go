@@ -66,6 +66,7 @@ func FlowResult(all []Group, f Flow, required bool) probes.Result {
 		res := bad(fmt.Sprintf("security admin rule %s of network manager %s %s %s; admin rules are evaluated before NSGs, so no NSG rule can allow it",
 			final.Decisive, finalGroup.Name(), what, f))
 		res.Evidence = ev
+		res.Rule = ruleSeen(finalGroup, final.Decisive, f)
 		res.Hint = fmt.Sprintf("Change or remove security admin rule %s in Azure Virtual Network Manager %s, or add an Allow (or AlwaysAllow) admin rule for %s %s port %d from %s to %s with a priority number below %d; an NSG rule cannot override it.",
 			shortName(final.Decisive.Name), finalGroup.Name(), strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Port,
 			tagOrAny(f.Source), tagOrAny(f.Destination), final.Decisive.Priority)
@@ -110,6 +111,7 @@ func FlowResult(all []Group, f Flow, required bool) probes.Result {
 		if v.Decisive == nil {
 			res := bad(fmt.Sprintf("no rule in NSG %s allows %s%s", g.Name(), f, adminNote))
 			res.Evidence = ev
+			res.Rule = ruleSeen(g, nil, f)
 			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
 			return res
 		}
@@ -120,6 +122,7 @@ func FlowResult(all []Group, f Flow, required bool) probes.Result {
 		}
 		res := bad(fmt.Sprintf("rule %s in NSG %s %s %s%s", v.Decisive, g.Name(), what, f, adminNote))
 		res.Evidence = ev
+		res.Rule = ruleSeen(g, v.Decisive, f)
 		if strings.HasPrefix(v.Decisive.Name, "defaultSecurityRules/") || v.Decisive.Priority >= 65000 {
 			res.Hint = fmt.Sprintf("Add to NSG %s %s.", g.Name(), ruleToAdd(f, ""))
 		} else {
@@ -138,6 +141,27 @@ func FlowResult(all []Group, f Flow, required bool) probes.Result {
 	res := probes.Passf(fmt.Sprintf("%s is allowed (%s)%s", f, strings.Join(allowedBy, "; "), adminNote))
 	res.Evidence = ev
 	return res
+}
+
+// ruleSeen is the deciding rule in probes' typed form, for the findings
+// that name one rule once for every flow it denies.
+func ruleSeen(g Group, r *Rule, f Flow) *probes.RuleSeen {
+	rs := &probes.RuleSeen{
+		Admin: g.IsAdmin(), GroupID: g.ID, Group: g.Name(),
+		Direction: f.Direction, Protocol: f.Protocol, Port: f.Port,
+		Source: endName(f.Source), Destination: endName(f.Destination),
+	}
+	if r != nil {
+		rs.Name, rs.Priority, rs.Access = shortName(r.Name), int(r.Priority), r.Access
+	}
+	return rs
+}
+
+func endName(e Endpoint) string {
+	if s := e.String(); s != "" {
+		return s
+	}
+	return "*"
 }
 
 func ruleToAdd(f Flow, priority string) string {

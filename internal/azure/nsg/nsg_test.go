@@ -143,6 +143,12 @@ func TestFlowResult(t *testing.T) {
 	if !strings.Contains(r.Message, "no-internet") || !strings.Contains(r.Hint, "below 300") || !strings.Contains(r.Hint, "apim-nsg") {
 		t.Fatalf("message/hint should name the denying rule and the priority: %q / %q", r.Message, r.Hint)
 	}
+	// The findings name one rule once for every flow it denies: the typed
+	// rule must be the deciding one, with the flow it decided.
+	if rs := r.Rule; rs == nil || rs.Name != "no-internet" || rs.Priority != 300 || rs.Group != "apim-nsg" || rs.Admin ||
+		rs.Port != 3443 || rs.Source != "ApiManagement" || rs.Direction != "Inbound" || rs.Access != "Deny" {
+		t.Fatalf("typed rule %+v", r.Rule)
+	}
 	r = FlowResult([]Group{{ID: "/x/networkSecurityGroups/apim-nsg", Rules: defaults()}}, mgmtFlow, true)
 	if r.Status != probes.Fail || !strings.Contains(r.Hint, "port 3443 from service tag ApiManagement") {
 		t.Fatalf("default deny: %+v", r)

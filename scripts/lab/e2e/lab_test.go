@@ -14,11 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -39,6 +41,9 @@ type want struct {
 	status probes.Status
 	reason probes.Reason
 	phase  probes.Phase // only for fail and warn
+	// contains are substrings the message must hold (the view a verdict
+	// comes from, the rule that decided).
+	contains []string
 }
 
 // scenario is one file under scripts/lab/scenarios and what its run must show.
@@ -51,7 +56,27 @@ type scenario struct {
 	noFailure bool
 	// dropsPackets: the run's wall time must stay under --deadline.
 	dropsPackets bool
+	// finding is the id of the first finding that is not information: the
+	// cause the report must name first, explaining the failing checks
+	// above. Empty: no such finding (a lone failure is reported on its own).
+	finding string
+	// args are added to the lab's flags; deadline replaces runDeadline.
+	args     []string
+	deadline time.Duration
+	// analysesDecide: no route.* or subnet.* check may be skipped for any
+	// reason but not-applicable (Resource Manager's reads all finished).
+	analysesDecide bool
+	// lastReadLag: the run must end within this of the lab Resource
+	// Manager serving its last long-running result.
+	lastReadLag time.Duration
 }
+
+// The lab's Resource Manager answers every read; the analyses judge its
+// resources. Configured and effective views are named in the messages.
+const (
+	effectiveView  = "effective"
+	configuredView = "configured view of subnet"
+)
 
 var scenarios = []scenario{
 	{
@@ -62,14 +87,20 @@ var scenarios = []scenario{
 			{id: "outbound.keyvault", status: probes.Pass, reason: probes.ReasonOK},
 			{id: "outbound.graph.metadata", status: probes.Pass, reason: probes.ReasonOK},
 			{id: "inbound.gateway", status: probes.Pass, reason: probes.ReasonOK},
+			// Resource Manager's effective views, read end to end.
+			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"effective routes of this VM's NIC"}},
+			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"AllowApimManagement", "effective NSGs"}},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
 		},
+		analysesDecide: true,
 	},
 	{
 		name: "sql-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
 		checks: []want{{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect}},
 	},
 	{
-		name: "monitor-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "monitor-drop", verdict: report.Blocked, exit: 1, dropsPackets: true, finding: "outbound.service-tag-dropped",
 		checks: []want{
 			{id: "outbound.monitor.warmpath", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
 			{id: "outbound.monitor.prod3.1886", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
@@ -89,22 +120,22 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "dns-zone-not-linked", verdict: report.Blocked, exit: 1,
+		name: "dns-zone-not-linked", verdict: report.Blocked, exit: 1, finding: "dns.zone-not-linked",
 		checks: []want{{id: "dns.gateway", status: probes.Fail, reason: probes.ReasonPublicAnswer, phase: probes.PhaseDNS}},
 	},
 	{
-		name: "dns-custom-no-forward", verdict: report.Blocked, exit: 1,
+		name: "dns-custom-no-forward", verdict: report.Blocked, exit: 1, finding: "dns.resolver-no-forward",
 		checks: []want{
 			{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonNXDomain, phase: probes.PhaseResolve},
 			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonNXDomain, phase: probes.PhaseResolve},
 		},
 	},
 	{
-		name: "dns-resolver-silent", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "dns-resolver-silent", verdict: report.Blocked, exit: 1, dropsPackets: true, finding: "dns.resolver-silent",
 		checks: []want{{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve}},
 	},
 	{
-		name: "forced-tunnel", verdict: report.Degraded, exit: 0,
+		name: "forced-tunnel", verdict: report.Degraded, exit: 0, finding: "route.appliance-on-path",
 		checks: []want{
 			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 			// The router now answers as a hop: an appliance on the path.
@@ -113,7 +144,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "tls-inspection", verdict: report.Blocked, exit: 1,
+		name: "tls-inspection", verdict: report.Blocked, exit: 1, finding: "tls.inspection",
 		checks: []want{
 			{id: "outbound.keyvault", status: probes.Fail, reason: probes.ReasonTLSIntercepted, phase: probes.PhaseTLS},
 			{id: "tls.interception", status: probes.Fail, reason: probes.ReasonTLSIntercepted, phase: probes.PhaseTLS},
@@ -122,6 +153,55 @@ var scenarios = []scenario{
 	{
 		name: "graph-403", verdict: report.Degraded, exit: 0,
 		checks: []want{{id: "outbound.graph.metadata", status: probes.Fail, reason: probes.ReasonHTTPStatus, phase: probes.PhaseHTTP}},
+	},
+	// Resource Manager as real Azure answers it (azure-facts §11).
+	{
+		// Reads that take 8 s (202, Location, Retry-After 10) with
+		// --deadline 20s: every analysis decides, and the run ends soon
+		// after the last read.
+		name: "arm-slow-reads", verdict: report.Ready, exit: 0, noFailure: true,
+		deadline: 20 * time.Second, analysesDecide: true, lastReadLag: 500 * time.Millisecond,
+		checks: []want{
+			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{effectiveView}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{effectiveView}},
+		},
+	},
+	{
+		name: "arm-split-default", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		checks: []want{
+			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis, contains: []string{"0.0.0.0/1", "128.0.0.0/1", "198.18.1.1"}},
+			{id: "route.management-return", status: probes.Fail, reason: probes.ReasonAsymmetricRoute, phase: probes.PhaseAnalysis},
+		},
+	},
+	{
+		name: "arm-avnm-deny-3443", finding: "subnet.nsg-rule-denies", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		checks: []want{
+			{id: "subnet.nsg.inbound-3443", status: probes.Fail, reason: probes.ReasonNSGRule, phase: probes.PhaseAnalysis, contains: []string{"DenyMgmt3443", "avnm-lab"}},
+			{id: "subnet.nsg.outbound-storage-443", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "arm-effective-denied", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
+		checks: []want{
+			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "BGP", "HTTP 403"}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "security admin rules", "HTTP 403"}},
+		},
+	},
+	{
+		name: "arm-throttled", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
+		checks: []want{
+			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "HTTP 429", "retry after 120 s"}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "HTTP 429"}},
+		},
+	},
+	{
+		name: "arm-v2-injected", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
+		args: []string{"--mode", "v2-injected"},
+		checks: []want{
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"judged on the instance's subnet snet-apim-v2", "apimprobe runs in subnet snet-apim", "Microsoft.Web/hostingEnvironments"}},
+			{id: "subnet.nsg.outbound-storage-443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2", "another subnet"}},
+			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2"}},
+		},
 	},
 }
 
@@ -185,27 +265,56 @@ func (l lab) must(t *testing.T, args ...string) string {
 }
 
 // probe runs the binary in the jumpbox and returns its report, exit code
-// and wall time.
-func (l lab) probe(t *testing.T) (report.Report, int, time.Duration, string) {
+// and wall time; ended is when it returned.
+func (l lab) probe(t *testing.T, deadline time.Duration, args ...string) (rep report.Report, code int, wall time.Duration, stderrOut string, ended time.Time) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	c := l.cmd("probe", "-o", "json", "--timeout", checkTimeout.String(), "--deadline", runDeadline.String())
+	c := l.cmd(append([]string{"probe", "-o", "json", "--timeout", checkTimeout.String(), "--deadline", deadline.String()}, args...)...)
 	c.Stdout, c.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := c.Run()
-	wall := time.Since(start)
-	code := 0
+	ended = time.Now()
+	wall = ended.Sub(start)
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		code = exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatalf("lab probe: %v", err)
 	}
-	var rep report.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("lab probe (exit %d): the output is not a JSON report: %v\nstdout:\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
 	}
-	return rep, code, wall, stderr.String()
+	if err := schematest.Check(stdout.Bytes()); err != nil {
+		t.Errorf("lab probe: the report does not match internal/report/schema.json: %v", err)
+	}
+	return rep, code, wall, stderr.String(), ended
+}
+
+// lastServed is when the lab's Resource Manager last served the result of
+// a long-running read (its log's "served" lines, UTC time of day).
+func lastServed(t *testing.T, since time.Time) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, "log", "armfake.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	day := since.UTC().Truncate(24 * time.Hour)
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, " served ") {
+			continue
+		}
+		tod, err := time.Parse("15:04:05.000000", strings.Fields(line)[0])
+		if err != nil {
+			continue
+		}
+		at := day.Add(time.Duration(tod.Hour())*time.Hour + time.Duration(tod.Minute())*time.Minute +
+			time.Duration(tod.Second())*time.Second + time.Duration(tod.Nanosecond()))
+		if at.After(since) && at.After(last) {
+			last = at
+		}
+	}
+	return last
 }
 
 func findCheck(rep report.Report, id string) (report.Check, bool) {
@@ -248,8 +357,25 @@ var (
 	roots    = "--cacert " + stateDir + "/tls/azure-roots.pem"
 )
 
+// The lab's Resource Manager, asked with a token from its metadata service.
+const (
+	armBase = "https://management.azure.com:8443"
+	armNet  = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Network"
+	armTok  = "-H \"Authorization: Bearer $(curl -sS -H 'Metadata: true' 'http://198.19.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/' | sed 's/.*access_token\":\"\\([^\"]*\\).*/\\1/')\""
+)
+
+func armGET(path string) string {
+	return "curl -sS " + trust + " " + armTok + " '" + armBase + path + "?api-version=2025-01-01'"
+}
+
+func armPOST(op string) string {
+	return "curl -sS -o /dev/null -w '%{http_code}' -X POST " + trust + " " + armTok + " '" + armBase + armNet + "/networkInterfaces/jump-nic/" + op + "?api-version=2025-01-01'"
+}
+
 var signals = map[string][]signal{
 	"healthy": {
+		{cmd: "curl -sS -H 'Metadata: true' 'http://198.19.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/'", out: `"access_token":"lab-token"`},
+		{cmd: armPOST("effectiveRouteTable"), out: "202"},
 		{cmd: "curl -sS -i " + trust + " https://labkv.vault.azure.net/", out: `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/tenant", resource="https://vault.azure.net"`},
 		{cmd: "curl -sS " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: `<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">`},
 		{cmd: "curl -sS " + trust + " https://egress-echo.lab.test/", out: "198.19.0.100\n"},
@@ -294,6 +420,25 @@ var signals = map[string][]signal{
 	"tls-inspection": {
 		{cmd: "curl -sS " + trust + " https://labkv.vault.azure.net/", out: "AKV10000"},
 		{cmd: "curl -sS " + roots + " https://labkv.vault.azure.net/", exit: 60},
+	},
+	"arm-slow-reads": {
+		{cmd: armPOST("effectiveRouteTable"), out: "202"},
+	},
+	"arm-split-default": {
+		{cmd: armGET(armNet + "/routeTables/rt-apim"), out: `"addressPrefix":"128.0.0.0/1"`},
+	},
+	"arm-avnm-deny-3443": {
+		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "202"},
+	},
+	"arm-effective-denied": {
+		{cmd: armPOST("effectiveRouteTable"), out: "403"},
+		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-apim"), out: `"name":"AllowApimManagement"`},
+	},
+	"arm-throttled": {
+		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "429"},
+	},
+	"arm-v2-injected": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: "snet-apim-v2"},
 	},
 	"graph-403": {
 		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: "403"},
@@ -353,15 +498,29 @@ func TestLab(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run("apimprobe/"+sc.name, func(t *testing.T) {
 			l.must(t, "apply", sc.name)
-			rep, code, wall, stderr := l.probe(t)
+			deadline := cmp.Or(sc.deadline, runDeadline)
+			started := time.Now()
+			rep, code, wall, stderr, ended := l.probe(t, deadline, sc.args...)
 			t.Logf("%s: exit %d in %v\n%s", sc.name, code, wall.Round(time.Millisecond), brief(rep))
 			checkRun(t, sc, rep, code, wall, stderr)
+			if sc.lastReadLag > 0 {
+				last := lastServed(t, started)
+				if last.IsZero() {
+					t.Fatalf("the lab's Resource Manager served no long-running result")
+				}
+				lag := ended.Sub(last)
+				t.Logf("%s: last long-running read served %v after start; the run ended %v after it", sc.name, last.Sub(started).Round(time.Millisecond), lag.Round(time.Millisecond))
+				if lag > sc.lastReadLag {
+					t.Errorf("the run ended %v after the last read was served, want ≤ %v", lag, sc.lastReadLag)
+				}
+			}
 		})
 	}
 }
 
 func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.Duration, stderr string) {
 	t.Helper()
+	runDeadline := cmp.Or(sc.deadline, runDeadline)
 	// Whatever the network does, the run ends by its deadline.
 	if wall > runDeadline+deadlineSlack {
 		t.Errorf("wall time %v exceeds --deadline %v by more than %v", wall, runDeadline, deadlineSlack)
@@ -416,11 +575,42 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 			}
 		}
 	}
+	checkFindings(t, sc, rep)
 	if rep.Summary.Verdict != sc.verdict {
 		t.Errorf("verdict %q, want %q\n%s", rep.Summary.Verdict, sc.verdict, brief(rep))
 	}
 	if code != sc.exit {
 		t.Errorf("exit code %d, want %d", code, sc.exit)
+	}
+}
+
+// checkFindings: the report names the scenario's cause first, and that
+// finding explains the scenario's failing checks; a lone failure gets no
+// finding of its own.
+func checkFindings(t *testing.T, sc scenario, rep report.Report) {
+	t.Helper()
+	if rep.Findings == nil {
+		t.Errorf("the report has no findings array")
+		return
+	}
+	var first *report.Finding
+	for i, f := range rep.Findings {
+		if f.Severity != report.SeverityInfo {
+			first = &rep.Findings[i]
+			break
+		}
+	}
+	switch {
+	case sc.finding == "" && first != nil:
+		t.Errorf("no finding expected, got %s: %s", first.ID, first.Title)
+	case sc.finding != "" && (first == nil || first.ID != sc.finding):
+		t.Errorf("first finding %v, want %s", first, sc.finding)
+	case first != nil:
+		for _, w := range sc.checks {
+			if (w.status == probes.Fail || w.status == probes.Warn) && !slices.Contains(first.Checks, w.id) {
+				t.Errorf("finding %s does not explain %s", first.ID, w.id)
+			}
+		}
 	}
 }
 

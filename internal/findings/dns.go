@@ -1,0 +1,283 @@
+package findings
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// dnsFailure: the check failed because of what a name server said.
+func dnsFailure(r probes.Result) bool {
+	switch r.Reason {
+	case probes.ReasonDNSTimeout, probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer, probes.ReasonResolverDisagree:
+		return true
+	}
+	return false
+}
+
+// resolverRule: many names fail the same way at the same server. A server
+// that never answers is "silent"; a VNet server that says NXDOMAIN or
+// SERVFAIL for names Azure DNS resolves does not forward to Azure DNS. One
+// name failing at one server is left to its own check.
+func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
+	type group struct {
+		server          string
+		azure           bool
+		silent, noFwd   []probes.Outcome
+		confirmed       int // noFwd names Azure DNS was seen to resolve
+		azureAnswersAll bool
+		azureServer     string
+		rcodes          map[probes.Reason]int
+	}
+	groups := map[string]*group{}
+	get := func(l probes.Lookup) *group {
+		g := groups[l.Server]
+		if g == nil {
+			g = &group{server: l.Server, azure: l.Azure, azureAnswersAll: true, rcodes: map[probes.Reason]int{}}
+			groups[l.Server] = g
+		}
+		return g
+	}
+	for _, o := range in.Outcomes {
+		if claimed[o.Check.ID] || !bad(o.Result) || !dnsFailure(o.Result) {
+			continue
+		}
+		// Azure DNS's view may be missing: the VM's own answer was taken
+		// without waiting for it (the resolver leaves pending views out).
+		azureOK, azureSeen, azureServer := false, false, ""
+		for _, l := range o.Result.Lookups {
+			if l.Azure {
+				azureServer, azureSeen = l.Server, true
+				azureOK = l.Outcome == probes.ReasonOK
+			}
+		}
+		for _, l := range o.Result.Lookups {
+			switch l.Outcome {
+			case probes.ReasonDNSTimeout:
+				g := get(l)
+				g.silent = append(g.silent, o)
+				g.azureAnswersAll = g.azureAnswersAll && azureOK
+				g.azureServer = or(g.azureServer, azureServer)
+			case probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer:
+				if l.Azure || (azureSeen && !azureOK) {
+					continue
+				}
+				g := get(l)
+				g.noFwd = append(g.noFwd, o)
+				if azureOK {
+					g.confirmed++
+				}
+				g.rcodes[l.Outcome]++
+				g.azureServer = or(g.azureServer, azureServer)
+			}
+		}
+	}
+	servers := make([]string, 0, len(groups))
+	for s := range groups {
+		servers = append(servers, s)
+	}
+	sort.Strings(servers)
+
+	var out []report.Finding
+	for _, s := range servers {
+		g := groups[s]
+		addr := hostOnly(g.server)
+		azureDNS := hostOnly(or(g.azureServer, "168.63.129.16"))
+		if len(g.silent) >= minSameServer {
+			names := namesOf(g.silent)
+			f := report.Finding{
+				ID: IDResolverSilent, Severity: severityOf(g.silent),
+				Checks:   ids(g.silent),
+				Evidence: map[string]any{"resolver": g.server, "names": capList(names, 10), "names_failing": len(names)},
+			}
+			if g.azure {
+				f.Title = "Azure DNS " + addr + " does not answer"
+				f.Cause = fmt.Sprintf("Azure DNS (%s) answers none of the %s asked: something on this VM or its path drops DNS to it.", addr, plural(len(names), "name", "names"))
+				f.Fix = report.Fix{Summary: "Allow UDP and TCP 53 to " + addr + " in the VM's own firewall and any appliance the route table sends it to; NSGs do not filter Azure DNS."}
+			} else {
+				f.Title = "DNS server " + addr + " does not answer"
+				tail := ""
+				if g.azureAnswersAll {
+					tail = fmt.Sprintf(", while Azure DNS (%s) answers them", azureDNS)
+					f.Evidence["azure_dns_answers"] = true
+				}
+				f.Cause = fmt.Sprintf("The VNet's DNS server %s answers none of the %s asked (every query times out)%s: every dependency whose name it must resolve fails.",
+					addr, plural(len(names), "name", "names"), tail)
+				rg, vnet := vnetOf(in)
+				f.Fix = report.Fix{
+					Summary: "Make " + addr + " answer queries from the subnet (the server runs, and no NSG, route or firewall drops UDP and TCP 53 to it), or set the VNet's DNS servers to ones that answer.",
+					Commands: []string{
+						fmt.Sprintf("az network vnet show --resource-group %s --name %s --query dhcpOptions.dnsServers", rg, vnet),
+						fmt.Sprintf("az network vnet update --resource-group %s --name %s --dns-servers <dns-server-that-answers>", rg, vnet),
+					},
+				}
+			}
+			out = append(out, f)
+		}
+		// Azure DNS must be seen resolving several of the names; the others
+		// failed the same way at the same server.
+		if len(g.noFwd) >= minSameServer && g.confirmed >= minSameServer && !g.azure {
+			names := namesOf(g.noFwd)
+			var said []string
+			for _, r := range []probes.Reason{probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer} {
+				if g.rcodes[r] > 0 {
+					said = append(said, strings.ToUpper(strings.ReplaceAll(string(r), "-", " ")))
+				}
+			}
+			out = append(out, report.Finding{
+				ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
+				Title: "DNS server " + addr + " does not forward to Azure DNS",
+				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s, %d of which Azure DNS (%s) was seen to resolve: it does not forward the names it does not host to Azure DNS.",
+					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), g.confirmed, azureDNS),
+				Checks: ids(g.noFwd),
+				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
+					"azure_dns_resolved": g.confirmed},
+				Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
+					" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
+			})
+		}
+	}
+	return out
+}
+
+// zoneNotLinkedRule: the instance's names get a public answer where the
+// private VIP was expected. Every check that dials those names is explained
+// too (it reached the public address, or nothing).
+func zoneNotLinkedRule(in *Input, claimed map[string]bool) []report.Finding {
+	hosts := map[string]bool{}
+	var hit []probes.Outcome
+	var public []string
+	for _, o := range in.Outcomes {
+		h := o.Check.Target.Host
+		if claimed[o.Check.ID] || !bad(o.Result) || o.Result.Reason != probes.ReasonPublicAnswer || !apimName(in, h) {
+			continue
+		}
+		hosts[h] = true
+		hit = append(hit, o)
+		for _, l := range o.Result.Lookups {
+			if !l.Azure {
+				public = append(public, l.Addrs...)
+			}
+		}
+	}
+	if len(hit) == 0 {
+		return nil
+	}
+	for _, o := range in.Outcomes {
+		if claimed[o.Check.ID] || !bad(o.Result) || o.Result.Reason == probes.ReasonPublicAnswer || !hosts[o.Check.Target.Host] {
+			continue
+		}
+		hit = append(hit, o)
+	}
+	names := namesOf(hit)
+	gw := or(gatewayName(in), names[0])
+	vip := in.Context.InstancePrivateIP
+	_, vnetID := vnetOf(in)
+	if in.Azure.SubnetID != "" {
+		vnetID = vnetIDOf(in.Azure.SubnetID)
+	}
+	cause := fmt.Sprintf("The instance's names (%s) resolve to the public address %s here, not to the private VIP", listOf(names, 3), listOf(uniq(public), 2))
+	if vip != "" {
+		cause += " " + vip
+	}
+	cause += ": the private DNS zone that holds them is not linked to this VNet, or the VNet's DNS server does not host them."
+	return []report.Finding{{
+		ID: IDZoneNotLinked, Severity: severityOf(hit),
+		Title:    "The instance's names resolve to a public address",
+		Cause:    cause,
+		Checks:   ids(hit),
+		Evidence: map[string]any{"names": names, "answers": uniq(public), "expected": vip},
+		Fix: report.Fix{
+			Summary: "Link the private DNS zone holding " + gw + " to the VNet (or give the VNet's DNS server A records for these names pointing at " + or(vip, "the private VIP") + ").",
+			Commands: []string{
+				fmt.Sprintf("az network private-dns link vnet create --resource-group <zone-resource-group> --zone-name %s --name %s-link --virtual-network %s --registration-enabled false", gw, or(in.Context.Service, "apim"), vnetID),
+				fmt.Sprintf("az network private-dns record-set a add-record --resource-group <zone-resource-group> --zone-name %s --record-set-name @ --ipv4-address %s", gw, or(vip, "<private-vip>")),
+			},
+		},
+	}}
+}
+
+// zoneSwallowsRule: a private zone named after the whole APIM domain
+// answers for every instance's names, so other instances' names fail.
+func zoneSwallowsRule(in *Input, claimed map[string]bool) []report.Finding {
+	var hit []probes.Outcome
+	for _, o := range in.Outcomes {
+		if o.Check.ID == "dns.zone-scope" && !claimed[o.Check.ID] && bad(o.Result) {
+			hit = append(hit, o)
+		}
+	}
+	if len(hit) == 0 {
+		return nil
+	}
+	suffix := or(in.APIMSuffix, "azure-api.net")
+	var servers []string
+	for _, l := range hit[0].Result.Lookups {
+		if !l.Azure && l.Outcome != probes.ReasonOK {
+			servers = append(servers, hostOnly(l.Server))
+		}
+	}
+	where := "a DNS server of the VNet"
+	if len(servers) > 0 {
+		where = "DNS server " + listOf(servers, 2)
+	}
+	gw := or(gatewayName(in), "<service>."+suffix)
+	return []report.Finding{{
+		ID: IDZoneSwallows, Severity: severityOf(hit),
+		Title:    "A private zone swallows the whole " + suffix + " domain",
+		Cause:    "A zone named " + suffix + " on " + where + " answers for every " + suffix + " name, so other API Management instances (and the public names of this one) do not resolve from this VNet.",
+		Checks:   ids(hit),
+		Evidence: map[string]any{"zone": suffix, "servers": servers},
+		Fix: report.Fix{
+			Summary: "Replace the " + suffix + " zone with one zone per host name of the instance (" + gw + ", its portal, management and scm names), each with an apex A record.",
+			Commands: []string{
+				fmt.Sprintf("az network private-dns zone list --query \"[?name=='%s']\"", suffix),
+				fmt.Sprintf("az network private-dns zone create --resource-group <zone-resource-group> --name %s", gw),
+			},
+		},
+	}}
+}
+
+func apimName(in *Input, host string) bool {
+	s := or(in.APIMSuffix, "azure-api.net")
+	return strings.HasSuffix(strings.ToLower(host), "."+s)
+}
+
+func gatewayName(in *Input) string {
+	if in.Context.Service == "" {
+		return ""
+	}
+	return in.Context.Service + "." + or(in.APIMSuffix, "azure-api.net")
+}
+
+// namesOf lists the distinct host names of the checks, in order.
+func namesOf(os []probes.Outcome) []string {
+	var hs []string
+	for _, o := range os {
+		hs = append(hs, o.Check.Target.Host)
+	}
+	return uniq(hs)
+}
+
+func capList(ss []string, n int) []string {
+	if len(ss) > n {
+		return ss[:n]
+	}
+	return ss
+}
+
+// vnetOf returns the VNet's resource group and name for commands, from the
+// subnet's resource id when Resource Manager gave it.
+func vnetOf(in *Input) (rg, name string) {
+	rg, seg := resourceID(in.Azure.SubnetID)
+	return or(rg, or(in.Context.ResourceGroup, "<resource-group>")), or(seg["virtualnetworks"], "<vnet>")
+}
+
+func vnetIDOf(subnetID string) string {
+	if i := strings.Index(strings.ToLower(subnetID), "/subnets/"); i >= 0 {
+		return subnetID[:i]
+	}
+	return subnetID
+}

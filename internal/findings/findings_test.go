@@ -1,0 +1,407 @@
+package findings
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+const (
+	vnetDNS  = "10.0.0.4:53"
+	azureDNS = "168.63.129.16:53"
+)
+
+func dialCheck(id, host string, port int, tag string, required bool) probes.Check {
+	return probes.Check{ID: id, Kind: probes.KindTLS, Target: probes.HostPort(host, port), ServiceTag: tag, Required: required}
+}
+
+func out(c probes.Check, r probes.Result) probes.Outcome { return probes.Outcome{Check: c, Result: r} }
+
+func pass(c probes.Check) probes.Outcome { return out(c, probes.Passf("ok")) }
+
+// dnsFail is a check whose name failed at the VNet server with outcome, and
+// got answer from Azure DNS (empty: Azure DNS failed the same way).
+func dnsFail(c probes.Check, reason probes.Reason, vnet probes.Reason, azure string) probes.Outcome {
+	r := probes.Failf(reason, probes.PhaseResolve, "cannot resolve")
+	az := probes.Lookup{Server: azureDNS, Azure: true, Outcome: vnet}
+	if azure != "" {
+		az = probes.Lookup{Server: azureDNS, Azure: true, Outcome: probes.ReasonOK, Addrs: []string{azure}}
+	}
+	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: vnet}, az}
+	return out(c, r)
+}
+
+func diagnose(t *testing.T, os ...probes.Outcome) []report.Finding {
+	t.Helper()
+	return Diagnose(Input{Outcomes: os, Context: report.Context{
+		Service: "contoso", Mode: probes.ModeInternal, ResourceGroup: "rg-apim", SubscriptionID: "sub-1",
+		InstancePrivateIP: "10.0.1.5",
+	}, APIMSuffix: "azure-api.net"})
+}
+
+func only(t *testing.T, fs []report.Finding, id string) report.Finding {
+	t.Helper()
+	var hit []report.Finding
+	for _, f := range fs {
+		if f.ID == id {
+			hit = append(hit, f)
+		}
+	}
+	if len(hit) != 1 {
+		t.Fatalf("want one %s finding, got %d: %+v", id, len(hit), fs)
+	}
+	return hit[0]
+}
+
+func none(t *testing.T, fs []report.Finding, id string) {
+	t.Helper()
+	for _, f := range fs {
+		if f.ID == id {
+			t.Fatalf("%s must not fire: %+v", id, f)
+		}
+	}
+}
+
+var (
+	blob  = dialCheck("outbound.storage.blob", "acct.blob.core.windows.net", 443, "Storage", true)
+	table = dialCheck("outbound.storage.table", "acct.table.core.windows.net", 443, "Storage", true)
+	sql   = dialCheck("outbound.sql", "srv.database.windows.net", 1433, "Sql", true)
+	kv    = dialCheck("outbound.keyvault", "kv.vault.azure.net", 443, "AzureKeyVault", true)
+	graph = dialCheck("outbound.graph.metadata", "graph.microsoft.com", 443, "AzureActiveDirectory", false)
+	gwDNS = probes.Check{ID: "dns.gateway", Kind: probes.KindDNS, Target: probes.Name("contoso.azure-api.net"), Required: true}
+	gwIn  = dialCheck("inbound.gateway", "contoso.azure-api.net", 443, "", true)
+)
+
+func TestResolverSilent(t *testing.T) {
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.2"),
+		dnsFail(gwDNS, probes.ReasonResolverDisagree, probes.ReasonDNSTimeout, "10.0.1.5"),
+		pass(kv))
+	f := only(t, fs, IDResolverSilent)
+	if f.Severity != report.SeverityBlocking || !strings.Contains(f.Title, "10.0.0.4") ||
+		!slices.Equal(f.Checks, []string{"dns.gateway", "outbound.sql", "outbound.storage.blob"}) {
+		t.Errorf("%+v", f)
+	}
+	if !strings.Contains(f.Cause, "Azure DNS (168.63.129.16) answers them") || len(f.Fix.Commands) == 0 ||
+		!strings.Contains(f.Fix.Commands[1], "--resource-group rg-apim") {
+		t.Errorf("cause %q fix %+v", f.Cause, f.Fix)
+	}
+	none(t, fs, IDResolverNoFwd)
+	if len(fs) != 1 {
+		t.Errorf("one cause, %d findings: %+v", len(fs), fs)
+	}
+}
+
+func TestResolverSilentNotForOneName(t *testing.T) {
+	// One name timing out is that check's business, not the server's.
+	fs := diagnose(t, dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.1"), pass(sql))
+	none(t, fs, IDResolverSilent)
+	// Many names failing for another reason (a TCP timeout) do not make the
+	// resolver silent even when its lookups are recorded as fine.
+	r1 := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	r1.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonOK}}
+	fs = diagnose(t, out(blob, r1), out(table, r1))
+	none(t, fs, IDResolverSilent)
+}
+
+func TestResolverNoForward(t *testing.T) {
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"),
+		dnsFail(graph, probes.ReasonServFail, probes.ReasonServFail, "20.190.1.1"))
+	f := only(t, fs, IDResolverNoFwd)
+	if len(f.Checks) != 3 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Cause, "NXDOMAIN or SERVFAIL") ||
+		!strings.Contains(f.Fix.Summary, "168.63.129.16") {
+		t.Errorf("%+v", f)
+	}
+	none(t, fs, IDResolverSilent)
+}
+
+func TestResolverNoForwardWithAzurePending(t *testing.T) {
+	// The VM's answer was taken before Azure DNS's came: those names count
+	// with the ones Azure DNS was seen to resolve.
+	pending := dnsFail(table, probes.ReasonNXDomain, probes.ReasonNXDomain, "x")
+	pending.Result.Lookups = pending.Result.Lookups[:1]
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"), pending)
+	if f := only(t, fs, IDResolverNoFwd); len(f.Checks) != 3 || f.Evidence["azure_dns_resolved"] != 2 {
+		t.Errorf("%+v", f)
+	}
+	// Never seen resolving any of them: no claim about forwarding.
+	p2 := dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "x")
+	p2.Result.Lookups = p2.Result.Lookups[:1]
+	none(t, diagnose(t, pending, p2), IDResolverNoFwd)
+}
+
+func TestResolverNoForwardNotWhenAzureDNSFailsToo(t *testing.T) {
+	// The names do not exist anywhere: forwarding would not help.
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, ""),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, ""))
+	none(t, fs, IDResolverNoFwd)
+}
+
+func TestBothResolversSilentNameBoth(t *testing.T) {
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, ""),
+		dnsFail(sql, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, ""))
+	var servers []string
+	for _, f := range fs {
+		if f.ID == IDResolverSilent {
+			servers = append(servers, f.Evidence["resolver"].(string))
+		}
+	}
+	slices.Sort(servers)
+	if !slices.Equal(servers, []string{vnetDNS, azureDNS}) {
+		t.Errorf("silent servers %v: %+v", servers, fs)
+	}
+}
+
+func TestZoneNotLinked(t *testing.T) {
+	r := probes.Failf(probes.ReasonPublicAnswer, probes.PhaseDNS, "public")
+	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonOK, Addrs: []string{"20.1.2.3"}}}
+	in := probes.Failf(probes.ReasonTLSNameMismatch, probes.PhaseTLS, "wrong certificate")
+	fs := diagnose(t, out(gwDNS, r), out(gwIn, in), out(sql, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "drop")))
+	f := only(t, fs, IDZoneNotLinked)
+	if !slices.Equal(f.Checks, []string{"dns.gateway", "inbound.gateway"}) || !strings.Contains(f.Cause, "20.1.2.3") ||
+		!strings.Contains(f.Cause, "10.0.1.5") || !strings.Contains(f.Fix.Commands[0], "--zone-name contoso.azure-api.net") {
+		t.Errorf("%+v", f)
+	}
+}
+
+func TestZoneNotLinkedNotForPrivateEndpoints(t *testing.T) {
+	// A storage private endpoint answered publicly is not the instance's zone.
+	r := probes.Failf(probes.ReasonPublicAnswer, probes.PhaseResolve, "public")
+	fs := diagnose(t, out(blob, r), pass(gwDNS))
+	none(t, fs, IDZoneNotLinked)
+}
+
+func TestZoneSwallows(t *testing.T) {
+	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Target: probes.Name("azure-api.net")}
+	r := probes.Warnf(probes.ReasonWrongAnswer, probes.PhaseDNS, "swallowed")
+	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonNXDomain}, {Server: azureDNS, Azure: true, Outcome: probes.ReasonOK}}
+	f := only(t, diagnose(t, out(zs, r)), IDZoneSwallows)
+	if f.Severity != report.SeverityDegrading || !strings.Contains(f.Cause, "10.0.0.4") {
+		t.Errorf("%+v", f)
+	}
+	none(t, diagnose(t, pass(zs)), IDZoneSwallows)
+}
+
+func nsgFlow(id string, port int, dest, rule string, prio int) probes.Outcome {
+	r := probes.Failf(probes.ReasonNSGRule, probes.PhaseAnalysis, "denied")
+	r.Rule = &probes.RuleSeen{GroupID: "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-apim",
+		Group: "nsg-apim", Name: rule, Priority: prio, Access: "Deny",
+		Direction: "Outbound", Protocol: "Tcp", Port: port, Source: "VirtualNetwork", Destination: dest}
+	return out(probes.Check{ID: id, Kind: probes.KindAnalysis, Required: true}, r)
+}
+
+func TestNSGRuleNamedOnce(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer to SYN")
+	fs := diagnose(t,
+		nsgFlow("subnet.nsg.outbound-storage-443", 443, "Storage.westeurope", "deny-azure", 300),
+		nsgFlow("subnet.nsg.outbound-sql-1433", 1433, "Sql.westeurope", "deny-azure", 300),
+		out(blob, drop), out(sql, drop), out(kv, drop))
+	f := only(t, fs, IDNSGRule)
+	want := []string{"outbound.sql", "outbound.storage.blob", "subnet.nsg.outbound-sql-1433", "subnet.nsg.outbound-storage-443"}
+	if !slices.Equal(f.Checks, want) {
+		t.Errorf("checks %v, want %v (Key Vault is not denied by this rule)", f.Checks, want)
+	}
+	if len(f.Fix.Commands) != 2 || !strings.Contains(f.Fix.Commands[0], "--resource-group rg-net --nsg-name nsg-apim") ||
+		!strings.Contains(f.Fix.Commands[0], "--priority 299") || !strings.Contains(f.Fix.Commands[1], "--priority 298") ||
+		!strings.Contains(f.Fix.Commands[1], "--destination-address-prefixes Sql.westeurope --destination-port-ranges 1433") {
+		t.Errorf("commands %q", f.Fix.Commands)
+	}
+}
+
+func TestNSGTwoRulesTwoFindings(t *testing.T) {
+	fs := diagnose(t,
+		nsgFlow("subnet.nsg.outbound-storage-443", 443, "Storage", "deny-storage", 300),
+		nsgFlow("subnet.nsg.outbound-sql-1433", 1433, "Sql", "deny-sql", 310))
+	n := 0
+	for _, f := range fs {
+		if f.ID == IDNSGRule {
+			n++
+			if len(f.Checks) != 1 {
+				t.Errorf("%+v", f)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("two unrelated rules are two findings, got %d: %+v", n, fs)
+	}
+}
+
+func TestNoEgress(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	egress := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP, Target: probes.HostPort("echo.example", 443)}
+	fs := diagnose(t, out(blob, drop), out(sql, drop), out(kv, drop), out(graph, drop),
+		out(egress, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")))
+	f := only(t, fs, IDNoEgress)
+	if len(f.Checks) != 5 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Fix.Commands[1], "nat gateway create") {
+		t.Errorf("%+v", f)
+	}
+	none(t, fs, IDTagDropped)
+}
+
+func TestNoEgressNotWhenOneGetsOut(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	fs := diagnose(t, out(blob, drop), out(table, drop), out(sql, drop), pass(kv))
+	none(t, fs, IDNoEgress)
+	// Storage alone times out: that is the tag rule's.
+	f := only(t, fs, IDTagDropped)
+	if !slices.Equal(f.Checks, []string{"outbound.storage.blob", "outbound.storage.table"}) || !strings.Contains(f.Title, "Storage") ||
+		len(f.Fix.Commands) != 1 || !strings.Contains(f.Fix.Commands[0], "--nsg-name <nsg> --name Allow-Storage-443 --priority <priority>") {
+		t.Errorf("%+v", f)
+	}
+}
+
+func TestTagDroppedNotForOneDependency(t *testing.T) {
+	// sql-drop: one dependency timing out is reported on its own.
+	fs := diagnose(t, out(sql, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")), pass(blob), pass(kv))
+	if len(fs) != 0 {
+		t.Errorf("no finding for one failure, got %+v", fs)
+	}
+	// Two tags, one timeout each: two checks, no common cause.
+	fs = diagnose(t, out(sql, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "x")),
+		out(blob, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "x")), pass(kv))
+	none(t, fs, IDTagDropped)
+}
+
+func pathWarn(family, appliance string) probes.Outcome {
+	r := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "appliance")
+	r.Appliance = appliance
+	return out(probes.Check{ID: "route.path." + family, Kind: probes.KindPath, Target: probes.HostPort(family+".example", 443)}, r)
+}
+
+func TestApplianceOnPath(t *testing.T) {
+	eg := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "egress")
+	eg.EgressIP = "203.0.113.7"
+	mr := probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis, "asymmetric")
+	fs := Diagnose(Input{Outcomes: []probes.Outcome{
+		pathWarn("storage", "10.0.0.4"), pathWarn("sql", "10.0.0.4"), pathWarn("keyvault", "10.0.0.4"),
+		out(probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}, eg),
+		out(probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Required: true}, mr),
+	}, Context: report.Context{Mode: probes.ModeInternal, ResourceGroup: "rg"},
+		Azure: Azure{RouteTableID: "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt-apim"}})
+	f := only(t, fs, IDAppliance)
+	if len(f.Checks) != 5 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Cause, "203.0.113.7") ||
+		!strings.Contains(f.Cause, "no ApiManagement → Internet route") {
+		t.Errorf("%+v", f)
+	}
+	if !strings.Contains(f.Fix.Commands[0], "--resource-group rg-net --route-table-name rt-apim --name ApiManagement --address-prefix ApiManagement --next-hop-type Internet") {
+		t.Errorf("%q", f.Fix.Commands)
+	}
+	none(t, fs, IDForcedTunnel)
+}
+
+func TestApplianceNotWithoutOne(t *testing.T) {
+	// Paths that reached their hosts directly: nothing to say.
+	p := probes.Passf("direct")
+	fs := diagnose(t, out(probes.Check{ID: "route.path.storage", Kind: probes.KindPath}, p))
+	none(t, fs, IDAppliance)
+	// Two appliances are two findings.
+	fs = diagnose(t, pathWarn("storage", "10.0.0.4"), pathWarn("sql", "10.0.9.9"))
+	n := 0
+	for _, f := range fs {
+		if f.ID == IDAppliance {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d appliance findings: %+v", n, fs)
+	}
+}
+
+func TestForcedTunnelByEgressAlone(t *testing.T) {
+	eg := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "egress")
+	eg.EgressIP = "203.0.113.7"
+	c := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}
+	f := only(t, diagnose(t, out(c, eg)), IDForcedTunnel)
+	if f.Severity != report.SeverityDegrading || !strings.Contains(f.Title, "203.0.113.7") {
+		t.Errorf("%+v", f)
+	}
+	none(t, diagnose(t, pass(c)), IDForcedTunnel)
+}
+
+func intercepted(c probes.Check, issuer string, status probes.Status) probes.Outcome {
+	r := probes.Result{Status: status, Reason: probes.ReasonTLSIntercepted, FailedPhase: probes.PhaseTLS}
+	r.Cert = &probes.CertSeen{Issuer: issuer, Root: issuer + " Root", Intercepted: true}
+	return out(c, r)
+}
+
+func TestTLSInspection(t *testing.T) {
+	sum := probes.Check{ID: "tls.interception", Kind: probes.KindAnalysis, Required: true}
+	fs := diagnose(t,
+		intercepted(kv, "CN=Fw CA,O=x", probes.Fail), intercepted(graph, "CN=Fw CA,O=x", probes.Warn),
+		out(sum, probes.Failf(probes.ReasonTLSIntercepted, probes.PhaseAnalysis, "2 hosts")))
+	f := only(t, fs, IDTLSInspection)
+	if len(f.Checks) != 3 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Title, "Fw CA") {
+		t.Errorf("%+v", f)
+	}
+}
+
+func TestTLSInspectionNotForOneHostOrGenuine(t *testing.T) {
+	fs := diagnose(t, intercepted(kv, "CN=Fw CA", probes.Fail), pass(graph))
+	none(t, fs, IDTLSInspection)
+	// Two CAs, one host each: no common CA.
+	fs = diagnose(t, intercepted(kv, "CN=A", probes.Fail), intercepted(graph, "CN=B", probes.Warn))
+	none(t, fs, IDTLSInspection)
+}
+
+func TestResourceManagerUnreadable(t *testing.T) {
+	skip := func(id, perm string) probes.Outcome {
+		r := probes.Skipf(probes.ReasonNotObservable, "Resource Manager is not used (--no-arm)", "hint")
+		r.NeedsARM = &probes.ARMNeed{Why: "Resource Manager is not used (--no-arm)", Permission: perm, Command: "az …", Disabled: true}
+		return out(probes.Check{ID: id, Kind: probes.KindAnalysis, Required: true}, r)
+	}
+	fs := diagnose(t, skip("route.forced-tunnel", "Microsoft.Network/networkInterfaces/effectiveRouteTable/action"),
+		skip("subnet.nsg.inbound-3443", "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action"),
+		skip("subnet.config", "Microsoft.Network/virtualNetworks/subnets/read"),
+		out(probes.Check{ID: "subnet.nsg.inbound-443"}, probes.Skipf(probes.ReasonNotApplicable, "external only", "")))
+	f := only(t, fs, IDResourceManager)
+	if f.Severity != report.SeverityInfo || len(f.Checks) != 3 || !strings.Contains(f.Fix.Summary, "without --no-arm") ||
+		!strings.Contains(f.Fix.Commands[1], "/subscriptions/sub-1/resourceGroups/rg-apim") ||
+		!strings.Contains(f.Fix.Commands[0], "effectiveRouteTable/action") {
+		t.Errorf("%+v", f)
+	}
+	none(t, diagnose(t, pass(kv)), IDResourceManager)
+}
+
+func TestTwoUnrelatedFailuresTwoFindings(t *testing.T) {
+	// A silent resolver and an NSG rule: two causes, named apart, the most
+	// severe first.
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.1"),
+		dnsFail(table, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.2"),
+		nsgFlow("subnet.nsg.outbound-sql-1433", 1433, "Sql", "deny-sql", 300),
+		intercepted(graph, "CN=A", probes.Warn))
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.ID)
+	}
+	if !slices.Equal(got, []string{IDResolverSilent, IDNSGRule}) {
+		t.Errorf("findings %v", got)
+	}
+	if ex := Explained(fs); ex["outbound.graph.metadata"] || !ex["outbound.storage.table"] {
+		t.Errorf("explained %v", ex)
+	}
+}
+
+func BenchmarkDiagnose200(b *testing.B) {
+	var os []probes.Outcome
+	for i := 0; i < 200; i++ {
+		c := dialCheck(fmt.Sprintf("outbound.x%03d", i), fmt.Sprintf("h%d.example", i), 443, "Storage", i%2 == 0)
+		os = append(os, dnsFail(c, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.0.0.1"))
+	}
+	in := Input{Outcomes: os, APIMSuffix: "azure-api.net"}
+	b.ReportAllocs()
+	for b.Loop() {
+		Diagnose(in)
+	}
+}

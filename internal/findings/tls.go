@@ -1,0 +1,124 @@
+package findings
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// tlsInspectionRule: one inspecting CA re-signs the certificates of several
+// hosts. Certificates of two CAs are two findings; one host alone is left to
+// its own check and tls.interception.
+func tlsInspectionRule(in *Input, claimed map[string]bool) []report.Finding {
+	byIssuer := map[string][]probes.Outcome{}
+	var issuers []string
+	for _, o := range in.Outcomes {
+		c := o.Result.Cert
+		if claimed[o.Check.ID] || !bad(o.Result) || c == nil || !c.Intercepted {
+			continue
+		}
+		if byIssuer[c.Issuer] == nil {
+			issuers = append(issuers, c.Issuer)
+		}
+		byIssuer[c.Issuer] = append(byIssuer[c.Issuer], o)
+	}
+	sort.Strings(issuers)
+	var out []report.Finding
+	for _, is := range issuers {
+		hit := byIssuer[is]
+		hosts := namesOf(hit)
+		if len(hosts) < minInspectedHosts {
+			continue
+		}
+		root := hit[0].Result.Cert.Root
+		// The summary check lists every intercepted host: it belongs with the
+		// CA when there is one.
+		if len(issuers) == 1 {
+			for _, o := range in.Outcomes {
+				if o.Check.ID == "tls.interception" && bad(o.Result) && !claimed[o.Check.ID] {
+					hit = append(hit, o)
+				}
+			}
+		}
+		out = append(out, report.Finding{
+			ID: IDTLSInspection, Severity: severityOf(hit),
+			Title: fmt.Sprintf("TLS to %s is inspected by %s", plural(len(hosts), "Azure host", "Azure hosts"), cnOf(is)),
+			Cause: fmt.Sprintf("A firewall or proxy re-signs the certificates of %s with %q (root %q), which API Management's machines do not trust.",
+				listOf(hosts, 3), is, root),
+			Checks:   ids(hit),
+			Evidence: map[string]any{"issuer": is, "root": root, "hosts": hosts},
+			Fix: report.Fix{Summary: "Exempt these host names from TLS inspection on the firewall or proxy (Azure Firewall Premium: leave TLS inspection off in the application rules that allow them): " +
+				strings.Join(capList(hosts, 8), ", ") + more(len(hosts), 8) + "."},
+		})
+	}
+	return out
+}
+
+func more(n, shown int) string {
+	if n > shown {
+		return fmt.Sprintf(" and %d more", n-shown)
+	}
+	return ""
+}
+
+// cnOf is the CN of a distinguished name, or the name.
+func cnOf(dn string) string {
+	for _, part := range strings.Split(dn, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
+			return v
+		}
+	}
+	return dn
+}
+
+// armRule: one finding for every analysis skipped because Resource Manager
+// could not be read, with the permissions and the az commands.
+func armRule(in *Input, claimed map[string]bool) []report.Finding {
+	var hit []probes.Outcome
+	var perms, why []string
+	disabled := false
+	for _, o := range in.Outcomes {
+		n := o.Result.NeedsARM
+		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
+			continue
+		}
+		hit = append(hit, o)
+		perms = append(perms, n.Permission)
+		why = append(why, n.Why)
+		disabled = disabled || n.Disabled
+	}
+	if len(hit) == 0 {
+		return nil
+	}
+	perms = uniq(perms)
+	sort.Strings(perms)
+	why = uniq(why)
+	sub := or(in.Context.SubscriptionID, "<subscription-id>")
+	scope := "/subscriptions/" + sub + "/resourceGroups/" + or(in.Context.ResourceGroup, "<resource-group>")
+	actions := make([]string, len(perms))
+	for i, p := range perms {
+		actions[i] = `"` + p + `"`
+	}
+	summary := fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", plural(len(perms), "network read action", "network read actions"))
+	if len(why) == 1 && strings.Contains(why[0], "--no-arm") {
+		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", plural(len(perms), "network read action", "network read actions"))
+	}
+	return []report.Finding{{
+		ID: IDResourceManager, Severity: report.SeverityInfo,
+		Title:    fmt.Sprintf("Resource Manager not read: %s not judged", plural(len(hit), "analysis", "analyses")),
+		Cause:    strings.Join(why, "; ") + ": routes, NSGs and the subnet's configuration cannot be judged from inside the VM.",
+		Checks:   ids(hit),
+		Evidence: map[string]any{"permissions": perms, "reasons": why},
+		Fix: report.Fix{
+			Summary: summary,
+			Commands: []string{
+				fmt.Sprintf(`az role definition create --role-definition '{"Name": "apimprobe network reader", "Actions": [%s], "AssignableScopes": ["/subscriptions/%s"]}'`, strings.Join(actions, ", "), sub),
+				fmt.Sprintf(`az role assignment create --assignee <principal-id> --role Reader --scope %s`, scope),
+				fmt.Sprintf(`az role assignment create --assignee <principal-id> --role "apimprobe network reader" --scope %s`, scope),
+			},
+		},
+	}}
+}

@@ -1,0 +1,121 @@
+package report
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxText bounds one string of a report: what came from the network (a DNS
+// name, an HTTP body, a certificate field, a Resource Manager error) can be
+// as long as its sender likes, and a report is read on a terminal and in a
+// ticket.
+const MaxText = 2048
+
+// Clean makes every string of the report safe to print: control characters
+// (an ESC that recolours a terminal, a newline that forges a Prometheus
+// series or a Markdown row) become spaces, invalid UTF-8 is replaced, and
+// each string is cut at MaxText runes with "…". The probes clean what they
+// take from the wire already; this is the last pass before any output, so
+// that nothing untrusted reaches one as it came.
+func (r *Report) Clean() {
+	c := &r.Context
+	for _, p := range []*string{&c.Hostname, &c.VMPrivateIP, &c.VMPublicIP, &c.Subnet, &c.Region,
+		&c.SubscriptionID, &c.ResourceGroup, &c.Service, &c.InstancePrivateIP, &c.InstancePublicIP,
+		&c.Credential, &c.Command} {
+		*p = CleanText(*p)
+	}
+	cleanAll(c.Resolvers)
+	for k, v := range c.Sources {
+		c.Sources[k] = CleanText(v)
+	}
+	if in := c.Instance; in != nil {
+		in.ID, in.SKU, in.Platform = CleanText(in.ID), CleanText(in.SKU), CleanText(in.Platform)
+		cleanAll(in.Locations)
+	}
+	r.Summary.Headline = CleanText(r.Summary.Headline)
+	for i := range r.Checks {
+		ch := &r.Checks[i]
+		ch.Title, ch.Target, ch.Message, ch.Hint = CleanText(ch.Title), CleanText(ch.Target), CleanText(ch.Message), CleanText(ch.Hint)
+		cleanAll(ch.Addresses)
+		ch.Evidence = cleanEvidence(ch.Evidence)
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.Title, f.Cause, f.Fix.Summary = CleanText(f.Title), CleanText(f.Cause), CleanText(f.Fix.Summary)
+		cleanAll(f.Fix.Commands)
+		f.Evidence = cleanEvidence(f.Evidence)
+	}
+}
+
+// CleanText is one string made safe to print (see Clean).
+func CleanText(s string) string {
+	clean := utf8.ValidString(s) && utf8.RuneCountInString(s) <= MaxText
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if n == MaxText {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+func cleanAll(ss []string) {
+	for i, s := range ss {
+		ss[i] = CleanText(s)
+	}
+}
+
+// cleanEvidence cleans every string in an evidence map, whatever its
+// shape: the map goes through JSON (what the report writes anyway) into
+// plain maps, slices and values, whose strings are cleaned.
+func cleanEvidence(ev map[string]any) map[string]any {
+	if len(ev) == 0 {
+		return ev
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return map[string]any{"error": "evidence could not be written: " + CleanText(err.Error())}
+	}
+	var plain map[string]any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return map[string]any{"error": "evidence could not be read back: " + CleanText(err.Error())}
+	}
+	return cleanValue(plain).(map[string]any)
+}
+
+func cleanValue(v any) any {
+	switch t := v.(type) {
+	case string:
+		return CleanText(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[CleanText(k)] = cleanValue(x)
+		}
+		return out
+	case []any:
+		for i, x := range t {
+			t[i] = cleanValue(x)
+		}
+		return t
+	}
+	return v
+}

@@ -1,0 +1,173 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Redaction replaces the user's names and addresses with stable
+// placeholders, so that a report can go to a public forum: the same value
+// gets the same placeholder everywhere in the report (context, checks,
+// evidence, findings, their commands), and different values different ones.
+type Redaction struct {
+	// Names maps a name to its kind ("service", "storage-account",
+	// "resource-group", …); the placeholder is <kind> or <kind-N>.
+	Names map[string]string
+	// Keep lists addresses that are nobody's secret (Azure DNS
+	// 168.63.129.16, the metadata service) and stay as they are.
+	Keep []string
+}
+
+var (
+	ipv4RE = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	ipv6RE = regexp.MustCompile(`\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}\b`)
+	// A UUID (subscription ids, tenant ids).
+	uuidRE = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+)
+
+// Redact rewrites every string of r.
+func (r *Report) Redact(red Redaction) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return err
+	}
+	rw := newRewriter(red)
+	tree = rw.walk("", tree)
+	b, err = json.Marshal(tree)
+	if err != nil {
+		return err
+	}
+	var out Report
+	if err := json.Unmarshal(b, &out); err != nil {
+		return err
+	}
+	*r = out
+	return nil
+}
+
+type rewriter struct {
+	names []nameRE
+	keep  map[string]bool
+	seen  map[string]string
+	count map[string]int
+}
+
+type nameRE struct {
+	re   *regexp.Regexp
+	kind string
+	name string
+}
+
+func newRewriter(red Redaction) *rewriter {
+	rw := &rewriter{keep: map[string]bool{}, seen: map[string]string{}, count: map[string]int{}}
+	for _, k := range red.Keep {
+		rw.keep[k] = true
+	}
+	var names []string
+	for n := range red.Names {
+		if strings.TrimSpace(n) != "" {
+			names = append(names, n)
+		}
+	}
+	// Longest first, so that "contoso-kv" goes before "contoso".
+	sort.Slice(names, func(i, j int) bool {
+		if len(names[i]) != len(names[j]) {
+			return len(names[i]) > len(names[j])
+		}
+		return names[i] < names[j]
+	})
+	for _, n := range names {
+		// Whole tokens only: a service called "api" must not eat the "api"
+		// of azure-api.net.
+		re := regexp.MustCompile(`(?i)(^|[^A-Za-z0-9-])(` + regexp.QuoteMeta(n) + `)($|[^A-Za-z0-9-])`)
+		rw.names = append(rw.names, nameRE{re: re, kind: red.Names[n], name: strings.ToLower(n)})
+	}
+	return rw
+}
+
+// placeholder is the stable stand-in of value.
+func (rw *rewriter) placeholder(kind, value string) string {
+	key := kind + "\x00" + strings.ToLower(value)
+	if p, ok := rw.seen[key]; ok {
+		return p
+	}
+	rw.count[kind]++
+	p := fmt.Sprintf("%s-%d", kind, rw.count[kind])
+	rw.seen[key] = p
+	return p
+}
+
+func (rw *rewriter) str(s string) string {
+	for _, n := range rw.names {
+		p := rw.placeholder(n.kind, n.name)
+		// Twice: adjacent matches share a boundary character.
+		for range 2 {
+			s = n.re.ReplaceAllString(s, "${1}"+p+"${3}")
+		}
+	}
+	s = uuidRE.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.Trim(m, "0-") == "" {
+			return m // the all-zero id of the lab and examples
+		}
+		return rw.placeholder("id", m)
+	})
+	s = ipv4RE.ReplaceAllStringFunc(s, func(m string) string { return rw.addr(m) })
+	s = ipv6RE.ReplaceAllStringFunc(s, func(m string) string { return rw.addr(m) })
+	return s
+}
+
+// addr replaces an address that is the user's; well-known and special
+// addresses (unspecified, loopback, the kept ones) stay.
+func (rw *rewriter) addr(m string) string {
+	a, err := netip.ParseAddr(m)
+	if err != nil || rw.keep[a.String()] || a.IsUnspecified() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return m
+	}
+	if a.Is4() {
+		// Netmask-like and prefix-boundary values (255.255.255.0,
+		// 0.0.0.0/1 style) tell nothing about the user.
+		if b := a.As4(); b[0] == 0 || b[0] == 255 {
+			return m
+		}
+	}
+	return rw.placeholder("ip", a.String())
+}
+
+// vocabulary are the keys whose string values are the tool's own words
+// (check ids, SPEC's vocabulary): a user's name that happens to be such a
+// word ("storage") must not rewrite them.
+var vocabulary = map[string]bool{
+	"id": true, "checks": true, "status": true, "reason": true, "failed_phase": true, "kind": true,
+	"severity": true, "category": true, "resource_type": true, "mode": true, "phase": true,
+	"cloud": true, "verdict": true, "version": true, "commit": true,
+}
+
+func (rw *rewriter) walk(key string, v any) any {
+	switch x := v.(type) {
+	case string:
+		if vocabulary[key] {
+			return x
+		}
+		return rw.str(x)
+	case []any:
+		for i := range x {
+			x[i] = rw.walk(key, x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[rw.str(k)] = rw.walk(k, val)
+		}
+		return out
+	}
+	return v
+}

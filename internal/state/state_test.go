@@ -1,0 +1,125 @@
+package state
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+func runAt(at time.Time, statuses map[string]probes.Status) *report.Report {
+	r := &report.Report{
+		SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "apimprobe"}, StartedAt: at,
+		Context: report.Context{Cloud: probes.CloudPublic, Mode: probes.ModeInternal, Phase: probes.DeployPost},
+	}
+	for _, id := range []string{"dns.gateway", "outbound.sql", "outbound.storage.blob"} {
+		st, ok := statuses[id]
+		if !ok {
+			continue
+		}
+		c := report.Check{ID: id, Title: id, Category: "x", Kind: "tcp", Required: true, Status: st, Reason: probes.ReasonOK}
+		switch st {
+		case probes.Fail:
+			c.Reason, c.Hint = probes.ReasonTimeout, "open it"
+		case probes.Skip:
+			c.Reason = probes.ReasonNoData
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	r.Summary = report.Summarize(r.Checks)
+	return r
+}
+
+// Three runs, as a timer makes them: the first remembers, the second sees
+// SQL go from pass to fail, the third sees nothing new and keeps the time
+// SQL started failing.
+func TestChangesAcrossRuns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apimprobe.state")
+	t1 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	t2, t3 := t1.Add(5*time.Minute), t1.Add(10*time.Minute)
+
+	s := mustOpen(t, path)
+	r1 := runAt(t1, map[string]probes.Status{"dns.gateway": probes.Pass, "outbound.sql": probes.Pass})
+	s.Apply(r1)
+	if len(r1.Changes) != 0 || !r1.PreviousRun.IsZero() {
+		t.Fatalf("first run: changes %v, previous %v", r1.Changes, r1.PreviousRun)
+	}
+	if !r1.Checks[1].Since.Equal(t1) {
+		t.Fatalf("since %v", r1.Checks[1].Since)
+	}
+	mustSave(t, s)
+
+	s = mustOpen(t, path)
+	r2 := runAt(t2, map[string]probes.Status{"dns.gateway": probes.Pass, "outbound.sql": probes.Fail, "outbound.storage.blob": probes.Skip})
+	s.Apply(r2)
+	want := []report.Change{{ID: "outbound.sql", From: probes.Pass, To: probes.Fail, Since: t2}}
+	if len(r2.Changes) != 1 || r2.Changes[0] != want[0] {
+		t.Fatalf("changes %+v, want %+v (a new check is not a change)", r2.Changes, want)
+	}
+	if !r2.PreviousRun.Equal(t1) || !r2.Checks[0].Since.Equal(t1) || !r2.Checks[1].Since.Equal(t2) {
+		t.Fatalf("previous %v, dns since %v, sql since %v", r2.PreviousRun, r2.Checks[0].Since, r2.Checks[1].Since)
+	}
+	schematest.ValidateReport(t, r2)
+	mustSave(t, s)
+
+	// An --only run of one check keeps the others remembered.
+	s = mustOpen(t, path)
+	r3 := runAt(t3, map[string]probes.Status{"outbound.sql": probes.Fail})
+	s.Apply(r3)
+	if len(r3.Changes) != 0 || !r3.Checks[0].Since.Equal(t2) {
+		t.Fatalf("third run: changes %v, sql since %v (want %v)", r3.Changes, r3.Checks[0].Since, t2)
+	}
+	mustSave(t, s)
+	s = mustOpen(t, path)
+	if e, ok := s.f.Checks["dns.gateway"]; !ok || e.Status != probes.Pass || !e.Since.Equal(t1) {
+		t.Fatalf("dns.gateway forgotten by an --only run: %+v", e)
+	}
+}
+
+func TestOpenRefusesWhatIsNotAStateFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for name, tc := range map[string]struct{ path, want string }{
+		"garbage":   {write("garbage", "not json"), "not an apimprobe state file"},
+		"version":   {write("v9", `{"version":9,"checks":{}}`), "format version 9"},
+		"directory": {dir, "not a regular file"},
+		"too large": {write("big", `{"version":1,"checks":{},"x":"`+strings.Repeat("a", MaxSize)+`"}`), "larger than"},
+	} {
+		if _, err := Open(tc.path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", name, err, tc.want)
+		}
+	}
+	if s, err := Open(filepath.Join(dir, "new")); err != nil || len(s.f.Checks) != 0 {
+		t.Fatalf("a missing file is the first run: %v", err)
+	}
+	if _, err := Open(write("empty", "")); err != nil {
+		t.Fatalf("an empty file is the first run: %v", err)
+	}
+}
+
+func mustOpen(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustSave(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+}

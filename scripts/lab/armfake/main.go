@@ -1,0 +1,403 @@
+// Command armfake is the lab's Azure Resource Manager: it answers the
+// reads apimprobe makes for the lab's jumpbox, NIC, subnets, NSGs, route
+// table, virtual network, API Management instance and service tags, on the
+// recorded wire (azure-facts §11): effective routes and NSGs answer 202 with
+// a Location and Retry-After: 10 and complete seconds later, tagMap is an
+// object, rules come expanded. Each request re-reads the scenario's knobs
+// from a JSON file, so `lab apply` changes its behaviour without a restart.
+// It logs one line per answer, with the time it served each finished
+// long-running read, for the lab suite's timing assertions.
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// knobs are a scenario's faults (scripts/lab/scenarios/arm-*.sh).
+type knobs struct {
+	// LROSeconds: how long the effective reads take (default 1).
+	LROSeconds *float64 `json:"lro_seconds"`
+	// Sync: the effective reads answer 200 at once, without polling.
+	Sync bool `json:"sync"`
+	// DenyEffective: 403 on both effective reads (no action permission).
+	DenyEffective bool `json:"deny_effective"`
+	// ThrottleEffective: 429 with this Retry-After on both effective reads.
+	ThrottleEffective int `json:"throttle_effective"`
+	// ThrottleOnce: the first GET of the VM is a 429 with Retry-After 1.
+	ThrottleOnce bool `json:"throttle_once"`
+	// SplitDefault: a route table with 0.0.0.0/1 and 128.0.0.0/1 to the
+	// appliance, in the configured and the effective view.
+	SplitDefault bool `json:"split_default"`
+	// AVNMDeny3443: a network manager's security admin rule denies TCP 3443
+	// inbound (only the effective view shows it).
+	AVNMDeny3443 bool `json:"avnm_deny_3443"`
+	// V2Subnet: the instance lives in its own delegated subnet
+	// snet-apim-v2 (Premium v2 injection); the jumpbox stays in snet-apim.
+	V2Subnet bool `json:"v2_subnet"`
+}
+
+const (
+	sub     = "00000000-0000-0000-0000-000000000000"
+	rg      = "/subscriptions/" + sub + "/resourceGroups/lab-rg"
+	net     = rg + "/providers/Microsoft.Network"
+	vnetID  = net + "/virtualNetworks/lab-vnet"
+	snetID  = vnetID + "/subnets/snet-apim"
+	snetV2  = vnetID + "/subnets/snet-apim-v2"
+	nicID   = net + "/networkInterfaces/jump-nic"
+	nsgID   = net + "/networkSecurityGroups/nsg-apim"
+	nsgV2ID = net + "/networkSecurityGroups/nsg-apim-v2"
+	rtID    = net + "/routeTables/rt-apim"
+	avnmID  = net + "/networkManagers/avnm-lab"
+	apimID  = rg + "/providers/Microsoft.ApiManagement/service/contoso"
+	jumpIP  = "198.18.1.10"
+	nvaIP   = "198.18.1.1"
+)
+
+// Service tags in the lab: "Azure" is 198.19.0.0/16, its services in
+// 198.19.16.0/20, the control plane in 198.19.200.0/24.
+var tags = map[string][]string{
+	"AzureCloud":                  {"198.19.0.0/16"},
+	"AzureCloud.westeurope":       {"198.19.0.0/17"},
+	"ApiManagement":               {"198.19.200.0/24"},
+	"ApiManagement.WestEurope":    {"198.19.200.0/25"},
+	"Storage":                     {"198.19.16.0/20"},
+	"Storage.WestEurope":          {"198.19.16.0/21"},
+	"Sql":                         {"198.19.16.0/20"},
+	"Sql.WestEurope":              {"198.19.16.0/21"},
+	"EventHub":                    {"198.19.16.0/20"},
+	"EventHub.WestEurope":         {"198.19.16.0/21"},
+	"AzureKeyVault":               {"198.19.16.0/20"},
+	"AzureMonitor":                {"198.19.16.0/20"},
+	"AzureActiveDirectory":        {"198.19.16.0/20"},
+	"AzureLoadBalancer":           {"168.63.129.16/32"},
+	"AzureTrafficManager":         {"198.19.210.0/24"},
+	"AzureConnectors":             {"198.19.211.0/24"},
+	"AzureFrontDoor.Backend":      {"198.19.212.0/24"},
+	"AzureApiManagement.Internal": {"198.19.200.128/25"},
+}
+
+type server struct {
+	knobsFile string
+	mu        sync.Mutex
+	posted    map[string]time.Time // operation id → when its POST came
+	vmGets    int
+	applied   time.Time // the knobs file's time: a new scenario starts afresh
+}
+
+func (s *server) knobs() knobs {
+	if fi, err := os.Stat(s.knobsFile); err == nil {
+		s.mu.Lock()
+		if !fi.ModTime().Equal(s.applied) {
+			s.applied, s.vmGets = fi.ModTime(), 0
+		}
+		s.mu.Unlock()
+	}
+	var k knobs
+	if b, err := os.ReadFile(s.knobsFile); err == nil {
+		if err := json.Unmarshal(b, &k); err != nil {
+			log.Printf("knobs %s: %v", s.knobsFile, err)
+		}
+	}
+	return k
+}
+
+func main() {
+	listen := flag.String("listen", ":8443", "address to serve HTTPS on")
+	cert := flag.String("cert", "", "TLS certificate (PEM)")
+	key := flag.String("key", "", "TLS key (PEM)")
+	knobsFile := flag.String("knobs", "", "the scenario's JSON knobs, re-read on every request")
+	flag.Parse()
+	log.SetFlags(log.Lmicroseconds | log.LUTC)
+	s := &server{knobsFile: *knobsFile, posted: map[string]time.Time{}}
+	srv := &http.Server{Addr: *listen, Handler: s, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.ListenAndServeTLS(*cert, *key))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func armError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		armError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		return
+	}
+	k := s.knobs()
+	p := strings.TrimRight(r.URL.Path, "/")
+	lp := strings.ToLower(p)
+	log.Printf("%s %s", r.Method, p)
+	switch {
+	case r.Method == http.MethodGet && strings.Contains(lp, "/providers/microsoft.compute/virtualmachines/"):
+		s.mu.Lock()
+		s.vmGets++
+		first := s.vmGets == 1
+		s.mu.Unlock()
+		if k.ThrottleOnce && first {
+			w.Header().Set("Retry-After", "1")
+			armError(w, http.StatusTooManyRequests, "TooManyRequests", "The request is being throttled.")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"id": p, "name": p[strings.LastIndexByte(p, '/')+1:], "location": "westeurope",
+			"properties": map[string]any{"networkProfile": map[string]any{"networkInterfaces": []any{
+				map[string]any{"id": nicID, "properties": map[string]any{"primary": true}}}}}})
+	case r.Method == http.MethodGet && strings.EqualFold(p, nicID):
+		props := map[string]any{"ipConfigurations": []any{map[string]any{"name": "ipconfig1", "id": nicID + "/ipConfigurations/ipconfig1",
+			"properties": map[string]any{"privateIPAddress": jumpIP, "primary": true, "subnet": map[string]any{"id": snetID}}}}}
+		writeJSON(w, 200, map[string]any{"id": nicID, "name": "jump-nic", "properties": props})
+	case r.Method == http.MethodPost && strings.EqualFold(p, nicID+"/effectiveRouteTable"):
+		s.startLRO(w, r, k, "routes", func() any { return effectiveRoutes(k) })
+	case r.Method == http.MethodPost && strings.EqualFold(p, nicID+"/effectiveNetworkSecurityGroups"):
+		s.startLRO(w, r, k, "nsgs", func() any { return effectiveNSGs(k) })
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/operations/"):
+		s.pollLRO(w, r, k, p)
+	case r.Method == http.MethodGet && strings.EqualFold(p, snetID):
+		props := map[string]any{"addressPrefix": "198.18.1.0/24", "networkSecurityGroup": map[string]any{"id": nsgID},
+			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": nicID + "/ipConfigurations/ipconfig1"}}}
+		if k.SplitDefault {
+			props["routeTable"] = map[string]any{"id": rtID}
+		}
+		writeJSON(w, 200, map[string]any{"id": snetID, "name": "snet-apim", "properties": props})
+	case r.Method == http.MethodGet && strings.EqualFold(p, snetV2):
+		props := map[string]any{"addressPrefix": "198.18.4.0/24", "networkSecurityGroup": map[string]any{"id": nsgV2ID},
+			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": "Microsoft.Web/hostingEnvironments"}}}}
+		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
+	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
+		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "properties": map[string]any{
+			"addressSpace": map[string]any{"addressPrefixes": []string{"198.18.0.0/16"}}}})
+	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
+		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", true))
+	case r.Method == http.MethodGet && strings.EqualFold(p, nsgV2ID):
+		writeJSON(w, 200, nsgResource(nsgV2ID, "nsg-apim-v2", false))
+	case r.Method == http.MethodGet && strings.EqualFold(p, rtID):
+		writeJSON(w, 200, map[string]any{"id": rtID, "name": "rt-apim", "properties": map[string]any{
+			"disableBgpRoutePropagation": false, "routes": splitRoutes()}})
+	case r.Method == http.MethodGet && strings.HasSuffix(lp, "/servicetags"):
+		writeJSON(w, 200, serviceTags())
+	case r.Method == http.MethodGet && strings.EqualFold(p, apimID):
+		subnet := snetID
+		if k.V2Subnet {
+			subnet = snetV2
+		}
+		writeJSON(w, 200, map[string]any{"id": apimID, "name": "contoso", "location": "West Europe",
+			"sku": map[string]any{"name": "Developer", "capacity": 1},
+			"properties": map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
+				"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": "Internal",
+				"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}})
+	default:
+		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '"+p+"' was not found.")
+	}
+}
+
+func (s *server) lroDelay(k knobs) time.Duration {
+	d := 1.0
+	if k.LROSeconds != nil {
+		d = *k.LROSeconds
+	}
+	return time.Duration(d * float64(time.Second))
+}
+
+// startLRO answers a long-running POST as real ARM does for a running VM's
+// NIC: 202, a Location and Retry-After 10, and a literal null body.
+func (s *server) startLRO(w http.ResponseWriter, r *http.Request, k knobs, kind string, result func() any) {
+	switch {
+	case k.DenyEffective:
+		armError(w, http.StatusForbidden, "AuthorizationFailed", "The client does not have authorization to perform action over scope '"+nicID+"'.")
+		return
+	case k.ThrottleEffective > 0:
+		w.Header().Set("Retry-After", fmt.Sprint(k.ThrottleEffective))
+		armError(w, http.StatusTooManyRequests, "SubscriptionRequestsThrottled", "Number of requests for subscription exceeded the limit.")
+		return
+	case k.Sync:
+		log.Printf("served %s result", kind)
+		writeJSON(w, 200, result())
+		return
+	}
+	id := fmt.Sprintf("%s-%d", kind, time.Now().UnixNano())
+	s.mu.Lock()
+	s.posted[id] = time.Now()
+	s.mu.Unlock()
+	w.Header().Set("Location", "https://"+r.Host+"/operations/"+id+"?api-version=2025-01-01")
+	w.Header().Set("Retry-After", "10")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusAccepted)
+	w.Write([]byte("null"))
+}
+
+func (s *server) pollLRO(w http.ResponseWriter, r *http.Request, k knobs, p string) {
+	id := p[strings.LastIndexByte(p, '/')+1:]
+	s.mu.Lock()
+	posted, ok := s.posted[id]
+	s.mu.Unlock()
+	if !ok {
+		armError(w, http.StatusNotFound, "OperationNotFound", "no such operation")
+		return
+	}
+	if time.Since(posted) < s.lroDelay(k) {
+		w.Header().Set("Location", "https://"+r.Host+r.URL.RequestURI())
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	kind, _, _ := strings.Cut(id, "-")
+	log.Printf("served %s result", kind)
+	if kind == "routes" {
+		writeJSON(w, 200, effectiveRoutes(k))
+	} else {
+		writeJSON(w, 200, effectiveNSGs(k))
+	}
+}
+
+func route(name, source string, prefixes []string, hop string, ips ...string) map[string]any {
+	return map[string]any{"name": name, "source": source, "state": "Active", "addressPrefix": prefixes, "nextHopIpAddress": ips,
+		"nextHopType": hop, "disableBgpRoutePropagation": false, "hasBgpOverride": false}
+}
+
+func effectiveRoutes(k knobs) map[string]any {
+	rs := []any{
+		route("", "Default", []string{"198.18.0.0/16"}, "VnetLocal"),
+		route("", "Default", []string{"0.0.0.0/0"}, "Internet"),
+		route("", "Default", []string{"10.0.0.0/8"}, "None"),
+		route("", "Default", []string{"100.64.0.0/10"}, "None"),
+		route("", "Default", []string{"172.16.0.0/12"}, "None"),
+		route("", "Default", []string{"192.168.0.0/16"}, "None"),
+	}
+	if k.SplitDefault {
+		rs = append(rs, route("to-nva-lo", "User", []string{"0.0.0.0/1"}, "VirtualAppliance", nvaIP),
+			route("to-nva-hi", "User", []string{"128.0.0.0/1"}, "VirtualAppliance", nvaIP))
+	}
+	return map[string]any{"value": rs}
+}
+
+func splitRoutes() []any {
+	r := func(name, prefix string) map[string]any {
+		return map[string]any{"name": name, "id": rtID + "/routes/" + name, "properties": map[string]any{
+			"addressPrefix": prefix, "nextHopType": "VirtualAppliance", "nextHopIpAddress": nvaIP}}
+	}
+	return []any{r("to-nva-lo", "0.0.0.0/1"), r("to-nva-hi", "128.0.0.0/1")}
+}
+
+type rule struct {
+	name, dir, access, proto, src, dst, port string
+	prio                                     int
+}
+
+// nsgRules: the lab NSG allows the control plane on 3443 (the v2 one has
+// no such rule: v2 has no management endpoint) above Azure's defaults.
+func nsgRules(classic bool) (custom, defaults []rule) {
+	if classic {
+		custom = append(custom, rule{"AllowApimManagement", "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", "3443", 100})
+	}
+	defaults = []rule{
+		{"AllowVnetInBound", "Inbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", "*", 65000},
+		{"AllowAzureLoadBalancerInBound", "Inbound", "Allow", "*", "AzureLoadBalancer", "*", "*", 65001},
+		{"DenyAllInBound", "Inbound", "Deny", "*", "*", "*", "*", 65500},
+		{"AllowVnetOutBound", "Outbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", "*", 65000},
+		{"AllowInternetOutBound", "Outbound", "Allow", "*", "*", "Internet", "*", 65001},
+		{"DenyAllOutBound", "Outbound", "Deny", "*", "*", "*", "*", 65500},
+	}
+	return
+}
+
+func nsgResource(id, name string, classic bool) map[string]any {
+	conv := func(kind string, rs []rule) []any {
+		var out []any
+		for _, r := range rs {
+			out = append(out, map[string]any{"name": r.name, "id": id + "/" + kind + "/" + r.name, "properties": map[string]any{
+				"protocol": r.proto, "sourcePortRange": "*", "destinationPortRange": r.port, "sourceAddressPrefix": r.src,
+				"destinationAddressPrefix": r.dst, "access": r.access, "priority": r.prio, "direction": r.dir,
+				"sourcePortRanges": []string{}, "destinationPortRanges": []string{}, "sourceAddressPrefixes": []string{}, "destinationAddressPrefixes": []string{}}})
+		}
+		return out
+	}
+	custom, defaults := nsgRules(classic)
+	return map[string]any{"id": id, "name": name, "location": "westeurope", "properties": map[string]any{
+		"securityRules": conv("securityRules", custom), "defaultSecurityRules": conv("defaultSecurityRules", defaults)}}
+}
+
+// expanded renders a rule as the effective view does: "*" as 0.0.0.0/0,
+// ports as ranges, tags expanded.
+func expanded(prefix string, r rule, items string) map[string]any {
+	exp := func(it string) []string {
+		switch it {
+		case "*":
+			return nil
+		case "VirtualNetwork":
+			return []string{"198.18.0.0/16", "168.63.129.16/32"}
+		case "Internet":
+			return []string{"0.0.0.0/1", "128.0.0.0/1"}
+		}
+		return tags[it]
+	}
+	star := func(s string) string {
+		if s == "*" {
+			return "0.0.0.0/0"
+		}
+		return s
+	}
+	port := r.port
+	if port == "*" {
+		port = "0-65535"
+	} else if !strings.Contains(port, "-") {
+		port = port + "-" + port
+	}
+	proto := r.proto
+	if proto == "*" {
+		proto = "All"
+	}
+	return map[string]any{"name": prefix + r.name, "protocol": proto, "sourcePortRange": "0-65535", "destinationPortRange": port,
+		"sourcePortRanges": []string{"0-65535"}, "destinationPortRanges": []string{port},
+		"sourceAddressPrefix": star(r.src), "destinationAddressPrefix": star(r.dst),
+		"expandedSourceAddressPrefix": exp(r.src), "expandedDestinationAddressPrefix": exp(r.dst),
+		"access": r.access, "priority": r.prio, "direction": r.dir}
+}
+
+func effectiveNSGs(k knobs) map[string]any {
+	var rules []any
+	custom, defaults := nsgRules(true)
+	for _, r := range custom {
+		rules = append(rules, expanded("securityRules/", r, ""))
+	}
+	for _, r := range defaults {
+		rules = append(rules, expanded("defaultSecurityRules/", r, ""))
+	}
+	tagMap := map[string][]string{"VirtualNetwork": {"198.18.0.0/16", "168.63.129.16/32"}, "AzureLoadBalancer": {"168.63.129.16/32"},
+		"Internet": {"0.0.0.0/1", "128.0.0.0/1"}, "ApiManagement": tags["ApiManagement"]}
+	groups := []any{map[string]any{"networkSecurityGroup": map[string]any{"id": nsgID},
+		"association": map[string]any{"subnet": map[string]any{"id": snetID}}, "effectiveSecurityRules": rules, "tagMap": tagMap}}
+	if k.AVNMDeny3443 {
+		admin := expanded("", rule{"DenyMgmt3443", "Inbound", "Deny", "Tcp", "*", "*", "3443", 10}, "")
+		groups = append(groups, map[string]any{"association": map[string]any{"networkManager": map[string]any{"id": avnmID}},
+			"effectiveSecurityRules": []any{admin}, "tagMap": map[string][]string{}})
+	}
+	return map[string]any{"value": groups}
+}
+
+func serviceTags() map[string]any {
+	var values []any
+	for name, ps := range tags {
+		region := ""
+		if _, r, ok := strings.Cut(name, "."); ok && !strings.Contains(name, "Backend") && !strings.Contains(name, "Internal") {
+			region = strings.ToLower(r)
+		}
+		values = append(values, map[string]any{"name": name, "id": name, "properties": map[string]any{
+			"changeNumber": "1", "region": region, "systemService": "", "addressPrefixes": ps, "networkFeatures": []string{"API", "NSG", "UDR", "FW"}}})
+	}
+	return map[string]any{"name": "Public", "id": "/subscriptions/" + sub + "/providers/Microsoft.Network/serviceTags/Public",
+		"type": "Microsoft.Network/serviceTags", "changeNumber": "1", "cloud": "Public", "values": values}
+}
