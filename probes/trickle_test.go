@@ -12,27 +12,29 @@ import (
 	"time"
 )
 
-// trickle answers a ClientHello with the start of a real ServerHello, one
-// byte at a time, slower than any check's limit.
+// trickle is a real TLS server whose every byte out is sent alone, one
+// every so often: it answers the ClientHello, slower than any check's limit.
 func trickle(t testing.TB, ca *testCA, host string, every time.Duration) int {
-	cert := ca.leaf(t, host)
+	cfg := &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, host)}}
 	return acceptingListener(t, func(c net.Conn) {
 		defer c.Close()
-		// A real server's answer, recorded through a pipe.
-		client, server := net.Pipe()
-		go tls.Client(client, &tls.Config{InsecureSkipVerify: true}).Handshake()
-		srv := tls.Server(server, &tls.Config{Certificates: []tls.Certificate{cert}})
-		go srv.Handshake()
-		buf := make([]byte, 4096)
-		c.Read(buf) // the probe's ClientHello
-		n, _ := client.Read(buf)
-		for i := 0; i < n; i++ {
-			if _, err := c.Write(buf[i : i+1]); err != nil {
-				return
-			}
-			time.Sleep(every)
-		}
+		tls.Server(slowWriter{c, every}, cfg).Handshake()
 	})
+}
+
+type slowWriter struct {
+	net.Conn
+	every time.Duration
+}
+
+func (w slowWriter) Write(b []byte) (int, error) {
+	for i := range b {
+		if _, err := w.Conn.Write(b[i : i+1]); err != nil {
+			return i, err
+		}
+		time.Sleep(w.every)
+	}
+	return len(b), nil
 }
 
 // A TLS server answering one byte a second is not "no answer to the
