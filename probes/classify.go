@@ -28,6 +28,10 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
+		// The name and the error text may come from the wire.
+		d := *dnsErr
+		d.Name, d.Err = Untrusted(d.Name, 0), Untrusted(d.Err, 0)
+		dnsErr = &d
 		server := ""
 		if dnsErr.Server != "" {
 			server = " (DNS server " + dnsErr.Server + ")"
@@ -54,21 +58,21 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 	if errors.As(err, &unknownAuth) {
 		issuer := ""
 		if unknownAuth.Cert != nil {
-			issuer = unknownAuth.Cert.Issuer.String()
+			issuer = Untrusted(unknownAuth.Cert.Issuer.String(), 0)
 		}
 		return ReasonTLSUntrusted, fmt.Sprintf("certificate signed by an authority this machine does not trust (issuer %q)", issuer)
 	}
 	var hostErr x509.HostnameError
 	if errors.As(err, &hostErr) {
-		return ReasonTLSNameMismatch, fmt.Sprintf("certificate is not valid for %s: %s", hostErr.Host, hostErr.Error())
+		return ReasonTLSNameMismatch, fmt.Sprintf("certificate is not valid for %s: %s", Untrusted(hostErr.Host, 0), Untrusted(hostErr.Error(), 300))
 	}
 	var certInvalid x509.CertificateInvalidError
 	if errors.As(err, &certInvalid) {
-		return ReasonTLSUntrusted, "certificate rejected: " + certInvalid.Error()
+		return ReasonTLSUntrusted, "certificate rejected: " + Untrusted(certInvalid.Error(), 300)
 	}
 	var verifyErr *tls.CertificateVerificationError
 	if errors.As(err, &verifyErr) {
-		return ReasonTLSUntrusted, "certificate verification failed: " + verifyErr.Err.Error()
+		return ReasonTLSUntrusted, "certificate verification failed: " + Untrusted(verifyErr.Err.Error(), 300)
 	}
 	var recordErr tls.RecordHeaderError
 	if errors.As(err, &recordErr) {
@@ -103,7 +107,7 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return ReasonTimeout, "no answer within the check's limit"
 	}
-	return ReasonError, "unexpected error: " + err.Error()
+	return ReasonError, "unexpected error: " + ErrorText(err)
 }
 
 // ErrRunDeadline is the cause attached to the run's context when --deadline

@@ -65,6 +65,11 @@ func resolve(ctx context.Context, r Resolver, host string, res *Result) bool {
 		return false
 	}
 	res.Addresses = addrs
+	if bad, ok := SinkholeIn(r, addrs); ok {
+		s := SinkholeResult(host, bad)
+		res.Status, res.Reason, res.FailedPhase, res.Message, res.Hint = s.Status, s.Reason, s.FailedPhase, s.Message, s.Hint
+		return false
+	}
 	return true
 }
 

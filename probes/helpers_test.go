@@ -19,6 +19,9 @@ import (
 // mapResolver answers from a table; unknown names are NXDOMAIN.
 type mapResolver map[string][]string
 
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (mapResolver) AnswersLoopback() bool { return true }
+
 func (m mapResolver) LookupHost(_ context.Context, host string) ([]string, error) {
 	if a, ok := m[host]; ok {
 		return a, nil

@@ -64,6 +64,8 @@ type httpRun struct {
 	// resolving is a redirect's host while its lookup is under way: a check
 	// that ends meanwhile ended in name resolution.
 	resolving string
+	// conn counts what the server sent on the connection last dialled.
+	conn *countingConn
 	// finished: the request has returned; hooks that fire later (a
 	// handshake the transport completes after a cut) record nothing.
 	finished bool
@@ -72,7 +74,7 @@ type httpRun struct {
 func (p HTTP) Run(ctx context.Context) Result {
 	u, err := url.Parse(p.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Failf(ReasonError, PhaseHTTP, fmt.Sprintf("bad URL %q", p.URL))
+		return Failf(ReasonError, PhaseHTTP, fmt.Sprintf("bad URL %q", Untrusted(p.URL, 0)))
 	}
 	run := &httpRun{}
 	maxBody := p.MaxBody
@@ -122,7 +124,17 @@ func (p HTTP) Run(ctx context.Context) Result {
 			run.res.Dialled = target
 			run.mu.Unlock()
 			var d net.Dialer
-			return d.DialContext(ctx, "tcp", target)
+			c, err := d.DialContext(ctx, "tcp", target)
+			if err != nil {
+				return nil, err
+			}
+			counted := &countingConn{Conn: c}
+			run.mu.Lock()
+			if !run.finished {
+				run.conn = counted
+			}
+			run.mu.Unlock()
+			return counted, nil
 		},
 		TLSClientConfig: withVerify(clientHello(), func(cs tls.ConnectionState) error {
 			v := verifyChain(cs, cs.ServerName, p.RootCAs, p.AzureRoots)
@@ -194,7 +206,7 @@ func (p HTTP) Run(ctx context.Context) Result {
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, p.URL, nil)
 	if err != nil {
-		return Failf(ReasonError, PhaseHTTP, err.Error())
+		return Failf(ReasonError, PhaseHTTP, ErrorText(err))
 	}
 	req.Header.Set("User-Agent", "apimprobe")
 	for k, vs := range p.Header {
@@ -271,14 +283,18 @@ func (run *httpRun) failure(ctx context.Context, res Result, err error, host str
 		if run.verify != nil && run.verify.err != nil {
 			return mergeFail(res, reason, PhaseTLS, msg)
 		}
-		return handshakeFailure(ctx, res, err, host, took)
+		var got int64
+		if run.conn != nil {
+			got = run.conn.read.Load()
+		}
+		return handshakeFailure(ctx, res, err, host, took, got)
 	}
 	if reason == ReasonTimeout {
 		msg = fmt.Sprintf("the HTTP answer did not complete within %s (a stalled or trickling server)", roundMS(took))
 	}
 	if reason == ReasonError {
 		reason = ReasonHTTPStatus
-		msg = "HTTP exchange failed: " + err.Error()
+		msg = "HTTP exchange failed: " + ErrorText(err)
 	}
 	return mergeFail(res, reason, PhaseHTTP, msg)
 }

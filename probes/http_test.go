@@ -211,6 +211,9 @@ func TestHTTPNoRedirects(t *testing.T) {
 // (a resolver that times out), so a redirect can lead to a silent lookup.
 type slowLookup map[string][]string
 
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (slowLookup) AnswersLoopback() bool { return true }
+
 func (m slowLookup) LookupHost(ctx context.Context, host string) ([]string, error) {
 	if a, ok := m[host]; ok {
 		return a, nil

@@ -82,7 +82,7 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 			}
 		}
 		for _, i := range summaries {
-			outs[i].Result = withHint(checks[i], checks[i].Summary(others))
+			outs[i].Result = clean(withHint(checks[i], checks[i].Summary(others)))
 		}
 	}
 	return outs
@@ -90,7 +90,7 @@ func Run(ctx context.Context, checks []Check, o RunOptions) []Outcome {
 
 func preset(c Check) Result {
 	if c.Preset != nil {
-		return *c.Preset
+		return clean(*c.Preset)
 	}
 	return Result{Status: Skip, Reason: ReasonError, Message: "check has neither a probe nor a preset result"}
 }
@@ -149,7 +149,7 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	if res.Reason == ReasonDeadline && res.Hint == "" {
 		res.Hint = "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow."
 	}
-	return res
+	return clean(res)
 }
 
 // withHint lets the check's own hint (the catalogue knows the service tag

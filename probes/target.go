@@ -36,18 +36,13 @@ func Subject(what string) Target { return Target{Subject: what} }
 func URLTarget(raw string) Target {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return Target{Subject: raw}
+		return Target{Subject: ScrubURL(raw)}
 	}
 	port, _ := strconv.Atoi(u.Port())
 	if port == 0 {
 		port = map[string]int{"http": 80, "https": 443}[u.Scheme]
 	}
-	q := url.Values{}
-	if v := u.Query().Get("api-version"); v != "" {
-		q.Set("api-version", v)
-	}
-	u.RawQuery, u.ForceQuery, u.Fragment, u.User = q.Encode(), false, "", nil
-	return Target{Host: u.Hostname(), Port: port, URL: u.String()}
+	return Target{Host: u.Hostname(), Port: port, URL: ScrubURL(raw)}
 }
 
 // String renders the target as SPEC's report shows it: the URL, host:port,

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,12 +57,13 @@ func (p TLS) Run(ctx context.Context) Result {
 
 	cfg := clientHello()
 	cfg.ServerName = p.Host
-	tc := tls.Client(conn, cfg)
+	counted := &countingConn{Conn: conn}
+	tc := tls.Client(counted, cfg)
 	start := time.Now()
 	err := tc.HandshakeContext(ctx)
 	res.phase("tls_ms", time.Since(start))
 	if err != nil {
-		return handshakeFailure(ctx, res, err, p.Host, time.Since(start))
+		return handshakeFailure(ctx, res, err, p.Host, time.Since(start), counted.read.Load())
 	}
 	state := tc.ConnectionState()
 	v := verifyChain(state, p.Host, p.RootCAs, p.AzureRoots)
@@ -81,7 +84,9 @@ func (p TLS) Run(ctx context.Context) Result {
 }
 
 // handshakeFailure says what the handshake's failure looked like on the wire.
-func handshakeFailure(ctx context.Context, res Result, err error, host string, took time.Duration) Result {
+// got is how many bytes the server sent meanwhile: a server that answers
+// and stalls (or trickles) is not one that never answered.
+func handshakeFailure(ctx context.Context, res Result, err error, host string, took time.Duration, got int64) Result {
 	reason, msg := Classify(ctx, err)
 	switch {
 	case reason == ReasonDeadline:
@@ -91,13 +96,27 @@ func handshakeFailure(ctx context.Context, res Result, err error, host string, t
 		// filtering by name (or an application rule that does not list it).
 		reason = ReasonReset
 		msg = fmt.Sprintf("TCP connected, then the connection was cut right after the ClientHello for %s (%s): a firewall filtering by server name", host, resetWord(err))
+	case reason == ReasonTimeout && got > 0:
+		msg = fmt.Sprintf("TCP connected and the server began answering the ClientHello for %s, but the handshake did not complete within %s (%d bytes came: a server or appliance trickling or stalling its answer)", host, roundMS(took), got)
 	case reason == ReasonTimeout:
 		msg = fmt.Sprintf("TCP connected, but no answer to the ClientHello for %s within %s (a stalled handshake: an appliance that holds the connection)", host, roundMS(took))
 	case reason == ReasonError:
 		reason = ReasonTLSHandshake
-		msg = "TLS handshake failed: " + err.Error()
+		msg = "TLS handshake failed: " + ErrorText(err)
 	}
 	return mergeFail(res, reason, PhaseTLS, msg)
+}
+
+// countingConn counts the bytes read from the peer.
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.read.Add(int64(n))
+	return n, err
 }
 
 func resetWord(err error) string {
@@ -142,10 +161,7 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		return verification{err: errors.New("the server presented no certificate")}
 	}
 	leaf := state.PeerCertificates[0]
-	v := verification{cert: &CertSeen{
-		Version: tlsVersion(state.Version), Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
-		SANs: leaf.DNSNames, NotAfter: leaf.NotAfter,
-	}}
+	v := verification{cert: certSeen(leaf, state.Version)}
 	// No name (an address dialled as itself, which sends no SNI): the
 	// chain is still judged, as x509.Verify does without a DNSName.
 	if host != "" {
@@ -160,8 +176,17 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 		return v
 	}
 	v.intercepted = j.intercepted
-	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = j.root.Subject.String(), j.rootSHA256, j.intercepted
+	v.cert.Root, v.cert.RootSHA256, v.cert.Intercepted = Untrusted(j.root.Subject.String(), 0), j.rootSHA256, j.intercepted
 	return v
+}
+
+// certSeen is what a report shows of a presented certificate: its fields
+// are the server's (or an inspecting proxy's) words, bounded and cleaned.
+func certSeen(leaf *x509.Certificate, version uint16) *CertSeen {
+	return &CertSeen{
+		Version: tlsVersion(version), Subject: Untrusted(leaf.Subject.String(), 0), Issuer: Untrusted(leaf.Issuer.String(), 0),
+		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter,
+	}
 }
 
 // chainJudgement is what a presented chain is, whatever host presented it:

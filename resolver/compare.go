@@ -129,6 +129,8 @@ type ViewEvidence struct {
 	RTTms      float64           `json:"rtt_ms"`
 	SOA        map[string]string `json:"soa,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// AnswersDropped counts the addresses beyond the ones kept (maxAddrs).
+	AnswersDropped int `json:"answers_dropped,omitempty"`
 }
 
 // AnswerEvidence is one address and where it lies.
@@ -184,6 +186,7 @@ func (v View) evidence(e Expectation) ViewEvidence {
 	if len(v.Chain) > 1 {
 		ev.CNAMEChain = v.Chain
 	}
+	ev.AnswersDropped = v.Dropped
 	if v.SOA != nil {
 		ev.SOA = map[string]string{"zone": strings.TrimSuffix(v.SOA.Hdr.Name, "."), "mname": strings.TrimSuffix(v.SOA.Ns, "."), "rname": strings.TrimSuffix(v.SOA.Mbox, ".")}
 	}
@@ -193,6 +196,8 @@ func (v View) evidence(e Expectation) ViewEvidence {
 		ev.Error = errPending.Error()
 	case v.Err != nil:
 		ev.Error = v.Describe()
+	case v.ChainCut:
+		ev.Error = v.chainCutText()
 	}
 	return ev
 }

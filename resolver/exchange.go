@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // ednsSize is the EDNS0 buffer advertised on UDP: 1232 bytes fits the IPv6
@@ -32,6 +34,20 @@ type exchanged struct {
 // errTimeout marks a question that got no acceptable answer in its budget.
 var errTimeout = errors.New("no answer from the DNS server")
 
+// errMalformed marks a question whose only answers did not parse as DNS
+// (garbage, a compression-pointer loop): the server answered, badly, which
+// is not the silence a timeout is.
+var errMalformed = errors.New("the DNS server's answer is malformed")
+
+// malformed is errMalformed with what the parser said.
+func malformed(err error) error {
+	detail := "fewer bytes than a DNS header"
+	if err != nil && !errors.Is(err, dns.ErrShortRead) {
+		detail = err.Error()
+	}
+	return fmt.Errorf("%w (%s)", errMalformed, probes.Untrusted(detail, 80))
+}
+
 // exchange asks server one question. The transport is decided per query:
 // UDP first, TCP when the UDP answer is truncated; no state is shared between
 // queries. A UDP timeout is retried (attempts in all) with a fresh ID and
@@ -43,6 +59,7 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 		attempts = 1
 	}
 	var lastErr error = errTimeout
+	var sawMalformed error
 	for try := 0; try < attempts; try++ {
 		if ctx.Err() != nil {
 			break
@@ -71,9 +88,16 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 			return tcp, nil
 		}
 		lastErr = err
+		if errors.Is(err, errMalformed) {
+			sawMalformed = err // a later try may still get a good answer
+			continue
+		}
 		if !isTimeout(err) {
 			return exchanged{}, err // refused, unreachable: retrying will not help
 		}
+	}
+	if sawMalformed != nil {
+		return exchanged{}, sawMalformed
 	}
 	if ctx.Err() != nil && !isTimeout(lastErr) {
 		return exchanged{}, ctx.Err()
@@ -132,16 +156,35 @@ func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q 
 	if err := co.WriteMsg(q); err != nil {
 		return exchanged{}, ioErr(ctx, err)
 	}
+	// bad is the last answer that did not parse: what is reported when no
+	// good one comes, since the server did answer.
+	var bad error
 	for {
 		resp, err := co.ReadMsg()
 		if err != nil && resp == nil && !errors.Is(err, dns.ErrShortRead) {
+			if bad != nil && (ctx.Err() == nil || isTimeout(err)) {
+				return exchanged{}, bad
+			}
 			return exchanged{}, ioErr(ctx, err) // the connection failed
 		}
 		// ReadMsg returns the message with an error when it does not
 		// unpack, and ErrShortRead for less than a header; a TCP frame has
 		// been read whole either way, so the framing is intact.
+		if err != nil && bad == nil {
+			bad = malformed(err)
+			// A spoofer's garbage may come first: the real answer is
+			// given about as long again as this one took, then the
+			// server's own bad answer is what it said.
+			until := time.Now().Add(max(2*time.Since(start), 20*time.Millisecond))
+			if dl, ok := ctx.Deadline(); !ok || until.Before(dl) {
+				_ = co.SetReadDeadline(until)
+			}
+		}
 		if err != nil || !matches(q, resp) {
 			if ctx.Err() != nil {
+				if bad != nil {
+					return exchanged{}, bad
+				}
 				return exchanged{}, errTimeout
 			}
 			continue // malformed, stale or spoofed: keep waiting for ours

@@ -32,7 +32,15 @@ const (
 	defaultAttempts = 2
 	maxAttempts     = 5
 	maxSearch       = 6
+	// maxNameservers is glibc's MAXNS: the VM itself asks no more than
+	// the first three nameserver lines, so neither does the comparison.
+	maxNameservers = 3
 )
+
+// MaxDNSServers bounds --dns-server: each one is asked every question of a
+// run on sockets of its own, and a VNet has at most a few resolvers (Azure
+// lets a VNet name 20 at most; the VM uses three).
+const MaxDNSServers = 20
 
 // DefaultResolvConf is what glibc assumes when resolv.conf says nothing.
 func DefaultResolvConf() ResolvConf {
@@ -69,6 +77,9 @@ func ParseResolvConf(r io.Reader) (ResolvConf, error) {
 			}
 			if err := checkZone(addr); err != nil {
 				return ResolvConf{}, fmt.Errorf("resolv.conf line %d: nameserver %q: %w", line, f[1], err)
+			}
+			if len(rc.Servers) == maxNameservers {
+				continue // glibc ignores the rest too
 			}
 			rc.Servers = append(rc.Servers, netip.AddrPortFrom(addr.Unmap(), 53))
 		case "search":
@@ -160,6 +171,23 @@ func ParseServer(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("DNS server %q: port %q is not a number from 1 to 65535", s, portStr)
 	}
 	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), nil
+}
+
+// ParseServers parses every --dns-server value (ParseServer) and refuses
+// more than MaxDNSServers of them.
+func ParseServers(values []string) ([]netip.AddrPort, error) {
+	if len(values) > MaxDNSServers {
+		return nil, fmt.Errorf("%d DNS servers given, at most %d are accepted (the VM itself asks three)", len(values), MaxDNSServers)
+	}
+	var out []netip.AddrPort
+	for _, v := range values {
+		a, err := ParseServer(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // maxZone is the longest interface name Linux allows (IFNAMSIZ less the NUL).

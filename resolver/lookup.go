@@ -14,6 +14,11 @@ import (
 // Manager are 3–5 long, and a loop must end.
 const maxChain = 10
 
+// maxAddrs bounds the addresses kept from one answer (A and AAAA together):
+// a real service answers a handful, and a name with thousands of records
+// made a report of megabytes. How many were dropped is kept and shown.
+const maxAddrs = 16
+
 // candidates applies resolv.conf's search list and ndots the way glibc does:
 // a name with fewer dots than ndots is tried with each search domain first,
 // then as given; a name with a trailing dot is only tried as given.
@@ -105,6 +110,12 @@ func merge(a, b View) View {
 		out = b
 	}
 	out.Addrs = append(append([]netip.Addr{}, a.Addrs...), b.Addrs...)
+	out.Dropped = a.Dropped + b.Dropped
+	if len(out.Addrs) > maxAddrs {
+		out.Dropped += len(out.Addrs) - maxAddrs
+		out.Addrs = out.Addrs[:maxAddrs]
+	}
+	out.ChainCut = len(out.Addrs) == 0 && (a.ChainCut || b.ChainCut)
 	if len(b.Chain) > len(out.Chain) {
 		out.Chain = b.Chain
 	}
@@ -150,6 +161,7 @@ func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) 
 		}
 		target = next
 	}
+	v.ChainCut = true // asked maxChain times and the chain still went on
 	return v
 }
 
@@ -161,7 +173,8 @@ func (v *View) read(m *dns.Msg, target string, qtype uint16) (next string, again
 	for {
 		key := strings.ToLower(target)
 		if seen[key] || len(v.Chain) > maxChain {
-			return "", false // a CNAME loop or an absurd chain: no addresses
+			v.ChainCut = true // a CNAME loop or an absurd chain: no addresses
+			return "", false
 		}
 		seen[key] = true
 		next := ""
@@ -184,18 +197,31 @@ func (v *View) read(m *dns.Msg, target string, qtype uint16) (next string, again
 		switch r := rr.(type) {
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(r.A.To4()); ok && qtype == dns.TypeA {
-				v.Addrs = append(v.Addrs, a)
+				v.keep(a)
 			}
 		case *dns.AAAA:
 			if a, ok := netip.AddrFromSlice(r.AAAA.To16()); ok && qtype == dns.TypeAAAA {
-				v.Addrs = append(v.Addrs, a.Unmap())
+				v.keep(a.Unmap())
 			}
 		}
 	}
-	if len(v.Addrs) > 0 || len(v.Chain) == 1 || len(v.Chain) > maxChain || !hasOnlyChain(m, target) {
+	if len(v.Addrs) > 0 || len(v.Chain) == 1 || !hasOnlyChain(m, target) {
+		return "", false
+	}
+	if len(v.Chain) > maxChain {
+		v.ChainCut = true
 		return "", false
 	}
 	return target, true
+}
+
+// keep adds an address to the view, up to maxAddrs; the rest are counted.
+func (v *View) keep(a netip.Addr) {
+	if len(v.Addrs) >= maxAddrs {
+		v.Dropped++
+		return
+	}
+	v.Addrs = append(v.Addrs, a)
 }
 
 // hasOnlyChain reports that the answer ends at target with no records for it,

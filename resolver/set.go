@@ -137,11 +137,15 @@ func New(opts Options) (*Set, error) {
 		return nil
 	}
 	if opts.ResolvConf != nil {
-		for _, a := range opts.ResolvConf.Servers {
+		// The VM asks the first three (glibc's MAXNS), whoever parsed them.
+		for _, a := range opts.ResolvConf.Servers[:min(len(opts.ResolvConf.Servers), maxNameservers)] {
 			if err := add(a, RoleVNet, "resolv.conf"); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if len(opts.DNSServers) > MaxDNSServers {
+		return nil, fmt.Errorf("%d DNS servers given, at most %d are accepted", len(opts.DNSServers), MaxDNSServers)
 	}
 	for _, a := range opts.DNSServers {
 		if err := add(a, RoleVNet, "flag"); err != nil {
@@ -180,8 +184,14 @@ type View struct {
 	RTT       time.Duration
 	// SOA is the zone's SOA from the answer or authority section, if any.
 	SOA *dns.SOA
-	// Err is a transport failure: timeout, refused, unreachable.
+	// Err is a transport failure: timeout, refused, unreachable, or
+	// answers that did not parse (errMalformed).
 	Err error
+	// Dropped counts the addresses of the answer beyond maxAddrs, not kept.
+	Dropped int
+	// ChainCut: the CNAME chain looped or went on past maxChain links, so
+	// no address was reached.
+	ChainCut bool
 
 	qtype uint16
 }
@@ -210,6 +220,12 @@ func (v View) Reason() probes.Reason {
 	return probes.ReasonOK
 }
 
+// chainCutText says what a cut chain was.
+func (v View) chainCutText() string {
+	return fmt.Sprintf("the CNAME chain of %s loops or goes on past %d links (…→ %s): no address at its end",
+		v.Name, maxChain, v.Chain[len(v.Chain)-1])
+}
+
 // dnsErr expresses the view's failure as the Go error a resolver returns, so
 // that probes.Classify — the one place errors become reason words — names it.
 func (v View) dnsErr() error {
@@ -217,6 +233,10 @@ func (v View) dnsErr() error {
 	switch {
 	case v.Err != nil && isTimeout(v.Err):
 		return &net.DNSError{Err: "no answer from " + server, Name: v.Name, Server: server, IsTimeout: true, UnwrapErr: v.Err}
+	case v.Err != nil && errors.Is(v.Err, errMalformed):
+		// The server answered, with something that is not DNS: a failing
+		// server as far as the VM is concerned (glibc gives up on it too).
+		return &net.DNSError{Err: v.Err.Error(), Name: v.Name, Server: server, IsTemporary: true, UnwrapErr: v.Err}
 	case v.Err != nil:
 		return fmt.Errorf("asking %s for %s: %w", server, v.Name, v.Err)
 	case v.Rcode == dns.RcodeNameError:
@@ -237,13 +257,21 @@ func (v View) Describe() string {
 		if len(v.Chain) > 1 {
 			s = strings.Join(v.Chain, " → ") + " → " + s
 		}
+		if v.Dropped > 0 {
+			s += fmt.Sprintf(" (and %d more addresses, not kept)", v.Dropped)
+		}
 		return s
 	case probes.ReasonNXDomain:
 		return "NXDOMAIN"
 	case probes.ReasonNoAnswer:
+		if v.ChainCut {
+			return v.chainCutText()
+		}
 		return "no address (NOERROR, no data)"
 	case probes.ReasonServFail:
-		return dns.RcodeToString[v.Rcode]
+		if v.Err == nil {
+			return rcodeString(v.Rcode)
+		}
 	case probes.ReasonDNSTimeout:
 		return "no answer (timeout)"
 	}
@@ -503,8 +531,15 @@ func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, err
 		return d, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
 	}
 	v := c.Views[i]
+	if v.ChainCut && v.Reason() == probes.ReasonNoAnswer {
+		// Not a name that does not exist: one whose chain never ends.
+		r := probes.Failf(probes.ReasonNoAnswer, probes.PhaseResolve, v.chainCutText())
+		r.Hint = fmt.Sprintf("Fix the CNAME records of %s on DNS server %s (a loop, or a chain too long to follow).", c.Host, v.Server.Addr.Addr())
+		d.Problem = &r
+		return d, nil
+	}
 	if v.Reason() != probes.ReasonOK {
-		if ctx.Err() != nil && !v.Answered() {
+		if ctx.Err() != nil && !v.Answered() && !errors.Is(v.Err, errMalformed) {
 			// A name-resolution timeout, unless the run's deadline ended it
 			// (probes.Classify looks at the run context first).
 			return d, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}

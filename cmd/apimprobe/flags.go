@@ -61,7 +61,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.eventHub, "event-hub", "", "an Event Hubs namespace of yours, for the log-to-eventhub policy (Event Hubs checks are skipped without it)")
 	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
-	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable; replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
+	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable (at most 20); replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
 	fs.StringVar(&c.azureDNS, "azure-dns", "168.63.129.16", "the Azure-provided DNS address, always asked beside the others for comparison")
 	fs.StringVar(&c.egressEchoURL, "egress-echo-url", egress.DefaultEchoURL, "an HTTPS service that answers with the caller's public IP (plain text or JSON)")
 	fs.BoolVar(&c.noEgress, "no-egress", false, "do not ask the egress echo (route.egress-ip is skipped)")
@@ -164,12 +164,8 @@ func (c *config) runConfig() (run.Config, error) {
 	if c.units < 0 || c.units > 31 {
 		return cfg, fmt.Errorf("--units %d: want 1 to 31 scale units", c.units)
 	}
-	for _, d := range c.dnsServers {
-		a, err := resolver.ParseServer(d)
-		if err != nil {
-			return cfg, fmt.Errorf("--dns-server: %v", err)
-		}
-		cfg.DNSServers = append(cfg.DNSServers, a)
+	if cfg.DNSServers, err = resolver.ParseServers(c.dnsServers); err != nil {
+		return cfg, fmt.Errorf("--dns-server: %v", err)
 	}
 	if cfg.AzureDNS, err = resolver.ParseServer(c.azureDNS); err != nil {
 		return cfg, fmt.Errorf("--azure-dns: %v", err)

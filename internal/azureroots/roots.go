@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -61,7 +62,10 @@ func DefaultCertificates() []*x509.Certificate {
 // Load reads --azure-roots FILE, which replaces the built-in set. Every error
 // is one line naming the file, fit for the CLI's usage error (exit 2).
 func Load(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, MaxFileSize)
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("--azure-roots %s: larger than %d bytes: not a file of root certificates", path, MaxFileSize)
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -74,6 +78,31 @@ func Load(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--azure-roots %s: %v", path, err)
 	}
 	return poolOf(certs), nil
+}
+
+// MaxFileSize bounds what Load reads: a PEM root is about 2 KB, and the
+// built-in set of a dozen is 25 KB. Anything larger (or endless, such as
+// /dev/zero) is refused at once rather than read until memory runs out.
+const MaxFileSize = 1 << 20
+
+var errTooLarge = errors.New("file too large")
+
+// readLimited reads at most max bytes of path, and errTooLarge when there is
+// more: a device or a pipe is read no further than a regular file.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, errTooLarge
+	}
+	return data, nil
 }
 
 // Validate checks --azure-roots FILE without keeping the result, so that the

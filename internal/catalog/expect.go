@@ -31,7 +31,7 @@ func expectation(e Endpoint) probes.HTTPExpect {
 				return nil
 			}
 			if status == http.StatusUnauthorized {
-				r := probes.Failf(probes.ReasonHTTPBody, probes.PhaseHTTP, fmt.Sprintf("HTTP 401 without Key Vault's Bearer challenge (WWW-Authenticate %q): something other than Key Vault answered", challenge))
+				r := probes.Failf(probes.ReasonHTTPBody, probes.PhaseHTTP, fmt.Sprintf("HTTP 401 without Key Vault's Bearer challenge (WWW-Authenticate %q): something other than Key Vault answered", probes.Untrusted(challenge, 120)))
 				return &r
 			}
 			r := probes.Failf(probes.ReasonHTTPStatus, probes.PhaseHTTP, fmt.Sprintf("HTTP %d to an unauthenticated request, expected Key Vault's 401 with a Bearer challenge (body starts %q)", status, snippet(body)))
@@ -53,10 +53,12 @@ func expectation(e Endpoint) probes.HTTPExpect {
 	return nil
 }
 
+// snippet is the start of an answer's body, as it may be shown: the body is
+// the server's (or a block page's) and is neither trusted nor bounded.
 func snippet(b []byte) string {
 	const n = 60
-	if len(b) > n {
-		b = b[:n]
+	if len(b) > 4*n {
+		b = b[:4*n]
 	}
-	return string(b)
+	return probes.Untrusted(string(b), n)
 }

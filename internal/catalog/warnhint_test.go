@@ -21,6 +21,9 @@ import (
 // names, answered by a server on this machine.
 type loopback struct{}
 
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (loopback) AnswersLoopback() bool { return true }
+
 func (loopback) LookupHost(context.Context, string) ([]string, error) {
 	return []string{"127.0.0.1"}, nil
 }

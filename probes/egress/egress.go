@@ -63,21 +63,21 @@ type Config struct {
 func ValidateEchoURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("--egress-echo-url %q: not a URL", raw)
+		return fmt.Errorf("--egress-echo-url %q: not a URL", probes.ScrubURL(raw))
 	}
 	if u.Scheme != "https" {
-		return fmt.Errorf("--egress-echo-url %q: must be an https:// URL (the answer must come over verified TLS)", raw)
+		return fmt.Errorf("--egress-echo-url %q: must be an https:// URL (the answer must come over verified TLS)", probes.ScrubURL(raw))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("--egress-echo-url %q: has no host", raw)
+		return fmt.Errorf("--egress-echo-url %q: has no host", probes.ScrubURL(raw))
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("--egress-echo-url %q: bad port %q", raw, p)
+			return fmt.Errorf("--egress-echo-url %q: bad port %q", probes.ScrubURL(raw), p)
 		}
 	}
 	if u.User != nil {
-		return fmt.Errorf("--egress-echo-url %q: must not carry credentials", raw)
+		return fmt.Errorf("--egress-echo-url %q: must not carry credentials", probes.ScrubURL(raw))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (cfg Config) run(ctx context.Context) probes.Result {
 func (cfg Config) echo(ctx context.Context) probes.Result {
 	if ValidateEchoURL(cfg.EchoURL) != nil {
 		// The CLI validates first; reaching this is a wiring bug.
-		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("unusable echo URL %q", cfg.EchoURL))
+		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("unusable echo URL %q", probes.Untrusted(cfg.EchoURL, 0)))
 	}
 	judged := false
 	p := probes.HTTP{
@@ -246,6 +246,12 @@ func unlearnt(r probes.Result) probes.Result {
 	if r.Reason == probes.ReasonDeadline {
 		r.Status = probes.Fail
 		r.Hint = "Raise --deadline so that the run can finish its checks."
+		return r
+	}
+	if r.Reason == probes.ReasonWrongAnswer && r.FailedPhase == probes.PhaseResolve {
+		// A DNS filter sinkholes the echo service: that is what was seen,
+		// not an absence of data (an optional check: a warning).
+		r.Status = probes.Warn
 		return r
 	}
 	if r.Reason == probes.ReasonTLSUntrusted {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,6 +151,9 @@ func runCheck(t *testing.T, cfg Config, limit time.Duration) (probes.Result, tim
 }
 
 type mapResolver map[string][]string
+
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (mapResolver) AnswersLoopback() bool { return true }
 
 func (m mapResolver) LookupHost(_ context.Context, host string) ([]string, error) {
 	if a, ok := m[host]; ok {
@@ -343,4 +347,31 @@ func reasonOrCause(r probes.Result) probes.Reason {
 func skippedFor(r probes.Result, cause probes.Reason, phase probes.Phase) bool {
 	return r.Status == probes.Skip && r.Reason == probes.ReasonNoData && r.FailedPhase == probes.PhaseNone &&
 		r.Evidence["cause"] == string(cause) && r.Evidence["cause_phase"] == string(phase)
+}
+
+// filterResolver is a DNS filter answering its sinkhole for every name.
+type filterResolver []string
+
+func (f filterResolver) LookupHost(context.Context, string) ([]string, error) { return f, nil }
+
+// An echo service whose name a DNS filter sinkholes is wrong-answer in phase
+// resolve, never dialled: the echo server on this machine would otherwise
+// answer and the egress address be "learnt" from loopback.
+func TestEchoSinkholeIsNotDialled(t *testing.T) {
+	var hits atomic.Int32
+	srv, pool := echoServer(t, func(w http.ResponseWriter, _ *http.Request) { hits.Add(1); fmt.Fprint(w, "203.0.113.9") })
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	for _, answer := range []string{"0.0.0.0", "127.0.0.1"} {
+		cfg := Config{EchoURL: "https://echo.test" + port + "/?sig=SECRET", RootCAs: pool, Mode: "internal", Resolver: filterResolver{answer}}
+		r, _ := runCheck(t, cfg, 2*time.Second)
+		if r.Status != probes.Warn || r.Reason != probes.ReasonWrongAnswer || r.FailedPhase != probes.PhaseResolve || r.Hint == "" {
+			t.Errorf("answer %s: %s/%s/%s %s", answer, r.Status, r.Reason, r.FailedPhase, r.Message)
+		}
+		if strings.Contains(fmt.Sprint(r.Message, r.Evidence), "SECRET") {
+			t.Errorf("the echo URL's signature is in the result: %s %v", r.Message, r.Evidence)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the echo server was asked %d times", hits.Load())
+	}
 }

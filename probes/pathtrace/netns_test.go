@@ -311,6 +311,12 @@ func TestNetnsPath(t *testing.T) {
 		l.rules(t, "chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }")
 		l.runChild(t, "silent")
 	})
+	t.Run("rate-limited appliance", func(t *testing.T) {
+		// One time exceeded a minute: the first trace's, then silence
+		// (ICMP rate limiting, as routers and appliances do).
+		l.rules(t, "chain egress_out { type filter hook output priority 0; icmp type time-exceeded limit rate over 1/minute burst 1 packets drop; }")
+		l.runChild(t, "ratelimited")
+	})
 	t.Run("black hole", func(t *testing.T) {
 		l.rules(t,
 			"chain egress_out { type filter hook output priority 0; icmp type time-exceeded drop; }",
@@ -353,9 +359,9 @@ func TestNetnsChild(t *testing.T) {
 			t.Fatalf("hop 1 answered in %d ms: not later than the server, the test proves nothing", rtt)
 		}
 	case "toolate":
-		if r.Status != probes.Pass || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
-			!strings.Contains(r.Message, "not fully seen") {
-			t.Fatalf("want a pass that says the path was not fully seen: hop 1 answered past the bound")
+		if r.Status != probes.Skip || r.Reason != probes.ReasonNotObservable || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
+			!strings.Contains(r.Message, "cannot be fully seen") {
+			t.Fatalf("want skip not-observable saying the path cannot be fully seen: hop 1 answered past the bound")
 		}
 		if took > 40*time.Millisecond {
 			t.Errorf("took %v: waited for an answer 50 ms late though the server answered within a millisecond", took)
@@ -376,12 +382,25 @@ func TestNetnsChild(t *testing.T) {
 			t.Fatalf("want the router refusing at hop 2")
 		}
 	case "silent":
-		if r.Status != probes.Pass || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
-			!strings.Contains(r.Message, "not fully seen") {
-			t.Fatalf("want a pass that says the path was not fully seen: the server answered at TTL 2 and hop 1 stayed silent")
+		if r.Status != probes.Skip || r.Reason != probes.ReasonNotObservable || r.Evidence["reached_at_ttl"] != 2 || hops[0]["kind"] != "silent" ||
+			!strings.Contains(r.Message, "cannot be fully seen") || r.Hint == "" {
+			t.Fatalf("want skip not-observable saying the path cannot be fully seen: the server answered at TTL 2 and hop 1 stayed silent")
 		}
 		if took > 60*time.Millisecond {
 			t.Errorf("took %v: the silent hop should be given up a few ms after the server answered", took)
+		}
+	case "ratelimited":
+		// The appliance answers the first trace, then rate-limits its
+		// time exceeded: the second trace must not pass on its silence.
+		if r.Status != probes.Warn || r.Appliance != "198.18.1.1" {
+			t.Fatalf("first trace: want the appliance found")
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+		defer cancel2()
+		r2 := c.Probe.Run(ctx2)
+		t.Logf("second trace: %s/%s %s", r2.Status, r2.Reason, r2.Message)
+		if r2.Status == probes.Pass || (r2.Status != probes.Warn && r2.Reason != probes.ReasonNotObservable) {
+			t.Fatalf("second trace, the appliance rate-limited: %s/%s, want warn or skip not-observable, never pass", r2.Status, r2.Reason)
 		}
 	case "blackhole":
 		if r.Status != probes.Skip || r.Reason != probes.ReasonNotObservable || r.Hint == "" {

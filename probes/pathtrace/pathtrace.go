@@ -329,6 +329,17 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 			}
 		}
 	}
+	// A DNS filter's sinkhole (0.0.0.0, loopback) is not the dependency:
+	// tracing it would reach this machine at TTL 1 and read as a clean path.
+	// An address given as the host is the operator's, not an answer.
+	if _, lit := netip.ParseAddr(d.Host); lit != nil {
+		if bad, ok := probes.SinkholeIn(res, addrs); ok {
+			r := probes.SinkholeResult(d.Host, bad)
+			r.Status = probes.Warn // a path check is a warning at most
+			r.Phases, r.Addresses = phases, addrs
+			return r
+		}
+	}
 	ip, err := netip.ParseAddr(addrs[0])
 	if err != nil {
 		return probes.Failf(probes.ReasonError, probes.PhaseAnalysis, fmt.Sprintf("resolver returned %q, not an address", addrs[0]))
@@ -421,33 +432,44 @@ func judge(d Dependency, dst netip.AddrPort, hops []Hop, wait time.Duration, loc
 			appliance.Addr, net.JoinHostPort(d.Host, strconv.Itoa(d.Port)))
 		r.Appliance = appliance.Addr.String()
 		return r
+	case reachedAt != 0 && !allAnswered(hops[:reachedAt-1]):
+		// A silent hop is unseen, not cleared. Azure's fabric never
+		// answers as a hop, and neither does an appliance set not to or
+		// one rate-limiting its replies (it answered the run before): the
+		// path is not seen, which is not a pass (nor a warning).
+		return probes.Skipf(probes.ReasonNotObservable, fmt.Sprintf(
+			"reached %s at TTL %d, but %s before it: the path cannot be fully seen from here%s. "+
+				"Azure's own network never answers as a hop; an appliance set not to answer, or rate-limiting its replies, looks the same",
+			dst, reachedAt, describeBefore(hops[:reachedAt-1]), waitedText(wait)), checkRoutesHint)
 	case reachedAt != 0:
 		msg := fmt.Sprintf("reached %s at TTL %d", dst, reachedAt)
 		if reachedAt == 1 {
 			msg += ": no router between this VM and the destination decrements TTL, so no virtual appliance routes this traffic (a transparent proxy that answers in the destination's name would not show)"
 		} else {
-			msg += fmt.Sprintf("; %s before it: no private device answered", describeBefore(hops[:reachedAt-1]))
-			if !allAnswered(hops[:reachedAt-1]) {
-				// A silent hop is unseen, not cleared: say what was
-				// waited for and what silence cannot rule out.
-				msg += ", but the path was not fully seen ("
-				if wait > 0 {
-					msg += fmt.Sprintf("no answer within %v of the probe leaving, by when a router nearer than the destination answers; ",
-						wait.Round(100*time.Microsecond))
-				}
-				msg += "Azure's own network never answers as a hop, and neither would an appliance set not to)"
-			}
+			msg += fmt.Sprintf("; %s before it, every one answering: no private device on the path", describeBefore(hops[:reachedAt-1]))
 		}
 		return probes.Passf(msg)
+	case len(public) > 0 && !hops[0].answered():
+		return probes.Skipf(probes.ReasonNotObservable, fmt.Sprintf(
+			"hop 1 toward %s stayed silent before public routers (%s) answered: the first hops, where an appliance would sit, cannot be seen from here%s",
+			dst, strings.Join(public, ", "), waitedText(wait)), checkRoutesHint)
 	case len(public) > 0:
 		return probes.Passf(fmt.Sprintf(
-			"the first hops that answered toward %s are public routers (%s); no private device answered within %d hops",
+			"the first hops toward %s are public routers (%s), answering from hop 1: no private device answered within %d hops",
 			dst, strings.Join(public, ", "), len(hops)))
 	default:
 		return probes.Skipf(probes.ReasonNotObservable, fmt.Sprintf(
 			"no hop answered TTL-limited probes toward %s within %d hops and the destination did not answer either; the path cannot be seen from here (Azure's network and many firewalls stay silent)",
 			dst, len(hops)), checkRoutesHint)
 	}
+}
+
+// waitedText says how long silent hops were given, when they were waited for.
+func waitedText(wait time.Duration) string {
+	if wait <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (no answer within %v of each probe leaving, by when a router nearer than the destination answers)", wait.Round(100*time.Microsecond))
 }
 
 const checkRoutesHint = "Check the subnet's effective routes (az network nic show-effective-route-table) for a 0.0.0.0/0 or service route whose next hop is a virtual appliance or gateway."

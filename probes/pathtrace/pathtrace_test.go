@@ -220,6 +220,9 @@ func TestTraceLoopbackStopsWhenReached(t *testing.T) {
 
 type mapResolver map[string][]string
 
+// AnswersLoopback: the test's servers live on 127.0.0.1 (probes.LoopbackAnswers).
+func (mapResolver) AnswersLoopback() bool { return true }
+
 func (m mapResolver) LookupHost(_ context.Context, host string) ([]string, error) {
 	if a, ok := m[host]; ok {
 		return a, nil
@@ -275,8 +278,15 @@ func TestJudge(t *testing.T) {
 		{"appliance in a VNet with public space", []Hop{te(1, "198.18.0.4"), silent(2), silent(3), silent(4)}, probes.Warn, "198.18.0.4"},
 		{"unreachable from an appliance", []Hop{{TTL: 1, Kind: Unreachable, Addr: netip.MustParseAddr("10.1.0.4")}, silent(2), silent(3), silent(4)}, probes.Warn, "10.1.0.4"},
 		{"reached at 1", []Hop{reached(1), reached(2), reached(3), reached(4)}, probes.Pass, ""},
-		{"reached after silence", []Hop{silent(1), silent(2), reached(3), reached(4)}, probes.Pass, ""},
-		{"public routers only", []Hop{silent(1), te(2, "203.0.113.1"), te(3, "203.0.113.2"), silent(4)}, probes.Pass, ""},
+		// Silence is unseen, not cleared: an appliance that rate-limits its
+		// time-exceeded replies (or is set not to send them) looks the
+		// same as Azure's fabric, so a silent hop before the destination
+		// or the first public router is never a pass on its own.
+		{"reached after silence", []Hop{silent(1), silent(2), reached(3), reached(4)}, probes.Skip, ""},
+		{"rate-limited appliance, then the destination", []Hop{silent(1), reached(2), reached(3), reached(4)}, probes.Skip, ""},
+		{"public routers after silence", []Hop{silent(1), te(2, "203.0.113.1"), te(3, "203.0.113.2"), silent(4)}, probes.Skip, ""},
+		{"public routers from hop 1", []Hop{te(1, "203.0.113.1"), te(2, "203.0.113.2"), silent(3), silent(4)}, probes.Pass, ""},
+		{"reached after a public router", []Hop{te(1, "203.0.113.1"), reached(2), reached(3), reached(4)}, probes.Pass, ""},
 		{"all silent", []Hop{silent(1), silent(2), silent(3), silent(4)}, probes.Skip, ""},
 		// A private hop beyond the destination (echo of the reached
 		// one) is not on the path.
@@ -320,5 +330,30 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	}
 	if r.Status != probes.Fail || r.Reason != probes.ReasonDeadline {
 		t.Errorf("run deadline: %+v", r)
+	}
+}
+
+// filterResolver is a DNS filter answering its sinkhole for every name; it
+// is no LoopbackAnswers resolver, as no real one is.
+type filterResolver []string
+
+func (f filterResolver) LookupHost(context.Context, string) ([]string, error) { return f, nil }
+
+// A sinkhole answer is wrong-answer in phase resolve, and no probe leaves
+// for it: tracing 0.0.0.0 or 127.0.0.1 reaches this machine at TTL 1, which
+// read as "no router on the path" (a pass) with anything listening there.
+func TestSinkholeIsNotTraced(t *testing.T) {
+	ap := listen(t)
+	for _, answer := range []string{"0.0.0.0", "::", "127.0.0.1", "::1"} {
+		checks := NewChecks([]Dependency{
+			{ID: "sql", Host: "sql.test", Port: int(ap.Port())},
+			{ID: "kv", Host: "kv.test", Port: int(ap.Port()), Addresses: []string{answer}},
+		}, filterResolver{answer}, Options{})
+		for _, c := range checks {
+			r := c.Probe.Run(context.Background())
+			if r.Status != probes.Warn || r.Reason != probes.ReasonWrongAnswer || r.FailedPhase != probes.PhaseResolve || r.Hint == "" || r.Evidence["hops"] != nil {
+				t.Errorf("%s answered %s: %s/%s/%s %s %v", c.ID, answer, r.Status, r.Reason, r.FailedPhase, r.Message, r.Evidence)
+			}
+		}
 	}
 }

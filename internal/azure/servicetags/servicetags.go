@@ -20,8 +20,9 @@ import (
 )
 
 // MaxFileSize bounds what Load reads: the public cloud's file is about 4 MB,
-// so 64 MB leaves room for growth while refusing a runaway input.
-const MaxFileSize = 64 << 20
+// so 16 MiB leaves room for growth while refusing a runaway input (decoding
+// takes several times the file's size in memory).
+const MaxFileSize = 16 << 20
 
 // Tag is one service tag.
 type Tag struct {
@@ -254,7 +255,16 @@ func Load(path string) (*Set, error) {
 	if st.Size() > MaxFileSize {
 		return nil, fmt.Errorf("--service-tags: %s is %d bytes, more than the %d a service tags file can be", path, st.Size(), MaxFileSize)
 	}
-	s, err := Parse(f, "file:"+path)
+	// Read no more than the limit, whatever the file is (a device or a pipe
+	// has no size to check first): past it, the one-line refusal.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, unwrapPathError(err))
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("--service-tags: %s holds more than the %d bytes a service tags file can be", path, MaxFileSize)
+	}
+	s, err := Parse(bytes.NewReader(data), "file:"+path)
 	if err != nil {
 		return nil, fmt.Errorf("--service-tags %s: %v", path, err)
 	}

@@ -1,0 +1,36 @@
+package azureroots
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// --azure-roots past its limit, or endless, is refused at once with one
+// line: /dev/zero used to be read until the runtime died.
+func TestLoadRefusesLargeFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.pem")
+	pem := string(builtinPEM)
+	if err := os.WriteFile(big, []byte(strings.Repeat(pem, MaxFileSize/len(pem)+1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		start := time.Now()
+		_, err := Load(path)
+		if err == nil || !strings.Contains(err.Error(), "larger than") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", path, err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s: took %v", path, took)
+		}
+	}
+	exact := filepath.Join(t.TempDir(), "ok.pem")
+	if err := os.WriteFile(exact, builtinPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(exact); err != nil {
+		t.Errorf("the built-in roots as a file: %v", err)
+	}
+}

@@ -1,0 +1,82 @@
+package probes
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// A certificate's fields are the server's words (or an inspecting proxy's):
+// whatever a DER certificate that parses holds, what the report shows of it
+// is bounded and has no control character, in the evidence as JSON renders
+// it and in the message that quotes the issuer.
+func FuzzCertificateFields(f *testing.F) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, cn := range []string{"graph.microsoft.com", "evil\x1b[2J\x1b]0;title\x07", "\u202eexe.txt", strings.Repeat("A", 3000)} {
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn, Organization: []string{"line\nbreak"}},
+			Issuer: pkix.Name{CommonName: cn}, DNSNames: []string{"x.example\x1b[1m", "y.example"},
+			NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		leaf, err := x509.ParseCertificate(der)
+		if err != nil {
+			return
+		}
+		seen := certSeen(leaf, tls.VersionTLS12)
+		r := Result{Cert: seen}
+		b, err := json.Marshal(r.EvidenceMap())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), `\u00`) || strings.Contains(string(b), `\n`) || strings.Contains(string(b), `\t`) {
+			t.Fatalf("a control character in %s", b)
+		}
+		_, msg := Classify(nil, x509.UnknownAuthorityError{Cert: leaf})
+		for _, s := range append([]string{seen.Subject, seen.Issuer, msg}, seen.SANs...) {
+			if utf8.RuneCountInString(s) > MaxUntrusted+200 {
+				t.Fatalf("a field of %d runes", utf8.RuneCountInString(s))
+			}
+			for _, c := range s {
+				if unicode.IsControl(c) || isBidiControl(c) {
+					t.Fatalf("control character %q in %q", c, s)
+				}
+			}
+		}
+	})
+}
+
+// Untrusted keeps its promises for any input: bounded, printable, valid
+// UTF-8, and no query string left on a URL.
+func FuzzUntrusted(f *testing.F) {
+	for _, s := range []string{"plain", "\x1b[31m", "https://h/p?sig=S", `Get "https://a/b?key=K#f": EOF`, "\xff\xfe", strings.Repeat("é", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Untrusted(s, 0)
+		if !utf8.ValidString(out) || utf8.RuneCountInString(out) > MaxUntrusted+1 {
+			t.Fatalf("Untrusted(%q) = %q", s, out)
+		}
+		for _, c := range out {
+			if unicode.IsControl(c) || isBidiControl(c) {
+				t.Fatalf("control character %q in %q", c, out)
+			}
+		}
+	})
+}
