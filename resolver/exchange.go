@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -160,7 +161,7 @@ func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q 
 	// good one comes, since the server did answer.
 	var bad error
 	for {
-		resp, err := co.ReadMsg()
+		resp, err := readMsg(co, network)
 		if err != nil && resp == nil && !errors.Is(err, dns.ErrShortRead) {
 			if bad != nil && (ctx.Err() == nil || isTimeout(err)) {
 				return exchanged{}, bad
@@ -192,6 +193,40 @@ func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q 
 		return exchanged{msg: resp, transport: network, rtt: time.Since(start)}, nil
 	}
 }
+
+// udpBuffers hold one datagram each while it is read: dns.Conn.ReadMsg
+// makes a new buffer of UDPSize (64 KiB, so that a giant datagram from a
+// server that ignores EDNS0 is read whole) for every answer, which was two
+// thirds of all a run allocated.
+var udpBuffers = sync.Pool{New: func() any { b := make([]byte, maxUDPRead); return &b }}
+
+// readMsg is co.ReadMsg, but a UDP datagram is read into a pooled buffer
+// and only its own bytes are kept; TCP frames keep miekg's reader (it
+// allocates what the length prefix says).
+func readMsg(co *dns.Conn, network string) (*dns.Msg, error) {
+	if network != "udp" {
+		return co.ReadMsg()
+	}
+	bp := udpBuffers.Get().(*[]byte)
+	defer udpBuffers.Put(bp)
+	n, err := co.Conn.Read(*bp)
+	if err != nil {
+		return nil, err
+	}
+	if n < headerSize {
+		return nil, dns.ErrShortRead
+	}
+	wire := make([]byte, n)
+	copy(wire, (*bp)[:n])
+	m := new(dns.Msg)
+	if err := m.Unpack(wire); err != nil {
+		return m, err // as ReadMsg: the message as far as it unpacked, and why not
+	}
+	return m, nil
+}
+
+// headerSize is a DNS message's fixed header (RFC 1035 §4.1.1).
+const headerSize = 12
 
 // ioErr names a failure of the connection: a timeout when the budget ran
 // out, else the error itself (refused, unreachable), which the package
