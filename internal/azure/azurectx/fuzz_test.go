@@ -1,0 +1,108 @@
+package azurectx
+
+import (
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
+)
+
+// The bodies of the metadata service and of Resource Manager are untrusted
+// input: whatever they hold, reading and judging them must not panic, and
+// what the run keeps of them stays within what Azure can give.
+
+func seedFixtures(f *testing.F, names ...string) {
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, s := range []string{``, `null`, `{}`, `[]`, `{"value": null}`, `{"value": [null, {}, 1, "x"]}`,
+		`{"value": [{"addressPrefix": "not a prefix", "tagMap": "x", "nextHopIpAddress": [1]}]}`,
+		`{"value": [{"effectiveSecurityRules": [{"destinationPortRange": "70000-1", "protocol": "All"}], "tagMap": {"A": ["::/0", 5]}}]}`} {
+		f.Add([]byte(s))
+	}
+}
+
+func FuzzEffectiveRoutes(f *testing.F) {
+	seedFixtures(f, "effective-routes.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var l effectiveRouteList
+		if json.Unmarshal(body, &l) != nil {
+			return
+		}
+		rs, err := convertRoutes(l)
+		if err != nil {
+			return
+		}
+		tab := routes.NewTable(rs)
+		routes.ForcedTunnel(tab)
+		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})
+	})
+}
+
+func FuzzEffectiveNSGs(f *testing.F) {
+	seedFixtures(f, "effective-nsgs.json", "effective-nsgs-string-tagmap.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var l effectiveNSGList
+		if json.Unmarshal(body, &l) != nil {
+			return
+		}
+		groups, err := convertNSGs(l)
+		if err != nil {
+			return
+		}
+		flow := nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443,
+			Source:      nsg.Endpoint{Tag: "ApiManagement", Prefixes: []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")}},
+			Destination: nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/27")}}}
+		nsg.FlowResult(groups, flow, true)
+	})
+}
+
+func FuzzIMDSDocument(f *testing.F) {
+	seedFixtures(f, "imds.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var d imdsDoc
+		if json.Unmarshal(body, &d) != nil {
+			return
+		}
+		in := &Instance{Location: d.Compute.Location, Name: d.Compute.Name, ResourceGroup: d.Compute.ResourceGroupName,
+			SubscriptionID: d.Compute.SubscriptionID, ResourceID: d.Compute.ResourceID, AzEnvironment: d.Compute.AzEnvironment}
+		for _, nic := range d.Network.Interface {
+			if len(nic.IPv4.IPAddress) > 0 {
+				in.PrivateIP, in.PublicIP = nic.IPv4.IPAddress[0].PrivateIPAddress, nic.IPv4.IPAddress[0].PublicIPAddress
+			}
+			if len(nic.IPv4.Subnet) > 0 {
+				in.Subnet = nic.IPv4.Subnet[0].Address + "/" + nic.IPv4.Subnet[0].Prefix
+			}
+		}
+		in.validate()
+		for _, v := range []string{in.Location, in.Name, in.ResourceGroup, in.SubscriptionID, in.ResourceID, in.AzEnvironment} {
+			for _, r := range v {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("a control character survived validation: %q", v)
+				}
+			}
+		}
+		if in.Subnet != "" {
+			if _, err := netip.ParsePrefix(in.Subnet); err != nil {
+				t.Fatalf("subnet %q kept but not a prefix", in.Subnet)
+			}
+		}
+	})
+}
+
+func FuzzInstanceResource(f *testing.F) {
+	seedFixtures(f, "apim.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var a apimResource
+		if json.Unmarshal(body, &a) != nil {
+			return
+		}
+		a.info()
+	})
+}
