@@ -181,13 +181,35 @@ func ParseServers(values []string) ([]netip.AddrPort, error) {
 	}
 	var out []netip.AddrPort
 	for _, v := range values {
-		a, err := ParseServer(v)
+		a, err := ParseFlagServer(v)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// ParseFlagServer is ParseServer for an address the operator types (a
+// --dns-server or --azure-dns): one that cannot be a resolver to ask —
+// 0.0.0.0 or ::, a broadcast or a multicast address — is refused. (In
+// resolv.conf, glibc reads 0.0.0.0 as this machine, so ParseServer keeps
+// it.)
+func ParseFlagServer(s string) (netip.AddrPort, error) {
+	a, err := ParseServer(s)
+	if err != nil {
+		return a, err
+	}
+	ip := a.Addr()
+	switch {
+	case ip.IsUnspecified():
+		return netip.AddrPort{}, fmt.Errorf("DNS server %q is the unspecified address: name the resolver's own address", s)
+	case ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return netip.AddrPort{}, fmt.Errorf("DNS server %q is the broadcast address: name the resolver's own address", s)
+	case ip.IsMulticast():
+		return netip.AddrPort{}, fmt.Errorf("DNS server %q is a multicast address: name the resolver's own address", s)
+	}
+	return a, nil
 }
 
 // maxZone is the longest interface name Linux allows (IFNAMSIZ less the NUL).

@@ -167,7 +167,7 @@ func (c *config) runConfig() (run.Config, error) {
 	if cfg.DNSServers, err = resolver.ParseServers(c.dnsServers); err != nil {
 		return cfg, fmt.Errorf("--dns-server: %v", err)
 	}
-	if cfg.AzureDNS, err = resolver.ParseServer(c.azureDNS); err != nil {
+	if cfg.AzureDNS, err = resolver.ParseFlagServer(c.azureDNS); err != nil {
 		return cfg, fmt.Errorf("--azure-dns: %v", err)
 	}
 	if cfg.ExpectEgress, err = egress.ParseExpect(c.expectEgressRaw); err != nil {
