@@ -116,8 +116,15 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 	} {
 		if len(args) > 0 && args[0] == "run" && !slices.Contains(args, "--egress-echo-url") {
 			// Should a case be accepted by mistake, it still reaches
-			// nothing but loopback. (--no-egress would hide a bad echo URL.)
-			args = append(args, offline...)
+			// nothing but loopback. (--no-egress would hide a bad echo URL,
+			// and a later --azure-dns would replace the case's own.)
+			for i := 0; i < len(offline); i++ {
+				if offline[i] == "--azure-dns" && slices.Contains(args, "--azure-dns") {
+					i++
+					continue
+				}
+				args = append(args, offline[i])
+			}
 		}
 		r := runBinary(t, nil, args...)
 		if r.code != 2 {
