@@ -129,6 +129,12 @@ func (s *armSession) readNSG(ctx context.Context, name, id, scope string) (*nsg.
 	if err != nil {
 		return nil, false
 	}
+	return nsgGroupOf(res, id, scope), true
+}
+
+// nsgGroupOf is an NSG resource's rules, custom and default, as the
+// evaluator takes them.
+func nsgGroupOf(res nsgResource, id, scope string) *nsg.Group {
 	g := &nsg.Group{ID: nonEmpty(res.ID, id), Scope: scope}
 	for _, list := range [][]nsgRuleResource{res.Properties.SecurityRules, res.Properties.DefaultSecurityRules} {
 		for _, rr := range list {
@@ -142,32 +148,42 @@ func (s *armSession) readNSG(ctx context.Context, name, id, scope string) (*nsg.
 			})
 		}
 	}
-	return g, true
+	return g
 }
 
 func (s *armSession) readRouteTable(ctx context.Context, id string) {
 	r := newRead(ReadRouteTable, "", "", &Instance{})
 	r.CLI = "az network route-table route list --ids " + id + " -o table"
 	start := s.begin(r.Name)
-	var res struct {
-		Properties struct {
-			DisableBgpRoutePropagation bool `json:"disableBgpRoutePropagation"`
-			Routes                     []struct {
-				Name       string `json:"name"`
-				Properties struct {
-					AddressPrefix    string `json:"addressPrefix"`
-					NextHopType      string `json:"nextHopType"`
-					NextHopIPAddress string `json:"nextHopIpAddress"`
-				} `json:"properties"`
-			} `json:"routes"`
-		} `json:"properties"`
-	}
+	var res routeTableResource
 	err := s.getJSON(ctx, id, networkAPIVersion, &res)
 	s.settle(ctx, r, start, err)
 	s.record(r)
 	if err != nil {
 		return
 	}
+	udrs := udrsOf(res)
+	s.finishView(func(v *ConfiguredView) { v.RouteTableID, v.UDRs, v.HaveRouteTable = id, udrs, true })
+}
+
+// routeTableResource is a route table as a plain GET returns it.
+type routeTableResource struct {
+	Properties struct {
+		DisableBgpRoutePropagation bool `json:"disableBgpRoutePropagation"`
+		Routes                     []struct {
+			Name       string `json:"name"`
+			Properties struct {
+				AddressPrefix    string `json:"addressPrefix"`
+				NextHopType      string `json:"nextHopType"`
+				NextHopIPAddress string `json:"nextHopIpAddress"`
+			} `json:"properties"`
+		} `json:"routes"`
+	} `json:"properties"`
+}
+
+// udrsOf is a route table's routes; one whose prefix is a service tag
+// keeps the tag, expanded at analysis.
+func udrsOf(res routeTableResource) []routes.Route {
 	var udrs []routes.Route
 	for _, rt := range res.Properties.Routes {
 		p := rt.Properties
@@ -183,7 +199,7 @@ func (s *armSession) readRouteTable(ctx context.Context, id string) {
 		}
 		udrs = append(udrs, u)
 	}
-	s.finishView(func(v *ConfiguredView) { v.RouteTableID, v.UDRs, v.HaveRouteTable = id, udrs, true })
+	return udrs
 }
 
 func (s *armSession) readVNet(ctx context.Context, id string) {
