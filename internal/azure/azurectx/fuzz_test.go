@@ -106,3 +106,34 @@ func FuzzInstanceResource(f *testing.F) {
 		a.info()
 	})
 }
+
+func FuzzConfiguredNSG(f *testing.F) {
+	seedFixtures(f)
+	f.Add([]byte(`{"id": "/x/nsg", "properties": {"securityRules": [{"name": "a", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "ApiManagement", "destinationPortRange": "3443", "destinationAddressPrefixes": ["10.0.0.0/24", "x"]}}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var res nsgResource
+		if json.Unmarshal(body, &res) != nil {
+			return
+		}
+		g := nsgGroupOf(res, "/nsg", "subnet")
+		flow := nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443,
+			Source:      nsg.Endpoint{Tag: "ApiManagement", Prefixes: []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")}},
+			Destination: nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/27")}}}
+		nsg.FlowResult([]nsg.Group{*g}, flow, true)
+	})
+}
+
+func FuzzConfiguredRouteTable(f *testing.F) {
+	seedFixtures(f)
+	f.Add([]byte(`{"properties": {"routes": [{"name": "d", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}}, {"name": "t", "properties": {"addressPrefix": "ApiManagement", "nextHopType": "Internet"}}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var res routeTableResource
+		if json.Unmarshal(body, &res) != nil {
+			return
+		}
+		rs := append(systemRoutes([]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}), udrsOf(res)...)
+		tab := routes.NewTable(rs)
+		routes.ForcedTunnel(tab)
+		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})
+	})
+}
