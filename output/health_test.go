@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
+
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
@@ -74,7 +76,7 @@ func TestJUnitRedExactlyWhenTheRunFails(t *testing.T) {
 // Every JUnit document validates against the junit-10 XSD that Jenkins'
 // xUnit plugin ships (testdata/junit-10.xsd).
 func TestJUnitValidatesAgainstJUnit10XSD(t *testing.T) {
-	xmllint := needTool(t, "xmllint", "libxml2-utils")
+	xmllint := testtool.Need(t, "xmllint", "libxml2-utils")
 	dir := t.TempDir()
 	reports := verdictReports()
 	reports["hostile"] = hostileReport()
@@ -95,7 +97,7 @@ func TestJUnitValidatesAgainstJUnit10XSD(t *testing.T) {
 
 // The XSD check can fail: the old <testsuites skipped="…"> is refused.
 func TestJUnitXSDRefusesSkippedOnTestsuites(t *testing.T) {
-	xmllint := needTool(t, "xmllint", "libxml2-utils")
+	xmllint := testtool.Need(t, "xmllint", "libxml2-utils")
 	bad := filepath.Join(t.TempDir(), "bad.xml")
 	os.WriteFile(bad, []byte(`<?xml version="1.0"?><testsuites name="x" tests="0" failures="0" errors="0" skipped="0"></testsuites>`), 0o644)
 	if err := exec.Command(xmllint, "--noout", "--schema", "testdata/junit-10.xsd", bad).Run(); err == nil {
@@ -224,7 +226,7 @@ func mergeFamilies(docs ...[]byte) []byte {
 // collector joins them (a plain concatenation repeats HELP lines, which
 // the text format forbids).
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool := needTool(t, "promtool", "prometheus")
+	promtool := testtool.Need(t, "promtool", "prometheus")
 	a := render(t, "prometheus", instance("contoso", probes.ModeInternal), Options{})
 	withSince := instance("fabrikam", probes.ModeExternal)
 	for i := range withSince.Checks {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
+
 	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 )
@@ -268,7 +270,7 @@ func TestStateAcrossRuns(t *testing.T) {
 // duplicate-series error; the same file twice does give that error, so the
 // check can fail.
 func TestNodeExporterServesTwoInstances(t *testing.T) {
-	exporter := needTool(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	exporter := testtool.Need(t, "prometheus-node-exporter", "prometheus-node-exporter")
 	dir := t.TempDir()
 	alpha := runBinary(t, nil, append([]string{"run", "--service", "alpha", "--only", "outbound.sql",
 		"-o", "prometheus=" + filepath.Join(dir, "apimprobe-alpha.prom")}, offline...)...)
@@ -350,19 +352,6 @@ func grepLines(s string, subs ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-func needTool(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("APIMPROBE_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s not found (Debian package %s), and APIMPROBE_REQUIRE_TOOLS=1", name, debianPackage)
-	}
-	t.Skipf("%s not found: install Debian's %s (scripts/test does)", name, debianPackage)
-	return ""
 }
 
 // syncBuffer is a bytes.Buffer a child process and the test share.

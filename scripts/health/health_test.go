@@ -15,23 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
+
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
 )
-
-func needTool(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("APIMPROBE_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s not found (Debian package %s), and APIMPROBE_REQUIRE_TOOLS=1", name, debianPackage)
-	}
-	t.Skipf("%s not found: install Debian's %s (scripts/test does)", name, debianPackage)
-	return ""
-}
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -56,7 +45,7 @@ func read(t *testing.T, path string) string {
 // systemd-analyze verify reads the units as systemd would; it exits 0 on
 // unknown keys and bad values, so any line it prints is a failure too.
 func TestSystemdUnitsVerify(t *testing.T) {
-	analyze := needTool(t, "systemd-analyze", "systemd")
+	analyze := testtool.Need(t, "systemd-analyze", "systemd")
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	for _, f := range []string{"apimprobe@.service", "apimprobe@.timer"} {
@@ -157,7 +146,7 @@ func TestJobCommandLinesUseRealFlags(t *testing.T) {
 }
 
 func TestAlertRules(t *testing.T) {
-	promtool := needTool(t, "promtool", "prometheus")
+	promtool := testtool.Need(t, "promtool", "prometheus")
 	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
