@@ -418,13 +418,19 @@ func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) 
 	}
 	var causes []*cause
 	idx := map[string]*cause{}
-	inFindings := 0
+	inFindings, notApplicable := 0, 0
 	for _, c := range checks {
 		if c.Status != probes.Skip {
 			continue
 		}
 		if explained[c.ID] {
 			inFindings++
+			continue
+		}
+		// Not applicable to this mode or phase: nothing to do about it,
+		// so only counted (-v lists them).
+		if c.Reason == probes.ReasonNotApplicable {
+			notApplicable++
 			continue
 		}
 		k := string(c.Reason) + "\x00" + c.Hint
@@ -444,8 +450,15 @@ func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) 
 	}
 	t.blank()
 	head := paint(t.color, ansiBold, "Skipped")
+	var more []string
 	if inFindings > 0 {
-		head += fmt.Sprintf(" (%d more under the findings)", inFindings)
+		more = append(more, fmt.Sprintf("%d more under the findings", inFindings))
+	}
+	if notApplicable > 0 {
+		more = append(more, fmt.Sprintf("%d not applicable here", notApplicable))
+	}
+	if len(more) > 0 {
+		head += " (" + strings.Join(more, "; ") + ")"
 	}
 	t.line(head)
 	for _, cs := range causes {
@@ -453,8 +466,9 @@ func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) 
 		if len(cs.ids) > 1 {
 			what = fmt.Sprintf("%d checks (%s)", len(cs.ids), listIDs(cs.ids, 3))
 		}
+		// The hint says what to do; the message only when there is none.
 		line := fmt.Sprintf("%s: %s", cs.reason, what)
-		if len(cs.ids) == 1 || cs.hint == "" {
+		if cs.hint == "" {
 			line += " (" + oneLine(cs.msg) + ")"
 		}
 		t.para(tableIndent, paint(t.color, ansiDim, "SKIP")+"  ", line)

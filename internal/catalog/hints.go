@@ -92,7 +92,7 @@ func unobservableHint(e Endpoint, region string) string {
 	if t := tag(e, region); t != "" {
 		to = "service tag " + t
 	}
-	return fmt.Sprintf("Allow outbound %s %d from the subnet to %s in its NSG and on any firewall its routes lead to; apimprobe has no destination to test it against.", proto(e), e.Port, to)
+	return fmt.Sprintf("Allow outbound %s %d to %s in the subnet's NSG and firewall (no destination is documented to test).", proto(e), e.Port, to)
 }
 
 func httpHint(e Endpoint, allow string) string {
