@@ -564,6 +564,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 		}
 	}
 	info.IPConfigurations = len(p.IPConfigurations)
+	info.Occupants = occupantsOf(p)
 	return info
 }
 

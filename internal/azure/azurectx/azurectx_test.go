@@ -114,6 +114,10 @@ func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
 			w.Write(fixture(t, "service-tags-arm.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/contoso"):
 			w.Write(fixture(t, "apim.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/providers/Microsoft.Authorization/permissions"):
+			w.Write(fixture(t, "permissions.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/providers/Microsoft.Web"):
+			w.Write(fixture(t, "provider-web.json"))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))

@@ -148,7 +148,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			}
 			return otherSubnet(subnetConfig(s, opts), s)
 		})
-	return out
+	return append(out, predeployChecks(src, opts)...)
 }
 
 // analysis wraps an analysis into a probe that waits for the snapshot. The

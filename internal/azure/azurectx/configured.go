@@ -30,6 +30,7 @@ const (
 // readConfigured reads the subnet that is judged and then, in parallel, its
 // NSG, its route table and its virtual network's address space.
 func (s *armSession) readConfigured(ctx context.Context, id string) {
+	defer s.startPredeploy(ctx, id)()
 	r := newRead(ReadSubnet, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
 	r.CLI = "az network vnet subnet show --ids " + id
 	start := s.begin(r.Name)
@@ -207,6 +208,7 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 	r.CLI = "az network vnet show --ids " + id + " --query addressSpace"
 	start := s.begin(r.Name)
 	var res struct {
+		Location   string `json:"location"`
 		Properties struct {
 			AddressSpace struct {
 				AddressPrefixes []string `json:"addressPrefixes"`
@@ -228,7 +230,7 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 			ps = append(ps, p)
 		}
 	}
-	s.finishView(func(v *ConfiguredView) { v.VNetPrefixes = ps })
+	s.finishView(func(v *ConfiguredView) { v.VNetPrefixes, v.VNetID, v.VNetLocation = ps, id, res.Location })
 }
 
 // ConfiguredView is what the plain GETs found.
@@ -240,6 +242,8 @@ type ConfiguredView struct {
 	RouteTableID   string
 	UDRs           []routes.Route
 	VNetPrefixes   []netip.Prefix
+	// VNetID and VNetLocation are the virtual network's (subnet.region).
+	VNetID, VNetLocation string
 }
 
 // systemRoutes are Azure's default routes for a virtual network

@@ -327,7 +327,7 @@ func ReadTitle(name string) string {
 	case ReadServiceTags:
 		return "service tags"
 	}
-	return name
+	return predeployTitle(name)
 }
 
 // ServiceTags returns the service tags: the --service-tags file at once,

@@ -67,6 +67,8 @@ type SubnetInfo struct {
 	ServiceEndpoints []string
 	// IPConfigurations counts addresses already taken in the subnet.
 	IPConfigurations int
+	// Occupants is what already uses the subnet (predeploy.go).
+	Occupants Occupants
 }
 
 // APIMInfo is what the API Management read found.
@@ -129,6 +131,10 @@ type Snapshot struct {
 	APIM        *APIMInfo
 	ServiceTags *servicetags.Set
 	Duration    time.Duration
+
+	// Predeploy is what the permission and provider reads found
+	// (predeploy.go); nil before they finish.
+	Predeploy *PredeployView
 }
 
 // Read returns the named read, or nil.

@@ -142,6 +142,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimRight(r.URL.Path, "/")
 	lp := strings.ToLower(p)
 	log.Printf("%s %s", r.Method, p)
+	if s.servePredeploy(w, r, p) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && strings.Contains(lp, "/providers/microsoft.compute/virtualmachines/"):
 		s.mu.Lock()
@@ -178,7 +181,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": "Microsoft.Web/hostingEnvironments"}}}}
 		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
-		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "properties": map[string]any{
+		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "location": "westeurope", "properties": map[string]any{
 			"addressSpace": map[string]any{"addressPrefixes": []string{"198.18.0.0/16"}}}})
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
 		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", true))

@@ -223,7 +223,54 @@ var scenarios = []scenario{
 			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2"}},
 		},
 	},
+	// Validate before deploy: the lab's Resource Manager answers the
+	// Permissions API and Microsoft.Web's registration in their real shapes.
+	{
+		// The VM's managed identity: a lack is a warning that says whose
+		// permissions they are; the unregistered provider blocks.
+		name: "arm-predeploy-v2-missing", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		args: predeployV2Args,
+		checks: []want{
+			{id: "subnet.permissions", status: probes.Warn, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis,
+				contains: []string{"this VM's managed identity lacks Microsoft.Network/virtualNetworks/subnets/join/action on subnet snet-apim-v2", "not the deploying person's"}},
+			{id: "subnet.provider", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"Microsoft.Web is NotRegistered"}},
+			{id: "subnet.free", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "subnet.region", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"lab-vnet is in westeurope", "--region"}},
+		},
+	},
+	{
+		name: "arm-predeploy-v2-ready", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
+		args: predeployV2Args,
+		checks: []want{
+			{id: "subnet.permissions", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"subnets/join/action on subnet snet-apim-v2", "the VM's permissions"}},
+			{id: "subnet.provider", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Microsoft.Web is registered"}},
+			{id: "subnet.free", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"snet-apim-v2 is free"}},
+			{id: "subnet.region", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"snet-apim-v2"}},
+		},
+	},
+	{
+		name: "arm-predeploy-classic-delegated", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		checks: []want{
+			{id: "subnet.free", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"delegated to Microsoft.Web/serverFarms", "must have no delegation"}},
+			{id: "subnet.config", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"needs no delegation"}},
+			{id: "subnet.provider", status: probes.Skip, reason: probes.ReasonNotApplicable},
+			{id: "subnet.region", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"the instance's location"}},
+		},
+	},
+	{
+		name: "arm-predeploy-v2-nic", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		args: predeployV2Args,
+		checks: []want{
+			{id: "subnet.free", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"1 network interface (stray-vm-nic)"}},
+			{id: "subnet.permissions", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
 }
+
+// predeployV2Args: before deploying Premium v2 into snet-apim-v2.
+var predeployV2Args = []string{"--mode", "v2-injected", "--phase", "pre", "--region", "westeurope",
+	"--apim-subnet", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Network/virtualNetworks/lab-vnet/subnets/snet-apim-v2"}
 
 // labSkipReason says why the lab cannot run here, or "" when it can.
 func labSkipReason() string {
@@ -388,6 +435,11 @@ func armGET(path string) string {
 	return "curl -sS " + trust + " " + armTok + " '" + armBase + path + "?api-version=2025-01-01'"
 }
 
+// armGETv asks with the api-version the real API takes.
+func armGETv(path, apiVersion string) string {
+	return "curl -sS " + trust + " " + armTok + " '" + armBase + path + "?api-version=" + apiVersion + "'"
+}
+
 func armPOST(op string) string {
 	return "curl -sS -o /dev/null -w '%{http_code}' -X POST " + trust + " " + armTok + " '" + armBase + armNet + "/networkInterfaces/jump-nic/" + op + "?api-version=2025-01-01'"
 }
@@ -472,6 +524,21 @@ var signals = map[string][]signal{
 	},
 	"arm-v2-injected": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: "snet-apim-v2"},
+	},
+	"arm-predeploy-v2-missing": {
+		{cmd: armGETv(armNet+"/virtualNetworks/lab-vnet/subnets/snet-apim-v2/providers/Microsoft.Authorization/permissions", "2022-04-01"),
+			out: `"notActions":["Microsoft.Network/virtualNetworks/subnets/join/action"]`},
+		{cmd: armGETv("/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Web", "2021-04-01"), out: `"registrationState":"NotRegistered"`},
+	},
+	"arm-predeploy-v2-ready": {
+		{cmd: armGETv(armNet+"/virtualNetworks/lab-vnet/subnets/snet-apim-v2/providers/Microsoft.Authorization/permissions", "2022-04-01"), out: `"actions":["Microsoft.Network/*"]`},
+		{cmd: armGETv("/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Web", "2021-04-01"), out: `"registrationState":"Registered"`},
+	},
+	"arm-predeploy-classic-delegated": {
+		{cmd: armGET(armNet + "/virtualNetworks/lab-vnet/subnets/snet-apim"), out: `"serviceName":"Microsoft.Web/serverFarms"`},
+	},
+	"arm-predeploy-v2-nic": {
+		{cmd: armGET(armNet + "/virtualNetworks/lab-vnet/subnets/snet-apim-v2"), out: "/networkInterfaces/stray-vm-nic/ipConfigurations/ipconfig1"},
 	},
 	"graph-403": {
 		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: "403"},

@@ -1,0 +1,3 @@
+# desc: before deploying Premium v2 into snet-apim-v2 (run with --mode v2-injected --phase pre --apim-subnet …/snet-apim-v2 --region westeurope): the identity's role takes subnets/join/action away, and Microsoft.Web is not registered
+# expect: subnet.permissions warn (the VM's identity; hint --arm-credential azure-cli), subnet.provider fail with az provider register; subnet.free and subnet.region pass
+arm_knobs '{"web_provider": "NotRegistered", "permissions": [{"actions": ["*/read"]}, {"actions": ["Microsoft.Network/*"], "notActions": ["Microsoft.Network/virtualNetworks/subnets/join/action"]}]}'
