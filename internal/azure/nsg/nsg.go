@@ -91,9 +91,9 @@ func (e Endpoint) String() string {
 
 // Flow is the traffic a check requires.
 type Flow struct {
-	Direction   string // Inbound, Outbound
-	Protocol    string // Tcp, Udp
-	Port        int
+	Direction string // Inbound, Outbound
+	Protocol  string // Tcp, Udp
+	Port      int
 	// PortHi ends a range of ports (6381-6383); 0 means Port alone. A rule
 	// that covers only part of the range covers the flow partially.
 	PortHi      int
