@@ -119,11 +119,12 @@ const maxRows = 500
 func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
 	s.mu.Lock()
 	a := s.snap.APIM
+	apimRead := s.snap.Reads[ReadAPIM]
 	s.mu.Unlock()
 	if a == nil || a.ID == "" {
-		why := "the instance's resource could not be read"
-		if r := s.snap.Read(ReadAPIM); r != nil && r.Message != "" {
-			why += " (" + r.Message + ")"
+		why := "the instance's resource could not be read in time"
+		if apimRead != nil && apimRead.Message != "" {
+			why = "the instance's resource could not be read (" + apimRead.Message + ")"
 		}
 		for _, n := range []string{ReadNetworkStatus, ReadDependencies} {
 			r := newInstanceRead(n, s.o.Service, "")
