@@ -132,7 +132,9 @@ func (w world) instanceChecks(deps []probes.Check) []probes.Check {
 			}},
 		{idInstanceStale, "Freshness of the instance's network status",
 			"NetworkStatus is refreshed every 15 minutes; a row not updated since means the instance has lost the connectivity to report it", false,
-			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result { return instanceStale(v, time.Now()) }},
+			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
+				return instanceStale(v, time.Now())
+			}},
 		{idInstanceDNS, "The instance's DNS servers against this VM's",
 			"the instance resolves its dependencies with its virtual network's DNS servers; this VM's verdicts on names carry over only when it asks the same servers", false,
 			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
