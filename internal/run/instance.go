@@ -266,7 +266,7 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 			return *skip
 		}
 		var todo []target
-		var dups []depDup
+		dups := []depDup{}
 		for _, d := range v.Dependencies {
 			for _, p := range d.Ports {
 				k := d.Host + ":" + fmt.Sprint(p)
@@ -480,7 +480,7 @@ func thisVM(row azurectx.StatusRow, outs []probes.Outcome, ds []depSeen) (string
 // instance.optional: the rows the instance reports as failures.
 func instanceFailures(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen, optional bool) probes.Result {
 	var bad []string
-	var rows []probes.InstanceStatus
+	rows := []probes.InstanceStatus{}
 	reachable := false
 	total := 0
 	for _, l := range v.Locations {
