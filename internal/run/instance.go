@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strings"
@@ -265,6 +266,7 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 		if skip := viewUnavailable(v, w.cfg.Service, true); skip != nil {
 			return *skip
 		}
+		probed := maps.Clone(probed) // the list's own hosts join it per run
 		var todo []target
 		dups := []depDup{}
 		for _, d := range v.Dependencies {
