@@ -617,7 +617,7 @@ func instanceDNS(v *azurectx.InstanceView, vm []netip.Addr) probes.Result {
 		"the instance's DNS servers differ from this VM's (%s): %s; this VM's DNS verdicts do not carry over to the instance",
 		listOr(vmS), strings.Join(differ, "; ")))
 	res.Hint = "The instance resolves with its virtual network's DNS servers as they were when its network configuration was last applied: " +
-		"after changing them, apply it (az apim update, or Apply network configuration in the portal); run apimprobe with --dns-server set to the instance's servers to judge names the way it does."
+		"after changing them, apply it (the portal's Apply network configuration, or a POST to the instance's applynetworkconfigurationupdates action); run apimprobe with --dns-server set to the instance's servers to judge names the way it does."
 	res.Evidence = ev
 	return res
 }
