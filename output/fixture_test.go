@@ -41,7 +41,12 @@ func fixtureReport() *report.Report {
 				Message:    "no answer to TCP SYN within 5s",
 				Hint:       "Allow outbound TCP 1433 to service tag Sql.westeurope in the subnet's NSG and firewall.",
 				DurationMS: 5001, Phases: map[string]int64{"resolve_ms": 3, "connect_ms": 4998},
-				Addresses: []string{"104.40.168.105"}, Evidence: map[string]any{},
+				Addresses: []string{"104.40.168.105"},
+				// The instance reaches what this VM does not.
+				// (as a report read back has it: plain JSON values).
+				Evidence: map[string]any{"instance_status": []any{map[string]any{"location": "West Europe", "name": "myserver.database.windows.net",
+					"resource_type": "SQLDatabase", "status": "success", "last_updated": "2026-11-21T09:52:00Z",
+					"last_status_change": "2026-11-02T08:00:00Z", "optional": false}}},
 			},
 			{
 				ID: "outbound.storage.blob", Title: "Azure Storage (blob)", Category: "Azure Storage",
@@ -49,6 +54,10 @@ func fixtureReport() *report.Report {
 				Status: probes.Pass, Reason: probes.ReasonOK, Message: "TLS 1.3 handshake, certificate valid for *.blob.core.windows.net",
 				DurationMS: 38, Phases: map[string]int64{"resolve_ms": 2, "connect_ms": 9, "tls_ms": 27},
 				Addresses: []string{"20.60.1.1"},
+				// This VM reaches what the instance does not.
+				Evidence: map[string]any{"instance_status": []any{map[string]any{"location": "West Europe", "name": "mystorage.blob.core.windows.net",
+					"resource_type": "BlobStorage", "status": "failure", "error": "Connection timed out", "last_updated": "2026-11-21T09:52:00Z",
+					"last_status_change": "2026-11-21T09:22:00Z", "optional": false}}},
 			},
 			{
 				ID: "outbound.keyvault", Title: "Azure Key Vault", Category: "Azure Key Vault",

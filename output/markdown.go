@@ -75,12 +75,12 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 	if len(bad) > 0 {
 		fmt.Fprintln(bw, "\n## Failures and warnings")
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| Status | Check | Required | Target | Reason | Finding | Fix |")
-		fmt.Fprintln(bw, "|---|---|---|---|---|---|---|")
+		fmt.Fprintln(bw, "| Status | Check | Required | Target | Reason | Instance reports | Finding | Fix |")
+		fmt.Fprintln(bw, "|---|---|---|---|---|---|---|---|")
 		for _, c := range bad {
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				mdStatus(c.Status), mdCode(c.ID), yesNo(c.Required), mdCode(c.Target),
-				mdCell(reasonCell(c)), findingOf(r.Findings, c.ID), mdCell(c.Hint))
+				mdCell(reasonCell(c)), mdCell(instanceCell(c)), findingOf(r.Findings, c.ID), mdCell(c.Hint))
 		}
 	}
 
@@ -89,12 +89,12 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 	if len(r.Checks) == 0 {
 		fmt.Fprintln(bw, "No checks were run.")
 	} else {
-		fmt.Fprintln(bw, "| Status | Check | Category | Required | Target | Reason | Duration | Message |")
-		fmt.Fprintln(bw, "|---|---|---|---|---|---|---:|---|")
+		fmt.Fprintln(bw, "| Status | Check | Category | Required | Target | Reason | Duration | Instance reports | Message |")
+		fmt.Fprintln(bw, "|---|---|---|---|---|---|---:|---|---|")
 		for _, c := range r.Checks {
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				mdStatus(c.Status), mdCode(c.ID), mdCell(c.Category), yesNo(c.Required),
-				mdCode(c.Target), mdCell(reasonCell(c)), durationCell(c), mdCell(c.Message))
+				mdCode(c.Target), mdCell(reasonCell(c)), durationCell(c), mdCell(instanceCell(c)), mdCell(c.Message))
 		}
 	}
 

@@ -384,9 +384,9 @@ func TestMarkdownEscaping(t *testing.T) {
 		if !strings.HasPrefix(line, "| ") || !strings.Contains(line, "evil.id") {
 			continue
 		}
-		if c := cells(line); len(c) == 8 {
+		if c := cells(line); len(c) == 9 {
 			allRow = c
-		} else if len(c) == 7 {
+		} else if len(c) == 8 {
 			failRow = c
 		} else {
 			t.Errorf("row has %d cells, a pipe escaped its cell: %s", len(c), line)
@@ -395,14 +395,14 @@ func TestMarkdownEscaping(t *testing.T) {
 	if allRow == nil || failRow == nil {
 		t.Fatalf("hostile check missing from a table:\n%s", md)
 	}
-	msg := allRow[7]
+	msg := allRow[8]
 	if !strings.Contains(msg, `body said "a\|b" \\ then<br>new line \<script\>`) {
 		t.Errorf("message cell = %q", msg)
 	}
 	if id := allRow[1]; id != " `evil.id\\|x\"y` " {
 		t.Errorf("id cell = %q", id)
 	}
-	if hint := failRow[6]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
+	if hint := failRow[7]; hint != ` Fix the \| pipe "now" \\ please.<br>Second line. ` {
 		t.Errorf("hint cell = %q", hint)
 	}
 }

@@ -342,6 +342,7 @@ func (t *tableWriter) row(c report.Check) {
 		// The target gets a line of its own rather than being cut.
 		first, targetBelow = join(c.ID, dur), true
 	}
+	inst := instanceCell(c)
 	if c.Status == probes.Pass {
 		msg := oneLine(c.Message)
 		if msg == "" {
@@ -354,6 +355,10 @@ func (t *tableWriter) row(c report.Check) {
 		if targetBelow {
 			t.line(sub + target)
 		}
+		// A pass keeps to one line unless the instance disagrees.
+		if inst != "" && instanceFails(c) {
+			t.para(tableSubIndent, "instance: ", inst)
+		}
 		return
 	}
 	t.line(lead + first)
@@ -365,9 +370,41 @@ func (t *tableWriter) row(c report.Check) {
 		detail += ": " + m
 	}
 	t.para(tableSubIndent, "", detail)
+	if inst != "" {
+		t.para(tableSubIndent, "instance: ", inst)
+	}
 	if c.Hint != "" {
 		t.para(tableSubIndent, "→ ", c.Hint)
 	}
+}
+
+// instanceCell is the instance's own side of a check (its NetworkStatus),
+// per location: "failure: Connection timed out (West Europe, updated
+// 2026-11-21T09:55:00Z)"; "" when the instance reports nothing for it.
+func instanceCell(c report.Check) string {
+	var parts []string
+	for _, s := range c.InstanceStatus() {
+		w := s.Status
+		if s.Error != "" {
+			w += ": " + oneLine(s.Error)
+		}
+		where := s.Location
+		if !s.LastUpdated.IsZero() {
+			where += ", updated " + s.LastUpdated.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		parts = append(parts, w+" ("+where+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// instanceFails: the instance reports a failure for the check's dependency.
+func instanceFails(c report.Check) bool {
+	for _, s := range c.InstanceStatus() {
+		if s.Status == "failure" {
+			return true
+		}
+	}
+	return false
 }
 
 // passed is one count per category, in the order categories first appear.

@@ -50,6 +50,26 @@ type Result struct {
 	// NeedsARM says which Resource Manager read a not-observable skip
 	// lacked; nil otherwise.
 	NeedsARM *ARMNeed
+	// Instance is what the deployed instance itself reports for the same
+	// dependency (its NetworkStatus), one entry per location that has a
+	// matching row; nil when none does. The report writes it under the
+	// evidence key "instance_status".
+	Instance []InstanceStatus
+}
+
+// InstanceStatus is one row of the instance's NetworkStatus: Azure's own
+// probe of a dependency from the instance's machines, refreshed every 15
+// minutes.
+type InstanceStatus struct {
+	Location     string `json:"location"`
+	Name         string `json:"name"`
+	ResourceType string `json:"resource_type,omitempty"`
+	// Status is initializing, success or failure.
+	Status           string    `json:"status"`
+	Error            string    `json:"error,omitempty"`
+	LastUpdated      time.Time `json:"last_updated,omitzero"`
+	LastStatusChange time.Time `json:"last_status_change,omitzero"`
+	Optional         bool      `json:"optional"`
 }
 
 // Lookup is one DNS server's answer for a name.
@@ -115,7 +135,7 @@ type CertSeen struct {
 // EvidenceMap is the check's evidence as the report writes it: the free-form
 // evidence and the typed fields under their report keys.
 func (r Result) EvidenceMap() map[string]any {
-	if r.Evidence == nil && r.Dialled == "" && r.Cert == nil && r.Appliance == "" && r.EgressIP == "" {
+	if r.Evidence == nil && r.Dialled == "" && r.Cert == nil && r.Appliance == "" && r.EgressIP == "" && len(r.Instance) == 0 {
 		return nil
 	}
 	ev := make(map[string]any, len(r.Evidence)+8)
@@ -130,6 +150,9 @@ func (r Result) EvidenceMap() map[string]any {
 	}
 	if r.EgressIP != "" {
 		ev["egress_ip"] = r.EgressIP
+	}
+	if len(r.Instance) > 0 {
+		ev["instance_status"] = r.Instance
 	}
 	if c := r.Cert; c != nil {
 		ev["tls_version"] = c.Version

@@ -255,3 +255,25 @@ func (r *Report) ExitCode(strict bool) int {
 	}
 	return 0
 }
+
+// InstanceStatus is what the deployed instance itself reports for the
+// check's dependency (evidence "instance_status"), whether the evidence is
+// typed (a run's) or plain (a report read back); nil when none.
+func (c Check) InstanceStatus() []probes.InstanceStatus {
+	v, ok := c.Evidence["instance_status"]
+	if !ok || v == nil {
+		return nil
+	}
+	if st, ok := v.([]probes.InstanceStatus); ok {
+		return st
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var st []probes.InstanceStatus
+	if json.Unmarshal(b, &st) != nil {
+		return nil
+	}
+	return st
+}

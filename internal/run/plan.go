@@ -34,6 +34,13 @@ type world struct {
 	tagPrefixes func(ctx context.Context, tag string) []netip.Prefix
 	// vmPublicIP is the VM's public address, when known (IMDS).
 	vmPublicIP string
+	// instance gives the instance's own view (NetworkStatus, its
+	// dependency list) as Resource Manager shows it, waiting for its
+	// reads; nil for plan. runCtx bounds the summaries' wait for it, and
+	// instRun carries what instance.dependencies saw to them.
+	instance azurectx.InstanceViewSource
+	runCtx   context.Context
+	instRun  *instanceRun
 }
 
 // offline is the world of `plan`: the flags alone. --phase auto cannot be
@@ -90,6 +97,7 @@ func (w world) checks() ([]probes.Check, error) {
 	az := w.cfg.Azure
 	az.Phase, az.Region = w.phase, w.region
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
+	checks = append(checks, w.instanceChecks(deps)...)
 	checks = append(checks, interceptionCheck())
 	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
 	if len(selected) == 0 {

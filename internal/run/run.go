@@ -126,6 +126,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	w := world{
 		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
 		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
+		instance: disc, runCtx: ctx, instRun: &instanceRun{},
 	}
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
@@ -165,6 +166,13 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	}
 
 	stopProgress()
+	if !interrupted {
+		// The instance's side of every check that matches its NetworkStatus;
+		// its reads finished while the checks ran.
+		vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
+		annotateInstance(outs, disc.InstanceView(vctx))
+		vcancel()
+	}
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
 		StartedAt: started.UTC().Truncate(time.Millisecond),

@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 const (
@@ -196,6 +197,17 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 		})
 	} else {
 		close(apimDone)
+	}
+	// The instance's own view (networkstatus.go) exists only after
+	// deployment, and its reads need the instance's resource id.
+	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
+		wg.Go(func() {
+			select {
+			case <-apimDone:
+			case <-ctx.Done():
+			}
+			s.readInstanceView(ctx, in)
+		})
 	}
 	if s.o.tags == nil {
 		wg.Go(func() { s.readServiceTags(ctx, in) })

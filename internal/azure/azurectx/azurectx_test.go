@@ -112,6 +112,10 @@ func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
 			w.Write(fixture(t, "vnet-hub.json"))
 		case r.Method == "GET" && last == "serviceTags":
 			w.Write(fixture(t, "service-tags-arm.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/service/contoso/networkstatus"):
+			w.Write(fixture(t, "networkstatus.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/service/contoso/outboundNetworkDependenciesEndpoints"):
+			w.Write(fixture(t, "outbound-dependencies.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/contoso"):
 			w.Write(fixture(t, "apim.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/providers/Microsoft.Authorization/permissions"):

@@ -134,7 +134,28 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 				if skip != nil {
 					return *skip
 				}
-				return withView(nsg.FlowResult(v.groups, f.build(s), f.required), v)
+				required, note := f.required, ""
+				if f.judge != nil {
+					var na string
+					required, note, na = f.judge(s)
+					if na != "" {
+						return probes.Skipf(probes.ReasonNotApplicable, na, "")
+					}
+				}
+				flows := []nsg.Flow{}
+				if f.flows != nil {
+					var decided *probes.Result
+					if flows, decided = f.flows(s); decided != nil {
+						return *decided
+					}
+				} else {
+					flows = append(flows, f.build(s))
+				}
+				res := flowsResult(v.groups, flows, required)
+				if note != "" {
+					res.Message += " (" + note + ")"
+				}
+				return withView(res, v)
 			})
 	}
 
@@ -306,6 +327,14 @@ type flowSpec struct {
 	id, title, target, why, lookFor, naWhy string
 	required, applies                      bool
 	build                                  func(*Snapshot) nsg.Flow
+	// flows, when set instead of build, gives several flows that must all
+	// be allowed (both directions, UDP and TCP), or decides the check
+	// without them (no DNS server to reach).
+	flows func(*Snapshot) ([]nsg.Flow, *probes.Result)
+	// judge, when set, decides from what Resource Manager showed whether
+	// the flow is required (the SKU, the instance's locations), with a
+	// note for the message, or that it does not apply (na).
+	judge func(*Snapshot) (required bool, note, na string)
 }
 
 func subnetEndpoint(s *Snapshot) nsg.Endpoint {
@@ -349,13 +378,13 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 	}
 	lb := []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}
 	v2na := "the v2 tiers do not need this flow in mode " + string(mode)
-	return []flowSpec{
+	return append([]flowSpec{
 		{id: "inbound-3443", title: "NSG: inbound 3443 from ApiManagement", target: "ApiManagement → VirtualNetwork TCP 3443",
 			why: "the control plane manages the instance on 3443", lookFor: "an inbound allow for TCP 3443 from service tag ApiManagement above any deny",
 			required: true, applies: cl, naWhy: v2na, build: inbound(3443, "ApiManagement", true, nil)},
 		{id: "inbound-6390", title: "NSG: inbound 6390 from AzureLoadBalancer", target: "AzureLoadBalancer → VirtualNetwork TCP 6390",
 			why: "Azure's infrastructure load balancer probes the instance on 6390", lookFor: "an inbound allow for TCP 6390 from service tag AzureLoadBalancer",
-			required: true, applies: cl, naWhy: v2na, build: inbound(6390, "AzureLoadBalancer", true, lb)},
+			required: true, applies: cl, naWhy: v2na, build: inbound(6390, "AzureLoadBalancer", true, lb), judge: developerNeedsNoLB},
 		{id: "inbound-443", title: "NSG: inbound 443 from the Internet", target: "Internet → VirtualNetwork TCP 443",
 			why: "in external mode clients reach the gateway and portal on 443 from the Internet", lookFor: "an inbound allow for TCP 443 from Internet",
 			required: true, applies: mode == "external", naWhy: "only external mode takes client traffic from the Internet", build: inbound(443, "Internet", false, nil)},
@@ -380,7 +409,7 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 		{id: "outbound-internet-80", title: "NSG: outbound 80 to the Internet", target: "VirtualNetwork → Internet TCP 80",
 			why: "certificate revocation lists and OCSP for Microsoft- and customer-managed certificates", lookFor: "an outbound allow for TCP 80 to Internet",
 			required: true, applies: cl, naWhy: v2na, build: outbound(80, "Internet", false)},
-	}
+	}, moreFlows(mode, lb)...)
 }
 
 // subnetConfig judges delegation, NSG association and size against the mode.

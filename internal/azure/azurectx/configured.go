@@ -213,6 +213,9 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 			AddressSpace struct {
 				AddressPrefixes []string `json:"addressPrefixes"`
 			} `json:"addressSpace"`
+			DHCPOptions struct {
+				DNSServers []string `json:"dnsServers"`
+			} `json:"dhcpOptions"`
 		} `json:"properties"`
 	}
 	err := s.getJSON(ctx, id, networkAPIVersion, &res)
@@ -230,7 +233,16 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 			ps = append(ps, p)
 		}
 	}
-	s.finishView(func(v *ConfiguredView) { v.VNetPrefixes, v.VNetID, v.VNetLocation = ps, id, res.Location })
+	var dns []netip.Addr
+	for _, a := range res.Properties.DHCPOptions.DNSServers {
+		if ip, err := netip.ParseAddr(strings.TrimSpace(a)); err == nil {
+			dns = append(dns, ip)
+		}
+	}
+	s.finishView(func(v *ConfiguredView) {
+		v.VNetPrefixes, v.VNetDNSServers, v.HaveVNet = ps, dns, true
+		v.VNetID, v.VNetLocation = id, res.Location
+	})
 }
 
 // ConfiguredView is what the plain GETs found.
@@ -244,6 +256,11 @@ type ConfiguredView struct {
 	VNetPrefixes   []netip.Prefix
 	// VNetID and VNetLocation are the virtual network's (subnet.region).
 	VNetID, VNetLocation string
+	// VNetDNSServers are the virtual network's custom DNS servers
+	// (dhcpOptions); none means Azure-provided DNS. HaveVNet: the virtual
+	// network was read.
+	VNetDNSServers []netip.Addr
+	HaveVNet       bool
 }
 
 // systemRoutes are Azure's default routes for a virtual network

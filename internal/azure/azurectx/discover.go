@@ -326,6 +326,10 @@ func ReadTitle(name string) string {
 		return "the API Management instance"
 	case ReadServiceTags:
 		return "service tags"
+	case ReadNetworkStatus:
+		return "the instance's network status"
+	case ReadDependencies:
+		return "the instance's dependency list"
 	}
 	return predeployTitle(name)
 }

@@ -127,10 +127,15 @@ type Snapshot struct {
 	v2 bool
 	// Configured is the view from plain GETs of the judged subnet's NSG,
 	// route table and virtual network, and of the NIC's NSG.
-	Configured  *ConfiguredView
-	APIM        *APIMInfo
-	ServiceTags *servicetags.Set
-	Duration    time.Duration
+	Configured *ConfiguredView
+	APIM       *APIMInfo
+	// NetworkStatus and Dependencies are the instance's own view
+	// (networkstatus.go): what Azure's probes from the instance's machines
+	// saw, per location, and the hosts it lists as its dependencies.
+	NetworkStatus []LocationStatus
+	Dependencies  []Dependency
+	ServiceTags   *servicetags.Set
+	Duration      time.Duration
 
 	// Predeploy is what the permission and provider reads found
 	// (predeploy.go); nil before they finish.

@@ -67,8 +67,8 @@ func FlowResult(all []Group, f Flow, required bool) probes.Result {
 			final.Decisive, finalGroup.Name(), what, f))
 		res.Evidence = ev
 		res.Rule = ruleSeen(finalGroup, final.Decisive, f)
-		res.Hint = fmt.Sprintf("Change or remove security admin rule %s in Azure Virtual Network Manager %s, or add an Allow (or AlwaysAllow) admin rule for %s %s port %d from %s to %s with a priority number below %d; an NSG rule cannot override it.",
-			shortName(final.Decisive.Name), finalGroup.Name(), strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Port,
+		res.Hint = fmt.Sprintf("Change or remove security admin rule %s in Azure Virtual Network Manager %s, or add an Allow (or AlwaysAllow) admin rule for %s %s port %s from %s to %s with a priority number below %d; an NSG rule cannot override it.",
+			shortName(final.Decisive.Name), finalGroup.Name(), strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Ports(),
 			tagOrAny(f.Source), tagOrAny(f.Destination), final.Decisive.Priority)
 		return res
 	}
@@ -165,8 +165,8 @@ func endName(e Endpoint) string {
 }
 
 func ruleToAdd(f Flow, priority string) string {
-	s := fmt.Sprintf("an %s rule allowing %s port %d from %s to %s",
-		strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Port, tagOrAny(f.Source), tagOrAny(f.Destination))
+	s := fmt.Sprintf("an %s rule allowing %s port %s from %s to %s",
+		strings.ToLower(f.Direction), strings.ToUpper(f.Protocol), f.Ports(), tagOrAny(f.Source), tagOrAny(f.Destination))
 	if priority != "" {
 		s += " with " + priority
 	}

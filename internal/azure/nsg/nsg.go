@@ -91,9 +91,12 @@ func (e Endpoint) String() string {
 
 // Flow is the traffic a check requires.
 type Flow struct {
-	Direction   string // Inbound, Outbound
-	Protocol    string // Tcp, Udp
-	Port        int
+	Direction string // Inbound, Outbound
+	Protocol  string // Tcp, Udp
+	Port      int
+	// PortHi ends a range of ports (6381-6383); 0 means Port alone. A rule
+	// that covers only part of the range covers the flow partially.
+	PortHi      int
 	Source      Endpoint
 	Destination Endpoint
 	// RequireAll: every address of the ends must be allowed (ApiManagement's
@@ -103,7 +106,23 @@ type Flow struct {
 }
 
 func (f Flow) String() string {
-	return fmt.Sprintf("%s %s %d from %s to %s", f.Direction, strings.ToUpper(f.Protocol), f.Port, f.Source, f.Destination)
+	return fmt.Sprintf("%s %s %s from %s to %s", f.Direction, strings.ToUpper(f.Protocol), f.Ports(), f.Source, f.Destination)
+}
+
+// Ports is the flow's destination port or range as a rule writes it:
+// "443", "6381-6383".
+func (f Flow) Ports() string {
+	if f.PortHi > f.Port {
+		return fmt.Sprintf("%d-%d", f.Port, f.PortHi)
+	}
+	return strconv.Itoa(f.Port)
+}
+
+func (f Flow) portRange() (int, int) {
+	if f.PortHi > f.Port {
+		return f.Port, f.PortHi
+	}
+	return f.Port, f.Port
 }
 
 // Verdict is the outcome of evaluating a flow against one NSG.
@@ -184,7 +203,9 @@ func ruleCoverage(r *Rule, f Flow) coverage {
 	if !protocolMatches(r.Protocol, f.Protocol) {
 		return none
 	}
-	if !portListContains(r.DestinationPorts, f.Port) {
+	lo, hi := f.portRange()
+	dstPorts := portCoverage(r.DestinationPorts, lo, hi)
+	if dstPorts == none {
 		return none
 	}
 	// The flow's source port is ephemeral: a rule limited to some source
@@ -193,7 +214,7 @@ func ruleCoverage(r *Rule, f Flow) coverage {
 	if !anyPort(r.SourcePorts) {
 		srcPorts = partial
 	}
-	return minCov(srcPorts,
+	return minCov(srcPorts, dstPorts,
 		addressCoverage(r.Sources, r.ExpandedSources, f.Source),
 		addressCoverage(r.Destinations, r.ExpandedDestinations, f.Destination))
 }
@@ -218,17 +239,29 @@ func anyPort(items []string) bool {
 	return false
 }
 
-func portListContains(items []string, port int) bool {
+// portCoverage says how much of the port range lo-hi a rule's port items
+// cover: full when every port is in some item, partial when some are.
+func portCoverage(items []string, lo, hi int) coverage {
 	if len(items) == 0 {
-		return true
+		return full
 	}
-	for _, it := range items {
-		lo, hi, ok := parsePortRange(it)
-		if ok && port >= lo && port <= hi {
-			return true
+	covered := 0
+	for p := lo; p <= hi; p++ {
+		for _, it := range items {
+			a, b, ok := parsePortRange(it)
+			if ok && p >= a && p <= b {
+				covered++
+				break
+			}
 		}
 	}
-	return false
+	switch {
+	case covered == hi-lo+1:
+		return full
+	case covered > 0:
+		return partial
+	}
+	return none
 }
 
 func parsePortRange(s string) (int, int, bool) {

@@ -54,6 +54,8 @@ var (
 	mgmtFlow     = Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443, Source: Endpoint{Tag: "ApiManagement", Prefixes: apimPrefixes}, Destination: subnet, RequireAll: true}
 	lbFlow       = Flow{Direction: "Inbound", Protocol: "Tcp", Port: 6390, Source: Endpoint{Tag: "AzureLoadBalancer", Prefixes: pfx("168.63.129.16/32")}, Destination: subnet, RequireAll: true}
 	clientFlow   = Flow{Direction: "Inbound", Protocol: "Tcp", Port: 443, Source: Endpoint{Tag: "Internet"}, Destination: subnet}
+	redisFlow    = Flow{Direction: "Inbound", Protocol: "Tcp", Port: 6381, PortHi: 6383, Source: subnet, Destination: subnet, RequireAll: true}
+	syncFlow     = Flow{Direction: "Inbound", Protocol: "Udp", Port: 4290, Source: subnet, Destination: subnet, RequireAll: true}
 	sqlFlow      = Flow{Direction: "Outbound", Protocol: "Tcp", Port: 1433, Source: subnet, Destination: Endpoint{Tag: "Sql.westeurope", Prefixes: pfx("51.105.64.0/27")}, RequireAll: true}
 )
 
@@ -114,6 +116,23 @@ func TestEvaluate(t *testing.T) {
 			[]Rule{allow("st", 100, "Outbound", "Tcp", "1433", vnet, []string{"Storage"}, nil),
 				deny("no-internet", 4000, "Outbound", "*", "*", []string{"*"}, []string{"Internet"}, nil)},
 			sqlFlow, false, "no-internet", false},
+		// Port ranges and UDP (the Redis caches and the rate-limit sync).
+		{"range: defaults allow VirtualNetwork to VirtualNetwork", nil, redisFlow, true, "AllowVnetInBound", false},
+		{"range: an allow of part of the range is not enough",
+			[]Rule{deny("no-vnet", 4000, "Inbound", "*", "*", vnet, vnet, nil), allow("redis", 100, "Inbound", "Tcp", "6381-6382", vnet, vnet, nil)},
+			redisFlow, false, "no-vnet", false},
+		{"range: an allow of a wider range covers it",
+			[]Rule{deny("no-vnet", 4000, "Inbound", "*", "*", vnet, vnet, nil), allow("redis", 100, "Inbound", "Tcp", "6380-6390", vnet, vnet, nil)},
+			redisFlow, true, "redis", false},
+		{"range: a deny of one port in it denies part of the flow",
+			[]Rule{deny("no-6382", 100, "Inbound", "Tcp", "6382", vnet, vnet, nil)},
+			redisFlow, false, "no-6382", true},
+		{"UDP: a TCP allow does not carry UDP",
+			[]Rule{deny("no-vnet", 4000, "Inbound", "*", "*", vnet, vnet, nil), allow("sync", 100, "Inbound", "Tcp", "4290", vnet, vnet, nil)},
+			syncFlow, false, "no-vnet", false},
+		{"UDP: a UDP allow does",
+			[]Rule{deny("no-vnet", 4000, "Inbound", "*", "*", vnet, vnet, nil), allow("sync", 100, "Inbound", "Udp", "4290", vnet, vnet, nil)},
+			syncFlow, true, "sync", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -128,6 +147,16 @@ func TestEvaluate(t *testing.T) {
 				t.Fatalf("allowed=%v by=%q partial=%v; want %v %q %v", v.Allowed, got, v.PartialDeny, c.allowed, c.by, c.partial)
 			}
 		})
+	}
+}
+
+func TestFlowNamesItsRange(t *testing.T) {
+	if got := redisFlow.String(); got != "Inbound TCP 6381-6383 from VirtualNetwork to VirtualNetwork" {
+		t.Errorf("String() = %q", got)
+	}
+	res := FlowResult([]Group{{ID: "nsg-x", Scope: "subnet", Rules: []Rule{deny("no-vnet", 100, "Inbound", "*", "*", []string{"VirtualNetwork"}, []string{"VirtualNetwork"}, nil)}}}, redisFlow, false)
+	if res.Status != probes.Warn || !strings.Contains(res.Hint, "TCP port 6381-6383") {
+		t.Errorf("optional range flow denied: %s %q", res.Status, res.Hint)
 	}
 }
 

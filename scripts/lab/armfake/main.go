@@ -43,6 +43,15 @@ type knobs struct {
 	// V2Subnet: the instance lives in its own delegated subnet
 	// snet-apim-v2 (Premium v2 injection); the jumpbox stays in snet-apim.
 	V2Subnet bool `json:"v2_subnet"`
+
+	// The instance's own view (networkstatus.go beside this file).
+	// InstanceFail: NetworkStatus rows, by host, that report failure.
+	InstanceFail []string `json:"instance_fail"`
+	// InstanceStaleMinutes: every row was last updated this long ago.
+	InstanceStaleMinutes int `json:"instance_stale_minutes"`
+	// InstanceDNS: the DNS servers the instance reports (default the
+	// VNet's custom server, 198.18.2.53, as this VM's resolv.conf has).
+	InstanceDNS []string `json:"instance_dns"`
 }
 
 const (
@@ -182,7 +191,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
 		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "location": "westeurope", "properties": map[string]any{
-			"addressSpace": map[string]any{"addressPrefixes": []string{"198.18.0.0/16"}}}})
+			"addressSpace": map[string]any{"addressPrefixes": []string{"198.18.0.0/16"}},
+			"dhcpOptions":  map[string]any{"dnsServers": []string{vnetDNS}}}})
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
 		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", true))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgV2ID):
@@ -192,6 +202,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"disableBgpRoutePropagation": false, "routes": splitRoutes()}})
 	case r.Method == http.MethodGet && strings.HasSuffix(lp, "/servicetags"):
 		writeJSON(w, 200, serviceTags())
+	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/networkstatus"):
+		writeJSON(w, 200, networkStatus(k, time.Now()))
+	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/outboundNetworkDependenciesEndpoints"):
+		writeJSON(w, 200, dependencies())
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID):
 		subnet := snetID
 		if k.V2Subnet {

@@ -266,6 +266,41 @@ var scenarios = []scenario{
 			{id: "subnet.permissions", status: probes.Pass, reason: probes.ReasonOK},
 		},
 	},
+	// The instance's own view beside this VM's (armfake serves NetworkStatus
+	// and the dependency list, in the recorded shapes).
+	{
+		name: "instance-required-failure", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		checks: []want{
+			{id: "instance.required", status: probes.Fail, reason: probes.ReasonUnreachable, phase: probes.PhaseAnalysis,
+				contains: []string{"apimstlab0001.blob.core.windows.net (BlobStorage, West Europe)", "Connection timed out", "this VM reaches it"}},
+			{id: "instance.dependencies", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "instance.dns", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "instance-vm-only-failure", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		checks: []want{
+			{id: "instance.dependencies", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
+				contains: []string{"apirpsqllab01.database.windows.net:1433", "the instance itself reports success (West Europe"}},
+			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "instance-stale", verdict: report.Degraded, exit: 0,
+		checks: []want{
+			{id: "instance.stale", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseAnalysis,
+				contains: []string{"rows of West Europe were last updated more than 15 minutes ago"}},
+			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "instance-dns-differs", verdict: report.Degraded, exit: 0,
+		checks: []want{
+			{id: "instance.dns", status: probes.Warn, reason: probes.ReasonResolverDisagree, phase: probes.PhaseAnalysis,
+				contains: []string{"West Europe uses 168.63.129.16", "198.18.2.53"}},
+			{id: "subnet.nsg.outbound-dns-53", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"198.18.2.53"}},
+		},
+	},
 }
 
 // predeployV2Args: before deploying Premium v2 into snet-apim-v2.
@@ -539,6 +574,25 @@ var signals = map[string][]signal{
 	},
 	"arm-predeploy-v2-nic": {
 		{cmd: armGET(armNet + "/virtualNetworks/lab-vnet/subnets/snet-apim-v2"), out: "/networkInterfaces/stray-vm-nic/ipConfigurations/ipconfig1"},
+	},
+	"instance-required-failure": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/networkstatus"),
+			out: `"name":"apimstlab0001.blob.core.windows.net","resourceType":"BlobStorage","status":"failure"`},
+		{cmd: "curl -sS " + roots + " https://apimstlab0001.blob.core.windows.net/", out: "ok"},
+	},
+	"instance-vm-only-failure": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/apirpsqllab01.database.windows.net/1433'", exit: 124},
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/outboundNetworkDependenciesEndpoints"),
+			out: `"domainName":"apirpsqllab01.database.windows.net"`},
+	},
+	"instance-stale": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/networkstatus"),
+			out: `"name":"https://prod3.prod.microsoftmetrics.com:1886/RecoveryService"`},
+	},
+	"instance-dns-differs": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/networkstatus"),
+			out: `"dnsServers":["168.63.129.16"]`},
+		{cmd: "grep nameserver /etc/resolv.conf", out: "198.18.2.53"},
 	},
 	"graph-403": {
 		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: "403"},

@@ -1,0 +1,402 @@
+package azurectx
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// The instance's own view (azure-facts §4, §11.7): Azure probes every
+// dependency of a deployed instance from its own machines every 15 minutes
+// and publishes what it saw (NetworkStatus), and it lists the host names
+// and ports the instance depends on (OutboundNetworkDependenciesEndpoints),
+// including the platform's storage accounts and SQL servers that the user
+// never names. Both are read once the instance itself has been read, after
+// deployment only.
+
+// Read names of the instance's own view.
+const (
+	ReadNetworkStatus = "apim-networkstatus"
+	ReadDependencies  = "apim-dependencies"
+)
+
+// StaleAfter is how old a NetworkStatus row may be: the API refreshes every
+// 15 minutes, and a row not updated since means the instance has lost the
+// connectivity to report.
+const StaleAfter = 15 * time.Minute
+
+// LocationStatus is NetworkStatus for one location of the instance.
+type LocationStatus struct {
+	Location   string
+	DNSServers []string
+	Rows       []StatusRow
+}
+
+// StatusRow is one connectivityStatus entry, with the host and port its
+// name stands for.
+type StatusRow struct {
+	// Name is as the API wrote it: a host, a URL or host:port/path, or a
+	// logical name (LocalGatewayRedis, Scm) that no probe can match.
+	Name   string
+	Status string // initializing, success, failure
+	Error  string
+	// ResourceType is the API's word (BlobStorage, SQLDatabase, …).
+	ResourceType     string
+	LastUpdated      time.Time
+	LastStatusChange time.Time
+	Optional         bool
+	// Host and Port are what Name stands for; Host is "" for a logical name.
+	Host string
+	Port int
+}
+
+// Stale reports whether the row was last updated more than StaleAfter
+// before now.
+func (r StatusRow) Stale(now time.Time) bool {
+	return !r.LastUpdated.IsZero() && now.Sub(r.LastUpdated) > StaleAfter
+}
+
+// Dependency is one host of the instance's outbound dependency list.
+type Dependency struct {
+	Category string
+	Host     string
+	Ports    []int
+	Region   string
+}
+
+// InstanceView is the instance's own view: NetworkStatus per location and
+// its outbound dependency list. Reads says how each read went.
+type InstanceView struct {
+	Locations    []LocationStatus
+	Dependencies []Dependency
+	Status, Deps *Read
+}
+
+// statusWire and depsWire are the recorded shapes (azure-facts §4.2).
+type statusWire []struct {
+	Location      string `json:"location"`
+	NetworkStatus struct {
+		DNSServers         []string `json:"dnsServers"`
+		ConnectivityStatus []struct {
+			Name             string    `json:"name"`
+			Status           string    `json:"status"`
+			Error            string    `json:"error"`
+			LastUpdated      time.Time `json:"lastUpdated"`
+			LastStatusChange time.Time `json:"lastStatusChange"`
+			ResourceType     string    `json:"resourceType"`
+			IsOptional       bool      `json:"isOptional"`
+		} `json:"connectivityStatus"`
+	} `json:"networkStatus"`
+}
+
+type depsWire struct {
+	Value []struct {
+		Category  string `json:"category"`
+		Endpoints []struct {
+			DomainName      string `json:"domainName"`
+			EndpointDetails []struct {
+				Port   int    `json:"port"`
+				Region string `json:"region"`
+			} `json:"endpointDetails"`
+		} `json:"endpoints"`
+	} `json:"value"`
+	NextLink string `json:"nextLink"`
+}
+
+// maxRows bounds what one answer may add (a hostile or broken answer must
+// not flood the report).
+const maxRows = 500
+
+// readInstanceView reads NetworkStatus and the dependency list of the
+// instance the apim read found, in parallel, each bounded by the reads'
+// context like every other read.
+func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
+	s.mu.Lock()
+	a := s.snap.APIM
+	apimRead := s.snap.Reads[ReadAPIM]
+	s.mu.Unlock()
+	if a == nil || a.ID == "" {
+		why := "the instance's resource could not be read in time"
+		if apimRead != nil && apimRead.Message != "" {
+			why = "the instance's resource could not be read (" + apimRead.Message + ")"
+		}
+		for _, n := range []string{ReadNetworkStatus, ReadDependencies} {
+			r := newInstanceRead(n, s.o.Service, "")
+			r.Status, r.Message = ReadNotTried, why
+			s.record(r)
+		}
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.readNetworkStatus(ctx, a.ID, a.Name)
+	}()
+	s.readDependencies(ctx, a.ID, a.Name)
+	<-done
+}
+
+// newInstanceRead fills the permission and the equivalent az command of a
+// read of the instance's own view.
+func newInstanceRead(name, service, id string) *Read {
+	if id == "" {
+		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/" + nonEmpty(service, "NAME")
+	}
+	r := &Read{Name: name}
+	switch name {
+	case ReadNetworkStatus:
+		r.Permission = "Microsoft.ApiManagement/service/networkstatus/read"
+		r.CLI = "az rest --method get --url " + id + "/networkstatus?api-version=" + apimAPIVersion
+	case ReadDependencies:
+		r.Permission = "Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read"
+		r.CLI = "az rest --method get --url " + id + "/outboundNetworkDependenciesEndpoints?api-version=" + apimAPIVersion
+	}
+	return r
+}
+
+func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
+	r := newInstanceRead(ReadNetworkStatus, name, id)
+	start := s.begin(r.Name)
+	var wire statusWire
+	err := s.getJSON(ctx, id+"/networkstatus", apimAPIVersion, &wire)
+	var locs []LocationStatus
+	if err == nil {
+		locs = convertStatus(wire)
+	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.NetworkStatus = locs
+		}
+	})
+}
+
+func (s *armSession) readDependencies(ctx context.Context, id, name string) {
+	r := newInstanceRead(ReadDependencies, name, id)
+	start := s.begin(r.Name)
+	var deps []Dependency
+	path := id + "/outboundNetworkDependenciesEndpoints"
+	var err error
+	for page := 0; page < 10 && path != "" && err == nil; page++ {
+		var wire depsWire
+		if err = s.getJSON(ctx, path, apimAPIVersion, &wire); err == nil {
+			deps = append(deps, convertDeps(wire)...)
+			path = wire.NextLink
+		}
+	}
+	if len(deps) > maxRows {
+		deps = deps[:maxRows]
+	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.Dependencies = deps
+		}
+	})
+}
+
+func convertStatus(w statusWire) []LocationStatus {
+	var out []LocationStatus
+	n := 0
+	for _, l := range w {
+		ls := LocationStatus{Location: boundedLine(l.Location)}
+		for _, d := range l.NetworkStatus.DNSServers {
+			ls.DNSServers = append(ls.DNSServers, boundedLine(d))
+		}
+		for _, c := range l.NetworkStatus.ConnectivityStatus {
+			if n++; n > maxRows {
+				break
+			}
+			row := StatusRow{Name: boundedLine(c.Name), Status: strings.ToLower(boundedLine(c.Status)), Error: boundedLine(c.Error),
+				ResourceType: boundedLine(c.ResourceType), LastUpdated: c.LastUpdated, LastStatusChange: c.LastStatusChange, Optional: c.IsOptional}
+			row.Host, row.Port = ParseStatusName(row.Name, row.ResourceType)
+			ls.Rows = append(ls.Rows, row)
+		}
+		out = append(out, ls)
+	}
+	return out
+}
+
+func convertDeps(w depsWire) []Dependency {
+	var out []Dependency
+	for _, v := range w.Value {
+		for _, e := range v.Endpoints {
+			host := strings.ToLower(strings.TrimSuffix(boundedLine(e.DomainName), "."))
+			if !hostName(host) {
+				continue
+			}
+			d := Dependency{Category: boundedLine(v.Category), Host: host}
+			for _, det := range e.EndpointDetails {
+				if det.Port > 0 && det.Port < 65536 && !containsInt(d.Ports, det.Port) {
+					d.Ports = append(d.Ports, det.Port)
+				}
+				if d.Region == "" {
+					d.Region = boundedLine(det.Region)
+				}
+			}
+			sort.Ints(d.Ports)
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// hostName accepts what can be dialled by name: letters, digits, hyphens
+// and dots, with at least one dot (no wildcards, no logical names).
+func hostName(h string) bool {
+	if h == "" || len(h) > 253 || !strings.Contains(h, ".") {
+		return false
+	}
+	for _, r := range h {
+		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseStatusName turns a NetworkStatus name into the host and port it
+// stands for: a URL ("https://login.windows.net", "https://x:1886/Recovery
+// Service"), host:port/path ("x.prod.microsoftmetrics.com:1886/Recovery
+// Service"), or a bare host, whose port comes from its resource type. A
+// logical name (LocalGatewayRedis, Scm) gives "".
+func ParseStatusName(name, resourceType string) (string, int) {
+	s := strings.TrimSpace(name)
+	port := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", 0
+		}
+		if p, err := strconv.Atoi(u.Port()); err == nil {
+			port = p
+		} else {
+			switch strings.ToLower(u.Scheme) {
+			case "http":
+				port = 80
+			default:
+				port = 443
+			}
+		}
+		s = u.Hostname()
+	} else {
+		if i := strings.IndexAny(s, "/?"); i >= 0 {
+			s = s[:i]
+		}
+		if h, p, err := net.SplitHostPort(s); err == nil {
+			if n, err := strconv.Atoi(p); err == nil {
+				s, port = h, n
+			}
+		}
+	}
+	s = strings.ToLower(strings.TrimSuffix(s, "."))
+	if !hostName(s) {
+		return "", 0
+	}
+	if port == 0 {
+		port = defaultPort(resourceType)
+	}
+	return s, port
+}
+
+// defaultPort is the port a bare host name of a resource type is probed
+// on (the dependency list's ports: Azure Files over SMB, SQL's gateway).
+func defaultPort(resourceType string) int {
+	switch strings.ToLower(resourceType) {
+	case "sqldatabase":
+		return 1433
+	case "filestorage":
+		return 445
+	case "metrics":
+		return 1886
+	case "email":
+		return 25028
+	}
+	return 443
+}
+
+// Matches reports whether a row stands for the dependency a check probes:
+// the same host and port, and the same resource type when both name one.
+// A check without a host matches a row of its resource type that names no
+// port it could have probed (route.management-return and the control
+// plane's inbound row).
+func (r StatusRow) Matches(host string, port int, resourceType string) bool {
+	if r.Host == "" {
+		return false
+	}
+	if resourceType != "" && r.ResourceType != "" && !strings.EqualFold(resourceType, r.ResourceType) {
+		return false
+	}
+	if host == "" {
+		return resourceType != "" && strings.EqualFold(resourceType, r.ResourceType)
+	}
+	return strings.EqualFold(strings.TrimSuffix(host, "."), r.Host) && port == r.Port
+}
+
+// StatusFor returns what the instance reports for a dependency, one entry
+// per location whose NetworkStatus has a matching row.
+func StatusFor(locs []LocationStatus, host string, port int, resourceType string) []probes.InstanceStatus {
+	var out []probes.InstanceStatus
+	for _, l := range locs {
+		for _, row := range l.Rows {
+			if row.Matches(host, port, resourceType) {
+				out = append(out, row.Seen(l.Location))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Seen is the row in probes' typed form, for a check's evidence.
+func (r StatusRow) Seen(location string) probes.InstanceStatus {
+	return probes.InstanceStatus{Location: location, Name: r.Name, ResourceType: r.ResourceType, Status: r.Status, Error: r.Error,
+		LastUpdated: r.LastUpdated, LastStatusChange: r.LastStatusChange, Optional: r.Optional}
+}
+
+// InstanceView blocks until both reads of the instance's own view have
+// finished (or every read has), and returns them; nil when ctx ended first.
+func (d *Discovery) InstanceView(ctx context.Context) *InstanceView {
+	if !d.waitRead(ctx, ReadNetworkStatus) || !d.waitRead(ctx, ReadDependencies) {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live.instanceView()
+}
+
+// instanceView is the snapshot's part of the instance's own view.
+func (s *Snapshot) instanceView() *InstanceView {
+	return &InstanceView{Locations: s.NetworkStatus, Dependencies: s.Dependencies,
+		Status: s.Reads[ReadNetworkStatus], Deps: s.Reads[ReadDependencies]}
+}
+
+// InstanceView implements InstanceViewSource for a finished snapshot.
+func (s Static) InstanceView(ctx context.Context) *InstanceView {
+	return s.Snapshot(ctx).instanceView()
+}
+
+// InstanceViewSource yields the instance's own view, waiting for its reads.
+type InstanceViewSource interface {
+	InstanceView(ctx context.Context) *InstanceView
+}
+
+var (
+	_ InstanceViewSource = (*Discovery)(nil)
+	_ InstanceViewSource = Static{}
+)

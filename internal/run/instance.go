@@ -1,0 +1,681 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// The instance's own view beside this VM's (SPEC area instance, azure-facts
+// §4 and §11.7). After deployment Azure probes every dependency from the
+// instance's own machines every 15 minutes (NetworkStatus) and lists the
+// hosts it depends on (OutboundNetworkDependenciesEndpoints). Both come from
+// Resource Manager while the checks run, so the plan cannot name the
+// platform's hosts: `plan` lists one check, instance.dependencies, and
+// `run` probes every host of the list inside it (those the catalogue does
+// not probe already), its evidence holding one entry per host. The check
+// list is therefore the same for plan and run, whatever Resource Manager
+// answers. The instance.* summaries read NetworkStatus itself, and every
+// check that matches one of its rows carries the instance's side in its
+// evidence (annotateInstance).
+
+const (
+	idInstanceDeps     = "instance.dependencies"
+	idInstanceRequired = "instance.required"
+	idInstanceOptional = "instance.optional"
+	idInstanceStale    = "instance.stale"
+	idInstanceDNS      = "instance.dns"
+
+	docNetworkStatus = "azure-rest-api-specs apimanagement 2024-05-01 apimnetworkstatus.json, apimoutbounddependency.json"
+	categoryInstance = "Instance"
+
+	// depConcurrency bounds the dependency probes of instance.dependencies,
+	// which run inside one analysis check, outside --concurrency.
+	depConcurrency = 4
+)
+
+// differs says what can differ between this VM and the instance's machines
+// when the two views disagree.
+const differs = "The two views can differ where the instance's machines are treated otherwise than this VM: " +
+	"the NSG and route table of the instance's subnet (when this VM sits in another subnet), the DNS servers the instance uses " +
+	"(its virtual network's, applied when its network configuration was last applied), firewall rules scoped to the instance's " +
+	"addresses rather than the subnet's, and time: the instance's status can be 15 minutes old."
+
+// instanceHint is the hint of a skip for want of the instance's view.
+func instanceHint(service string) string {
+	return fmt.Sprintf("Run `az rest --method get --url https://management.azure.com/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/%s/networkstatus?api-version=2024-05-01` "+
+		"(and …/outboundNetworkDependenciesEndpoints) after deployment to see the instance's own view, or give this VM's identity Reader on the instance.",
+		nonEmpty(service, "NAME"))
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// depSeen is one host of the dependency list as instance.dependencies
+// probed it, for its evidence and for the summaries.
+type depSeen struct {
+	Host     string                  `json:"host"`
+	Port     int                     `json:"port"`
+	Category string                  `json:"category"`
+	Required bool                    `json:"required"`
+	Status   probes.Status           `json:"status"`
+	Reason   probes.Reason           `json:"reason"`
+	Phase    probes.Phase            `json:"failed_phase,omitempty"`
+	Message  string                  `json:"message,omitempty"`
+	Dialled  string                  `json:"dialled,omitempty"`
+	Instance []probes.InstanceStatus `json:"instance_status,omitempty"`
+}
+
+// depDup is a host of the list that a catalogue check probes already.
+type depDup struct {
+	Host  string `json:"host"`
+	Port  int    `json:"port"`
+	Check string `json:"check"`
+}
+
+// instanceRun carries what instance.dependencies saw to the summaries and
+// the annotation, which run after it.
+type instanceRun struct {
+	mu   sync.Mutex
+	deps []depSeen
+}
+
+func (r *instanceRun) set(d []depSeen) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.deps = d
+	r.mu.Unlock()
+}
+
+func (r *instanceRun) get() []depSeen {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deps
+}
+
+// instanceChecks are the instance.* checks. deps are the catalogue's
+// checks, whose targets the dependency list is deduplicated against.
+func (w world) instanceChecks(deps []probes.Check) []probes.Check {
+	out := []probes.Check{w.instanceDepsCheck(deps)}
+	type summary struct {
+		id, title, why string
+		required       bool
+		judge          func(*azurectx.InstanceView, []probes.Outcome, []depSeen) probes.Result
+	}
+	for _, s := range []summary{
+		{idInstanceRequired, "The instance's own required dependencies (NetworkStatus)",
+			"Azure probes each dependency from the instance's machines every 15 minutes; a required one failing there breaks the instance whatever this VM sees", true,
+			func(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
+				return instanceFailures(v, outs, ds, false)
+			}},
+		{idInstanceOptional, "The instance's own optional dependencies (NetworkStatus)",
+			"optional dependencies failing on the instance's machines disable features (CAPTCHA, Event Hubs logging, metrics)", false,
+			func(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
+				return instanceFailures(v, outs, ds, true)
+			}},
+		{idInstanceStale, "Freshness of the instance's network status",
+			"NetworkStatus is refreshed every 15 minutes; a row not updated since means the instance has lost the connectivity to report it", false,
+			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
+				return instanceStale(v, time.Now())
+			}},
+		{idInstanceDNS, "The instance's DNS servers against this VM's",
+			"the instance resolves its dependencies with its virtual network's DNS servers; this VM's verdicts on names carry over only when it asks the same servers", false,
+			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
+				return instanceDNS(v, w.vmResolvers())
+			}},
+	} {
+		ch := probes.Check{ID: s.id, Title: s.title, Category: categoryInstance, Required: s.required, Kind: probes.KindAnalysis,
+			Target: probes.Subject("the instance's NetworkStatus"), Source: docNetworkStatus, Why: s.why}
+		if pre := w.instanceSkip(); pre != nil {
+			ch.Preset = pre
+			out = append(out, ch)
+			continue
+		}
+		judge := s.judge
+		ch.Summary = func(outs []probes.Outcome) probes.Result {
+			v := w.instanceViewNow()
+			if skip := viewUnavailable(v, w.cfg.Service, false); skip != nil {
+				return *skip
+			}
+			return judge(v, outs, w.instRun.get())
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// instanceSkip is the planning-time skip of every instance.* check: before
+// deployment, or without the instance's name.
+func (w world) instanceSkip() *probes.Result {
+	switch {
+	case w.phase == probes.DeployPre:
+		r := probes.Skipf(probes.ReasonNotApplicable, "pre-deployment phase: the instance does not exist yet, so it reports no network status", instanceHint(w.cfg.Service))
+		return &r
+	case w.cfg.Service == "":
+		r := probes.Skipf(probes.ReasonNoData, "needs service", "Pass --service NAME (the API Management instance) to compare with the instance's own network status.")
+		return &r
+	}
+	return nil
+}
+
+// instanceViewNow is the instance's view for a summary: the analyses have
+// waited for it already, so this waits at most until the run's deadline.
+func (w world) instanceViewNow() *azurectx.InstanceView {
+	if w.instance == nil {
+		return azurectx.Static{}.InstanceView(context.Background())
+	}
+	ctx := w.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return w.instance.InstanceView(ctx)
+}
+
+// viewUnavailable is the skip when the reads of the instance's view did not
+// succeed; deps selects the dependency list's read, else NetworkStatus's.
+func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probes.Result {
+	var r *azurectx.Read
+	if v != nil {
+		r = v.Status
+		if deps {
+			r = v.Deps
+		}
+	}
+	if r.OK() {
+		return nil
+	}
+	msg := "Resource Manager did not show the instance's network status"
+	perm := "Microsoft.ApiManagement/service/networkstatus/read"
+	if deps {
+		msg, perm = "Resource Manager did not show the instance's dependency list", "Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read"
+	}
+	switch {
+	case v == nil:
+		msg += " before the check ended"
+	case r == nil:
+		msg += " (Resource Manager was not read: no token, --no-arm, or not on an Azure VM)"
+	default:
+		msg += ": " + r.Name + " read " + r.Status + ": " + r.Message
+		perm = r.Permission
+	}
+	res := probes.Skipf(probes.ReasonNotObservable, msg, instanceHint(service))
+	cmd := instanceHint(service)
+	if r != nil && r.CLI != "" {
+		cmd = r.CLI
+	}
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil}
+	return &res
+}
+
+// target is one host and port of the dependency list to probe.
+type target struct {
+	host, category string
+	port           int
+	required       bool
+	instance       []probes.InstanceStatus
+}
+
+// instanceDepsCheck is instance.dependencies: every host of the instance's
+// own dependency list that the catalogue does not probe, probed from here.
+func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
+	ch := probes.Check{ID: idInstanceDeps, Title: "The instance's own dependency list, probed from this VM", Category: categoryInstance,
+		Required: true, Kind: probes.KindAnalysis, Target: probes.Subject("the instance's outboundNetworkDependenciesEndpoints"),
+		Source: docNetworkStatus, UntilDeadline: true,
+		Why: "the instance names its own dependencies, among them the platform's storage accounts and SQL servers that no flag can name"}
+	if pre := w.instanceSkip(); pre != nil {
+		ch.Preset = pre
+		return ch
+	}
+	probed := map[string]string{}
+	for _, c := range catalogue {
+		if c.Probe != nil && c.Target.Host != "" && c.Target.Port > 0 {
+			k := strings.ToLower(c.Target.Host) + ":" + fmt.Sprint(c.Target.Port)
+			if _, ok := probed[k]; !ok {
+				probed[k] = c.ID
+			}
+		}
+	}
+	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		var v *azurectx.InstanceView
+		if w.instance != nil {
+			v = w.instance.InstanceView(ctx)
+		}
+		if v == nil && w.instance != nil {
+			if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
+				return probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, "the run's --deadline ended the check before Resource Manager showed the instance's dependency list")
+			}
+		}
+		if skip := viewUnavailable(v, w.cfg.Service, true); skip != nil {
+			return *skip
+		}
+		probed := maps.Clone(probed) // the list's own hosts join it per run
+		var todo []target
+		dups := []depDup{}
+		for _, d := range v.Dependencies {
+			for _, p := range d.Ports {
+				k := d.Host + ":" + fmt.Sprint(p)
+				if id, ok := probed[k]; ok {
+					dups = append(dups, depDup{Host: d.Host, Port: p, Check: id})
+					continue
+				}
+				probed[k] = idInstanceDeps
+				t := target{host: d.Host, port: p, category: d.Category, instance: azurectx.StatusFor(v.Locations, d.Host, p, "")}
+				t.required = depRequired(t)
+				todo = append(todo, t)
+			}
+		}
+		seen := w.probeDeps(ctx, todo)
+		w.instRun.set(seen)
+		return depsResult(seen, dups, len(v.Dependencies))
+	})
+	return ch
+}
+
+// depRequired: what the instance's own status says, else the kinds of
+// dependency the reference calls required (storage over HTTPS, SQL).
+func depRequired(t target) bool {
+	if len(t.instance) > 0 {
+		return !t.instance[0].Optional
+	}
+	switch strings.ToLower(t.category) {
+	case "azure sql":
+		return true
+	case "azure storage":
+		return t.port == 443
+	}
+	return false
+}
+
+// probeDeps probes the targets, at most depConcurrency at a time, each
+// within the check timeout.
+func (w world) probeDeps(ctx context.Context, todo []target) []depSeen {
+	out := make([]depSeen, len(todo))
+	sem := make(chan struct{}, depConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range todo {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				out[i] = seenOf(t, probes.Failf(probes.ReasonDeadline, probes.PhaseConnect, "the run's --deadline came before this host was probed"))
+				return
+			}
+			defer func() { <-sem }()
+			pctx, cancel := context.WithTimeout(ctx, max(w.cfg.Timeout, time.Second))
+			defer cancel()
+			out[i] = seenOf(t, w.depProbe(t).Run(pctx))
+		})
+	}
+	wg.Wait()
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].Port < out[j].Port
+	})
+	return out
+}
+
+// depProbe: a TLS handshake with the name where the port speaks TLS, a
+// TCP connect elsewhere (SQL's gateway, SMB, SMTP, plain AMQP, HTTP).
+func (w world) depProbe(t target) probes.Probe {
+	switch t.port {
+	case 443, 1886, 5671:
+		reachOnly := strings.Contains(strings.ToLower(t.category), "certificate") || strings.Contains(strings.ToLower(t.category), "captcha")
+		roots := w.cfg.AzureRoots
+		if reachOnly {
+			roots = nil
+		}
+		return probes.TLS{Host: t.host, Port: t.port, Resolver: w.resolver(), RootCAs: w.cfg.RootCAs, AzureRoots: roots,
+			InterceptIsWarn: !t.required, ReachOnly: reachOnly}
+	}
+	return probes.TCP{Host: t.host, Port: t.port, Resolver: w.resolver()}
+}
+
+func seenOf(t target, r probes.Result) depSeen {
+	return depSeen{Host: t.host, Port: t.port, Category: t.category, Required: t.required, Status: r.Status, Reason: r.Reason,
+		Phase: r.FailedPhase, Message: r.Message, Dialled: r.Dialled, Instance: t.instance}
+}
+
+// depsResult judges the probed dependency list: a required host failing
+// fails the check, an optional one warns.
+func depsResult(seen []depSeen, dups []depDup, hosts int) probes.Result {
+	ev := map[string]any{"dependencies": seen, "probed_by_catalogue": dups, "hosts_listed": hosts}
+	var req, opt []depSeen
+	for _, d := range seen {
+		if d.Status == probes.Fail || d.Status == probes.Warn {
+			if d.Required {
+				req = append(req, d)
+			} else {
+				opt = append(opt, d)
+			}
+		}
+	}
+	summary := fmt.Sprintf("%d of the instance's own dependencies probed from here (%d more by the catalogue's checks)", len(seen), len(dups))
+	if len(req)+len(opt) == 0 {
+		res := probes.Passf(summary + "; every one answers")
+		res.Evidence = ev
+		return res
+	}
+	bad := append(append([]depSeen{}, req...), opt...)
+	var parts []string
+	disagree := false
+	for _, d := range bad {
+		p := fmt.Sprintf("%s:%d (%s, %s) %s", d.Host, d.Port, d.Category, d.Reason, d.Message)
+		if s := instanceWords(d.Instance); s != "" {
+			p += "; " + s
+			disagree = disagree || allSuccess(d.Instance)
+		}
+		parts = append(parts, p)
+	}
+	first := bad[0]
+	msg := summary + "; " + fmt.Sprint(len(bad)) + " fail from this VM: " + strings.Join(parts, " · ")
+	hint := fmt.Sprintf("Allow %s on port %d from this subnet in the NSG and firewall (the instance names it in its own dependency list).", first.Host, first.Port)
+	if disagree {
+		hint += " " + differs
+	}
+	var res probes.Result
+	if len(req) > 0 {
+		res = probes.Failf(first.Reason, first.Phase, msg)
+	} else {
+		res = probes.Warnf(first.Reason, first.Phase, msg)
+	}
+	if res.FailedPhase == probes.PhaseNone {
+		res.FailedPhase = probes.PhaseConnect
+	}
+	res.Hint = hint
+	res.Evidence = ev
+	return res
+}
+
+// instanceWords says what the instance reports, for a message: "the
+// instance itself reports success (West Europe, updated 3 min ago)".
+func instanceWords(st []probes.InstanceStatus) string {
+	if len(st) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, s := range st {
+		p := s.Location
+		if !s.LastUpdated.IsZero() {
+			p += ", updated " + ago(s.LastUpdated)
+		}
+		w := s.Status
+		if s.Error != "" {
+			w += ": " + s.Error
+		}
+		parts = append(parts, w+" ("+p+")")
+	}
+	return "the instance itself reports " + strings.Join(parts, "; ")
+}
+
+func allSuccess(st []probes.InstanceStatus) bool {
+	for _, s := range st {
+		if s.Status != "success" {
+			return false
+		}
+	}
+	return len(st) > 0
+}
+
+func anyFailure(st []probes.InstanceStatus) bool {
+	for _, s := range st {
+		if s.Status == "failure" {
+			return true
+		}
+	}
+	return false
+}
+
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < 0:
+		return t.UTC().Format(time.RFC3339)
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d s ago", int(d.Seconds()))
+	case d < 3*time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// thisVM finds what this VM saw of a row's dependency: a check whose target
+// matches it, else a host instance.dependencies probed.
+func thisVM(row azurectx.StatusRow, outs []probes.Outcome, ds []depSeen) (string, probes.Status, bool) {
+	for _, o := range outs {
+		c := o.Check
+		if c.Target.Host == "" || strings.HasPrefix(c.ID, "instance.") || o.Result.Status == probes.Skip {
+			continue
+		}
+		if row.Matches(c.Target.Host, c.Target.Port, c.ResourceType) {
+			return c.ID, o.Result.Status, true
+		}
+	}
+	for _, d := range ds {
+		if row.Matches(d.Host, d.Port, "") {
+			return idInstanceDeps + " (" + d.Host + ":" + fmt.Sprint(d.Port) + ")", d.Status, true
+		}
+	}
+	return "", "", false
+}
+
+// instanceFailures is instance.required (optional false) or
+// instance.optional: the rows the instance reports as failures.
+func instanceFailures(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen, optional bool) probes.Result {
+	var bad []string
+	rows := []probes.InstanceStatus{}
+	reachable := false
+	total := 0
+	for _, l := range v.Locations {
+		for _, row := range l.Rows {
+			if row.Optional != optional {
+				continue
+			}
+			total++
+			if row.Status != "failure" {
+				continue
+			}
+			rows = append(rows, row.Seen(l.Location))
+			p := fmt.Sprintf("%s (%s, %s)", row.Name, row.ResourceType, l.Location)
+			if row.Error != "" {
+				p += ": " + row.Error
+			}
+			if !row.LastStatusChange.IsZero() {
+				p += ", failing since " + row.LastStatusChange.UTC().Format(time.RFC3339)
+			}
+			if id, st, ok := thisVM(row, outs, ds); ok {
+				if st == probes.Pass {
+					p += "; this VM reaches it (" + id + " passes)"
+					reachable = true
+				} else {
+					p += "; this VM fails it too (" + id + ")"
+				}
+			}
+			bad = append(bad, p)
+		}
+	}
+	kind := "required"
+	if optional {
+		kind = "optional"
+	}
+	ev := map[string]any{"instance_status": rows, "rows": total, "locations": len(v.Locations)}
+	if len(bad) == 0 {
+		res := probes.Passf(fmt.Sprintf("the instance reports every %s dependency reachable (%d rows in %d locations)", kind, total, len(v.Locations)))
+		res.Evidence = ev
+		return res
+	}
+	msg := fmt.Sprintf("the instance reports %d of its %d %s dependencies failing: %s", len(bad), total, kind, strings.Join(bad, " · "))
+	hint := "Open the instance's Network status in the portal and allow each failing dependency from the instance's subnet (NSG, route table, firewall)."
+	if reachable {
+		hint += " " + differs
+	}
+	var res probes.Result
+	if optional {
+		res = probes.Warnf(probes.ReasonUnreachable, probes.PhaseAnalysis, msg)
+	} else {
+		res = probes.Failf(probes.ReasonUnreachable, probes.PhaseAnalysis, msg)
+	}
+	res.Hint = hint
+	res.Evidence = ev
+	return res
+}
+
+// instanceStale: rows last updated more than 15 minutes ago.
+func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
+	var stale []string
+	var oldest time.Time
+	total := 0
+	for _, l := range v.Locations {
+		n := 0
+		for _, row := range l.Rows {
+			total++
+			if row.Stale(now) {
+				n++
+				if oldest.IsZero() || row.LastUpdated.Before(oldest) {
+					oldest = row.LastUpdated
+				}
+			}
+		}
+		if n > 0 {
+			stale = append(stale, fmt.Sprintf("%d of %d rows of %s", n, len(l.Rows), l.Location))
+		}
+	}
+	ev := map[string]any{"rows": total, "stale_after_minutes": int(azurectx.StaleAfter.Minutes())}
+	if len(stale) == 0 {
+		res := probes.Passf(fmt.Sprintf("every one of the %d rows was updated within the last 15 minutes", total))
+		res.Evidence = ev
+		return res
+	}
+	ev["oldest_update"] = oldest.UTC().Format(time.RFC3339)
+	res := probes.Warnf(probes.ReasonTimeout, probes.PhaseAnalysis, fmt.Sprintf(
+		"%s were last updated more than 15 minutes ago (the oldest at %s, %s): the instance has lost the connectivity to report them, so its status is not current",
+		strings.Join(stale, ", "), oldest.UTC().Format(time.RFC3339), ago(oldest)))
+	res.Hint = "Check that the instance's subnet lets it reach Azure Storage, SQL and Monitor (its status reporting depends on them) and that the instance is running; compare this VM's checks, which are current."
+	res.Evidence = ev
+	return res
+}
+
+// vmResolvers are this VM's own DNS servers (resolv.conf or --dns-server),
+// not the Azure DNS that apimprobe adds to compare with.
+func (w world) vmResolvers() []netip.Addr {
+	if w.set == nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, s := range w.set.Servers() {
+		if s.Source != "azure-dns" {
+			out = append(out, s.Addr.Addr())
+		}
+	}
+	return out
+}
+
+// instanceDNS compares the DNS servers each location uses with this VM's.
+func instanceDNS(v *azurectx.InstanceView, vm []netip.Addr) probes.Result {
+	var vmS []string
+	for _, a := range vm {
+		vmS = append(vmS, a.String())
+	}
+	ev := map[string]any{"this_vm": vmS}
+	inst := map[string][]string{}
+	var differ []string
+	for _, l := range v.Locations {
+		inst[l.Location] = l.DNSServers
+		if !sameSet(l.DNSServers, vmS) {
+			differ = append(differ, fmt.Sprintf("%s uses %s", l.Location, listOr(l.DNSServers)))
+		}
+	}
+	ev["instance"] = inst
+	if len(v.Locations) == 0 {
+		return probes.Skipf(probes.ReasonNoData, "the instance's network status lists no location", instanceHint(""))
+	}
+	if len(differ) == 0 {
+		res := probes.Passf("the instance uses the same DNS servers as this VM (" + listOr(vmS) + ")")
+		res.Evidence = ev
+		return res
+	}
+	res := probes.Warnf(probes.ReasonResolverDisagree, probes.PhaseAnalysis, fmt.Sprintf(
+		"the instance's DNS servers differ from this VM's (%s): %s; this VM's DNS verdicts do not carry over to the instance",
+		listOr(vmS), strings.Join(differ, "; ")))
+	res.Hint = "The instance resolves with its virtual network's DNS servers as they were when its network configuration was last applied: " +
+		"after changing them, apply it (the portal's Apply network configuration, or a POST to the instance's applynetworkconfigurationupdates action); run apimprobe with --dns-server set to the instance's servers to judge names the way it does."
+	res.Evidence = ev
+	return res
+}
+
+func sameSet(a, b []string) bool {
+	m := map[string]bool{}
+	for _, x := range a {
+		m[x] = true
+	}
+	n := map[string]bool{}
+	for _, x := range b {
+		n[x] = true
+	}
+	if len(m) != len(n) {
+		return false
+	}
+	for x := range m {
+		if !n[x] {
+			return false
+		}
+	}
+	return true
+}
+
+func listOr(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
+}
+
+// annotateInstance gives every check that matches a NetworkStatus row the
+// instance's side (Result.Instance), and says where the two disagree: this
+// VM fails what the instance reaches, or reaches what the instance fails.
+func annotateInstance(outs []probes.Outcome, v *azurectx.InstanceView) {
+	if v == nil || len(v.Locations) == 0 {
+		return
+	}
+	for i := range outs {
+		o := &outs[i]
+		c := o.Check
+		if strings.HasPrefix(c.ID, "instance.") || o.Result.Status == probes.Skip {
+			continue
+		}
+		if c.Target.Host == "" && c.ResourceType == "" {
+			continue
+		}
+		st := azurectx.StatusFor(v.Locations, c.Target.Host, c.Target.Port, c.ResourceType)
+		if len(st) == 0 {
+			continue
+		}
+		o.Result.Instance = st
+		switch res := &o.Result; {
+		case (res.Status == probes.Fail || res.Status == probes.Warn) && allSuccess(st):
+			res.Message += " [" + instanceWords(st) + ": the instance reaches what this VM does not]"
+			res.Hint = strings.TrimSpace(res.Hint + " " + differs)
+		case res.Status == probes.Pass && anyFailure(st):
+			res.Message += " [" + instanceWords(st) + ": this VM reaches what the instance does not; see " + idInstanceRequired + "]"
+		}
+	}
+}

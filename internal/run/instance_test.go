@@ -1,0 +1,220 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/schematest"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// instanceARM answers the instance's read and its own view: NetworkStatus
+// (status, as JSON) and the dependency list (deps).
+func instanceARM(t *testing.T, status, deps string) *httptest.Server {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch p := r.URL.Path; {
+		case strings.HasSuffix(p, "/Microsoft.ApiManagement/service/contoso"):
+			w.Write(fixture(t, "apim.json"))
+		case strings.HasSuffix(p, "/service/contoso/networkstatus"):
+			w.Write([]byte(status))
+		case strings.HasSuffix(p, "/service/contoso/outboundNetworkDependenciesEndpoints"):
+			w.Write([]byte(deps))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func row(name, status, errText, rt string, optional bool, updated time.Time) string {
+	return fmt.Sprintf(`{"name": %q, "status": %q, "error": %q, "lastUpdated": %q, "lastStatusChange": %q, "resourceType": %q, "isOptional": %v}`,
+		name, status, errText, updated.UTC().Format(time.RFC3339Nano), updated.Add(-time.Hour).UTC().Format(time.RFC3339Nano), rt, optional)
+}
+
+// A whole run beside an instance whose view disagrees with this VM's in
+// every way the instance.* checks tell apart.
+func TestInstanceViewBesideOurs(t *testing.T) {
+	// The platform's storage account answers here; its SQL server refuses.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := ln.Addr().(*net.TCPAddr).Port
+	closed := closedURL(t)
+	closedPort := closed[strings.LastIndexByte(closed, ':')+1:]
+
+	// Loopback answers from DNS are a sinkhole's and never dialled: the
+	// platform's hosts are listed by address here (the lab has the names).
+	dnsAddr := dnsServer(t, nil)
+	now := time.Now()
+	status := `[{"location": "West Europe", "networkStatus": {"dnsServers": ["10.9.9.9"], "connectivityStatus": [` + strings.Join([]string{
+		// The instance fails what this VM reaches…
+		row(fmt.Sprintf("127.0.0.1:%d", open), "failure", "Connection timed out", "BlobStorage", false, now.Add(-time.Minute)),
+		// … and reaches what this VM cannot.
+		row("https://127.0.0.1:"+closedPort+"/", "success", "", "SQLDatabase", false, now.Add(-2*time.Minute)),
+		row("https://partner.prod.repmap.microsoft.com", "failure", "No such host is known", "CaptchaEndpoint", true, now.Add(-time.Hour)),
+		row("LocalGatewayRedis", "success", "", "InternalCache", true, now.Add(-time.Minute)),
+	}, ",") + `]}}]`
+	deps := fmt.Sprintf(`{"value": [
+		{"category": "Azure Storage", "endpoints": [{"domainName": "127.0.0.1", "endpointDetails": [{"port": %d, "region": "West Europe"}]}]},
+		{"category": "Azure SQL", "endpoints": [{"domainName": "127.0.0.1", "endpointDetails": [{"port": %s, "region": "West Europe"}]}]},
+		{"category": "Portal Captcha", "endpoints": [{"domainName": "*.hip.live.com", "endpointDetails": [{"port": 443}]}]}
+	]}`, open, closedPort)
+	arm := instanceARM(t, status, deps)
+
+	cfg := baseConfig(t, dnsAddr)
+	cfg.Service, cfg.Only = "contoso", []string{"instance"}
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
+	planned, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schematest.ValidateReport(t, rep)
+	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) || len(p) != 5 {
+		t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)
+	}
+	got := byID(rep)
+	want := func(id string, st probes.Status, reason probes.Reason, contains ...string) {
+		t.Helper()
+		c := got[id]
+		if c.Status != st || c.Reason != reason {
+			t.Errorf("%s: %s/%s, want %s/%s: %s", id, c.Status, c.Reason, st, reason, c.Message)
+		}
+		for _, s := range contains {
+			if !strings.Contains(c.Message+" | "+c.Hint, s) {
+				t.Errorf("%s: %q not in %q | %q", id, s, c.Message, c.Hint)
+			}
+		}
+	}
+	want("instance.dependencies", probes.Fail, probes.ReasonRefused, "127.0.0.1:"+closedPort+" (Azure SQL, refused)",
+		"the instance itself reports success (West Europe", "NSG and route table of the instance's subnet")
+	want("instance.required", probes.Fail, probes.ReasonUnreachable, fmt.Sprintf("127.0.0.1:%d (BlobStorage", open), "Connection timed out",
+		"this VM reaches it (instance.dependencies", "15 minutes old")
+	want("instance.optional", probes.Warn, probes.ReasonUnreachable, "partner.prod.repmap.microsoft.com", "No such host is known")
+	want("instance.stale", probes.Warn, probes.ReasonTimeout, "1 of 4 rows of West Europe", "more than 15 minutes")
+	want("instance.dns", probes.Warn, probes.ReasonResolverDisagree, "West Europe uses 10.9.9.9", dnsAddr.Addr().String(), "--dns-server")
+
+	// The evidence lists each dependency probed, with the instance's side.
+	ev := got["instance.dependencies"].Evidence["dependencies"].([]any)
+	if len(ev) != 2 {
+		t.Fatalf("dependencies evidence: %v", ev)
+	}
+	sql := ev[0].(map[string]any)
+	if sql["category"] != "Azure SQL" {
+		sql = ev[1].(map[string]any)
+	}
+	if sql["category"] != "Azure SQL" || sql["status"] != "fail" || sql["required"] != true {
+		t.Errorf("SQL entry: %v", sql)
+	}
+	if is := sql["instance_status"].([]any)[0].(map[string]any); is["status"] != "success" || is["last_updated"] == nil {
+		t.Errorf("SQL entry's instance status: %v", is)
+	}
+}
+
+// Before deployment, and without Resource Manager, the instance.* checks
+// are skips whose hint names the az command that shows the same.
+func TestInstanceChecksSkipWithoutTheView(t *testing.T) {
+	dnsAddr := dnsServer(t, nil)
+	cfg := baseConfig(t, dnsAddr)
+	cfg.Service, cfg.Only = "contoso", []string{"instance"}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schematest.ValidateReport(t, rep)
+	for _, c := range rep.Checks {
+		if c.Status != probes.Skip || c.Reason != probes.ReasonNotObservable || !strings.Contains(c.Hint, "az rest --method get --url") ||
+			!strings.Contains(c.Hint, "/networkstatus?api-version=2024-05-01") {
+			t.Errorf("no ARM: %s %s/%s %s | %s", c.ID, c.Status, c.Reason, c.Message, c.Hint)
+		}
+	}
+	cfg.Phase = probes.DeployPre
+	rep, err = Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if c.Status != probes.Skip || c.Reason != probes.ReasonNotApplicable || !strings.Contains(c.Hint, "az rest --method get --url") {
+			t.Errorf("pre: %s %s/%s %s | %s", c.ID, c.Status, c.Reason, c.Message, c.Hint)
+		}
+	}
+}
+
+// Each check that matches a NetworkStatus row by host, port and resource
+// type carries the instance's side, and a disagreement says so.
+func TestAnnotateInstance(t *testing.T) {
+	now := time.Now()
+	v := &azurectx.InstanceView{Locations: []azurectx.LocationStatus{{Location: "West Europe", Rows: []azurectx.StatusRow{
+		{Name: "labstore.blob.core.windows.net", Host: "labstore.blob.core.windows.net", Port: 443, ResourceType: "BlobStorage", Status: "success", LastUpdated: now},
+		{Name: "labstore.table.core.windows.net", Host: "labstore.table.core.windows.net", Port: 443, ResourceType: "TableStorage", Status: "failure", Error: "timed out", LastUpdated: now},
+		{Name: "https://contoso.management.azure-api.net:3443/servicestatus", Host: "contoso.management.azure-api.net", Port: 3443,
+			ResourceType: "ApiManagement Control Plane - inbound", Status: "success", LastUpdated: now},
+	}}}}
+	out := func(id, host string, port int, rt string, st probes.Status) probes.Outcome {
+		res := probes.Result{Status: st, Reason: probes.ReasonOK, Message: "seen", Hint: "fix it."}
+		if st != probes.Pass {
+			res.Reason = probes.ReasonTimeout
+		}
+		return probes.Outcome{Check: probes.Check{ID: id, Target: probes.HostPort(host, port), ResourceType: rt}, Result: res}
+	}
+	outs := []probes.Outcome{
+		out("outbound.storage.blob", "labstore.blob.core.windows.net", 443, "BlobStorage", probes.Fail),
+		out("outbound.storage.table", "labstore.table.core.windows.net", 443, "TableStorage", probes.Pass),
+		out("outbound.storage.queue", "labstore.queue.core.windows.net", 443, "Queue", probes.Fail),
+		out("outbound.storage.blob-other-type", "labstore.blob.core.windows.net", 443, "FileStorage", probes.Fail),
+		{Check: probes.Check{ID: "route.management-return", Target: probes.Subject("routes"), ResourceType: "ApiManagement Control Plane - inbound"},
+			Result: probes.Result{Status: probes.Pass, Reason: probes.ReasonOK}},
+	}
+	annotateInstance(outs, v)
+	if r := outs[0].Result; len(r.Instance) != 1 || r.Instance[0].Status != "success" ||
+		!strings.Contains(r.Message, "the instance reaches what this VM does not") || !strings.Contains(r.Hint, "fix it. The two views") {
+		t.Errorf("this VM fails, the instance reaches: %+v", r)
+	}
+	if r := outs[1].Result; len(r.Instance) != 1 || !strings.Contains(r.Message, "failure: timed out") || !strings.Contains(r.Message, "this VM reaches what the instance does not") {
+		t.Errorf("this VM reaches, the instance fails: %+v", r)
+	}
+	if r := outs[2].Result; r.Instance != nil || r.Message != "seen" {
+		t.Errorf("no row: %+v", r)
+	}
+	if r := outs[3].Result; r.Instance != nil {
+		t.Errorf("another resource type matched: %+v", r)
+	}
+	if r := outs[4].Result; len(r.Instance) != 1 || r.Message != "" {
+		t.Errorf("control plane by resource type: %+v", r)
+	}
+	// The report writes the instance's side as evidence.
+	rep := &report.Report{}
+	rep.FromOutcomes(outs)
+	if ev := rep.Checks[0].Evidence; ev == nil || ev["instance_status"] == nil {
+		t.Errorf("evidence: %v", rep.Checks[0])
+	}
+}
