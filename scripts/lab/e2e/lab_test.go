@@ -392,6 +392,23 @@ func (l lab) probe(t *testing.T, deadline time.Duration, args ...string) (rep re
 	return rep, code, wall, stderr.String(), ended
 }
 
+// saveReport writes a scenario's report into $APIMLAB_SAVE_REPORTS/NAME.json
+// when that is set: the output package's golden files are rendered from
+// these real reports (go test ./output -update).
+func saveReport(t *testing.T, name string, rep report.Report) {
+	dir := os.Getenv("APIMLAB_SAVE_REPORTS")
+	if dir == "" {
+		return
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		t.Errorf("saving the report: %v", err)
+	}
+}
+
 // lastServed is when the lab's Resource Manager last served the result of
 // a long-running read (its log's "served" lines, UTC time of day).
 func lastServed(t *testing.T, since time.Time) time.Time {
@@ -655,6 +672,7 @@ func TestLab(t *testing.T) {
 			deadline := cmp.Or(sc.deadline, runDeadline)
 			started := time.Now()
 			rep, code, wall, stderr, ended := l.probe(t, deadline, sc.args...)
+			saveReport(t, sc.name, rep)
 			t.Logf("%s: exit %d in %v\n%s", sc.name, code, wall.Round(time.Millisecond), brief(rep))
 			checkRun(t, sc, rep, code, wall, stderr)
 			if sc.lastReadLag > 0 {
