@@ -220,6 +220,13 @@ func (p HTTP) Run(ctx context.Context) Result {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 	}
+	if err == nil && ctx.Err() != nil {
+		// Cancelling closes the connection, and a server whose handler
+		// ends when its client hangs up may answer in that instant; the
+		// transport can still hand that answer over. It was caused by the
+		// cancel, so the cancel is what the check reports.
+		err = context.Cause(ctx)
+	}
 
 	run.mu.Lock()
 	defer run.mu.Unlock()
