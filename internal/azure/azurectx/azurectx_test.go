@@ -603,6 +603,10 @@ func TestValidate(t *testing.T) {
 		{Options{Cloud: "germany"}, "--cloud"},
 		{Options{Mode: "classic"}, "--mode"},
 		{Options{Credential: "password"}, "--arm-credential"},
+		{Options{ManagedIdentityClientID: "my-identity"}, "--identity-client-id"},
+		{Options{ManagedIdentityClientID: "{6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11}"}, "want a client id"},
+		{Options{Credential: CredAzureCLI, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "azure-cli"},
+		{Options{Credential: CredDefault, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "AZURE_CLIENT_ID"},
 		{Options{ServiceTagsFile: bad}, "not-a-cidr"},
 		{Options{ServiceTagsFile: trunc}, "not a service tags JSON document"},
 		{Options{ServiceTagsFile: filepath.Join(dir, "missing.json")}, "no such file"},
@@ -620,9 +624,14 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: got %v, want a one-line error containing %q", c.o, err, c.want)
 		}
 	}
-	ok := Options{ARMEndpoint: "https://management.usgovcloudapi.net", Cloud: "usgov"}
-	if err := Validate(&ok); err != nil {
-		t.Fatal(err)
+	for _, ok := range []Options{
+		{ARMEndpoint: "https://management.usgovcloudapi.net", Cloud: "usgov"},
+		{Credential: CredManagedIdentity, ManagedIdentityClientID: "6F1C2A0E-1B7D-4C52-9A55-0C2F8E4D7B11"},
+		{ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"},
+	} {
+		if err := Validate(&ok); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -152,6 +154,21 @@ func Validate(o *Options) error {
 	case CredManagedIdentity, CredAzureCLI, CredDefault:
 	default:
 		return fmt.Errorf("--arm-credential %q: want managed-identity, azure-cli or default", o.Credential)
+	}
+	if id := o.ManagedIdentityClientID; id != "" {
+		// A client id is a GUID in its plain 36-character form; IMDS would
+		// answer anything else with a 400 that names no flag.
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return fmt.Errorf("--identity-client-id %q: want a client id, a GUID such as 00000000-0000-0000-0000-000000000000", probes.Untrusted(id, 64))
+		}
+		switch o.Credential {
+		case CredAzureCLI:
+			return fmt.Errorf("--identity-client-id names a managed identity; it has no effect with --arm-credential azure-cli (drop one of them)")
+		case CredDefault:
+			// azidentity's chain takes its managed identity from the
+			// environment only.
+			return fmt.Errorf("--identity-client-id applies to --arm-credential managed-identity; with default, set AZURE_CLIENT_ID instead")
+		}
 	}
 	if _, err := probes.ParseMode(string(o.Mode)); err != nil {
 		return err
