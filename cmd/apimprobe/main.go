@@ -339,7 +339,7 @@ func shellQuote(s string) string {
 func redaction(c config) report.Redaction {
 	names := map[string]string{}
 	for v, kind := range map[string]string{
-		c.service: "service", c.storageAccount: "storage-account", c.sqlServer: "sql-server", c.keyVault: "key-vault",
+		c.service: "service", c.storageAccount: "storage-account", c.sqlServer: "sql-server", c.keyVault: "key-vault", c.eventHub: "event-hub",
 	} {
 		if v != "" {
 			names[v] = kind

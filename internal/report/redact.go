@@ -3,8 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -27,7 +29,82 @@ var (
 	ipv6RE = regexp.MustCompile(`\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}\b`)
 	// A UUID (subscription ids, tenant ids).
 	uuidRE = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+	// A resource id: the subscription, then pairs of a type and a name.
+	// A name stops at white space, quotes and the punctuation prose puts
+	// after it.
+	armIDRE = regexp.MustCompile(`(?i)/subscriptions/[0-9a-f-]{36}(?:/[A-Za-z0-9._-]+/[^/\s"'(),;<>\[\]]+)*`)
 )
+
+// armKinds names the placeholder of a resource id's name by its type; other
+// types get "resource". A type whose "name" is not the user's (a location)
+// is not listed in the id rewrite at all.
+var armKinds = map[string]string{
+	"resourcegroups": "resource-group", "service": "service", "virtualnetworks": "vnet", "subnets": "subnet",
+	"networksecuritygroups": "nsg", "routetables": "route-table", "networkinterfaces": "nic",
+	"virtualmachines": "vm", "publicipaddresses": "public-ip", "natgateways": "nat-gateway",
+	"azurefirewalls": "firewall", "networkmanagers": "network-manager", "userassignedidentities": "identity",
+	"storageaccounts": "storage-account", "vaults": "key-vault", "servers": "sql-server", "namespaces": "event-hub",
+}
+
+// notNames are id segments whose value is Azure's vocabulary, not a name.
+var notNames = map[string]bool{"locations": true, "providers": true}
+
+// learnIDs adds the names inside every resource id of the report to
+// names, each under its type's kind, unless the operator's flags named it.
+func learnIDs(v any, names map[string]string) {
+	switch x := v.(type) {
+	case string:
+		for _, id := range armIDRE.FindAllString(x, -1) {
+			for _, seg := range idNames(id) {
+				if _, ok := names[seg.name]; !ok {
+					names[seg.name] = seg.kind
+				}
+			}
+		}
+	case []any:
+		for _, e := range x {
+			learnIDs(e, names)
+		}
+	case map[string]any:
+		// In key order, so that a name under two types gets the same kind
+		// on every run.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			learnIDs(x[k], names)
+		}
+	}
+}
+
+type idName struct {
+	kind, name string
+	at         int // index of the name's segment
+}
+
+// idNames lists the names of a resource id: the resource group's and each
+// resource's after the provider namespace.
+func idNames(id string) []idName {
+	seg := strings.Split(strings.TrimRight(id, "."), "/")
+	var out []idName
+	// seg: "", subscriptions, <id>, then pairs.
+	for i := 3; i+1 < len(seg); i += 2 {
+		typ := strings.ToLower(seg[i])
+		if typ == "providers" || notNames[typ] || uuidRE.MatchString(seg[i+1]) {
+			continue // the namespace, a location or a GUID-named resource
+		}
+		kind, ok := armKinds[typ]
+		if !ok {
+			kind = "resource"
+		}
+		out = append(out, idName{kind: kind, name: seg[i+1], at: i + 1})
+	}
+	return out
+}
+
+// distinctive tells a name that can be replaced in prose as well as in
+// ids: one a sentence would not use as a word ("lab-vnet", "snet01", not
+// "default" or "apim").
+func distinctive(name string) bool {
+	return len(name) >= 3 && strings.ContainsAny(name, "-_.0123456789")
+}
 
 // Redact rewrites every string of r.
 func (r *Report) Redact(red Redaction) error {
@@ -39,6 +116,21 @@ func (r *Report) Redact(red Redaction) error {
 	if err := json.Unmarshal(b, &tree); err != nil {
 		return err
 	}
+	// Names that only Resource Manager's ids carry (the virtual network,
+	// the subnet, the NSG, the instance's own resource group) are learnt
+	// from them first.
+	names := maps.Clone(red.Names)
+	if names == nil {
+		names = map[string]string{}
+	}
+	learnt := map[string]string{}
+	learnIDs(tree, learnt)
+	for n, kind := range learnt {
+		if _, ok := names[n]; !ok && distinctive(n) {
+			names[n] = kind
+		}
+	}
+	red.Names = names
 	rw := newRewriter(red)
 	tree = rw.walk("", tree)
 	b, err = json.Marshal(tree)
@@ -87,7 +179,13 @@ func newRewriter(red Redaction) *rewriter {
 	for _, n := range names {
 		// Whole tokens only: a service called "api" must not eat the "api"
 		// of azure-api.net.
-		re := regexp.MustCompile(`(?i)(^|[^A-Za-z0-9-])(` + regexp.QuoteMeta(n) + `)($|[^A-Za-z0-9-])`)
+		right := `($|[^A-Za-z0-9-])`
+		if red.Names[n] == "service" {
+			// A regional gateway's host name is the service's name, the
+			// region and a number: contoso-westeurope-01.regional.azure-api.net.
+			right = `($|[^A-Za-z0-9-]|-[A-Za-z0-9]+-[0-9]+\.regional\.)`
+		}
+		re := regexp.MustCompile(`(?i)(^|[^A-Za-z0-9-])(` + regexp.QuoteMeta(n) + `)` + right)
 		rw.names = append(rw.names, nameRE{re: re, kind: red.Names[n], name: strings.ToLower(n)})
 	}
 	return rw
@@ -106,6 +204,7 @@ func (rw *rewriter) placeholder(kind, value string) string {
 }
 
 func (rw *rewriter) str(s string) string {
+	s = armIDRE.ReplaceAllStringFunc(s, rw.armID)
 	for _, n := range rw.names {
 		p := rw.placeholder(n.kind, n.name)
 		// Twice: adjacent matches share a boundary character.
@@ -122,6 +221,24 @@ func (rw *rewriter) str(s string) string {
 	s = ipv4RE.ReplaceAllStringFunc(s, func(m string) string { return rw.addr(m) })
 	s = ipv6RE.ReplaceAllStringFunc(s, func(m string) string { return rw.addr(m) })
 	return s
+}
+
+// armID replaces every name of a resource id; a name the operator gave
+// keeps the kind the flag gave it, so that it has one placeholder.
+func (rw *rewriter) armID(id string) string {
+	trail := id[len(strings.TrimRight(id, ".")):]
+	seg := strings.Split(strings.TrimRight(id, "."), "/")
+	for _, n := range idNames(id) {
+		kind := n.kind
+		for _, known := range rw.names {
+			if known.name == strings.ToLower(n.name) {
+				kind = known.kind
+				break
+			}
+		}
+		seg[n.at] = rw.placeholder(kind, n.name)
+	}
+	return strings.Join(seg, "/") + trail
 }
 
 // addr replaces an address that is the user's; well-known and special
@@ -153,7 +270,9 @@ var vocabulary = map[string]bool{
 func (rw *rewriter) walk(key string, v any) any {
 	switch x := v.(type) {
 	case string:
-		if vocabulary[key] {
+		if vocabulary[key] && !strings.HasPrefix(strings.ToLower(x), "/subscriptions/") {
+			// The tool's own words; an "id" that is a resource id is the
+			// user's.
 			return x
 		}
 		return rw.str(x)

@@ -50,3 +50,52 @@ func TestRedact(t *testing.T) {
 		t.Errorf("names: %q %q %q", r.Checks[0].Target, r.Context.Service, r.Findings[0].Fix.Commands[0])
 	}
 }
+
+// TestRedactResourceIDs: the names that only Resource Manager's ids carry
+// are replaced in every id, and in prose when they cannot be mistaken for
+// a word; the regional gateway's host name loses the service's name.
+func TestRedactResourceIDs(t *testing.T) {
+	const sub = "/subscriptions/1b2c3d4e-0000-4000-8000-123456789abc"
+	r := &Report{
+		Context: Context{Service: "contoso", Instance: &Instance{
+			ID: sub + "/resourceGroups/rg-apim-prod/providers/Microsoft.ApiManagement/service/contoso"}},
+		Checks: []Check{
+			{ID: "subnet.config", Status: probes.Pass, Target: sub + "/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub01/subnets/default",
+				Message:  "subnet default of vnet-hub01 is free; NSG nsg-apim (" + sub + "/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-apim).",
+				Evidence: map[string]any{"scope": sub + "/resourceGroups/rg-net/providers/Microsoft.Network/locations/westeurope"}},
+			{ID: "dns.gateway.regional", Status: probes.Pass, Target: "contoso-westeurope-01.regional.azure-api.net",
+				Message: "the default route goes to the Internet; apim answers"},
+		},
+	}
+	if err := r.Redact(Redaction{Names: map[string]string{"contoso": "service"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(r)
+	out := string(b)
+	for _, secret := range []string{"rg-apim-prod", "rg-net", "vnet-hub01", "nsg-apim", "contoso", "1b2c3d4e", "/default\""} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%q survived: %s", secret, out)
+		}
+	}
+	if got := r.Context.Instance.ID; !strings.HasSuffix(got, "/resourceGroups/resource-group-1/providers/Microsoft.ApiManagement/service/service-1") &&
+		!strings.HasSuffix(got, "/resourceGroups/resource-group-2/providers/Microsoft.ApiManagement/service/service-1") {
+		t.Errorf("instance id %q: the flag's name keeps its placeholder, the group gets one", got)
+	}
+	if !strings.HasSuffix(r.Checks[0].Target, "/virtualNetworks/vnet-1/subnets/subnet-1") {
+		t.Errorf("subnet id %q", r.Checks[0].Target)
+	}
+	// "default" is a word: in prose it stays, in the id it does not.
+	if want := "subnet default of vnet-1 is free; NSG nsg-1 ("; !strings.HasPrefix(r.Checks[0].Message, want) ||
+		!strings.HasSuffix(r.Checks[0].Message, "/networkSecurityGroups/nsg-1).") {
+		t.Errorf("message %q, want it to start %q and end with the NSG's id", r.Checks[0].Message, want)
+	}
+	if !strings.HasSuffix(r.Checks[0].Evidence["scope"].(string), "/locations/westeurope") {
+		t.Errorf("a location is not a name: %v", r.Checks[0].Evidence["scope"])
+	}
+	if r.Checks[1].Target != "service-1-westeurope-01.regional.azure-api.net" || r.Checks[1].Message != "the default route goes to the Internet; apim answers" {
+		t.Errorf("regional gateway: %q / %q", r.Checks[1].Target, r.Checks[1].Message)
+	}
+	if r.Checks[0].ID != "subnet.config" {
+		t.Errorf("check id rewritten: %q", r.Checks[0].ID)
+	}
+}
