@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,8 +80,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
 	fs.DurationVar(&c.deadline, "deadline", 30*time.Second, "the whole run's hard limit")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "checks in flight at once")
-	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable), e.g. 'outbound.storage.*'")
-	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable)")
+	fs.StringArrayVar(&c.only, "only", nil, "run only checks whose id matches this glob (repeatable, or comma-separated), e.g. 'outbound.storage.*'")
+	fs.StringArrayVar(&c.skip, "skip", nil, "skip checks whose id matches this glob (repeatable, or comma-separated)")
 	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "FORMAT[=FILE]: table, json, jsonl, markdown, junit, prometheus; repeatable; =FILE writes the file atomically (jsonl appends a line) (default: table on a terminal, json otherwise)")
 	fs.StringVar(&c.stateFile, "state", "", "remember each check's status in FILE between runs and report what changed")
 	fs.BoolVar(&c.strict, "strict", false, "warnings and optional failures also exit 1")
@@ -146,6 +147,9 @@ func (c *config) runConfig() (run.Config, error) {
 	if c.concurrency < 1 {
 		return cfg, fmt.Errorf("--concurrency must be at least 1, got %d", c.concurrency)
 	}
+	// Check ids never hold a comma, so "a,b" is two globs, as an operator
+	// who writes it means.
+	c.only, c.skip = splitGlobs(c.only), splitGlobs(c.skip)
 	for _, p := range append(append([]string{}, c.only...), c.skip...) {
 		if err := catalog.ValidatePattern(p); err != nil {
 			return cfg, fmt.Errorf("--only/--skip: %v", err)
@@ -221,4 +225,18 @@ func (c *config) runConfig() (run.Config, error) {
 	cfg.Timeout, cfg.Deadline, cfg.Concurrency = c.timeout, c.deadline, c.concurrency
 	cfg.Only, cfg.Skip = c.only, c.skip
 	return cfg, nil
+}
+
+// splitGlobs takes each value of a repeatable --only/--skip apart at its
+// commas, dropping empty pieces.
+func splitGlobs(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, g := range strings.Split(v, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }

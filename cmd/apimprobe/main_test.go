@@ -162,6 +162,22 @@ func TestEmptySelectionNamesTheClosestIDs(t *testing.T) {
 	}
 }
 
+// Ids hold no comma, so a comma in --only or --skip separates globs.
+func TestSelectionTakesCommaLists(t *testing.T) {
+	r := runBinary(t, nil, "plan", "-o", "json", "--service", "contoso", "--only", "outbound.sql, dns.gateway, dns.scm,,", "--skip", "no.such,dns.scm")
+	var plan []struct{ ID string }
+	if err := json.Unmarshal([]byte(r.stdout), &plan); r.code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %q", r.code, err, r.stderr)
+	}
+	var ids []string
+	for _, c := range plan {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, " ") != "dns.gateway outbound.sql" {
+		t.Errorf("--only 'outbound.sql, dns.gateway, dns.scm,,' --skip 'no.such,dns.scm' planned %v", ids)
+	}
+}
+
 // A flag's error names the flag once.
 func TestErrorsNameTheFlagOnce(t *testing.T) {
 	for _, args := range [][]string{{"--subnet", "10.0.0.0/33"}, {"--private-ip", "1.2.3"}, {"--units", "40"}} {
