@@ -149,7 +149,12 @@ func (c *config) runConfig() (run.Config, error) {
 	}
 	// Check ids never hold a comma, so "a,b" is two globs, as an operator
 	// who writes it means.
-	c.only, c.skip = splitGlobs(c.only), splitGlobs(c.skip)
+	if c.only, err = splitGlobs("--only", c.only); err != nil {
+		return cfg, err
+	}
+	if c.skip, err = splitGlobs("--skip", c.skip); err != nil {
+		return cfg, err
+	}
 	for _, p := range append(append([]string{}, c.only...), c.skip...) {
 		if err := catalog.ValidatePattern(p); err != nil {
 			return cfg, fmt.Errorf("--only/--skip: %v", err)
@@ -228,15 +233,19 @@ func (c *config) runConfig() (run.Config, error) {
 }
 
 // splitGlobs takes each value of a repeatable --only/--skip apart at its
-// commas, dropping empty pieces.
-func splitGlobs(values []string) []string {
+// commas; a value with no glob in it is an error, not "everything".
+func splitGlobs(flag string, values []string) ([]string, error) {
 	var out []string
 	for _, v := range values {
+		n := len(out)
 		for _, g := range strings.Split(v, ",") {
 			if g = strings.TrimSpace(g); g != "" {
 				out = append(out, g)
 			}
 		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s %q: no glob in it", flag, v)
+		}
 	}
-	return out
+	return out, nil
 }
