@@ -30,7 +30,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check 
 	for _, n := range names {
 		c := probes.Check{
 			ID: n.ID, Title: n.Title, Category: checkCategory, Kind: checkKind,
-			Required: n.Required, Target: probes.Name(n.Host), Source: "azure-facts.md §3",
+			Required: n.Required, Target: probes.Name(n.Host), Source: "learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet (DNS configuration: the default host names)",
 			Why: whyName(n, exp.Known()),
 		}
 		if n.Host == "" {
@@ -53,7 +53,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check 
 	if suffix != "" {
 		out = append(out, probes.Check{
 			ID: IDZoneScope, Title: "No private zone swallows " + suffix, Category: checkCategory,
-			Kind: checkKind, Target: probes.Name(suffix), Source: "SPEC.md (failure modes)",
+			Kind: checkKind, Target: probes.Name(suffix), Source: "learn.microsoft.com/azure/dns/private-dns-overview (a private zone answers for every name under it)",
 			Why:   fmt.Sprintf("A private DNS zone named %s hides every other instance's *.%s name behind NXDOMAIN.", suffix, suffix),
 			Probe: ZoneScopeProbe(set, suffix, ""),
 		})

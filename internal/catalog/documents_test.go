@@ -60,7 +60,7 @@ func TestInternalInfrastructurePerModeAndCloud(t *testing.T) {
 				if c.Kind != want.kind || c.Target.Host != want.host || c.Target.Port != want.port {
 					t.Errorf("%s/%s: %s is %s %s, want %s %s:%d", cloud, mode, id, c.Kind, c.Target, want.kind, want.host, want.port)
 				}
-				if !strings.Contains(c.Source, "§1.1") {
+				if !strings.Contains(c.Source, "learn.microsoft.com/azure/api-management/virtual-network-reference") {
 					t.Errorf("%s: source %q does not name the reference", id, c.Source)
 				}
 				if mode.Classic() {
@@ -93,10 +93,10 @@ func TestStandInHostsSaySo(t *testing.T) {
 	checks, _ := Plan(Options{Cloud: probes.CloudPublic, Mode: probes.ModeInternal, Phase: probes.DeployPre})
 	m := byID(checks)
 	for id, want := range map[string][2]string{
-		"outbound.infra.ntp":          {"time.windows.com stands in", "time-sync.md"},
-		"outbound.infra.telemetry":    {"*.data.microsoft.com, probed at v10.events.data.microsoft.com", "windows-itpro-docs"},
-		"outbound.infra.update":       {"*.update.microsoft.com, probed at sls.update.microsoft.com", "windows-itpro-docs"},
-		"outbound.infra.update-ctldl": {"*.ctldl.windowsupdate.com", "windows-itpro-docs"},
+		"outbound.infra.ntp":          {"time.windows.com stands in", "virtual-machines/windows/time-sync"},
+		"outbound.infra.telemetry":    {"*.data.microsoft.com, probed at v10.events.data.microsoft.com", "learn.microsoft.com/windows/privacy/"},
+		"outbound.infra.update":       {"*.update.microsoft.com, probed at sls.update.microsoft.com", "learn.microsoft.com/windows/privacy/"},
+		"outbound.infra.update-ctldl": {"*.ctldl.windowsupdate.com", "learn.microsoft.com/windows/privacy/"},
 	} {
 		if c := m[id]; !strings.Contains(c.Why, want[0]) || !strings.Contains(c.Source, want[1]) {
 			t.Errorf("%s: why %q / source %q, want %q / %q", id, c.Why, c.Source, want[0], want[1])

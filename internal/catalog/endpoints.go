@@ -78,22 +78,25 @@ type Inputs struct {
 }
 
 const (
-	srcRef      = "azure-facts.md §1.1 (virtual-network-reference.md, 06/2025)"
-	srcMonitor  = "azure-facts.md §1.2 (metrics and health monitoring FQDNs)"
-	srcStatus   = "azure-facts.md §4.3 (NetworkStatus API examples)"
-	srcHosts    = "azure-facts.md §3 (default host names)"
-	srcKMS      = "azure-facts.md §1.4 (KMS endpoints)"
-	srcValidate = "azure-facts.md §1.6 (validate before deploy)"
-	srcClouds   = "azure-facts.md §10 (cloud cheat sheet)"
-	srcInfra    = "azure-facts.md §1.1 (virtual-network-reference.md, 06/2025, internal infrastructure and diagnostics)"
-	srcTLS      = "azure-facts.md §1.1 (virtual-network-reference.md, 06/2025, TLS functionality: ports 80 and 443)"
-	srcV2       = "azure-facts.md §11.5 (v2 NSG guidance, 12/2025)"
+	srcRef      = "learn.microsoft.com/azure/api-management/virtual-network-reference (06/2025)"
+	srcMonitor  = "learn.microsoft.com/azure/api-management/virtual-network-reference (metrics and health monitoring, 06/2025)"
+	srcStatus   = "github.com/Azure/azure-rest-api-specs apimanagement 2024-05-01 apimnetworkstatus.json (its examples)"
+	srcHosts    = "learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet (DNS configuration: the default host names)"
+	srcKMS      = "learn.microsoft.com/troubleshoot/azure/virtual-machines/windows/custom-routes-enable-kms-activation"
+	srcValidate = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-troubleshooting.md (validate before deploy)"
+	srcClouds   = "learn.microsoft.com/azure/azure-government/compare-azure-government-global-azure; docs.azure.cn (the sovereign clouds' endpoints)"
+	srcInfra    = "learn.microsoft.com/azure/api-management/virtual-network-reference (internal infrastructure and diagnostics, 06/2025)"
+	srcTLS      = "learn.microsoft.com/azure/api-management/virtual-network-reference (TLS functionality: ports 80 and 443, 06/2025)"
+	// An endpoint the 2025 reference dropped that NetworkStatus still reports.
+	srcLegacy = "learn.microsoft.com/azure/api-management/virtual-network-reference (its 2023 revision); " +
+		"github.com/Azure/azure-rest-api-specs apimanagement 2024-05-01 apimnetworkstatus.json (its examples)"
+	srcV2 = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-v2-nsg-rules.md (12/2025)"
 	// Documents that name a concrete host where the reference gives none
 	// or a wildcard.
-	srcTimeSync = "MicrosoftDocs/azure-docs articles/virtual-machines/windows/time-sync.md (time.windows.com, the Windows default)"
-	srcWinEP    = "MicrosoftDocs/windows-itpro-docs windows/privacy/manage-windows-21h2-endpoints.md"
-	srcWinEP19  = "MicrosoftDocs/windows-itpro-docs windows/privacy/windows-endpoints-1903-non-enterprise-editions.md"
-	srcEHKafka  = "MicrosoftDocs/azure-docs articles/event-hubs/apache-kafka-migration-guide.md (national clouds' servicebus domains)"
+	srcTimeSync = "learn.microsoft.com/azure/virtual-machines/windows/time-sync (time.windows.com, the Windows default)"
+	srcWinEP    = "learn.microsoft.com/windows/privacy/manage-windows-21h2-endpoints"
+	srcWinEP19  = "learn.microsoft.com/windows/privacy/windows-endpoints-1903-non-enterprise-editions"
+	srcEHKafka  = "learn.microsoft.com/azure/event-hubs/apache-kafka-migration-guide (national clouds' servicebus domains)"
 )
 
 // Every mode, and the classic ones only.
@@ -144,7 +147,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		ID: "outbound.storage.file-smb", Title: "Azure Files over SMB (legacy Git share)", Category: "Azure Storage",
 		ResourceType: "FileStorage", Kind: probes.KindTCP, Host: acct + ".file." + c.StorageSuffix, Port: 445,
 		ServiceTag: "Storage", Regional: true, Needs: NeedsStorageAccount, Required: classicOpt, Legacy: true,
-		Why: "legacy: the Git configuration share; dropped from the 2025 docs, still reported by the Network status API", Source: "azure-facts.md §1.3, §4.3",
+		Why: "legacy: the Git configuration share; dropped from the 2025 docs, still reported by the Network status API", Source: srcLegacy,
 	})
 	add(Endpoint{
 		ID: "outbound.sql", Title: "Azure SQL (TDS gateway)", Category: "Azure SQL", ResourceType: "SQLDatabase",
@@ -299,7 +302,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 			ID: "outbound.smtp", Title: "SMTP relay (legacy, smtpi-co1.msn.com:25028)", Category: "Email",
 			ResourceType: "Email", Kind: probes.KindTCP, Host: "smtpi-co1.msn.com", Port: 25028, ServiceTag: "Internet",
 			Required: classicOpt, Legacy: true,
-			Why: "legacy: notification e-mail relay; dropped from the docs, still reported by the Network status API", Source: "azure-facts.md §1.3, §4.3",
+			Why: "legacy: notification e-mail relay; dropped from the docs, still reported by the Network status API", Source: srcLegacy,
 		})
 	}
 
@@ -344,7 +347,7 @@ func infra(add func(Endpoint)) {
 		Kind: probes.KindTCP, Port: 12000, ServiceTag: "AzureCloud", Required: classicReq,
 		Unobservable: "the reference names outbound TCP 12000 for diagnostics but no destination, so there is nothing to connect to from here",
 		Why:          "diagnostics of API Management's internal compute; the reference gives the port, not the destination",
-		Source:       srcInfra + "; azure-facts.md §1.3 (the 2023 stv1 table: AzureCloud 443 and 12000)",
+		Source:       srcInfra + "; its 2023 revision (the stv1 table: AzureCloud 443 and 12000)",
 	})
 	for _, h := range []struct{ id, host, title, why, src string }{
 		{"outbound.infra.watson", "azurewatsonanalysis-prod.core.windows.net", "Internal diagnostics (crash analysis)", "internal diagnostics of API Management's compute", srcInfra},

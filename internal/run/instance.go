@@ -35,7 +35,7 @@ const (
 	idInstanceStale    = "instance.stale"
 	idInstanceDNS      = "instance.dns"
 
-	docNetworkStatus = "azure-rest-api-specs apimanagement 2024-05-01 apimnetworkstatus.json, apimoutbounddependency.json"
+	docNetworkStatus = "github.com/Azure/azure-rest-api-specs apimanagement 2024-05-01 apimnetworkstatus.json, apimoutbounddependency.json"
 	categoryInstance = "Instance"
 
 	// depConcurrency bounds the dependency probes of instance.dependencies,

@@ -38,7 +38,7 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 		Target:   probes.Subject("the certificates of every TLS handshake to an Azure host"),
 		Why: "A TLS-inspecting proxy or firewall re-signs Azure's certificates with its own CA. This VM may trust that CA; " +
 			"API Management's own machines do not, so every inspected dependency is broken for them.",
-		Source: "learn.microsoft.com api-management virtual network reference (TLS inspection is not supported)",
+		Source: "learn.microsoft.com/azure/api-management/virtual-network-reference (TLS inspection is not supported)",
 	}
 	list := InterceptedHosts(outcomes)
 	completed, untrusted := 0, []string{}

@@ -158,7 +158,7 @@ func NewCheck(cfg Config) probes.Check {
 		Why: "Internet-bound traffic that leaves from an address outside Azure's edge goes through a forced tunnel " +
 			"(on-premises or a third-party proxy); API Management supports that only when every dependency " +
 			"and the management return path are routed around it.",
-		Source: "learn.microsoft.com api-management virtual network forced tunneling",
+		Source: "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-forced-tunneling.md",
 	}
 	if cfg.Off {
 		r := probes.Skipf(probes.ReasonNotApplicable, "turned off with --no-egress", "")

@@ -288,7 +288,7 @@ func NewChecks(deps []Dependency, res probes.Resolver, opts Options) []probes.Ch
 			Target:   probes.HostPort(d.Host, d.Port),
 			Why: "A firewall or proxy between the subnet and " + d.Host + " answers as a hop; Azure's own network does not. " +
 				"Forced tunnelling through one works only when it lets the dependency through without TLS inspection.",
-			Source: "learn.microsoft.com api-management virtual network forced tunneling",
+			Source: "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-forced-tunneling.md",
 			Probe: probes.ProbeFunc(func(ctx context.Context) probes.Result {
 				start := time.Now()
 				r := run(ctx, d, res, opts)

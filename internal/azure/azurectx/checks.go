@@ -31,9 +31,9 @@ func (s Static) Snapshot(context.Context) *Snapshot {
 }
 
 const (
-	docVNetRef      = "azure-docs articles/api-management/virtual-network-reference.md"
-	docForcedTunnel = "azure-docs includes/api-management-virtual-network-forced-tunneling.md"
-	docInjection    = "azure-docs articles/api-management/virtual-network-injection-resources.md"
+	docVNetRef      = "learn.microsoft.com/azure/api-management/virtual-network-reference"
+	docForcedTunnel = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-forced-tunneling.md"
+	docInjection    = "learn.microsoft.com/azure/api-management/virtual-network-injection-resources"
 )
 
 func classic(mode probes.Mode) bool { return mode.Classic() }

@@ -30,9 +30,9 @@ const (
 	authzAPIVersion     = "2022-04-01"
 	providersAPIVersion = "2021-04-01"
 
-	docV2Injection   = "azure-docs articles/api-management/inject-vnet-v2.md"
-	docV2Integration = "azure-docs articles/api-management/integrate-vnet-outbound.md"
-	docV2Provider    = "azure-docs includes/api-management-virtual-network-v2-delegation-requirement.md"
+	docV2Injection   = "learn.microsoft.com/azure/api-management/inject-vnet-v2"
+	docV2Integration = "learn.microsoft.com/azure/api-management/integrate-vnet-outbound"
+	docV2Provider    = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-v2-delegation-requirement.md"
 )
 
 // SubnetActions are the actions whoever deploys needs on the subnet.
