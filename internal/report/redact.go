@@ -49,11 +49,22 @@ var armKinds = map[string]string{
 // notNames are id segments whose value is Azure's vocabulary, not a name.
 var notNames = map[string]bool{"locations": true, "providers": true}
 
-// learnIDs adds the names inside every resource id of the report to
-// names, each under its type's kind, unless the operator's flags named it.
-func learnIDs(v any, names map[string]string) {
+// nameKeys are evidence keys whose strings are resource names without
+// their ids (the NICs a subnet holds), with the names' kind.
+var nameKeys = map[string]string{"nics": "nic"}
+
+// learnIDs adds the names inside every resource id of the report, and
+// those under nameKeys, to names, each under its kind, unless the
+// operator's flags named it.
+func learnIDs(key string, v any, names map[string]string) {
 	switch x := v.(type) {
 	case string:
+		if kind, ok := nameKeys[key]; ok {
+			if _, known := names[x]; !known && x != "" {
+				names[x] = kind
+			}
+			return
+		}
 		for _, id := range armIDRE.FindAllString(x, -1) {
 			for _, seg := range idNames(id) {
 				if _, ok := names[seg.name]; !ok {
@@ -63,13 +74,13 @@ func learnIDs(v any, names map[string]string) {
 		}
 	case []any:
 		for _, e := range x {
-			learnIDs(e, names)
+			learnIDs(key, e, names)
 		}
 	case map[string]any:
 		// In key order, so that a name under two types gets the same kind
 		// on every run.
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			learnIDs(x[k], names)
+			learnIDs(k, x[k], names)
 		}
 	}
 }
@@ -124,7 +135,7 @@ func (r *Report) Redact(red Redaction) error {
 		names = map[string]string{}
 	}
 	learnt := map[string]string{}
-	learnIDs(tree, learnt)
+	learnIDs("", tree, learnt)
 	for n, kind := range learnt {
 		if _, ok := names[n]; !ok && distinctive(n) {
 			names[n] = kind

@@ -62,7 +62,8 @@ func TestRedactResourceIDs(t *testing.T) {
 		Checks: []Check{
 			{ID: "subnet.config", Status: probes.Pass, Target: sub + "/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub01/subnets/default",
 				Message:  "subnet default of vnet-hub01 is free; NSG nsg-apim (" + sub + "/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-apim).",
-				Evidence: map[string]any{"scope": sub + "/resourceGroups/rg-net/providers/Microsoft.Network/locations/westeurope"}},
+				Evidence: map[string]any{"scope": sub + "/resourceGroups/rg-net/providers/Microsoft.Network/locations/westeurope", "nics": []string{"jump-nic01"}}},
+			{ID: "subnet.free", Status: probes.Fail, Message: "it holds 1 network interface (jump-nic01)"},
 			{ID: "dns.gateway.regional", Status: probes.Pass, Target: "contoso-westeurope-01.regional.azure-api.net",
 				Message: "the default route goes to the Internet; apim answers"},
 		},
@@ -72,7 +73,7 @@ func TestRedactResourceIDs(t *testing.T) {
 	}
 	b, _ := json.Marshal(r)
 	out := string(b)
-	for _, secret := range []string{"rg-apim-prod", "rg-net", "vnet-hub01", "nsg-apim", "contoso", "1b2c3d4e", "/default\""} {
+	for _, secret := range []string{"rg-apim-prod", "rg-net", "vnet-hub01", "nsg-apim", "contoso", "1b2c3d4e", "/default\"", "jump-nic01"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("%q survived: %s", secret, out)
 		}
@@ -92,8 +93,11 @@ func TestRedactResourceIDs(t *testing.T) {
 	if !strings.HasSuffix(r.Checks[0].Evidence["scope"].(string), "/locations/westeurope") {
 		t.Errorf("a location is not a name: %v", r.Checks[0].Evidence["scope"])
 	}
-	if r.Checks[1].Target != "service-1-westeurope-01.regional.azure-api.net" || r.Checks[1].Message != "the default route goes to the Internet; apim answers" {
-		t.Errorf("regional gateway: %q / %q", r.Checks[1].Target, r.Checks[1].Message)
+	if r.Checks[2].Target != "service-1-westeurope-01.regional.azure-api.net" || r.Checks[2].Message != "the default route goes to the Internet; apim answers" {
+		t.Errorf("regional gateway: %q / %q", r.Checks[2].Target, r.Checks[2].Message)
+	}
+	if r.Checks[1].Message != "it holds 1 network interface (nic-1)" {
+		t.Errorf("a NIC known by name only: %q", r.Checks[1].Message)
 	}
 	if r.Checks[0].ID != "subnet.config" {
 		t.Errorf("check id rewritten: %q", r.Checks[0].ID)
