@@ -158,8 +158,8 @@ func destination(kind, target string) string {
 
 // planTable: ID, NEED, KIND, DESTINATION, then the why on the lines under
 // each row. Ids are never cut (they are what --only and --skip take), and
-// the destination is cut only when the terminal leaves no choice; the JSON
-// has everything. Preset checks get an arrow line saying they will be
+// a destination too wide for its column goes whole on the line under the
+// row (cut only past the terminal's width; the JSON has everything). Preset checks get an arrow line saying they will be
 // skipped and what would enable them.
 func planTable(w io.Writer, checks []probes.Check, o Options) error {
 	bw := bufio.NewWriter(w)
@@ -180,20 +180,38 @@ func planTable(w io.Writer, checks []probes.Check, o Options) error {
 			preset++
 		}
 	}
-	destW = max(min(destW, width-idW-needW-kindW-3*len(gap)), 24)
+	// Ids are never cut; when they leave under 12 columns for the
+	// destination, every destination goes on a line of its own.
+	room := width - idW - needW - kindW - 3*len(gap)
+	stacked := room < 12
+	destW = min(destW, room)
 
-	fmt.Fprintf(bw, "%d checks: %d required, %d optional", len(checks), req, opt)
+	summary := fmt.Sprintf("%d checks: %d required, %d optional", len(checks), req, opt)
 	if preset > 0 {
-		fmt.Fprintf(bw, "; %d will be skipped as planned", preset)
+		summary += fmt.Sprintf("; %d will be skipped as planned", preset)
 	}
-	fmt.Fprintln(bw, ".")
+	for _, l := range wrap(summary+".", width) {
+		fmt.Fprintln(bw, l)
+	}
 	fmt.Fprintln(bw)
 	header := pad("ID", idW) + gap + pad("NEED", needW) + gap + pad("KIND", kindW) + gap + "DESTINATION"
+	if stacked {
+		header = pad("ID", idW) + gap + pad("NEED", needW) + gap + "KIND"
+	}
 	fmt.Fprintln(bw, paint(o.Color, ansiBold, header))
 	for _, c := range checks {
-		row := pad(c.ID, idW) + gap + pad(needWord(c.Required), needW) + gap + pad(string(c.Kind), kindW) + gap +
-			truncMiddle(oneLine(destination(string(c.Kind), c.Target.String())), destW)
+		dest := oneLine(destination(string(c.Kind), c.Target.String()))
+		// A destination is what a firewall rule is made from: one too
+		// wide for its column goes whole on the next line instead.
+		below := stacked || runeLen(dest) > destW
+		row := pad(c.ID, idW) + gap + pad(needWord(c.Required), needW) + gap + pad(string(c.Kind), kindW) + gap
+		if !below {
+			row += dest
+		}
 		fmt.Fprintln(bw, strings.TrimRight(row, " "))
+		if below {
+			fmt.Fprintln(bw, "    "+truncMiddle(dest, width-4))
+		}
 		for _, l := range wrap(c.Why, width-4) {
 			fmt.Fprintln(bw, "    "+l)
 		}
