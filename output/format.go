@@ -33,8 +33,9 @@ type Options struct {
 	Strict bool
 }
 
-// DefaultWidth is the width used when the terminal's is unknown.
-const DefaultWidth = 100
+// DefaultWidth is the width used when the terminal's is unknown (a pipe,
+// a file, a job's log): the screen the table is promised to fit.
+const DefaultWidth = 80
 
 func (o Options) width() int {
 	if o.Width <= 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -359,9 +360,14 @@ func newLogger(c config, stderr io.Writer) zerolog.Logger {
 
 func termWidth(w io.Writer) int {
 	if f, ok := w.(*os.File); ok {
-		if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
 			return cols
 		}
+	}
+	// Not a terminal: COLUMNS, as the shell exports it or as the user sets
+	// it for a pipe (COLUMNS=120 apimprobe run | less); else the default.
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 && n <= 1000 {
+		return n
 	}
 	return 0
 }

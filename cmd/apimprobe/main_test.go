@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // The black-box tests build the binary once and run it as an operator would.
@@ -175,6 +177,28 @@ func TestSelectionTakesCommaLists(t *testing.T) {
 	}
 	if strings.Join(ids, " ") != "dns.gateway outbound.sql" {
 		t.Errorf("--only 'outbound.sql, dns.gateway, dns.scm,,' --skip 'no.such,dns.scm' planned %v", ids)
+	}
+}
+
+// The table fits 80 columns when the terminal's width is unknown (a pipe,
+// a job's log) and COLUMNS when it is set; plan's rows keep to it with the
+// longest ids of every mode.
+func TestTableWidthWithoutATerminal(t *testing.T) {
+	for _, tc := range []struct {
+		prefix []string
+		width  int
+	}{{[]string{"env", "-u", "COLUMNS"}, 80}, {[]string{"env", "COLUMNS=64"}, 64}} {
+		for _, mode := range probes.Modes() {
+			r := runBinary(t, tc.prefix, "plan", "-o", "table", "--service", "contoso", "--mode", string(mode))
+			if r.code != 0 {
+				t.Fatalf("%v %s: exit %d: %s", tc.prefix, mode, r.code, r.stderr)
+			}
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if n := utf8.RuneCountInString(line); n > tc.width {
+					t.Errorf("%v %s: a line of %d columns: %q", tc.prefix, mode, n, line)
+				}
+			}
+		}
 	}
 }
 
