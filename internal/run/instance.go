@@ -670,12 +670,23 @@ func annotateInstance(outs []probes.Outcome, v *azurectx.InstanceView) {
 			continue
 		}
 		o.Result.Instance = st
+		// An analysis reached nothing itself: it judged routes or rules,
+		// so the instance's word is about its traffic, not about reach.
+		analysis := c.Kind == probes.KindAnalysis
 		switch res := &o.Result; {
 		case (res.Status == probes.Fail || res.Status == probes.Warn) && allSuccess(st):
-			res.Message += " [" + instanceWords(st) + ": the instance reaches what this VM does not]"
+			if analysis {
+				res.Message += " [" + instanceWords(st) + ": its own traffic gets through today, despite what this check judged]"
+			} else {
+				res.Message += " [" + instanceWords(st) + ": the instance reaches what this VM does not]"
+			}
 			res.Hint = strings.TrimSpace(res.Hint + " " + differs)
 		case res.Status == probes.Pass && anyFailure(st):
-			res.Message += " [" + instanceWords(st) + ": this VM reaches what the instance does not; see " + idInstanceRequired + "]"
+			if analysis {
+				res.Message += " [" + instanceWords(st) + ": its own traffic fails although this check found nothing wrong; see " + idInstanceRequired + "]"
+			} else {
+				res.Message += " [" + instanceWords(st) + ": this VM reaches what the instance does not; see " + idInstanceRequired + "]"
+			}
 		}
 	}
 }

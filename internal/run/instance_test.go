@@ -193,6 +193,8 @@ func TestAnnotateInstance(t *testing.T) {
 		out("outbound.storage.blob-other-type", "labstore.blob.core.windows.net", 443, "FileStorage", probes.Fail),
 		{Check: probes.Check{ID: "route.management-return", Target: probes.Subject("routes"), ResourceType: "ApiManagement Control Plane - inbound"},
 			Result: probes.Result{Status: probes.Pass, Reason: probes.ReasonOK}},
+		{Check: probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Target: probes.Subject("routes"), ResourceType: "ApiManagement Control Plane - inbound"},
+			Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonAsymmetricRoute, Message: "replies are dropped"}},
 	}
 	annotateInstance(outs, v)
 	if r := outs[0].Result; len(r.Instance) != 1 || r.Instance[0].Status != "success" ||
@@ -210,6 +212,11 @@ func TestAnnotateInstance(t *testing.T) {
 	}
 	if r := outs[4].Result; len(r.Instance) != 1 || r.Message != "" {
 		t.Errorf("control plane by resource type: %+v", r)
+	}
+	// An analysis reached nothing: the instance's success is about its
+	// own traffic.
+	if r := outs[5].Result; !strings.Contains(r.Message, "its own traffic gets through today") || strings.Contains(r.Message, "reaches what this VM") {
+		t.Errorf("an analysis the instance contradicts: %q", r.Message)
 	}
 	// The report writes the instance's side as evidence.
 	rep := &report.Report{}
