@@ -37,6 +37,10 @@ type knobs struct {
 	// SplitDefault: a route table with 0.0.0.0/1 and 128.0.0.0/1 to the
 	// appliance, in the configured and the effective view.
 	SplitDefault bool `json:"split_default"`
+	// DefaultToNVA: a route table with 0.0.0.0/0 to the appliance, which
+	// leaves the system default route Invalid in the effective view (the
+	// routes of the forced-tunnel scenario, whose wire goes that way).
+	DefaultToNVA bool `json:"default_to_nva"`
 	// AVNMDeny3443: a network manager's security admin rule denies TCP 3443
 	// inbound (only the effective view shows it).
 	AVNMDeny3443 bool `json:"avnm_deny_3443"`
@@ -181,7 +185,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && strings.EqualFold(p, snetID):
 		props := map[string]any{"addressPrefix": "198.18.1.0/24", "networkSecurityGroup": map[string]any{"id": nsgID},
 			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": nicID + "/ipConfigurations/ipconfig1"}}}
-		if k.SplitDefault {
+		if k.SplitDefault || k.DefaultToNVA {
 			props["routeTable"] = map[string]any{"id": rtID}
 		}
 		writeJSON(w, 200, map[string]any{"id": snetID, "name": "snet-apim", "properties": props})
@@ -199,7 +203,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, nsgResource(nsgV2ID, "nsg-apim-v2", false))
 	case r.Method == http.MethodGet && strings.EqualFold(p, rtID):
 		writeJSON(w, 200, map[string]any{"id": rtID, "name": "rt-apim", "properties": map[string]any{
-			"disableBgpRoutePropagation": false, "routes": splitRoutes()}})
+			"disableBgpRoutePropagation": false, "routes": tableRoutes(k)}})
 	case r.Method == http.MethodGet && strings.HasSuffix(lp, "/servicetags"):
 		writeJSON(w, 200, serviceTags())
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/networkstatus"):
@@ -298,15 +302,29 @@ func effectiveRoutes(k knobs) map[string]any {
 		rs = append(rs, route("to-nva-lo", "User", []string{"0.0.0.0/1"}, "VirtualAppliance", nvaIP),
 			route("to-nva-hi", "User", []string{"128.0.0.0/1"}, "VirtualAppliance", nvaIP))
 	}
+	if k.DefaultToNVA {
+		// A user route for the same prefix overrides the system route,
+		// which Azure then lists as Invalid.
+		rs[1].(map[string]any)["state"] = "Invalid"
+		rs = append(rs, route("to-nva", "User", []string{"0.0.0.0/0"}, "VirtualAppliance", nvaIP))
+	}
 	return map[string]any{"value": rs}
 }
 
-func splitRoutes() []any {
+// tableRoutes: the routes of rt-apim, as its GET lists them.
+func tableRoutes(k knobs) []any {
 	r := func(name, prefix string) map[string]any {
 		return map[string]any{"name": name, "id": rtID + "/routes/" + name, "properties": map[string]any{
 			"addressPrefix": prefix, "nextHopType": "VirtualAppliance", "nextHopIpAddress": nvaIP}}
 	}
-	return []any{r("to-nva-lo", "0.0.0.0/1"), r("to-nva-hi", "128.0.0.0/1")}
+	var out []any
+	if k.SplitDefault {
+		out = append(out, r("to-nva-lo", "0.0.0.0/1"), r("to-nva-hi", "128.0.0.0/1"))
+	}
+	if k.DefaultToNVA {
+		out = append(out, r("to-nva", "0.0.0.0/0"))
+	}
+	return out
 }
 
 type rule struct {

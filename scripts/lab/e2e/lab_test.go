@@ -155,12 +155,16 @@ var scenarios = []scenario{
 		checks: []want{{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve}},
 	},
 	{
-		name: "forced-tunnel", verdict: report.Degraded, exit: 0, finding: "route.appliance-on-path",
+		// The wire and Resource Manager agree, as on Azure: a UDR sends
+		// 0.0.0.0/0 to the appliance the path shows.
+		name: "forced-tunnel", verdict: report.Blocked, exit: 1, finding: "route.appliance-on-path", analysesDecide: true,
 		checks: []want{
 			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 			// The router now answers as a hop: an appliance on the path.
 			{id: "route.path.storage", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 			{id: "route.path.sql", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
+			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis, contains: []string{"0.0.0.0/0", "198.18.1.1"}},
+			{id: "route.management-return", status: probes.Fail, reason: probes.ReasonAsymmetricRoute, phase: probes.PhaseAnalysis},
 		},
 	},
 	{
@@ -187,10 +191,11 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "arm-split-default", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		name: "arm-split-default", finding: "route.appliance-on-path", verdict: report.Blocked, exit: 1, analysesDecide: true,
 		checks: []want{
 			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis, contains: []string{"0.0.0.0/1", "128.0.0.0/1", "198.18.1.1"}},
 			{id: "route.management-return", status: probes.Fail, reason: probes.ReasonAsymmetricRoute, phase: probes.PhaseAnalysis},
+			{id: "route.path.storage", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 		},
 	},
 	{
@@ -553,6 +558,7 @@ var signals = map[string][]signal{
 	},
 	"forced-tunnel": {
 		{cmd: "curl -sS " + trust + " https://egress-echo.lab.test/", out: "198.18.100.1\n"},
+		{cmd: armGET(armNet + "/routeTables/rt-apim"), out: `"addressPrefix":"0.0.0.0/0"`},
 	},
 	"tls-inspection": {
 		{cmd: "curl -sS " + trust + " https://labkv.vault.azure.net/", out: "AKV10000"},
