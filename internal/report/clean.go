@@ -84,38 +84,68 @@ func cleanAll(ss []string) {
 }
 
 // cleanEvidence cleans every string in an evidence map, whatever its
-// shape: the map goes through JSON (what the report writes anyway) into
-// plain maps, slices and values, whose strings are cleaned.
+// shape, into a new map: the shapes probes use (strings, numbers, lists
+// and maps of them) are walked directly; any other value (a typed struct)
+// goes through JSON, which the report writes anyway, into plain maps,
+// slices and values whose strings are cleaned.
 func cleanEvidence(ev map[string]any) map[string]any {
 	if len(ev) == 0 {
 		return ev
 	}
-	b, err := json.Marshal(ev)
+	out, err := cleanValue(ev)
 	if err != nil {
 		return map[string]any{"error": "evidence could not be written: " + CleanText(err.Error())}
 	}
-	var plain map[string]any
-	if err := json.Unmarshal(b, &plain); err != nil {
-		return map[string]any{"error": "evidence could not be read back: " + CleanText(err.Error())}
-	}
-	return cleanValue(plain).(map[string]any)
+	return out.(map[string]any)
 }
 
-func cleanValue(v any) any {
+func cleanValue(v any) (any, error) {
 	switch t := v.(type) {
+	case nil, bool, int, int64, uint16, float64:
+		return t, nil
 	case string:
-		return CleanText(t)
+		return CleanText(t), nil
+	case []string:
+		out := make([]string, len(t))
+		for i, x := range t {
+			out[i] = CleanText(x)
+		}
+		return out, nil
+	case map[string]string:
+		out := make(map[string]string, len(t))
+		for k, x := range t {
+			out[CleanText(k)] = CleanText(x)
+		}
+		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {
-			out[CleanText(k)] = cleanValue(x)
+			c, err := cleanValue(x)
+			if err != nil {
+				return nil, err
+			}
+			out[CleanText(k)] = c
 		}
-		return out
+		return out, nil
 	case []any:
+		out := make([]any, len(t))
 		for i, x := range t {
-			t[i] = cleanValue(x)
+			c, err := cleanValue(x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
 		}
-		return t
+		return out, nil
 	}
-	return v
+	// A typed value: as JSON writes it, then cleaned.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var plain any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return nil, err
+	}
+	return cleanValue(plain)
 }
