@@ -156,70 +156,153 @@ func (c *changeNumber) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// document is the common shape of the downloadable file and of ARM's
-// ServiceTagsListResult: both have cloud, changeNumber and values[] with
-// name and properties.addressPrefixes.
-type document struct {
-	ChangeNumber changeNumber `json:"changeNumber"`
-	Cloud        string       `json:"cloud"`
-	Values       []struct {
-		Name       string `json:"name"`
-		ID         string `json:"id"`
-		Properties struct {
-			Region          string   `json:"region"`
-			SystemService   string   `json:"systemService"`
-			AddressPrefixes []string `json:"addressPrefixes"`
-			NetworkFeatures []string `json:"networkFeatures"`
-		} `json:"properties"`
-	} `json:"values"`
+// entry is one tag of either shape: the downloadable file and ARM's
+// ServiceTagsListResult both have cloud, changeNumber and values[] with name
+// and properties.addressPrefixes.
+type entry struct {
+	Name       string `json:"name"`
+	ID         string `json:"id"`
+	Properties struct {
+		Region          string   `json:"region"`
+		SystemService   string   `json:"systemService"`
+		AddressPrefixes []string `json:"addressPrefixes"`
+		NetworkFeatures []string `json:"networkFeatures"`
+	} `json:"properties"`
 }
 
-// Parse reads either shape from r. It fails with a one-line error on
-// anything that is not a service tag document: invalid JSON, no values, a
-// tag without a name, an address prefix that does not parse.
+// Parse reads either shape from r, one tag at a time: the public cloud's
+// document is about 4 MB and 100,000 prefixes, and only the parsed
+// prefixes are kept, never the whole text or its strings. It fails with a
+// one-line error on anything that is not a service tag document: invalid
+// JSON, no values, a tag without a name, an address prefix that does not
+// parse.
 func Parse(r io.Reader, source string) (*Set, error) {
-	var doc document
 	dec := json.NewDecoder(io.LimitReader(r, MaxFileSize+1))
-	if err := dec.Decode(&doc); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("not a service tags JSON document: syntax error at byte %d: %v", se.Offset, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("not a service tags JSON document: field %q has the wrong type (%s)", te.Field, te.Value)
-		}
-		return nil, fmt.Errorf("not a service tags JSON document: %v", err)
+	var (
+		cloud  string
+		change changeNumber
+		tags   []*Tag
+	)
+	if err := delim(dec, '{', "the document"); err != nil {
+		return nil, err
 	}
-	if len(doc.Values) == 0 {
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notDocument(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "cloud"):
+			err = dec.Decode(&cloud)
+		case strings.EqualFold(key, "changeNumber"):
+			err = dec.Decode(&change)
+		case strings.EqualFold(key, "values"):
+			tags, err = parseValues(dec, tags)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil, notDocument(err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notDocument(err)
+	}
+	if len(tags) == 0 {
 		return nil, errors.New("not a service tags JSON document: no \"values\" array of tags")
 	}
-	tags := make([]*Tag, 0, len(doc.Values))
-	for i, v := range doc.Values {
-		name := v.Name
-		if name == "" {
-			name = v.ID
+	return NewSet(source, cloud, string(change), tags), nil
+}
+
+// parseValues reads the values array (or null), decoding one tag at a time.
+func parseValues(dec *json.Decoder, tags []*Tag) ([]*Tag, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return tags, nil // "values": null
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("field \"values\" is not an array")
+	}
+	for dec.More() {
+		var v entry
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
 		}
-		if name == "" {
-			return nil, fmt.Errorf("service tags document: tag #%d has no name", i)
-		}
-		t := &Tag{
-			Name:            name,
-			Region:          strings.ToLower(v.Properties.Region),
-			SystemService:   v.Properties.SystemService,
-			NetworkFeatures: v.Properties.NetworkFeatures,
-			Prefixes:        make([]netip.Prefix, 0, len(v.Properties.AddressPrefixes)),
-		}
-		for _, p := range v.Properties.AddressPrefixes {
-			pfx, err := parsePrefix(p)
-			if err != nil {
-				return nil, fmt.Errorf("service tags document: tag %s: %v", name, err)
-			}
-			t.Prefixes = append(t.Prefixes, pfx)
+		t, err := v.tag(len(tags))
+		if err != nil {
+			return nil, err
 		}
 		tags = append(tags, t)
 	}
-	return NewSet(source, doc.Cloud, string(doc.ChangeNumber), tags), nil
+	_, err = dec.Token() // the closing bracket
+	return tags, err
+}
+
+func (v *entry) tag(i int) (*Tag, error) {
+	name := v.Name
+	if name == "" {
+		name = v.ID
+	}
+	if name == "" {
+		return nil, tagError{fmt.Sprintf("tag #%d has no name", i)}
+	}
+	t := &Tag{
+		Name:            name,
+		Region:          strings.ToLower(v.Properties.Region),
+		SystemService:   v.Properties.SystemService,
+		NetworkFeatures: v.Properties.NetworkFeatures,
+		Prefixes:        make([]netip.Prefix, 0, len(v.Properties.AddressPrefixes)),
+	}
+	for _, p := range v.Properties.AddressPrefixes {
+		pfx, err := parsePrefix(p)
+		if err != nil {
+			return nil, tagError{fmt.Sprintf("tag %s: %v", name, err)}
+		}
+		t.Prefixes = append(t.Prefixes, pfx)
+	}
+	return t, nil
+}
+
+// tagError is a document that parses as JSON but holds a bad tag.
+type tagError struct{ msg string }
+
+func (e tagError) Error() string { return "service tags document: " + e.msg }
+
+// delim reads the next token and wants it to be d.
+func delim(dec *json.Decoder, d json.Delim, what string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return notDocument(err)
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return fmt.Errorf("not a service tags JSON document: %s is not a JSON object", what)
+	}
+	return nil
+}
+
+// notDocument words a decoding error on one line.
+func notDocument(err error) error {
+	var te tagError
+	if errors.As(err, &te) {
+		return te
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("not a service tags JSON document: syntax error at byte %d: %v", se.Offset, err)
+	}
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return fmt.Errorf("not a service tags JSON document: field %q has the wrong type (%s)", ute.Field, ute.Value)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("not a service tags JSON document: it ends before its JSON does")
+	}
+	return fmt.Errorf("not a service tags JSON document: %v", err)
 }
 
 // parsePrefix accepts a CIDR or a bare address (treated as a host prefix).
