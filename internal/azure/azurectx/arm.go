@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -583,15 +584,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
 	r := newRead(ReadServiceTags, "", "", in)
 	start := s.begin(r.Name)
-	var set *servicetags.Set
-	client, err := armnetwork.NewServiceTagsClient(s.sub, s.cred, s.clientOp)
-	if err == nil {
-		var resp armnetwork.ServiceTagsClientListResponse
-		resp, err = client.List(ctx, in.Location, nil)
-		if err == nil {
-			set, err = convertServiceTags(resp.ServiceTagsListResult)
-		}
-	}
+	set, err := s.serviceTags(ctx, in.Location)
 	s.settle(ctx, r, start, err)
 	s.finish(r, func() {
 		if set != nil {
@@ -600,20 +593,35 @@ func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
 	})
 }
 
-func convertServiceTags(l armnetwork.ServiceTagsListResult) (*servicetags.Set, error) {
-	if len(l.Values) == 0 {
-		return nil, &malformedError{"the service tag list has no values"}
+// serviceTags reads the region's service tag list and decodes it as it
+// arrives. The public cloud's list is about 4 MB and 100,000 prefixes:
+// armnetwork's model held each prefix as a pointer to a string, after the
+// whole body, which took 45 MB of allocation and more than doubled a run's
+// peak memory.
+func (s *armSession) serviceTags(ctx context.Context, location string) (*servicetags.Set, error) {
+	u := s.endpoint + "/subscriptions/" + url.PathEscape(s.sub) + "/providers/Microsoft.Network/locations/" +
+		url.PathEscape(location) + "/serviceTags?api-version=" + networkAPIVersion
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, err
 	}
-	var tags []*servicetags.Tag
-	for _, v := range l.Values {
-		if v == nil || v.Name == nil || v.Properties == nil {
-			continue
+	runtime.SkipBodyDownload(req)
+	resp, err := s.pipeline.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return nil, runtime.NewResponseError(resp)
+	}
+	set, err := servicetags.Parse(resp.Body, "arm")
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		t := &servicetags.Tag{Name: *v.Name, Region: strings.ToLower(deref(v.Properties.Region)), SystemService: deref(v.Properties.SystemService)}
-		t.Prefixes = parsePrefixes(v.Properties.AddressPrefixes)
-		tags = append(tags, t)
+		return nil, &malformedError{err.Error()}
 	}
-	return servicetags.NewSet("arm", deref(l.Cloud), deref(l.ChangeNumber), tags), nil
+	return set, nil
 }
 
 // readAPIM finds the instance in the VM's resource group, else anywhere in
