@@ -205,7 +205,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"id": rtID, "name": "rt-apim", "properties": map[string]any{
 			"disableBgpRoutePropagation": false, "routes": tableRoutes(k)}})
 	case r.Method == http.MethodGet && strings.HasSuffix(lp, "/servicetags"):
-		writeJSON(w, 200, serviceTags())
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(serviceTagsJSON())
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/networkstatus"):
 		writeJSON(w, 200, networkStatus(k, time.Now()))
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/outboundNetworkDependenciesEndpoints"):
@@ -423,8 +424,40 @@ func effectiveNSGs(k knobs) map[string]any {
 	return map[string]any{"value": groups}
 }
 
+// Real Azure's list is about 3,000 tags and 4 MB (the Public cloud's
+// ServiceTags file); the lab serves its own tags among as many fillers, so
+// that reading and parsing it costs in the lab what it costs on a VM. The
+// fillers' names are looked up by nothing and their prefixes (100.64.0.0/10
+// and 2001:db8::/32) are addresses the lab never uses.
+const (
+	fillerTags     = 2800
+	fillerPrefixes = 40 // per tag: 112,000 in all, about 3 MB
+)
+
+var serviceTagsJSON = sync.OnceValue(func() []byte {
+	b, err := json.Marshal(serviceTags())
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
 func serviceTags() map[string]any {
 	var values []any
+	for i := range fillerTags {
+		ps := make([]string, 0, fillerPrefixes)
+		for j := range fillerPrefixes {
+			if j%4 == 3 {
+				ps = append(ps, fmt.Sprintf("2001:db8:%x:%x::/64", i, j))
+			} else {
+				ps = append(ps, fmt.Sprintf("100.%d.%d.%d/30", 64+i/256%64, i%256, j*4))
+			}
+		}
+		name := fmt.Sprintf("LabFiller%04d.Region%02d", i, i%60)
+		values = append(values, map[string]any{"name": name, "id": name, "properties": map[string]any{
+			"changeNumber": "1", "region": fmt.Sprintf("region%02d", i%60), "systemService": "LabFiller", "addressPrefixes": ps,
+			"networkFeatures": []string{"API", "NSG", "UDR", "FW"}}})
+	}
 	for name, ps := range tags {
 		region := ""
 		if _, r, ok := strings.Cut(name, "."); ok && !strings.Contains(name, "Backend") && !strings.Contains(name, "Internal") {
