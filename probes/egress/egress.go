@@ -297,7 +297,8 @@ func (cfg Config) Judge(ip netip.Addr) probes.Result {
 		}
 	}
 	if len(cfg.TagPrefixes) > 0 {
-		compared = append(compared, fmt.Sprintf("AzureCloud service tag (%d prefixes)", len(cfg.TagPrefixes)))
+		n := len(cfg.TagPrefixes)
+		compared = append(compared, fmt.Sprintf("AzureCloud service tag (%d prefix%s)", n, map[bool]string{true: "es"}[n != 1]))
 		for _, p := range cfg.TagPrefixes {
 			if p.Contains(ip) {
 				ev["matched"] = "service-tag AzureCloud " + p.String()
