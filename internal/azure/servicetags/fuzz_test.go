@@ -1,6 +1,9 @@
 package servicetags
 
 import (
+	"encoding/json"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,6 +39,46 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("tag %s: invalid prefix %v", name, p)
 				}
 			}
+		}
+	})
+}
+
+// The direct reading of addressPrefixes gives what encoding/json gives,
+// for any array the decoder lets through.
+func FuzzPrefixList(f *testing.F) {
+	for _, s := range []string{`[]`, `null`, ` [ "10.0.0.0/8" , "2603:1000::/47","1.2.3.4" ] `, `["10.0.0.0\/8"]`,
+		`["bad"]`, `[1]`, `["a",`, "[\"10.0.0.0/8\"\n,\t\"::/0\"]", `["10.0.0.1/33"]`, `[""]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !json.Valid([]byte(raw)) {
+			return // the decoder never hands such bytes over
+		}
+		var fast prefixList
+		fastErr := fast.UnmarshalJSON([]byte(raw))
+		var texts []string
+		slowErr := json.Unmarshal([]byte(raw), &texts)
+		if (fastErr != nil) != (slowErr != nil) {
+			t.Fatalf("%q: errors differ: %v / %v", raw, fastErr, slowErr)
+		}
+		if slowErr != nil {
+			return
+		}
+		var want []netip.Prefix
+		var wantBad error
+		for _, s := range texts {
+			p, err := parsePrefix(s)
+			if err != nil {
+				wantBad = err
+				break
+			}
+			want = append(want, p)
+		}
+		if (fast.bad != nil) != (wantBad != nil) {
+			t.Fatalf("%q: bad prefix %v, want %v", raw, fast.bad, wantBad)
+		}
+		if wantBad == nil && !slices.Equal(fast.prefixes, want) {
+			t.Fatalf("%q: %v, want %v", raw, fast.prefixes, want)
 		}
 	})
 }
