@@ -55,12 +55,12 @@ func main() {
 const usage = `apimprobe tells whether Azure API Management can work from this subnet.
 
 Usage:
-  apimprobe run [flags]      probe every dependency and report (exit 0 ready, 1 blocked, 2 usage,
-                             130/143 interrupted)
-  apimprobe plan [flags]     list the checks run would make, without sending a packet
-  apimprobe version          version, commit and Go version
+  apimprobe run [flags]    probe every dependency and report (exit 0 ready,
+                           1 blocked, 2 usage, 130/143 interrupted)
+  apimprobe plan [flags]   list the checks run would make, sending nothing
+  apimprobe version        version, commit and Go version
 
-Run 'apimprobe help COMMAND' or 'apimprobe COMMAND --help' for the flags of a command.
+Run 'apimprobe help COMMAND' or 'apimprobe COMMAND --help' for its flags.
 `
 
 // commandHelp is each command's help: what it does and examples; the flags
@@ -306,12 +306,13 @@ func colorFor(when string, w io.Writer) bool {
 	return isTerminal(w)
 }
 
-// helpWidth is the terminal's width for --help, at most 100 columns.
+// helpWidth is the terminal's width for --help, at most 100 columns; 80
+// without a terminal, as the table.
 func helpWidth(w io.Writer) int {
 	if n := termWidth(w); n > 0 {
 		return min(n, 100)
 	}
-	return 100
+	return output.DefaultWidth
 }
 
 // commandLine is the command as run, for the report: values of flags that

@@ -180,14 +180,27 @@ func TestSelectionTakesCommaLists(t *testing.T) {
 	}
 }
 
-// The table fits 80 columns when the terminal's width is unknown (a pipe,
-// a job's log) and COLUMNS when it is set; plan's rows keep to it with the
-// longest ids of every mode.
+// The table and the help fit 80 columns when the terminal's width is
+// unknown (a pipe, a job's log) and COLUMNS when it is set; plan's rows
+// keep to it with the longest ids of every mode.
 func TestTableWidthWithoutATerminal(t *testing.T) {
 	for _, tc := range []struct {
 		prefix []string
 		width  int
 	}{{[]string{"env", "-u", "COLUMNS"}, 80}, {[]string{"env", "COLUMNS=64"}, 64}} {
+		// The help's prose and examples are written for 80 columns.
+		helps := [][]string{{"--help"}, {"run", "--help"}, {"plan", "--help"}}
+		if tc.width != 80 {
+			helps = nil
+		}
+		for _, help := range helps {
+			r := runBinary(t, tc.prefix, help...)
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if n := utf8.RuneCountInString(line); n > tc.width {
+					t.Errorf("%v %v: a line of %d columns: %q", tc.prefix, help, n, line)
+				}
+			}
+		}
 		for _, mode := range probes.Modes() {
 			r := runBinary(t, tc.prefix, "plan", "-o", "table", "--service", "contoso", "--mode", string(mode))
 			if r.code != 0 {
