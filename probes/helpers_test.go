@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
 
 // mapResolver answers from a table; unknown names are NXDOMAIN.
@@ -43,20 +45,10 @@ func acceptingListener(t testing.TB, handle func(net.Conn)) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if handle == nil {
-				t.Cleanup(func() { c.Close() })
-				continue
-			}
-			go handle(c)
-		}
-	}()
+	if handle == nil {
+		handle = func(c net.Conn) { t.Cleanup(func() { c.Close() }) }
+	}
+	testtool.Serve(t, ln, handle)
 	return portOf(t, ln.Addr())
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/miekg/dns"
 )
 
@@ -73,34 +74,25 @@ func rawPair(t testing.TB, udp func(q *dns.Msg) [][]byte, tcp func(q *dns.Msg) [
 		if err != nil {
 			continue
 		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					var n uint16
-					if binary.Read(c, binary.BigEndian, &n) != nil {
-						return
-					}
-					buf := make([]byte, n)
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-					q := new(dns.Msg)
-					if q.Unpack(buf) != nil {
-						return
-					}
-					_, _ = c.Write(tcp(q))
-					if hold {
-						time.Sleep(2 * time.Second)
-					}
-				}()
+		testtool.Serve(t, l, func(c net.Conn) {
+			defer c.Close()
+			var n uint16
+			if binary.Read(c, binary.BigEndian, &n) != nil {
+				return
 			}
-		}()
+			buf := make([]byte, n)
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf) != nil {
+				return
+			}
+			_, _ = c.Write(tcp(q))
+			if hold {
+				time.Sleep(2 * time.Second)
+			}
+		})
 		return addr
 	}
 	t.Fatal("no free port for UDP and TCP")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -531,24 +532,10 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // The outbound probes dial the address this package reports, and file the
 // per-resolver evidence under "dns".
 func TestOutboundProbeDialsTheReportedAddress(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	port := int(testtool.Accepting(t).Port())
 	host := "myserver.database.windows.net"
 	z := newZone(t, host+". 60 IN CNAME myserver.privatelink.database.windows.net.", "myserver.privatelink.database.windows.net. 60 IN A 127.0.0.1")
 	set := newSet(t, internal, netip.AddrPort{}, serve(t, "ip4", z))
-	port := l.Addr().(*net.TCPAddr).Port
 	r := probes.TCP{Host: host, Port: port, Resolver: loopbackSet{set}}.Run(ctxT(t, 2*time.Second))
 	if r.Status != probes.Pass || !slices.Equal(r.Addresses, []string{"127.0.0.1"}) {
 		t.Fatalf("got %+v", r)

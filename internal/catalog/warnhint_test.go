@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -75,20 +76,11 @@ func serveTLS(t *testing.T, ca testCA, hosts ...string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.(*tls.Conn).Handshake()
-				_, _ = c.Read(make([]byte, 1))
-			}()
-		}
-	}()
+	testtool.Serve(t, l, func(c net.Conn) {
+		defer c.Close()
+		_ = c.(*tls.Conn).Handshake()
+		_, _ = c.Read(make([]byte, 1))
+	})
 	return l.Addr().(*net.TCPAddr).Port
 }
 

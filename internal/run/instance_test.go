@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -49,21 +49,7 @@ func row(name, status, errText, rt string, optional bool, updated time.Time) str
 // every way the instance.* checks tell apart.
 func TestInstanceViewBesideOurs(t *testing.T) {
 	// The platform's storage account answers here; its SQL server refuses.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := ln.Addr().(*net.TCPAddr).Port
+	open := int(testtool.Accepting(t).Port())
 	closed := closedURL(t)
 	closedPort := closed[strings.LastIndexByte(closed, ':')+1:]
 

@@ -1,5 +1,6 @@
-// Package testtool finds the external checkers some tests run (promtool,
-// xmllint, node_exporter, systemd-analyze). It is imported by tests only.
+// Package testtool holds what tests in several packages need: the external
+// checkers some tests run (promtool, xmllint, node_exporter,
+// systemd-analyze) and loopback servers. It is imported by tests only.
 package testtool
 
 import (

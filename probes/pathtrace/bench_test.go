@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
 
 // Four TTL probes in parallel to a loopback listener: the cost of a trace
 // when the destination answers at once.
 func BenchmarkTraceLoopback(b *testing.B) {
-	dst := listen(b)
+	dst := testtool.Accepting(b)
 	for b.Loop() {
 		hops, err := Trace(context.Background(), dst, 4)
 		if err != nil || hops[0].Kind != Reached {

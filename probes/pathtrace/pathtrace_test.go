@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -151,25 +152,6 @@ func closedUDPPort(t *testing.T, a netip.Addr) int {
 	return port
 }
 
-func listen(t testing.TB) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
-}
-
 func closedTCP(t *testing.T) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -184,7 +166,7 @@ func closedTCP(t *testing.T) netip.AddrPort {
 func TestProbeTTLLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	h, err := probeTTL(ctx, listen(t), 1, func() {})
+	h, err := probeTTL(ctx, testtool.Accepting(t), 1, func() {})
 	if err != nil || h.Kind != Reached || h.Addr != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("listening port: %+v %v", h, err)
 	}
@@ -196,7 +178,7 @@ func TestProbeTTLLoopback(t *testing.T) {
 	done, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	start := time.Now()
-	h, err = probeTTL(done, listen(t), 1, func() {})
+	h, err = probeTTL(done, testtool.Accepting(t), 1, func() {})
 	if err != nil || time.Since(start) > 100*time.Millisecond {
 		t.Errorf("cancelled: %+v %v after %v", h, err, time.Since(start))
 	}
@@ -206,7 +188,7 @@ func TestTraceLoopbackStopsWhenReached(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	hops, err := Trace(ctx, listen(t), 4)
+	hops, err := Trace(ctx, testtool.Accepting(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +213,7 @@ func (m mapResolver) LookupHost(_ context.Context, host string) ([]string, error
 }
 
 func TestCheckLoopback(t *testing.T) {
-	ap := listen(t)
+	ap := testtool.Accepting(t)
 	res := mapResolver{"storage.test": {"127.0.0.1"}}
 	checks := NewChecks([]Dependency{
 		{ID: "storage", Host: "storage.test", Port: int(ap.Port())},
@@ -343,7 +325,7 @@ func (f filterResolver) LookupHost(context.Context, string) ([]string, error) { 
 // for it: tracing 0.0.0.0 or 127.0.0.1 reaches this machine at TTL 1, which
 // read as "no router on the path" (a pass) with anything listening there.
 func TestSinkholeIsNotTraced(t *testing.T) {
-	ap := listen(t)
+	ap := testtool.Accepting(t)
 	for _, answer := range []string{"0.0.0.0", "::", "127.0.0.1", "::1"} {
 		checks := NewChecks([]Dependency{
 			{ID: "sql", Host: "sql.test", Port: int(ap.Port())},
