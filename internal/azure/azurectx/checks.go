@@ -47,15 +47,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	var out []probes.Check
 
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
-		c.Kind = probes.KindAnalysis
-		if !applies {
-			r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
-			c.Preset = &r
-		} else {
-			c.Probe = analysis(src, run)
-			c.UntilDeadline = true
-		}
-		out = append(out, c)
+		out = append(out, analysisCheck(src, c, applies, naWhy, run))
 	}
 
 	// route.forced-tunnel
@@ -176,6 +168,20 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 // runner gives it the run's deadline (Check.UntilDeadline), and the reads
 // end a margin before it, so a read the deadline cut is a skip that says so
 // rather than a check cut with it.
+// analysisCheck makes c an analysis of the snapshot that waits for it up to
+// the run's deadline, or a not-applicable skip saying naWhy.
+func analysisCheck(src SnapshotSource, c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) probes.Check {
+	c.Kind = probes.KindAnalysis
+	if !applies {
+		r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
+		c.Preset = &r
+		return c
+	}
+	c.Probe = analysis(src, run)
+	c.UntilDeadline = true
+	return c
+}
+
 func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Probe {
 	return probes.ProbeFunc(func(ctx context.Context) probes.Result {
 		s := src.Snapshot(ctx)

@@ -242,16 +242,8 @@ func predeployChecks(src SnapshotSource, opts Options) []probes.Check {
 	doc := predeploySource(mode)
 	var out []probes.Check
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
-		c.Kind = probes.KindAnalysis
 		c.Category = "Subnet"
-		if !applies {
-			r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
-			c.Preset = &r
-		} else {
-			c.Probe = analysis(src, run)
-			c.UntilDeadline = true
-		}
-		out = append(out, c)
+		out = append(out, analysisCheck(src, c, applies, naWhy, run))
 	}
 
 	add(probes.Check{ID: "subnet.permissions", Title: "Permissions to deploy into the subnet", Required: true,
