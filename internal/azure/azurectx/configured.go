@@ -100,21 +100,36 @@ type nsgResource struct {
 }
 
 type nsgRuleResource struct {
-	Name       string `json:"name"`
-	Properties struct {
-		Protocol                   string     `json:"protocol"`
-		SourcePortRange            string     `json:"sourcePortRange"`
-		DestinationPortRange       string     `json:"destinationPortRange"`
-		SourcePortRanges           stringList `json:"sourcePortRanges"`
-		DestinationPortRanges      stringList `json:"destinationPortRanges"`
-		SourceAddressPrefix        string     `json:"sourceAddressPrefix"`
-		DestinationAddressPrefix   string     `json:"destinationAddressPrefix"`
-		SourceAddressPrefixes      stringList `json:"sourceAddressPrefixes"`
-		DestinationAddressPrefixes stringList `json:"destinationAddressPrefixes"`
-		Access                     string     `json:"access"`
-		Priority                   int32      `json:"priority"`
-		Direction                  string     `json:"direction"`
-	} `json:"properties"`
+	Name       string   `json:"name"`
+	Properties ruleWire `json:"properties"`
+}
+
+// ruleWire is a security rule's fields as both an NSG resource (under
+// properties) and an effective NSG list (flat) send them.
+type ruleWire struct {
+	Protocol                   string     `json:"protocol"`
+	SourcePortRange            string     `json:"sourcePortRange"`
+	DestinationPortRange       string     `json:"destinationPortRange"`
+	SourcePortRanges           stringList `json:"sourcePortRanges"`
+	DestinationPortRanges      stringList `json:"destinationPortRanges"`
+	SourceAddressPrefix        string     `json:"sourceAddressPrefix"`
+	DestinationAddressPrefix   string     `json:"destinationAddressPrefix"`
+	SourceAddressPrefixes      stringList `json:"sourceAddressPrefixes"`
+	DestinationAddressPrefixes stringList `json:"destinationAddressPrefixes"`
+	Access                     string     `json:"access"`
+	Priority                   int32      `json:"priority"`
+	Direction                  string     `json:"direction"`
+}
+
+// rule is the named rule as the evaluator takes it, its tags unexpanded.
+func (p ruleWire) rule(name string) nsg.Rule {
+	return nsg.Rule{
+		Name: name, Priority: p.Priority, Direction: p.Direction, Access: p.Access, Protocol: p.Protocol,
+		SourcePorts:      joinUnique(p.SourcePortRange, p.SourcePortRanges),
+		DestinationPorts: joinUnique(p.DestinationPortRange, p.DestinationPortRanges),
+		Sources:          joinUnique(p.SourceAddressPrefix, p.SourceAddressPrefixes),
+		Destinations:     joinUnique(p.DestinationAddressPrefix, p.DestinationAddressPrefixes),
+	}
 }
 
 // readNSG reads one NSG with its default rules, as the group the
@@ -139,14 +154,7 @@ func nsgGroupOf(res nsgResource, id, scope string) *nsg.Group {
 	g := &nsg.Group{ID: nonEmpty(res.ID, id), Scope: scope}
 	for _, list := range [][]nsgRuleResource{res.Properties.SecurityRules, res.Properties.DefaultSecurityRules} {
 		for _, rr := range list {
-			p := rr.Properties
-			g.Rules = append(g.Rules, nsg.Rule{
-				Name: rr.Name, Priority: p.Priority, Direction: p.Direction, Access: p.Access, Protocol: p.Protocol,
-				SourcePorts:      joinUnique(p.SourcePortRange, p.SourcePortRanges),
-				DestinationPorts: joinUnique(p.DestinationPortRange, p.DestinationPortRanges),
-				Sources:          joinUnique(p.SourceAddressPrefix, p.SourceAddressPrefixes),
-				Destinations:     joinUnique(p.DestinationAddressPrefix, p.DestinationAddressPrefixes),
-			})
+			g.Rules = append(g.Rules, rr.Properties.rule(rr.Name))
 		}
 	}
 	return g

@@ -202,21 +202,10 @@ type effectiveNSGList struct {
 }
 
 type effectiveRule struct {
-	Name                             string     `json:"name"`
-	Protocol                         string     `json:"protocol"`
-	SourcePortRange                  string     `json:"sourcePortRange"`
-	DestinationPortRange             string     `json:"destinationPortRange"`
-	SourcePortRanges                 stringList `json:"sourcePortRanges"`
-	DestinationPortRanges            stringList `json:"destinationPortRanges"`
-	SourceAddressPrefix              string     `json:"sourceAddressPrefix"`
-	DestinationAddressPrefix         string     `json:"destinationAddressPrefix"`
-	SourceAddressPrefixes            stringList `json:"sourceAddressPrefixes"`
-	DestinationAddressPrefixes       stringList `json:"destinationAddressPrefixes"`
+	Name string `json:"name"`
+	ruleWire
 	ExpandedSourceAddressPrefix      stringList `json:"expandedSourceAddressPrefix"`
 	ExpandedDestinationAddressPrefix stringList `json:"expandedDestinationAddressPrefix"`
-	Access                           string     `json:"access"`
-	Priority                         int32      `json:"priority"`
-	Direction                        string     `json:"direction"`
 }
 
 func (s *armSession) readEffectiveRoutes(ctx context.Context) {
@@ -324,13 +313,7 @@ func convertNSGs(in effectiveNSGList) ([]nsg.Group, error) {
 			grp.Scope = "subnet"
 		}
 		for _, er := range g.EffectiveSecurityRules {
-			rule := nsg.Rule{
-				Name: er.Name, Priority: er.Priority, Direction: er.Direction, Access: er.Access, Protocol: er.Protocol,
-				SourcePorts:      joinUnique(er.SourcePortRange, er.SourcePortRanges),
-				DestinationPorts: joinUnique(er.DestinationPortRange, er.DestinationPortRanges),
-				Sources:          joinUnique(er.SourceAddressPrefix, er.SourceAddressPrefixes),
-				Destinations:     joinUnique(er.DestinationAddressPrefix, er.DestinationAddressPrefixes),
-			}
+			rule := er.rule(er.Name)
 			rule.ExpandedSources = expand(er.ExpandedSourceAddressPrefix, rule.Sources, g.TagMap)
 			rule.ExpandedDestinations = expand(er.ExpandedDestinationAddressPrefix, rule.Destinations, g.TagMap)
 			grp.Rules = append(grp.Rules, rule)
