@@ -179,7 +179,7 @@ func zoneNotLinkedRule(in *Input, claimed map[string]bool) []report.Finding {
 	if in.Azure.SubnetID != "" {
 		vnetID = vnetIDOf(in.Azure.SubnetID)
 	}
-	cause := fmt.Sprintf("The instance's names (%s) resolve to the public address %s here, not to the private VIP", listOf(names, 3), listOf(uniq(public), 2))
+	cause := fmt.Sprintf("The instance's names (%s) resolve to the public address %s here, not to the private VIP", ListOf(names, 3), ListOf(uniq(public), 2))
 	if vip != "" {
 		cause += " " + vip
 	}
@@ -221,7 +221,7 @@ func zoneSwallowsRule(in *Input, claimed map[string]bool) []report.Finding {
 	}
 	where := "a DNS server of the VNet"
 	if len(servers) > 0 {
-		where = "DNS server " + listOf(servers, 2)
+		where = "DNS server " + ListOf(servers, 2)
 	}
 	gw := or(gatewayName(in), "<service>."+suffix)
 	return []report.Finding{{

@@ -158,8 +158,8 @@ func uniq(ss []string) []string {
 	return out
 }
 
-// listOf joins up to max items in words and counts the rest.
-func listOf(items []string, max int) string {
+// ListOf joins up to max items in words and counts the rest.
+func ListOf(items []string, max int) string {
 	if len(items) > max {
 		return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
 	}

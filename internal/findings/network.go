@@ -73,10 +73,10 @@ func nsgRule(in *Input, claimed map[string]bool) []report.Finding {
 			what = "network manager " + r.Group
 		}
 		title := fmt.Sprintf("Rule %s in %s denies %s", or(r.Name, "(default deny)"), what, plural(len(g.flows), "required flow", "required flows"))
-		cause := fmt.Sprintf("Rule %s (priority %d) in %s denies %s.", or(r.Name, "DenyAll"), r.Priority, what, listOf(uniq(flowText), 4))
+		cause := fmt.Sprintf("Rule %s (priority %d) in %s denies %s.", or(r.Name, "DenyAll"), r.Priority, what, ListOf(uniq(flowText), 4))
 		if r.Name == "" {
 			title = fmt.Sprintf("No rule in %s allows %s", what, plural(len(g.flows), "required flow", "required flows"))
-			cause = fmt.Sprintf("No rule in %s allows %s, so its default rules deny them.", what, listOf(uniq(flowText), 4))
+			cause = fmt.Sprintf("No rule in %s allows %s, so its default rules deny them.", what, ListOf(uniq(flowText), 4))
 		}
 		f := report.Finding{
 			ID: IDNSGRule, Severity: severityOf(explained), Title: title, Cause: cause,
@@ -308,7 +308,7 @@ func applianceRule(in *Input, claimed map[string]bool) []report.Finding {
 			families = append(families, strings.TrimPrefix(o.Check.ID, "route.path."))
 		}
 		ev := map[string]any{"appliance": a, "paths": families}
-		cause := fmt.Sprintf("A virtual appliance at %s forwards traffic to %s", a, listOf(families, 5))
+		cause := fmt.Sprintf("A virtual appliance at %s forwards traffic to %s", a, ListOf(families, 5))
 		mgmtMissing := false
 		if i == 0 { // the route checks and the egress address belong to the first appliance
 			for _, o := range in.Outcomes {

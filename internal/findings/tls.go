@@ -47,7 +47,7 @@ func tlsInspectionRule(in *Input, claimed map[string]bool) []report.Finding {
 			ID: IDTLSInspection, Severity: severityOf(hit),
 			Title: fmt.Sprintf("TLS to %s is inspected by %s", plural(len(hosts), "Azure host", "Azure hosts"), cnOf(is)),
 			Cause: fmt.Sprintf("A firewall or proxy re-signs the certificates of %s with %q (root %q), which API Management's machines do not trust.",
-				listOf(hosts, 3), is, root),
+				ListOf(hosts, 3), is, root),
 			Checks:   ids(hit),
 			Evidence: map[string]any{"issuer": is, "root": root, "hosts": hosts},
 			Fix: report.Fix{Summary: "Exempt these host names from TLS inspection on the firewall or proxy (Azure Firewall Premium: leave TLS inspection off in the application rules that allow them): " +

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -61,9 +62,9 @@ func Headline(outcomes []probes.Outcome) string {
 				issuers = append(issuers, fmt.Sprintf("%q", i.Issuer))
 			}
 		}
-		tlsDetail = "certificates for " + listOf(uniq(hosts), 3)
+		tlsDetail = "certificates for " + findings.ListOf(uniq(hosts), 3)
 		if is := uniq(issuers); len(is) > 0 {
-			tlsDetail += " are issued by " + listOf(is, 2)
+			tlsDetail += " are issued by " + findings.ListOf(is, 2)
 		} else {
 			tlsDetail += " are re-signed"
 		}
@@ -78,7 +79,7 @@ func Headline(outcomes []probes.Outcome) string {
 	var s string
 	switch {
 	case len(appliances) > 0:
-		s = "Traffic to Azure goes through an appliance at " + listOf(appliances, 3) + " (it answered as a hop on the path)"
+		s = "Traffic to Azure goes through an appliance at " + findings.ListOf(appliances, 3) + " (it answered as a hop on the path)"
 		switch {
 		case tlsDetail != "" && onInspectedPath:
 			s += " that most likely inspects TLS (" + tlsDetail + ")"
@@ -104,15 +105,4 @@ func Headline(outcomes []probes.Outcome) string {
 		return ""
 	}
 	return s + "."
-}
-
-// listOf joins up to max items in words and counts the rest.
-func listOf(items []string, max int) string {
-	if len(items) > max {
-		return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
-	}
-	if len(items) <= 1 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
