@@ -31,7 +31,11 @@ const (
 // NSG, its route table and its virtual network's address space.
 func (s *armSession) readConfigured(ctx context.Context, id string) {
 	defer s.startPredeploy(ctx, id)()
-	r := newRead(ReadSubnet, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	// The NIC read may be filling these in beside a v2 subnet read.
+	s.mu.Lock()
+	rg, nic := s.snap.ResourceGroup, s.snap.NICName
+	s.mu.Unlock()
+	r := newRead(ReadSubnet, rg, nic, &Instance{})
 	r.CLI = "az network vnet subnet show --ids " + id
 	start := s.begin(r.Name)
 	rid, err := arm.ParseResourceID(id)
