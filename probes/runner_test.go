@@ -35,7 +35,7 @@ func TestRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
 	// The run's deadline ends it first: reason deadline, with a hint.
 	start := time.Now()
 	outs = Run(context.Background(), checks, RunOptions{Timeout: 10 * time.Second, Deadline: 150 * time.Millisecond, Concurrency: 4})
-	if took := time.Since(start); took > 400*time.Millisecond {
+	if took := time.Since(start); took > time.Second {
 		t.Fatalf("run outlived its deadline: %s", took)
 	}
 	if r := outs[1].Result; r.Status != Fail || r.Reason != ReasonDeadline || r.Hint == "" {

@@ -368,7 +368,7 @@ func TestFirstAnsweringVNetServerIsUsed(t *testing.T) {
 	start := time.Now()
 	d, err := set.LookupDetail(ctxT(t, 2*time.Second), gw)
 	addrs, ev := d.Addrs, d.Evidence
-	if el := time.Since(start); err != nil || el > 300*time.Millisecond {
+	if el := time.Since(start); err != nil || el > time.Second {
 		t.Fatalf("took %v: %v %v", el, addrs, err)
 	}
 	if v := ev["resolvers"].([]ViewEvidence); v[1].Outcome != "pending" {

@@ -72,7 +72,7 @@ func TestWaitEndsWithTheDeadlineAndNamesTheHolder(t *testing.T) {
 	if held.PID != strconv.Itoa(os.Getpid()) || held.Path != PathFor(prom) {
 		t.Fatalf("%+v", held)
 	}
-	if took := time.Since(start); took > 400*time.Millisecond {
+	if took := time.Since(start); took > time.Second {
 		t.Fatalf("waited %s past a 150ms deadline", took)
 	}
 

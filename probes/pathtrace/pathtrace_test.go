@@ -179,7 +179,7 @@ func TestProbeTTLLoopback(t *testing.T) {
 	cancel2()
 	start := time.Now()
 	h, err = probeTTL(done, testtool.Accepting(t), 1, func() {})
-	if err != nil || time.Since(start) > 100*time.Millisecond {
+	if err != nil || time.Since(start) > time.Second {
 		t.Errorf("cancelled: %+v %v after %v", h, err, time.Since(start))
 	}
 }
@@ -307,7 +307,7 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	c := NewChecks([]Dependency{{ID: "x", Host: "127.0.0.1", Port: int(closedTCP(t).Port())}}, nil, Options{})[0]
 	start := time.Now()
 	r := c.Probe.Run(run)
-	if time.Since(start) > 200*time.Millisecond {
+	if time.Since(start) > time.Second {
 		t.Errorf("took %v after the run ended", time.Since(start))
 	}
 	if r.Status != probes.Fail || r.Reason != probes.ReasonDeadline {
