@@ -71,21 +71,36 @@ func Validate(specs []Spec) error {
 			return fmt.Errorf("--output %s and --output %s write the same file", prev, s)
 		}
 		seen[abs] = s.String()
-		dir := filepath.Dir(abs)
-		st, err := os.Stat(dir)
-		switch {
-		case err != nil:
-			return fmt.Errorf("--output %s: directory %s: %w", s, dir, unwrapPath(err))
-		case !st.IsDir():
-			return fmt.Errorf("--output %s: %s is not a directory", s, dir)
-		}
-		if err := writable(abs); err != nil {
-			return fmt.Errorf("--output %s: %w", s, err)
+		if err := ValidateFile("--output "+s.String(), abs); err != nil {
+			return err
 		}
 	}
 	if len(stdout) > 1 {
 		return fmt.Errorf("--output: at most one format can go to standard output, got %s; send the others to files with FORMAT=FILE",
 			strings.Join(stdout, ", "))
+	}
+	return nil
+}
+
+// ValidateFile checks, before anything is probed, that the run can write
+// path (a report, or the --state file): its directory exists and takes a
+// new file, and path is not a directory or a special file. flag names the
+// file in the error ("--state /var/lib/x.json").
+func ValidateFile(flag, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	dir := filepath.Dir(abs)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: directory %s: %w", flag, dir, unwrapPath(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s: %s is not a directory", flag, dir)
+	}
+	if err := writable(abs); err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azureroots"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/run"
+	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/probes/egress"
 	"github.com/apimprobe/apimprobe/resolver"
@@ -248,4 +250,23 @@ func splitGlobs(flag string, values []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkStateFile checks --state before anything is probed: a file the run
+// can write, and not one that a report goes to as well (the state would
+// replace the report, or the report the state).
+func checkStateFile(path string, specs []output.Spec) error {
+	if err := output.ValidateFile("--state "+path, path); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("--state %s: %w", path, err)
+	}
+	for _, s := range specs {
+		if a, err := filepath.Abs(s.File); s.File != "" && err == nil && a == abs {
+			return fmt.Errorf("--state %s and --output %s write the same file", path, s)
+		}
+	}
+	return nil
 }

@@ -181,6 +181,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 		return 2
 	}
+	if c.stateFile != "" {
+		if err := checkStateFile(c.stateFile, specs); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			return 2
+		}
+	}
 	return probe(cfg, c, specs, opts, stdout, stderr)
 }
 

@@ -147,6 +147,31 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 	}
 }
 
+// --state is checked with the reports, before anything is sent: a file in
+// a directory that is not there, a directory, and the file a report is
+// also written to each get one line naming --state.
+func TestStateFileIsCheckedBeforeProbing(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--state", filepath.Join(dir, "missing", "s.json")}, "directory " + filepath.Join(dir, "missing") + ": no such file"},
+		{[]string{"--state", dir}, "is a directory"},
+		{[]string{"--state", filepath.Join(dir, "r.json"), "-o", "json=" + filepath.Join(dir, "r.json")}, "write the same file"},
+	} {
+		args := append(append([]string{"run", "--only", "outbound.sql"}, tc.args...), offline...)
+		r := runBinary(t, nil, args...)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, "apimprobe run: --state ") || !strings.Contains(r.stderr, tc.want) ||
+			strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused run left files behind: %v", entries)
+	}
+}
+
 // --arm names why no Resource Manager token could be had.
 func TestARMRequiredSaysWhy(t *testing.T) {
 	r := runBinary(t, nil, "run", "--arm", "--imds-endpoint", "http://127.0.0.1:9", "--no-egress", "--dns-server", "127.0.0.1:9", "--azure-dns", "127.0.0.1:9")

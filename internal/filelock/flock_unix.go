@@ -49,7 +49,7 @@ func lockOne(ctx context.Context, path string, start time.Time) (*os.File, error
 		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
+		return nil, fmt.Errorf("cannot take the lock beside a file this run writes: %w", err)
 	}
 	fd := int(f.Fd())
 	err = flock(fd, unix.LOCK_EX|unix.LOCK_NB)
