@@ -132,11 +132,14 @@ func (c *config) runConfig() (run.Config, error) {
 		{"storage-account", c.storageAccount, "a storage account name: 3-24 lower-case letters or digits", storageRE},
 		{"sql-server", c.sqlServer, "an Azure SQL server name: lower-case letters, digits and hyphens, not at either end", sqlRE},
 		{"key-vault", c.keyVault, "a key vault name: 3-24 letters, digits or hyphens, starting with a letter", vaultRE},
-		{"event-hub", c.eventHub, "an Event Hubs namespace name: 6-50 letters, digits or hyphens, starting with a letter (the name, not its host name)", eventHubRE},
+		{"event-hub", c.eventHub, "an Event Hubs namespace name: 6-50 letters, digits or hyphens, starting with a letter", eventHubRE},
 		{"region", c.region, "an Azure region name such as westeurope", regionRE},
 	}
 	for _, n := range names {
 		if n.v != "" && !n.re.MatchString(n.v) {
+			if name := nameIn(n.v, n.re); name != "" && n.flag != "region" {
+				return cfg, fmt.Errorf("--%s %q is not %s; give the name, not a host name or URL: --%s %s", n.flag, n.v, n.what, n.flag, name)
+			}
 			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
 		}
 	}
@@ -270,3 +273,30 @@ func checkStateFile(path string, specs []output.Spec) error {
 	}
 	return nil
 }
+
+// nameIn finds the resource name in what an operator pasted instead of
+// it: an Azure host name, a URL or a SQL connection string's server
+// ("https://mystore.blob.core.windows.net/", "tcp:mysql.database.windows.net,1433"
+// give "mystore", "mysql"). It returns "" when v is not one of those (a
+// custom domain names no resource), or re refuses the name in it.
+func nameIn(v string, re *regexp.Regexp) string {
+	if _, rest, ok := strings.Cut(v, "://"); ok {
+		v = rest
+	}
+	host := strings.ToLower(strings.TrimPrefix(v, "tcp:"))
+	if i := strings.IndexAny(host, "/,:"); i >= 0 {
+		host = host[:i]
+	}
+	label, zone, ok := strings.Cut(strings.TrimSuffix(host, "."), ".")
+	if !ok || !slices.ContainsFunc(azureZones, func(z string) bool { return zone == z || strings.HasSuffix(zone, "."+z) }) {
+		return ""
+	}
+	if re.MatchString(label) {
+		return label
+	}
+	return ""
+}
+
+// azureZones are the DNS zones of the resources' host names in the three
+// clouds (blob.core.windows.net, vault.usgovcloudapi.net, azure-api.cn …).
+var azureZones = []string{"windows.net", "azure.net", "azure-api.net", "usgovcloudapi.net", "azure.us", "azure-api.us", "chinacloudapi.cn", "azure.cn", "azure-api.cn"}

@@ -250,6 +250,30 @@ func TestErrorsNameTheFlagOnce(t *testing.T) {
 	}
 }
 
+// A host name, URL or connection string pasted where a resource name is
+// asked for is refused with the name in it, ready to copy; a custom
+// domain or a region is not mistaken for one.
+func TestPastedHostNamesSuggestTheName(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sql-server", "tcp:mysql.database.windows.net,1433"}, "--sql-server mysql"},
+		{[]string{"--storage-account", "https://MyStore.blob.core.windows.net/"}, "--storage-account mystore"},
+		{[]string{"--key-vault", "https://kv-prod.vault.usgovcloudapi.net/"}, "--key-vault kv-prod"},
+		{[]string{"--event-hub", "ns-events.servicebus.chinacloudapi.cn"}, "--event-hub ns-events"},
+		{[]string{"--service", "contoso.azure-api.net"}, "--service contoso"},
+		{[]string{"--service", "api.contoso.com"}, ""},
+		{[]string{"--region", "westeurope.cloudapp.azure.net"}, ""},
+	} {
+		r := runBinary(t, nil, append(append([]string{"plan"}, tc.args...), "-o", "json")...)
+		suggests := strings.Contains(r.stderr, "give the name, not a host name or URL: ")
+		if r.code != 2 || suggests != (tc.want != "") || !strings.HasSuffix(strings.TrimSpace(r.stderr), tc.want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 ending %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
 // What version and --help print is their whole answer: a write that fails
 // is a failure.
 func TestUnwritableStdoutFails(t *testing.T) {
