@@ -104,8 +104,9 @@ func ScrubURL(raw string) string {
 }
 
 // urlInText finds URLs inside free text, such as Go's *url.Error, which
-// quotes the whole URL ("Get \"https://x/?sig=S\": EOF").
-var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
+// quotes the whole URL ("Get \"https://x/?sig=S\": EOF"), and a hint's
+// command in backquotes, which end it.
+var urlInText = regexp.MustCompile("(?i)\\b[a-z][a-z0-9+.-]*://[^\\s\"'<>`]+")
 
 // ErrorText is err's text fit for a message: a *url.Error (which quotes the
 // request's URL whole, query and all, even a redirect's relative Location)

@@ -27,6 +27,8 @@ func TestUntrusted(t *testing.T) {
 		{"bad \xff utf8", "bad \uFFFD utf8"},
 		{`Get "https://h.example/p?sig=SECRET&api-version=1": EOF`, `Get "https://h.example/p?api-version=1": EOF`},
 		{"https://user:pw@h.example/x#frag", "https://h.example/x"},
+		// A hint's command in backquotes: the quote ends the URL.
+		{"Run `az rest --url https://h.example/s?api-version=1&sig=S` and check", "Run `az rest --url https://h.example/s?api-version=1` and check"},
 	} {
 		if got := Untrusted(tc.in, 0); got != tc.want {
 			t.Errorf("Untrusted(%q) = %q, want %q", tc.in, got, tc.want)
