@@ -373,6 +373,30 @@ func TestResourceManagerUnreadable(t *testing.T) {
 	none(t, diagnose(t, pass(kv)), IDResourceManager)
 }
 
+// When Resource Manager never answered, the finding sends the operator to
+// the network first: no role assignment can help a request that did not
+// arrive.
+func TestResourceManagerThatDidNotAnswer(t *testing.T) {
+	skip := func(id, why, reach string) probes.Outcome {
+		r := probes.Skipf(probes.ReasonNotObservable, why, "hint")
+		r.NeedsARM = &probes.ARMNeed{Why: why, Permission: "Microsoft.Network/virtualNetworks/subnets/read", Command: "az …", Unreachable: reach}
+		return out(probes.Check{ID: id, Kind: probes.KindAnalysis, Required: true}, r)
+	}
+	const words = "got no answer from Resource Manager (nxdomain): name management.azure.com does not exist"
+	fs := diagnose(t, skip("subnet.config", "subnet read: not made: the vm read "+words, "management.azure.com on TCP 443"),
+		skip("subnet.free", "subnet read: not made: the vm read "+words, "management.azure.com on TCP 443"))
+	f := only(t, fs, IDResourceManager)
+	if !strings.Contains(f.Title, "did not answer this VM") || !strings.HasPrefix(f.Cause, "Requests to management.azure.com on TCP 443 got no answer from Resource Manager (nxdomain)") ||
+		!strings.HasPrefix(f.Fix.Summary, "Let this VM resolve and reach management.azure.com on TCP 443") || len(f.Fix.Commands) != 3 {
+		t.Errorf("%+v", f)
+	}
+	// A denial is still a matter of permissions.
+	f = only(t, diagnose(t, skip("subnet.config", "subnet read denied (HTTP 403 AuthorizationFailed)", "")), IDResourceManager)
+	if !strings.HasPrefix(f.Fix.Summary, "Give the identity apimprobe uses Reader") || strings.Contains(f.Title, "did not answer") {
+		t.Errorf("%+v", f)
+	}
+}
+
 func TestTwoUnrelatedFailuresTwoFindings(t *testing.T) {
 	// A silent resolver and an NSG rule: two causes, named apart, the most
 	// severe first.

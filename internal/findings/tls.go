@@ -79,7 +79,7 @@ func cnOf(dn string) string {
 func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
 	var perms, why []string
-	disabled := false
+	var host, noAnswer string // Resource Manager never answered: its host, and why
 	for _, o := range in.Outcomes {
 		n := o.Result.NeedsARM
 		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
@@ -88,7 +88,9 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 		hit = append(hit, o)
 		perms = append(perms, n.Permission)
 		why = append(why, n.Why)
-		disabled = disabled || n.Disabled
+		if n.Unreachable != "" && host == "" {
+			host, noAnswer = n.Unreachable, n.Why
+		}
 	}
 	if len(hit) == 0 {
 		return nil
@@ -102,14 +104,27 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	for i, p := range perms {
 		actions[i] = `"` + p + `"`
 	}
-	summary := fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", plural(len(perms), "network read action", "network read actions"))
-	if len(why) == 1 && strings.Contains(why[0], "--no-arm") {
-		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", plural(len(perms), "network read action", "network read actions"))
+	actionWords := plural(len(perms), "network read action", "network read actions")
+	title := fmt.Sprintf("Resource Manager not read: %s not judged", plural(len(hit), "analysis", "analyses"))
+	cause := strings.Join(why, "; ") + ": routes, NSGs and the subnet's configuration cannot be judged from inside the VM."
+	summary := fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+	switch {
+	case host != "":
+		// No permission can help a request that never reached Resource
+		// Manager: the network comes first.
+		if i := strings.Index(noAnswer, "no answer from Resource Manager"); i >= 0 {
+			noAnswer = noAnswer[i:]
+		}
+		title = fmt.Sprintf("Resource Manager did not answer this VM: %s not judged", plural(len(hit), "analysis", "analyses"))
+		cause = fmt.Sprintf("Requests to %s got %s, so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.", host, noAnswer)
+		summary = fmt.Sprintf("Let this VM resolve and reach %s (service tag AzureResourceManager) through its DNS servers, NSG and firewall, then run again; should the reads then be denied, the commands give the identity Reader and %s.", host, actionWords)
+	case len(why) == 1 && strings.Contains(why[0], "--no-arm"):
+		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", actionWords)
 	}
 	return []report.Finding{{
 		ID: IDResourceManager, Severity: report.SeverityInfo,
-		Title:    fmt.Sprintf("Resource Manager not read: %s not judged", plural(len(hit), "analysis", "analyses")),
-		Cause:    strings.Join(why, "; ") + ": routes, NSGs and the subnet's configuration cannot be judged from inside the VM.",
+		Title:    title,
+		Cause:    cause,
 		Checks:   ids(hit),
 		Evidence: map[string]any{"permissions": perms, "reasons": why},
 		Fix: report.Fix{

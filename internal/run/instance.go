@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -222,6 +223,11 @@ func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probe
 		cmd = r.CLI
 	}
 	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil}
+	if r != nil && r.Status == azurectx.ReadUnreachable {
+		res.NeedsARM.Unreachable = cmp.Or(v.Endpoint, "its endpoint")
+		res.Hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or r%s",
+			res.NeedsARM.Unreachable, strings.TrimPrefix(instanceHint(service), "R"))
+	}
 	return &res
 }
 

@@ -211,3 +211,16 @@ func TestAnnotateInstance(t *testing.T) {
 		t.Errorf("evidence: %v", rep.Checks[0])
 	}
 }
+
+// A view whose read got no answer sends the operator to the network first,
+// with the command to run where Resource Manager can be reached.
+func TestInstanceViewThatGotNoAnswer(t *testing.T) {
+	r := &azurectx.Read{Name: azurectx.ReadNetworkStatus, Status: azurectx.ReadUnreachable, CLI: "az rest …",
+		Message: "not made: the apim read got no answer from Resource Manager (refused): connection refused"}
+	res := viewUnavailable(&azurectx.InstanceView{Status: r, Deps: r, Endpoint: "management.azure.com on TCP 443"}, "contoso", false)
+	if res.NeedsARM == nil || res.NeedsARM.Unreachable != "management.azure.com on TCP 443" ||
+		!strings.HasPrefix(res.Hint, "Let this VM resolve and reach Resource Manager, management.azure.com on TCP 443") ||
+		!strings.Contains(res.Hint, "or run `az rest --method get --url") || !strings.Contains(res.Message, "got no answer") {
+		t.Errorf("%+v", res)
+	}
+}

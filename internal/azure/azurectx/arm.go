@@ -1,6 +1,7 @@
 package azurectx
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,9 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 	snap.Credential = credName
 	snap.Enabled = true
 	rm := cc.Services[cloud.ResourceManager]
+	if u, perr := url.Parse(rm.Endpoint); perr == nil && u.Hostname() != "" {
+		snap.Endpoint = u.Hostname() + " on TCP " + cmp.Or(u.Port(), "443")
+	}
 	if err == nil {
 		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
 	}
@@ -240,9 +244,15 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 		if !v2 {
 			names = append(names, ReadSubnet)
 		}
+		s.mu.Lock()
+		dep := s.snap.Reads[ReadNIC]
+		if dep == nil || dep.OK() {
+			dep = s.snap.Reads[ReadVM]
+		}
+		s.mu.Unlock()
 		for _, n := range names {
 			r := newRead(n, rg, nic, in)
-			r.Status, r.Message = ReadNotTried, "the NIC is unknown because the VM or NIC read failed"
+			notMade(r, dep, "the NIC is unknown because the VM or NIC read failed")
 			s.record(r)
 		}
 	}
@@ -266,6 +276,7 @@ func (s *armSession) rgNIC(in *Instance) (string, string) {
 // configured view.
 func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimDone <-chan struct{}) {
 	id, why := s.o.APIMSubnet, ""
+	var apimRead *Read
 	if id == "" && s.o.Service != "" && s.o.Phase != "pre" {
 		select {
 		case <-apimDone:
@@ -279,6 +290,7 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimD
 			why = "the instance " + a.Name + " has no virtualNetworkConfiguration.subnetResourceId (it is not in a virtual network)"
 		case r != nil:
 			why = "the instance's resource could not be read (" + r.Message + ")"
+			apimRead = r
 		default:
 			why = "the instance's resource could not be read in time"
 		}
@@ -289,9 +301,8 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimD
 			why = "the instance's subnet is unknown before deployment"
 		}
 		r := newRead(ReadSubnet, "", "", in)
-		r.Status = ReadNotTried
-		r.Message = why + ": pass --apim-subnet with the subnet's resource id"
-		s.finish(r, func() { s.snap.instanceSubnetUnknown = true })
+		notMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
+		s.finish(r, func() { s.snap.instanceSubnetUnknown = r.Status == ReadNotTried })
 		return
 	}
 	s.mu.Lock()
@@ -385,8 +396,25 @@ func settle(ctx context.Context, r *Read, started time.Time, err error, by strin
 		r.Status = ReadMalformed
 		r.Message = "Resource Manager answered with a malformed payload: " + boundedLine(err.Error())
 	default:
+		// No answer at all: the wire says why (a name that does not
+		// resolve, a refused or dropped connection, TLS inspection).
+		if reason, words := probes.Classify(nil, err); reason != probes.ReasonError {
+			r.Status = ReadUnreachable
+			r.Message = "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+			return
+		}
 		r.Status = ReadFailed
 		r.Message = boundedLine(err.Error())
+	}
+}
+
+// notMade records r as not made because dep, a read it needs, failed (why
+// says so); when dep never reached Resource Manager, r is unreachable for
+// the same reason.
+func notMade(r, dep *Read, why string) {
+	r.Status, r.Message = ReadNotTried, why
+	if dep != nil && dep.Status == ReadUnreachable {
+		r.Status, r.Message = ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message
 	}
 }
 

@@ -468,3 +468,45 @@ func TestIMDSValuesValidated(t *testing.T) {
 		t.Errorf("genuine values dropped: %+v", in)
 	}
 }
+
+// A Resource Manager that never answers (its port refuses) is no matter of
+// permissions: the reads say they got no answer and why, the reads that
+// needed them say so too, and the hints send the operator to the network.
+func TestUnreachableARMIsNotAPermission(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	o := Options{IMDSEndpoint: imds.URL, ARMEndpoint: "https://" + addr, TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := Discover(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(ctx)
+	for name, want := range map[string]string{
+		ReadVM:              "got no answer from Resource Manager (refused)",
+		ReadAPIM:            "got no answer from Resource Manager (refused)",
+		ReadEffectiveRoutes: "not made: the vm read got no answer from Resource Manager (refused)",
+		ReadNetworkStatus:   "not made: the apim read got no answer from Resource Manager (refused)",
+	} {
+		if r := s.Read(name); r == nil || r.Status != ReadUnreachable || !strings.Contains(r.Message, want) {
+			t.Errorf("%s read: %+v, want unreachable with %q", name, r, want)
+		}
+	}
+	res := runChecks(t, d, o)
+	reach := "127.0.0.1 on TCP " + port
+	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "got no answer from Resource Manager (refused)",
+		"Let this VM resolve and reach Resource Manager, "+reach+" (service tag AzureResourceManager)")
+	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "Let this VM resolve and reach Resource Manager")
+	for _, id := range []string{"route.forced-tunnel", "subnet.config", "subnet.nsg.inbound-3443"} {
+		if n := res[id].NeedsARM; n == nil || n.Unreachable != reach {
+			t.Errorf("%s: NeedsARM %+v, want unreachable %q", id, n, reach)
+		}
+	}
+}

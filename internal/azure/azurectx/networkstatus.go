@@ -76,6 +76,9 @@ type InstanceView struct {
 	Locations    []LocationStatus
 	Dependencies []Dependency
 	Status, Deps *Read
+	// Endpoint is Resource Manager's host and port in words, for a read
+	// that got no answer.
+	Endpoint string
 }
 
 // statusWire and depsWire are the recorded shapes (azure-facts §4.2).
@@ -128,7 +131,7 @@ func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
 		}
 		for _, n := range []string{ReadNetworkStatus, ReadDependencies} {
 			r := newInstanceRead(n, s.o.Service, "")
-			r.Status, r.Message = ReadNotTried, why
+			notMade(r, apimRead, why)
 			s.record(r)
 		}
 		return
@@ -383,7 +386,7 @@ func (d *Discovery) InstanceView(ctx context.Context) *InstanceView {
 // instanceView is the snapshot's part of the instance's own view.
 func (s *Snapshot) instanceView() *InstanceView {
 	return &InstanceView{Locations: s.NetworkStatus, Dependencies: s.Dependencies,
-		Status: s.Reads[ReadNetworkStatus], Deps: s.Reads[ReadDependencies]}
+		Status: s.Reads[ReadNetworkStatus], Deps: s.Reads[ReadDependencies], Endpoint: s.Endpoint}
 }
 
 // InstanceView implements InstanceViewSource for a finished snapshot.

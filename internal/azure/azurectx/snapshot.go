@@ -35,6 +35,10 @@ const (
 	ReadMalformed = "malformed"
 	ReadFailed    = "failed"
 	ReadNotTried  = "not-tried" // an earlier read it depends on failed, or no token
+	// ReadUnreachable: no HTTP answer came (DNS, TCP or TLS failed on the
+	// way to Resource Manager); a read not made because one it depends on
+	// was unreachable is unreachable too, for the same reason.
+	ReadUnreachable = "unreachable"
 )
 
 // Read records one ARM read: what it needed and how it went.
@@ -99,6 +103,9 @@ type Snapshot struct {
 	Credential string
 	TokenError string
 	Reads      map[string]*Read
+	// Endpoint is Resource Manager's host and port in words
+	// ("management.azure.com on TCP 443"), once known.
+	Endpoint string
 
 	// Region and SubnetPrefix are the context's (flag or IMDS), so the
 	// analyses need nothing else.
