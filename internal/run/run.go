@@ -104,6 +104,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	// IMDS answers (or not) within its own second; Resource Manager reads go
 	// on while the checks run, until the run's deadline.
 	cfg.Azure.RunDeadline = cfg.Deadline
+	cfg.Azure.ConnectTimeout = cfg.Timeout
 	cfg.Azure.Cloud = cfg.Cloud
 	disc, err := azurectx.Discover(ctx, cfg.Azure)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -140,13 +141,17 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 	// connections can be closed when the reads are done.
 	transport := o.ARMTransport
 	if transport == nil {
-		transport = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = o.ConnectTimeout
+		transport = &http.Client{Transport: t}
 	}
 	clientOpts := &arm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud:     cc,
 			Transport: transport,
-			Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap},
+			Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap,
+				ShouldRetry: shouldRetry},
 			Telemetry: policy.TelemetryOptions{Disabled: true},
 		},
 		DisableRPRegistration: true,
@@ -347,13 +352,9 @@ func newRead(name, rg, nic string, in *Instance) *Read {
 }
 
 // settle classifies a read's error into its status; nil means ok.
+// settle classifies a read's error into its status; nil means ok.
 func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err error) {
-	settle(ctx, r, started, err, s.o.deadlineWords())
-}
-
-// settle classifies a read's error into its status; nil means ok. by names
-// the deadline that bounds the reads, for a read it cut.
-func settle(ctx context.Context, r *Read, started time.Time, err error, by string) {
+	by := s.o.deadlineWords() // the deadline that bounds the reads
 	r.Duration = time.Since(started)
 	if err == nil {
 		r.Status = ReadOK
@@ -386,6 +387,16 @@ func settle(ctx context.Context, r *Read, started time.Time, err error, by strin
 			r.Status = ReadFailed
 			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, boundedLine(re.ErrorCode))
 		}
+	case ctx.Err() == nil && connectFailed(err):
+		// Real Resource Manager connects in milliseconds: a connection
+		// not made within the check limit was dropped on the way, and
+		// waiting for the run's deadline would not change that.
+		reason, words := probes.Classify(nil, err)
+		if reason == probes.ReasonTimeout {
+			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
+		}
+		r.Status = ReadUnreachable
+		r.Message = "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		r.Status = ReadTimeout
 		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
@@ -406,6 +417,30 @@ func settle(ctx context.Context, r *Read, started time.Time, err error, by strin
 		r.Status = ReadFailed
 		r.Message = boundedLine(err.Error())
 	}
+}
+
+// shouldRetry is azcore's own choice (its status codes, any error) but for
+// a connection that timed out: TCP retransmitted its SYN within the check
+// limit already, and two more tries would triple the wait for a drop.
+func shouldRetry(resp *http.Response, err error) bool {
+	if err != nil {
+		var ne net.Error
+		return !(connectFailed(err) && errors.As(err, &ne) && ne.Timeout())
+	}
+	return runtime.HasStatusCode(resp, http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
+}
+
+// connectFailed reports whether err is a connection to Resource Manager
+// that was never made: TCP (refused, dropped, no route) or the TLS
+// handshake (net/http's own timeout for it).
+func connectFailed(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && strings.Contains(err.Error(), "TLS handshake timeout")
 }
 
 // notMade records r as not made because dep, a read it needs, failed (why

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -509,4 +510,44 @@ func TestUnreachableARMIsNotAPermission(t *testing.T) {
 			t.Errorf("%s: NeedsARM %+v, want unreachable %q", id, n, reach)
 		}
 	}
+}
+
+// A connection to Resource Manager that is never answered (a silent drop)
+// ends at the check limit, once, not at the run's deadline after retries:
+// the reads say it got no answer within --timeout.
+func TestDroppedARMEndsAtTheCheckLimit(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	var dials atomic.Int32
+	dropped := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.ErrDeadlineExceeded}
+	}}}
+	o := Options{IMDSEndpoint: imds.URL, ARMEndpoint: "https://management.azure.com", ARMTransport: dropped, ConnectTimeout: 100 * time.Millisecond,
+		TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	d, err := Discover(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(ctx)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the reads took %v: a dropped connection must end them, not the deadline", took)
+	}
+	want := "got no answer from Resource Manager (timeout): the connection was not answered within --timeout 100ms"
+	if r := s.Read(ReadVM); r == nil || r.Status != ReadUnreachable || !strings.Contains(r.Message, want) {
+		t.Errorf("vm read %+v, want unreachable with %q", r, want)
+	}
+	// The first reads (VM, instance, service tags) dial once each; a retry
+	// would dial again.
+	if n := dials.Load(); n > 3 {
+		t.Errorf("%d dials: a connection that timed out was retried", n)
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, want, "Let this VM resolve and reach Resource Manager, management.azure.com on TCP 443")
 }

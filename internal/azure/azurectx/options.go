@@ -51,6 +51,8 @@ const (
 	// DefaultIMDSTimeout is IMDS's own bound: outside Azure nothing answers
 	// 169.254.169.254 and the run must go on at once.
 	DefaultIMDSTimeout = time.Second
+	// DefaultConnectTimeout is --timeout's default.
+	DefaultConnectTimeout = 5 * time.Second
 )
 
 // Options configure discovery. Zero values take the defaults.
@@ -90,6 +92,10 @@ type Options struct {
 	// RunDeadline is the run's --deadline, named in messages about reads
 	// it cut (0: the reads' own bound is named instead).
 	RunDeadline time.Duration
+	// ConnectTimeout bounds a connection to Resource Manager, TCP and TLS
+	// (the check limit, --timeout): one not made by then was dropped on
+	// the way, and the reads say so instead of waiting for the deadline.
+	ConnectTimeout time.Duration
 
 	// TokenCredential, when set, is used instead of building one (tests,
 	// embedding). ARMTransport carries ARM requests (tests: the TLS test
@@ -106,6 +112,9 @@ func (o *Options) defaults() {
 	}
 	if o.IMDSTimeout <= 0 {
 		o.IMDSTimeout = DefaultIMDSTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
 	}
 	if o.ARM == "" {
 		o.ARM = ARMAuto

@@ -69,6 +69,8 @@ type scenario struct {
 	// lastReadLag: the run must end within this of the lab Resource
 	// Manager serving its last long-running result.
 	lastReadLag time.Duration
+	// within: the run must end within this, however long its --deadline.
+	within time.Duration
 }
 
 // The lab's Resource Manager answers every read; the analyses judge its
@@ -206,6 +208,17 @@ var scenarios = []scenario{
 		checks: []want{
 			{id: "subnet.nsg.inbound-3443", status: probes.Fail, reason: probes.ReasonNSGRule, phase: probes.PhaseAnalysis, contains: []string{"DenyMgmt3443", "avnm-lab"}},
 			{id: "subnet.nsg.outbound-storage-443", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		// Resource Manager's port is dropped, as an outbound allow-list of
+		// APIM's dependencies does: the reads give up at --timeout, not at
+		// --deadline, and say the network is why, not permissions.
+		name: "arm-drop", verdict: report.Ready, exit: 0, deadline: 20 * time.Second, within: 3 * checkTimeout,
+		checks: []want{
+			{id: "outbound.sql", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "subnet.config", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"got no answer from Resource Manager (timeout)", "--timeout 2s"}},
+			{id: "route.forced-tunnel", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"got no answer from Resource Manager (timeout)"}},
 		},
 	},
 	{
@@ -567,6 +580,9 @@ var signals = map[string][]signal{
 		{cmd: "curl -sS " + trust + " https://labkv.vault.azure.net/", out: "AKV10000"},
 		{cmd: "curl -sS " + roots + " https://labkv.vault.azure.net/", exit: 60},
 	},
+	"arm-drop": {
+		{cmd: "curl -sS --max-time 2 " + trust + " " + armTok + " '" + armBase + armNet + "/virtualNetworks/vnet-apim?api-version=2025-01-01'", exit: 28},
+	},
 	"arm-slow-reads": {
 		{cmd: armPOST("effectiveRouteTable"), out: "202"},
 	},
@@ -705,6 +721,9 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 	// Whatever the network does, the run ends by its deadline.
 	if wall > runDeadline+deadlineSlack {
 		t.Errorf("wall time %v exceeds --deadline %v by more than %v", wall, runDeadline, deadlineSlack)
+	}
+	if sc.within > 0 && wall > sc.within {
+		t.Errorf("the run took %v, want within %v", wall, sc.within)
 	}
 	if sc.dropsPackets && wall >= runDeadline {
 		t.Errorf("with packets dropped the run took %v, not under its --deadline %v: checks must end at their own --timeout %v", wall, runDeadline, checkTimeout)
