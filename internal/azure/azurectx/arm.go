@@ -255,9 +255,13 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 			dep = s.snap.Reads[ReadVM]
 		}
 		s.mu.Unlock()
+		why := "the NIC is unknown because the VM or NIC read failed"
+		if dep != nil && !dep.OK() && dep.Message != "" {
+			why = "the NIC is unknown: the " + dep.Name + " read failed (" + dep.Message + ")"
+		}
 		for _, n := range names {
 			r := newRead(n, rg, nic, in)
-			notMade(r, dep, "the NIC is unknown because the VM or NIC read failed")
+			notMade(r, dep, why)
 			s.record(r)
 		}
 	}

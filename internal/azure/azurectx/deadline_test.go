@@ -551,3 +551,31 @@ func TestDroppedARMEndsAtTheCheckLimit(t *testing.T) {
 	res := runChecks(t, d, o)
 	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, want, "Let this VM resolve and reach Resource Manager, management.azure.com on TCP 443")
 }
+
+// A VM read that is denied leaves the NIC unknown: the reads that need it
+// say which read failed and how, and the analyses ask for the permission.
+func TestDeniedVMReadIsNamed(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, map[string]http.HandlerFunc{
+		"GET jumpbox": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization"}}`))
+		},
+	})
+	o := baseOpts(imds.URL, arm)
+	d, err := Discover(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(context.Background())
+	want := "the NIC is unknown: the vm read failed (denied (HTTP 403 AuthorizationFailed): the identity lacks Microsoft.Compute/virtualMachines/read)"
+	if r := s.Read(ReadEffectiveRoutes); r == nil || r.Status != ReadNotTried || r.Message != want {
+		t.Errorf("effective-routes read %+v, want not-tried %q", r, want)
+	}
+	res := runChecks(t, d, o)
+	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "vm read failed (denied (HTTP 403")
+	if n := res["route.forced-tunnel"].NeedsARM; n == nil || n.Unreachable != "" {
+		t.Errorf("NeedsARM %+v: a denial is not a network matter", n)
+	}
+}
