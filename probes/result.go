@@ -115,6 +115,10 @@ type ARMNeed struct {
 	// Disabled: Resource Manager was not used at all (--no-arm, or no
 	// token), as opposed to one read being denied or failing.
 	Disabled bool
+	// NoToken names the credential that gave no token
+	// ("managed-identity", "azure-cli", "default"); "" when one was had
+	// or none was asked.
+	NoToken string
 	// Unreachable is Resource Manager's host and port in words
 	// ("management.azure.com on TCP 443") when the read got no answer from
 	// it at all (DNS, TCP or TLS failed on the way); "" otherwise.

@@ -429,3 +429,23 @@ func BenchmarkDiagnose200(b *testing.B) {
 		Diagnose(in)
 	}
 }
+
+// With no token, the fix depends on the credential: an identity for the
+// VM, or az login.
+func TestResourceManagerWithoutAToken(t *testing.T) {
+	skip := func(cred string) probes.Outcome {
+		why := "no Resource Manager token from the " + cred + " credential: HTTP 400: Identity not found"
+		r := probes.Skipf(probes.ReasonNotObservable, why, "hint")
+		r.NeedsARM = &probes.ARMNeed{Why: why, Permission: "Microsoft.Network/virtualNetworks/subnets/read", Command: "az …", Disabled: true, NoToken: cred}
+		return out(probes.Check{ID: "subnet.config", Kind: probes.KindAnalysis, Required: true}, r)
+	}
+	f := only(t, diagnose(t, skip("managed-identity")), IDResourceManager)
+	if !strings.HasPrefix(f.Title, "No Resource Manager token") || !strings.Contains(f.Fix.Summary, "az vm identity assign -g rg-apim -n <vm>") ||
+		!strings.Contains(f.Fix.Summary, "--identity-client-id") || !strings.Contains(f.Cause, "Identity not found") {
+		t.Errorf("managed identity: %+v", f)
+	}
+	f = only(t, diagnose(t, skip("azure-cli")), IDResourceManager)
+	if !strings.HasPrefix(f.Fix.Summary, "Sign in with az login") {
+		t.Errorf("azure-cli: %+v", f)
+	}
+}

@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -80,6 +81,7 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
 	var perms, why []string
 	var host, noAnswer string // Resource Manager never answered: its host, and why
+	noToken := ""             // the credential that gave no token
 	for _, o := range in.Outcomes {
 		n := o.Result.NeedsARM
 		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
@@ -91,6 +93,7 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 		if n.Unreachable != "" && host == "" {
 			host, noAnswer = n.Unreachable, n.Why
 		}
+		noToken = cmp.Or(noToken, n.NoToken)
 	}
 	if len(hit) == 0 {
 		return nil
@@ -118,6 +121,17 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 		title = fmt.Sprintf("Resource Manager did not answer this VM: %s not judged", plural(len(hit), "analysis", "analyses"))
 		cause = fmt.Sprintf("Requests to %s got %s, so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.", host, noAnswer)
 		summary = fmt.Sprintf("Let this VM resolve and reach %s (service tag AzureResourceManager) through its DNS servers, NSG and firewall, then run again; should the reads then be denied, the commands give the identity Reader and %s.", host, actionWords)
+	case noToken != "":
+		title = fmt.Sprintf("No Resource Manager token: %s not judged", plural(len(hit), "analysis", "analyses"))
+		switch noToken {
+		case "azure-cli":
+			summary = fmt.Sprintf("Sign in with az login as an account that has Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+		case "managed-identity":
+			summary = fmt.Sprintf("Give this VM a managed identity (az vm identity assign -g %s -n %s turns on the system-assigned one; --identity-client-id picks a user-assigned one) with Reader and %s on the resource group (the commands make a custom role), then run again.",
+				or(in.Context.ResourceGroup, "<resource-group>"), "<vm>", actionWords)
+		default:
+			summary = fmt.Sprintf("Give the credential chain an identity (a managed identity, AZURE_CLIENT_ID, or az login) with Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+		}
 	case len(why) == 1 && strings.Contains(why[0], "--no-arm"):
 		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", actionWords)
 	}

@@ -461,6 +461,9 @@ func TestTokenFailureSkips(t *testing.T) {
 	}
 	res := runChecks(t, d, o)
 	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "no Resource Manager token", "subnets/read")
+	if n := res["subnet.config"].NeedsARM; n == nil || n.NoToken != CredManagedIdentity || n.Unreachable != "" {
+		t.Errorf("NeedsARM %+v, want the managed identity named as giving no token", n)
+	}
 }
 
 // TestAPIMFoundElsewhereInSubscription: the instance is not in the VM's

@@ -240,7 +240,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
-	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != ""}
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken()}
 	if r != nil && r.Status == ReadUnreachable {
 		res.NeedsARM.Unreachable = nonEmpty(s.Endpoint, "its endpoint")
 	}

@@ -57,6 +57,15 @@ type Read struct {
 	Duration   time.Duration `json:"-"`
 }
 
+// noToken names the credential that gave no token, "" when one was had or
+// none was asked.
+func (s *Snapshot) noToken() string {
+	if s == nil || s.TokenError == "" {
+		return ""
+	}
+	return nonEmpty(s.Credential, CredManagedIdentity)
+}
+
 // OK reports whether the read succeeded.
 func (r *Read) OK() bool { return r != nil && r.Status == ReadOK }
 
