@@ -399,8 +399,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		if reason == probes.ReasonTimeout {
 			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
 		}
-		r.Status = ReadUnreachable
-		r.Message = "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+		r.Status, r.Message = ReadUnreachable, noAnswer(reason, words, err)
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		r.Status = ReadTimeout
 		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
@@ -414,8 +413,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
 		if reason, words := probes.Classify(nil, err); reason != probes.ReasonError {
-			r.Status = ReadUnreachable
-			r.Message = "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+			r.Status, r.Message = ReadUnreachable, noAnswer(reason, words, err)
 			return
 		}
 		r.Status = ReadFailed
@@ -435,12 +433,23 @@ func shouldRetry(resp *http.Response, err error) bool {
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
 }
 
+// noAnswer words a read that got no HTTP answer: the wire's reason, and
+// whether it was the proxy this VM's environment names (HTTPS_PROXY, which
+// Resource Manager's requests follow as az's do) that did not answer.
+func noAnswer(reason probes.Reason, words string, err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "proxyconnect" {
+		words = "the proxy that HTTPS_PROXY names did not answer: " + words
+	}
+	return "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+}
+
 // connectFailed reports whether err is a connection to Resource Manager
-// that was never made: TCP (refused, dropped, no route) or the TLS
-// handshake (net/http's own timeout for it).
+// (or to the proxy on the way) that was never made: TCP (refused, dropped,
+// no route) or the TLS handshake (net/http's own timeout for it).
 func connectFailed(err error) bool {
 	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
+	if errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect") {
 		return true
 	}
 	var ne net.Error

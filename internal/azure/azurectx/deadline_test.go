@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -577,5 +579,22 @@ func TestDeniedVMReadIsNamed(t *testing.T) {
 	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "vm read failed (denied (HTTP 403")
 	if n := res["route.forced-tunnel"].NeedsARM; n == nil || n.Unreachable != "" {
 		t.Errorf("NeedsARM %+v: a denial is not a network matter", n)
+	}
+}
+
+// Through a proxy (HTTPS_PROXY), a connection that fails is the proxy's:
+// the words say so, and it counts as a connection never made.
+func TestNoAnswerNamesTheProxy(t *testing.T) {
+	err := &url.Error{Op: "Get", URL: "https://management.azure.com/x", Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	if !connectFailed(err) {
+		t.Error("a refused proxy is a connection never made")
+	}
+	reason, words := probes.Classify(nil, err)
+	if got := noAnswer(reason, words, err); !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
+		t.Errorf("%q", got)
+	}
+	direct := &url.Error{Op: "Get", URL: "https://management.azure.com/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	if got := noAnswer(probes.ReasonRefused, "connection refused", direct); strings.Contains(got, "proxy") {
+		t.Errorf("%q names a proxy", got)
 	}
 }
