@@ -280,7 +280,9 @@ func (run *httpRun) failure(ctx context.Context, res Result, err error, host str
 	case reason == ReasonDeadline:
 		return mergeFail(res, reason, phaseOf(run), msg)
 	case !run.connected:
-		if reason == ReasonTimeout {
+		if reason == ReasonTimeout && dialled == "" {
+			msg = fmt.Sprintf("the check's limit ran out after %s, before a TCP connection was tried", roundMS(took))
+		} else if reason == ReasonTimeout {
 			msg = fmt.Sprintf("no answer to TCP SYN to %s within %s (a silent drop: NSG, firewall or route)", dialled, roundMS(took))
 		} else if dialled != "" {
 			msg = fmt.Sprintf("TCP connect to %s: %s", dialled, msg)

@@ -239,3 +239,14 @@ func TestHTTPRedirectToSilentName(t *testing.T) {
 		t.Fatalf("message %q should name the redirect's host and no query", r.Message)
 	}
 }
+
+// A check whose limit has run out before it dials says so, instead of
+// naming a silent drop to no address.
+func TestHTTPOutOfTimeBeforeDialling(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	r := HTTP{URL: "https://127.0.0.1:9/"}.Run(ctx)
+	if r.Status != Fail || r.Reason != ReasonTimeout || !strings.Contains(r.Message, "before a TCP connection was tried") {
+		t.Errorf("%s/%s: %s", r.Status, r.Reason, r.Message)
+	}
+}
