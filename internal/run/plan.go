@@ -146,8 +146,9 @@ func overTCP(k probes.Kind) bool {
 }
 
 // egressCheck asks the echo service where traffic leaves from. The
-// AzureCloud prefixes may come from Resource Manager, so they are collected
-// inside the probe, while the other checks run.
+// AzureCloud prefixes may come from Resource Manager: they are waited for
+// beside the echo, within the check's limit, and only when its answer needs
+// them (a read that never ends must not keep the echo from being asked).
 func (w world) egressCheck() probes.Check {
 	cfg := egress.Config{
 		EchoURL: w.cfg.EgressEchoURL, Off: w.cfg.NoEgress, Expected: w.cfg.ExpectEgress,
@@ -161,8 +162,10 @@ func (w world) egressCheck() probes.Check {
 		return ch
 	}
 	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		tags := make(chan []netip.Prefix, 1)
+		go func() { tags <- w.tagPrefixes(ctx, "AzureCloud") }()
 		cfg := cfg
-		cfg.TagPrefixes = w.tagPrefixes(ctx, "AzureCloud")
+		cfg.Tags = func() []netip.Prefix { return <-tags }
 		return egress.NewCheck(cfg).Probe.Run(ctx)
 	})
 	return ch

@@ -49,6 +49,10 @@ type Config struct {
 	VMPublicIP netip.Addr
 	// TagPrefixes are the AzureCloud service-tag prefixes, when loaded.
 	TagPrefixes []netip.Prefix
+	// Tags, when set, gives the AzureCloud prefixes instead, and is asked
+	// only when the answer needs them: Resource Manager may still be
+	// reading them, and the echo must not wait for that before it is asked.
+	Tags func() []netip.Prefix
 	// Mode is --mode: what the egress address means depends on it.
 	Mode probes.Mode
 	// Resolver resolves the echo host; nil means Go's resolver.
@@ -296,10 +300,14 @@ func (cfg Config) Judge(ip netip.Addr) probes.Result {
 			}
 		}
 	}
-	if len(cfg.TagPrefixes) > 0 {
-		n := len(cfg.TagPrefixes)
+	tags := cfg.TagPrefixes
+	if cfg.Tags != nil {
+		tags = cfg.Tags()
+	}
+	if len(tags) > 0 {
+		n := len(tags)
 		compared = append(compared, fmt.Sprintf("AzureCloud service tag (%d prefix%s)", n, map[bool]string{true: "es"}[n != 1]))
-		for _, p := range cfg.TagPrefixes {
+		for _, p := range tags {
 			if p.Contains(ip) {
 				ev["matched"] = "service-tag AzureCloud " + p.String()
 				ev["compared_with"] = compared
