@@ -138,12 +138,14 @@ func severityOf(os []probes.Outcome) string {
 	return sev
 }
 
+// ids are the outcomes' check ids, each once (a check of many hosts may
+// come as several outcomes).
 func ids(os []probes.Outcome) []string {
 	out := make([]string, len(os))
 	for i, o := range os {
 		out[i] = o.Check.ID
 	}
-	return out
+	return uniq(out)
 }
 
 func uniq(ss []string) []string {

@@ -78,6 +78,9 @@ type depSeen struct {
 	Message  string                  `json:"message,omitempty"`
 	Dialled  string                  `json:"dialled,omitempty"`
 	Instance []probes.InstanceStatus `json:"instance_status,omitempty"`
+	// cert is the chain the handshake presented, for the interception
+	// summary and finding (interceptedParts).
+	cert *probes.CertSeen
 }
 
 // depDup is a host of the list that a catalogue check probes already.
@@ -358,7 +361,30 @@ func (w world) depProbe(t target) probes.Probe {
 
 func seenOf(t target, r probes.Result) depSeen {
 	return depSeen{Host: t.host, Port: t.port, Category: t.category, Required: t.required, Status: r.Status, Reason: r.Reason,
-		Phase: r.FailedPhase, Message: r.Message, Dialled: r.Dialled, Instance: t.instance}
+		Phase: r.FailedPhase, Message: r.Message, Dialled: r.Dialled, Instance: t.instance, cert: r.Cert}
+}
+
+// interceptedParts are the hosts of the instance's dependency list whose
+// TLS was intercepted, each as an outcome of instance.dependencies with the
+// certificate seen: tls.interception and the inspection finding name them
+// with the catalogue's hosts. all: every host that failed or warned was
+// intercepted (the check has no other cause).
+func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
+	all = true
+	for _, d := range deps {
+		if d.Status != probes.Fail && d.Status != probes.Warn {
+			continue
+		}
+		if d.Reason != probes.ReasonTLSIntercepted {
+			all = false
+			continue
+		}
+		parts = append(parts, probes.Outcome{
+			Check:  probes.Check{ID: idInstanceDeps, Kind: probes.KindTLS, Required: d.Required, Target: probes.HostPort(d.Host, d.Port)},
+			Result: probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled, Cert: d.cert},
+		})
+	}
+	return parts, all && len(parts) > 0
 }
 
 // depsResult judges the probed dependency list: a required host failing

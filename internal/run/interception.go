@@ -66,7 +66,7 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 			lines = append(lines, fmt.Sprintf("%s (issuer %q, root %q)", i.Host, i.Issuer, i.Root))
 		}
 		msg := fmt.Sprintf("TLS to %d Azure host(s) is intercepted: the certificate is trusted here but does not lead to an Azure root: %s",
-			len(list), strings.Join(lines, "; "))
+			len(uniq(names)), strings.Join(lines, "; "))
 		if required {
 			r = probes.Failf(probes.ReasonTLSIntercepted, probes.PhaseTLS, msg)
 		} else {
@@ -93,7 +93,9 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 func InterceptedHosts(outcomes []probes.Outcome) []Intercepted {
 	var out []Intercepted
 	for _, o := range outcomes {
-		if o.Check.ID == InterceptionCheckID || o.Result.Reason != probes.ReasonTLSIntercepted {
+		// A check of many hosts (instance.dependencies) is listed by its
+		// hosts, which come as outcomes of their own.
+		if o.Check.ID == InterceptionCheckID || o.Result.Reason != probes.ReasonTLSIntercepted || o.Check.Target.Host == "" {
 			continue
 		}
 		out = append(out, Intercepted{

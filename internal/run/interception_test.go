@@ -177,3 +177,33 @@ func hostPort(s string) probes.Target {
 	port, _ := strconv.Atoi(p)
 	return probes.HostPort(h, port)
 }
+
+// instance.dependencies is one check of many hosts: its intercepted hosts
+// are listed one by one, with the certificate seen, and the check itself
+// never as a host without a name.
+func TestInstanceDependenciesInterceptedByHost(t *testing.T) {
+	cert := &probes.CertSeen{Issuer: "CN=Fw CA", Root: "CN=Fw CA", Intercepted: true}
+	deps := []depSeen{
+		{Host: "apikv.vault.azure.net", Port: 443, Required: true, Status: probes.Fail, Reason: probes.ReasonTLSIntercepted, cert: cert},
+		{Host: "st1.blob.core.windows.net", Port: 443, Required: true, Status: probes.Pass, Reason: probes.ReasonOK},
+	}
+	whole := probes.Outcome{
+		Check:  probes.Check{ID: idInstanceDeps, Kind: probes.KindAnalysis, Required: true, Target: probes.Subject("the instance's outboundNetworkDependenciesEndpoints")},
+		Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSIntercepted, FailedPhase: probes.PhaseTLS},
+	}
+	parts, all := interceptedParts(deps)
+	if !all || len(parts) != 1 || parts[0].Check.Target.Host != "apikv.vault.azure.net" || parts[0].Result.Cert != cert {
+		t.Fatalf("parts %+v, all %v", parts, all)
+	}
+	o := InterceptionSummary(append([]probes.Outcome{whole, intercepted("outbound.keyvault", "kv.vault.azure.net:443", true, "CN=Fw CA")}, parts...))
+	if !strings.HasPrefix(o.Result.Message, "TLS to 2 Azure host(s)") || strings.Contains(o.Result.Message, ":  (") ||
+		o.Result.Hint != "Exempt these FQDNs from TLS inspection on the firewall or proxy: apikv.vault.azure.net, kv.vault.azure.net." {
+		t.Errorf("%s | %s", o.Result.Message, o.Result.Hint)
+	}
+	// Another cause among the hosts: the diagnosis must not take the whole
+	// check for an interception.
+	deps = append(deps, depSeen{Host: "sql1.database.windows.net", Port: 1433, Required: true, Status: probes.Fail, Reason: probes.ReasonTimeout})
+	if _, all := interceptedParts(deps); all {
+		t.Error("a timed-out host was taken for an interception")
+	}
+}

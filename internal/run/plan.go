@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
@@ -98,7 +99,7 @@ func (w world) checks() ([]probes.Check, error) {
 	az.Phase, az.Region = w.phase, w.region
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
 	checks = append(checks, w.instanceChecks(deps)...)
-	checks = append(checks, interceptionCheck())
+	checks = append(checks, w.interceptionCheck())
 	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
 	if len(selected) == 0 {
 		return nil, noChecks(checks, w.cfg.Only, w.cfg.Skip)
@@ -173,9 +174,14 @@ func (w world) egressCheck() probes.Check {
 
 // interceptionCheck is tls.interception: a summary of every TLS outcome,
 // made by the runner once the others have finished.
-func interceptionCheck() probes.Check {
+func (w world) interceptionCheck() probes.Check {
 	c := InterceptionSummary(nil).Check
 	c.Preset = nil
-	c.Summary = func(outs []probes.Outcome) probes.Result { return InterceptionSummary(outs).Result }
+	c.Summary = func(outs []probes.Outcome) probes.Result {
+		// The instance's dependency list is one check of many hosts: its
+		// intercepted hosts are listed one by one.
+		parts, _ := interceptedParts(w.instRun.get())
+		return InterceptionSummary(append(slices.Clip(outs), parts...)).Result
+	}
 	return c
 }

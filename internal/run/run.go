@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -124,10 +125,11 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		return nil, err
 	}
 
+	instRun := &instanceRun{}
 	w := world{
 		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
 		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
-		instance: disc, runCtx: ctx, instRun: &instanceRun{},
+		instance: disc, runCtx: ctx, instRun: instRun,
 	}
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
@@ -195,7 +197,14 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	snap := disc.Wait(sctx)
 	scancel()
 	rep.Context.Instance = instanceOf(snap)
-	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, outs, snap))
+	// The instance's intercepted hosts go to the diagnosis one by one, when
+	// interception is all that failed there: the inspection finding then
+	// names them and explains the check.
+	diag := outs
+	if parts, all := interceptedParts(instRun.get()); all {
+		diag = append(slices.Clip(outs), parts...)
+	}
+	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, diag, snap))
 	if cfg.State != nil {
 		cfg.State.Apply(rep)
 	}
