@@ -138,6 +138,28 @@ func baseOpts(imds string, arm *armServer) Options {
 	}
 }
 
+// armError answers as Resource Manager refuses a request: the status and
+// its error body.
+func armError(status int, code string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(`{"error":{"code":"` + code + `","message":"The client does not have authorization"}}`))
+	}
+}
+
+// discoverWait runs Discover and waits for its reads (a nil snapshot: ctx
+// ended first), and says how long that took.
+func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *Snapshot, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	d, err := Discover(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, d.Wait(ctx), time.Since(start)
+}
+
 func runChecks(t *testing.T, d SnapshotSource, o Options) map[string]probes.Result {
 	t.Helper()
 	out := map[string]probes.Result{}
@@ -427,14 +449,9 @@ func TestDeadlineCutsSlowReads(t *testing.T) {
 			o.RunDeadline = 20 * time.Second // named in messages only
 			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 			defer cancel()
-			start := time.Now()
-			d, err := Discover(ctx, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := d.Wait(ctx)
+			d, s, took := discoverWait(t, ctx, o)
 			if s == nil {
-				t.Fatalf("the snapshot was not ready before the deadline (%v)", time.Since(start))
+				t.Fatalf("the snapshot was not ready before the deadline (%v)", took)
 			}
 			if r := s.Read(ReadEffectiveRoutes); r.Status != ReadTimeout || !strings.Contains(r.Message, "--deadline") {
 				t.Fatalf("routes read: %+v", r)

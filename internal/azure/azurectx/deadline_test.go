@@ -136,11 +136,7 @@ func TestAnalysesWaitForSlowReadsBeyondTheirTimeout(t *testing.T) {
 // effective view had, so the configured NSG's DenyInternetOut decides.
 func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	imds, _ := fakeIMDS(t)
-	deny := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"no"}}`))
-	}
+	deny := armError(http.StatusForbidden, "AuthorizationFailed")
 	arm := newARM(t, map[string]http.HandlerFunc{"POST effectiveRouteTable": deny, "POST effectiveNetworkSecurityGroups": deny})
 	o := baseOpts(imds.URL, arm)
 	d, err := Discover(context.Background(), o)
@@ -487,11 +483,7 @@ func TestUnreachableARMIsNotAPermission(t *testing.T) {
 	o := Options{IMDSEndpoint: imds.URL, ARMEndpoint: "https://" + addr, TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := Discover(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := d.Wait(ctx)
+	d, s, _ := discoverWait(t, ctx, o)
 	for name, want := range map[string]string{
 		ReadVM:              "got no answer from Resource Manager (refused)",
 		ReadAPIM:            "got no answer from Resource Manager (refused)",
@@ -532,13 +524,8 @@ func TestDroppedARMEndsAtTheCheckLimit(t *testing.T) {
 		TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	start := time.Now()
-	d, err := Discover(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := d.Wait(ctx)
-	if took := time.Since(start); took > 5*time.Second {
+	d, s, took := discoverWait(t, ctx, o)
+	if took > 5*time.Second {
 		t.Errorf("the reads took %v: a dropped connection must end them, not the deadline", took)
 	}
 	want := "got no answer from Resource Manager (timeout): the connection was not answered within --timeout 100ms"
@@ -558,19 +545,9 @@ func TestDroppedARMEndsAtTheCheckLimit(t *testing.T) {
 // say which read failed and how, and the analyses ask for the permission.
 func TestDeniedVMReadIsNamed(t *testing.T) {
 	imds, _ := fakeIMDS(t)
-	arm := newARM(t, map[string]http.HandlerFunc{
-		"GET jumpbox": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization"}}`))
-		},
-	})
+	arm := newARM(t, map[string]http.HandlerFunc{"GET jumpbox": armError(http.StatusForbidden, "AuthorizationFailed")})
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := d.Wait(context.Background())
+	d, s, _ := discoverWait(t, context.Background(), o)
 	want := "the NIC is unknown: the vm read failed (denied (HTTP 403 AuthorizationFailed): the identity lacks Microsoft.Compute/virtualMachines/read)"
 	if r := s.Read(ReadEffectiveRoutes); r == nil || r.Status != ReadNotTried || r.Message != want {
 		t.Errorf("effective-routes read %+v, want not-tried %q", r, want)
