@@ -53,16 +53,7 @@ func acceptingListener(t testing.TB, handle func(net.Conn)) int {
 }
 
 // refusedPort is a port nothing listens on: the kernel answers SYN with RST.
-func refusedPort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := portOf(t, ln.Addr())
-	ln.Close()
-	return p
-}
+func refusedPort(t testing.TB) int { return int(testtool.Refusing(t).Port()) }
 
 // silentPort is a listening socket with backlog 0 whose one queue slot is
 // taken by an unaccepted connection: further SYNs are dropped, so a dial

@@ -36,3 +36,16 @@ func Accepting(t testing.TB) netip.AddrPort {
 	Serve(t, ln, nil)
 	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
+
+// Refusing is a loopback TCP port nothing listens on: the kernel answers a
+// SYN with a RST, as a destination that refuses.
+func Refusing(t testing.TB) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	return ap
+}

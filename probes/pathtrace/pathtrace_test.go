@@ -152,17 +152,6 @@ func closedUDPPort(t *testing.T, a netip.Addr) int {
 	return port
 }
 
-func closedTCP(t *testing.T) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap := ln.Addr().(*net.TCPAddr).AddrPort()
-	ln.Close()
-	return ap
-}
-
 func TestProbeTTLLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -170,7 +159,7 @@ func TestProbeTTLLoopback(t *testing.T) {
 	if err != nil || h.Kind != Reached || h.Addr != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("listening port: %+v %v", h, err)
 	}
-	h, err = probeTTL(ctx, closedTCP(t), 1, func() {})
+	h, err = probeTTL(ctx, testtool.Refusing(t), 1, func() {})
 	if err != nil || h.Kind != Refused {
 		t.Errorf("closed port: %+v %v", h, err)
 	}
@@ -304,7 +293,7 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	// check returns at once and that a run deadline is a fail, not a pass.
 	run, cancel := context.WithCancelCause(context.Background())
 	cancel(probes.ErrRunDeadline)
-	c := NewChecks([]Dependency{{ID: "x", Host: "127.0.0.1", Port: int(closedTCP(t).Port())}}, nil, Options{})[0]
+	c := NewChecks([]Dependency{{ID: "x", Host: "127.0.0.1", Port: int(testtool.Refusing(t).Port())}}, nil, Options{})[0]
 	start := time.Now()
 	r := c.Probe.Run(run)
 	if time.Since(start) > time.Second {

@@ -15,6 +15,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -373,9 +374,7 @@ func TestDeniedThrottledMalformed(t *testing.T) {
 
 func TestNoIMDSOutsideAzure(t *testing.T) {
 	// A closed loopback port: connection refused at once.
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
+	addr := testtool.Refusing(t).String()
 	start := time.Now()
 	d, err := Discover(context.Background(), Options{IMDSEndpoint: "http://" + addr})
 	if err != nil {

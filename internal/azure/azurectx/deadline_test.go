@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -410,9 +412,7 @@ func TestARMRequiredWithoutToken(t *testing.T) {
 		t.Fatalf("--arm without a token: %v", err)
 	}
 	// Outside Azure.
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
+	addr := testtool.Refusing(t).String()
 	_, err = Discover(context.Background(), Options{IMDSEndpoint: "http://" + addr, ARM: ARMOn})
 	if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), "not running on an Azure VM") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("--arm outside Azure: %v", err)
@@ -473,13 +473,8 @@ func TestIMDSValuesValidated(t *testing.T) {
 // needed them say so too, and the hints send the operator to the network.
 func TestUnreachableARMIsNotAPermission(t *testing.T) {
 	imds, _ := fakeIMDS(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
+	ap := testtool.Refusing(t)
+	addr, port := ap.String(), strconv.Itoa(int(ap.Port()))
 	o := Options{IMDSEndpoint: imds.URL, ARMEndpoint: "https://" + addr, TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: "internal"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
