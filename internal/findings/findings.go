@@ -138,6 +138,25 @@ func severityOf(os []probes.Outcome) string {
 	return sev
 }
 
+// groupBy gathers outcomes under their key, leaving out those key does
+// not keep, and returns the keys sorted.
+func groupBy(os []probes.Outcome, key func(probes.Outcome) (string, bool)) ([]string, map[string][]probes.Outcome) {
+	groups := map[string][]probes.Outcome{}
+	var keys []string
+	for _, o := range os {
+		k, keep := key(o)
+		if !keep {
+			continue
+		}
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], o)
+	}
+	sort.Strings(keys)
+	return keys, groups
+}
+
 // ids are the outcomes' check ids, each once (a check of many hosts may
 // come as several outcomes).
 func ids(os []probes.Outcome) []string {

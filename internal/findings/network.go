@@ -221,19 +221,10 @@ func noEgressRule(in *Input, claimed map[string]bool) []report.Finding {
 // tagDroppedRule: several dependencies behind one service tag time out
 // while others get through: something drops traffic to that tag.
 func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
-	byTag := map[string][]probes.Outcome{}
-	var tags []string
-	for _, o := range in.Outcomes {
+	tags, byTag := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
 		t := o.Check.ServiceTag
-		if claimed[o.Check.ID] || !outbound(o) || !bad(o.Result) || !silentDrop(o.Result) || t == "" || t == "Internet" {
-			continue
-		}
-		if byTag[t] == nil {
-			tags = append(tags, t)
-		}
-		byTag[t] = append(byTag[t], o)
-	}
-	sort.Strings(tags)
+		return t, !claimed[o.Check.ID] && outbound(o) && bad(o.Result) && silentDrop(o.Result) && t != "" && t != "Internet"
+	})
 	var out []report.Finding
 	for _, t := range tags {
 		hit := byTag[t]
@@ -287,19 +278,10 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 // families. With it: where Internet-bound traffic leaves, and the missing
 // ApiManagement → Internet route when Resource Manager shows it.
 func applianceRule(in *Input, claimed map[string]bool) []report.Finding {
-	byApp := map[string][]probes.Outcome{}
-	var apps []string
-	for _, o := range in.Outcomes {
-		r := o.Result
-		if claimed[o.Check.ID] || !bad(r) || r.Appliance == "" || !strings.HasPrefix(o.Check.ID, "route.path.") {
-			continue
-		}
-		if byApp[r.Appliance] == nil {
-			apps = append(apps, r.Appliance)
-		}
-		byApp[r.Appliance] = append(byApp[r.Appliance], o)
-	}
-	sort.Strings(apps)
+	apps, byApp := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
+		a := o.Result.Appliance
+		return a, !claimed[o.Check.ID] && bad(o.Result) && a != "" && strings.HasPrefix(o.Check.ID, "route.path.")
+	})
 	var out []report.Finding
 	for i, a := range apps {
 		hit := byApp[a]

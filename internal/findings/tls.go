@@ -14,19 +14,13 @@ import (
 // hosts. Certificates of two CAs are two findings; one host alone is left to
 // its own check and tls.interception.
 func tlsInspectionRule(in *Input, claimed map[string]bool) []report.Finding {
-	byIssuer := map[string][]probes.Outcome{}
-	var issuers []string
-	for _, o := range in.Outcomes {
+	issuers, byIssuer := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
 		c := o.Result.Cert
 		if claimed[o.Check.ID] || !bad(o.Result) || c == nil || !c.Intercepted {
-			continue
+			return "", false
 		}
-		if byIssuer[c.Issuer] == nil {
-			issuers = append(issuers, c.Issuer)
-		}
-		byIssuer[c.Issuer] = append(byIssuer[c.Issuer], o)
-	}
-	sort.Strings(issuers)
+		return c.Issuer, true
+	})
 	var out []report.Finding
 	for _, is := range issuers {
 		hit := byIssuer[is]
