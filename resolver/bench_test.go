@@ -31,24 +31,19 @@ func reportCPU(b *testing.B, start time.Duration) {
 // One question over UDP to an in-process server: the cost of the exchange
 // itself.
 func BenchmarkExchangeUDP(b *testing.B) {
-	addr := serve(b, "ip4", newZone(b, gw+". 60 IN A 10.1.2.5"))
-	b.ReportAllocs()
-	cpu0 := cpuTime(b)
-	for b.Loop() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		res, err := exchange(ctx, addr, gw, dns.TypeA, 2, time.Second)
-		cancel()
-		if err != nil || len(res.msg.Answer) != 1 || res.transport != "udp" {
-			b.Fatal(res, err)
-		}
-	}
-	reportCPU(b, cpu0)
+	benchExchange(b, newZone(b, gw+". 60 IN A 10.1.2.5"), "udp")
 }
 
 // A truncated UDP answer asked again over TCP.
 func BenchmarkExchangeTruncatedThenTCP(b *testing.B) {
 	z := newZone(b, gw+". 60 IN A 10.1.2.5")
 	z.truncateUDP = true
+	benchExchange(b, z, "tcp")
+}
+
+// benchExchange asks z for the gateway's A record, over and over, and
+// wants the one answer over transport.
+func benchExchange(b *testing.B, z *zone, transport string) {
 	addr := serve(b, "ip4", z)
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
@@ -56,7 +51,7 @@ func BenchmarkExchangeTruncatedThenTCP(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		res, err := exchange(ctx, addr, gw, dns.TypeA, 2, time.Second)
 		cancel()
-		if err != nil || len(res.msg.Answer) != 1 || res.transport != "tcp" {
+		if err != nil || len(res.msg.Answer) != 1 || res.transport != transport {
 			b.Fatal(res, err)
 		}
 	}
