@@ -149,15 +149,22 @@ func armError(status int, code string) http.HandlerFunc {
 	}
 }
 
+// mustDiscover is Discover in a test that expects no error.
+func mustDiscover(t *testing.T, ctx context.Context, o Options) *Discovery {
+	t.Helper()
+	d, err := Discover(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // discoverWait runs Discover and waits for its reads (a nil snapshot: ctx
 // ended first), and says how long that took.
 func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *Snapshot, time.Duration) {
 	t.Helper()
 	start := time.Now()
-	d, err := Discover(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, ctx, o)
 	return d, d.Wait(ctx), time.Since(start)
 }
 
@@ -212,10 +219,7 @@ func TestDiscoverFullSnapshot(t *testing.T) {
 	imds, _ := fakeIMDS(t)
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	for name, r := range s.Reads {
 		if !r.OK() {
@@ -289,10 +293,7 @@ func TestFlagsWinOverDiscovery(t *testing.T) {
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
 	o.Region, o.Subnet, o.PrivateIP = "northeurope", "10.9.0.0/24", "10.9.0.9"
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	d.Wait(context.Background())
 	c := d.Context()
 	if c.Region != "northeurope" || c.Subnet != "10.9.0.0/24" || c.InstancePrivateIP != "10.9.0.9" {
@@ -312,10 +313,7 @@ func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
 	o.TokenCredential = nil
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if s.TokenError != "" || !s.Read(ReadNIC).OK() || tokens.Load() == 0 {
 		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(ReadNIC), tokens.Load())
@@ -345,10 +343,7 @@ func TestDeniedThrottledMalformed(t *testing.T) {
 	})
 	o := baseOpts(imds.URL, arm)
 	start := time.Now()
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("a 429 with Retry-After 120 must not be waited for: took %v", el)
@@ -376,10 +371,7 @@ func TestNoIMDSOutsideAzure(t *testing.T) {
 	// A closed loopback port: connection refused at once.
 	addr := testtool.Refusing(t).String()
 	start := time.Now()
-	d, err := Discover(context.Background(), Options{IMDSEndpoint: "http://" + addr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), Options{IMDSEndpoint: "http://" + addr})
 	s := d.Wait(context.Background())
 	if time.Since(start) > time.Second {
 		t.Fatalf("outside Azure discovery must be immediate, took %v", time.Since(start))
@@ -408,10 +400,7 @@ func TestSilentIMDSIsBounded(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	d, err := Discover(context.Background(), Options{IMDSEndpoint: "http://" + l.Addr().String(), IMDSTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), Options{IMDSEndpoint: "http://" + l.Addr().String(), IMDSTimeout: 300 * time.Millisecond})
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("silent IMDS held discovery for %v", el)
 	}
@@ -528,10 +517,7 @@ func TestAPIMFoundElsewhereInSubscription(t *testing.T) {
 		},
 	})
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if direct.Load() != 1 || pages.Load() != 2 {
 		t.Fatalf("direct GETs %d, list pages %d: want the 404 in rg-apim, then both pages of the subscription's list", direct.Load(), pages.Load())
@@ -571,10 +557,7 @@ func TestAPIMNotInSubscription(t *testing.T) {
 		},
 	})
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if r := s.Read(ReadAPIM); r == nil || r.Status != ReadNotFound || s.APIM != nil {
 		t.Fatalf("apim read %+v, instance %+v", r, s.APIM)

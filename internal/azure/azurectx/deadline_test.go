@@ -82,10 +82,7 @@ func TestAnalysesWaitForSlowReadsBeyondTheirTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.RunDeadline)
 	defer cancel()
 	start := time.Now()
-	d, err := Discover(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, ctx, o)
 	// While the long-running reads go on, Pending names them (looked at
 	// until they have started, under a loaded machine's slowness).
 	var got string
@@ -141,10 +138,7 @@ func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	deny := armError(http.StatusForbidden, "AuthorizationFailed")
 	arm := newARM(t, map[string]http.HandlerFunc{"POST effectiveRouteTable": deny, "POST effectiveNetworkSecurityGroups": deny})
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	for _, n := range []string{ReadSubnetNSG, ReadRouteTable, ReadVNet} {
 		if !s.Read(n).OK() {
@@ -205,10 +199,7 @@ func TestV2JudgesTheInstanceSubnet(t *testing.T) {
 	arm := v2ARM(t, "Microsoft.Web/hostingEnvironments", nil)
 	o := baseOpts(imds.URL, arm)
 	o.Mode = probes.ModeV2Injected
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if !s.InstanceSubnet || s.Subnet == nil || s.Subnet.ID != v2Subnet {
 		t.Fatalf("judged subnet %+v (instance subnet %v)", s.Subnet, s.InstanceSubnet)
@@ -367,10 +358,7 @@ func TestIMDSOnRealVMs(t *testing.T) {
 	o.TokenCredential, o.ManagedIdentityClientID = nil, "11111111-2222-3333-4444-555555555555"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := Discover(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, ctx, o)
 	c := d.Context()
 	if instanceCalls.Load() != 3 || c.Region != "westeurope" {
 		t.Fatalf("instance document after 410 and 429: %d calls, region %q (%s)", instanceCalls.Load(), c.Region, c.IMDSError)
@@ -419,10 +407,7 @@ func TestARMRequiredWithoutToken(t *testing.T) {
 	}
 	// With a token the run goes on.
 	o.TokenCredential = &azfake.TokenCredential{}
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	if s := d.Wait(context.Background()); !s.Read(ReadNIC).OK() {
 		t.Fatalf("nic read %+v", s.Read(ReadNIC))
 	}
@@ -441,10 +426,7 @@ func TestIMDSErrorShowsNoURL(t *testing.T) {
 	if err := Validate(&o); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	msg := d.Context().IMDSError
 	if msg == "" || strings.Contains(msg, "SECRET") || strings.Contains(msg, "sig=") || !strings.Contains(msg, "refused") {
 		t.Fatalf("IMDS error %q", msg)

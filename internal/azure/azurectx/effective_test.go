@@ -69,10 +69,7 @@ func TestEffectiveNSGsOldShapeTolerated(t *testing.T) {
 		},
 	})
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if r := s.Read(ReadEffectiveNSGs); !r.OK() || len(s.NSGs) != 2 {
 		t.Fatalf("nsg read: %+v, %d groups", r, len(s.NSGs))
@@ -256,10 +253,7 @@ func TestPollCadence(t *testing.T) {
 		})
 		o := baseOpts(imds.URL, a)
 		o.ARMBudget = 10 * time.Second
-		d, err := Discover(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := mustDiscover(t, context.Background(), o)
 		s := d.Wait(context.Background())
 		if !s.Read(ReadEffectiveRoutes).OK() {
 			t.Fatalf("routes read: %+v", s.Read(ReadEffectiveRoutes))

@@ -16,10 +16,7 @@ func fullSnapshot(t *testing.T) (*Snapshot, Options) {
 	imds, _ := fakeIMDS(t)
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	return d.Wait(context.Background()), o
 }
 

@@ -90,10 +90,7 @@ func TestDiscoverReadsTheInstanceView(t *testing.T) {
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
 	o.Phase = "post"
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	v := d.InstanceView(context.Background())
 	if v == nil || !v.Status.OK() || !v.Deps.OK() {
 		t.Fatalf("instance view: %+v", v)
@@ -119,10 +116,7 @@ func TestNoInstanceViewBeforeDeployment(t *testing.T) {
 	arm := newARM(t, nil)
 	o := baseOpts(imds.URL, arm)
 	o.Phase = "pre"
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
 	if s.Read(ReadNetworkStatus) != nil || s.Read(ReadDependencies) != nil {
 		t.Errorf("read the instance's view before deployment: %+v", s.Reads)

@@ -53,10 +53,7 @@ func preOpts(imds string, arm *armServer) Options {
 
 func discoverChecks(t *testing.T, o Options) map[string]probes.Result {
 	t.Helper()
-	d, err := Discover(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDiscover(t, context.Background(), o)
 	return runChecks(t, d, o)
 }
 
