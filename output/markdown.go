@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"unicode"
 
@@ -56,22 +55,7 @@ func renderMarkdown(w io.Writer, r *report.Report, _ Options) error {
 		fmt.Fprintf(bw, "| %s | %s |\n", kv[0], mdCell(kv[1]))
 	}
 
-	var bad []report.Check
-	for _, c := range r.Checks {
-		if c.Status == probes.Fail || c.Status == probes.Warn {
-			bad = append(bad, c)
-		}
-	}
-	sort.SliceStable(bad, func(i, j int) bool {
-		// Required failures first: they decide the verdict.
-		if bad[i].Required != bad[j].Required {
-			return bad[i].Required
-		}
-		if si, sj := severity(bad[i].Status), severity(bad[j].Status); si != sj {
-			return si < sj
-		}
-		return bad[i].ID < bad[j].ID
-	})
+	bad := failing(r.Checks, nil)
 	if len(bad) > 0 {
 		fmt.Fprintln(bw, "\n## Failures and warnings")
 		fmt.Fprintln(bw)

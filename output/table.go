@@ -286,24 +286,10 @@ func explainsList(ids []string) string {
 // unexplained lists failures and warnings no finding explains, required
 // first, then by status and id.
 func (t *tableWriter) unexplained(checks []report.Check, explained map[string]bool) {
-	var bad []report.Check
-	for _, c := range checks {
-		if (c.Status == probes.Fail || c.Status == probes.Warn) && !explained[c.ID] {
-			bad = append(bad, c)
-		}
-	}
+	bad := failing(checks, func(c report.Check) bool { return !explained[c.ID] })
 	if len(bad) == 0 {
 		return
 	}
-	sort.SliceStable(bad, func(i, j int) bool {
-		if bad[i].Required != bad[j].Required {
-			return bad[i].Required
-		}
-		if si, sj := severity(bad[i].Status), severity(bad[j].Status); si != sj {
-			return si < sj
-		}
-		return bad[i].ID < bad[j].ID
-	})
 	t.blank()
 	title := "Failures and warnings"
 	if len(explained) > 0 {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -122,6 +123,28 @@ func fmtDuration(ms int64) string {
 }
 
 // severity orders statuses for the human formats: what to act on first.
+// failing is the failures and warnings among checks that keep accepts (nil:
+// all), required first (they decide the verdict), then failures before
+// warnings, then by id.
+func failing(checks []report.Check, keep func(report.Check) bool) []report.Check {
+	var bad []report.Check
+	for _, c := range checks {
+		if (c.Status == probes.Fail || c.Status == probes.Warn) && (keep == nil || keep(c)) {
+			bad = append(bad, c)
+		}
+	}
+	sort.SliceStable(bad, func(i, j int) bool {
+		if bad[i].Required != bad[j].Required {
+			return bad[i].Required
+		}
+		if si, sj := severity(bad[i].Status), severity(bad[j].Status); si != sj {
+			return si < sj
+		}
+		return bad[i].ID < bad[j].ID
+	})
+	return bad
+}
+
 func severity(s probes.Status) int {
 	switch s {
 	case probes.Fail:
