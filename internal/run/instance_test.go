@@ -76,15 +76,7 @@ func TestInstanceViewBesideOurs(t *testing.T) {
 	cfg.Service, cfg.Only = "contoso", []string{"instance"}
 	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
-	planned, err := Plan(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schematest.ValidateReport(t, rep)
+	planned, rep := planAndRun(t, cfg)
 	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) || len(p) != 5 {
 		t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)
 	}

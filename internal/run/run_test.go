@@ -182,15 +182,7 @@ func TestPlanAndRunListTheSameChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := baseConfig(t, dnsAddr)
 			tc.edit(&cfg)
-			planned, err := Plan(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			schematest.ValidateReport(t, rep)
+			planned, rep := planAndRun(t, cfg)
 			p, r := ids(planned), reportIDs(rep)
 			if !slices.Equal(p, r) {
 				t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)
@@ -393,4 +385,19 @@ func TestEventHubInputAndTCPOnlyPathTraces(t *testing.T) {
 	if _, ok := byID["route.path.infra"]; !ok || traced == 0 {
 		t.Errorf("no path trace for the infra family (%d traces)", traced)
 	}
+}
+
+// planAndRun plans and runs cfg, the report checked against the schema.
+func planAndRun(t *testing.T, cfg Config) ([]probes.Check, *report.Report) {
+	t.Helper()
+	planned, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schematest.ValidateReport(t, rep)
+	return planned, rep
 }
