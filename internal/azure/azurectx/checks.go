@@ -227,7 +227,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	case r.Status == ReadUnreachable:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or run `%s` where it can and check %s.",
-			nonEmpty(s.Endpoint, "its endpoint"), cli, lookFor)
+			s.endpoint(), cli, lookFor)
 	case r.Status == ReadThrottled:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Run again once Resource Manager's throttling has passed (its Retry-After), or run `%s` and check %s.", cli, lookFor)
@@ -240,9 +240,9 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
-	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken()}
+	res.NeedsARM = s.need(msg, perm, cli)
 	if r != nil && r.Status == ReadUnreachable {
-		res.NeedsARM.Unreachable = nonEmpty(s.Endpoint, "its endpoint")
+		res.NeedsARM.Unreachable = s.endpoint()
 	}
 	if r != nil {
 		res.Evidence["read_status"] = r.Status

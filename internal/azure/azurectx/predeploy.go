@@ -288,7 +288,7 @@ func predeploySkip(s *Snapshot, lookFor, name, cli, perm string) *probes.Result 
 		msg := nonEmpty(s.Why, "Resource Manager was not read")
 		res := probes.Skipf(probes.ReasonNotObservable, msg, fmt.Sprintf("Run `%s` and check %s (or give apimprobe Resource Manager access: Reader and %s).", cli, lookFor, perm))
 		res.Evidence = map[string]any{"arm_read": name, "permission": perm}
-		res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken()}
+		res.NeedsARM = s.need(msg, perm, cli)
 		return &res
 	}
 	if r := unavailable(s, lookFor, ReadSubnet); r != nil {

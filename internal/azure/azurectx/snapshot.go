@@ -8,6 +8,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // Read names (Snapshot.Reads keys).
@@ -56,6 +57,16 @@ type Read struct {
 	RetryAfter string        `json:"retry_after,omitempty"`
 	Duration   time.Duration `json:"-"`
 }
+
+// need is what a skip lacked from Resource Manager: why, the permission
+// and the az command, and whether Resource Manager was used at all.
+func (s *Snapshot) need(why, perm, cli string) *probes.ARMNeed {
+	return &probes.ARMNeed{Why: why, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken()}
+}
+
+// endpoint is Resource Manager's host and port in words, for a read that
+// got no answer.
+func (s *Snapshot) endpoint() string { return nonEmpty(s.Endpoint, "its endpoint") }
 
 // noToken names the credential that gave no token, "" when one was had or
 // none was asked.
