@@ -436,13 +436,7 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 		problems = append(problems, "no NSG is associated")
 		fixes = append(fixes, "associate an NSG with the subnet")
 	}
-	want := ""
-	switch o.Mode {
-	case "v2-injected":
-		want = "Microsoft.Web/hostingEnvironments"
-	case "v2-integrated":
-		want = "Microsoft.Web/serverFarms"
-	}
+	want := wantDelegation(o.Mode)
 	switch {
 	case want == "" && len(sn.Delegations) > 0:
 		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+string(o.Mode)+" needs no delegation")
