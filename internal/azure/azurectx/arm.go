@@ -286,7 +286,7 @@ func (s *armSession) rgNIC(in *Instance) (string, string) {
 func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimDone <-chan struct{}) {
 	id, why := s.o.APIMSubnet, ""
 	var apimRead *Read
-	if id == "" && s.o.Service != "" && s.o.Phase != "pre" {
+	if id == "" && s.o.Service != "" && s.o.Phase != probes.DeployPre {
 		select {
 		case <-apimDone:
 		case <-ctx.Done():

@@ -400,7 +400,7 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 			required: true, applies: cl, naWhy: v2na, build: inbound(6390, "AzureLoadBalancer", true, lb), judge: developerNeedsNoLB},
 		{id: "inbound-443", title: "NSG: inbound 443 from the Internet", target: "Internet → VirtualNetwork TCP 443",
 			why: "in external mode clients reach the gateway and portal on 443 from the Internet", lookFor: "an inbound allow for TCP 443 from Internet",
-			required: true, applies: mode == "external", naWhy: "only external mode takes client traffic from the Internet", build: inbound(443, "Internet", false, nil)},
+			required: true, applies: mode == probes.ModeExternal, naWhy: "only external mode takes client traffic from the Internet", build: inbound(443, "Internet", false, nil)},
 		{id: "outbound-storage-443", title: "NSG: outbound 443 to Storage", target: "VirtualNetwork → Storage TCP 443",
 			why: "API Management keeps its configuration and logs in Azure Storage", lookFor: "an outbound allow for TCP 443 to service tag Storage",
 			// v2 integration's document asks only for Key Vault (azure-facts §11.5).
@@ -477,7 +477,7 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 			perUnit = 1
 		}
 		needed := 5 + perUnit*units
-		if o.Mode == "internal" {
+		if o.Mode == probes.ModeInternal {
 			needed++ // the internal load balancer
 		}
 		total := 1 << (32 - p4.Bits())
@@ -534,7 +534,7 @@ func otherSubnet(res probes.Result, s *Snapshot) probes.Result {
 }
 
 func ilb(mode probes.Mode) string {
-	if mode == "internal" {
+	if mode == probes.ModeInternal {
 		return " + 1 internal load balancer"
 	}
 	return ""
