@@ -119,6 +119,9 @@ type ARMNeed struct {
 	// ("managed-identity", "azure-cli", "default"); "" when one was had
 	// or none was asked.
 	NoToken string
+	// NoAnswer is what the requests got instead of an answer when
+	// Unreachable is set: "no answer from Resource Manager (timeout): …".
+	NoAnswer string
 	// Unreachable is Resource Manager's host and port in words
 	// ("management.azure.com on TCP 443") when the read got no answer from
 	// it at all (DNS, TCP or TLS failed on the way); "" otherwise.

@@ -380,6 +380,9 @@ func TestResourceManagerThatDidNotAnswer(t *testing.T) {
 	skip := func(id, why, reach string) probes.Outcome {
 		r := probes.Skipf(probes.ReasonNotObservable, why, "hint")
 		r.NeedsARM = &probes.ARMNeed{Why: why, Permission: "Microsoft.Network/virtualNetworks/subnets/read", Command: "az …", Unreachable: reach}
+		if i := strings.Index(why, "no answer"); reach != "" && i >= 0 {
+			r.NeedsARM.NoAnswer = why[i:]
+		}
 		return out(probes.Check{ID: id, Kind: probes.KindAnalysis, Required: true}, r)
 	}
 	const words = "got no answer from Resource Manager (nxdomain): name management.azure.com does not exist"

@@ -85,7 +85,7 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 		perms = append(perms, n.Permission)
 		why = append(why, n.Why)
 		if n.Unreachable != "" && host == "" {
-			host, noAnswer = n.Unreachable, n.Why
+			host, noAnswer = n.Unreachable, n.NoAnswer
 		}
 		noToken = cmp.Or(noToken, n.NoToken)
 	}
@@ -109,9 +109,6 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	case host != "":
 		// No permission can help a request that never reached Resource
 		// Manager: the network comes first.
-		if i := strings.Index(noAnswer, "no answer from Resource Manager"); i >= 0 {
-			noAnswer = noAnswer[i:]
-		}
 		title = fmt.Sprintf("Resource Manager did not answer this VM: %s not judged", plural(len(hit), "analysis", "analyses"))
 		cause = fmt.Sprintf("Requests to %s got %s, so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.", host, noAnswer)
 		summary = fmt.Sprintf("Let this VM resolve and reach %s (service tag AzureResourceManager) through its DNS servers, NSG and firewall, then run again; should the reads then be denied, the commands give the identity Reader and %s.", host, actionWords)

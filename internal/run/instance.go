@@ -227,7 +227,7 @@ func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probe
 	}
 	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil}
 	if r != nil && r.Status == azurectx.ReadUnreachable {
-		res.NeedsARM.Unreachable = cmp.Or(v.Endpoint, "its endpoint")
+		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = cmp.Or(v.Endpoint, "its endpoint"), r.NoAnswer
 		res.Hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or r%s",
 			res.NeedsARM.Unreachable, strings.TrimPrefix(instanceHint(service), "R"))
 	}

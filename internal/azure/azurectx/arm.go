@@ -399,7 +399,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		if reason == probes.ReasonTimeout {
 			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
 		}
-		r.Status, r.Message = ReadUnreachable, noAnswer(reason, words, err)
+		r.unreachable(noAnswer(reason, words, err))
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		r.Status = ReadTimeout
 		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
@@ -413,7 +413,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
 		if reason, words := probes.Classify(nil, err); reason != probes.ReasonError {
-			r.Status, r.Message = ReadUnreachable, noAnswer(reason, words, err)
+			r.unreachable(noAnswer(reason, words, err))
 			return
 		}
 		r.Status = ReadFailed
@@ -433,7 +433,7 @@ func shouldRetry(resp *http.Response, err error) bool {
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
 }
 
-// noAnswer words a read that got no HTTP answer: the wire's reason, and
+// noAnswer words what a read got instead of an HTTP answer: the wire's reason, and
 // whether it was the proxy this VM's environment names (HTTPS_PROXY, which
 // Resource Manager's requests follow as az's do) that did not answer.
 func noAnswer(reason probes.Reason, words string, err error) string {
@@ -441,7 +441,13 @@ func noAnswer(reason probes.Reason, words string, err error) string {
 	if errors.As(err, &oe) && oe.Op == "proxyconnect" {
 		words = "the proxy that HTTPS_PROXY names did not answer: " + words
 	}
-	return "got no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+	return "no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+}
+
+// unreachable records a read that got what (no answer from Resource
+// Manager, and why) instead of an answer.
+func (r *Read) unreachable(what string) {
+	r.Status, r.Message, r.NoAnswer = ReadUnreachable, "got "+what, what
 }
 
 // connectFailed reports whether err is a connection to Resource Manager
@@ -462,7 +468,7 @@ func connectFailed(err error) bool {
 func notMade(r, dep *Read, why string) {
 	r.Status, r.Message = ReadNotTried, why
 	if dep != nil && dep.Status == ReadUnreachable {
-		r.Status, r.Message = ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message
+		r.Status, r.Message, r.NoAnswer = ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
 	}
 }
 

@@ -242,7 +242,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
 	res.NeedsARM = s.need(msg, perm, cli)
 	if r != nil && r.Status == ReadUnreachable {
-		res.NeedsARM.Unreachable = s.endpoint()
+		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = s.endpoint(), r.NoAnswer
 	}
 	if r != nil {
 		res.Evidence["read_status"] = r.Status

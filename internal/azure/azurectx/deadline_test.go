@@ -544,7 +544,9 @@ func TestNoAnswerNamesTheProxy(t *testing.T) {
 		t.Error("a refused proxy is a connection never made")
 	}
 	reason, words := probes.Classify(nil, err)
-	if got := noAnswer(reason, words, err); !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
+	r := &Read{}
+	r.unreachable(noAnswer(reason, words, err))
+	if got := r.Message; !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
 		t.Errorf("%q", got)
 	}
 	direct := &url.Error{Op: "Get", URL: "https://management.azure.com/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}

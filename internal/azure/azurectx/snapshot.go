@@ -52,10 +52,13 @@ type Read struct {
 	// Permission is the RBAC action the read needs.
 	Permission string `json:"permission"`
 	// CLI is the az command a person can run to see the same thing.
-	CLI        string        `json:"cli"`
-	Message    string        `json:"message,omitempty"`
-	RetryAfter string        `json:"retry_after,omitempty"`
-	Duration   time.Duration `json:"-"`
+	CLI        string `json:"cli"`
+	Message    string `json:"message,omitempty"`
+	RetryAfter string `json:"retry_after,omitempty"`
+	// NoAnswer is what an unreachable read (or the read it needed) got
+	// instead of an answer: "no answer from Resource Manager (nxdomain): …".
+	NoAnswer string        `json:"-"`
+	Duration time.Duration `json:"-"`
 }
 
 // need is what a skip lacked from Resource Manager: why, the permission
