@@ -27,7 +27,7 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		server          string
 		azure           bool
 		silent, noFwd   []probes.Outcome
-		confirmed       int // noFwd names Azure DNS was seen to resolve
+		confirmed       map[string]bool // noFwd names Azure DNS was seen to resolve
 		azureAnswersAll bool
 		azureServer     string
 		rcodes          map[probes.Reason]int
@@ -36,7 +36,7 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 	get := func(l probes.Lookup) *group {
 		g := groups[l.Server]
 		if g == nil {
-			g = &group{server: l.Server, azure: l.Azure, azureAnswersAll: true, rcodes: map[probes.Reason]int{}}
+			g = &group{server: l.Server, azure: l.Azure, azureAnswersAll: true, rcodes: map[probes.Reason]int{}, confirmed: map[string]bool{}}
 			groups[l.Server] = g
 		}
 		return g
@@ -68,7 +68,7 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 				g := get(l)
 				g.noFwd = append(g.noFwd, o)
 				if azureOK {
-					g.confirmed++
+					g.confirmed[o.Check.Target.Host] = true
 				}
 				g.rcodes[l.Outcome]++
 				g.azureServer = or(g.azureServer, azureServer)
@@ -119,7 +119,7 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		}
 		// Azure DNS must be seen resolving several of the names; the others
 		// failed the same way at the same server.
-		if len(g.noFwd) >= minSameServer && g.confirmed >= minSameServer && !g.azure {
+		if len(g.noFwd) >= minSameServer && len(g.confirmed) >= minSameServer && !g.azure {
 			names := namesOf(g.noFwd)
 			var said []string
 			for _, r := range []probes.Reason{probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer} {
@@ -131,10 +131,10 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 				ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
 				Title: "DNS server " + addr + " does not forward to Azure DNS",
 				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s, %d of which Azure DNS (%s) was seen to resolve: it does not forward the names it does not host to Azure DNS.",
-					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), g.confirmed, azureDNS),
+					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), len(g.confirmed), azureDNS),
 				Checks: ids(g.noFwd),
 				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
-					"azure_dns_resolved": g.confirmed},
+					"azure_dns_resolved": len(g.confirmed)},
 				Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
 					" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
 			})

@@ -452,3 +452,18 @@ func TestResourceManagerWithoutAToken(t *testing.T) {
 		t.Errorf("azure-cli: %+v", f)
 	}
 }
+
+// Azure DNS's answers are counted by name, not by check: a name that two
+// checks dial (two ports) is one name of those it was seen to resolve.
+func TestResolverNoForwardCountsNames(t *testing.T) {
+	blob2 := blob
+	blob2.ID, blob2.Target.Port = blob.ID+".second-port", 445
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(blob2, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"))
+	f := only(t, fs, IDResolverNoFwd)
+	if !strings.Contains(f.Cause, "for 2 names, 2 of which Azure DNS") || f.Evidence["azure_dns_resolved"] != 2 || len(f.Checks) != 3 {
+		t.Errorf("%s %v", f.Cause, f.Evidence)
+	}
+}
