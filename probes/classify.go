@@ -26,6 +26,11 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		return ReasonDeadline, "the run's --deadline ended the check before it finished"
 	}
 
+	var ours *DNSError
+	if errors.As(err, &ours) {
+		return ours.classify()
+	}
+	// Go's own resolver (SystemResolver, when no resolver set is given).
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		// The name and the error text may come from the wire.

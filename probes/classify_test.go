@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -49,6 +50,37 @@ func TestClassify(t *testing.T) {
 		got, msg := Classify(tc.ctx, tc.err)
 		if got != tc.want || msg == "" {
 			t.Errorf("%v: got %s %q, want %s", tc.err, got, msg, tc.want)
+		}
+	}
+}
+
+// The resolver's own outcome type is named by what the answer was, not by
+// text: NODATA is no-answer (a net.DNSError could only say "not found",
+// which read as nxdomain), a truncated answer whose TCP retry stalled is a
+// DNS timeout, and a failed exchange keeps its transport's word.
+func TestClassifyDNSOutcomes(t *testing.T) {
+	refused := &net.OpError{Op: "read", Net: "udp", Err: &os.SyscallError{Syscall: "recvmsg", Err: syscall.ECONNREFUSED}}
+	for _, tc := range []struct {
+		err  *DNSError
+		want Reason
+		says string
+	}{
+		{&DNSError{Outcome: DNSNXDomain, Name: "x"}, ReasonNXDomain, "NXDOMAIN"},
+		{&DNSError{Outcome: DNSNoData, Name: "x", Server: "10.0.0.1:53"}, ReasonNoAnswer, "no data"},
+		{&DNSError{Outcome: DNSRcode, Name: "x", Rcode: "SERVFAIL"}, ReasonServFail, "SERVFAIL"},
+		{&DNSError{Outcome: DNSRcode, Name: "x", Rcode: "REFUSED"}, ReasonServFail, "REFUSED"},
+		{&DNSError{Outcome: DNSMalformed, Name: "x", Err: errors.New("malformed")}, ReasonServFail, "malformed"},
+		{&DNSError{Outcome: DNSTimeout, Name: "x"}, ReasonDNSTimeout, "no DNS answer"},
+		{&DNSError{Outcome: DNSTimeout, Name: "x", Truncated: true}, ReasonDNSTimeout, "truncated"},
+		{&DNSError{Outcome: DNSTransport, Name: "x", Err: refused}, ReasonRefused, "refused"},
+		{&DNSError{Outcome: DNSTransport, Name: "x", Err: os.ErrDeadlineExceeded, Truncated: true}, ReasonDNSTimeout, "truncated"},
+		{&DNSError{Outcome: DNSTransport, Name: "x", Err: errors.New("odd")}, ReasonServFail, "odd"},
+		{&DNSError{Outcome: DNSNoServer, Name: "x"}, ReasonServFail, "no DNS server"},
+		{&DNSError{Outcome: DNSNXDomain, Name: "x\u202egnp.exe"}, ReasonNXDomain, "NXDOMAIN"},
+	} {
+		got, msg := Classify(nil, fmt.Errorf("wrapped: %w", tc.err))
+		if got != tc.want || !strings.Contains(msg, tc.says) || strings.ContainsRune(msg, '\u202e') {
+			t.Errorf("%+v: got %s %q, want %s saying %q", *tc.err, got, msg, tc.want, tc.says)
 		}
 	}
 }

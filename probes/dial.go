@@ -57,7 +57,7 @@ func resolve(ctx context.Context, r Resolver, host string, res *Result) bool {
 	}
 	res.phase("resolve_ms", time.Since(start))
 	if err == nil && len(addrs) == 0 {
-		err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		err = &DNSError{Outcome: DNSNoData, Name: host}
 	}
 	if err != nil {
 		reason, msg := Classify(ctx, err)

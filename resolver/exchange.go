@@ -35,6 +35,11 @@ type exchanged struct {
 // errTimeout marks a question that got no acceptable answer in its budget.
 var errTimeout = errors.New("no answer from the DNS server")
 
+// errTCPRetry marks a question whose UDP answer was truncated and whose
+// retry over TCP failed: the failure is the TCP one's, and the report says
+// the retry is what failed.
+var errTCPRetry = errors.New("truncated UDP answer, then TCP failed")
+
 // errMalformed marks a question whose only answers did not parse as DNS
 // (garbage, a compression-pointer loop): the server answered, badly, which
 // is not the silence a timeout is.
@@ -84,7 +89,7 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 			tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtype))
 			cancel()
 			if err != nil {
-				return exchanged{}, fmt.Errorf("truncated UDP answer, then TCP failed: %w", err)
+				return exchanged{}, fmt.Errorf("%w: %w", errTCPRetry, err)
 			}
 			return tcp, nil
 		}

@@ -85,7 +85,12 @@ func (s *Set) lookupHost(ctx context.Context, srv Server, name string) View {
 }
 
 // merge joins the A and AAAA views: the addresses of both, and the most
-// telling status (an answer beats an empty one, which beats a failure).
+// telling status. An answer with addresses beats everything; then a failure
+// (a timeout, a truncated answer whose TCP retry stalled) beats an empty
+// answer, as glibc's getaddrinfo says "try again" rather than "no such
+// name" when one of the two questions got no answer: the empty answer
+// beside it says nothing about the other type's records. An empty answer
+// (NODATA, NXDOMAIN) beats another rcode (SERVFAIL).
 func merge(a, b View) View {
 	if a.Server.Addr != b.Server.Addr {
 		return a
@@ -94,9 +99,9 @@ func merge(a, b View) View {
 		switch {
 		case v.Err == nil && v.Rcode == dns.RcodeSuccess && len(v.Addrs) > 0:
 			return 3
-		case v.Err == nil && (v.Rcode == dns.RcodeSuccess || v.Rcode == dns.RcodeNameError):
+		case v.Err != nil:
 			return 2
-		case v.Err == nil:
+		case v.Rcode == dns.RcodeSuccess || v.Rcode == dns.RcodeNameError:
 			return 1
 		}
 		return 0

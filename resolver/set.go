@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -204,20 +203,15 @@ func (v View) Answered() bool {
 }
 
 // Reason is SPEC's word for what this server said, before any judgement of
-// the addresses themselves.
+// the addresses themselves: the same word a probe that dials the name
+// reports (both go through probes.Classify).
 func (v View) Reason() probes.Reason {
-	switch {
-	case v.Err != nil:
-		r, _ := probes.Classify(nil, v.dnsErr())
-		return r
-	case v.Rcode == dns.RcodeNameError:
-		return probes.ReasonNXDomain
-	case v.Rcode != dns.RcodeSuccess:
-		return probes.ReasonServFail
-	case len(v.Addrs) == 0:
-		return probes.ReasonNoAnswer
+	err := v.dnsErr()
+	if err == nil {
+		return probes.ReasonOK
 	}
-	return probes.ReasonOK
+	r, _ := probes.Classify(nil, err)
+	return r
 }
 
 // chainCutText says what a cut chain was.
@@ -226,27 +220,30 @@ func (v View) chainCutText() string {
 		v.Name, maxChain, v.Chain[len(v.Chain)-1])
 }
 
-// dnsErr expresses the view's failure as the Go error a resolver returns, so
-// that probes.Classify — the one place errors become reason words — names it.
+// dnsErr is the view's failure as the resolver's outcome type, so that
+// probes.Classify — the one place errors become reason words — names it;
+// nil when the server gave addresses.
 func (v View) dnsErr() error {
-	server := v.Server.Addr.String()
+	e := &probes.DNSError{Name: v.Name, Server: v.Server.Addr.String(), Err: v.Err, Truncated: errors.Is(v.Err, errTCPRetry)}
 	switch {
 	case v.Err != nil && isTimeout(v.Err):
-		return &net.DNSError{Err: "no answer from " + server, Name: v.Name, Server: server, IsTimeout: true, UnwrapErr: v.Err}
+		e.Outcome = probes.DNSTimeout
 	case v.Err != nil && errors.Is(v.Err, errMalformed):
 		// The server answered, with something that is not DNS: a failing
 		// server as far as the VM is concerned (glibc gives up on it too).
-		return &net.DNSError{Err: v.Err.Error(), Name: v.Name, Server: server, IsTemporary: true, UnwrapErr: v.Err}
+		e.Outcome = probes.DNSMalformed
 	case v.Err != nil:
-		return fmt.Errorf("asking %s for %s: %w", server, v.Name, v.Err)
+		e.Outcome = probes.DNSTransport
 	case v.Rcode == dns.RcodeNameError:
-		return &net.DNSError{Err: "no such host (NXDOMAIN)", Name: v.Name, Server: server, IsNotFound: true}
+		e.Outcome = probes.DNSNXDomain
 	case v.Rcode != dns.RcodeSuccess:
-		return &net.DNSError{Err: "server answered " + dns.RcodeToString[v.Rcode], Name: v.Name, Server: server, IsTemporary: true}
+		e.Outcome, e.Rcode = probes.DNSRcode, rcodeString(v.Rcode)
 	case len(v.Addrs) == 0:
-		return &net.DNSError{Err: "no address records (NOERROR, no data)", Name: v.Name, Server: server, IsNotFound: true}
+		e.Outcome = probes.DNSNoData
+	default:
+		return nil
 	}
-	return nil
+	return e
 }
 
 // Describe says in a few words what the server answered.
@@ -528,7 +525,7 @@ func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, err
 		}
 	}
 	if i < 0 {
-		return d, &net.DNSError{Err: "no DNS server to ask", Name: c.Host}
+		return d, &probes.DNSError{Outcome: probes.DNSNoServer, Name: c.Host}
 	}
 	v := c.Views[i]
 	if v.ChainCut && v.Reason() == probes.ReasonNoAnswer {
@@ -542,7 +539,7 @@ func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, err
 		if ctx.Err() != nil && !v.Answered() && !errors.Is(v.Err, errMalformed) {
 			// A name-resolution timeout, unless the run's deadline ended it
 			// (probes.Classify looks at the run context first).
-			return d, &net.DNSError{Err: "no answer within the check's limit", Name: c.Host, Server: v.Server.Addr.String(), IsTimeout: true, UnwrapErr: ctx.Err()}
+			return d, &probes.DNSError{Outcome: probes.DNSTimeout, Name: c.Host, Server: v.Server.Addr.String(), Err: ctx.Err(), Truncated: errors.Is(v.Err, errTCPRetry)}
 		}
 		return d, v.dnsErr()
 	}

@@ -311,7 +311,7 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 			addrs, err = res.LookupHost(ctx, d.Host)
 			phases["resolve_ms"] = time.Since(t0).Milliseconds()
 			if err == nil && len(addrs) == 0 {
-				err = &net.DNSError{Err: "no addresses", Name: d.Host, IsNotFound: true}
+				err = &probes.DNSError{Outcome: probes.DNSNoData, Name: d.Host}
 			}
 			if err != nil {
 				reason, msg := probes.Classify(ctx, err)
