@@ -991,3 +991,34 @@ func TestReportTargetsMustBeRegularFiles(t *testing.T) {
 	}
 	assertOnlyFiles(t, dir, want...)
 }
+
+// A Resource Manager name with bidirectional controls (Trojan Source: U+202E
+// shows "deny-all" reversed) reaches no format as it came, typed evidence
+// included, once the report is cleaned as every run cleans it.
+func TestNoBidiControlsInAnyFormat(t *testing.T) {
+	type nsgRule struct {
+		Name   string   `json:"name"`
+		Ranges []string `json:"ranges"`
+	}
+	bidi := []string{"\u202A", "\u202B", "\u202C", "\u202D", "\u202E", "\u2066", "\u2067", "\u2068", "\u2069", "\u200E", "\u200F", "\u061C"}
+	hostile := "nsg-" + strings.Join(bidi, "x") + "lla-ynned"
+	r := fixtureReport()
+	r.Context.ResourceGroup = hostile
+	r.Summary.Headline = hostile
+	r.Checks[0].Message = hostile
+	r.Checks[0].Evidence = map[string]any{"rule": nsgRule{Name: hostile, Ranges: []string{hostile}}, hostile: hostile}
+	r.Findings = append(r.Findings, report.Finding{ID: "f", Severity: "blocking", Title: hostile, Cause: hostile,
+		Evidence: map[string]any{"rule": nsgRule{Name: hostile}}, Fix: report.Fix{Summary: hostile, Commands: []string{hostile}}})
+	r.Clean()
+	for _, format := range Names() {
+		out := string(render(t, format, r, Options{Verbose: true}))
+		for _, c := range bidi {
+			if strings.Contains(out, c) {
+				t.Errorf("%s: %U reaches the output", format, []rune(c)[0])
+			}
+		}
+	}
+	if got := r.Checks[0].Evidence["rule"].(map[string]any)["name"]; !strings.HasSuffix(got.(string), "lla-ynned") {
+		t.Errorf("cleaning took more than the controls: %q", got)
+	}
+}

@@ -15,7 +15,9 @@ const MaxText = 2048
 
 // Clean makes every string of the report safe to print: control characters
 // (an ESC that recolours a terminal, a newline that forges a Prometheus
-// series or a Markdown row) become spaces, invalid UTF-8 is replaced, and
+// series or a Markdown row) and bidirectional controls (a U+202E in a
+// Resource Manager name that shows "deny" as "yned") become spaces, invalid
+// UTF-8 is replaced, and
 // each string is cut at MaxText runes with "…". The probes clean what they
 // take from the wire already; this is the last pass before any output, so
 // that nothing untrusted reaches one as it came.
@@ -53,7 +55,7 @@ func (r *Report) Clean() {
 func CleanText(s string) string {
 	clean := utf8.ValidString(s) && utf8.RuneCountInString(s) <= MaxText
 	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
+		if unprintable(r) || r == utf8.RuneError {
 			clean = false
 			break
 		}
@@ -68,13 +70,22 @@ func CleanText(s string) string {
 			b.WriteString("…")
 			break
 		}
-		if unicode.IsControl(r) {
+		if unprintable(r) {
 			r = ' '
 		}
 		b.WriteRune(r)
 		n++
 	}
 	return b.String()
+}
+
+// unprintable is what never reaches an output as it came: control
+// characters, and the characters that reorder text on display (Trojan
+// Source: U+202A–U+202E, U+2066–U+2069, the marks U+200E, U+200F, U+061C),
+// which unicode.IsControl does not count.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x200E || r == 0x200F || r == 0x061C
 }
 
 func cleanAll(ss []string) {
