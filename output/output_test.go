@@ -1022,3 +1022,24 @@ func TestNoBidiControlsInAnyFormat(t *testing.T) {
 		t.Errorf("cleaning took more than the controls: %q", got)
 	}
 }
+
+// An interrupted run whose finished checks include a required failure is
+// not judged: no format says blocked.
+func TestInterruptedReportIsNotBlockedInAnyFormat(t *testing.T) {
+	r := fixtureReport()
+	if r.Summary.Verdict != report.Blocked {
+		t.Fatalf("the fixture should be blocked before the signal, is %q", r.Summary.Verdict)
+	}
+	r.MarkInterrupted()
+	for _, format := range Names() {
+		out := string(render(t, format, r, Options{Verbose: true}))
+		if strings.Contains(strings.ToLower(out), "verdict: blocked") || strings.Contains(out, "BLOCKED") ||
+			strings.Contains(out, `"verdict":"blocked"`) || strings.Contains(out, `"verdict": "blocked"`) ||
+			strings.Contains(out, `verdict="blocked"} 1`) || strings.Contains(out, `name="verdict" value="blocked"`) {
+			t.Errorf("%s: an interrupted run is judged blocked:\n%s", format, out)
+		}
+		if !strings.Contains(strings.ToLower(out), "interrupted") {
+			t.Errorf("%s: does not say the run was interrupted", format)
+		}
+	}
+}

@@ -78,7 +78,13 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 	}
 
 	family("apimprobe_verdict", "gauge", "The run's verdict: 1 for the current one, 0 for the others.")
-	for _, v := range []string{report.Ready, report.Degraded, report.Blocked} {
+	verdicts := []string{report.Ready, report.Degraded, report.Blocked}
+	if r.Interrupted {
+		// Only then: an interrupted run's report never goes to a file, so the
+		// textfile collector's series stay the three judged verdicts.
+		verdicts = append(verdicts, report.Interrupted)
+	}
+	for _, v := range verdicts {
 		val := 0
 		if s.Verdict == v {
 			val = 1

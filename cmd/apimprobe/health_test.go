@@ -172,7 +172,7 @@ func TestSignalMidRunReplacesNoFile(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 				t.Fatalf("stdout: %v\n%s", err, stdout.String())
 			}
-			if !rep.Interrupted || rep.Summary.Verdict == "blocked" {
+			if !rep.Interrupted || rep.Summary.Verdict != "interrupted" {
 				t.Fatalf("stdout report: %+v", rep)
 			}
 			for _, c := range rep.Checks {

@@ -162,7 +162,18 @@ const (
 	Ready    = "ready"
 	Degraded = "degraded"
 	Blocked  = "blocked"
+	// Interrupted is an interrupted run's verdict: a signal ended it, and
+	// what had finished is shown but not judged (SPEC: exit codes 130, 143).
+	Interrupted = "interrupted"
 )
+
+// MarkInterrupted marks r as ended by a signal: whatever had failed before
+// it, the run is not judged, in any format.
+func (r *Report) MarkInterrupted() {
+	r.Interrupted = true
+	r.Summary.Verdict = Interrupted
+	r.Summary.Headline = ""
+}
 
 // FromOutcomes fills Checks (sorted by id) and Summary from the runner's
 // outcomes.

@@ -37,7 +37,7 @@ func TestSchemaVocabulariesMatchTheCode(t *testing.T) {
 		{"kind", s.Defs["check"].Properties["kind"].Enum, strs(probes.Kinds())},
 		{"mode", s.Defs["context"].Properties["mode"].Enum, strs(probes.Modes())},
 		{"cloud", s.Defs["context"].Properties["cloud"].Enum, strs(probes.Clouds())},
-		{"verdict", s.Defs["summary"].Properties["verdict"].Enum, []string{report.Ready, report.Degraded, report.Blocked}},
+		{"verdict", s.Defs["summary"].Properties["verdict"].Enum, []string{report.Ready, report.Degraded, report.Blocked, report.Interrupted}},
 	} {
 		if !slices.Equal(words(tc.got), words(tc.want)) {
 			t.Errorf("%s: schema %v, code %v", tc.name, tc.got, tc.want)

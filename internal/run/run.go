@@ -185,7 +185,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	rep.FromOutcomes(outs)
 	rep.DurationMS = time.Since(started).Milliseconds()
 	if interrupted {
-		rep.Interrupted = true
+		rep.MarkInterrupted()
 		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
 		rep.Clean()
 		return rep, nil
