@@ -125,18 +125,18 @@ func fixtureReport() *report.Report {
 func fixturePlan() []probes.Check {
 	noop := probes.ProbeFunc(nil)
 	return []probes.Check{
-		{ID: "outbound.sql", Title: "Azure SQL (TDS gateway)", Category: "Azure SQL", ResourceType: "SQLDatabase",
+		{ID: "outbound.sql", Title: "Azure SQL (TDS gateway)", Category: "Azure SQL", Facets: probes.Facets{ResourceType: "SQLDatabase"},
 			Required: true, Kind: "tcp", Target: probes.HostPort("myserver.database.windows.net", 1433),
 			Why:    "API Management stores its configuration in Azure SQL; without port 1433 the instance cannot start or apply changes.",
 			Source: "https://learn.microsoft.com/azure/api-management/virtual-network-reference", Probe: noop},
 		{ID: "dns.gateway", Title: "Gateway host name", Category: "DNS", Required: true, Kind: "dns",
 			Target: probes.Name("contoso.azure-api.net"), Why: "Clients in the VNet reach the gateway by name.", Probe: noop},
-		{ID: "outbound.storage.table", Title: "Azure Storage (table)", Category: "Azure Storage", ResourceType: "TableStorage",
+		{ID: "outbound.storage.table", Title: "Azure Storage (table)", Category: "Azure Storage", Facets: probes.Facets{ResourceType: "TableStorage"},
 			Required: true, Kind: "tls", Target: probes.URLTarget("https://unknown.table.core.windows.net/"),
 			Why: "Metrics and state tables.",
 			Preset: &probes.Result{Status: probes.Skip, Reason: probes.ReasonNoData, Message: "no storage account given",
 				Hint: "Pass --storage-account NAME with an account of yours in the region."}},
-		{ID: "outbound.monitor.metrics", Title: "Azure Monitor metrics", Category: "Azure Monitor", ResourceType: "Metrics",
+		{ID: "outbound.monitor.metrics", Title: "Azure Monitor metrics", Category: "Azure Monitor", Facets: probes.Facets{ResourceType: "Metrics"},
 			Required: false, Kind: "tls", Target: probes.HostPort("westeurope.monitoring.azure.com", 443),
 			Why: "Gateway metrics | published to Azure Monitor.", Probe: noop},
 	}

@@ -198,16 +198,11 @@ type Check struct {
 	ID       string
 	Title    string
 	Category string
-	// ResourceType is the word APIM's NetworkStatus API uses for the same
-	// dependency, so a report lines up with the portal.
-	ResourceType string
-	Required     bool
-	Kind         Kind
-	Target       Target
-	// ServiceTag is the NSG/UDR service tag that covers the target
-	// ("Storage", "Sql", "Internet"), for the analyses that group the
-	// dependencies one rule or route decides; empty where none applies.
-	ServiceTag string
+	Required bool
+	Kind     Kind
+	Target   Target
+	// Facets are what the diagnosis and the outputs select on (facets.go).
+	Facets
 	// Why explains the dependency for `plan` and the firewall team.
 	Why string
 	// Source names the document the entry comes from.

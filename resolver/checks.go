@@ -30,6 +30,7 @@ func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check 
 	for _, n := range names {
 		c := probes.Check{
 			ID: n.ID, Title: n.Title, Category: checkCategory, Kind: checkKind,
+			Facets:   probes.Facets{Area: probes.AreaDNS, Role: probes.RoleName, Dependency: probes.DepAPIManagement, Protocol: probes.ProtoUDP},
 			Required: n.Required, Target: probes.Name(n.Host), Source: "learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet (DNS configuration: the default host names)",
 			Why: whyName(n, exp.Known()),
 		}
@@ -53,7 +54,8 @@ func Checks(set *Set, names []Name, suffix string, exp Expecter) []probes.Check 
 	if suffix != "" {
 		out = append(out, probes.Check{
 			ID: IDZoneScope, Title: "No private zone swallows " + suffix, Category: checkCategory,
-			Kind: checkKind, Target: probes.Name(suffix), Source: "learn.microsoft.com/azure/dns/private-dns-overview (a private zone answers for every name under it)",
+			Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope, Dependency: probes.DepAPIManagement, Protocol: probes.ProtoUDP},
+			Kind:   checkKind, Target: probes.Name(suffix), Source: "learn.microsoft.com/azure/dns/private-dns-overview (a private zone answers for every name under it)",
 			Why:   fmt.Sprintf("A private DNS zone named %s hides every other instance's *.%s name behind NXDOMAIN.", suffix, suffix),
 			Probe: ZoneScopeProbe(set, suffix, ""),
 		})

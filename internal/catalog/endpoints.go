@@ -37,6 +37,9 @@ type Endpoint struct {
 	Title        string
 	Category     string
 	ResourceType string
+	// Dependency is the family the endpoint belongs to (its id's second
+	// word): the route and path checks of the family carry the same.
+	Dependency probes.Dependency
 	// Kind is tcp, tls, http or ntp.
 	Kind probes.Kind
 	Host string
@@ -137,26 +140,26 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 	}{{"blob", "BlobStorage", srcValidate + "; " + srcV2, storageReq}, {"table", "TableStorage", srcValidate + "; " + srcV2, storageReq},
 		{"queue", "Queue", srcValidate, allOpt}, {"file", "FileStorage", srcValidate, allOpt}} {
 		add(Endpoint{
-			ID: "outbound.storage." + s.svc, Title: "Azure Storage " + s.svc + " (HTTPS)", Category: "Azure Storage",
+			ID: "outbound.storage." + s.svc, Dependency: probes.DepStorage, Title: "Azure Storage " + s.svc + " (HTTPS)", Category: "Azure Storage",
 			ResourceType: s.rt, Kind: probes.KindTLS, Host: acct + "." + s.svc + "." + c.StorageSuffix, Port: 443,
 			ServiceTag: "Storage", Regional: true, Needs: NeedsStorageAccount, Required: s.req,
 			Why: "API Management keeps its configuration, logs and developer portal content in Azure Storage", Source: s.src,
 		})
 	}
 	add(Endpoint{
-		ID: "outbound.storage.file-smb", Title: "Azure Files over SMB (legacy Git share)", Category: "Azure Storage",
+		ID: "outbound.storage.file-smb", Dependency: probes.DepStorage, Title: "Azure Files over SMB (legacy Git share)", Category: "Azure Storage",
 		ResourceType: "FileStorage", Kind: probes.KindTCP, Host: acct + ".file." + c.StorageSuffix, Port: 445,
 		ServiceTag: "Storage", Regional: true, Needs: NeedsStorageAccount, Required: classicOpt, Legacy: true,
 		Why: "legacy: the Git configuration share; dropped from the 2025 docs, still reported by the Network status API", Source: srcLegacy,
 	})
 	add(Endpoint{
-		ID: "outbound.sql", Title: "Azure SQL (TDS gateway)", Category: "Azure SQL", ResourceType: "SQLDatabase",
+		ID: "outbound.sql", Dependency: probes.DepSQL, Title: "Azure SQL (TDS gateway)", Category: "Azure SQL", ResourceType: "SQLDatabase",
 		Kind: probes.KindTCP, Host: sql + "." + c.SQLSuffix, Port: 1433, ServiceTag: "Sql", Regional: true,
 		Needs: NeedsSQLServer, Required: classicReq,
 		Why: "classic tiers keep the instance's state in Azure SQL", Source: srcRef,
 	})
 	add(Endpoint{
-		ID: "outbound.keyvault", Title: "Azure Key Vault (HTTPS)", Category: "Azure Key Vault", ResourceType: "AzureKeyVault",
+		ID: "outbound.keyvault", Dependency: probes.DepKeyVault, Title: "Azure Key Vault (HTTPS)", Category: "Azure Key Vault", ResourceType: "AzureKeyVault",
 		Kind: probes.KindHTTP, Host: vault + "." + c.VaultSuffix, Port: 443,
 		URL:    "https://" + vault + "." + c.VaultSuffix + "/secrets?api-version=7.4",
 		Expect: ExpectVaultChallenge, ServiceTag: "AzureKeyVault", Regional: true, Needs: NeedsKeyVault, Required: vaultReq,
@@ -175,7 +178,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		{"outbound.eventhub.amqp", "Azure Event Hubs (AMQP, 5672)", probes.KindTCP, 5672},
 	} {
 		add(Endpoint{
-			ID: p.id, Title: p.title, Category: "Azure Event Hubs", Kind: p.kind, Host: eh + "." + c.EventHubSuffix, Port: p.port,
+			ID: p.id, Dependency: probes.DepEventHub, Title: p.title, Category: "Azure Event Hubs", Kind: p.kind, Host: eh + "." + c.EventHubSuffix, Port: p.port,
 			ServiceTag: "EventHub", Regional: true, Needs: NeedsEventHub, Required: allOpt,
 			Why: "the log-to-eventhub policy and Azure Monitor logs sent to Event Hubs", Source: srcRef + "; " + srcStatus + "; " + srcClouds + "; " + srcEHKafka,
 		})
@@ -183,7 +186,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 
 	// Azure Monitor.
 	add(Endpoint{
-		ID: "outbound.monitor.warmpath", Title: "Azure Monitor diagnostics (" + c.Warmpath + ")", Category: "Azure Monitor",
+		ID: "outbound.monitor.warmpath", Dependency: probes.DepMonitor, Title: "Azure Monitor diagnostics (" + c.Warmpath + ")", Category: "Azure Monitor",
 		ResourceType: "Monitoring", Kind: probes.KindTLS, Host: c.Warmpath, Port: 443, ServiceTag: "AzureMonitor",
 		Required: classicReq, Why: "diagnostic logs and metrics leave through this endpoint", Source: srcMonitor,
 	})
@@ -194,20 +197,20 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 			id, label = "outbound.monitor.metrics", "global metrics"
 		}
 		add(Endpoint{
-			ID: id, Title: "Azure Monitor metrics (" + h + ")", Category: "Azure Monitor", ResourceType: "Monitoring",
+			ID: id, Dependency: probes.DepMonitor, Title: "Azure Monitor metrics (" + h + ")", Category: "Azure Monitor", ResourceType: "Monitoring",
 			Kind: probes.KindTLS, Host: h, Port: 443, ServiceTag: "AzureMonitor", Required: classicOpt,
 			Why: "metrics and health monitoring", Source: srcMonitor,
 		})
 	}
 	for _, h := range c.Metrics1886 {
 		add(Endpoint{
-			ID: "outbound.monitor." + monitorLabel(h) + ".1886", Title: "Azure Monitor health (" + h + ":1886)", Category: "Azure Monitor",
+			ID: "outbound.monitor." + monitorLabel(h) + ".1886", Dependency: probes.DepMonitor, Title: "Azure Monitor health (" + h + ":1886)", Category: "Azure Monitor",
 			ResourceType: "Metrics", Kind: probes.KindTLS, Host: h, Port: 1886, ServiceTag: "AzureMonitor", Required: classicOpt,
 			Why: "Resource Health reporting on TCP 1886 (RecoveryService)", Source: srcMonitor + "; " + srcStatus,
 		})
 	}
 	add(Endpoint{
-		ID: "outbound.monitor.ingestion", Title: "Azure Monitor ingestion (" + c.Ingestion + ")", Category: "Azure Monitor",
+		ID: "outbound.monitor.ingestion", Dependency: probes.DepMonitor, Title: "Azure Monitor ingestion (" + c.Ingestion + ")", Category: "Azure Monitor",
 		ResourceType: "Monitoring", Kind: probes.KindTLS, Host: c.Ingestion, Port: 443, ServiceTag: "AzureMonitor", Required: classicOpt,
 		Why: "warm-path ingestion of diagnostics", Source: srcMonitor,
 	})
@@ -215,7 +218,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 	// Microsoft Entra ID and Graph (optional: needed for Entra sign-in to
 	// the developer portal, managed identities and Key Vault auth).
 	add(Endpoint{
-		ID: "outbound.entra.login", Title: "Microsoft Entra ID (" + c.Login + ")", Category: "Microsoft Entra ID",
+		ID: "outbound.entra.login", Dependency: probes.DepEntra, Title: "Microsoft Entra ID (" + c.Login + ")", Category: "Microsoft Entra ID",
 		ResourceType: "AzureActiveDirectory", Kind: probes.KindTLS, Host: c.Login, Port: 443, ServiceTag: "AzureActiveDirectory",
 		Required: allOpt, Why: "Entra ID sign-in, managed identity and Key Vault authentication", Source: srcRef,
 	})
@@ -225,20 +228,20 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 			host = fmt.Sprintf(c.RegionalLogin, strings.ToLower(in.Region))
 		}
 		add(Endpoint{
-			ID: "outbound.entra.regional", Title: "Microsoft Entra ID regional endpoint", Category: "Microsoft Entra ID",
+			ID: "outbound.entra.regional", Dependency: probes.DepEntra, Title: "Microsoft Entra ID regional endpoint", Category: "Microsoft Entra ID",
 			ResourceType: "RegionalAzureActiveDirectory", Kind: probes.KindTLS, Host: host, Port: 443, ServiceTag: "AzureActiveDirectory",
 			Needs: NeedsRegion, Required: allOpt, Why: "regional Entra ID endpoint", Source: srcRef,
 		})
 	}
 	if c.LegacyLogin != "" {
 		add(Endpoint{
-			ID: "outbound.entra.login-windows", Title: "Microsoft Entra ID (" + c.LegacyLogin + ")", Category: "Microsoft Entra ID",
+			ID: "outbound.entra.login-windows", Dependency: probes.DepEntra, Title: "Microsoft Entra ID (" + c.LegacyLogin + ")", Category: "Microsoft Entra ID",
 			ResourceType: "AzureActiveDirectory", Kind: probes.KindTLS, Host: c.LegacyLogin, Port: 443, ServiceTag: "AzureActiveDirectory",
 			Required: allOpt, Why: "Entra ID's older login host, which the instance's own Network status still probes", Source: srcStatus,
 		})
 	}
 	add(Endpoint{
-		ID: "outbound.graph.metadata", Title: "Microsoft Graph $metadata", Category: "Microsoft Entra ID",
+		ID: "outbound.graph.metadata", Dependency: probes.DepGraph, Title: "Microsoft Graph $metadata", Category: "Microsoft Entra ID",
 		ResourceType: "AzureActiveDirectory", Kind: probes.KindHTTP, Host: c.Graph, Port: 443,
 		URL: "https://" + c.Graph + "/v1.0/$metadata", Expect: ExpectGraphMetadata, ServiceTag: "AzureActiveDirectory",
 		Required: allOpt, Why: "Microsoft Graph, used for Entra ID integration of the developer portal", Source: srcRef + "; " + srcClouds,
@@ -259,12 +262,12 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 	} {
 		why := "CRL and OCSP checks of Microsoft and customer certificates; blocking them breaks TLS in ways that look unrelated"
 		add(Endpoint{
-			ID: "outbound.certs." + h.label, Title: "Certificate validation (" + h.host + ":80)", Category: "Certificate validation",
+			ID: "outbound.certs." + h.label, Dependency: probes.DepCerts, Title: "Certificate validation (" + h.host + ":80)", Category: "Certificate validation",
 			Kind: probes.KindHTTP, Host: h.host, Port: 80, URL: "http://" + h.host + "/", Expect: ExpectAnyHTTP,
 			ServiceTag: "Internet", Required: classicReq, Why: why, Source: srcRef + "; " + srcStatus,
 		})
 		add(Endpoint{
-			ID: "outbound.certs.https." + h.https, Title: "Certificate validation (" + h.host + ":443)", Category: "Certificate validation",
+			ID: "outbound.certs.https." + h.https, Dependency: probes.DepCerts, Title: "Certificate validation (" + h.host + ":443)", Category: "Certificate validation",
 			Kind: probes.KindTLS, Host: h.host, Port: 443, ServiceTag: "Internet", Required: classicReq, ReachOnly: true,
 			Why: why + " (over HTTPS)", Source: srcTLS + "; " + srcStatus,
 		})
@@ -279,7 +282,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 			id += "." + strings.SplitN(h, ".", 2)[0]
 		}
 		add(Endpoint{
-			ID: id, Title: "Azure KMS (" + h + ":1688)", Category: "Azure KMS", Kind: probes.KindTCP, Host: h, Port: 1688,
+			ID: id, Dependency: probes.DepKMS, Title: "Azure KMS (" + h + ":1688)", Category: "Azure KMS", Kind: probes.KindTCP, Host: h, Port: 1688,
 			ServiceTag: "Internet", Required: allOpt,
 			Why: "Windows activation, needed only when Windows VMs share the subnet", Source: srcKMS,
 		})
@@ -288,18 +291,18 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 	if c.PublicOnly {
 		for _, h := range []struct{ host, label string }{{"client.hip.live.com", "client"}, {"partner.hip.live.com", "partner"}, {"partner.prod.repmap.microsoft.com", "repmap"}} {
 			add(Endpoint{
-				ID: "outbound.captcha." + h.label, Title: "Developer portal CAPTCHA (" + h.host + ")", Category: "CAPTCHA",
+				ID: "outbound.captcha." + h.label, Dependency: probes.DepCaptcha, Title: "Developer portal CAPTCHA (" + h.host + ")", Category: "CAPTCHA",
 				ResourceType: "CaptchaEndpoint", Kind: probes.KindTLS, Host: h.host, Port: 443, ServiceTag: "Internet",
 				Required: classicOpt, Why: "CAPTCHA of the developer portal's sign-up page", Source: srcRef + "; " + srcStatus,
 			})
 		}
 		add(Endpoint{
-			ID: "outbound.portal-diagnostics", Title: "Azure portal diagnostics (dc.services.visualstudio.com)", Category: "Azure Monitor",
+			ID: "outbound.portal-diagnostics", Dependency: probes.DepPortalDiag, Title: "Azure portal diagnostics (dc.services.visualstudio.com)", Category: "Azure Monitor",
 			Kind: probes.KindTLS, Host: "dc.services.visualstudio.com", Port: 443, ServiceTag: "AzureMonitor", Required: classicOpt,
 			Why: "the Azure portal's diagnostics extension", Source: srcRef,
 		})
 		add(Endpoint{
-			ID: "outbound.smtp", Title: "SMTP relay (legacy, smtpi-co1.msn.com:25028)", Category: "Email",
+			ID: "outbound.smtp", Dependency: probes.DepSMTP, Title: "SMTP relay (legacy, smtpi-co1.msn.com:25028)", Category: "Email",
 			ResourceType: "Email", Kind: probes.KindTCP, Host: "smtpi-co1.msn.com", Port: 25028, ServiceTag: "Internet",
 			Required: classicOpt, Legacy: true,
 			Why: "legacy: notification e-mail relay; dropped from the docs, still reported by the Network status API", Source: srcLegacy,
@@ -308,7 +311,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 
 	// The instance's own endpoints, reached from the subnet after deployment.
 	add(Endpoint{
-		ID: "inbound.gateway", Title: "Gateway status endpoint", Category: "API Management",
+		ID: "inbound.gateway", Dependency: probes.DepAPIManagement, Title: "Gateway status endpoint", Category: "API Management",
 		Kind: probes.KindHTTP, Host: svc + "." + c.APIMSuffix, Port: 443,
 		URL:    "https://" + svc + "." + c.APIMSuffix + "/status-0123456789abcdef",
 		Expect: ExpectGatewayStatus, Needs: NeedsService, Inbound: true,
@@ -321,7 +324,7 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 		{"inbound.scm", "scm", "Git (SCM) endpoint", "the instance's Git configuration repository, reached from inside the VNet"},
 	} {
 		add(Endpoint{
-			ID: h.id, Title: h.title, Category: "API Management", Kind: probes.KindTLS,
+			ID: h.id, Dependency: probes.DepAPIManagement, Title: h.title, Category: "API Management", Kind: probes.KindTLS,
 			Host: svc + "." + h.prefix + "." + c.APIMSuffix, Port: 443, Needs: NeedsService, Inbound: true,
 			Required: classicOpt, Why: h.why, Source: srcHosts,
 		})
@@ -337,13 +340,13 @@ func Endpoints(c Cloud, in Inputs) []Endpoint {
 // Microsoft document names stands in, and the entry says so.
 func infra(add func(Endpoint)) {
 	add(Endpoint{
-		ID: "outbound.infra.ntp", Title: "Time (NTP, time.windows.com, UDP 123)", Category: "Internal infrastructure",
+		ID: "outbound.infra.ntp", Dependency: probes.DepInfra, Title: "Time (NTP, time.windows.com, UDP 123)", Category: "Internal infrastructure",
 		Kind: probes.KindNTP, Host: "time.windows.com", Port: probes.NTPPort, ServiceTag: "Internet", Required: classicReq,
 		Why:    "time synchronisation of API Management's machines; the reference names UDP 123 but no server, so the Windows default time.windows.com stands in",
 		Source: srcInfra + "; " + srcTimeSync,
 	})
 	add(Endpoint{
-		ID: "outbound.infra.diagnostics", Title: "Internal diagnostics (TCP 12000)", Category: "Internal infrastructure",
+		ID: "outbound.infra.diagnostics", Dependency: probes.DepInfra, Title: "Internal diagnostics (TCP 12000)", Category: "Internal infrastructure",
 		Kind: probes.KindTCP, Port: 12000, ServiceTag: "AzureCloud", Required: classicReq,
 		Unobservable: "the reference names outbound TCP 12000 for diagnostics but no destination, so there is nothing to connect to from here",
 		Why:          "diagnostics of API Management's internal compute; the reference gives the port, not the destination",
@@ -361,7 +364,7 @@ func infra(add func(Endpoint)) {
 		{"outbound.infra.defender-alt", "wdcpalt.microsoft.com", "Windows Defender (wdcpalt.microsoft.com)", "Windows Defender cloud-based protection of API Management's machines", srcInfra},
 	} {
 		add(Endpoint{
-			ID: h.id, Title: h.title, Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
+			ID: h.id, Dependency: probes.DepInfra, Title: h.title, Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
 			ServiceTag: "Internet", Required: classicReq, ReachOnly: true, Why: h.why, Source: h.src,
 		})
 	}
@@ -377,11 +380,11 @@ func infra(add func(Endpoint)) {
 			"Microsoft's forward-link service, which Windows Defender's definition updates go through", srcInfra + "; " + srcWinEP},
 	} {
 		add(Endpoint{
-			ID: h.id, Title: h.title + " HTTPS", Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
+			ID: h.id, Dependency: probes.DepInfra, Title: h.title + " HTTPS", Category: "Internal infrastructure", Kind: probes.KindTLS, Host: h.host, Port: 443,
 			ServiceTag: "Internet", Required: classicReq, ReachOnly: true, Why: h.why, Source: h.src,
 		})
 		add(Endpoint{
-			ID: h.id + ".80", Title: h.title + " HTTP", Category: "Internal infrastructure", Kind: probes.KindHTTP, Host: h.host, Port: 80,
+			ID: h.id + ".80", Dependency: probes.DepInfra, Title: h.title + " HTTP", Category: "Internal infrastructure", Kind: probes.KindHTTP, Host: h.host, Port: 80,
 			URL: "http://" + h.host + "/", Expect: ExpectAnyHTTP, ServiceTag: "Internet", Required: classicReq, Why: h.why + " (over HTTP)", Source: h.src,
 		})
 	}

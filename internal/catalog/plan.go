@@ -60,9 +60,9 @@ func check(e Endpoint, o Options) probes.Check {
 		title += " [legacy]"
 	}
 	ch := probes.Check{
-		ID: e.ID, Title: title, Category: e.Category, ResourceType: e.ResourceType,
+		ID: e.ID, Title: title, Category: e.Category,
 		Required: req, Kind: e.Kind, Target: target, Why: e.Why, Source: e.Source,
-		Hint: hint(e, o.Region), ServiceTag: e.ServiceTag,
+		Hint: hint(e, o.Region), Facets: facets(e),
 	}
 	switch {
 	case !applies:
@@ -82,6 +82,18 @@ func check(e Endpoint, o Options) probes.Check {
 	}
 	ch.Probe = probe(e, o, req)
 	return ch
+}
+
+// facets are what the diagnosis reads of an endpoint's check.
+func facets(e Endpoint) probes.Facets {
+	f := probes.Facets{
+		Area: probes.AreaOutbound, Dependency: e.Dependency, ServiceTag: e.ServiceTag,
+		Protocol: probes.ProtocolOf(e.Kind), ResourceType: e.ResourceType,
+	}
+	if e.Inbound {
+		f.Area, f.Phase = probes.AreaInbound, probes.DeployPost
+	}
+	return f
 }
 
 func skip(reason probes.Reason, msg, hint string) *probes.Result {

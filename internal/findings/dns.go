@@ -205,7 +205,7 @@ func zoneNotLinkedRule(in *Input, claimed map[string]bool) []report.Finding {
 func zoneSwallowsRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
 	for _, o := range in.Outcomes {
-		if o.Check.ID == "dns.zone-scope" && !claimed[o.Check.ID] && bad(o.Result) {
+		if o.Check.Role == probes.RoleZoneScope && !claimed[o.Check.ID] && bad(o.Result) {
 			hit = append(hit, o)
 		}
 	}

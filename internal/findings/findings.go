@@ -5,9 +5,10 @@
 // with the values the run knows. Checks keep their own hints; a check no
 // finding explains is still reported on its own.
 //
-// Every rule reads the typed fields of probes.Result and probes.Check
-// (Lookups, Rule, Cert, Appliance, EgressIP, NeedsARM, ServiceTag), never
-// the report's evidence maps.
+// Every rule reads the typed fields of probes.Result (Lookups, Rule, Cert,
+// Appliance, EgressIP, NeedsARM) and the check's facets (area, role,
+// dependency, service tag, protocol), never the report's evidence maps and
+// never a check's id.
 package findings
 
 import (

@@ -16,7 +16,8 @@ const (
 )
 
 func dialCheck(id, host string, port int, tag string, required bool) probes.Check {
-	return probes.Check{ID: id, Kind: probes.KindTLS, Target: probes.HostPort(host, port), ServiceTag: tag, Required: required}
+	return probes.Check{ID: id, Kind: probes.KindTLS, Target: probes.HostPort(host, port), Required: required,
+		Facets: probes.Facets{Area: probes.AreaOutbound, ServiceTag: tag, Protocol: probes.ProtoTCP}}
 }
 
 func out(c probes.Check, r probes.Result) probes.Outcome { return probes.Outcome{Check: c, Result: r} }
@@ -72,7 +73,7 @@ var (
 	sql   = dialCheck("outbound.sql", "srv.database.windows.net", 1433, "Sql", true)
 	kv    = dialCheck("outbound.keyvault", "kv.vault.azure.net", 443, "AzureKeyVault", true)
 	graph = dialCheck("outbound.graph.metadata", "graph.microsoft.com", 443, "AzureActiveDirectory", false)
-	gwDNS = probes.Check{ID: "dns.gateway", Kind: probes.KindDNS, Target: probes.Name("contoso.azure-api.net"), Required: true}
+	gwDNS = probes.Check{ID: "dns.gateway", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleName}, Target: probes.Name("contoso.azure-api.net"), Required: true}
 	gwIn  = dialCheck("inbound.gateway", "contoso.azure-api.net", 443, "", true)
 )
 
@@ -183,7 +184,7 @@ func TestZoneNotLinkedNotForPrivateEndpoints(t *testing.T) {
 }
 
 func TestZoneSwallows(t *testing.T) {
-	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Target: probes.Name("azure-api.net")}
+	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope}, Target: probes.Name("azure-api.net")}
 	r := probes.Warnf(probes.ReasonWrongAnswer, probes.PhaseDNS, "swallowed")
 	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonNXDomain}, {Server: azureDNS, Azure: true, Outcome: probes.ReasonOK}}
 	f := only(t, diagnose(t, out(zs, r)), IDZoneSwallows)
@@ -239,7 +240,7 @@ func TestNSGTwoRulesTwoFindings(t *testing.T) {
 
 func TestNoEgress(t *testing.T) {
 	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
-	egress := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP, Target: probes.HostPort("echo.example", 443)}
+	egress := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}, Target: probes.HostPort("echo.example", 443)}
 	fs := diagnose(t, out(blob, drop), out(sql, drop), out(kv, drop), out(graph, drop),
 		out(egress, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")))
 	f := only(t, fs, IDNoEgress)
@@ -276,7 +277,7 @@ func TestTagDroppedNotForOneDependency(t *testing.T) {
 func pathWarn(family, appliance string) probes.Outcome {
 	r := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "appliance")
 	r.Appliance = appliance
-	return out(probes.Check{ID: "route.path." + family, Kind: probes.KindPath, Target: probes.HostPort(family+".example", 443)}, r)
+	return out(probes.Check{ID: "route.path." + family, Kind: probes.KindPath, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RolePathTrace, Dependency: probes.Dependency(family)}, Target: probes.HostPort(family+".example", 443)}, r)
 }
 
 func TestApplianceOnPath(t *testing.T) {
@@ -285,8 +286,8 @@ func TestApplianceOnPath(t *testing.T) {
 	mr := probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis, "asymmetric")
 	fs := Diagnose(Input{Outcomes: []probes.Outcome{
 		pathWarn("storage", "10.0.0.4"), pathWarn("sql", "10.0.0.4"), pathWarn("keyvault", "10.0.0.4"),
-		out(probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}, eg),
-		out(probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Required: true}, mr),
+		out(probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}}, eg),
+		out(probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Required: true, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleManagementReturn}}, mr),
 	}, Context: report.Context{Mode: probes.ModeInternal, ResourceGroup: "rg"},
 		Azure: Azure{RouteTableID: "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt-apim"}})
 	f := only(t, fs, IDAppliance)
@@ -303,7 +304,7 @@ func TestApplianceOnPath(t *testing.T) {
 func TestApplianceNotWithoutOne(t *testing.T) {
 	// Paths that reached their hosts directly: nothing to say.
 	p := probes.Passf("direct")
-	fs := diagnose(t, out(probes.Check{ID: "route.path.storage", Kind: probes.KindPath}, p))
+	fs := diagnose(t, out(probes.Check{ID: "route.path.storage", Kind: probes.KindPath, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RolePathTrace, Dependency: probes.DepStorage}}, p))
 	none(t, fs, IDAppliance)
 	// Two appliances are two findings.
 	fs = diagnose(t, pathWarn("storage", "10.0.0.4"), pathWarn("sql", "10.0.9.9"))
@@ -321,7 +322,7 @@ func TestApplianceNotWithoutOne(t *testing.T) {
 func TestForcedTunnelByEgressAlone(t *testing.T) {
 	eg := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "egress")
 	eg.EgressIP = "203.0.113.7"
-	c := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}
+	c := probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}}
 	f := only(t, diagnose(t, out(c, eg)), IDForcedTunnel)
 	if f.Severity != report.SeverityDegrading || !strings.Contains(f.Title, "203.0.113.7") {
 		t.Errorf("%+v", f)
@@ -336,7 +337,7 @@ func intercepted(c probes.Check, issuer string, status probes.Status) probes.Out
 }
 
 func TestTLSInspection(t *testing.T) {
-	sum := probes.Check{ID: "tls.interception", Kind: probes.KindAnalysis, Required: true}
+	sum := probes.Check{ID: "tls.interception", Kind: probes.KindAnalysis, Required: true, Facets: probes.Facets{Area: probes.AreaTLS, Role: probes.RoleInterception}}
 	fs := diagnose(t,
 		intercepted(kv, "CN=Fw CA,O=x", probes.Fail), intercepted(graph, "CN=Fw CA,O=x", probes.Warn),
 		out(sum, probes.Failf(probes.ReasonTLSIntercepted, probes.PhaseAnalysis, "2 hosts")))
@@ -466,4 +467,15 @@ func TestResolverNoForwardCountsNames(t *testing.T) {
 	if !strings.Contains(f.Cause, "for 2 names, 2 of which Azure DNS") || f.Evidence["azure_dns_resolved"] != 2 || len(f.Checks) != 3 {
 		t.Errorf("%s %v", f.Cause, f.Evidence)
 	}
+}
+
+// The rules select on a check's facets, never on its id: a check of the
+// egress echo's role is read as one whatever its id, and the id alone
+// makes nothing.
+func TestRulesSelectOnFacetsNotIDs(t *testing.T) {
+	r := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, "left from 203.0.113.9")
+	r.EgressIP = "203.0.113.9"
+	echo := probes.Check{ID: "custom.echo", Kind: probes.KindHTTP, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}}
+	only(t, diagnose(t, out(echo, r)), IDForcedTunnel)
+	none(t, diagnose(t, out(probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}, r)), IDForcedTunnel)
 }

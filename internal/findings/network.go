@@ -19,7 +19,7 @@ func silentDrop(r probes.Result) bool {
 }
 
 func outbound(o probes.Outcome) bool {
-	return strings.HasPrefix(o.Check.ID, "outbound.") && o.Check.Kind.Dials()
+	return o.Check.Area == probes.AreaOutbound && o.Check.Kind.Dials()
 }
 
 // nsgRule: one NSG rule (or security admin rule) that denies several
@@ -194,7 +194,7 @@ func noEgressRule(in *Input, claimed map[string]bool) []report.Finding {
 		return nil
 	}
 	for _, o := range in.Outcomes {
-		if o.Check.ID == "route.egress-ip" && bad(o.Result) && !claimed[o.Check.ID] {
+		if o.Check.Role == probes.RoleEgressEcho && bad(o.Result) && !claimed[o.Check.ID] {
 			hit = append(hit, o)
 		}
 	}
@@ -242,8 +242,8 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 		by := ""
 		// A route analysis that names the route dropping the tag.
 		for _, o := range in.Outcomes {
-			if strings.HasPrefix(o.Check.ID, "route.dependency.") && bad(o.Result) && o.Result.Reason == probes.ReasonUnreachable &&
-				strings.Contains(o.Check.Target.Subject, "service tag "+t) {
+			if o.Check.Role == probes.RoleDependencyRoute && bad(o.Result) && o.Result.Reason == probes.ReasonUnreachable &&
+				o.Check.ServiceTag == t {
 				hit = append(hit, o)
 				by = " (" + o.Result.Message + ")"
 				ev["route"] = o.Result.Message
@@ -280,14 +280,14 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 func applianceRule(in *Input, claimed map[string]bool) []report.Finding {
 	apps, byApp := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
 		a := o.Result.Appliance
-		return a, !claimed[o.Check.ID] && bad(o.Result) && a != "" && strings.HasPrefix(o.Check.ID, "route.path.")
+		return a, !claimed[o.Check.ID] && bad(o.Result) && a != "" && o.Check.Role == probes.RolePathTrace
 	})
 	var out []report.Finding
 	for i, a := range apps {
 		hit := byApp[a]
 		var families []string
 		for _, o := range hit {
-			families = append(families, strings.TrimPrefix(o.Check.ID, "route.path."))
+			families = append(families, string(o.Check.Dependency))
 		}
 		ev := map[string]any{"appliance": a, "paths": families}
 		cause := fmt.Sprintf("A virtual appliance at %s forwards traffic to %s", a, ListOf(families, 5))
@@ -299,16 +299,16 @@ func applianceRule(in *Input, claimed map[string]bool) []report.Finding {
 					continue
 				}
 				switch {
-				case o.Check.ID == "route.egress-ip" && r.Reason == probes.ReasonForcedTunnel:
+				case o.Check.Role == probes.RoleEgressEcho && r.Reason == probes.ReasonForcedTunnel:
 					hit = append(hit, o)
 					if r.EgressIP != "" {
 						ev["egress_ip"] = r.EgressIP
 						cause += ", and Internet-bound traffic leaves from " + r.EgressIP + ", which is not an Azure address"
 					}
-				case o.Check.ID == "route.management-return" && r.Reason == probes.ReasonAsymmetricRoute:
+				case o.Check.Role == probes.RoleManagementReturn && r.Reason == probes.ReasonAsymmetricRoute:
 					hit = append(hit, o)
 					mgmtMissing = true
-				case o.Check.ID == "route.forced-tunnel" || strings.HasPrefix(o.Check.ID, "route.dependency."):
+				case o.Check.Role == probes.RoleDefaultRoute || o.Check.Role == probes.RoleDependencyRoute:
 					if r.Reason == probes.ReasonForcedTunnel {
 						hit = append(hit, o)
 					}
@@ -353,7 +353,7 @@ func mgmtClause(in *Input) string {
 func forcedTunnelRule(in *Input, claimed map[string]bool) []report.Finding {
 	for _, o := range in.Outcomes {
 		r := o.Result
-		if o.Check.ID != "route.egress-ip" || claimed[o.Check.ID] || !bad(r) || r.Reason != probes.ReasonForcedTunnel {
+		if o.Check.Role != probes.RoleEgressEcho || claimed[o.Check.ID] || !bad(r) || r.Reason != probes.ReasonForcedTunnel {
 			continue
 		}
 		ip := or(r.EgressIP, "an unexpected address")

@@ -10,16 +10,50 @@ import (
 	"github.com/apimprobe/apimprobe/probes"
 )
 
+// Intercepted is one dependency whose certificate was re-signed.
+type Intercepted struct {
+	CheckID  string `json:"check"`
+	Host     string `json:"host"`
+	Required bool   `json:"required"`
+	Issuer   string `json:"issuer,omitempty"`
+	Root     string `json:"root,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	outcome  probes.Outcome
+}
+
+// Interceptions is the one definition of TLS interception in a run: every
+// outcome whose handshake presented a chain this machine trusts but that
+// does not lead to a genuine Azure root (the TLS probe's judgement,
+// CertSeen.Intercepted), in check-id order. The tls.interception summary,
+// the headline and the inspection finding all read this list. A check of
+// many hosts (instance.dependencies) is listed by its hosts, which come as
+// outcomes of their own with a host name.
+func Interceptions(outcomes []probes.Outcome) []Intercepted {
+	var out []Intercepted
+	for _, o := range outcomes {
+		c := o.Result.Cert
+		if c == nil || !c.Intercepted || o.Check.Target.Host == "" {
+			continue
+		}
+		out = append(out, Intercepted{
+			CheckID: o.Check.ID, Host: o.Check.Target.Host, Required: o.Check.Required,
+			Issuer: c.Issuer, Root: c.Root, Subject: c.Subject, outcome: o,
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CheckID < out[j].CheckID })
+	return out
+}
+
 // tlsInspectionRule: one inspecting CA re-signs the certificates of several
 // hosts. Certificates of two CAs are two findings; one host alone is left to
 // its own check and tls.interception.
 func tlsInspectionRule(in *Input, claimed map[string]bool) []report.Finding {
-	issuers, byIssuer := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
-		c := o.Result.Cert
-		if claimed[o.Check.ID] || !bad(o.Result) || c == nil || !c.Intercepted {
-			return "", false
-		}
-		return c.Issuer, true
+	var seen []probes.Outcome
+	for _, i := range Interceptions(in.Outcomes) {
+		seen = append(seen, i.outcome)
+	}
+	issuers, byIssuer := groupBy(seen, func(o probes.Outcome) (string, bool) {
+		return o.Result.Cert.Issuer, !claimed[o.Check.ID] && bad(o.Result)
 	})
 	var out []report.Finding
 	for _, is := range issuers {
@@ -33,7 +67,7 @@ func tlsInspectionRule(in *Input, claimed map[string]bool) []report.Finding {
 		// CA when there is one.
 		if len(issuers) == 1 {
 			for _, o := range in.Outcomes {
-				if o.Check.ID == "tls.interception" && bad(o.Result) && !claimed[o.Check.ID] {
+				if o.Check.Role == probes.RoleInterception && bad(o.Result) && !claimed[o.Check.ID] {
 					hit = append(hit, o)
 				}
 			}

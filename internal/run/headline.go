@@ -3,7 +3,6 @@ package run
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/probes"
@@ -21,17 +20,17 @@ func Headline(outcomes []probes.Outcome) string {
 	applianceDeps := map[string][]string{}
 	egressIP, egressTunnel := "", false
 	for _, o := range outcomes {
-		id, r := o.Check.ID, o.Result
+		role, r := o.Check.Role, o.Result
 		switch {
-		case strings.HasPrefix(id, "route.path.") && r.Reason == probes.ReasonForcedTunnel:
+		case role == probes.RolePathTrace && r.Reason == probes.ReasonForcedTunnel:
 			if r.Appliance != "" {
 				applianceDeps[r.Appliance] = append(applianceDeps[r.Appliance], o.Check.Target.Host)
 			}
-		case id == "route.egress-ip" && r.Reason == probes.ReasonForcedTunnel:
+		case role == probes.RoleEgressEcho && r.Reason == probes.ReasonForcedTunnel:
 			egressIP, egressTunnel = r.EgressIP, true
 		}
 	}
-	intercepted := InterceptedHosts(outcomes)
+	intercepted := findings.Interceptions(outcomes)
 
 	var appliances []string
 	for a := range applianceDeps {

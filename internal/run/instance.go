@@ -147,6 +147,7 @@ func (w world) instanceChecks(deps []probes.Check) []probes.Check {
 			}},
 	} {
 		ch := probes.Check{ID: s.id, Title: s.title, Category: categoryInstance, Required: s.required, Kind: probes.KindAnalysis,
+			Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceStatus, Phase: probes.DeployPost},
 			Target: probes.Subject("the instance's NetworkStatus"), Source: docNetworkStatus, Why: s.why}
 		if pre := w.instanceSkip(); pre != nil {
 			ch.Preset = pre
@@ -246,6 +247,7 @@ type target struct {
 // own dependency list that the catalogue does not probe, probed from here.
 func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 	ch := probes.Check{ID: idInstanceDeps, Title: "The instance's own dependency list, probed from this VM", Category: categoryInstance,
+		Facets:   probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps, Phase: probes.DeployPost},
 		Required: true, Kind: probes.KindAnalysis, Target: probes.Subject("the instance's outboundNetworkDependenciesEndpoints"),
 		Source: docNetworkStatus, UntilDeadline: true,
 		Why: "the instance names its own dependencies, among them the platform's storage accounts and SQL servers that no flag can name"}
@@ -380,7 +382,8 @@ func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
 			continue
 		}
 		parts = append(parts, probes.Outcome{
-			Check:  probes.Check{ID: idInstanceDeps, Kind: probes.KindTLS, Required: d.Required, Target: probes.HostPort(d.Host, d.Port)},
+			Check: probes.Check{ID: idInstanceDeps, Kind: probes.KindTLS, Required: d.Required, Target: probes.HostPort(d.Host, d.Port),
+				Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps, Protocol: probes.ProtoTCP, Phase: probes.DeployPost}},
 			Result: probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled, Cert: d.cert},
 		})
 	}
@@ -495,7 +498,7 @@ func ago(t time.Time) string {
 func thisVM(row azurectx.StatusRow, outs []probes.Outcome, ds []depSeen) (string, probes.Status, bool) {
 	for _, o := range outs {
 		c := o.Check
-		if c.Target.Host == "" || strings.HasPrefix(c.ID, "instance.") || o.Result.Status == probes.Skip {
+		if c.Target.Host == "" || c.Area == probes.AreaInstance || o.Result.Status == probes.Skip {
 			continue
 		}
 		if row.Matches(c.Target.Host, c.Target.Port, c.ResourceType) {
@@ -691,7 +694,7 @@ func annotateInstance(outs []probes.Outcome, v *azurectx.InstanceView) {
 	for i := range outs {
 		o := &outs[i]
 		c := o.Check
-		if strings.HasPrefix(c.ID, "instance.") || o.Result.Status == probes.Skip {
+		if c.Area == probes.AreaInstance || o.Result.Status == probes.Skip {
 			continue
 		}
 		if c.Target.Host == "" && c.ResourceType == "" {

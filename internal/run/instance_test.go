@@ -162,16 +162,16 @@ func TestAnnotateInstance(t *testing.T) {
 		if st != probes.Pass {
 			res.Reason = probes.ReasonTimeout
 		}
-		return probes.Outcome{Check: probes.Check{ID: id, Target: probes.HostPort(host, port), ResourceType: rt}, Result: res}
+		return probes.Outcome{Check: probes.Check{ID: id, Target: probes.HostPort(host, port), Facets: probes.Facets{ResourceType: rt}}, Result: res}
 	}
 	outs := []probes.Outcome{
 		out("outbound.storage.blob", "labstore.blob.core.windows.net", 443, "BlobStorage", probes.Fail),
 		out("outbound.storage.table", "labstore.table.core.windows.net", 443, "TableStorage", probes.Pass),
 		out("outbound.storage.queue", "labstore.queue.core.windows.net", 443, "Queue", probes.Fail),
 		out("outbound.storage.blob-other-type", "labstore.blob.core.windows.net", 443, "FileStorage", probes.Fail),
-		{Check: probes.Check{ID: "route.management-return", Target: probes.Subject("routes"), ResourceType: "ApiManagement Control Plane - inbound"},
+		{Check: probes.Check{ID: "route.management-return", Target: probes.Subject("routes"), Facets: probes.Facets{ResourceType: "ApiManagement Control Plane - inbound"}},
 			Result: probes.Result{Status: probes.Pass, Reason: probes.ReasonOK}},
-		{Check: probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Target: probes.Subject("routes"), ResourceType: "ApiManagement Control Plane - inbound"},
+		{Check: probes.Check{ID: "route.management-return", Kind: probes.KindAnalysis, Target: probes.Subject("routes"), Facets: probes.Facets{ResourceType: "ApiManagement Control Plane - inbound"}},
 			Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonAsymmetricRoute, Message: "replies are dropped"}},
 	}
 	annotateInstance(outs, v)

@@ -2,9 +2,9 @@ package run
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -12,14 +12,7 @@ import (
 const InterceptionCheckID = "tls.interception"
 
 // Intercepted is one dependency whose certificate was re-signed.
-type Intercepted struct {
-	CheckID  string `json:"check"`
-	Host     string `json:"host"`
-	Required bool   `json:"required"`
-	Issuer   string `json:"issuer,omitempty"`
-	Root     string `json:"root,omitempty"`
-	Subject  string `json:"subject,omitempty"`
-}
+type Intercepted = findings.Intercepted
 
 // InterceptionSummary builds the one tls.interception check from a run's
 // outcomes: fail when a required dependency is intercepted (API
@@ -35,15 +28,16 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 		Category: "TLS inspection",
 		Required: true,
 		Kind:     probes.KindAnalysis,
+		Facets:   probes.Facets{Area: probes.AreaTLS, Role: probes.RoleInterception},
 		Target:   probes.Subject("the certificates of every TLS handshake to an Azure host"),
 		Why: "A TLS-inspecting proxy or firewall re-signs Azure's certificates with its own CA. This VM may trust that CA; " +
 			"API Management's own machines do not, so every inspected dependency is broken for them.",
 		Source: "learn.microsoft.com/azure/api-management/virtual-network-reference (TLS inspection is not supported)",
 	}
-	list := InterceptedHosts(outcomes)
+	list := findings.Interceptions(outcomes)
 	completed, untrusted := 0, []string{}
 	for _, o := range outcomes {
-		if o.Check.ID == InterceptionCheckID {
+		if o.Check.Role == probes.RoleInterception {
 			continue
 		}
 		if tlsCompleted(o) {
@@ -88,36 +82,13 @@ func InterceptionSummary(outcomes []probes.Outcome) probes.Outcome {
 	return probes.Outcome{Check: check, Result: r}
 }
 
-// InterceptedHosts lists, in check-id order, every outcome the TLS probe
-// marked tls-intercepted.
-func InterceptedHosts(outcomes []probes.Outcome) []Intercepted {
-	var out []Intercepted
-	for _, o := range outcomes {
-		// A check of many hosts (instance.dependencies) is listed by its
-		// hosts, which come as outcomes of their own.
-		if o.Check.ID == InterceptionCheckID || o.Result.Reason != probes.ReasonTLSIntercepted || o.Check.Target.Host == "" {
-			continue
-		}
-		out = append(out, Intercepted{
-			CheckID:  o.Check.ID,
-			Host:     o.Check.Target.Host,
-			Required: o.Check.Required,
-			Issuer:   certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Issuer }),
-			Root:     certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Root }),
-			Subject:  certField(o.Result.Cert, func(c *probes.CertSeen) string { return c.Subject }),
-		})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CheckID < out[j].CheckID })
-	return out
-}
-
 // tlsCompleted tells whether a check's TLS handshake finished, whatever
 // happened after it: the TLS and HTTP probes record the certificate once
 // they have a chain, and an HTTP check that got as far as HTTP had a
 // handshake behind it.
 func tlsCompleted(o probes.Outcome) bool {
 	r := o.Result
-	if o.Check.ID == egressCheckID {
+	if o.Check.Role == probes.RoleEgressEcho {
 		return false // the echo service is no Azure host
 	}
 	if r.Reason == probes.ReasonTLSIntercepted || r.Cert != nil {
@@ -125,15 +96,6 @@ func tlsCompleted(o probes.Outcome) bool {
 	}
 	_, ok := r.Phases["tls_ms"]
 	return ok && r.Status != probes.Skip && r.FailedPhase != probes.PhaseTLS
-}
-
-const egressCheckID = "route.egress-ip"
-
-func certField(c *probes.CertSeen, f func(*probes.CertSeen) string) string {
-	if c == nil {
-		return ""
-	}
-	return f(c)
 }
 
 func uniq(s []string) []string {

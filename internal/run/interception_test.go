@@ -2,10 +2,12 @@ package run
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -30,14 +32,16 @@ func intercepted(id, target string, required bool, issuer string) probes.Outcome
 
 func pathWarn(id, target, appliance string) probes.Outcome {
 	return probes.Outcome{
-		Check:  probes.Check{ID: id, Target: hostPort(target)},
+		Check: probes.Check{ID: id, Target: hostPort(target),
+			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RolePathTrace}},
 		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, Appliance: appliance},
 	}
 }
 
 func egressWarn(ip string) probes.Outcome {
 	return probes.Outcome{
-		Check:  probes.Check{ID: "route.egress-ip", Target: probes.URLTarget("https://echo.example/")},
+		Check: probes.Check{ID: "route.egress-ip", Target: probes.URLTarget("https://echo.example/"),
+			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}},
 		Result: probes.Result{Status: probes.Warn, Reason: probes.ReasonForcedTunnel, EgressIP: ip},
 	}
 }
@@ -90,7 +94,7 @@ func TestInterceptionSummary(t *testing.T) {
 	none := []probes.Outcome{
 		{Check: probes.Check{ID: "outbound.sql", Kind: "tcp"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"connect_ms": 3}}},
 		{Check: probes.Check{ID: "outbound.storage.blob", Kind: "tls"}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTimeout, FailedPhase: probes.PhaseTLS, Phases: map[string]int64{"tls_ms": 5000}}},
-		{Check: probes.Check{ID: "route.egress-ip", Kind: "http"}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"tls_ms": 20}}},
+		{Check: probes.Check{ID: "route.egress-ip", Kind: "http", Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}}, Result: probes.Result{Status: probes.Pass, Phases: map[string]int64{"tls_ms": 20}}},
 		{Check: probes.Check{ID: "outbound.keyvault", Target: probes.HostPort("kv.vault.azure.net", 443)}, Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSUntrusted, FailedPhase: probes.PhaseTLS}},
 	}
 	o = InterceptionSummary(none)
@@ -205,5 +209,35 @@ func TestInstanceDependenciesInterceptedByHost(t *testing.T) {
 	deps = append(deps, depSeen{Host: "sql1.database.windows.net", Port: 1433, Required: true, Status: probes.Fail, Reason: probes.ReasonTimeout})
 	if _, all := interceptedParts(deps); all {
 		t.Error("a timed-out host was taken for an interception")
+	}
+}
+
+// Interception has one definition: the summary check, the headline and the
+// inspection finding name the same hosts, and a TLS failure of another
+// kind (an untrusted chain) is in none of them.
+func TestInterceptionOneDefinition(t *testing.T) {
+	outs := []probes.Outcome{
+		intercepted("outbound.keyvault", "kv.vault.azure.net:443", true, "CN=Fw CA"),
+		intercepted("outbound.storage.blob", "acct.blob.core.windows.net:443", true, "CN=Fw CA"),
+		{Check: probes.Check{ID: "outbound.sql", Target: hostPort("srv.database.windows.net:1433"), Kind: probes.KindTLS, Required: true},
+			Result: probes.Result{Status: probes.Fail, Reason: probes.ReasonTLSUntrusted, FailedPhase: probes.PhaseTLS,
+				Cert: &probes.CertSeen{Issuer: "CN=Other"}}},
+	}
+	sum := InterceptionSummary(outs)
+	var listed []string
+	for _, i := range sum.Result.Evidence["intercepted"].([]Intercepted) {
+		listed = append(listed, i.Host)
+	}
+	head := Headline(outs)
+	fs := findings.Diagnose(findings.Input{Outcomes: append(outs, sum)})
+	if len(fs) != 1 || fs[0].ID != findings.IDTLSInspection {
+		t.Fatalf("findings %+v", fs)
+	}
+	hosts := fs[0].Evidence["hosts"].([]string)
+	if strings.Join(listed, ",") != "kv.vault.azure.net,acct.blob.core.windows.net" ||
+		strings.Join(hosts, ",") != "kv.vault.azure.net,acct.blob.core.windows.net" ||
+		!strings.Contains(head, "kv.vault.azure.net and acct.blob.core.windows.net") || strings.Contains(head, "srv.database") ||
+		!slices.Contains(fs[0].Checks, "tls.interception") {
+		t.Errorf("summary %v, finding %v %v, headline %q", listed, hosts, fs[0].Checks, head)
 	}
 }

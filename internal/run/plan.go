@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/catalog"
@@ -123,27 +122,23 @@ func (w world) resolver() probes.Resolver {
 // (NTP) is never the one traced.
 func (w world) pathChecks(deps []probes.Check) []probes.Check {
 	var trace []pathtrace.Dependency
-	seen := map[string]bool{}
+	seen := map[probes.Dependency]bool{}
 	for _, ch := range deps {
-		if !ch.Required || ch.Probe == nil || !strings.HasPrefix(ch.ID, "outbound.") || ch.Target.Host == "" || !overTCP(ch.Kind) {
+		if !ch.Required || ch.Probe == nil || ch.Area != probes.AreaOutbound || ch.Dependency == probes.DepNone ||
+			ch.Target.Host == "" || ch.Protocol != probes.ProtoTCP {
 			continue
 		}
-		family, _, _ := strings.Cut(strings.TrimPrefix(ch.ID, "outbound."), ".")
-		if seen[family] {
+		if seen[ch.Dependency] {
 			continue
 		}
-		seen[family] = true
-		trace = append(trace, pathtrace.Dependency{ID: family, Host: ch.Target.Host, Port: ch.Target.Port, Required: true})
+		seen[ch.Dependency] = true
+		trace = append(trace, pathtrace.Dependency{Family: ch.Dependency, Host: ch.Target.Host, Port: ch.Target.Port, Required: true})
 	}
 	var opts pathtrace.Options
 	if p, err := netip.ParsePrefix(w.subnet); err == nil {
 		opts.Local = []netip.Prefix{p.Masked()}
 	}
 	return pathtrace.NewChecks(trace, w.resolver(), opts)
-}
-
-func overTCP(k probes.Kind) bool {
-	return k == probes.KindTCP || k == probes.KindTLS || k == probes.KindHTTP
 }
 
 // egressCheck asks the echo service where traffic leaves from. The

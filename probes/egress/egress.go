@@ -158,6 +158,7 @@ func NewCheck(cfg Config) probes.Check {
 		Category: "Routing",
 		Required: false,
 		Kind:     "http",
+		Facets:   probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho, ServiceTag: "Internet", Protocol: probes.ProtoTCP},
 		Target:   probes.URLTarget(cfg.EchoURL),
 		Why: "Internet-bound traffic that leaves from an address outside Azure's edge goes through a forced tunnel " +
 			"(on-premises or a third-party proxy); API Management supports that only when every dependency " +

@@ -332,7 +332,7 @@ func TestNetnsChild(t *testing.T) {
 		t.Skip("only run by TestNetnsPath")
 	}
 	vnet := []netip.Prefix{netip.MustParsePrefix("198.18.1.0/24")}
-	c := NewChecks([]Dependency{{ID: "storage", Host: "198.19.1.2", Port: 443}}, nil, Options{Local: vnet})[0]
+	c := NewChecks([]Dependency{{Family: "storage", Host: "198.19.1.2", Port: 443}}, nil, Options{Local: vnet})[0]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()

@@ -245,10 +245,11 @@ func allAnswered(hs []Hop) bool {
 
 // Dependency is one destination whose path is traced.
 type Dependency struct {
-	// ID is the check id's last part: "storage" gives route.path.storage.
-	ID   string
-	Host string
-	Port int
+	// Family is the dependency family traced, and the check id's last
+	// part: storage gives route.path.storage.
+	Family probes.Dependency
+	Host   string
+	Port   int
 	// Addresses are the already resolved addresses; when empty the
 	// check resolves Host itself.
 	Addresses []string
@@ -280,11 +281,12 @@ func NewChecks(deps []Dependency, res probes.Resolver, opts Options) []probes.Ch
 	checks := make([]probes.Check, 0, len(deps))
 	for _, d := range deps {
 		checks = append(checks, probes.Check{
-			ID:       "route.path." + d.ID,
+			ID:       "route.path." + string(d.Family),
 			Title:    "Appliances on the path to " + d.Host,
 			Category: "Routing",
 			Required: false,
 			Kind:     "path",
+			Facets:   probes.Facets{Area: probes.AreaRoute, Role: probes.RolePathTrace, Dependency: d.Family, Protocol: probes.ProtoTCP},
 			Target:   probes.HostPort(d.Host, d.Port),
 			Why: "A firewall or proxy between the subnet and " + d.Host + " answers as a hop; Azure's own network does not. " +
 				"Forced tunnelling through one works only when it lets the dependency through without TLS inspection.",

@@ -205,9 +205,9 @@ func TestCheckLoopback(t *testing.T) {
 	ap := testtool.Accepting(t)
 	res := mapResolver{"storage.test": {"127.0.0.1"}}
 	checks := NewChecks([]Dependency{
-		{ID: "storage", Host: "storage.test", Port: int(ap.Port())},
-		{ID: "sql", Host: "sql.test", Port: 1433, Addresses: []string{"127.0.0.1"}},
-		{ID: "kv", Host: "nxdomain.test", Port: 443},
+		{Family: "storage", Host: "storage.test", Port: int(ap.Port())},
+		{Family: "sql", Host: "sql.test", Port: 1433, Addresses: []string{"127.0.0.1"}},
+		{Family: "kv", Host: "nxdomain.test", Port: 443},
 	}, res, Options{})
 	if checks[0].ID != "route.path.storage" || checks[0].Target.String() != "storage.test:"+strconv.Itoa(int(ap.Port())) || checks[0].Category != "Routing" {
 		t.Errorf("check = %+v", checks[0])
@@ -230,7 +230,7 @@ func TestCheckLoopback(t *testing.T) {
 
 func TestJudge(t *testing.T) {
 	dst := netip.MustParseAddrPort("20.60.1.1:443")
-	d := Dependency{ID: "storage", Host: "acct.blob.core.windows.net", Port: 443}
+	d := Dependency{Family: "storage", Host: "acct.blob.core.windows.net", Port: 443}
 	silent := func(ttl int) Hop { return Hop{TTL: ttl, Kind: Silent} }
 	te := func(ttl int, a string) Hop {
 		return Hop{TTL: ttl, Kind: TimeExceeded, Addr: netip.MustParseAddr(a), RTT: time.Millisecond}
@@ -293,7 +293,7 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	// check returns at once and that a run deadline is a fail, not a pass.
 	run, cancel := context.WithCancelCause(context.Background())
 	cancel(probes.ErrRunDeadline)
-	c := NewChecks([]Dependency{{ID: "x", Host: "127.0.0.1", Port: int(testtool.Refusing(t).Port())}}, nil, Options{})[0]
+	c := NewChecks([]Dependency{{Family: "x", Host: "127.0.0.1", Port: int(testtool.Refusing(t).Port())}}, nil, Options{})[0]
 	start := time.Now()
 	r := c.Probe.Run(run)
 	if time.Since(start) > time.Second {
@@ -317,8 +317,8 @@ func TestSinkholeIsNotTraced(t *testing.T) {
 	ap := testtool.Accepting(t)
 	for _, answer := range []string{"0.0.0.0", "::", "127.0.0.1", "::1"} {
 		checks := NewChecks([]Dependency{
-			{ID: "sql", Host: "sql.test", Port: int(ap.Port())},
-			{ID: "kv", Host: "kv.test", Port: int(ap.Port()), Addresses: []string{answer}},
+			{Family: "sql", Host: "sql.test", Port: int(ap.Port())},
+			{Family: "kv", Host: "kv.test", Port: int(ap.Port()), Addresses: []string{answer}},
 		}, filterResolver{answer}, Options{})
 		for _, c := range checks {
 			r := c.Probe.Run(context.Background())

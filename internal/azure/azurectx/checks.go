@@ -52,6 +52,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// route.forced-tunnel
 	add(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
+		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDefaultRoute},
 		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
 		true, "", func(s *Snapshot) probes.Result {
@@ -64,7 +65,9 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// route.management-return
 	add(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
-		Required: true, Target: probes.Subject("effective routes for service tag ApiManagement"), Source: docForcedTunnel, ResourceType: "ApiManagement Control Plane - inbound",
+		Required: true, Target: probes.Subject("effective routes for service tag ApiManagement"), Source: docForcedTunnel,
+		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleManagementReturn, ServiceTag: "ApiManagement", Protocol: probes.ProtoTCP,
+			ResourceType: "ApiManagement Control Plane - inbound"},
 		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
 		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
 		func(s *Snapshot) probes.Result {
@@ -81,21 +84,23 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// route.dependency.*
 	type dep struct {
-		id, tag, se, port, title string
-		applies                  bool
+		id                   probes.Dependency
+		tag, se, port, title string
+		applies              bool
 	}
 	deps := []dep{
-		{"storage", "Storage", "Microsoft.Storage", "443", "Azure Storage", true},
-		{"sql", "Sql", "Microsoft.Sql", "1433", "Azure SQL", classic(mode)},
-		{"keyvault", "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", true},
-		{"monitor", "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
+		{probes.DepStorage, "Storage", "Microsoft.Storage", "443", "Azure Storage", true},
+		{probes.DepSQL, "Sql", "Microsoft.Sql", "1433", "Azure SQL", classic(mode)},
+		{probes.DepKeyVault, "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", true},
+		{probes.DepMonitor, "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
 	}
 	for _, d := range deps {
 		target := "effective routes for service tag " + d.tag
 		if servicetags.RegionalAllowed(d.tag) {
 			target += " (region)"
 		}
-		add(probes.Check{ID: "route.dependency." + d.id, Title: "Route to " + d.title, Category: "Routing", Required: true,
+		add(probes.Check{ID: "route.dependency." + string(d.id), Title: "Route to " + d.title, Category: "Routing", Required: true,
+			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDependencyRoute, Dependency: d.id, ServiceTag: d.tag, Protocol: probes.ProtoTCP},
 			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
 			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
@@ -119,6 +124,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	// subnet.nsg.*
 	for _, f := range nsgFlows(mode) {
 		add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
+			Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleNSGFlow},
 			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
 			func(s *Snapshot) probes.Result {
@@ -153,6 +159,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 
 	// subnet.config
 	add(probes.Check{ID: "subnet.config", Title: "Subnet delegation, NSG and size", Category: "Subnet", Required: true,
+		Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleSubnetConfig},
 		Target: probes.Subject("the subnet's configuration"), Source: docInjection,
 		Why: "the mode fixes the delegation, requires an NSG and a minimum size for the instance's units"},
 		true, "", func(s *Snapshot) probes.Result {

@@ -243,6 +243,7 @@ func predeployChecks(src SnapshotSource, opts Options) []probes.Check {
 	var out []probes.Check
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
 		c.Category = "Subnet"
+		c.Facets = probes.Facets{Area: probes.AreaSubnet, Role: probes.RolePreDeploy}
 		out = append(out, analysisCheck(src, c, applies, naWhy, run))
 	}
 
