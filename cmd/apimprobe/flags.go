@@ -48,6 +48,8 @@ type config struct {
 	stateFile                           string
 	apimSubnet, identityClientID        string
 	cloudGiven                          bool
+	backends                            []string
+	backendRequired                     bool
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -77,6 +79,8 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.armCredential, "arm-credential", azurectx.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
 	fs.StringVar(&c.identityClientID, "identity-client-id", "", "client id of a user-assigned managed identity for Resource Manager (default: the VM's system-assigned identity)")
 	fs.StringVar(&c.apimSubnet, "apim-subnet", "", "the instance's subnet, a resource id, for the v2 modes where apimprobe cannot run inside it and before the instance exists (default: from the instance's virtualNetworkConfiguration)")
+	fs.StringArrayVar(&c.backends, "backend", nil, "one of your backends to check from here (DNS, TCP, TLS, HTTP), an http or https URL, repeatable (with Resource Manager, the instance's own backends and API service URLs are added)")
+	fs.BoolVar(&c.backendRequired, "backend-required", false, "backend failures count as required (default: backends are optional)")
 	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
 	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
@@ -143,6 +147,10 @@ func (c *config) runConfig() (run.Config, error) {
 			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
 		}
 	}
+	if cfg.Backends, err = catalog.ParseBackends(c.backends); err != nil {
+		return cfg, err
+	}
+	cfg.BackendRequired = c.backendRequired
 	if c.timeout <= 0 {
 		return cfg, fmt.Errorf("--timeout must be positive, got %s", c.timeout)
 	}

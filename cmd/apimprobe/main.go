@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
@@ -234,6 +235,9 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 			if v != "" {
 				red.Names[v] = kind
 			}
+		}
+		for _, n := range catalog.BackendNames(rep.Checks) {
+			red.Names[n] = "backend"
 		}
 		if err := rep.Redact(red); err != nil {
 			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %v\n", err)

@@ -94,6 +94,7 @@ func (w world) checks() ([]probes.Check, error) {
 	checks = append(checks, w.pathChecks(deps)...)
 	checks = append(checks, w.egressCheck())
 	checks = append(checks, deps...)
+	checks = append(checks, w.backendChecks()...)
 	az := w.cfg.Azure
 	az.Phase, az.Region = w.phase, w.region
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/state"
@@ -62,6 +63,11 @@ type Config struct {
 	Timeout, Deadline time.Duration
 	Concurrency       int
 	Only, Skip        []string
+
+	// Backends are the user's backends given with --backend, validated;
+	// BackendRequired (--backend-required) makes their failures required.
+	Backends        []catalog.Backend
+	BackendRequired bool
 
 	// Command is the command line as run, secrets removed, for the report.
 	Command string
