@@ -97,3 +97,15 @@ func TestRunProbesBackends(t *testing.T) {
 		}
 	}
 }
+
+// --redact replaces a backend's host name, in its id too.
+func TestRedactHidesBackendNames(t *testing.T) {
+	args := append([]string{"run", "-o", "json", "--redact", "--only", "backend", "--timeout", "300ms", "--backend", "https://orders.contoso-internal.test/api"}, offline...)
+	r := runBinary(t, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "orders.contoso-internal") || strings.Contains(r.stdout, "orders-contoso-internal") || !strings.Contains(r.stdout, `"backend.`) {
+		t.Errorf("the backend's name survives --redact:\n%s", r.stdout)
+	}
+}

@@ -239,6 +239,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		for _, n := range catalog.BackendNames(rep.Checks) {
 			red.Names[n] = "backend"
 		}
+		red.IDAreas = append(red.IDAreas, catalog.BackendArea+".")
 		if err := rep.Redact(red); err != nil {
 			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %v\n", err)
 			return 2

@@ -93,7 +93,7 @@ func idWord(s string) string {
 
 // BackendNames are the user's names that the backend checks of a report
 // carry, for --redact: each backend's host name and the word its id makes
-// of it (IP addresses are redacted as addresses).
+// of it with the port (IP addresses are redacted as addresses).
 func BackendNames(checks []report.Check) []string {
 	var out []string
 	for _, c := range checks {
@@ -107,7 +107,11 @@ func BackendNames(checks []report.Check) []string {
 		if _, err := netip.ParseAddr(u.Hostname()); err == nil {
 			continue
 		}
-		out = append(out, u.Hostname(), idWord(u.Hostname()))
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		out = append(out, u.Hostname(), idWord(u.Hostname())+"-"+port)
 	}
 	return out
 }

@@ -22,6 +22,10 @@ type Redaction struct {
 	// Keep lists addresses that are nobody's secret (Azure DNS
 	// 168.63.129.16, the metadata service) and stay as they are.
 	Keep []string
+	// IDAreas are check-id prefixes ("backend.") whose ids are made of the
+	// user's names: they are rewritten like any string, where other ids
+	// are the tool's own words and stay.
+	IDAreas []string
 }
 
 var (
@@ -157,6 +161,7 @@ func (r *Report) Redact(red Redaction) error {
 }
 
 type rewriter struct {
+	areas []string
 	names []nameRE
 	keep  map[string]bool
 	seen  map[string]string
@@ -170,7 +175,7 @@ type nameRE struct {
 }
 
 func newRewriter(red Redaction) *rewriter {
-	rw := &rewriter{keep: map[string]bool{}, seen: map[string]string{}, count: map[string]int{}}
+	rw := &rewriter{keep: map[string]bool{}, seen: map[string]string{}, count: map[string]int{}, areas: red.IDAreas}
 	for _, k := range red.Keep {
 		rw.keep[k] = true
 	}
@@ -278,10 +283,24 @@ var vocabulary = map[string]bool{
 	"cloud": true, "verdict": true, "version": true, "commit": true,
 }
 
+// userID says whether a check id (under "id" or "checks") is made of the
+// user's names.
+func (rw *rewriter) userID(key, s string) bool {
+	if key != "id" && key != "checks" {
+		return false
+	}
+	for _, a := range rw.areas {
+		if strings.HasPrefix(s, a) {
+			return true
+		}
+	}
+	return false
+}
+
 func (rw *rewriter) walk(key string, v any) any {
 	switch x := v.(type) {
 	case string:
-		if vocabulary[key] && !strings.HasPrefix(strings.ToLower(x), "/subscriptions/") {
+		if vocabulary[key] && !strings.HasPrefix(strings.ToLower(x), "/subscriptions/") && !rw.userID(key, x) {
 			// The tool's own words; an "id" that is a resource id is the
 			// user's.
 			return x
