@@ -207,14 +207,6 @@ func expect(t *testing.T, res map[string]probes.Result, id string, st probes.Sta
 	}
 }
 
-func TestMain(m *testing.M) {
-	// The fake ARM asks for Retry-After 10 like the real one; polling is
-	// capped at maxPollWait, which the cadence test checks at its real
-	// value. Elsewhere a short cap keeps the suite fast.
-	maxPollWait = 100 * time.Millisecond
-	os.Exit(m.Run())
-}
-
 func TestDiscoverFullSnapshot(t *testing.T) {
 	imds, _ := fakeIMDS(t)
 	arm := newARM(t, nil)
@@ -640,7 +632,7 @@ func TestValidate(t *testing.T) {
 // BenchmarkDiscoverAllReads: IMDS plus every ARM read (VM, NIC, effective
 // routes and NSGs with a 202 and one poll, the subnet, its NSG and route
 // table, the VNet, service tags, APIM) against loopback fixtures. The poll
-// waits maxPollWait (100 ms under test), so this is dominated by it.
+// comes 50 ms after the 202 (the schedule of lro.go), so this is dominated by it.
 func BenchmarkDiscoverAllReads(b *testing.B) {
 	benchDiscover(b, nil, ARMAuto)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,28 +26,6 @@ import (
 // networkAPIVersion is the one armnetwork v7 uses for the other reads.
 const networkAPIVersion = "2025-01-01"
 
-// maxPollWait bounds the wait between polls of a long-running read: ARM's
-// Retry-After (10 s on effective routes and NSGs) is honoured when shorter,
-// so a result that is ready early is not waited for. A variable for tests.
-var maxPollWait = 2 * time.Second
-
-// minPollWait keeps a Retry-After of 0 from spinning.
-const minPollWait = 100 * time.Millisecond
-
-// pollDelay is the wait before the next poll, from the last answer's
-// Retry-After (seconds or an HTTP date).
-func pollDelay(h http.Header) time.Duration {
-	d := maxPollWait / 2 // no hint
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			d = time.Duration(n) * time.Second
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = time.Until(t)
-		}
-	}
-	return min(max(d, minPollWait), maxPollWait)
-}
-
 // postLRO starts a long-running POST and polls it to its end within ctx,
 // decoding the final body into out.
 func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) error {
@@ -61,6 +38,7 @@ func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) err
 	if err != nil {
 		return err
 	}
+	accepted := time.Now()
 	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusAccepted) {
 		return runtime.NewResponseError(resp)
 	}
@@ -68,20 +46,8 @@ func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) err
 	if err != nil {
 		return err
 	}
-	wait := pollDelay(resp.Header)
-	for !p.Done() {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		presp, err := p.Poll(ctx)
-		if err != nil {
-			return err
-		}
-		wait = pollDelay(presp.Header)
+	if _, err := pollUntilDone(ctx, p, accepted); err != nil {
+		return err
 	}
 	_, err = p.Result(ctx)
 	return err

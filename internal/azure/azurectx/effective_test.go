@@ -7,10 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -185,93 +182,6 @@ func mustTags(t *testing.T) *servicetags.Set {
 		t.Fatal(err)
 	}
 	return set
-}
-
-func TestPollDelay(t *testing.T) {
-	defer func(v time.Duration) { maxPollWait = v }(maxPollWait)
-	maxPollWait = 2 * time.Second
-	h := func(v string) http.Header { return http.Header{"Retry-After": []string{v}} }
-	cases := []struct {
-		h    http.Header
-		want time.Duration
-	}{
-		{h("10"), 2 * time.Second}, // ARM's usual hint: capped, polled at least every 2 s
-		{h("1"), time.Second},      // honoured when shorter
-		{h("0"), minPollWait},
-		{http.Header{}, time.Second},
-		{h("soon"), time.Second},
-		{h(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), 2 * time.Second},
-	}
-	for _, c := range cases {
-		if got := pollDelay(c.h); got != c.want {
-			t.Errorf("Retry-After %q: %v, want %v", c.h.Get("Retry-After"), got, c.want)
-		}
-	}
-}
-
-// The long-running reads honour a short Retry-After and cap a long one.
-func TestPollCadence(t *testing.T) {
-	defer func(v time.Duration) { maxPollWait = v }(maxPollWait)
-	for _, c := range []struct {
-		retryAfter string
-		cap        time.Duration
-		lo, hi     time.Duration
-	}{
-		{"1", 2 * time.Second, 900 * time.Millisecond, 1500 * time.Millisecond},
-		{"10", 300 * time.Millisecond, 250 * time.Millisecond, 900 * time.Millisecond},
-	} {
-		maxPollWait = c.cap
-		var mu sync.Mutex
-		var times []time.Time
-		polls := 0
-		imds, _ := fakeIMDS(t)
-		var a *armServer
-		a = newARM(t, map[string]http.HandlerFunc{
-			"POST effectiveRouteTable": func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				times = append(times, time.Now())
-				mu.Unlock()
-				w.Header().Set("Location", a.URL+"/operations/slow-routes")
-				w.Header().Set("Retry-After", c.retryAfter)
-				w.WriteHeader(http.StatusAccepted)
-			},
-			"GET slow-routes": func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				times = append(times, time.Now())
-				polls++
-				n := polls
-				mu.Unlock()
-				if n < 2 {
-					w.Header().Set("Location", a.URL+"/operations/slow-routes")
-					w.Header().Set("Retry-After", c.retryAfter)
-					w.WriteHeader(http.StatusAccepted)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				w.Write(fixture(t, "effective-routes.json"))
-			},
-		})
-		o := baseOpts(imds.URL, a)
-		o.ARMBudget = 10 * time.Second
-		d := mustDiscover(t, context.Background(), o)
-		s := d.Wait(context.Background())
-		if !s.Read(ReadEffectiveRoutes).OK() {
-			t.Fatalf("routes read: %+v", s.Read(ReadEffectiveRoutes))
-		}
-		mu.Lock()
-		if len(times) != 3 {
-			t.Fatalf("Retry-After %s: %d requests", c.retryAfter, len(times))
-		}
-		for i := 1; i < len(times); i++ {
-			if gap := times[i].Sub(times[i-1]); gap < c.lo || gap > c.hi {
-				t.Errorf("Retry-After %s, cap %v: gap %d = %v, want %v..%v", c.retryAfter, c.cap, i, gap, c.lo, c.hi)
-			}
-		}
-		mu.Unlock()
-		if !strings.Contains(s.Read(ReadEffectiveRoutes).Permission, "effectiveRouteTable") {
-			t.Fatal("permission")
-		}
-	}
 }
 
 // BenchmarkDecodeEffectiveNSGs: decoding and converting the wire fixture
