@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Classify turns an error from a dial, a handshake or an HTTP exchange into
@@ -22,7 +23,8 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 	if err == nil {
 		return ReasonOK, ""
 	}
-	if runCtx != nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), ErrRunDeadline) {
+	if runCtx != nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), ErrRunDeadline) ||
+		isTimeout(err) && boundByRun(runCtx) {
 		return ReasonDeadline, "the run's --deadline ended the check before it finished"
 	}
 
@@ -113,6 +115,33 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		return ReasonTimeout, "no answer within the check's limit"
 	}
 	return ReasonError, "unexpected error: " + ErrorText(err)
+}
+
+// runBound marks a check's context whose limit is the run's deadline (its
+// own --timeout would end later): see boundByRun.
+type runBound struct{}
+
+// boundByRun reports whether ctx is a check's context that the run's
+// deadline bounds and that deadline has passed. A timeout seen then is the
+// deadline's, whichever fired first: the contexts' timers or a socket
+// deadline set from them (net sets one from ctx's deadline, and its timer
+// may fire before the contexts' do).
+func boundByRun(ctx context.Context) bool {
+	if ctx == nil || ctx.Value(runBound{}) == nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// isTimeout: err is a limit running out (a context's deadline, a socket's,
+// a DNS exchange's).
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ErrRunDeadline is the cause attached to the run's context when --deadline

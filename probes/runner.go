@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,19 +99,28 @@ func preset(c Check) Result {
 // runOne gives the check its own limit under the run's deadline (none of
 // its own when timeout is 0) and turns anything the probe leaves unsaid (a
 // hint, a deadline cut) into data.
+//
+// Which limit binds the check is decided once, when it starts: its own
+// when that ends before the run's deadline, else the run's deadline. A
+// check that did not finish by the limit that binds it is timeout or
+// deadline by that decision, never by which of the timers involved (the
+// check's context, the run's, a socket deadline set from them) happened to
+// fire first.
 func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	start := time.Now()
 	if runCtx.Err() != nil {
 		return deadlineResult(c, 0)
 	}
+	runEnd, hasRunEnd := runCtx.Deadline()
+	byRun := timeout <= 0 || (hasRunEnd && !start.Add(timeout).Before(runEnd))
 	var (
 		ctx    context.Context
 		cancel context.CancelFunc
 	)
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(runCtx, timeout)
+	if byRun {
+		ctx, cancel = context.WithCancel(context.WithValue(runCtx, runBound{}, true))
 	} else {
-		ctx, cancel = context.WithCancel(runCtx)
+		ctx, cancel = context.WithTimeoutCause(runCtx, timeout, errCheckLimit)
 	}
 	defer cancel()
 
@@ -130,26 +140,40 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 		select {
 		case res = <-done:
 		case <-time.After(grace):
-			if runCtx.Err() != nil {
+			if byRun || context.Cause(ctx) != errCheckLimit {
 				return deadlineResult(c, time.Since(start))
 			}
 			res = Failf(ReasonTimeout, c.Kind.FirstPhase(), fmt.Sprintf("no result within the check's limit of %s", timeout))
 		}
 	}
-	res.Duration = time.Since(start)
-	// A check that did not finish is never a pass, and a run deadline is
-	// named as such even when the probe only saw a cancelled context.
-	if res.Status != Pass && res.Status != Skip && runCtx.Err() != nil && context.Cause(runCtx) == ErrRunDeadline && ctx.Err() != nil {
-		if res.Reason != ReasonDeadline {
-			res.Reason = ReasonDeadline
-			res.Message = "the run's --deadline ended the check before it finished (" + res.Message + ")"
-		}
+	ended := time.Now()
+	res.Duration = ended.Sub(start)
+	// A check that did not finish is never a pass. One that the run's
+	// deadline bound and that ended at or after it was cut by it, whatever
+	// the probe saw first; one that its own limit bound keeps the probe's
+	// word (its context's cause is its own limit, so Classify says timeout
+	// even when the run's context has ended by the time it looks).
+	if res.Status != Pass && res.Status != Skip && res.Reason != ReasonDeadline &&
+		byRun && hasRunEnd && !ended.Before(runEnd) && runEndedByDeadline(runCtx) {
+		res.Reason = ReasonDeadline
+		res.Message = "the run's --deadline ended the check before it finished (" + res.Message + ")"
 	}
 	res = withHint(c, res)
 	if res.Reason == ReasonDeadline && res.Hint == "" {
 		res.Hint = "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow."
 	}
 	return clean(res)
+}
+
+// errCheckLimit is the cause of a check's context when its own limit
+// (--timeout) ends it.
+var errCheckLimit = errors.New("the check's limit reached")
+
+// runEndedByDeadline: the run's context ended by its deadline, or has not
+// ended yet (its timer not fired, though the deadline has passed); not
+// when it was cancelled otherwise (a signal).
+func runEndedByDeadline(runCtx context.Context) bool {
+	return runCtx.Err() == nil || errors.Is(context.Cause(runCtx), ErrRunDeadline) || errors.Is(runCtx.Err(), context.DeadlineExceeded)
 }
 
 // withHint lets the check's own hint (the catalogue knows the service tag

@@ -3,9 +3,11 @@ package probes
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -228,5 +230,82 @@ func TestAnalysesDoNotTakeNetworkPlaces(t *testing.T) {
 	outs := Run(context.Background(), checks, RunOptions{Timeout: 2 * time.Second, Deadline: 5 * time.Second, Concurrency: 1})
 	if outs[0].Result.Status != Pass || outs[1].Result.Status != Pass || time.Since(start) > time.Second {
 		t.Fatalf("analysis %s (%s), network %s, after %s", outs[0].Result.Status, outs[0].Result.Message, outs[1].Result.Status, time.Since(start))
+	}
+}
+
+// socketProbe waits like a dial or a read whose socket deadline is set from
+// ctx's deadline (as net does): its own timer and the contexts' fire at the
+// same instant, in either order, and it classifies whatever it saw first.
+func socketProbe() Probe {
+	return ProbeFunc(func(ctx context.Context) Result {
+		dl, ok := ctx.Deadline()
+		if !ok {
+			<-ctx.Done()
+			reason, msg := Classify(ctx, ctx.Err())
+			return Failf(reason, PhaseConnect, msg)
+		}
+		socket := time.NewTimer(time.Until(dl))
+		defer socket.Stop()
+		select {
+		case <-socket.C:
+			reason, msg := Classify(ctx, os.ErrDeadlineExceeded)
+			return Failf(reason, PhaseConnect, msg)
+		case <-ctx.Done():
+			reason, msg := Classify(ctx, ctx.Err())
+			return Failf(reason, PhaseConnect, msg)
+		}
+	})
+}
+
+// A check whose limit the run's deadline shortened (or met exactly) is
+// deadline, always: whichever of the check's timer, the run's and the
+// socket's fires first. A check whose own limit came first is timeout,
+// always, even when its result arrives after the run's deadline; and each
+// says so in the same words every time. Each case
+// runs many times in virtual time, where simultaneous timers fire in a
+// random order.
+func TestRunnerDeadlineVersusTimeoutIsDecidedByTheLimitNotTheRace(t *testing.T) {
+	cases := []struct {
+		name              string
+		timeout, deadline time.Duration
+		lead              time.Duration // a first check holds the only slot this long
+		probe             Probe
+		want              Reason
+	}{
+		{"limit shortened to the deadline", 10 * time.Second, time.Second, 0, socketProbe(), ReasonDeadline},
+		{"limit equal to the deadline", time.Second, time.Second, 0, socketProbe(), ReasonDeadline},
+		{"started late, limit past the deadline", time.Second, time.Second, 400 * time.Millisecond, socketProbe(), ReasonDeadline},
+		{"own limit first", 500 * time.Millisecond, time.Second, 0, socketProbe(), ReasonTimeout},
+		{"own limit first, result after the deadline", 950 * time.Millisecond, time.Second, 0, ProbeFunc(func(ctx context.Context) Result {
+			<-ctx.Done()
+			time.Sleep(100 * time.Millisecond) // a probe slow to notice
+			reason, msg := Classify(ctx, ctx.Err())
+			return Failf(reason, PhaseConnect, msg)
+		}), ReasonTimeout},
+		{"sleep probe, limit shortened", 10 * time.Second, time.Second, 0, sleepProbe(time.Hour), ReasonDeadline},
+	}
+	for _, c := range cases {
+		got, msgs := map[Reason]int{}, map[string]bool{}
+		for range 200 {
+			synctest.Test(t, func(t *testing.T) {
+				checks := []Check{{ID: "cut", Kind: "tcp", Probe: c.probe}}
+				if c.lead > 0 {
+					checks = append([]Check{{ID: "lead", Kind: "tcp", Probe: sleepProbe(c.lead)}}, checks...)
+				}
+				outs := Run(context.Background(), checks, RunOptions{Timeout: c.timeout, Deadline: c.deadline, Concurrency: 1})
+				r := outs[len(outs)-1].Result
+				got[r.Reason]++
+				msgs[r.Message] = true
+				if r.Status != Fail {
+					t.Errorf("%s: %+v", c.name, r)
+				}
+			})
+		}
+		if got[c.want] != 200 {
+			t.Errorf("%s: reasons over 200 runs %v, want %s every time", c.name, got, c.want)
+		}
+		if len(msgs) != 1 {
+			t.Errorf("%s: %d different messages over 200 runs, want one: %v", c.name, len(msgs), msgs)
+		}
 	}
 }
