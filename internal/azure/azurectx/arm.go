@@ -156,6 +156,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 		},
 		DisableRPRegistration: true,
 	}
+	guardARM(clientOpts, rm.Endpoint)
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
 		snap.Why = "cannot build the Resource Manager client: " + boundedLine(err.Error())
@@ -368,7 +369,11 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	var me *malformedError
+	var oh *offHostError
 	switch {
+	case errors.As(err, &oh):
+		// Go's redirect error quotes the whole URL: only the guard's words.
+		r.Status, r.Message = ReadFailed, boundedLine(oh.Error())
 	case errors.As(err, &re):
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
@@ -515,16 +520,17 @@ func boundedLine(s string) string {
 // getJSON does a plain GET of an ARM resource through the SDK's pipeline
 // (bearer token, retries) and decodes it into v.
 func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any) error {
-	u := s.endpoint + path
-	if !strings.Contains(path, "api-version=") {
+	// A path of ours, or a nextLink, which must stay on Resource Manager.
+	u, err := s.armURL(path, "a nextLink or resource id")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(u, "api-version=") {
 		sep := "?"
-		if strings.Contains(path, "?") {
+		if strings.Contains(u, "?") {
 			sep = "&"
 		}
 		u += sep + "api-version=" + apiVersion
-	}
-	if strings.HasPrefix(path, "https://") {
-		u = path // nextLink
 	}
 	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
 	if err != nil {
