@@ -1043,3 +1043,21 @@ func TestInterruptedReportIsNotBlockedInAnyFormat(t *testing.T) {
 		}
 	}
 }
+
+// A local stub resolver and the servers behind it are told apart in the
+// human formats by their sources, and a missing upstream is said.
+func TestResolverSourcesShown(t *testing.T) {
+	rep := fixtureReport()
+	rep.Context.Resolvers = []string{"127.0.0.53:53", "10.0.0.4:53"}
+	rep.Context.ResolverSources = map[string]string{"127.0.0.53:53": "resolv.conf", "10.0.0.4:53": "systemd-resolved"}
+	for _, f := range []string{"table", "markdown"} {
+		if out := renderString(t, f, rep, Options{Width: 200}); !strings.Contains(out, "127.0.0.53:53 (resolv.conf), 10.0.0.4:53 (systemd-resolved)") {
+			t.Errorf("%s does not name the resolvers' sources:\n%s", f, out)
+		}
+	}
+	rep.Context.Resolvers, rep.Context.ResolverSources = []string{"127.0.0.53:53"}, nil
+	rep.Context.ResolverNote = "the local stub resolver 127.0.0.53 forwards to servers apimprobe cannot find"
+	if out := renderString(t, "table", rep, Options{Width: 200}); !strings.Contains(out, "cannot find") {
+		t.Errorf("table does not say the upstreams are missing:\n%s", out)
+	}
+}

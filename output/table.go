@@ -663,8 +663,25 @@ func contextPairs(c report.Context) []string {
 	add("subnet", c.Subnet)
 	add("vm", c.VMPrivateIP)
 	add("instance", c.InstancePrivateIP)
-	add("resolvers", strings.Join(c.Resolvers, ", "))
+	add("resolvers", resolverList(c))
 	return out
+}
+
+// resolverList names each resolver with where it came from, when the
+// report says (a local stub and the servers behind it are told apart so).
+func resolverList(c report.Context) string {
+	var out []string
+	for _, r := range c.Resolvers {
+		if src := c.ResolverSources[r]; src != "" {
+			r += " (" + src + ")"
+		}
+		out = append(out, r)
+	}
+	s := strings.Join(out, ", ")
+	if c.ResolverNote != "" {
+		s += "; " + c.ResolverNote
+	}
+	return s
 }
 
 // joinWrapped joins items with " · ", starting a new line before an item

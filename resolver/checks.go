@@ -236,8 +236,13 @@ func allAbsentOrSilent(vs []View) bool {
 }
 
 func serverText(s Server) string {
-	if s.Role == RoleAzure {
+	switch {
+	case s.Role == RoleAzure:
 		return "Azure DNS " + s.Addr.String()
+	case s.Stub():
+		return "the local stub resolver " + s.Addr.String()
+	case s.Role == RoleUpstream:
+		return "DNS server " + s.Addr.String() + " (the stub's upstream)"
 	}
 	return "DNS server " + s.Addr.String()
 }

@@ -52,6 +52,12 @@ func DefaultResolvConf() ResolvConf {
 // does; a nameserver that is not an IP address is an error, because silently
 // dropping the VM's resolver would make the comparison lie.
 func ParseResolvConf(r io.Reader) (ResolvConf, error) {
+	return parseResolvConf(r, maxNameservers)
+}
+
+// parseResolvConf keeps at most maxNS nameservers: glibc's three for the
+// file the VM itself reads.
+func parseResolvConf(r io.Reader, maxNS int) (ResolvConf, error) {
 	rc := DefaultResolvConf()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
@@ -78,7 +84,7 @@ func ParseResolvConf(r io.Reader) (ResolvConf, error) {
 			if err := checkZone(addr); err != nil {
 				return ResolvConf{}, fmt.Errorf("resolv.conf line %d: nameserver %q: %w", line, f[1], err)
 			}
-			if len(rc.Servers) == maxNameservers {
+			if len(rc.Servers) == maxNS {
 				continue // glibc ignores the rest too
 			}
 			rc.Servers = append(rc.Servers, netip.AddrPortFrom(addr.Unmap(), 53))

@@ -7,6 +7,7 @@
 package resolver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,20 +23,33 @@ import (
 )
 
 // Role says why a server is asked: "vnet" servers are the ones the VM (and
-// APIM in the same VNet) really uses; "azure" is Azure DNS, asked to compare.
+// APIM in the same VNet) really uses; "upstream" servers are those a local
+// stub resolver among them forwards to — the VNet's own DNS servers, asked
+// beside the stub because they are what the instance uses; "azure" is Azure
+// DNS, asked to compare.
 type Role string
 
 const (
-	RoleVNet  Role = "vnet"
-	RoleAzure Role = "azure"
+	RoleVNet     Role = "vnet"
+	RoleUpstream Role = "upstream"
+	RoleAzure    Role = "azure"
 )
 
 // Server is one resolver in the set.
 type Server struct {
 	Addr netip.AddrPort
 	Role Role
-	// Source is where the server came from: "resolv.conf", "flag", "azure-dns".
+	// Source is where the server came from: SourceResolvConf, SourceFlag,
+	// SourceSystemdResolved or SourceAzureDNS.
 	Source string
+}
+
+// Stub says whether the server is a local stub resolver that this VM's
+// applications ask (a loopback nameserver of resolv.conf: 127.0.0.53 and the
+// like), not one of the VNet's. A --dns-server is what the operator names, on
+// whatever address.
+func (s Server) Stub() bool {
+	return s.Role == RoleVNet && s.Source == SourceResolvConf && IsStub(s.Addr.Addr())
 }
 
 // Options builds a Set.
@@ -46,6 +60,10 @@ type Options struct {
 	// DNSServers are --dns-server values (role vnet: the operator naming the
 	// VNet's resolver).
 	DNSServers []netip.AddrPort
+	// Upstreams are the servers the local stubs among the VM's servers
+	// forward to (role upstream): asked beside the stubs, never in the VM's
+	// own order (the VM asks the stub, not them); FindUpstreams finds them.
+	Upstreams Upstreams
 	// AzureDNS is --azure-dns (role azure); the zero value leaves it out.
 	AzureDNS netip.AddrPort
 	// Expect tells LookupDetail which addresses are private for this VNet;
@@ -68,6 +86,9 @@ type Set struct {
 	mu       sync.Mutex
 	cache    map[cacheKey]*entry
 	hasVNets bool
+	// upstreamsMissing says why the servers behind a local stub are not
+	// in the set; "" when they are, or when there is no stub.
+	upstreamsMissing string
 }
 
 type cacheKey struct {
@@ -128,9 +149,10 @@ func New(opts Options) (*Set, error) {
 			}
 		}
 		s.servers = append(s.servers, Server{Addr: a, Role: role, Source: source})
-		if role == RoleAzure {
+		switch role {
+		case RoleAzure:
 			s.azure = len(s.servers) - 1
-		} else {
+		case RoleVNet:
 			s.hasVNets = true
 		}
 		return nil
@@ -138,7 +160,7 @@ func New(opts Options) (*Set, error) {
 	if opts.ResolvConf != nil {
 		// The VM asks the first three (glibc's MAXNS), whoever parsed them.
 		for _, a := range opts.ResolvConf.Servers[:min(len(opts.ResolvConf.Servers), maxNameservers)] {
-			if err := add(a, RoleVNet, "resolv.conf"); err != nil {
+			if err := add(a, RoleVNet, SourceResolvConf); err != nil {
 				return nil, err
 			}
 		}
@@ -147,12 +169,21 @@ func New(opts Options) (*Set, error) {
 		return nil, fmt.Errorf("%d DNS servers given, at most %d are accepted", len(opts.DNSServers), MaxDNSServers)
 	}
 	for _, a := range opts.DNSServers {
-		if err := add(a, RoleVNet, "flag"); err != nil {
+		if err := add(a, RoleVNet, SourceFlag); err != nil {
 			return nil, err
 		}
 	}
+	if len(opts.Upstreams.Servers) > MaxDNSServers {
+		return nil, fmt.Errorf("%d upstream DNS servers, at most %d are asked", len(opts.Upstreams.Servers), MaxDNSServers)
+	}
+	for _, a := range opts.Upstreams.Servers {
+		if err := add(a, RoleUpstream, cmp.Or(opts.Upstreams.Source, SourceSystemdResolved)); err != nil {
+			return nil, err
+		}
+	}
+	s.upstreamsMissing = opts.Upstreams.Missing
 	if opts.AzureDNS.IsValid() {
-		if err := add(opts.AzureDNS, RoleAzure, "azure-dns"); err != nil {
+		if err := add(opts.AzureDNS, RoleAzure, SourceAzureDNS); err != nil {
 			return nil, err
 		}
 	}
@@ -164,6 +195,11 @@ func New(opts Options) (*Set, error) {
 
 // Servers lists the resolvers in the order they are consulted.
 func (s *Set) Servers() []Server { return slices.Clone(s.servers) }
+
+// UpstreamsMissing says why the servers a local stub resolver forwards to
+// could not be found (and so are not asked); "" when they were, or when the
+// VM asks no stub.
+func (s *Set) UpstreamsMissing() string { return s.upstreamsMissing }
 
 // Expectation is what the set judges private answers against, as known now.
 func (s *Set) Expectation() Expectation { return s.expect.Known() }

@@ -66,7 +66,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.eventHub, "event-hub", "", "an Event Hubs namespace of yours, for the log-to-eventhub policy (Event Hubs checks are skipped without it)")
 	fs.StringVar(&c.privateIP, "private-ip", "", "the instance's expected private virtual IP")
 	fs.StringVar(&c.subnet, "subnet", "", "the subnet's prefix, e.g. 10.0.1.0/24 (default: from the Instance Metadata Service)")
-	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable (at most 20); replaces the nameservers of /etc/resolv.conf (default: those nameservers)")
+	fs.StringArrayVar(&c.dnsServers, "dns-server", nil, "a resolver to query, IP or IP:PORT, repeatable (at most 20); replaces the nameservers of /etc/resolv.conf (default: those nameservers; a loopback stub such as systemd-resolved's 127.0.0.53 is asked beside the servers it forwards to, from /run/systemd/resolve/resolv.conf)")
 	fs.StringVar(&c.azureDNS, "azure-dns", "168.63.129.16", "the Azure-provided DNS address, always asked beside the others for comparison")
 	fs.StringVar(&c.egressEchoURL, "egress-echo-url", egress.DefaultEchoURL, "an HTTPS service that answers with the caller's public IP (plain text or JSON)")
 	fs.BoolVar(&c.noEgress, "no-egress", false, "do not ask the egress echo (route.egress-ip is skipped)")

@@ -38,8 +38,16 @@ type Context struct {
 	InstancePrivateIP string             `json:"instance_private_ip,omitempty"`
 	InstancePublicIP  string             `json:"instance_public_ip,omitempty"`
 	Resolvers         []string           `json:"resolvers,omitempty"`
-	Credential        string             `json:"credential,omitempty"`
-	Sources           map[string]string  `json:"sources,omitempty"`
+	// ResolverSources says where each of Resolvers came from: resolv.conf,
+	// flag, systemd-resolved (the servers behind a local stub resolver),
+	// azure-dns. Added within schema_version 1.
+	ResolverSources map[string]string `json:"resolver_sources,omitempty"`
+	// ResolverNote says why the servers behind a local stub resolver are
+	// not among Resolvers, when they could not be found. Added within
+	// schema_version 1.
+	ResolverNote string            `json:"resolver_note,omitempty"`
+	Credential   string            `json:"credential,omitempty"`
+	Sources      map[string]string `json:"sources,omitempty"`
 	// Instance is what Resource Manager shows of the instance; nil when it
 	// was not read. Added within schema_version 1.
 	Instance *Instance `json:"instance,omitempty"`

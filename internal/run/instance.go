@@ -14,6 +14,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/resolver"
 )
 
 // The instance's own view beside this VM's (SPEC area instance, azure-facts
@@ -143,7 +144,8 @@ func (w world) instanceChecks(deps []probes.Check) []probes.Check {
 		{idInstanceDNS, "The instance's DNS servers against this VM's",
 			"the instance resolves its dependencies with its virtual network's DNS servers; this VM's verdicts on names carry over only when it asks the same servers", false,
 			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
-				return instanceDNS(v, w.vmResolvers())
+				vm, missing := w.vmResolvers()
+				return instanceDNS(v, vm, missing)
 			}},
 	} {
 		ch := probes.Check{ID: s.id, Title: s.title, Category: categoryInstance, Required: s.required, Kind: probes.KindAnalysis,
@@ -609,28 +611,57 @@ func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
 	return res
 }
 
-// vmResolvers are this VM's own DNS servers (resolv.conf or --dns-server),
-// not the Azure DNS that apimprobe adds to compare with.
-func (w world) vmResolvers() []netip.Addr {
+// vmResolvers are the VNet's DNS servers as this VM sees them
+// (resolv.conf or --dns-server, and the servers behind a local stub
+// resolver in place of the stub), not the Azure DNS that apimprobe adds to
+// compare with. missing says why the servers behind a stub are unknown.
+func (w world) vmResolvers() (vm []resolverSeen, missing string) {
 	if w.set == nil {
-		return nil
+		return nil, ""
 	}
-	var out []netip.Addr
 	for _, s := range w.set.Servers() {
-		if s.Source != "azure-dns" {
-			out = append(out, s.Addr.Addr())
+		if s.Source != resolver.SourceAzureDNS {
+			vm = append(vm, resolverSeen{addr: s.Addr.Addr(), stub: s.Stub(), source: s.Source})
 		}
 	}
-	return out
+	return vm, w.set.UpstreamsMissing()
 }
 
-// instanceDNS compares the DNS servers each location uses with this VM's.
-func instanceDNS(v *azurectx.InstanceView, vm []netip.Addr) probes.Result {
-	var vmS []string
-	for _, a := range vm {
-		vmS = append(vmS, a.String())
+// resolverSeen is one of this VM's resolvers: a local stub's answers come
+// from its upstream servers, so a stub is never compared with the
+// instance's servers.
+type resolverSeen struct {
+	addr   netip.Addr
+	stub   bool
+	source string
+}
+
+// instanceDNS compares the DNS servers each location uses with this VM's
+// (the servers behind a local stub, not the stub: NetworkStatus lists real
+// servers).
+func instanceDNS(v *azurectx.InstanceView, vm []resolverSeen, missing string) probes.Result {
+	var vmS, stubs []string
+	for _, r := range vm {
+		if r.stub {
+			stubs = append(stubs, r.addr.String())
+			continue
+		}
+		vmS = append(vmS, r.addr.String())
 	}
 	ev := map[string]any{"this_vm": vmS}
+	if len(stubs) > 0 {
+		ev["local_stub"] = stubs
+	}
+	if len(vmS) == 0 && len(stubs) > 0 {
+		msg := "this VM asks only a local stub resolver (" + strings.Join(stubs, ", ") + ") whose upstream servers are unknown"
+		if missing != "" {
+			msg = missing
+		}
+		r := probes.Skipf(probes.ReasonNoData, msg+": the VNet's DNS servers cannot be compared with the instance's",
+			"Run apimprobe with --dns-server set to the VNet's DNS servers (resolvectl status lists the stub's), to compare them with the instance's.")
+		r.Evidence = ev
+		return r
+	}
 	inst := map[string][]string{}
 	var differ []string
 	for _, l := range v.Locations {
@@ -643,14 +674,18 @@ func instanceDNS(v *azurectx.InstanceView, vm []netip.Addr) probes.Result {
 	if len(v.Locations) == 0 {
 		return probes.Skipf(probes.ReasonNoData, "the instance's network status lists no location", instanceHint(""))
 	}
+	behind := ""
+	if len(stubs) > 0 {
+		behind = ", behind its local stub resolver " + strings.Join(stubs, ", ")
+	}
 	if len(differ) == 0 {
-		res := probes.Passf("the instance uses the same DNS servers as this VM (" + listOr(vmS) + ")")
+		res := probes.Passf("the instance uses the same DNS servers as this VM (" + listOr(vmS) + behind + ")")
 		res.Evidence = ev
 		return res
 	}
 	res := probes.Warnf(probes.ReasonResolverDisagree, probes.PhaseAnalysis, fmt.Sprintf(
-		"the instance's DNS servers differ from this VM's (%s): %s; this VM's DNS verdicts do not carry over to the instance",
-		listOr(vmS), strings.Join(differ, "; ")))
+		"the instance's DNS servers differ from this VM's (%s%s): %s; this VM's DNS verdicts do not carry over to the instance",
+		listOr(vmS), behind, strings.Join(differ, "; ")))
 	res.Hint = "The instance resolves with its virtual network's DNS servers as they were when its network configuration was last applied: " +
 		"after changing them, apply it (the portal's Apply network configuration, or a POST to the instance's applynetworkconfigurationupdates action); run apimprobe with --dns-server set to the instance's servers to judge names the way it does."
 	res.Evidence = ev

@@ -3,8 +3,11 @@ package run
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +217,57 @@ func TestInstanceViewThatGotNoAnswer(t *testing.T) {
 		!strings.HasPrefix(res.Hint, "Let this VM resolve and reach Resource Manager, management.azure.com on TCP 443") ||
 		!strings.Contains(res.Hint, "or run `az rest --method get --url") || !strings.Contains(res.Message, "got no answer") {
 		t.Errorf("%+v", res)
+	}
+}
+
+// A stock Ubuntu jumpbox (azure-facts §12.1): /etc/resolv.conf names
+// systemd-resolved's stub 127.0.0.53, the VNet's servers are in
+// /run/systemd/resolve/resolv.conf. The instance's NetworkStatus lists the
+// VNet's servers, never the stub: they are compared with the upstreams, and
+// the report's context lists both, each with its source.
+func TestInstanceDNSBehindLocalStub(t *testing.T) {
+	dnsAddr := dnsServer(t, nil)
+	now := time.Now()
+	status := `[{"location": "West Europe", "networkStatus": {"dnsServers": ["198.18.0.4", "198.18.0.5"], "connectivityStatus": [` +
+		row("apimstlab0001.blob.core.windows.net", "success", "", "BlobStorage", false, now.Add(-time.Minute)) + `]}}]`
+	arm := instanceARM(t, status, `{"value": []}`)
+	dir := t.TempDir()
+	stub, err := os.ReadFile(filepath.Join("..", "..", "resolver", "testdata", "ubuntu-stub-resolv.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolvConf, upstreams := filepath.Join(dir, "stub-resolv.conf"), filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(resolvConf, stub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	systemd := "# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).\n# Do not edit.\n\nnameserver 198.18.0.4\nnameserver 198.18.0.5\nsearch qk1x2ab3cdefghijklmnopqrst.ax.internal.cloudapp.net\n"
+	if err := os.WriteFile(upstreams, []byte(systemd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(t, dnsAddr)
+	cfg.ResolvConf, cfg.SystemdResolvConf, cfg.DNSServers = resolvConf, upstreams, nil
+	cfg.Service, cfg.Only = "contoso", []string{"instance.dns"}
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
+	_, rep := planAndRun(t, cfg)
+	c := byID(rep)["instance.dns"]
+	if c.Status != probes.Pass || !strings.Contains(c.Message, "198.18.0.4, 198.18.0.5, behind its local stub resolver 127.0.0.53") {
+		t.Errorf("instance.dns %s/%s: %s", c.Status, c.Reason, c.Message)
+	}
+	want := map[string]string{"127.0.0.53:53": "resolv.conf", "198.18.0.4:53": "systemd-resolved", "198.18.0.5:53": "systemd-resolved", dnsAddr.String(): "azure-dns"}
+	if got := rep.Context.ResolverSources; !maps.Equal(got, want) || rep.Context.ResolverNote != "" {
+		t.Errorf("resolver sources %v (note %q), want %v", got, rep.Context.ResolverNote, want)
+	}
+
+	// Without systemd-resolved's file the upstreams are unknown: said in
+	// the context and in the check, which cannot compare.
+	cfg.SystemdResolvConf = filepath.Join(dir, "absent")
+	_, rep = planAndRun(t, cfg)
+	c = byID(rep)["instance.dns"]
+	if c.Status != probes.Skip || c.Reason != probes.ReasonNoData || !strings.Contains(c.Message, "127.0.0.53") || !strings.Contains(c.Hint, "--dns-server") {
+		t.Errorf("instance.dns without upstreams: %s/%s: %s | %s", c.Status, c.Reason, c.Message, c.Hint)
+	}
+	if n := rep.Context.ResolverNote; !strings.Contains(n, "absent") || !strings.Contains(n, "127.0.0.53") {
+		t.Errorf("resolver note %q", n)
 	}
 }

@@ -45,8 +45,12 @@ type Config struct {
 	// ResolvConf is the VM's resolver configuration file; "" means
 	// /etc/resolv.conf. DNSServers (--dns-server) replace its nameservers.
 	ResolvConf string
-	DNSServers []netip.AddrPort
-	AzureDNS   netip.AddrPort
+	// SystemdResolvConf is where the servers behind a local stub resolver
+	// (a loopback nameserver in ResolvConf) are read; "" means
+	// systemd-resolved's /run/systemd/resolve/resolv.conf.
+	SystemdResolvConf string
+	DNSServers        []netip.AddrPort
+	AzureDNS          netip.AddrPort
 
 	EgressEchoURL string
 	NoEgress      bool
@@ -291,8 +295,14 @@ func resolverSet(cfg Config, expect resolver.Expecter) (*resolver.Set, error) {
 	if len(cfg.DNSServers) > 0 {
 		conf.Servers = nil // --dns-server names the VNet's resolvers instead
 	}
+	// A loopback nameserver (systemd-resolved's 127.0.0.53) is a stub: the
+	// VNet's servers it forwards to are asked beside it.
+	up := resolver.FindUpstreams(conf, cfg.SystemdResolvConf)
+	if up.Missing != "" {
+		cfg.Log.Warn().Str("resolvers", up.Missing).Msg("only the local stub resolver is asked; --dns-server names the VNet's DNS servers")
+	}
 	set, err := resolver.New(resolver.Options{
-		ResolvConf: &conf, DNSServers: cfg.DNSServers, AzureDNS: cfg.AzureDNS,
+		ResolvConf: &conf, DNSServers: cfg.DNSServers, Upstreams: up, AzureDNS: cfg.AzureDNS,
 		Expect: expect, Budget: cfg.Timeout,
 	})
 	if err != nil {
@@ -374,6 +384,11 @@ func reportContext(cfg Config, d azurectx.Context, set *resolver.Set, phase prob
 	}
 	for _, s := range set.Servers() {
 		rc.Resolvers = append(rc.Resolvers, s.Addr.String())
+		if rc.ResolverSources == nil {
+			rc.ResolverSources = map[string]string{}
+		}
+		rc.ResolverSources[s.Addr.String()] = s.Source
 	}
+	rc.ResolverNote = set.UpstreamsMissing()
 	return rc
 }
