@@ -71,6 +71,12 @@ type scenario struct {
 	lastReadLag time.Duration
 	// within: the run must end within this, however long its --deadline.
 	within time.Duration
+	// resolvers: context.resolver_sources must hold these (address → source).
+	resolvers map[string]string
+	// messages: the checks' contains are asserted. (The older scenarios'
+	// contains were never asserted; they are left as documentation until
+	// each is checked against a lab run.)
+	messages bool
 }
 
 // The lab's Resource Manager answers every read; the analyses judge its
@@ -317,6 +323,18 @@ var scenarios = []scenario{
 				contains: []string{"rows of West Europe were last updated more than 15 minutes ago"}},
 			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
 		},
+	},
+	{
+		// Stock Ubuntu's resolver layout (azure-facts §12.1): the stub and the
+		// VNet's server behind it are both asked; the instance's DNS
+		// servers are compared with the upstream, not the stub.
+		name: "stub-resolver", noFailure: true, verdict: report.Ready, exit: 0, messages: true,
+		checks: []want{
+			{id: "dns.gateway", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"the local stub resolver 127.0.0.53:53"}},
+			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "instance.dns", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"198.18.2.53, behind its local stub resolver 127.0.0.53"}},
+		},
+		resolvers: map[string]string{"127.0.0.53:53": "resolv.conf", "198.18.2.53:53": "systemd-resolved", "198.18.2.16:53": "azure-dns"},
 	},
 	{
 		name: "instance-dns-differs", verdict: report.Degraded, exit: 0,
@@ -640,6 +658,10 @@ var signals = map[string][]signal{
 			out: `"dnsServers":["168.63.129.16"]`},
 		{cmd: "grep nameserver /etc/resolv.conf", out: "198.18.2.53"},
 	},
+	"stub-resolver": {
+		{cmd: "dig +short +time=1 +tries=1 @127.0.0.53 labkv.vault.azure.net", out: "198.19."},
+		{cmd: "dig +short +time=1 +tries=1 @127.0.0.53 version.lab.test TXT", out: "stub"},
+	},
 	"graph-403": {
 		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: "403"},
 	},
@@ -738,6 +760,11 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 	if code != 0 && code != 1 {
 		t.Fatalf("exit code %d: the run did not produce a verdict\nstderr:\n%s", code, stderr)
 	}
+	for addr, src := range sc.resolvers {
+		if got := rep.Context.ResolverSources[addr]; got != src {
+			t.Errorf("context.resolver_sources[%s] = %q, want %q (all: %v)", addr, got, src, rep.Context.ResolverSources)
+		}
+	}
 	for _, w := range sc.checks {
 		c, ok := findCheck(rep, w.id)
 		if !ok {
@@ -752,6 +779,11 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 		}
 		if (c.Status == probes.Fail || c.Status == probes.Warn) && c.Hint == "" {
 			t.Errorf("%s: %s without a hint", w.id, c.Status)
+		}
+		for _, sub := range w.contains {
+			if sc.messages && !strings.Contains(c.Message, sub) {
+				t.Errorf("%s: message %q does not contain %q", w.id, c.Message, sub)
+			}
 		}
 	}
 	// SPEC: every fail and warn, whichever check, says what to change, and
