@@ -91,7 +91,7 @@ func planEntry(c probes.Check) PlanEntry {
 // targetPort reads the port from host:port or from a URL. DNS and analysis
 // targets are names, not destinations, and have none.
 func targetPort(kind, target string) int {
-	if kind == "dns" || kind == "analysis" || target == "" {
+	if k, known := probes.LookupKind(probes.Kind(kind)); (known && !k.Dials) || target == "" {
 		return 0
 	}
 	if u, err := url.Parse(target); err == nil && u.Scheme != "" && u.Host != "" {

@@ -103,12 +103,4 @@ type Facets struct {
 }
 
 // ProtocolOf is the transport a probe of kind k uses.
-func ProtocolOf(k Kind) Protocol {
-	switch k {
-	case KindNTP:
-		return ProtoUDP
-	case KindTCP, KindTLS, KindHTTP, KindPath:
-		return ProtoTCP
-	}
-	return ProtoNone
-}
+func ProtocolOf(k Kind) Protocol { return k.Spec().Protocol }

@@ -79,23 +79,8 @@ const (
 	KindAnalysis Kind = "analysis"
 )
 
-// Dials says whether a check of this kind looks up its target's host name and
-// connects to it (the kinds whose names are worth resolving ahead).
-func (k Kind) Dials() bool {
-	return k == KindTCP || k == KindTLS || k == KindHTTP || k == KindNTP || k == KindPath
-}
-
-// FirstPhase is where a check of this kind starts: the phase named when it
-// was cut before it could say more.
-func (k Kind) FirstPhase() Phase {
-	switch k {
-	case KindDNS:
-		return PhaseDNS
-	case KindHTTP, KindTLS, KindTCP, KindNTP, KindPath:
-		return PhaseResolve
-	}
-	return PhaseAnalysis
-}
+// What a kind is — its probe, first phase, protocol, whether it dials —
+// is declared once, in registry.go.
 
 // Mode is the instance's network mode (--mode).
 type Mode string
@@ -108,7 +93,7 @@ const (
 )
 
 // Modes lists the modes in the order help texts show them.
-// Statuses, Reasons, Phases and Kinds list the closed vocabularies, in
+// Statuses, Reasons and Phases list the closed vocabularies (Kinds: registry.go), in
 // SPEC's order, for documentation and the report's JSON Schema.
 func Statuses() []Status { return []Status{Pass, Warn, Fail, Skip} }
 
@@ -127,10 +112,6 @@ func Reasons() []Reason {
 // Phases lists the failed_phase words (PhaseNone is not one).
 func Phases() []Phase {
 	return []Phase{PhaseResolve, PhaseConnect, PhaseTLS, PhaseHTTP, PhaseDNS, PhaseAnalysis}
-}
-
-func Kinds() []Kind {
-	return []Kind{KindTCP, KindTLS, KindHTTP, KindDNS, KindPath, KindNTP, KindAnalysis}
 }
 
 func Modes() []Mode { return []Mode{ModeInternal, ModeExternal, ModeV2Injected, ModeV2Integrated} }

@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	checkKind     = "dns"
+	checkKind     = probes.KindDNS
 	checkCategory = "DNS"
 	azureDNSText  = "Azure DNS (168.63.129.16)"
 )

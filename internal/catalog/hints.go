@@ -79,12 +79,7 @@ func hint(e Endpoint, region string) func(probes.Result) string {
 }
 
 // proto is the transport an endpoint's rule names.
-func proto(e Endpoint) string {
-	if e.Kind == probes.KindNTP {
-		return "UDP"
-	}
-	return "TCP"
-}
+func proto(e Endpoint) string { return strings.ToUpper(string(e.Kind.Spec().Protocol)) }
 
 // unobservableHint names the rule to make for a flow the tool cannot probe.
 func unobservableHint(e Endpoint, region string) string {

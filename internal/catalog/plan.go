@@ -102,19 +102,11 @@ func skip(reason probes.Reason, msg, hint string) *probes.Result {
 }
 
 func probe(e Endpoint, o Options, required bool) probes.Probe {
-	switch e.Kind {
-	case probes.KindTCP:
-		return probes.TCP{Host: e.Host, Port: e.Port, Resolver: o.Resolver}
-	case probes.KindTLS:
-		return probes.TLS{Host: e.Host, Port: e.Port, Resolver: o.Resolver, RootCAs: o.RootCAs,
-			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, ReachOnly: e.ReachOnly}
-	case probes.KindHTTP:
-		return probes.HTTP{URL: e.URL, Resolver: o.Resolver, RootCAs: o.RootCAs,
-			AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, Expect: expectation(e)}
-	case probes.KindNTP:
-		return probes.NTP{Host: e.Host, Port: e.Port, Resolver: o.Resolver}
-	}
-	panic("catalog: unknown probe kind " + string(e.Kind)) // a catalogue bug, caught by tests
+	return e.Kind.Probe(probes.Endpoint{
+		Host: e.Host, Port: e.Port, URL: e.URL, Resolver: o.Resolver, RootCAs: o.RootCAs,
+		AzureRoots: azureRootsFor(e, o), InterceptIsWarn: !required, ReachOnly: e.ReachOnly,
+		Expect: expectation(e),
+	})
 }
 
 // azureRootsFor: the instance's own endpoints carry the customer's

@@ -31,6 +31,9 @@ func TestPlanEveryCloudAndMode(t *testing.T) {
 					if strings.Contains(c.Target.String(), "<") && c.Probe != nil {
 						t.Fatalf("%s: probing a placeholder %s", c.ID, c.Target)
 					}
+					if c.Probe != nil && c.Kind.Spec().New == nil {
+						t.Fatalf("%s: kind %q, which the registry builds no probe for", c.ID, c.Kind)
+					}
 					if c.Preset != nil && c.Preset.Reason == probes.ReasonNotApplicable && c.Required {
 						t.Fatalf("%s: a check that does not apply cannot be required", c.ID)
 					}

@@ -157,7 +157,7 @@ func NewCheck(cfg Config) probes.Check {
 		Title:    "Public address of internet-bound traffic",
 		Category: "Routing",
 		Required: false,
-		Kind:     "http",
+		Kind:     probes.KindHTTP,
 		Facets:   probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho, ServiceTag: "Internet", Protocol: probes.ProtoTCP},
 		Target:   probes.URLTarget(cfg.EchoURL),
 		Why: "Internet-bound traffic that leaves from an address outside Azure's edge goes through a forced tunnel " +

@@ -285,7 +285,7 @@ func NewChecks(deps []Dependency, res probes.Resolver, opts Options) []probes.Ch
 			Title:    "Appliances on the path to " + d.Host,
 			Category: "Routing",
 			Required: false,
-			Kind:     "path",
+			Kind:     probes.KindPath,
 			Facets:   probes.Facets{Area: probes.AreaRoute, Role: probes.RolePathTrace, Dependency: d.Family, Protocol: probes.ProtoTCP},
 			Target:   probes.HostPort(d.Host, d.Port),
 			Why: "A firewall or proxy between the subnet and " + d.Host + " answers as a hop; Azure's own network does not. " +
