@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -497,5 +498,22 @@ func TestSilentResolversKeepTheDeadline(t *testing.T) {
 	}
 	if len(rep.Context.Resolvers) != 1 || rep.Context.Resolvers[0] != silent {
 		t.Fatalf("resolvers %v", rep.Context.Resolvers)
+	}
+}
+
+// A FIFO given where a file is read is refused at once with one line:
+// opening it for reading used to wait for a writer for ever (plan hung).
+func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	for _, flag := range []string{"--azure-roots", "--service-tags"} {
+		// timeout(1) ends a hang with 124, not with the test's own timeout.
+		r := runBinary(t, []string{"timeout", "20"}, "plan", flag, fifo)
+		if r.code != 2 || !strings.Contains(r.stderr, flag) || !strings.Contains(r.stderr, "pipe") ||
+			strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s FIFO: exit %d, stderr %q; want exit 2 and one line naming the flag and the pipe", flag, r.code, r.stderr)
+		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/apimprobe/apimprobe/internal/inputfile"
 )
 
 // builtinPEM is the default set. It is a concatenation of Debian's public
@@ -67,10 +68,6 @@ func Load(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--azure-roots %s: larger than %d bytes: not a file of root certificates", path, MaxFileSize)
 	}
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, fmt.Errorf("--azure-roots %s: cannot read: %v", path, err)
 	}
 	certs, err := parse(data)
@@ -88,9 +85,10 @@ const MaxFileSize = 1 << 20
 var errTooLarge = errors.New("file too large")
 
 // readLimited reads at most max bytes of path, and errTooLarge when there is
-// more: a device or a pipe is read no further than a regular file.
+// more. Only a regular file is read: a FIFO is refused at once instead of
+// waiting for a writer for ever.
 func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/inputfile"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/output"
 	"github.com/apimprobe/apimprobe/probes"
@@ -52,17 +52,14 @@ type Store struct {
 // is an error, so that a typo in --state does not silently start over.
 func Open(path string) (*Store, error) {
 	s := &Store{path: path, f: file{Version: Version, Checks: map[string]Entry{}}}
-	fh, err := os.Open(path)
+	fh, err := inputfile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--state: %w", err)
+		return nil, fmt.Errorf("--state %s: %w", path, err)
 	}
 	defer fh.Close()
-	if st, err := fh.Stat(); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("--state %s: not a regular file", path)
-	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("--state: %w", err)

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/inputfile"
 )
 
 // MaxFileSize bounds what Load reads: the public cloud's file is about 4 MB,
@@ -403,17 +405,18 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 // Load reads a downloaded ServiceTags_*.json file.
 func Load(path string) (*Set, error) {
-	f, err := os.Open(path)
+	// A FIFO is refused at once instead of waiting for a writer for ever.
+	f, err := inputfile.Open(path)
+	if errors.Is(err, inputfile.ErrNotRegular) {
+		return nil, fmt.Errorf("--service-tags: %s is %v, not a JSON file", path, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, unwrapPathError(err))
+		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("--service-tags: cannot read %s: %v", path, unwrapPathError(err))
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("--service-tags: %s is a directory, not a JSON file", path)
 	}
 	if st.Size() > MaxFileSize {
 		return nil, fmt.Errorf("--service-tags: %s is %d bytes, more than the %d a service tags file can be", path, st.Size(), MaxFileSize)
