@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,12 +41,19 @@ var appendOnly = map[string]bool{}
 
 // AppendFile appends data to path in a single write(2) on a descriptor
 // opened with O_APPEND, so that a reader tailing the file (the Azure
-// Monitor Agent, Fluent Bit, tail -f) sees whole lines, and fsyncs it.
+// Monitor Agent, Fluent Bit, tail -f) sees whole lines, and fsyncs it. The
+// line goes in whole or not at all: a write or fsync that fails part-way (a
+// full disk, a file size limit) is truncated back to the size the file had,
+// so the next run's line is not glued to half of this one.
 func AppendFile(path string, data []byte) error {
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
 		return fmt.Errorf("%s: %w", path, errNotRegular)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	if errors.Is(err, os.ErrPermission) {
+		// A file this run may append to but not read.
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
@@ -53,13 +61,50 @@ func AppendFile(path string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("%s: not a regular file", path)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	if err := f.Sync(); err != nil {
+	if err := appendWhole(f, data); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	return f.Close()
+}
+
+// appendFile is what appendWhole needs of an *os.File; a test gives it one
+// whose write fails part-way.
+type appendFile interface {
+	io.Writer
+	io.ReaderAt
+	Stat() (os.FileInfo, error)
+	Truncate(size int64) error
+	Sync() error
+}
+
+// appendWhole appends data to f, a file opened with O_APPEND, and fsyncs
+// it; if either fails, f is truncated back to its size before, so that no
+// part of data is left. A file that does not end with a newline (a line an
+// older run or a crash left half written) gets one first, so this line
+// stands on its own.
+func appendWhole(f appendFile, data []byte) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if size > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
+			data = append([]byte{'\n'}, data...)
+		}
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		if terr := f.Truncate(size); terr != nil {
+			return errors.Join(err, fmt.Errorf("truncating back to %d bytes: %w", size, terr))
+		}
+		f.Sync()
+		return err
+	}
+	return nil
 }
