@@ -106,3 +106,106 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// A root run replacing a non-root job's report (or state) keeps its owner,
+// group and mode: otherwise the job could no longer replace it.
+func TestReplacingKeepsTheOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file another user's")
+	}
+	path := filepath.Join(t.TempDir(), "apimprobe.prom")
+	os.WriteFile(path, []byte("old\n"), 0o600)
+	if err := os.Chown(path, 4242, 4343); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o640)
+	if err := WriteFileAtomic(path, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := ownerOf(st)
+	if o != (owner{4242, 4343}) || st.Mode().Perm() != 0o640 {
+		t.Fatalf("replaced file is %d:%d %v, want 4242:4343 -rw-r-----", o.uid, o.gid, st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new\n" {
+		t.Fatalf("content %q", b)
+	}
+}
+
+// A file this run could not replace is known before anything is probed: a
+// report in a sticky directory that another user owns, or another user's
+// report in a plain directory (replacing it would take it over). The run
+// is a child process as nobody (uid 65534); root only sets the scene.
+func TestFilesOthersOwnAreRefusedBeforehand(t *testing.T) {
+	if spec := os.Getenv("APIMPROBE_VALIDATE_CHILD"); spec != "" {
+		format, file, _ := strings.Cut(spec, "=")
+		if err := Validate([]Spec{{Format: format, File: file}}); err != nil {
+			os.Stdout.WriteString(err.Error())
+		} else {
+			os.Stdout.WriteString("ok")
+		}
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a child as another user")
+	}
+	const nobody = 65534
+	root, err := os.MkdirTemp("", "apimprobe-owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	os.Chmod(root, 0o755)
+	// The test binary, where nobody can run it.
+	bin := filepath.Join(root, "output.test")
+	if b, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, b, 0o755) != nil {
+		t.Fatal(err)
+	}
+	mkdir := func(name string, mode os.FileMode) string {
+		d := filepath.Join(root, name)
+		os.Mkdir(d, 0o755)
+		os.Chmod(d, mode)
+		return d
+	}
+	sticky, plain := mkdir("sticky", 0o777|os.ModeSticky), mkdir("plain", 0o777)
+	file := func(dir, name string, uid int) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("old\n"), 0o666)
+		os.Chmod(p, 0o666)
+		os.Chown(p, uid, uid)
+		return p
+	}
+	for _, tc := range []struct {
+		spec, want string
+	}{
+		{"json=" + file(sticky, "r.json", 0), "in a sticky directory only its owner (uid 0) can replace it"},
+		{"json=" + file(plain, "r.json", 0), "owned by uid 0, gid 0: this run (uid 65534) would take the file over"},
+		{"json=" + file(plain, "mine.json", nobody), "ok"},
+		{"json=" + filepath.Join(sticky, "new.json"), "ok"},
+		// A line is appended, nothing replaced: the owner stays as it is.
+		{"jsonl=" + file(sticky, "r.jsonl", 0), "ok"},
+	} {
+		cmd := exec.Command(bin, "-test.run=^TestFilesOthersOwnAreRefusedBeforehand$")
+		cmd.Env = append(os.Environ(), "APIMPROBE_VALIDATE_CHILD="+tc.spec)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: child: %v %s", tc.spec, err, out)
+		}
+		if !strings.Contains(string(out), tc.want) || (tc.want != "ok" && strings.Contains(string(out), "\n")) {
+			t.Errorf("%s: got %q, want %q", tc.spec, out, tc.want)
+		}
+	}
+	// Nothing was left behind by the checks.
+	for _, d := range []string{sticky, plain} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".probe-") {
+				t.Errorf("%s left in %s", e.Name(), d)
+			}
+		}
+	}
+}

@@ -46,13 +46,22 @@ var appendOnly = map[string]bool{}
 // full disk, a file size limit) is truncated back to the size the file had,
 // so the next run's line is not glued to half of this one.
 func AppendFile(path string, data []byte) error {
-	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+	// O_CREAT only for a file that is not there: with it, Linux's
+	// fs.protected_regular refuses to open another user's file in a sticky
+	// directory even when it is writable (validateAppend opens it the same
+	// way).
+	flags := appendFlags
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		flags |= os.O_CREATE
+	case err == nil && !st.Mode().IsRegular():
 		return fmt.Errorf("%s: %w", path, errNotRegular)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+	f, err := os.OpenFile(path, os.O_RDWR|flags, 0o666)
 	if errors.Is(err, os.ErrPermission) {
 		// A file this run may append to but not read.
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o666)
+		f, err = os.OpenFile(path, os.O_WRONLY|flags, 0o666)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
@@ -67,6 +76,10 @@ func AppendFile(path string, data []byte) error {
 	}
 	return f.Close()
 }
+
+// appendFlags open a file for appending, never through a link; the access
+// mode is added to them.
+const appendFlags = os.O_APPEND | syscall.O_NOFOLLOW
 
 // appendFile is what appendWhole needs of an *os.File; a test gives it one
 // whose write fails part-way.

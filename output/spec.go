@@ -71,7 +71,11 @@ func Validate(specs []Spec) error {
 			return fmt.Errorf("--output %s and --output %s write the same file", prev, s)
 		}
 		seen[abs] = s.String()
-		if err := ValidateFile("--output "+s.String(), abs); err != nil {
+		check := ValidateFile
+		if appendOnly[s.Format] {
+			check = validateAppend
+		}
+		if err := check("--output "+s.String(), abs); err != nil {
 			return err
 		}
 	}
@@ -82,10 +86,12 @@ func Validate(specs []Spec) error {
 	return nil
 }
 
-// ValidateFile checks, before anything is probed, that the run can write
+// ValidateFile checks, before anything is probed, that the run can replace
 // path (a report, or the --state file): its directory exists and takes a
-// new file, and path is not a directory or a special file. flag names the
-// file in the error ("--state /var/lib/x.json").
+// new file, path is not a directory or a special file, and an existing file
+// can be replaced keeping its owner (not in a sticky directory it is not
+// this run's to replace, not another user's). flag names the file in the
+// error ("--state /var/lib/x.json").
 func ValidateFile(flag, path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -103,6 +109,29 @@ func ValidateFile(flag, path string) error {
 		return fmt.Errorf("%s: %w", flag, err)
 	}
 	return nil
+}
+
+// validateAppend is ValidateFile for a file a line is appended to (-o
+// jsonl=FILE): an existing file must open for appending as AppendFile
+// opens it, and is never replaced; an absent one needs a directory that
+// takes it.
+func validateAppend(flag, path string) error {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return ValidateFile(flag, path)
+	case err != nil:
+		return fmt.Errorf("%s: %w", flag, unwrapPath(err))
+	case st.IsDir():
+		return fmt.Errorf("%s: %s is a directory", flag, path)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s: %s %w", flag, path, errNotRegular)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|appendFlags, 0)
+	if err != nil {
+		return fmt.Errorf("%s: cannot append to %s: %w", flag, path, unwrapPath(err))
+	}
+	return f.Close()
 }
 
 // OnlyStdout keeps the specs that write to standard output: what an
@@ -193,12 +222,17 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	// What is replaced must be a report: never a device, a link or a pipe
 	// (as root, -o json=/dev/null would otherwise turn the device into a
 	// file). An existing report keeps its mode; a new one gets the umask's.
+	// Its owner and group are kept too (see keepOwner).
 	mode := os.FileMode(0o666)
+	var was *owner
 	switch st, err := os.Lstat(path); {
 	case err == nil && !st.Mode().IsRegular():
 		return fmt.Errorf("%s: %w", path, errNotRegular)
 	case err == nil:
 		mode = st.Mode().Perm()
+		if o, ok := ownerOf(st); ok {
+			was = &o
+		}
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
@@ -217,6 +251,12 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if was != nil {
+		// Before the chmod: a chown clears set-id bits.
+		if err = keepOwner(tmp, *was); err != nil {
+			return fmt.Errorf("%s: %w", path, unwrapPath(err))
+		}
 	}
 	if err = tmp.Chmod(mode &^ umaskOf(tmp, mode)); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
@@ -251,20 +291,43 @@ func unwrapRename(err error) error {
 var errNotRegular = errors.New("exists and is not a regular file (a device, a link, a directory or a pipe): refusing to replace it")
 
 // writable checks, before anything is probed, that a report can be written
-// at path: it is a regular file or absent, and its directory takes a new
-// file (made and removed at once).
+// at path: it is a regular file or absent, its directory takes a new file
+// (made and removed at once), and an existing file can be replaced by that
+// new one with its owner kept, as WriteFileAtomic will: the chown is tried
+// on the new file, and a sticky directory's rule is checked (rename(2)
+// there fails unless this run owns the file or the directory).
 func writable(path string) error {
-	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+	st, err := os.Lstat(path)
+	exists := err == nil
+	if exists && st.IsDir() {
 		return fmt.Errorf("%s is a directory", path)
-	} else if err == nil && !st.Mode().IsRegular() {
+	} else if exists && !st.Mode().IsRegular() {
 		return fmt.Errorf("%s %w", path, errNotRegular)
 	}
-	f, err := createExclusive(filepath.Dir(path), "."+filepath.Base(path)+".probe-")
+	dir := filepath.Dir(path)
+	f, err := createExclusive(dir, "."+filepath.Base(path)+".probe-")
 	if err != nil {
-		return fmt.Errorf("cannot write in %s: %w", filepath.Dir(path), unwrapPath(err))
+		return fmt.Errorf("cannot write in %s: %w", dir, unwrapPath(err))
 	}
-	f.Close()
-	os.Remove(f.Name())
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	if !exists {
+		return nil
+	}
+	was, ok := ownerOf(st)
+	if !ok {
+		return nil
+	}
+	if dst, err := os.Stat(dir); err == nil {
+		if why := stickyRefusal(dst, was); why != "" {
+			return fmt.Errorf("%s cannot be replaced: %s", path, why)
+		}
+	}
+	if err := keepOwner(f, was); err != nil {
+		return fmt.Errorf("%s cannot be replaced: %w", path, unwrapPath(err))
+	}
 	return nil
 }
 
