@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -207,5 +208,45 @@ func TestFilesOthersOwnAreRefusedBeforehand(t *testing.T) {
 				t.Errorf("%s left in %s", e.Name(), d)
 			}
 		}
+	}
+}
+
+// The copies a killed run left beside a report are removed by the next
+// run; nothing else is: not a fresh copy, not another file's, not a name
+// off the pattern, not a link or a directory, not another directory's.
+func TestRemoveStaleTakesOnlyOurOldCopies(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	old := now.Add(-2 * staleAge)
+	mk := func(name string, mtime time.Time) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+	}
+	mk(".r.json.tmp-0123456789ab", old)
+	mk(".r.json.probe-cccccccccccc", old)
+	mk(".r.json.tmp-0123456789ac", now) // a run may be writing it
+	mk(".r.json.tmp-0123456789AB", old)
+	mk(".r.json.tmp-0123456789abc", old)
+	mk(".r.json.tmp-zzzzzzzzzzzz", old)
+	mk(".other.json.tmp-0123456789ab", old)
+	mk("r.json.tmp-0123456789ab", old)
+	mk("r.json", old)
+	mk("sub/.r.json.tmp-0123456789ab", old)
+	os.Mkdir(filepath.Join(dir, ".r.json.tmp-aaaaaaaaaaaa"), 0o755)
+	os.Symlink(filepath.Join(dir, "r.json"), filepath.Join(dir, ".r.json.tmp-bbbbbbbbbbbb"))
+
+	got := RemoveStale(filepath.Join(dir, "r.json"), now)
+	if strings.Join(got, " ") != ".r.json.probe-cccccccccccc .r.json.tmp-0123456789ab" {
+		t.Errorf("removed %v", got)
+	}
+	assertOnlyFiles(t, dir, ".other.json.tmp-0123456789ab", ".r.json.tmp-0123456789AB", ".r.json.tmp-0123456789abc",
+		".r.json.tmp-0123456789ac", ".r.json.tmp-aaaaaaaaaaaa", ".r.json.tmp-bbbbbbbbbbbb", ".r.json.tmp-zzzzzzzzzzzz",
+		"r.json", "r.json.tmp-0123456789ab", "sub")
+	if _, err := os.Stat(filepath.Join(dir, "sub", ".r.json.tmp-0123456789ab")); err != nil {
+		t.Error("a copy in another directory was removed")
 	}
 }

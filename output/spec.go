@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/apimprobe/apimprobe/internal/report"
 )
@@ -360,4 +361,58 @@ func umaskOf(f *os.File, want os.FileMode) os.FileMode {
 		return 0o022
 	}
 	return 0o666 &^ st.Mode().Perm()
+}
+
+// staleAge is how old a temporary copy must be before RemoveStale takes
+// it: a run writes and renames one within milliseconds, under the lock.
+const staleAge = time.Minute
+
+// RemoveStale removes the temporary copies of path that a killed run left
+// beside it (".NAME.tmp-…" of WriteFileAtomic, ".NAME.probe-…" of the
+// check before probing), so that they do not pile up, one per killed run.
+// It is called under the lock of path (package filelock), when no other
+// run can be writing one; it takes only names of exactly that pattern,
+// in path's own directory, regular files older than staleAge, and only
+// this run's own unless it runs as root. Failures are ignored: these are
+// leftovers, not the report. It returns the names it removed.
+func RemoveStale(path string, now time.Time) []string {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	euid := os.Geteuid()
+	var removed []string
+	for _, e := range entries {
+		if !isTempOf(e.Name(), base) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		st, err := os.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || now.Sub(st.ModTime()) < staleAge {
+			continue
+		}
+		if o, ok := ownerOf(st); ok && euid != 0 && o.uid != euid {
+			continue
+		}
+		if os.Remove(p) == nil {
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed
+}
+
+// isTempOf tells the names createExclusive gives the temporary copies of
+// base: "." base ".tmp-" or ".probe-", then 12 lower-case hex digits.
+func isTempOf(name, base string) bool {
+	for _, kind := range []string{".tmp-", ".probe-"} {
+		rest, ok := strings.CutPrefix(name, "."+base+kind)
+		if ok && len(rest) == 12 && strings.Trim(rest, "0123456789abcdef") == "" {
+			return true
+		}
+	}
+	return false
 }

@@ -217,6 +217,13 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		return 2
 	}
 	defer unlock()
+	// Under the lock no other run is writing: a temporary copy beside a
+	// file is a killed run's.
+	for _, f := range files {
+		if gone := output.RemoveStale(f, time.Now()); len(gone) > 0 {
+			cfg.Log.Info().Strs("removed", gone).Str("beside", f).Msg("temporary copies a killed run left")
+		}
+	}
 	if c.stateFile != "" {
 		if cfg.State, err = state.Open(c.stateFile); err != nil {
 			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)

@@ -517,3 +517,29 @@ func TestFIFOInputsAreRefusedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// The temporary copies a killed run left beside its report and state are
+// removed by the next run (under the lock), and only those.
+func TestRunRemovesAKilledRunsCopies(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	leftovers := []string{".r.json.tmp-0123456789ab", ".state.json.tmp-ba9876543210", ".r.json.probe-00000000000f"}
+	for _, name := range append([]string{"keep.tmp-0123456789ab"}, leftovers...) {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("{\"half"), 0o644)
+		os.Chtimes(p, old, old)
+	}
+	r := runBinary(t, nil, append([]string{"run", "--only", "outbound.sql", "-o", "json=" + filepath.Join(dir, "r.json"),
+		"--state", filepath.Join(dir, "state.json")}, offline...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, name := range leftovers {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s is still there", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep.tmp-0123456789ab")); err != nil {
+		t.Errorf("a file off the pattern was removed: %v", err)
+	}
+}
