@@ -7,11 +7,14 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -235,5 +238,54 @@ func TestAnswerAtTheHangUpIsTheDeadline(t *testing.T) {
 			t.Errorf("long-running %v: err %v (routes decoded: %v), want the context's end", lro, err, out.Value != nil)
 		}
 		cancel()
+	}
+}
+
+// The effective route table real Resource Manager answered for a plain VM
+// (Azure/azure-cli, recordings/test_network_nic_convenience_commands.yaml,
+// api-version 2021-08-01, reformatted, values verbatim): the VNet, the
+// default route and 15 reserved Default routes with next hop None, RFC 1918
+// and 100.64.0.0/10 and Microsoft's public ranges, 198.18.0.0/15 among them
+// (azure-facts §12.4). They decode, they are reserved, and the verdict says
+// so in its evidence, not in its message.
+func TestRecordedEffectiveRoutesWithReservedRoutes(t *testing.T) {
+	var l effectiveRouteList
+	if err := json.Unmarshal(fixture(t, "effective-routes-recorded.json"), &l); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := convertRoutes(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 17 {
+		t.Fatalf("%d routes, want 17", len(rs))
+	}
+	var reserved []string
+	for i := range rs {
+		if rs[i].Reserved() {
+			reserved = append(reserved, rs[i].Prefixes[0].String())
+		}
+	}
+	if len(reserved) != 15 || !slices.Contains(reserved, "198.18.0.0/15") || !slices.Contains(reserved, "20.35.252.0/22") {
+		t.Fatalf("reserved routes %v", reserved)
+	}
+	tb := routes.NewTable(rs)
+	// The VNet's own space wins over 10.0.0.0/8 by longest match; the
+	// reserved ranges themselves go nowhere.
+	for addr, hop := range map[string]string{"10.0.0.4": routes.HopVnetLocal, "10.9.0.4": routes.HopNone, "198.19.0.1": routes.HopNone, "20.60.0.1": routes.HopInternet} {
+		if r, _, _ := tb.Lookup(netip.MustParseAddr(addr)); !r.Is(hop) {
+			t.Errorf("%s: next hop %v, want %s", addr, r, hop)
+		}
+	}
+	res := routes.ForcedTunnel(tb)
+	if res.Status != probes.Pass || strings.Contains(res.Message, "None") || strings.Contains(res.Message, "elsewhere") {
+		t.Errorf("forced tunnel: %s %q", res.Status, res.Message)
+	}
+	ev, _ := res.Evidence["reserved_routes"].([]string)
+	if len(ev) != 12 || !slices.ContainsFunc(ev, func(s string) bool { return strings.HasPrefix(s, "198.18.0.0/15 → None") }) {
+		t.Errorf("reserved routes evidence %v", res.Evidence["reserved_routes"])
+	}
+	if share := res.Evidence["internet_bound_by_next_hop"].(map[string]string); share["Internet"] != "100.0%" || share["None"] != "" {
+		t.Errorf("share %v", share)
 	}
 }

@@ -22,7 +22,20 @@ const maxExamples = 10
 // the other route checks verify, so it is a warning; next hop None or no
 // route drops it.
 func ForcedTunnel(t *Table) probes.Result {
-	carriers, total := t.InternetBound()
+	all, _ := t.InternetBound()
+	// The platform's reserved None routes carry space no Internet-bound
+	// traffic is meant for: evidence, not a share of the verdict.
+	var carriers []Carrier
+	var reserved []string
+	var total uint64
+	for _, c := range all {
+		if c.Route.Reserved() {
+			reserved = append(reserved, c.Route.Describe(c.Prefix))
+			continue
+		}
+		carriers = append(carriers, c)
+		total += c.Addrs
+	}
 	var by [4][]Carrier
 	var addrs [4]uint64
 	for _, c := range carriers {
@@ -37,6 +50,10 @@ func ForcedTunnel(t *Table) probes.Result {
 		}
 	}
 	ev := map[string]any{}
+	if len(reserved) > 0 {
+		sort.Strings(reserved)
+		ev["reserved_routes"] = reserved
+	}
 	hopAddrs := map[string]uint64{}
 	for _, c := range carriers {
 		hop := "no route"

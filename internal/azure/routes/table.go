@@ -65,6 +65,17 @@ type Route struct {
 // IsTagRoute reports whether the route was written for a service tag.
 func (r *Route) IsTagRoute() bool { return r != nil && len(r.ServiceTags) > 0 }
 
+// Reserved reports whether r is one of the platform's reserved routes that
+// every VM's effective table carries (azure-facts §12.4): a Default route
+// with next hop None, for RFC 1918, 100.64.0.0/10 and Microsoft-reserved
+// public ranges (198.18.0.0/15 among them). A more specific route (the
+// virtual network's own space, a peering, a user route) overrides one by
+// longest match; what is left of it is evidence, never Internet-bound
+// traffic forced anywhere.
+func (r *Route) Reserved() bool {
+	return r != nil && strings.EqualFold(r.Source, "Default") && r.Is(HopNone)
+}
+
 // Is reports whether the route's next hop type is hop, ignoring case.
 func (r *Route) Is(hop string) bool { return r != nil && strings.EqualFold(r.NextHopType, hop) }
 
