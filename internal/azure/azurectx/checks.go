@@ -49,29 +49,47 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
 		out = append(out, analysisCheck(src, c, applies, naWhy, run))
 	}
+	// addRoute is add for a route analysis, which may take the wire's word
+	// (route.egress-ip) where the configured view cannot see.
+	addRoute := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot, func() *probes.Result) probes.Result) {
+		c = analysisCheck(src, c, applies, naWhy, nil)
+		if c.Preset == nil {
+			c.Probe = analysisCtx(src, func(ctx context.Context, s *Snapshot) probes.Result {
+				return run(s, func() *probes.Result {
+					if opts.Wire == nil {
+						return nil
+					}
+					return opts.Wire.Egress(ctx)
+				})
+			})
+		}
+		out = append(out, c)
+	}
 
 	// route.forced-tunnel
-	add(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
+	addRoute(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
 		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDefaultRoute},
 		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
-		true, "", func(s *Snapshot) probes.Result {
-			v, skip := routeView(s, "that 0.0.0.0/0 has next hop Internet, or which appliance carries it")
+		true, "", func(s *Snapshot, egress func() *probes.Result) probes.Result {
+			const lookFor = "that 0.0.0.0/0 has next hop Internet, or which appliance carries it"
+			v, skip := routeView(s, lookFor, egress)
 			if skip != nil {
 				return *skip
 			}
-			return withView(routes.ForcedTunnel(routeTable(s, v.routes)), v)
+			return withView(forcedTunnel(routeTable(s, v.routes), v.bgp, lookFor), v)
 		})
 
 	// route.management-return
-	add(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
+	addRoute(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
 		Required: true, Target: probes.Subject("effective routes for service tag ApiManagement"), Source: docForcedTunnel,
 		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleManagementReturn, ServiceTag: "ApiManagement", Protocol: probes.ProtoTCP,
 			ResourceType: "ApiManagement Control Plane - inbound"},
 		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
 		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
-		func(s *Snapshot) probes.Result {
-			v, skip := routeView(s, "that every ApiManagement service-tag prefix has next hop Internet")
+		func(s *Snapshot, egress func() *probes.Result) probes.Result {
+			const lookFor = "that every ApiManagement service-tag prefix has next hop Internet"
+			v, skip := routeView(s, lookFor, egress)
 			if skip != nil {
 				return *skip
 			}
@@ -79,7 +97,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if pfx == nil {
 				return noTags(s, "ApiManagement")
 			}
-			return withView(routes.ManagementReturn(routeTable(s, v.routes), pfx), v)
+			return withView(managementReturn(routeTable(s, v.routes), pfx, v.bgp, lookFor), v)
 		})
 
 	// route.dependency.*
@@ -99,13 +117,14 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		if servicetags.RegionalAllowed(d.tag) {
 			target += " (region)"
 		}
-		add(probes.Check{ID: "route.dependency." + string(d.id), Title: "Route to " + d.title, Category: "Routing", Required: true,
+		addRoute(probes.Check{ID: "route.dependency." + string(d.id), Title: "Route to " + d.title, Category: "Routing", Required: true,
 			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDependencyRoute, Dependency: d.id, ServiceTag: d.tag, Protocol: probes.ProtoTCP},
 			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
 			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
-			func(s *Snapshot) probes.Result {
-				v, skip := routeView(s, "the next hop for the "+d.tag+" prefixes")
+			func(s *Snapshot, egress func() *probes.Result) probes.Result {
+				lookFor := "the next hop for the " + d.tag + " prefixes"
+				v, skip := routeView(s, lookFor, egress)
 				if skip != nil {
 					return *skip
 				}
@@ -117,7 +136,9 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 				if s.Subnet != nil {
 					eps = s.Subnet.ServiceEndpoints
 				}
-				return withView(routes.DependencyRoute(routeTable(s, v.routes), routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps), v)
+				tb := routeTable(s, v.routes)
+				res := routes.DependencyRoute(tb, routes.Dependency{Tag: tag, ServiceEndpoint: d.se, Port: d.port}, pfx, eps)
+				return withView(dependencyRoute(res, tb, pfx, d.se, eps, v.bgp, lookFor), v)
 			})
 	}
 
@@ -190,6 +211,11 @@ func analysisCheck(src SnapshotSource, c probes.Check, applies bool, naWhy strin
 }
 
 func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Probe {
+	return analysisCtx(src, func(_ context.Context, s *Snapshot) probes.Result { return run(s) })
+}
+
+// analysisCtx is analysis for a run that needs the check's ctx.
+func analysisCtx(src SnapshotSource, run func(context.Context, *Snapshot) probes.Result) probes.Probe {
 	return probes.ProbeFunc(func(ctx context.Context) probes.Result {
 		s := src.Snapshot(ctx)
 		if s == nil {
@@ -199,7 +225,7 @@ func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Prob
 			return probes.Skipf(probes.ReasonNotObservable, "Resource Manager did not answer before the check ended",
 				"Raise --deadline to give Resource Manager's reads more time, or check with the az command for this analysis.")
 		}
-		return run(s)
+		return run(ctx, s)
 	})
 }
 

@@ -3,6 +3,7 @@ package azurectx
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -176,7 +177,10 @@ func (s *armSession) readRouteTable(ctx context.Context, id string) {
 		return
 	}
 	udrs := udrsOf(res)
-	s.finishView(func(v *ConfiguredView) { v.RouteTableID, v.UDRs, v.HaveRouteTable = id, udrs, true })
+	s.finishView(func(v *ConfiguredView) {
+		v.RouteTableID, v.UDRs, v.HaveRouteTable = id, udrs, true
+		v.BGPDisabled = res.Properties.DisableBgpRoutePropagation
+	})
 }
 
 // routeTableResource is a route table as a plain GET returns it.
@@ -217,19 +221,9 @@ func udrsOf(res routeTableResource) []routes.Route {
 
 func (s *armSession) readVNet(ctx context.Context, id string) {
 	r := newRead(ReadVNet, "", "", &Instance{})
-	r.CLI = "az network vnet show --ids " + id + " --query addressSpace"
+	r.CLI = "az network vnet show --ids " + id
 	start := s.begin(r.Name)
-	var res struct {
-		Location   string `json:"location"`
-		Properties struct {
-			AddressSpace struct {
-				AddressPrefixes []string `json:"addressPrefixes"`
-			} `json:"addressSpace"`
-			DHCPOptions struct {
-				DNSServers []string `json:"dnsServers"`
-			} `json:"dhcpOptions"`
-		} `json:"properties"`
-	}
+	var res vnetResource
 	err := s.getJSON(ctx, id, networkAPIVersion, &res)
 	if err == nil && len(res.Properties.AddressSpace.AddressPrefixes) == 0 {
 		err = &malformedError{"the virtual network has no address space"}
@@ -239,22 +233,125 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 	if err != nil {
 		return
 	}
-	var ps []netip.Prefix
-	for _, a := range res.Properties.AddressSpace.AddressPrefixes {
-		if p, ok := parsePrefix(a); ok {
-			ps = append(ps, p)
-		}
-	}
+	ps := prefixesOf(res.Properties.AddressSpace.AddressPrefixes)
 	var dns []netip.Addr
 	for _, a := range res.Properties.DHCPOptions.DNSServers {
 		if ip, err := netip.ParseAddr(strings.TrimSpace(a)); err == nil {
 			dns = append(dns, ip)
 		}
 	}
+	peerings := peeringsOf(res)
+	gateways := gatewaysOf(res)
 	s.finishView(func(v *ConfiguredView) {
 		v.VNetPrefixes, v.VNetDNSServers, v.HaveVNet = ps, dns, true
 		v.VNetID, v.VNetLocation = id, res.Location
+		v.Peerings, v.Gateways = peerings, gateways
 	})
+}
+
+// vnetResource is a virtual network as a plain GET returns it: its space,
+// DNS servers, subnets (a GatewaySubnet or RouteServerSubnet holding a
+// gateway's or Route Server's IP configuration brings routes learnt over
+// BGP) and peerings with the remote space each adds to the VirtualNetwork
+// tag (azure-facts §12.2, §12.3).
+type vnetResource struct {
+	Location   string `json:"location"`
+	Properties struct {
+		AddressSpace addressSpace `json:"addressSpace"`
+		DHCPOptions  struct {
+			DNSServers []string `json:"dnsServers"`
+		} `json:"dhcpOptions"`
+		Subnets []struct {
+			Name       string `json:"name"`
+			Properties struct {
+				IPConfigurations []subResource `json:"ipConfigurations"`
+			} `json:"properties"`
+		} `json:"subnets"`
+		VirtualNetworkPeerings []struct {
+			Name       string `json:"name"`
+			Properties struct {
+				PeeringState                     string       `json:"peeringState"`
+				UseRemoteGateways                bool         `json:"useRemoteGateways"`
+				AllowGatewayTransit              bool         `json:"allowGatewayTransit"`
+				RemoteAddressSpace               addressSpace `json:"remoteAddressSpace"`
+				RemoteVirtualNetworkAddressSpace addressSpace `json:"remoteVirtualNetworkAddressSpace"`
+				RemoteVirtualNetwork             subResource  `json:"remoteVirtualNetwork"`
+			} `json:"properties"`
+		} `json:"virtualNetworkPeerings"`
+	} `json:"properties"`
+}
+
+type addressSpace struct {
+	AddressPrefixes []string `json:"addressPrefixes"`
+}
+
+func prefixesOf(ss []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range ss {
+		if p, ok := parsePrefix(a); ok && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Peering is one peering of the virtual network.
+type Peering struct {
+	Name, RemoteID, State string
+	// Remote is the peered network's space (both fields the wire may
+	// fill, merged).
+	Remote            []netip.Prefix
+	UseRemoteGateways bool
+}
+
+// Connected: the peering carries traffic (peeringState Connected).
+func (p Peering) Connected() bool { return strings.EqualFold(p.State, "Connected") }
+
+func peeringsOf(res vnetResource) []Peering {
+	var out []Peering
+	for _, pr := range res.Properties.VirtualNetworkPeerings {
+		p := pr.Properties
+		out = append(out, Peering{
+			Name: boundedLine(pr.Name), RemoteID: p.RemoteVirtualNetwork.ID, State: p.PeeringState,
+			Remote:            prefixesOf(append(slices.Clone(p.RemoteAddressSpace.AddressPrefixes), p.RemoteVirtualNetworkAddressSpace.AddressPrefixes...)),
+			UseRemoteGateways: p.UseRemoteGateways,
+		})
+	}
+	return out
+}
+
+// gatewaysOf names what in the virtual network learns routes over BGP: a
+// virtual network gateway (VPN or ExpressRoute) in GatewaySubnet, a Route
+// Server in RouteServerSubnet. An empty GatewaySubnet brings nothing.
+func gatewaysOf(res vnetResource) []string {
+	var out []string
+	for _, sn := range res.Properties.Subnets {
+		for _, c := range sn.Properties.IPConfigurations {
+			lid := strings.ToLower(c.ID)
+			switch {
+			case strings.EqualFold(sn.Name, "GatewaySubnet") && strings.Contains(lid, "/virtualnetworkgateways/"):
+				out = append(out, "virtual network gateway "+gatewayName(c.ID, "virtualNetworkGateways")+" in GatewaySubnet")
+			case strings.EqualFold(sn.Name, "RouteServerSubnet"):
+				out = append(out, "Route Server "+gatewayName(c.ID, "virtualHubs")+" in RouteServerSubnet")
+			default:
+				continue
+			}
+			break
+		}
+	}
+	return out
+}
+
+// gatewayName is the resource's name after kind in an IP configuration's
+// id, bounded for messages.
+func gatewayName(id, kind string) string {
+	parts := strings.Split(id, "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if strings.EqualFold(parts[i], kind) {
+			return boundedLine(parts[i+1])
+		}
+	}
+	return "(unnamed)"
 }
 
 // ConfiguredView is what the plain GETs found.
@@ -273,24 +370,58 @@ type ConfiguredView struct {
 	// network was read.
 	VNetDNSServers []netip.Addr
 	HaveVNet       bool
+	// Peerings are the virtual network's peerings; Gateways what in it
+	// learns routes over BGP (gatewaysOf).
+	Peerings []Peering
+	Gateways []string
+	// BGPDisabled: the route table sets disableBgpRoutePropagation, so no
+	// route learnt over BGP reaches the subnet.
+	BGPDisabled bool
 }
 
 // systemRoutes are Azure's default routes for a virtual network
-// (virtual-networks-udr-overview: the address space to the virtual
-// network, 0.0.0.0/0 to the Internet, the private and shared ranges
-// dropped unless the address space takes them, which the longer VNet
-// prefix does by longest match).
-func systemRoutes(vnet []netip.Prefix) []routes.Route {
+// (virtual-networks-udr-overview): the address space to the virtual
+// network, each connected peering's space to the peering, 0.0.0.0/0 to the
+// Internet, and the private and shared ranges with next hop None. A
+// reserved range the address space contains is not dropped but the
+// network's own ("Azure removes the route for the prefix"); a longer VNet
+// prefix inside one wins by longest match. The Microsoft-reserved public
+// ranges every real table also drops (azure-facts §12.4) are left out:
+// no dependency lives there and they carry no Internet-bound traffic, so
+// they change no verdict of the configured view.
+func systemRoutes(c *ConfiguredView) []routes.Route {
 	out := []routes.Route{
 		{Name: "system: default", Source: "Default", State: "Active", NextHopType: routes.HopInternet, Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}},
-		{Name: "system: private and shared ranges", Source: "Default", State: "Active", NextHopType: "None", Prefixes: []netip.Prefix{
-			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"),
-			netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("100.64.0.0/10")}},
 	}
-	if len(vnet) > 0 {
-		out = append(out, routes.Route{Name: "system: virtual network", Source: "Default", State: "Active", NextHopType: routes.HopVnetLocal, Prefixes: vnet})
+	var dropped []netip.Prefix
+	for _, r := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"} {
+		p := netip.MustParsePrefix(r)
+		if !coveredBy(p, c.VNetPrefixes) {
+			dropped = append(dropped, p)
+		}
+	}
+	if len(dropped) > 0 {
+		out = append(out, routes.Route{Name: "system: private and shared ranges", Source: "Default", State: "Active", NextHopType: routes.HopNone, Prefixes: dropped})
+	}
+	if len(c.VNetPrefixes) > 0 {
+		out = append(out, routes.Route{Name: "system: virtual network", Source: "Default", State: "Active", NextHopType: routes.HopVnetLocal, Prefixes: c.VNetPrefixes})
+	}
+	for _, p := range c.Peerings {
+		if p.Connected() && len(p.Remote) > 0 {
+			out = append(out, routes.Route{Name: "system: peering " + p.Name, Source: "Default", State: "Active", NextHopType: routes.HopPeering, Prefixes: p.Remote})
+		}
 	}
 	return out
+}
+
+// coveredBy: p lies inside one of ps.
+func coveredBy(p netip.Prefix, ps []netip.Prefix) bool {
+	for _, q := range ps {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // view is the routes or NSGs a verdict comes from, and how to say so.
@@ -300,28 +431,40 @@ type view struct {
 	groups []nsg.Group
 	// note is appended to the verdict's message.
 	note string
+	// bgp is what the configured route view knows of routes learnt over
+	// BGP; nil for the effective view, which shows them.
+	bgp *bgpView
 }
 
 // routeView picks the routes to judge: the effective table when it was
-// read and describes the judged subnet, else the configured one. nil with a
-// skip when neither is available.
-func routeView(s *Snapshot, lookFor string) (*view, *probes.Result) {
+// read and describes the judged subnet, else the configured one, with the
+// routes learnt over BGP that this VM's effective table shows. egress is
+// the wire's word on where internet-bound traffic leaves (route.egress-ip),
+// asked only for the configured view. nil with a skip when neither view is
+// available.
+func routeView(s *Snapshot, lookFor string, egress func() *probes.Result) (*view, *probes.Result) {
 	eff := s.Read(ReadEffectiveRoutes)
 	if !s.judgesOtherSubnet() && eff.OK() {
 		return &view{kind: viewEffective, routes: s.Routes, note: "effective routes of this VM's NIC"}, nil
 	}
 	if c := s.Configured; s.Read(ReadSubnet).OK() && c != nil && len(c.VNetPrefixes) > 0 &&
 		(s.Subnet.RouteTableID == "" || c.HaveRouteTable) {
-		rs := append(systemRoutes(c.VNetPrefixes), c.UDRs...)
+		var wire *probes.Result
+		if egress != nil {
+			wire = egress()
+		}
+		b := bgpOf(s, wire)
+		rs := append(systemRoutes(c), c.UDRs...)
+		rs = append(rs, b.learnt...)
 		src := "Azure's system routes"
 		if c.HaveRouteTable {
 			src = "route table " + shortID(c.RouteTableID) + " and Azure's system routes"
 		}
-		note := "configured view of subnet " + s.Subnet.Name + ": " + src + "; it cannot see routes learned over BGP (VPN or ExpressRoute gateways, Route Server)"
+		note := "configured view of subnet " + s.Subnet.Name + ": " + src + "; " + b.note()
 		if why := effectiveWhy(s, eff); why != "" {
 			note += "; " + why
 		}
-		return &view{kind: viewConfigured, routes: rs, note: note}, nil
+		return &view{kind: viewConfigured, routes: rs, note: note, bgp: b}, nil
 	}
 	need := ReadEffectiveRoutes
 	if s.judgesOtherSubnet() {

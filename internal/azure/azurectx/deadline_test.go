@@ -148,7 +148,7 @@ func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	res := runChecks(t, d, o)
 	// The split default route is in the route table itself.
 	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "0.0.0.0/1", "configured view of subnet snet-apim",
-		"route table rt-apim", "cannot see routes learned over BGP", "denied (HTTP 403")
+		"route table rt-apim", "nothing in the virtual network learns routes over BGP", "denied (HTTP 403")
 	expect(t, res, "route.management-return", probes.Fail, probes.ReasonAsymmetricRoute, "configured view")
 	expect(t, res, "route.dependency.storage", probes.Warn, probes.ReasonForcedTunnel, "configured view")
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement", "NSG nsg-apim",

@@ -131,7 +131,7 @@ func FuzzConfiguredRouteTable(f *testing.F) {
 		if json.Unmarshal(body, &res) != nil {
 			return
 		}
-		rs := append(systemRoutes([]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}), udrsOf(res)...)
+		rs := append(systemRoutes(&ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
 		tab := routes.NewTable(rs)
 		routes.ForcedTunnel(tab)
 		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})

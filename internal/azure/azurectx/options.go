@@ -104,6 +104,9 @@ type Options struct {
 	ARMTransport    policy.Transporter
 
 	tags *servicetags.Set // loaded by Validate
+	// Wire gives the route analyses what the run's own probes saw
+	// (route.egress-ip); nil: nothing.
+	Wire Wire
 }
 
 func (o *Options) defaults() {
