@@ -42,3 +42,41 @@ func TestEgressAsksWithoutWaitingForTags(t *testing.T) {
 		t.Errorf("public IP match: %s/%s after %v: %s", r.Status, r.Reason, time.Since(start), r.Message)
 	}
 }
+
+// The route analyses wait for route.egress-ip's result (azurectx.Wire):
+// it is handed over when the check ends, and a plan without the check
+// settles at once, so nothing waits for a check that never runs.
+func TestEgressResultReachesTheRouteAnalyses(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("203.0.113.9")) }))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	cfg := Config{EgressEchoURL: srv.URL + "/", RootCAs: pool, Mode: probes.ModeInternal,
+		ExpectEgress: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}
+	w := world{cfg: cfg, egress: newEgressSeen()}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if r := w.egressCheck().Probe.Run(ctx); r.Status != probes.Warn {
+		t.Fatalf("echo: %s/%s %s", r.Status, r.Reason, r.Message)
+	}
+	if r := w.egress.Egress(ctx); r == nil || r.EgressIP != "203.0.113.9" || r.Reason != probes.ReasonForcedTunnel {
+		t.Fatalf("handed over: %+v", r)
+	}
+
+	// --skip route.egress-ip: settled at planning, nil at once.
+	cfg.Skip = []string{"route.egress-ip"}
+	cfg.Cloud = probes.CloudPublic
+	w = offline(cfg)
+	w.egress = newEgressSeen()
+	if _, err := w.checks(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.egress.done:
+	default:
+		t.Fatal("a plan without route.egress-ip left the analyses waiting")
+	}
+	if r := w.egress.Egress(context.Background()); r != nil {
+		t.Errorf("skipped check handed over %+v", r)
+	}
+}

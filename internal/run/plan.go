@@ -41,6 +41,9 @@ type world struct {
 	instance azurectx.InstanceViewSource
 	runCtx   context.Context
 	instRun  *instanceRun
+	// egress carries route.egress-ip's result to the route analyses; nil
+	// for plan.
+	egress *egressSeen
 }
 
 // offline is the world of `plan`: the flags alone. --phase auto cannot be
@@ -97,12 +100,18 @@ func (w world) checks() ([]probes.Check, error) {
 	checks = append(checks, w.backendChecks()...)
 	az := w.cfg.Azure
 	az.Phase, az.Region = w.phase, w.region
+	if w.egress != nil {
+		az.Wire = w.egress
+	}
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
 	checks = append(checks, w.instanceChecks(deps)...)
 	checks = append(checks, w.interceptionCheck())
 	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
 	if len(selected) == 0 {
 		return nil, noChecks(checks, w.cfg.Only, w.cfg.Skip)
+	}
+	if !slices.ContainsFunc(selected, func(c probes.Check) bool { return c.ID == egress.CheckID && c.Probe != nil }) {
+		w.egress.settle(nil) // it will not run: nothing to wait for
 	}
 	return selected, nil
 }
@@ -155,16 +164,28 @@ func (w world) egressCheck() probes.Check {
 		cfg.VMPublicIP = a
 	}
 	ch := egress.NewCheck(cfg)
-	if ch.Probe == nil || w.tagPrefixes == nil {
+	if ch.Probe == nil {
 		return ch
 	}
-	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
-		tags := make(chan []netip.Prefix, 1)
-		go func() { tags <- w.tagPrefixes(ctx, "AzureCloud") }()
-		cfg := cfg
-		cfg.Tags = func() []netip.Prefix { return <-tags }
-		return egress.NewCheck(cfg).Probe.Run(ctx)
-	})
+	probe := ch.Probe
+	if w.tagPrefixes != nil {
+		probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+			tags := make(chan []netip.Prefix, 1)
+			go func() { tags <- w.tagPrefixes(ctx, "AzureCloud") }()
+			cfg := cfg
+			cfg.Tags = func() []netip.Prefix { return <-tags }
+			return egress.NewCheck(cfg).Probe.Run(ctx)
+		})
+	}
+	if w.egress != nil {
+		inner := probe
+		probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+			r := inner.Run(ctx)
+			w.egress.settle(&r)
+			return r
+		})
+	}
+	ch.Probe = probe
 	return ch
 }
 

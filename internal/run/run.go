@@ -139,7 +139,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	w := world{
 		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
 		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
-		instance: disc, runCtx: ctx, instRun: instRun,
+		instance: disc, runCtx: ctx, instRun: instRun, egress: newEgressSeen(),
 	}
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
