@@ -76,19 +76,15 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 		cred, err := azidentity.NewAzureCLICredential(nil)
 		return cred, CredAzureCLI, err
 	case CredDefault:
+		// The chain's managed identity and Entra requests: no redirect.
+		co.Transport = identityClient()
 		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
 		return cred, CredDefault, err
 	}
-	if o.IMDSEndpoint != DefaultIMDSEndpoint {
-		return &imdsTokenCredential{endpoint: o.IMDSEndpoint, clientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
-	}
-
-	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
-	if o.ManagedIdentityClientID != "" {
-		mo.ID = azidentity.ClientID(o.ManagedIdentityClientID)
-	}
-	cred, err := azidentity.NewManagedIdentityCredential(mo)
-	return cred, CredManagedIdentity, err
+	// The metadata service's token, through the same client as the
+	// instance document: --imds-endpoint honoured, no proxy, no redirect,
+	// a bounded body, and no error body in any message.
+	return &imdsTokenCredential{endpoint: o.IMDSEndpoint, clientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
 }
 
 // maxReadWait bounds the reads when the caller's context has no deadline

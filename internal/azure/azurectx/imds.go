@@ -180,10 +180,14 @@ type imdsStatusError struct {
 	status     int
 	retryAfter string
 	body       string
+	redirect   bool
 }
 
 func (e *imdsStatusError) Error() string {
 	msg := fmt.Sprintf("IMDS answered HTTP %d", e.status)
+	if e.redirect {
+		return msg + ", a redirect, which is not followed"
+	}
 	if e.retryAfter != "" {
 		msg += " (Retry-After " + retryAfterWords(e.retryAfter) + ")"
 	}
@@ -258,16 +262,21 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 	if len(body) > maxIMDSBody {
 		return nil, fmt.Errorf("IMDS answer larger than %d bytes", maxIMDSBody)
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Not followed (imdsClient); where it pointed is not shown.
+		return nil, &imdsStatusError{status: resp.StatusCode, redirect: true}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: boundedLine(resp.Header.Get("Retry-After")), body: boundedLine(string(body))}
 	}
 	return body, nil
 }
 
-// imdsTokenCredential asks the IMDS at a configured endpoint for a managed
-// identity token. azidentity's ManagedIdentityCredential always talks to
-// 169.254.169.254; this one honours --imds-endpoint so a stand-in metadata
-// service serves tokens too.
+// imdsTokenCredential asks the metadata service for a managed identity
+// token. It is used in place of azidentity's ManagedIdentityCredential,
+// which always talks to 169.254.169.254 and through a client of its own:
+// this one honours --imds-endpoint (a stand-in metadata service serves
+// tokens too) and uses imdsClient, which follows no redirect.
 type imdsTokenCredential struct {
 	endpoint string
 	clientID string

@@ -267,7 +267,34 @@ func cloudConfig(name probes.Cloud, armEndpoint string) (cloud.Configuration, er
 var errNoIMDS = errors.New("the Instance Metadata Service did not answer")
 
 // imdsClient bypasses any proxy: IMDS must be reached directly, and a proxy
-// from the environment would forward 169.254.169.254 elsewhere.
+// from the environment would forward 169.254.169.254 elsewhere. It follows
+// no redirect (IMDS never sends one; a 3xx is a stand-in sending the token
+// request, or the instance document, to another host) and asks for no
+// compression, so that its body cap bounds the bytes on the wire.
 func imdsClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10}}
+	return &http.Client{
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10, DisableCompression: true},
+		CheckRedirect: refuseRedirect,
+	}
 }
+
+// refuseRedirect makes an http.Client return a redirect as the answer.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// identityClient carries azidentity's chain (--arm-credential default): its
+// managed identity goes straight to the metadata service, as imdsClient
+// does, while Entra's token requests follow the environment's proxy; no
+// redirect is followed.
+func identityClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = func(r *http.Request) (*url.URL, error) {
+		if r.URL.Hostname() == imdsHost {
+			return nil, nil
+		}
+		return http.ProxyFromEnvironment(r)
+	}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+}
+
+// imdsHost is the metadata service's link-local address.
+const imdsHost = "169.254.169.254"

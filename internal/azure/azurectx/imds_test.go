@@ -1,0 +1,112 @@
+package azurectx
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+)
+
+// plainCollector is a host that must never be asked: it counts every
+// request that reaches it.
+func plainCollector(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Write([]byte(`{"access_token":"stolen","expires_on":"4102444800"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// A metadata service that redirects is not followed: neither the instance
+// document nor the token request reaches the other host.
+func TestIMDSRedirectNotFollowed(t *testing.T) {
+	evil, hits := plainCollector(t)
+	redirect := func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+r.URL.RequestURI(), http.StatusFound)
+	}
+
+	// The instance document.
+	imds := httptest.NewServer(http.HandlerFunc(redirect))
+	t.Cleanup(imds.Close)
+	d := mustDiscover(t, context.Background(), Options{IMDSEndpoint: imds.URL, ARM: ARMOff})
+	if msg := d.Context().IMDSError; !strings.Contains(msg, "HTTP 302, a redirect, which is not followed") || strings.Contains(msg, evil.URL) {
+		t.Errorf("IMDS error %q", msg)
+	}
+
+	// The token, the instance document being served.
+	good, _ := fakeIMDS(t)
+	imds2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metadata/identity/oauth2/token" {
+			redirect(w, r)
+			return
+		}
+		// The rest as the fake serves it.
+		req, _ := http.NewRequest(r.Method, good.URL+r.URL.RequestURI(), nil)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(imds2.Close)
+	arm := newARM(t, nil)
+	o := baseOpts(imds2.URL, arm)
+	o.TokenCredential = nil
+	s := mustDiscover(t, context.Background(), o).Wait(context.Background())
+	if !strings.Contains(s.TokenError, "HTTP 302, a redirect, which is not followed") {
+		t.Errorf("token error %q", s.TokenError)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the other host was asked %d times", n)
+	}
+	if n := arm.calls.Load(); n != 0 {
+		t.Fatalf("Resource Manager was asked %d times without a token", n)
+	}
+}
+
+// On a real VM too (the default endpoint), the managed identity's token
+// comes through imdsClient, not through azidentity's own client, which
+// follows redirects.
+func TestManagedIdentityIsOurs(t *testing.T) {
+	for _, id := range []string{"", "00000000-0000-0000-0000-00000000000a"} {
+		cred, name, err := buildCredential(&Options{IMDSEndpoint: DefaultIMDSEndpoint, Credential: CredManagedIdentity, ManagedIdentityClientID: id}, cloud.AzurePublic)
+		c, ok := cred.(*imdsTokenCredential)
+		if err != nil || name != CredManagedIdentity || !ok || c.endpoint != DefaultIMDSEndpoint || c.clientID != id {
+			t.Fatalf("managed identity %q: %T %+v %q %v", id, cred, cred, name, err)
+		}
+	}
+}
+
+// The clients for the metadata service and for azidentity's chain return
+// a redirect as the answer.
+func TestIdentityClientsFollowNoRedirect(t *testing.T) {
+	evil, hits := plainCollector(t)
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/token", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(src.Close)
+	for name, c := range map[string]*http.Client{"imds": imdsClient(), "identity": identityClient()} {
+		resp, err := c.Get(src.URL)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("%s: status %d", name, resp.StatusCode)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the other host was asked %d times", n)
+	}
+}
