@@ -25,14 +25,14 @@ const MaxUntrusted = 200
 const maxMessage = 2000
 
 // Untrusted makes s safe to render: URLs lose their query strings
-// (ScrubText), control and bidirectional-formatting characters become '?',
+// (ScrubText), tokens are removed (ScrubSecrets), control and bidirectional-formatting characters become '?',
 // invalid UTF-8 becomes U+FFFD, and the text is cut to max runes (0 means
 // MaxUntrusted) with an ellipsis.
 func Untrusted(s string, max int) string {
 	if max <= 0 {
 		max = MaxUntrusted
 	}
-	s = ScrubText(s)
+	s = ScrubSecrets(ScrubText(s))
 	var b strings.Builder
 	n := 0
 	for _, r := range s {

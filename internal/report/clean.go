@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // MaxText bounds one string of a report: what came from the network (a DNS
@@ -16,7 +18,8 @@ const MaxText = 2048
 // Clean makes every string of the report safe to print: control characters
 // (an ESC that recolours a terminal, a newline that forges a Prometheus
 // series or a Markdown row) and bidirectional controls (a U+202E in a
-// Resource Manager name that shows "deny" as "yned") become spaces, invalid
+// Resource Manager name that shows "deny" as "yned") become spaces, whatever
+// looks like a token is removed (probes.ScrubSecrets), invalid
 // UTF-8 is replaced, and
 // each string is cut at MaxText runes with "…". The probes clean what they
 // take from the wire already; this is the last pass before any output, so
@@ -53,6 +56,7 @@ func (r *Report) Clean() {
 
 // CleanText is one string made safe to print (see Clean).
 func CleanText(s string) string {
+	s = probes.ScrubSecrets(s)
 	clean := utf8.ValidString(s) && utf8.RuneCountInString(s) <= MaxText
 	for _, r := range s {
 		if unprintable(r) || r == utf8.RuneError {
