@@ -490,10 +490,10 @@ func (e *malformedError) Error() string { return e.msg }
 const maxLine = 200
 
 // boundedLine makes untrusted text fit a message: its first line, without
-// control characters (a body may carry terminal escapes), at most maxLine
+// tokens (probes.ScrubSecrets), without control characters (a body may carry terminal escapes), at most maxLine
 // runes.
 func boundedLine(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(probes.ScrubSecrets(s))
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}

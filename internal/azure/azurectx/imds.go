@@ -179,7 +179,8 @@ const imdsLBAPIVersion = "2020-10-01"
 type imdsStatusError struct {
 	status     int
 	retryAfter string
-	body       string
+	body       string // what of the body a message shows
+	raw        []byte // the body's start, for identityWords
 	redirect   bool
 }
 
@@ -267,7 +268,8 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 		return nil, &imdsStatusError{status: resp.StatusCode, redirect: true}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: boundedLine(resp.Header.Get("Retry-After")), body: boundedLine(string(body))}
+		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: boundedLine(resp.Header.Get("Retry-After")),
+			body: boundedLine(string(body)), raw: body[:min(len(body), 4<<10)]}
 	}
 	return body, nil
 }
@@ -297,6 +299,12 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 	// (within the reads' deadline); the first answer within 5 s.
 	body, err := imdsGetRetrying(ctx, strings.TrimRight(c.endpoint, "/")+"/metadata/identity/oauth2/token?"+q.Encode(), 5*time.Second)
 	if err != nil {
+		// An identity endpoint's error body may echo the request, or a
+		// token: only its status and known words are shown.
+		var se *imdsStatusError
+		if errors.As(err, &se) {
+			se.body = identityWords(se.raw)
+		}
 		who := "the system-assigned identity"
 		if c.clientID != "" {
 			who = "the user-assigned identity " + c.clientID
@@ -317,4 +325,40 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 		}
 	}
 	return azcore.AccessToken{Token: t.AccessToken, ExpiresOn: exp}, nil
+}
+
+// imdsErrorCode is an OAuth error code (invalid_request, invalid_resource).
+var imdsErrorCode = regexp.MustCompile(`^[a-z][a-z_]{0,39}$`)
+
+// imdsDescriptions are the error descriptions the metadata service's token
+// endpoint is documented to give, lower case: the only ones shown.
+var imdsDescriptions = map[string]bool{
+	"identity not found":                     true,
+	"required metadata header not specified": true,
+	"multiple user assigned identities exist, please specify the clientid / resourceid of the identity in the token request": true,
+	"imds is updating":             true,
+	"imds throttle limit exceeded": true,
+	"internal error in the imds":   true,
+}
+
+// identityWords is what of an identity endpoint's error body a message may
+// show: its OAuth error code and a description from imdsDescriptions, or
+// nothing.
+func identityWords(body []byte) string {
+	var e struct {
+		Error       json.RawMessage `json:"error"`
+		Description string          `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	var code string
+	var words []string
+	if json.Unmarshal(e.Error, &code) == nil && imdsErrorCode.MatchString(code) {
+		words = append(words, code)
+	}
+	if d := strings.TrimSuffix(strings.TrimSpace(e.Description), "."); imdsDescriptions[strings.ToLower(d)] {
+		words = append(words, "("+d+")")
+	}
+	return strings.Join(words, " ")
 }

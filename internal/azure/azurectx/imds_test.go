@@ -110,3 +110,56 @@ func TestIdentityClientsFollowNoRedirect(t *testing.T) {
 		t.Fatalf("the other host was asked %d times", n)
 	}
 }
+
+// testJWT has a token's shape; echoSecret is a token of no known shape.
+const (
+	testJWT    = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQuYXp1cmUuY29tIn0.c2lnbmF0dXJlLXNpZw"
+	echoSecret = "SECRETECHO-7f3a"
+)
+
+// tokenRefusingIMDS serves the instance document, and answers the token
+// request 400 with a body that echoes a token and other text.
+func tokenRefusingIMDS(t *testing.T, body string) *httptest.Server {
+	doc := fixture(t, "imds.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metadata/identity/oauth2/token" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(body))
+			return
+		}
+		w.Write(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// No error body from the identity endpoint reaches a message: only the
+// status and the known words of a documented error.
+func TestIdentityErrorBodyNotShown(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"error":"invalid_request","error_description":"Identity not found","echo":"` + testJWT + `"}`,
+			"IMDS answered HTTP 400: invalid_request (Identity not found)"},
+		{`{"error":"invalid_request","error_description":"bad token ` + echoSecret + ` Bearer ` + testJWT + `"}`,
+			"IMDS answered HTTP 400: invalid_request"},
+		{`{"error":"` + echoSecret + `","error_description":"Identity not found"}`, "IMDS answered HTTP 400: (Identity not found)"},
+		{`token ` + echoSecret + ` ` + testJWT, "IMDS answered HTTP 400"},
+	} {
+		imds := tokenRefusingIMDS(t, tc.body)
+		arm := newARM(t, nil)
+		o := baseOpts(imds.URL, arm)
+		o.TokenCredential = nil
+		d := mustDiscover(t, context.Background(), o)
+		s := d.Wait(context.Background())
+		if !strings.Contains(s.TokenError, tc.want) {
+			t.Errorf("token error %q, want %q", s.TokenError, tc.want)
+		}
+		all := s.TokenError + " " + s.Why
+		for _, r := range runChecks(t, d, o) {
+			all += " " + r.Message + " " + r.Hint
+		}
+		if strings.Contains(all, echoSecret) || strings.Contains(all, "eyJ0eXAi") || strings.Contains(all, "c2lnbmF0dXJl") {
+			t.Fatalf("the identity endpoint's body reached a message: %q", all)
+		}
+	}
+}
