@@ -604,7 +604,7 @@ func TestValidate(t *testing.T) {
 		{Options{ServiceTagsFile: bad}, "not-a-cidr"},
 		{Options{ServiceTagsFile: trunc}, "not a service tags JSON document"},
 		{Options{ServiceTagsFile: filepath.Join(dir, "missing.json")}, "no such file"},
-		{Options{ServiceTagsFile: dir}, "is a directory"},
+		{Options{ServiceTagsFile: dir}, "(a directory)"},
 	}
 	if os.Geteuid() != 0 {
 		cases = append(cases, struct {
