@@ -137,7 +137,8 @@ func (w world) instanceChecks(deps []probes.Check) []probes.Check {
 				return instanceFailures(v, outs, ds, true)
 			}},
 		{idInstanceStale, "Freshness of the instance's network status",
-			"NetworkStatus is refreshed every 15 minutes; a row not updated since means the instance has lost the connectivity to report it", false,
+			fmt.Sprintf("each NetworkStatus row is refreshed about every %d minutes, at its own time; a row not updated for more than %d minutes has missed a refresh, which means the instance has lost the connectivity to report it",
+				int(azurectx.RefreshEvery.Minutes()), int(azurectx.StaleAfter.Minutes())), false,
 			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
 				return instanceStale(v, time.Now())
 			}},
@@ -576,15 +577,21 @@ func instanceFailures(v *azurectx.InstanceView, outs []probes.Outcome, ds []depS
 	return res
 }
 
-// instanceStale: rows last updated more than 15 minutes ago.
+// instanceStale: rows that have missed a refresh (last updated more than
+// azurectx.StaleAfter ago). A row whose date is unknown (none, the zero
+// date, no zone) is counted as such, never as stale.
 func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
 	var stale []string
 	var oldest time.Time
-	total := 0
+	total, undated := 0, 0
 	for _, l := range v.Locations {
 		n := 0
 		for _, row := range l.Rows {
 			total++
+			if row.LastUpdated.IsZero() {
+				undated++
+				continue
+			}
 			if row.Stale(now) {
 				n++
 				if oldest.IsZero() || row.LastUpdated.Before(oldest) {
@@ -596,16 +603,29 @@ func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
 			stale = append(stale, fmt.Sprintf("%d of %d rows of %s", n, len(l.Rows), l.Location))
 		}
 	}
-	ev := map[string]any{"rows": total, "stale_after_minutes": int(azurectx.StaleAfter.Minutes())}
+	limit := int(azurectx.StaleAfter.Minutes())
+	ev := map[string]any{"rows": total, "stale_after_minutes": limit}
+	unknown := ""
+	if undated > 0 {
+		ev["rows_without_date"] = undated
+		unknown = fmt.Sprintf("; %d rows carry no date with a zone (none, the zero date, or a local time), so their age is unknown", undated)
+	}
+	if total > 0 && undated == total {
+		r := probes.Skipf(probes.ReasonNoData, fmt.Sprintf("none of the %d rows carries a date with a zone (none, the zero date, or a local time): their age is unknown", total),
+			"Look at the instance's Network status blade in the portal, which shows when each row was last updated.")
+		r.Evidence = ev
+		return r
+	}
 	if len(stale) == 0 {
-		res := probes.Passf(fmt.Sprintf("every one of the %d rows was updated within the last 15 minutes", total))
+		res := probes.Passf(fmt.Sprintf("every one of the %d dated rows was updated within the last %d minutes (each is refreshed about every %d minutes, at its own time)%s",
+			total-undated, limit, int(azurectx.RefreshEvery.Minutes()), unknown))
 		res.Evidence = ev
 		return res
 	}
 	ev["oldest_update"] = oldest.UTC().Format(time.RFC3339)
 	res := probes.Warnf(probes.ReasonTimeout, probes.PhaseAnalysis, fmt.Sprintf(
-		"%s were last updated more than 15 minutes ago (the oldest at %s, %s): the instance has lost the connectivity to report them, so its status is not current",
-		strings.Join(stale, ", "), oldest.UTC().Format(time.RFC3339), ago(oldest)))
+		"%s were last updated more than %d minutes ago (the oldest at %s, %s), missing a refresh due every %d minutes: the instance has lost the connectivity to report them, so its status is not current%s",
+		strings.Join(stale, ", "), limit, oldest.UTC().Format(time.RFC3339), ago(oldest), int(azurectx.RefreshEvery.Minutes()), unknown))
 	res.Hint = "Check that the instance's subnet lets it reach Azure Storage, SQL and Monitor (its status reporting depends on them) and that the instance is running; compare this VM's checks, which are current."
 	res.Evidence = ev
 	return res

@@ -101,7 +101,7 @@ func TestInstanceViewBesideOurs(t *testing.T) {
 	want("instance.required", probes.Fail, probes.ReasonUnreachable, fmt.Sprintf("127.0.0.1:%d (BlobStorage", open), "Connection timed out",
 		"this VM reaches it (instance.dependencies", "15 minutes old")
 	want("instance.optional", probes.Warn, probes.ReasonUnreachable, "partner.prod.repmap.microsoft.com", "No such host is known")
-	want("instance.stale", probes.Warn, probes.ReasonTimeout, "1 of 4 rows of West Europe", "more than 15 minutes")
+	want("instance.stale", probes.Warn, probes.ReasonTimeout, "1 of 4 rows of West Europe", "more than 30 minutes")
 	want("instance.dns", probes.Warn, probes.ReasonResolverDisagree, "West Europe uses 10.9.9.9", dnsAddr.Addr().String(), "--dns-server")
 
 	// The evidence lists each dependency probed, with the instance's side.
@@ -269,5 +269,35 @@ func TestInstanceDNSBehindLocalStub(t *testing.T) {
 	}
 	if n := rep.Context.ResolverNote; !strings.Contains(n, "absent") || !strings.Contains(n, "127.0.0.53") {
 		t.Errorf("resolver note %q", n)
+	}
+}
+
+// Rows are refreshed about every 15 minutes at staggered times (§12.8): a
+// row 20 minutes old has not missed a refresh; one 40 minutes old has. A
+// row without a usable date is counted, never judged stale.
+func TestInstanceStaleAfterAMissedRefresh(t *testing.T) {
+	now := time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC)
+	view := func(ages ...time.Duration) *azurectx.InstanceView {
+		var rows []azurectx.StatusRow
+		for _, a := range ages {
+			r := azurectx.StatusRow{Name: "x.blob.core.windows.net", Status: "success"}
+			if a >= 0 {
+				r.LastUpdated = now.Add(-a)
+			}
+			rows = append(rows, r)
+		}
+		return &azurectx.InstanceView{Locations: []azurectx.LocationStatus{{Location: "West Europe", Rows: rows}}}
+	}
+	r := instanceStale(view(2*time.Minute, 17*time.Minute, 29*time.Minute, -1), now)
+	if r.Status != probes.Pass || !strings.Contains(r.Message, "3 dated rows was updated within the last 30 minutes") || !strings.Contains(r.Message, "1 rows carry no date") {
+		t.Errorf("staggered rows: %s/%s: %s", r.Status, r.Reason, r.Message)
+	}
+	r = instanceStale(view(2*time.Minute, 40*time.Minute, -1), now)
+	if r.Status != probes.Warn || r.Reason != probes.ReasonTimeout || !strings.Contains(r.Message, "1 of 3 rows of West Europe were last updated more than 30 minutes ago") {
+		t.Errorf("a missed refresh: %s/%s: %s", r.Status, r.Reason, r.Message)
+	}
+	r = instanceStale(view(-1, -1), now)
+	if r.Status != probes.Skip || r.Reason != probes.ReasonNoData {
+		t.Errorf("no dated row: %s/%s: %s", r.Status, r.Reason, r.Message)
 	}
 }

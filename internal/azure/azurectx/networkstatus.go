@@ -2,6 +2,7 @@ package azurectx
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/url"
 	"sort"
@@ -26,10 +27,15 @@ const (
 	ReadDependencies  = "apim-dependencies"
 )
 
-// StaleAfter is how old a NetworkStatus row may be: the API refreshes every
-// 15 minutes, and a row not updated since means the instance has lost the
-// connectivity to report.
-const StaleAfter = 15 * time.Minute
+// StaleAfter is how old a NetworkStatus row may be. Each row is refreshed
+// about every 15 minutes, rows at staggered times (azure-facts §12.8): a row
+// read just before its next refresh is up to 15 minutes old plus scheduling
+// lag. Only a row older than two refreshes has missed one, which means the
+// instance has lost the connectivity to report it.
+const StaleAfter = 30 * time.Minute
+
+// RefreshEvery is how often Azure refreshes each NetworkStatus row.
+const RefreshEvery = 15 * time.Minute
 
 // LocationStatus is NetworkStatus for one location of the instance.
 type LocationStatus struct {
@@ -47,7 +53,9 @@ type StatusRow struct {
 	Status string // initializing, success, failure
 	Error  string
 	// ResourceType is the API's word (BlobStorage, SQLDatabase, …).
-	ResourceType     string
+	ResourceType string
+	// LastUpdated and LastStatusChange are zero when unknown: the answer
+	// gave no date, the zero date, or one without a zone (§12.8).
 	LastUpdated      time.Time
 	LastStatusChange time.Time
 	Optional         bool
@@ -87,15 +95,37 @@ type statusWire []struct {
 	NetworkStatus struct {
 		DNSServers         []string `json:"dnsServers"`
 		ConnectivityStatus []struct {
-			Name             string    `json:"name"`
-			Status           string    `json:"status"`
-			Error            string    `json:"error"`
-			LastUpdated      time.Time `json:"lastUpdated"`
-			LastStatusChange time.Time `json:"lastStatusChange"`
-			ResourceType     string    `json:"resourceType"`
-			IsOptional       bool      `json:"isOptional"`
+			Name             string   `json:"name"`
+			Status           string   `json:"status"`
+			Error            string   `json:"error"`
+			LastUpdated      wireTime `json:"lastUpdated"`
+			LastStatusChange wireTime `json:"lastStatusChange"`
+			ResourceType     string   `json:"resourceType"`
+			IsOptional       bool     `json:"isOptional"`
 		} `json:"connectivityStatus"`
 	} `json:"networkStatus"`
+}
+
+// wireTime is a NetworkStatus date. The service writes .NET DateTimes
+// (azure-facts §12.8): besides RFC 3339 with a zone, a row may carry one
+// without a zone ("2023-06-08T16:39:33.9426753", whose zone is the
+// server's, unknown here), the zero date ("0001-01-01T00:00:00"), an empty
+// string or null. None of these can be placed in time, so each is unknown
+// (the zero Time), and never fails the read of every other row.
+type wireTime struct{ time.Time }
+
+func (w *wireTime) UnmarshalJSON(b []byte) error {
+	w.Time = time.Time{}
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		return nil // a number, an object: not a date
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil || t.Year() <= 1 {
+		return nil
+	}
+	w.Time = t
+	return nil
 }
 
 type depsWire struct {
@@ -217,7 +247,7 @@ func convertStatus(w statusWire) []LocationStatus {
 				break
 			}
 			row := StatusRow{Name: boundedLine(c.Name), Status: strings.ToLower(boundedLine(c.Status)), Error: boundedLine(c.Error),
-				ResourceType: boundedLine(c.ResourceType), LastUpdated: c.LastUpdated, LastStatusChange: c.LastStatusChange, Optional: c.IsOptional}
+				ResourceType: boundedLine(c.ResourceType), LastUpdated: c.LastUpdated.Time, LastStatusChange: c.LastStatusChange.Time, Optional: c.IsOptional}
 			row.Host, row.Port = ParseStatusName(row.Name, row.ResourceType)
 			ls.Rows = append(ls.Rows, row)
 		}
