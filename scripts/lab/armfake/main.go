@@ -56,6 +56,10 @@ type knobs struct {
 	// InstanceDNS: the DNS servers the instance reports (default the
 	// VNet's custom server, 198.18.2.53, as this VM's resolv.conf has).
 	InstanceDNS []string `json:"instance_dns"`
+	// InstanceDotNetDates: rows refreshed at staggered times up to 24
+	// minutes ago, some dates written as .NET does at its worst (no zone,
+	// the zero date, empty; azure-facts §12.8).
+	InstanceDotNetDates bool `json:"instance_dotnet_dates"`
 }
 
 const (

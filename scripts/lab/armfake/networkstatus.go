@@ -57,13 +57,28 @@ func networkStatus(k knobs, now time.Time) []any {
 		dns = []string{vnetDNS}
 	}
 	var rows []any
-	for _, r := range statusRows {
+	for i, r := range statusRows {
 		status, errText, changed := "success", "", now.Add(-72*time.Hour)
 		if r.host != "" && slices.ContainsFunc(k.InstanceFail, func(h string) bool { return strings.EqualFold(h, r.host) }) {
 			status, errText, changed = "failure", "Connection timed out after 00:00:20", updated.Add(-15*time.Minute)
 		}
+		last, change := updated.UTC().Format("2006-01-02T15:04:05.0000000Z"), changed.UTC().Format("2006-01-02T15:04:05.0000000Z")
+		if k.InstanceDotNetDates {
+			// Each row on its own 15-minute schedule: up to 24 minutes old
+			// when read (a refresh plus lag), and a few dates as .NET writes
+			// them at its worst.
+			last = now.Add(-time.Duration(2+(i*11)%23) * time.Minute).UTC().Format("2006-01-02T15:04:05.0000000Z")
+			switch i % 6 {
+			case 1:
+				last = now.Add(-5 * time.Minute).UTC().Format("2006-01-02T15:04:05.0000000") // no zone
+			case 3:
+				last, change = "0001-01-01T00:00:00", "0001-01-01T00:00:00"
+			case 5:
+				last = ""
+			}
+		}
 		rows = append(rows, map[string]any{"name": r.name, "status": status, "error": errText,
-			"lastUpdated": updated.UTC().Format("2006-01-02T15:04:05.0000000Z"), "lastStatusChange": changed.UTC().Format("2006-01-02T15:04:05.0000000Z"),
+			"lastUpdated": last, "lastStatusChange": change,
 			"resourceType": r.resourceType, "isOptional": r.optional})
 	}
 	return []any{map[string]any{"location": "West Europe", "networkStatus": map[string]any{"dnsServers": dns, "connectivityStatus": rows}}}

@@ -320,8 +320,19 @@ var scenarios = []scenario{
 		name: "instance-stale", verdict: report.Degraded, exit: 0,
 		checks: []want{
 			{id: "instance.stale", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseAnalysis,
-				contains: []string{"rows of West Europe were last updated more than 15 minutes ago"}},
+				contains: []string{"rows of West Europe were last updated more than 30 minutes ago"}},
 			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		// NetworkStatus rows refreshed at staggered times, up to 24 minutes
+		// old, some dated without a zone, with the zero date or not at all
+		// (azure-facts §12.8): the read holds, nothing is stale.
+		name: "instance-dotnet-dates", noFailure: true, verdict: report.Ready, exit: 0, messages: true,
+		checks: []want{
+			{id: "instance.stale", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"within the last 30 minutes", "rows carry no date with a zone"}},
+			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "instance.dns", status: probes.Pass, reason: probes.ReasonOK},
 		},
 	},
 	{
@@ -657,6 +668,10 @@ var signals = map[string][]signal{
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/networkstatus"),
 			out: `"dnsServers":["168.63.129.16"]`},
 		{cmd: "grep nameserver /etc/resolv.conf", out: "198.18.2.53"},
+	},
+	"instance-dotnet-dates": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso/networkstatus"),
+			out: `"lastUpdated":"0001-01-01T00:00:00"`},
 	},
 	"stub-resolver": {
 		{cmd: "dig +short +time=1 +tries=1 @127.0.0.53 labkv.vault.azure.net", out: "198.19."},
