@@ -38,6 +38,27 @@ const (
 
 func classic(mode probes.Mode) bool { return mode.Classic() }
 
+// tunnelHint makes route.forced-tunnel's advice for traffic forced through
+// an appliance or gateway fit the mode: only the classic tiers have
+// management traffic on 3443 whose replies need an ApiManagement → Internet
+// route, and each mode depends on its own service tags (azure-facts §11.5).
+// A default route that drops traffic keeps its own hint.
+func tunnelHint(res probes.Result, mode probes.Mode) probes.Result {
+	hop, _ := res.Evidence["next_hop_type"].(string)
+	if res.Reason != probes.ReasonForcedTunnel || hop == "" || strings.EqualFold(hop, "None") || strings.EqualFold(hop, "Internet") {
+		return res
+	}
+	switch mode {
+	case probes.ModeV2Injected:
+		res.Hint = "Forced tunnelling works when the appliance lets Azure Storage and Azure Key Vault through without TLS inspection, or service endpoints (Microsoft.Storage, Microsoft.KeyVault) keep them off it; v2 injection has no management traffic in the subnet, so no ApiManagement route is needed. See the route.dependency.* checks."
+	case probes.ModeV2Integrated:
+		res.Hint = "Forced tunnelling works when the appliance lets Azure Key Vault (and the backends the instance calls) through without TLS inspection, or a Microsoft.KeyVault service endpoint keeps Key Vault off it; outbound integration has no management traffic in the subnet, so no ApiManagement route is needed. See route.dependency.keyvault."
+	default:
+		res.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
+	}
+	return res
+}
+
 // Checks builds every route.* and subnet.* analysis check. Each probe waits
 // for the snapshot within its own ctx and then analyses it; a check that
 // does not apply to the mode is a planning-time skip (not-applicable).
@@ -77,7 +98,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if skip != nil {
 				return *skip
 			}
-			return withView(forcedTunnel(routeTable(s, v.routes), v.bgp, lookFor), v)
+			return withView(tunnelHint(forcedTunnel(routeTable(s, v.routes), v.bgp, lookFor), mode), v)
 		})
 
 	// route.management-return
@@ -106,8 +127,11 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		tag, se, port, title string
 		applies              bool
 	}
+	// What each mode's reference asks for (azure-facts §11.5): classic
+	// tiers all four; v2 injection Storage and Key Vault; v2 outbound
+	// integration Key Vault only.
 	deps := []dep{
-		{probes.DepStorage, "Storage", "Microsoft.Storage", "443", "Azure Storage", true},
+		{probes.DepStorage, "Storage", "Microsoft.Storage", "443", "Azure Storage", mode != probes.ModeV2Integrated},
 		{probes.DepSQL, "Sql", "Microsoft.Sql", "1433", "Azure SQL", classic(mode)},
 		{probes.DepKeyVault, "AzureKeyVault", "Microsoft.KeyVault", "443", "Azure Key Vault", true},
 		{probes.DepMonitor, "AzureMonitor", "", "1886 and 443", "Azure Monitor", classic(mode)},
@@ -121,7 +145,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDependencyRoute, Dependency: d.id, ServiceTag: d.tag, Protocol: probes.ProtoTCP},
 			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
-			d.applies, "mode "+string(mode)+" does not depend on "+d.title,
+			d.applies, "mode "+string(mode)+" does not depend on "+d.title+" from its subnet (its reference asks for no rule or route to "+d.tag+")",
 			func(s *Snapshot, egress func() *probes.Result) probes.Result {
 				lookFor := "the next hop for the " + d.tag + " prefixes"
 				v, skip := routeView(s, lookFor, egress)

@@ -1,6 +1,7 @@
 package azurectx
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -186,6 +187,50 @@ func TestV2NSGFlowsPerDocument(t *testing.T) {
 		}
 		if !applies(tc.mode, "route.dependency.keyvault") {
 			t.Errorf("%s: the route to Key Vault is not judged", tc.mode)
+		}
+	}
+}
+
+// v2 outbound integration's reference lists Key Vault only (azure-facts
+// §11.5): no route to Storage is required of it. A forced tunnel's advice
+// names an ApiManagement → Internet route only where there is management
+// traffic (the classic tiers), and each mode's own dependencies.
+func TestV2RoutesAndTunnelAdvice(t *testing.T) {
+	for _, tc := range []struct {
+		mode    probes.Mode
+		storage bool
+	}{{probes.ModeInternal, true}, {probes.ModeExternal, true}, {probes.ModeV2Injected, true}, {probes.ModeV2Integrated, false}} {
+		for _, c := range Checks(Static{}, Options{Mode: tc.mode}) {
+			if c.ID == "route.dependency.storage" {
+				if got := c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable; got != tc.storage {
+					t.Errorf("%s: route.dependency.storage applies %v, want %v", tc.mode, got, tc.storage)
+				}
+			}
+		}
+	}
+	// The recorded wire of a forced tunnel (the appliance takes 0.0.0.0/1
+	// and 128.0.0.0/1; effective-routes.json), judged in each mode.
+	imds, _ := fakeIMDS(t)
+	arm := newARM(t, nil)
+	for _, tc := range []struct {
+		mode        probes.Mode
+		want, avoid string
+	}{
+		{probes.ModeInternal, "route for service tag ApiManagement with next hop Internet", ""},
+		{probes.ModeV2Injected, "Azure Storage and Azure Key Vault", "ApiManagement with next hop Internet"},
+		{probes.ModeV2Integrated, "Azure Key Vault", "ApiManagement with next hop Internet"},
+	} {
+		o := baseOpts(imds.URL, arm)
+		o.Mode = tc.mode
+		d := mustDiscover(t, context.Background(), o)
+		res := runChecks(t, d, o)
+		r := res["route.forced-tunnel"]
+		if r.Status != probes.Warn || r.Reason != probes.ReasonForcedTunnel || !strings.Contains(r.Hint, tc.want) ||
+			(tc.avoid != "" && strings.Contains(r.Hint, tc.avoid)) {
+			t.Errorf("%s: route.forced-tunnel %s/%s, hint %q", tc.mode, r.Status, r.Reason, r.Hint)
+		}
+		if tc.mode == probes.ModeV2Integrated && strings.Contains(r.Hint, "Storage") {
+			t.Errorf("%s: the hint names Storage: %q", tc.mode, r.Hint)
 		}
 	}
 }
