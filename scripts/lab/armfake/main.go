@@ -47,6 +47,9 @@ type knobs struct {
 	// V2Subnet: the instance lives in its own delegated subnet
 	// snet-apim-v2 (Premium v2 injection); the jumpbox stays in snet-apim.
 	V2Subnet bool `json:"v2_subnet"`
+	// V2Integrated: snet-apim-v2 is delegated to Microsoft.Web/serverFarms
+	// (Standard/Premium v2 outbound integration) instead.
+	V2Integrated bool `json:"v2_integrated"`
 
 	// The instance's own view (networkstatus.go beside this file).
 	// InstanceFail: NetworkStatus rows, by host, that report failure.
@@ -194,8 +197,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"id": snetID, "name": "snet-apim", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, snetV2):
+		delegation := "Microsoft.Web/hostingEnvironments"
+		if k.V2Integrated {
+			delegation = "Microsoft.Web/serverFarms"
+		}
 		props := map[string]any{"addressPrefix": "198.18.4.0/24", "networkSecurityGroup": map[string]any{"id": nsgV2ID},
-			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": "Microsoft.Web/hostingEnvironments"}}}}
+			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": delegation}}}}
+		if k.DefaultToNVA {
+			props["routeTable"] = map[string]any{"id": rtID}
+		}
 		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
 		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "location": "westeurope", "properties": map[string]any{

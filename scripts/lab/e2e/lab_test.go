@@ -254,6 +254,19 @@ var scenarios = []scenario{
 			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2"}},
 		},
 	},
+	{
+		// v2 outbound integration behind a forced tunnel: no Storage route
+		// is asked of it, and the tunnel's fix asks for no ApiManagement
+		// route (no management traffic in the subnet).
+		name: "arm-v2-integrated-tunnel", verdict: report.Degraded, exit: 0, messages: true, finding: "route.appliance-on-path",
+		args: []string{"--mode", "v2-integrated"},
+		checks: []want{
+			{id: "route.dependency.storage", status: probes.Skip, reason: probes.ReasonNotApplicable, contains: []string{"asks for no rule or route to Storage"}},
+			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis,
+				contains: []string{"configured view of subnet snet-apim-v2", "Azure Key Vault", "no ApiManagement route is needed"}},
+			{id: "route.management-return", status: probes.Skip, reason: probes.ReasonNotApplicable},
+		},
+	},
 	// Validate before deploy: the lab's Resource Manager answers the
 	// Permissions API and Microsoft.Web's registration in their real shapes.
 	{
@@ -632,6 +645,9 @@ var signals = map[string][]signal{
 	"arm-throttled": {
 		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "429"},
 	},
+	"arm-v2-integrated-tunnel": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Network/virtualNetworks/lab-vnet/subnets/snet-apim-v2"), out: "Microsoft.Web/serverFarms"},
+	},
 	"arm-v2-injected": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: "snet-apim-v2"},
 	},
@@ -796,8 +812,8 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 			t.Errorf("%s: %s without a hint", w.id, c.Status)
 		}
 		for _, sub := range w.contains {
-			if sc.messages && !strings.Contains(c.Message, sub) {
-				t.Errorf("%s: message %q does not contain %q", w.id, c.Message, sub)
+			if sc.messages && !strings.Contains(c.Message+" | "+c.Hint, sub) {
+				t.Errorf("%s: message %q | hint %q does not contain %q", w.id, c.Message, c.Hint, sub)
 			}
 		}
 	}
