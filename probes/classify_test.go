@@ -78,7 +78,7 @@ func TestClassifyDNSOutcomes(t *testing.T) {
 		{&DNSError{Outcome: DNSNoServer, Name: "x"}, ReasonServFail, "no DNS server"},
 		{&DNSError{Outcome: DNSNXDomain, Name: "x\u202egnp.exe"}, ReasonNXDomain, "NXDOMAIN"},
 	} {
-		got, msg := Classify(nil, fmt.Errorf("wrapped: %w", tc.err))
+		got, msg := Classify(context.Background(), fmt.Errorf("wrapped: %w", tc.err))
 		if got != tc.want || !strings.Contains(msg, tc.says) || strings.ContainsRune(msg, '\u202e') {
 			t.Errorf("%+v: got %s %q, want %s saying %q", *tc.err, got, msg, tc.want, tc.says)
 		}

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"context"
 	"fmt"
 )
 
@@ -79,7 +80,7 @@ func (e *DNSError) classify() (Reason, string) {
 		}
 		return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s%s", name, server)
 	case DNSTransport:
-		reason, msg := Classify(nil, e.Err)
+		reason, msg := Classify(context.Background(), e.Err)
 		switch reason {
 		case ReasonTimeout:
 			reason = ReasonDNSTimeout

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -62,7 +63,7 @@ func FuzzCertificateFields(f *testing.F) {
 				}
 			}
 		}
-		_, msg := Classify(nil, x509.UnknownAuthorityError{Cert: leaf})
+		_, msg := Classify(context.Background(), x509.UnknownAuthorityError{Cert: leaf})
 		for _, s := range append([]string{seen.Subject, seen.Issuer, msg}, seen.SANs...) {
 			if utf8.RuneCountInString(s) > MaxUntrusted+200 {
 				t.Fatalf("a field of %d runes", utf8.RuneCountInString(s))

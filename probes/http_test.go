@@ -53,7 +53,7 @@ func TestHTTPOutcomes(t *testing.T) {
 		phase   Phase
 	}{
 		{"edmx", edmx, Pass, ReasonOK, PhaseNone},
-		{"403 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "blocked by policy", 403) }, Fail, ReasonHTTPStatus, PhaseHTTP},
+		{"403 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "blocked by policy", http.StatusForbidden) }, Fail, ReasonHTTPStatus, PhaseHTTP},
 		{"200 with a block page", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<html>Access denied</html>") }, Fail, ReasonHTTPBody, PhaseHTTP},
 		{"trickled body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100000")

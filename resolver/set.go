@@ -246,7 +246,7 @@ func (v View) Reason() probes.Reason {
 	if err == nil {
 		return probes.ReasonOK
 	}
-	r, _ := probes.Classify(nil, err)
+	r, _ := probes.Classify(context.Background(), err)
 	return r
 }
 
@@ -308,7 +308,7 @@ func (v View) Describe() string {
 	case probes.ReasonDNSTimeout:
 		return "no answer (timeout)"
 	}
-	_, msg := probes.Classify(nil, v.dnsErr())
+	_, msg := probes.Classify(context.Background(), v.dnsErr())
 	return msg
 }
 

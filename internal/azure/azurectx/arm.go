@@ -396,7 +396,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		// Real Resource Manager connects in milliseconds: a connection
 		// not made within the check limit was dropped on the way, and
 		// waiting for the run's deadline would not change that.
-		reason, words := probes.Classify(nil, err)
+		reason, words := probes.Classify(context.Background(), err)
 		if reason == probes.ReasonTimeout {
 			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
 		}
@@ -413,7 +413,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 	default:
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
-		if reason, words := probes.Classify(nil, err); reason != probes.ReasonError {
+		if reason, words := probes.Classify(context.Background(), err); reason != probes.ReasonError {
 			r.unreachable(noAnswer(reason, words, err))
 			return
 		}

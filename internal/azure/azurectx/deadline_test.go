@@ -543,7 +543,7 @@ func TestNoAnswerNamesTheProxy(t *testing.T) {
 	if !connectFailed(err) {
 		t.Error("a refused proxy is a connection never made")
 	}
-	reason, words := probes.Classify(nil, err)
+	reason, words := probes.Classify(context.Background(), err)
 	r := &Read{}
 	r.unreachable(noAnswer(reason, words, err))
 	if got := r.Message; !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
