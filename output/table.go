@@ -166,13 +166,6 @@ func restsOn(r *report.Report) string {
 	return listIDs(bad, 2) + " failed"
 }
 
-func explainWord(n int) string {
-	if n == 1 {
-		return "explains"
-	}
-	return "explain"
-}
-
 func explainedBad(r *report.Report, explained map[string]bool) int {
 	n := 0
 	for _, c := range r.Checks {

@@ -76,14 +76,6 @@ func pad(s string, n int) string {
 	return s
 }
 
-// padLeft left-pads s with spaces to n runes.
-func padLeft(s string, n int) string {
-	if d := n - runeLen(s); d > 0 {
-		return strings.Repeat(" ", d) + s
-	}
-	return s
-}
-
 // wrap breaks s into lines of at most width runes at spaces. A word longer
 // than width (a URL) gets a line of its own rather than being cut: hints are
 // never truncated.

@@ -84,9 +84,6 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
-// Path is the file the store reads and writes.
-func (s *Store) Path() string { return s.path }
-
 // Apply compares r with the remembered state: it sets each check's Since,
 // r.Changes (checks whose status differs from the previous run, by id) and
 // r.PreviousRun, and remembers r's statuses for Save. A check the previous

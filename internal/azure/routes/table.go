@@ -275,9 +275,6 @@ func NewTable(rs []Route) *Table {
 	return t
 }
 
-// Len returns the number of active prefixes in the table.
-func (t *Table) Len() int { return len(t.entries) }
-
 // HasFamily reports whether the table routes IPv6 (v6 true) or IPv4 at all;
 // a VM without IPv6 routes cannot send IPv6, so IPv6 tag prefixes are moot.
 func (t *Table) HasFamily(v6 bool) bool {
