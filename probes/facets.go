@@ -18,11 +18,12 @@ const (
 	AreaSubnet   Area = "subnet"   // the subnet's NSG, delegation and readiness
 	AreaTLS      Area = "tls"      // what the TLS handshakes showed, over all checks
 	AreaInstance Area = "instance" // the instance's own view of its dependencies
+	AreaBackend  Area = "backend"  // the user's own backends, reached from here
 )
 
 // Areas lists the areas in SPEC's order.
 func Areas() []Area {
-	return []Area{AreaOutbound, AreaInbound, AreaDNS, AreaRoute, AreaSubnet, AreaTLS, AreaInstance}
+	return []Area{AreaOutbound, AreaInbound, AreaDNS, AreaRoute, AreaSubnet, AreaTLS, AreaInstance, AreaBackend}
 }
 
 // Role singles out what a check does within its area, for the checks a

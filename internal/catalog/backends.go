@@ -29,7 +29,7 @@ const (
 	// CategoryBackends is the category of every backend.* check.
 	CategoryBackends = "Backends"
 	// BackendArea is the id area of the user's backends.
-	BackendArea = "backend"
+	BackendArea = string(probes.AreaBackend)
 	// MaxBackends bounds the backends one run probes, given and discovered
 	// together: an instance with hundreds of APIs must not turn a run
 	// into a scan.
@@ -357,8 +357,8 @@ func BackendCheck(b Backend, o BackendOptions) probes.Check {
 	from := strings.Join(b.Sources, ", ")
 	ch := probes.Check{
 		ID: b.ID(), Category: CategoryBackends, Required: o.Required, Kind: probes.KindHTTP,
-		Source: backendSource,
-		Why:    "API Management forwards requests to this backend (named by " + from + "); its gateway must resolve and reach it",
+		Source: backendSource, Facets: probes.Facets{Area: probes.AreaBackend, Protocol: probes.ProtoTCP},
+		Why: "API Management forwards requests to this backend (named by " + from + "); its gateway must resolve and reach it",
 	}
 	if b.Placeholder != "" {
 		ch.Title = "Backend {{" + b.Placeholder + "}} (a named value)"

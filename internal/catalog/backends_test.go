@@ -118,8 +118,8 @@ func TestBackendChecksDeduplicateAndStayUnique(t *testing.T) {
 			t.Errorf("id %s twice", c.ID)
 		}
 		ids[c.ID] = c
-		if c.Category != CategoryBackends {
-			t.Errorf("%s: category %q", c.ID, c.Category)
+		if c.Category != CategoryBackends || c.Area != probes.AreaBackend {
+			t.Errorf("%s: category %q, area %q", c.ID, c.Category, c.Area)
 		}
 	}
 	if c, ok := ids["backend.a-b-c-com-443"]; !ok || !c.Required || !strings.Contains(c.Why, "--backend, backend x") {
