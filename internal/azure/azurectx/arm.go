@@ -215,6 +215,13 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 			}
 			s.readInstanceView(ctx, in)
 		})
+		wg.Go(func() {
+			select {
+			case <-apimDone:
+			case <-ctx.Done():
+			}
+			s.readBackends(ctx, in)
+		})
 	}
 	if s.o.tags == nil {
 		wg.Go(func() { s.readServiceTags(ctx, in) })

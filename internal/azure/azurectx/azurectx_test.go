@@ -117,6 +117,10 @@ func newARM(t *testing.T, override map[string]http.HandlerFunc) *armServer {
 			w.Write(fixture(t, "networkstatus.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/service/contoso/outboundNetworkDependenciesEndpoints"):
 			w.Write(fixture(t, "outbound-dependencies.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/service/contoso/backends"):
+			w.Write(fixture(t, "backends.json"))
+		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/service/contoso/apis"):
+			w.Write(fixture(t, "apis.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/resourceGroups/rg-apim/providers/Microsoft.ApiManagement/service/contoso"):
 			w.Write(fixture(t, "apim.json"))
 		case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/providers/Microsoft.Authorization/permissions"):

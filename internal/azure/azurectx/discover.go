@@ -330,6 +330,10 @@ func ReadTitle(name string) string {
 		return "the instance's network status"
 	case ReadDependencies:
 		return "the instance's dependency list"
+	case ReadBackends:
+		return "the instance's backends"
+	case ReadAPIs:
+		return "the instance's APIs"
 	}
 	return predeployTitle(name)
 }

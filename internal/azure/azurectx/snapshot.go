@@ -164,8 +164,11 @@ type Snapshot struct {
 	// saw, per location, and the hosts it lists as its dependencies.
 	NetworkStatus []LocationStatus
 	Dependencies  []Dependency
-	ServiceTags   *servicetags.Set
-	Duration      time.Duration
+	// BackendURLs are the URLs the instance's backends and APIs name
+	// (backends.go).
+	BackendURLs []BackendURL
+	ServiceTags *servicetags.Set
+	Duration    time.Duration
 
 	// Predeploy is what the permission and provider reads found
 	// (predeploy.go); nil before they finish.
