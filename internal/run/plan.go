@@ -44,6 +44,11 @@ type world struct {
 	// egress carries route.egress-ip's result to the route analyses; nil
 	// for plan.
 	egress *egressSeen
+	// backends lists the instance's backends as Resource Manager shows
+	// them, waiting for the reads; nil for plan. discovered carries the
+	// checks backend.discovered made of them to the report.
+	backends   azurectx.BackendsSource
+	discovered *discovered
 }
 
 // offline is the world of `plan`: the flags alone. --phase auto cannot be

@@ -140,6 +140,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
 		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
 		instance: disc, runCtx: ctx, instRun: instRun, egress: newEgressSeen(),
+		backends: disc, discovered: &discovered{},
 	}
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
@@ -174,6 +175,11 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		},
 	})
 	interrupted := parent.Err() != nil
+	if !interrupted {
+		// The instance's backends that backend.discovered probed are
+		// checks of their own.
+		outs = append(outs, w.discovered.outcomes()...)
+	}
 	if interrupted {
 		outs = finishedBefore(outs, &cut)
 	}
