@@ -107,7 +107,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--only", "outbound.sq"},
 		{"run", "--only", ""},
 		{"run", "--skip", "*"},
-		{"plan", "--skip", "outbound", "--skip", "dns", "--skip", "route", "--skip", "subnet", "--skip", "inbound", "--skip", "tls", "--skip", "instance"},
+		{"plan", "--skip", "outbound", "--skip", "dns", "--skip", "route", "--skip", "subnet", "--skip", "inbound", "--skip", "tls", "--skip", "instance", "--skip", "backend"},
 		{"run", "--units", "40"},
 		{"run", "--dns-server", "0.0.0.0"},
 		{"plan", "--azure-roots", "/dev/zero"},
