@@ -45,8 +45,9 @@ func TestPlanListsBackends(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
 		t.Fatal(err)
 	}
-	if len(plan) != 2 || plan[0].ID != "backend.10-20-0-4-8080" || plan[1].ID != "backend.orders-contoso-com-443" ||
-		plan[1].Target != "https://orders.contoso.com/api" || plan[1].Category != "Backends" || plan[1].Required || plan[1].Port != 443 {
+	if len(plan) != 3 || plan[0].ID != "backend.10-20-0-4-8080" || plan[2].ID != "backend.orders-contoso-com-443" ||
+		plan[2].Target != "https://orders.contoso.com/api" || plan[2].Category != "Backends" || plan[2].Required || plan[2].Port != 443 ||
+		plan[1].ID != "backend.discovered" || !strings.HasPrefix(plan[1].Target, "discovered at run time") {
 		t.Errorf("plan %+v", plan)
 	}
 	if strings.Contains(r.stdout, "key=K") {
