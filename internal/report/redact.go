@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redaction replaces the user's names and addresses with stable
@@ -141,12 +142,14 @@ func (r *Report) Redact(red Redaction) error {
 	learnt := map[string]string{}
 	learnIDs("", tree, learnt)
 	for n, kind := range learnt {
-		if _, ok := names[n]; !ok && distinctive(n) {
-			names[n] = kind
+		if _, ok := names[n]; ok {
+			delete(learnt, n) // the operator's flag gave it its kind
+			continue
 		}
+		names[n] = kind
 	}
 	red.Names = names
-	rw := newRewriter(red)
+	rw := newRewriter(red, learnt)
 	tree = rw.walk("", tree)
 	b, err = json.Marshal(tree)
 	if err != nil {
@@ -168,13 +171,48 @@ type rewriter struct {
 	count map[string]int
 }
 
+// nameRE is how one name is found. Every name is replaced in resource ids,
+// where it is a whole string (context.hostname), as a value in the
+// command line, and as the first label of a host name (api.azure-api.net);
+// prose finds it only where it cannot be a word of the sentence: a
+// distinctive name ("vnet-hub01"), or one of minProse letters or more
+// ("fabrikam") that is not one of commonWords when the run learnt it.
+// Such a name is also found as a part of a hyphenated name ("contoso-link",
+// a private endpoint or DNS link named after it), unless it is one of the
+// words of Azure's own host names.
 type nameRE struct {
-	re   *regexp.Regexp
-	kind string
-	name string
+	prose *regexp.Regexp // nil: not in prose
+	label *regexp.Regexp
+	kind  string
+	name  string
 }
 
-func newRewriter(red Redaction) *rewriter {
+// minProse is the shortest plain name replaced in prose: "vm" or "apim"
+// would turn "this VM" into "this vm-1".
+const minProse = 5
+
+// commonWords are names the run may learn from Resource Manager (a subnet
+// called default, a NIC called primary) that the tool's own sentences use
+// as words; they are replaced in ids and as names only.
+var commonWords = wordSet("default internal external gateway gateways management storage network networks subnet subnets " +
+	"public private firewall internet service services route routes proxy outbound inbound instance resolver " +
+	"virtual appliance primary secondary backend frontend global local regional monitor")
+
+// azureWords are parts of Azure's own host names (azure-api.net,
+// login.microsoftonline.com, …): a name that is one of them is never looked
+// for inside a hyphenated word.
+var azureWords = wordSet("azure microsoft microsoftonline windows login management core cloudapp regional database " +
+	"vault servicebus usgovcloudapi chinacloudapi trafficmanager blob table queue file files identity monitor")
+
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
+}
+
+func newRewriter(red Redaction, learnt map[string]string) *rewriter {
 	rw := &rewriter{keep: map[string]bool{}, seen: map[string]string{}, count: map[string]int{}, areas: red.IDAreas}
 	for _, k := range red.Keep {
 		rw.keep[k] = true
@@ -193,16 +231,29 @@ func newRewriter(red Redaction) *rewriter {
 		return names[i] < names[j]
 	})
 	for _, n := range names {
-		// Whole tokens only: a service called "api" must not eat the "api"
-		// of azure-api.net.
-		right := `($|[^A-Za-z0-9-])`
+		lower := strings.ToLower(n)
+		_, wasLearnt := learnt[n]
+		q := regexp.QuoteMeta(n)
+		right := `(\.[A-Za-z0-9])`
 		if red.Names[n] == "service" {
 			// A regional gateway's host name is the service's name, the
 			// region and a number: contoso-westeurope-01.regional.azure-api.net.
-			right = `($|[^A-Za-z0-9-]|-[A-Za-z0-9]+-[0-9]+\.regional\.)`
+			right = `(\.[A-Za-z0-9]|-[A-Za-z0-9]+-[0-9]+\.regional\.)`
 		}
-		re := regexp.MustCompile(`(?i)(^|[^A-Za-z0-9-])(` + regexp.QuoteMeta(n) + `)` + right)
-		rw.names = append(rw.names, nameRE{re: re, kind: red.Names[n], name: strings.ToLower(n)})
+		nr := nameRE{kind: red.Names[n], name: lower,
+			label: regexp.MustCompile(`(?i)(^|[^A-Za-z0-9.-])(` + q + `)` + right)}
+		switch {
+		case !distinctive(n) && (utf8.RuneCountInString(n) < minProse || (wasLearnt && commonWords[lower])):
+			// Not in prose.
+		case !azureWords[lower]:
+			// A whole word, or a part of a hyphenated one.
+			nr.prose = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9])(` + q + `)($|[^A-Za-z0-9])`)
+		default:
+			// Whole tokens only: a service called "azure" must not eat the
+			// "azure" of azure-api.net.
+			nr.prose = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9-])(` + q + `)($|[^A-Za-z0-9-])`)
+		}
+		rw.names = append(rw.names, nr)
 	}
 	return rw
 }
@@ -220,12 +271,22 @@ func (rw *rewriter) placeholder(kind, value string) string {
 }
 
 func (rw *rewriter) str(s string) string {
+	for _, n := range rw.names {
+		if strings.EqualFold(s, n.name) {
+			return rw.placeholder(n.kind, n.name)
+		}
+	}
 	s = armIDRE.ReplaceAllStringFunc(s, rw.armID)
 	for _, n := range rw.names {
 		p := rw.placeholder(n.kind, n.name)
-		// Twice: adjacent matches share a boundary character.
-		for range 2 {
-			s = n.re.ReplaceAllString(s, "${1}"+p+"${3}")
+		for _, re := range []*regexp.Regexp{n.prose, n.label} {
+			if re == nil {
+				continue
+			}
+			// Twice: adjacent matches share a boundary character.
+			for range 2 {
+				s = re.ReplaceAllString(s, "${1}"+p+"${3}")
+			}
 		}
 	}
 	s = uuidRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -297,9 +358,33 @@ func (rw *rewriter) userID(key, s string) bool {
 	return false
 }
 
+// command rewrites the command line's values that are names ("--service
+// apim", "--service=apim"), which prose matching may leave (a short name).
+func (rw *rewriter) command(s string) string {
+	tokens := strings.Split(s, " ")
+	for i, t := range tokens {
+		flag, val, ok := strings.Cut(t, "=")
+		if !ok || !strings.HasPrefix(flag, "--") {
+			flag, val = "", t
+		} else {
+			flag += "="
+		}
+		for _, n := range rw.names {
+			if strings.EqualFold(val, n.name) {
+				tokens[i] = flag + rw.placeholder(n.kind, n.name)
+				break
+			}
+		}
+	}
+	return rw.str(strings.Join(tokens, " "))
+}
+
 func (rw *rewriter) walk(key string, v any) any {
 	switch x := v.(type) {
 	case string:
+		if key == "command" {
+			return rw.command(x)
+		}
 		if vocabulary[key] && !strings.HasPrefix(strings.ToLower(x), "/subscriptions/") && !rw.userID(key, x) {
 			// The tool's own words; an "id" that is a resource id is the
 			// user's.

@@ -103,3 +103,44 @@ func TestRedactResourceIDs(t *testing.T) {
 		t.Errorf("check id rewritten: %q", r.Checks[0].ID)
 	}
 }
+
+// Every name the run learnt is replaced in prose too, and so are the names
+// made from it (contoso-link); a short plain name is replaced only where
+// it stands as a name, so "this VM" stays a sentence.
+func TestRedactLearntNamesDerivedNamesAndWords(t *testing.T) {
+	const sub = "/subscriptions/1b2c3d4e-0000-4000-8000-123456789abc"
+	r := &Report{
+		Context: Context{Hostname: "vm", Service: "api", Command: "apimprobe run --service api --sql-server=fabrikamsql -o json"},
+		Checks: []Check{
+			{ID: "subnet.config", Status: probes.Pass, Target: sub + "/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/hubnetwork/subnets/default",
+				Message: "this VM is in subnet default of hubnetwork, peered with Hubnetwork's hub; the default route is fine"},
+			{ID: "dns.gateway", Status: probes.Pass, Target: "api.azure-api.net",
+				Message: "api-westeurope-01.regional.azure-api.net answers; the api of azure-api.net is Azure's"},
+			{ID: "outbound.sql", Status: probes.Fail, Target: "fabrikamsql.database.windows.net:1433",
+				Message: "private endpoint fabrikamsql-pe and DNS link fabrikamsql-link; a VM answered"},
+		},
+	}
+	names := map[string]string{"api": "service", "fabrikamsql": "sql-server", "vm": "vm"}
+	if err := r.Redact(Redaction{Names: names}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(r)
+	for _, secret := range []string{"hubnetwork", "Hubnetwork", "fabrikamsql", "--service api", "\"api.", "api-westeurope", `"vm"`} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%q survived: %s", secret, b)
+		}
+	}
+	for _, want := range []struct{ got, want string }{
+		{r.Context.Hostname, "vm-1"},
+		{r.Context.Service, "service-1"},
+		{r.Context.Command, "apimprobe run --service service-1 --sql-server=sql-server-1 -o json"},
+		{r.Checks[0].Message, "this VM is in subnet default of vnet-1, peered with vnet-1's hub; the default route is fine"},
+		{r.Checks[1].Target, "service-1.azure-api.net"},
+		{r.Checks[1].Message, "service-1-westeurope-01.regional.azure-api.net answers; the api of azure-api.net is Azure's"},
+		{r.Checks[2].Message, "private endpoint sql-server-1-pe and DNS link sql-server-1-link; a VM answered"},
+	} {
+		if want.got != want.want {
+			t.Errorf("got  %q\nwant %q", want.got, want.want)
+		}
+	}
+}
