@@ -232,6 +232,9 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 			return 2
 		}
+		for _, d := range cfg.State.Dropped() {
+			cfg.Log.Warn().Str("state", c.stateFile).Str("entry", d).Msg("--state: an entry that is not the report's own was dropped")
+		}
 	}
 
 	rep, err := run.Run(ctx, cfg)

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/inputfile"
@@ -43,8 +45,60 @@ type file struct {
 
 // Store is an opened state file.
 type Store struct {
-	path string
-	f    file
+	path    string
+	f       file
+	dropped []string
+}
+
+// idRE is a check id as the report's schema has it.
+var idRE = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)+$`)
+
+// maxID bounds a remembered check id; the catalogue's are far shorter.
+const maxID = 256
+
+// Dropped says which remembered entries Open threw away as not the
+// report's own, one line each, for the log.
+func (s *Store) Dropped() []string { return s.dropped }
+
+// validate keeps of f what the report itself could have written: check
+// ids of the schema's form, statuses and reasons of the closed
+// vocabularies, and times that are not in the future (a status that
+// starts next year would be the report's "since"). What is not is dropped
+// and said, not trusted: the file is a disk's word, and another hand may
+// have written it.
+func (s *Store) validate(now time.Time) {
+	statuses := map[probes.Status]bool{}
+	for _, st := range probes.Statuses() {
+		statuses[st] = true
+	}
+	reasons := map[probes.Reason]bool{"": true}
+	for _, r := range probes.Reasons() {
+		reasons[r] = true
+	}
+	for id, e := range s.f.Checks {
+		why := ""
+		switch {
+		case len(id) > maxID || !idRE.MatchString(id):
+			why = "not a check id"
+		case !statuses[e.Status]:
+			why = "status " + strconv.Quote(probes.Untrusted(string(e.Status), 40)) + " is not one of pass, warn, fail, skip"
+		case !reasons[e.Reason]:
+			why = "reason " + strconv.Quote(probes.Untrusted(string(e.Reason), 40)) + " is not one of the report's"
+		case e.Since.IsZero():
+			why = "no since"
+		case e.Since.After(now):
+			why = "since " + e.Since.UTC().Format(time.RFC3339) + " is in the future"
+		}
+		if why != "" {
+			delete(s.f.Checks, id)
+			s.dropped = append(s.dropped, strconv.Quote(probes.Untrusted(id, 80))+": "+why)
+		}
+	}
+	if s.f.LastRun.After(now) {
+		s.dropped = append(s.dropped, "last_run "+s.f.LastRun.UTC().Format(time.RFC3339)+" is in the future")
+		s.f.LastRun = time.Time{}
+	}
+	sort.Strings(s.dropped)
 }
 
 // Open reads path. A file that does not exist yet is an empty state (the
@@ -81,6 +135,7 @@ func Open(path string) (*Store, error) {
 		f.Checks = map[string]Entry{}
 	}
 	s.f = f
+	s.validate(time.Now())
 	return s, nil
 }
 

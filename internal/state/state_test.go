@@ -123,3 +123,49 @@ func mustSave(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 }
+
+// What the state file says is read as the report's own or not at all: an
+// entry with a status or reason off the vocabulary, a since in the future,
+// or an id that is no check id is dropped and said; the rest is kept.
+func TestOpenDropsWhatIsNotTheReportsOwn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	future := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	os.WriteFile(path, []byte(`{"version":1,"last_run":"`+future+`","checks":{
+		"outbound.sql":{"status":"fail","reason":"timeout","since":"2026-11-21T10:00:00Z"},
+		"dns.gateway":{"status":"pwned","since":"2026-11-21T10:00:00Z"},
+		"outbound.storage.blob":{"status":"pass","since":"`+future+`"},
+		"tls.storage":{"status":"warn","reason":"made-up","since":"2026-11-21T10:00:00Z"},
+		"inbound.mgmt":{"status":"pass"},
+		"evil \u001b[31mid":{"status":"pass","since":"2026-11-21T10:00:00Z"}}}`), 0o600)
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Dropped()) != 6 {
+		t.Fatalf("dropped %d, want 6 (5 entries and last_run):\n%s", len(s.Dropped()), strings.Join(s.Dropped(), "\n"))
+	}
+	for _, d := range s.Dropped() {
+		if strings.ContainsAny(d, "\x1b\n") {
+			t.Errorf("a dropped entry is said as it came: %q", d)
+		}
+	}
+	r := runAt(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), map[string]probes.Status{
+		"dns.gateway": probes.Fail, "outbound.sql": probes.Fail, "outbound.storage.blob": probes.Pass})
+	s.Apply(r)
+	if !r.PreviousRun.IsZero() {
+		t.Errorf("previous run %v from a last_run in the future", r.PreviousRun)
+	}
+	for _, c := range r.Checks {
+		want := r.StartedAt // new: the dropped entries are forgotten
+		if c.ID == "outbound.sql" {
+			want = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+		}
+		if !c.Since.Equal(want) {
+			t.Errorf("%s since %v, want %v", c.ID, c.Since, want)
+		}
+	}
+	if len(r.Changes) != 0 {
+		t.Errorf("changes from dropped entries: %+v", r.Changes)
+	}
+	schematest.ValidateReport(t, r)
+}
