@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -145,6 +147,15 @@ func (c *config) runConfig() (run.Config, error) {
 				return cfg, fmt.Errorf("--%s %q is not %s; give the name, not a host name or URL: --%s %s", n.flag, n.v, n.what, n.flag, name)
 			}
 			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
+		}
+	}
+	urls := []struct{ flag, v string }{{"imds-endpoint", c.imdsEndpoint}, {"arm-endpoint", c.armEndpoint}, {"egress-echo-url", c.egressEchoURL}}
+	for _, b := range c.backends {
+		urls = append(urls, struct{ flag, v string }{"backend", b})
+	}
+	for _, u := range urls {
+		if err := checkURLHost(u.flag, u.v); err != nil {
+			return cfg, err
 		}
 	}
 	if cfg.Backends, err = catalog.ParseBackends(c.backends); err != nil {
@@ -308,3 +319,41 @@ func nameIn(v string, re *regexp.Regexp) string {
 // azureZones are the DNS zones of the resources' host names in the three
 // clouds (blob.core.windows.net, vault.usgovcloudapi.net, azure-api.cn …).
 var azureZones = []string{"windows.net", "azure.net", "azure-api.net", "usgovcloudapi.net", "azure.us", "azure-api.us", "chinacloudapi.cn", "azure.cn", "azure-api.cn"}
+
+// checkURLHost refuses a URL flag whose host name DNS cannot carry: longer
+// than 253 characters, or with a label longer than 63 or empty. Such a
+// name would only fail later, at a resolver, as a confusing DNS error (or
+// be cut in a message). An address or a name that is not there is left to
+// the flag's own check.
+func checkURLHost(flag, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if _, rest, ok := strings.Cut(raw, "://"); ok {
+			// The host as written, up to the path: url.Parse refuses some
+			// hosts that are only long.
+			u = &url.URL{Host: strings.SplitN(rest, "/", 2)[0]}
+		} else {
+			return nil
+		}
+	}
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil || host == "" {
+		return nil
+	}
+	name := strings.TrimSuffix(host, ".")
+	if len(name) > 253 {
+		return fmt.Errorf("--%s: the host name is %d characters long, more than the 253 a DNS name can have", flag, len(name))
+	}
+	for _, label := range strings.Split(name, ".") {
+		if len(label) > 63 {
+			return fmt.Errorf("--%s: the host name has a label of %d characters, more than the 63 DNS allows", flag, len(label))
+		}
+		if label == "" {
+			return fmt.Errorf("--%s: the host name has an empty label (two dots in a row)", flag)
+		}
+	}
+	return nil
+}
