@@ -149,10 +149,8 @@ func (c *config) runConfig() (run.Config, error) {
 			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
 		}
 	}
+	// --backend's host names are checked by catalog.ParseBackends.
 	urls := []struct{ flag, v string }{{"imds-endpoint", c.imdsEndpoint}, {"arm-endpoint", c.armEndpoint}, {"egress-echo-url", c.egressEchoURL}}
-	for _, b := range c.backends {
-		urls = append(urls, struct{ flag, v string }{"backend", b})
-	}
 	for _, u := range urls {
 		if err := checkURLHost(u.flag, u.v); err != nil {
 			return cfg, err
