@@ -292,6 +292,10 @@ var publicServiceTags = map[string]bool{
 	"azureconnectors": true, "azuretrafficmanager": true, "azurecloud": true,
 }
 
+// outsideAzureCloud are the global tags known to hold prefixes outside
+// AzureCloud (ServiceTags_Public, changeNumber 368).
+var outsideAzureCloud = map[string]bool{"storage": true, "azureactivedirectory": true}
+
 func baseTag(t string) string {
 	b, _, _ := strings.Cut(strings.ToLower(t), ".")
 	return b
@@ -318,7 +322,18 @@ func addressCoverage(items []string, expanded []netip.Prefix, ep Endpoint) cover
 		case epTag != "" && l == "internet" && publicServiceTags[baseTag(epTag)]:
 			return full
 		case epTag != "" && l == "azurecloud" && publicServiceTags[baseTag(epTag)]:
-			return full
+			// AzureCloud holds every regional Storage, Sql and EventHub
+			// prefix but not every global one: 23 global Storage and 5
+			// AzureActiveDirectory prefixes lie outside it (azure-facts
+			// §12.9). With both sides' prefixes known they decide; without,
+			// only what is known to lie inside is covered.
+			if len(ep.Prefixes) > 0 && len(expanded) > 0 {
+				continue
+			}
+			if strings.Contains(epTag, ".") || !outsideAzureCloud[baseTag(epTag)] {
+				return full
+			}
+			best = max(best, partial)
 		case epTag != "" && strings.HasPrefix(l, epTag+"."):
 			best = max(best, partial) // ApiManagement.WestEurope is part of ApiManagement
 		default:

@@ -284,3 +284,37 @@ func TestRegionalRuleDoesNotCoverGlobalTag(t *testing.T) {
 		t.Fatalf("regional rule passed as covering the global tag: %+v", v)
 	}
 }
+
+// AzureCloud does not hold every public tag (azure-facts §12.9): global
+// Storage and AzureActiveDirectory have prefixes outside it. A rule on
+// AzureCloud covers them only as far as its prefixes reach, and by name
+// only the tags known to lie inside.
+func TestAzureCloudIsNotEveryPublicTag(t *testing.T) {
+	azureCloud := func(x []netip.Prefix) Group {
+		r := allow("AllowAzureCloud443", 100, "Outbound", "Tcp", "443", []string{"VirtualNetwork"}, []string{"AzureCloud"}, nil)
+		r.ExpandedDestinations = x
+		return Group{ID: "nsg", Scope: "subnet", Rules: append([]Rule{r,
+			deny("DenyInternetOut", 4000, "Outbound", "*", "*", []string{"*"}, []string{"Internet"}, nil)}, defaults()...)}
+	}
+	out := func(tag string, ps ...string) Flow {
+		return Flow{Direction: "Outbound", Protocol: "Tcp", Port: 443, Source: subnet, Destination: Endpoint{Tag: tag, Prefixes: pfx(ps...)}, RequireAll: true}
+	}
+	cases := []struct {
+		name    string
+		g       Group
+		f       Flow
+		allowed bool
+	}{
+		{"global Storage by prefixes, one outside AzureCloud", azureCloud(pfx("20.38.0.0/16")), out("Storage", "20.38.96.0/19", "20.60.0.0/16"), false},
+		{"regional Storage by prefixes, inside", azureCloud(pfx("20.38.0.0/16")), out("Storage.WestEurope", "20.38.96.0/19"), true},
+		{"global Storage by name", azureCloud(nil), out("Storage"), false},
+		{"AzureActiveDirectory by name", azureCloud(nil), out("AzureActiveDirectory"), false},
+		{"regional Storage by name", azureCloud(nil), out("Storage.WestEurope"), true},
+		{"Key Vault by name", azureCloud(nil), out("AzureKeyVault"), true},
+	}
+	for _, c := range cases {
+		if v := Evaluate(c.g, c.f); v.Allowed != c.allowed {
+			t.Errorf("%s: allowed %v (decisive %v), want %v", c.name, v.Allowed, v.Decisive, c.allowed)
+		}
+	}
+}
