@@ -169,7 +169,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	// subnet.nsg.*
 	for _, f := range nsgFlows(mode) {
 		add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
-			Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleNSGFlow},
+			Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleNSGFlow, Dependency: f.dep, ServiceTag: f.tag, Protocol: f.proto},
 			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
 			func(s *Snapshot) probes.Result {
@@ -195,6 +195,11 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 					flows = append(flows, f.build(s))
 				}
 				res := flowsResult(v.groups, flows, required)
+				if v.upper != nil {
+					if hi := flowsResult(v.upper, flows, required); hi.Status != res.Status {
+						res = undecided(s, res, hi, v.vnet, f.lookFor)
+					}
+				}
 				if note != "" {
 					res.Message += " (" + note + ")"
 				}
@@ -401,6 +406,11 @@ type flowSpec struct {
 	// be allowed (both directions, UDP and TCP), or decides the check
 	// without them (no DNS server to reach).
 	flows func(*Snapshot) ([]nsg.Flow, *probes.Result)
+	// dep, tag and proto are the check's facets where one dependency,
+	// service tag and transport are concerned.
+	dep   probes.Dependency
+	tag   string
+	proto probes.Protocol
 	// judge, when set, decides from what Resource Manager showed whether
 	// the flow is required (the SKU, the instance's locations), with a
 	// note for the message, or that it does not apply (na).
@@ -434,7 +444,7 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 			if fixed == nil && tag != "Internet" {
 				src = tagEndpoint(s, tag, false)
 			}
-			return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: port, Source: src, Destination: subnetEndpoint(s), RequireAll: requireAll}
+			return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: port, Source: src, Destination: instanceEndpoint(s), RequireAll: requireAll}
 		}
 	}
 	outbound := func(port int, tag string, requireAll bool) func(*Snapshot) nsg.Flow {

@@ -434,6 +434,11 @@ type view struct {
 	// bgp is what the configured route view knows of routes learnt over
 	// BGP; nil for the effective view, which shows them.
 	bgp *bgpView
+	// upper are the configured NSGs with the VirtualNetwork tag's
+	// unreadable part taken as everything (nil when all of it was read);
+	// vnet is the tag as the view knows it.
+	upper []nsg.Group
+	vnet  vnetTag
 }
 
 // routeView picks the routes to judge: the effective table when it was
@@ -481,24 +486,28 @@ func routeView(s *Snapshot, lookFor string, egress func() *probes.Result) (*view
 }
 
 // nsgView picks the NSGs to judge, likewise; the NIC's own NSG never
-// applies to API Management's machines.
+// applies to API Management's machines. The configured view's rules are
+// expanded to prefixes here (vnettag.go): with the VirtualNetwork tag's
+// known part, and in upper with everything besides when part of it cannot
+// be read.
 func nsgView(s *Snapshot, lookFor string) (*view, *probes.Result) {
 	eff := s.Read(ReadEffectiveNSGs)
 	if !s.judgesOtherSubnet() && eff.OK() {
 		return &view{kind: viewEffective, groups: s.SubnetGroups(), note: "effective NSGs of this VM's NIC, with security admin rules"}, nil
 	}
 	if c := s.Configured; s.Read(ReadSubnet).OK() && (s.Subnet.NSGID == "" || (c != nil && c.SubnetNSG != nil)) {
-		var gs []nsg.Group
+		var g *nsg.Group
 		src := "no NSG is associated with it"
 		if c != nil && c.SubnetNSG != nil {
-			gs = []nsg.Group{*c.SubnetNSG}
+			g = c.SubnetNSG
 			src = "NSG " + c.SubnetNSG.Name()
 		}
+		lower, upper, t := configuredGroups(s, g)
 		note := "configured view of subnet " + s.Subnet.Name + ": " + src + "; it cannot see Azure Virtual Network Manager security admin rules"
 		if why := effectiveWhy(s, eff); why != "" {
 			note += "; " + why
 		}
-		return &view{kind: viewConfigured, groups: gs, note: note}, nil
+		return &view{kind: viewConfigured, groups: lower, upper: upper, vnet: t, note: note}, nil
 	}
 	need := ReadEffectiveNSGs
 	if s.judgesOtherSubnet() {

@@ -23,7 +23,7 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 		return func(s *Snapshot) ([]nsg.Flow, *probes.Result) {
 			vnet, sub := vnetEndpoint(s), subnetEndpoint(s)
 			return []nsg.Flow{
-				{Direction: "Inbound", Protocol: proto, Port: port, PortHi: hi, Source: vnet, Destination: sub, RequireAll: true},
+				{Direction: "Inbound", Protocol: proto, Port: port, PortHi: hi, Source: vnet, Destination: instanceEndpoint(s), RequireAll: true},
 				{Direction: "Outbound", Protocol: proto, Port: port, PortHi: hi, Source: sub, Destination: vnet, RequireAll: true},
 			}, nil
 		}
@@ -38,14 +38,14 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 			lookFor:  "an inbound allow for TCP 443 from service tag AzureTrafficManager",
 			required: true, applies: mode == probes.ModeExternal, naWhy: "only external mode takes traffic from Traffic Manager",
 			build: func(s *Snapshot) nsg.Flow {
-				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 443, Source: tagEndpoint(s, "AzureTrafficManager", false), Destination: subnetEndpoint(s), RequireAll: true}
+				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 443, Source: tagEndpoint(s, "AzureTrafficManager", false), Destination: instanceEndpoint(s), RequireAll: true}
 			},
 			judge: multiRegionOnly},
 		{id: "inbound-lb-6391", title: "NSG: inbound 6391 from AzureLoadBalancer", target: "AzureLoadBalancer → VirtualNetwork TCP 6391",
 			why: "Azure's load balancer monitors each machine's health on 6391", lookFor: "an inbound allow for TCP 6391 from service tag AzureLoadBalancer",
 			applies: cl, naWhy: v2na,
 			build: func(s *Snapshot) nsg.Flow {
-				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 6391, Source: nsg.Endpoint{Tag: "AzureLoadBalancer", Prefixes: lb}, Destination: subnetEndpoint(s), RequireAll: true}
+				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 6391, Source: nsg.Endpoint{Tag: "AzureLoadBalancer", Prefixes: lb}, Destination: instanceEndpoint(s), RequireAll: true}
 			}},
 		{id: "vnet-redis-6380", title: "NSG: VirtualNetwork ↔ VirtualNetwork 6380 (external Redis cache)", target: "VirtualNetwork ↔ VirtualNetwork TCP 6380",
 			why: "an external Azure Cache for Redis is reached on 6380", lookFor: "inbound and outbound allows for TCP 6380 between VirtualNetwork and VirtualNetwork",
@@ -56,6 +56,39 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 		{id: "vnet-ratelimit-4290", title: "NSG: VirtualNetwork ↔ VirtualNetwork UDP 4290 (rate-limit sync)", target: "VirtualNetwork ↔ VirtualNetwork UDP 4290",
 			why: "the units synchronise rate-limit counters over UDP 4290", lookFor: "inbound and outbound allows for UDP 4290 between VirtualNetwork and VirtualNetwork",
 			applies: cl, naWhy: v2na, flows: both("Udp", 4290, 0)},
+		{id: "outbound-aad-443", title: "NSG: outbound 443 to AzureActiveDirectory", target: "VirtualNetwork → AzureActiveDirectory TCP 443",
+			why:     "Microsoft Entra ID, Microsoft Graph and Key Vault authentication (optional in the reference)",
+			lookFor: "an outbound allow for TCP 443 to service tag AzureActiveDirectory (AzureCloud does not hold all of it)",
+			applies: cl, naWhy: v2na, dep: probes.DepEntra, tag: "AzureActiveDirectory", proto: probes.ProtoTCP,
+			build: func(s *Snapshot) nsg.Flow {
+				return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: 443, Source: subnetEndpoint(s), Destination: tagEndpoint(s, "AzureActiveDirectory", false), RequireAll: true}
+			}},
+		{id: "outbound-eventhub-5671-5672-443", title: "NSG: outbound 5671, 5672 and 443 to EventHub", target: "VirtualNetwork → EventHub TCP 5671, 5672, 443",
+			why:     "the log-to-eventhub policy and Azure Monitor reach Event Hubs over AMQP (5671, 5672) and HTTPS (optional in the reference; the regional tag is allowed)",
+			lookFor: "outbound allows for TCP 5671, 5672 and 443 to service tag EventHub or the region's EventHub tag",
+			applies: cl, naWhy: v2na, dep: probes.DepEventHub, tag: "EventHub", proto: probes.ProtoTCP,
+			flows: func(s *Snapshot) ([]nsg.Flow, *probes.Result) {
+				src, dst := subnetEndpoint(s), tagEndpoint(s, "EventHub", true)
+				var out []nsg.Flow
+				for _, port := range []int{5671, 5672, 443} {
+					out = append(out, nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: port, Source: src, Destination: dst, RequireAll: true})
+				}
+				return out, nil
+			}},
+		{id: "outbound-ntp-123", title: "NSG: outbound UDP 123 (NTP)", target: "VirtualNetwork → Internet UDP 123",
+			why:      "the instance's machines keep time over NTP (internal infrastructure the reference lists as required)",
+			lookFor:  "an outbound allow for UDP 123 to Internet (the reference names no service tag)",
+			required: true, applies: cl, naWhy: v2na, dep: probes.DepInfra, tag: "Internet", proto: probes.ProtoUDP,
+			build: func(s *Snapshot) nsg.Flow {
+				return nsg.Flow{Direction: "Outbound", Protocol: "Udp", Port: 123, Source: subnetEndpoint(s), Destination: nsg.Endpoint{Tag: "Internet"}}
+			}},
+		{id: "outbound-diagnostics-12000", title: "NSG: outbound 12000 (diagnostics)", target: "VirtualNetwork → AzureCloud TCP 12000",
+			why:      "the platform's diagnostics (internal infrastructure the reference lists as required; the stv1 table named AzureCloud)",
+			lookFor:  "an outbound allow for TCP 12000 to service tag AzureCloud or Internet",
+			required: true, applies: cl, naWhy: v2na, dep: probes.DepInfra, tag: "AzureCloud", proto: probes.ProtoTCP,
+			build: func(s *Snapshot) nsg.Flow {
+				return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: 12000, Source: subnetEndpoint(s), Destination: tagEndpoint(s, "AzureCloud", false), RequireAll: true}
+			}},
 		{id: "outbound-connectors-443", title: "NSG: outbound 443 to AzureConnectors", target: "VirtualNetwork → AzureConnectors TCP 443",
 			why: "managed connections (the credential manager) reach the connectors on 443", lookFor: "an outbound allow for TCP 443 to service tag AzureConnectors",
 			applies: cl, naWhy: v2na,
@@ -111,14 +144,9 @@ func dnsFlows(s *Snapshot) ([]nsg.Flow, *probes.Result) {
 		}
 	}
 	var custom []netip.Prefix
-	inVNet := true
 	for _, a := range servers {
-		if a == azureDNS || !a.Is4() {
-			continue
-		}
-		custom = append(custom, netip.PrefixFrom(a, 32))
-		if !inside(a, vnetEndpoint(s).Prefixes) {
-			inVNet = false
+		if a != azureDNS && a.Is4() {
+			custom = append(custom, netip.PrefixFrom(a, 32))
 		}
 	}
 	if len(custom) == 0 {
@@ -134,11 +162,10 @@ func dnsFlows(s *Snapshot) ([]nsg.Flow, *probes.Result) {
 		res := probes.Passf("the instance uses Azure-provided DNS (168.63.129.16), which NSGs do not filter")
 		return nil, &res
 	}
+	// The servers by address, not by a tag: whether the VirtualNetwork
+	// tag holds them (a server in a peered hub does, one on-premises only
+	// through a gateway) is for the rules' expansions to say.
 	dst := nsg.Endpoint{Prefixes: custom}
-	if inVNet {
-		// Inside the address space the VirtualNetwork tag covers them.
-		dst.Tag = "VirtualNetwork"
-	}
 	src := subnetEndpoint(s)
 	return []nsg.Flow{
 		{Direction: "Outbound", Protocol: "Udp", Port: 53, Source: src, Destination: dst, RequireAll: true},
@@ -179,15 +206,6 @@ func dnsNote(s *Snapshot) (bool, string, string) {
 func containsAddr(as []netip.Addr, a netip.Addr) bool {
 	for _, x := range as {
 		if x == a {
-			return true
-		}
-	}
-	return false
-}
-
-func inside(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
 			return true
 		}
 	}
