@@ -34,8 +34,6 @@ import (
 const (
 	computeAPIVersion = "2024-07-01"
 	apimAPIVersion    = "2024-05-01"
-	// maxARMBody bounds a raw ARM answer we parse ourselves.
-	maxARMBody = 16 << 20
 )
 
 // armSession holds what every read needs.
@@ -153,6 +151,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 		DisableRPRegistration: true,
 	}
 	guardARM(clientOpts, rm.Endpoint)
+	boundBodies(clientOpts)
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
 		snap.Why = "cannot build the Resource Manager client: " + boundedLine(err.Error())

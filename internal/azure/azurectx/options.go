@@ -284,7 +284,8 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 // identityClient carries azidentity's chain (--arm-credential default): its
 // managed identity goes straight to the metadata service, as imdsClient
 // does, while Entra's token requests follow the environment's proxy; no
-// redirect is followed.
+// redirect is followed, and an answer is bounded like the metadata
+// service's.
 func identityClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = func(r *http.Request) (*url.URL, error) {
@@ -293,7 +294,7 @@ func identityClient() *http.Client {
 		}
 		return http.ProxyFromEnvironment(r)
 	}
-	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+	return &http.Client{Transport: &boundedRoundTripper{next: t, limit: maxIMDSBody}, CheckRedirect: refuseRedirect}
 }
 
 // imdsHost is the metadata service's link-local address.
