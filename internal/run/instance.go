@@ -298,7 +298,7 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 		}
 		seen := w.probeDeps(ctx, todo)
 		w.instRun.set(seen)
-		return depsResult(seen, dups, len(v.Dependencies))
+		return depsResult(seen, dups, len(v.Dependencies), v.DepsCut)
 	})
 	return ch
 }
@@ -395,7 +395,7 @@ func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
 
 // depsResult judges the probed dependency list: a required host failing
 // fails the check, an optional one warns.
-func depsResult(seen []depSeen, dups []depDup, hosts int) probes.Result {
+func depsResult(seen []depSeen, dups []depDup, hosts int, cut azurectx.DepsCut) probes.Result {
 	ev := map[string]any{"dependencies": seen, "probed_by_catalogue": dups, "hosts_listed": hosts}
 	var req, opt []depSeen
 	for _, d := range seen {
@@ -408,6 +408,11 @@ func depsResult(seen []depSeen, dups []depDup, hosts int) probes.Result {
 		}
 	}
 	summary := fmt.Sprintf("%d of the instance's own dependencies probed from here (%d more by the catalogue's checks)", len(seen), len(dups))
+	if w := cut.Words(); w != "" {
+		// A list too long to probe whole: what was left out is said first.
+		summary += "; " + w
+		ev["not_probed"] = map[string]any{"pairs": cut.Pairs, "hosts": cut.Hosts}
+	}
 	if len(req)+len(opt) == 0 {
 		res := probes.Passf(summary + "; every one answers")
 		res.Evidence = ev

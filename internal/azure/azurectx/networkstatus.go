@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +82,8 @@ type Dependency struct {
 type InstanceView struct {
 	Locations    []LocationStatus
 	Dependencies []Dependency
+	// DepsCut says what of the dependency list was left out.
+	DepsCut      DepsCut
 	Status, Deps *Read
 	// Endpoint is Resource Manager's host and port in words, for a read
 	// that got no answer.
@@ -216,20 +217,18 @@ func (s *armSession) readDependencies(ctx context.Context, id, name string) {
 	var deps []Dependency
 	path := id + "/outboundNetworkDependenciesEndpoints"
 	var err error
+	b := newDepsBudget()
 	for page := 0; page < 10 && path != "" && err == nil; page++ {
 		var wire depsWire
 		if err = s.getJSON(ctx, path, apimAPIVersion, &wire); err == nil {
-			deps = append(deps, convertDeps(wire)...)
+			deps = append(deps, convertDeps(wire, b)...)
 			path = wire.NextLink
 		}
-	}
-	if len(deps) > maxRows {
-		deps = deps[:maxRows]
 	}
 	s.settle(ctx, r, start, err)
 	s.finish(r, func() {
 		if err == nil {
-			s.snap.Dependencies = deps
+			s.snap.Dependencies, s.snap.DependenciesCut = deps, b.cut
 		}
 	})
 }
@@ -256,7 +255,7 @@ func convertStatus(w statusWire) []LocationStatus {
 	return out
 }
 
-func convertDeps(w depsWire) []Dependency {
+func convertDeps(w depsWire, b *depsBudget) []Dependency {
 	var out []Dependency
 	for _, v := range w.Value {
 		for _, e := range v.Endpoints {
@@ -265,28 +264,23 @@ func convertDeps(w depsWire) []Dependency {
 				continue
 			}
 			d := Dependency{Category: boundedLine(v.Category), Host: host}
+			ports := map[int]bool{}
 			for _, det := range e.EndpointDetails {
-				if det.Port > 0 && det.Port < 65536 && !containsInt(d.Ports, det.Port) {
-					d.Ports = append(d.Ports, det.Port)
+				if det.Port > 0 && det.Port < 65536 {
+					ports[det.Port] = true
 				}
 				if d.Region == "" {
 					d.Region = boundedLine(det.Region)
 				}
 			}
-			sort.Ints(d.Ports)
-			out = append(out, d)
+			d.Ports = b.take(host, ports)
+			if len(d.Ports) > 0 || (len(ports) == 0 && b.hosts < maxRows) {
+				b.hosts++
+				out = append(out, d)
+			}
 		}
 	}
 	return out
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // hostName accepts what can be dialled by name: letters, digits, hyphens
@@ -415,7 +409,7 @@ func (d *Discovery) InstanceView(ctx context.Context) *InstanceView {
 
 // instanceView is the snapshot's part of the instance's own view.
 func (s *Snapshot) instanceView() *InstanceView {
-	return &InstanceView{Locations: s.NetworkStatus, Dependencies: s.Dependencies,
+	return &InstanceView{Locations: s.NetworkStatus, Dependencies: s.Dependencies, DepsCut: s.DependenciesCut,
 		Status: s.Reads[ReadNetworkStatus], Deps: s.Reads[ReadDependencies], Endpoint: s.Endpoint}
 }
 

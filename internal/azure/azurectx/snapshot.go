@@ -164,6 +164,8 @@ type Snapshot struct {
 	// saw, per location, and the hosts it lists as its dependencies.
 	NetworkStatus []LocationStatus
 	Dependencies  []Dependency
+	// DependenciesCut is what of the dependency list was left out.
+	DependenciesCut DepsCut
 	// BackendURLs are the URLs the instance's backends and APIs name
 	// (backends.go).
 	BackendURLs []BackendURL
