@@ -114,9 +114,6 @@ func TestNTPOutcomes(t *testing.T) {
 			if !strings.Contains(r.Message, tc.msg) {
 				t.Fatalf("message %q lacks %q", r.Message, tc.msg)
 			}
-			if took := time.Since(start); took > 800*time.Millisecond {
-				t.Fatalf("probe outlived its context: %s", took)
-			}
 			if tc.reason == ReasonTimeout && time.Since(start) < 350*time.Millisecond {
 				t.Fatalf("a silent server must be waited for until the check's limit, gave up after %s", time.Since(start))
 			}

@@ -23,7 +23,13 @@ func sleepProbe(d time.Duration) Probe {
 	})
 }
 
+// In virtual time (synctest), as are the runner's other tests: what they
+// wait for is timers and contexts, so each duration is exact.
 func TestRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
+	synctest.Test(t, testRunnerCheckTimeoutVersusRunDeadline)
+}
+
+func testRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
 	checks := []Check{
 		{ID: "fast", Kind: "tcp", Probe: sleepProbe(10 * time.Millisecond)},
 		{ID: "slow", Kind: "tcp", Probe: sleepProbe(time.Hour)},
@@ -37,8 +43,8 @@ func TestRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
 	// The run's deadline ends it first: reason deadline, with a hint.
 	start := time.Now()
 	outs = Run(context.Background(), checks, RunOptions{Timeout: 10 * time.Second, Deadline: 150 * time.Millisecond, Concurrency: 4})
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("run outlived its deadline: %s", took)
+	if took := time.Since(start); took != 150*time.Millisecond {
+		t.Fatalf("run took %s, its deadline is 150ms", took)
 	}
 	if r := outs[1].Result; r.Status != Fail || r.Reason != ReasonDeadline || r.Hint == "" {
 		t.Fatalf("deadline run: %+v", r)
@@ -51,6 +57,10 @@ func TestRunnerCheckTimeoutVersusRunDeadline(t *testing.T) {
 }
 
 func TestRunnerChecksNotStartedBeforeTheDeadline(t *testing.T) {
+	synctest.Test(t, testRunnerChecksNotStartedBeforeTheDeadline)
+}
+
+func testRunnerChecksNotStartedBeforeTheDeadline(t *testing.T) {
 	var checks []Check
 	for i := 0; i < 6; i++ {
 		checks = append(checks, Check{ID: fmt.Sprint(i), Kind: "tls", Probe: sleepProbe(time.Hour)})
@@ -63,7 +73,9 @@ func TestRunnerChecksNotStartedBeforeTheDeadline(t *testing.T) {
 	}
 }
 
-func TestRunnerBoundsConcurrency(t *testing.T) {
+func TestRunnerBoundsConcurrency(t *testing.T) { synctest.Test(t, testRunnerBoundsConcurrency) }
+
+func testRunnerBoundsConcurrency(t *testing.T) {
 	var inFlight, peak atomic.Int32
 	probe := ProbeFunc(func(ctx context.Context) Result {
 		n := inFlight.Add(1)
@@ -81,22 +93,32 @@ func TestRunnerBoundsConcurrency(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		checks = append(checks, Check{ID: fmt.Sprint(i), Probe: probe})
 	}
+	start := time.Now()
 	Run(context.Background(), checks, RunOptions{Timeout: time.Second, Deadline: 5 * time.Second, Concurrency: 3})
 	if peak.Load() != 3 {
 		t.Fatalf("peak in flight %d, want 3", peak.Load())
 	}
+	// 20 probes of 20ms, three at a time: seven rounds.
+	if took := time.Since(start); took != 7*20*time.Millisecond {
+		t.Fatalf("took %s, want seven rounds of 20ms", took)
+	}
 }
 
 func TestRunnerSurvivesAProbeThatIgnoresItsContext(t *testing.T) {
+	synctest.Test(t, testRunnerSurvivesAProbeThatIgnoresItsContext)
+}
+
+func testRunnerSurvivesAProbeThatIgnoresItsContext(t *testing.T) {
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
+	defer close(release) // the stubborn probe ends with the bubble
 	stubborn := ProbeFunc(func(ctx context.Context) Result { <-release; return Passf("late") })
 	panicky := ProbeFunc(func(ctx context.Context) Result { panic("boom") })
 	start := time.Now()
 	outs := Run(context.Background(), []Check{{ID: "stubborn", Kind: "tcp", Probe: stubborn}, {ID: "panicky", Kind: "tcp", Probe: panicky}},
 		RunOptions{Timeout: 50 * time.Millisecond, Deadline: time.Second, Concurrency: 2})
-	if took := time.Since(start); took > 500*time.Millisecond {
-		t.Fatalf("a stubborn probe held the run for %s", took)
+	// Its 50ms limit, then the grace a probe gets to say why: no more.
+	if took := time.Since(start); took != 50*time.Millisecond+grace {
+		t.Fatalf("a stubborn probe held the run for %s, want its limit and the grace, %s", took, 50*time.Millisecond+grace)
 	}
 	if outs[0].Result.Status != Fail || outs[0].Result.Reason != ReasonTimeout {
 		t.Fatalf("stubborn: %+v", outs[0].Result)
@@ -179,6 +201,10 @@ func BenchmarkRunSilentDrops(b *testing.B) {
 // 300 ms, two waiters of 250 ms (longer than the 100 ms --timeout) both
 // pass, and the network check is not queued behind them.
 func TestRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
+	synctest.Test(t, testRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot)
+}
+
+func testRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
 	checks := []Check{
 		{ID: "wait1", Kind: KindAnalysis, UntilDeadline: true, Probe: sleepProbe(250 * time.Millisecond)},
 		{ID: "wait2", Kind: KindAnalysis, UntilDeadline: true, Probe: sleepProbe(250 * time.Millisecond)},
@@ -197,7 +223,7 @@ func TestRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
 		t.Errorf("net-slow must still end at --timeout: %+v", r)
 	}
 	// Waiters run beside the one slot: 250 ms, not 2×250 + the network.
-	if took > 450*time.Millisecond {
+	if took != 250*time.Millisecond {
 		t.Errorf("waiters held the slot or each other: %v", took)
 	}
 	// The run's deadline still ends a waiter.
@@ -211,6 +237,10 @@ func TestRunnerUntilDeadlineWaitsBeyondTimeoutWithoutASlot(t *testing.T) {
 // network's places: with --concurrency 1, an analysis that waits for the
 // only network check still lets it run.
 func TestAnalysesDoNotTakeNetworkPlaces(t *testing.T) {
+	synctest.Test(t, testAnalysesDoNotTakeNetworkPlaces)
+}
+
+func testAnalysesDoNotTakeNetworkPlaces(t *testing.T) {
 	netDone := make(chan struct{})
 	checks := []Check{
 		{ID: "route.x", Kind: KindAnalysis, Probe: ProbeFunc(func(ctx context.Context) Result {
@@ -228,7 +258,7 @@ func TestAnalysesDoNotTakeNetworkPlaces(t *testing.T) {
 	}
 	start := time.Now()
 	outs := Run(context.Background(), checks, RunOptions{Timeout: 2 * time.Second, Deadline: 5 * time.Second, Concurrency: 1})
-	if outs[0].Result.Status != Pass || outs[1].Result.Status != Pass || time.Since(start) > time.Second {
+	if outs[0].Result.Status != Pass || outs[1].Result.Status != Pass || time.Since(start) != 0 {
 		t.Fatalf("analysis %s (%s), network %s, after %s", outs[0].Result.Status, outs[0].Result.Message, outs[1].Result.Status, time.Since(start))
 	}
 }

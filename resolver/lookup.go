@@ -145,7 +145,7 @@ func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) 
 	v := View{Server: srv, Name: name, Rcode: -1, Chain: []string{name}, qtype: qtype}
 	target := name
 	for range maxChain {
-		res, err := exchange(ctx, srv.Addr, target, qtype, s.conf.Attempts, s.conf.Timeout)
+		res, err := s.ask(ctx, srv.Addr, target, qtype, s.conf.Attempts, s.conf.Timeout)
 		if err != nil {
 			v.Err = err
 			return v
@@ -257,7 +257,7 @@ func findSOA(m *dns.Msg) *dns.SOA {
 func (s *Set) query(ctx context.Context, srv Server, name string, qtype uint16) View {
 	v := View{Server: srv, Name: strings.TrimSuffix(name, "."), Rcode: -1, Chain: []string{strings.TrimSuffix(name, ".")}, qtype: qtype}
 	start := time.Now()
-	res, err := exchange(ctx, srv.Addr, dns.Fqdn(name), qtype, s.conf.Attempts, s.conf.Timeout)
+	res, err := s.ask(ctx, srv.Addr, dns.Fqdn(name), qtype, s.conf.Attempts, s.conf.Timeout)
 	if err != nil {
 		v.Err = err
 		v.RTT = time.Since(start)

@@ -33,7 +33,6 @@ func TestMalformedAnswerIsNotATimeout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			addr := rawUDP(t, func(q *dns.Msg) [][]byte { return [][]byte{reply(q)} })
 			set := newSet(t, internal, netip.AddrPort{}, addr)
-			start := time.Now()
 			_, err := set.LookupHost(ctxT(t, 3*time.Second), gw)
 			reason, msg := probes.Classify(context.Background(), err)
 			if reason != probes.ReasonServFail || !strings.Contains(msg, "malformed") {
@@ -42,9 +41,6 @@ func TestMalformedAnswerIsNotATimeout(t *testing.T) {
 			v := set.Compare(ctxT(t, 3*time.Second), gw).Views[0]
 			if v.Reason() != probes.ReasonServFail || !strings.Contains(v.Describe(), "malformed") {
 				t.Errorf("view: %s %q", v.Reason(), v.Describe())
-			}
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("took %v", took)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -147,12 +148,7 @@ func TestServFail(t *testing.T) {
 
 func TestSilentServer(t *testing.T) {
 	set := newSet(t, internal, netip.AddrPort{}, silent(t))
-	start := time.Now()
-	ctx := ctxT(t, 600*time.Millisecond)
-	_, err := set.LookupHost(ctx, gw)
-	if el := time.Since(start); el > 800*time.Millisecond {
-		t.Errorf("lookup outlived its budget: %v", el)
-	}
+	_, err := set.LookupHost(ctxT(t, 600*time.Millisecond), gw)
 	if reason, _ := probes.Classify(context.Background(), err); reason != probes.ReasonDNSTimeout {
 		t.Errorf("got %s (%v)", reason, err)
 	}
@@ -363,17 +359,25 @@ func TestFirstAnsweringVNetServerIsUsed(t *testing.T) {
 	if err != nil || !slices.Equal(addrs, []string{"10.1.2.5"}) {
 		t.Fatalf("got %v %v (Azure DNS must not be used when VNet servers exist)", addrs, err)
 	}
-	// A silent server after the one that answers does not hold the answer up.
-	set = newSet(t, internal, netip.AddrPort{}, good, silent(t))
-	start := time.Now()
-	d, err := set.LookupDetail(ctxT(t, 2*time.Second), gw)
-	addrs, ev := d.Addrs, d.Evidence
-	if el := time.Since(start); err != nil || el > time.Second {
-		t.Fatalf("took %v: %v %v", el, addrs, err)
-	}
-	if v := ev["resolvers"].([]ViewEvidence); v[1].Outcome != "pending" {
-		t.Errorf("silent server shown as %q", v[1].Outcome)
-	}
+}
+
+// A silent server after the one that answers does not hold the answer up:
+// in virtual time, with the servers in memory, the answer takes no time.
+func TestSilentServerAfterTheAnswerIsNotWaitedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		set := memSet(t, memServer{h: newZone(t, gw+". 60 IN A 10.1.2.5")}, memServer{})
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		d, err := set.LookupDetail(ctx, gw)
+		if el := time.Since(start); err != nil || el != 0 || !slices.Equal(d.Addrs, []string{"10.1.2.5"}) {
+			t.Fatalf("took %v: %v %v", el, d.Addrs, err)
+		}
+		if v := d.Evidence["resolvers"].([]ViewEvidence); v[1].Outcome != "pending" {
+			t.Errorf("silent server shown as %q", v[1].Outcome)
+		}
+		time.Sleep(2 * time.Second) // the silent server's question ends with the budget
+	})
 }
 
 func TestCacheAsksOncePerRun(t *testing.T) {
@@ -427,10 +431,10 @@ func TestRefusedServer(t *testing.T) {
 	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	pc.Close()
 	set := newSet(t, internal, netip.AddrPort{}, addr)
-	start := time.Now()
+	// Refused, not a dns-timeout: the lookup did not wait for the limit.
 	_, err := set.LookupHost(ctxT(t, 2*time.Second), gw)
-	if reason, _ := probes.Classify(context.Background(), err); reason != probes.ReasonRefused || time.Since(start) > time.Second {
-		t.Fatalf("got %s after %v: %v", reason, time.Since(start), err)
+	if reason, _ := probes.Classify(context.Background(), err); reason != probes.ReasonRefused {
+		t.Fatalf("got %s: %v", reason, err)
 	}
 }
 

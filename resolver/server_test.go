@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 )
@@ -162,6 +161,7 @@ func silent(t testing.TB) netip.AddrPort {
 		}
 	}
 	var conns sync.WaitGroup
+	quiet := make(chan struct{}) // held connections close when the test ends
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -177,10 +177,10 @@ func silent(t testing.TB) netip.AddrPort {
 				return
 			}
 			conns.Add(1)
-			go func() { defer conns.Done(); _, _ = c.Read(make([]byte, 512)); time.Sleep(10 * time.Second); c.Close() }()
+			go func() { defer conns.Done(); _, _ = c.Read(make([]byte, 512)); <-quiet; c.Close() }()
 		}
 	}()
-	t.Cleanup(func() { pc.Close(); l.Close() })
+	t.Cleanup(func() { pc.Close(); l.Close(); close(quiet) })
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 

@@ -89,6 +89,10 @@ type Set struct {
 	// upstreamsMissing says why the servers behind a local stub are not
 	// in the set; "" when they are, or when there is no stub.
 	upstreamsMissing string
+	// ask is how one question is put to one server: exchange, on the
+	// network. Tests of the waiting logic give an in-memory one, so that
+	// they run in virtual time.
+	ask func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, attempts int, perTry time.Duration) (exchanged, error)
 }
 
 type cacheKey struct {
@@ -118,7 +122,7 @@ var (
 // each address once. When Azure DNS is also a VNet server (a VNet that uses
 // Azure-provided DNS) it is asked once and counts as both.
 func New(opts Options) (*Set, error) {
-	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}}
+	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}, ask: exchange}
 	if s.expect == nil {
 		s.expect = Fixed{}
 	}

@@ -1,61 +1,60 @@
 package resolver
 
 import (
+	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/miekg/dns"
 )
 
-// slow answers like h after delay.
-func slow(h dns.Handler, delay time.Duration) dns.Handler {
-	return dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		time.Sleep(delay)
-		h.ServeDNS(w, r)
-	})
-}
-
 // The VM's answer comes when glibc would take it: a server's answer counts
 // as soon as it comes within its turn, the next server's only once the turns
 // before it have passed, and a failure (SERVFAIL) ends a turn at once. With a
-// 400ms budget and 2 attempts one turn (and one try) is 200ms.
+// 400ms budget and 2 attempts one turn (and one try) is 200ms. In virtual
+// time, with servers in memory: each wait is exact.
 func TestWaitPrimaryTurns(t *testing.T) {
 	zone := func(a string) dns.Handler { return newZone(t, gw+". 60 IN A "+a) }
-	fast := serve(t, "ip4", zone("10.1.2.5"))
 	servfail := newZone(t)
 	servfail.rcode = dns.RcodeServerFailure
+	silent := memServer{}
+	fast := memServer{h: zone("10.1.2.5")}
 	cases := []struct {
-		name     string
-		servers  []netip.AddrPort
-		want     string
-		min, max time.Duration
+		name    string
+		servers []memServer
+		want    string
+		after   time.Duration
 	}{
 		{"first silent: the second counts after one turn",
-			[]netip.AddrPort{silent(t), fast}, "10.1.2.5", 200 * time.Millisecond, 320 * time.Millisecond},
+			[]memServer{silent, fast}, "10.1.2.5", 200 * time.Millisecond},
 		{"first fails at once: no wait for its turn",
-			[]netip.AddrPort{serve(t, "ip4", servfail), fast}, "10.1.2.5", 0, 100 * time.Millisecond},
+			[]memServer{{h: servfail}, fast}, "10.1.2.5", 0},
 		{"first answers late in its turn: it wins",
-			[]netip.AddrPort{serve(t, "ip4", slow(zone("10.1.2.6"), 100*time.Millisecond)), fast}, "10.1.2.6", 100 * time.Millisecond, 199 * time.Millisecond},
+			[]memServer{{h: zone("10.1.2.6"), delay: 100 * time.Millisecond}, fast}, "10.1.2.6", 100 * time.Millisecond},
 		{"first silent, second answers in the first's turn: it beats the third's earlier answer",
-			[]netip.AddrPort{silent(t), serve(t, "ip4", slow(zone("10.1.2.8"), 150*time.Millisecond)), fast},
-			"10.1.2.8", 200 * time.Millisecond, 320 * time.Millisecond},
+			[]memServer{silent, {h: zone("10.1.2.8"), delay: 150 * time.Millisecond}, fast}, "10.1.2.8", 200 * time.Millisecond},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			set := newSet(t, internal, netip.AddrPort{}, c.servers...)
+		synctest.Test(t, func(t *testing.T) {
+			set := memSet(t, c.servers...)
 			start := time.Now()
-			addrs, err := set.LookupHost(ctxT(t, 400*time.Millisecond), gw)
+			ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+			defer cancel()
+			addrs, err := set.LookupHost(ctx, gw)
 			el := time.Since(start)
 			if err != nil || !slices.Equal(addrs, []string{c.want}) {
-				t.Fatalf("got %v %v after %v, want %s", addrs, err, el, c.want)
+				t.Fatalf("%s: got %v %v after %v, want %s", c.name, addrs, err, el, c.want)
 			}
-			if el < c.min || el > c.max {
-				t.Errorf("answer after %v, want %v to %v", el, c.min, c.max)
+			if el != c.after {
+				t.Errorf("%s: answer after %v, want %v", c.name, el, c.after)
 			}
+			// The silent servers' questions end with the budget (virtual
+			// time: this takes no time).
+			time.Sleep(400*time.Millisecond - el)
 		})
 	}
 }
