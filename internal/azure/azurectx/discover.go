@@ -61,7 +61,10 @@ type Discovery struct {
 	live    *Snapshot
 	notify  chan struct{}
 	session *armSession // nil until the reads start, and without ARM
-	snap    *Snapshot   // set once every read is done
+	// actions is the same session, kept once the reads are done, for the
+	// actions a run asks for while its checks go on (ConnectivityCheck).
+	actions *armSession
+	snap    *Snapshot // set once every read is done
 }
 
 // ErrNoToken wraps the reason no Resource Manager token could be had when
@@ -142,7 +145,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 		}
 		if sess != nil {
 			d.mu.Lock()
-			d.session = sess
+			d.session, d.actions = sess, sess
 			d.mu.Unlock()
 			sess.run(rctx, d.instance)
 			sess.close()
