@@ -45,6 +45,8 @@ const (
 	RoleInterception     Role = "interception"      // tls: the summary of every handshake's certificate
 	RoleInstanceStatus   Role = "instance-status"   // instance: a summary of its NetworkStatus
 	RoleInstanceDeps     Role = "instance-deps"     // instance: its dependency list, probed from here
+	RoleInstanceProbe    Role = "instance-probe"    // instance: its own probe of each destination (ConnectivityCheck)
+	RoleBackendDiscovery Role = "backend-discovery" // backend: the instance's backends, read and probed from here
 )
 
 // Dependency is the family of Azure dependencies a check concerns: the

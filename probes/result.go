@@ -55,6 +55,11 @@ type Result struct {
 	// matching row; nil when none does. The report writes it under the
 	// evidence key "instance_status".
 	Instance []InstanceStatus
+	// InstanceProbe is what the instance's own probe (ConnectivityCheck)
+	// said of the same destination, and how it compares with this
+	// check's verdict; nil when the instance was not asked. The report
+	// writes it under the evidence key "instance_probe".
+	InstanceProbe *InstanceProbe
 }
 
 // InstanceStatus is one row of the instance's NetworkStatus: Azure's own
@@ -146,7 +151,7 @@ type CertSeen struct {
 // EvidenceMap is the check's evidence as the report writes it: the free-form
 // evidence and the typed fields under their report keys.
 func (r Result) EvidenceMap() map[string]any {
-	if r.Evidence == nil && r.Dialled == "" && r.Cert == nil && r.Appliance == "" && r.EgressIP == "" && len(r.Instance) == 0 {
+	if r.Evidence == nil && r.Dialled == "" && r.Cert == nil && r.Appliance == "" && r.EgressIP == "" && len(r.Instance) == 0 && r.InstanceProbe == nil {
 		return nil
 	}
 	ev := make(map[string]any, len(r.Evidence)+8)
@@ -164,6 +169,9 @@ func (r Result) EvidenceMap() map[string]any {
 	}
 	if len(r.Instance) > 0 {
 		ev["instance_status"] = r.Instance
+	}
+	if r.InstanceProbe != nil {
+		ev["instance_probe"] = r.InstanceProbe
 	}
 	if c := r.Cert; c != nil {
 		ev["tls_version"] = c.Version

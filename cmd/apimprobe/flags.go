@@ -51,7 +51,7 @@ type config struct {
 	apimSubnet, identityClientID        string
 	cloudGiven                          bool
 	backends                            []string
-	backendRequired                     bool
+	backendRequired, instanceProbe      bool
 }
 
 func newFlagSet(cmd string, c *config) *pflag.FlagSet {
@@ -83,6 +83,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringVar(&c.apimSubnet, "apim-subnet", "", "the instance's subnet, a resource id, for the v2 modes where apimprobe cannot run inside it and before the instance exists (default: from the instance's virtualNetworkConfiguration)")
 	fs.StringArrayVar(&c.backends, "backend", nil, "one of your backends to check from here (DNS, TCP, TLS, HTTP), an http or https URL, repeatable (with Resource Manager, the instance's own backends and API service URLs are added)")
 	fs.BoolVar(&c.backendRequired, "backend-required", false, "backend failures count as required (default: backends are optional)")
+	fs.BoolVar(&c.instanceProbe, "instance-probe", false, "also ask the instance to probe each required dependency and backend from its own machines (ConnectivityCheck: one long-running POST per destination, an action the identity must be allowed) and report it beside this VM's result")
 	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
 	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
@@ -159,7 +160,7 @@ func (c *config) runConfig() (run.Config, error) {
 	if cfg.Backends, err = catalog.ParseBackends(c.backends); err != nil {
 		return cfg, err
 	}
-	cfg.BackendRequired = c.backendRequired
+	cfg.BackendRequired, cfg.InstanceProbe = c.backendRequired, c.instanceProbe
 	if c.timeout <= 0 {
 		return cfg, fmt.Errorf("--timeout must be positive, got %s", c.timeout)
 	}

@@ -36,6 +36,29 @@ const (
 type discovered struct {
 	mu   sync.Mutex
 	outs []probes.Outcome
+	// done is closed once backend.discovered has finished, or will not
+	// run (a preset skip, not selected): instance.probe waits for it.
+	once sync.Once
+	done chan struct{}
+}
+
+func newDiscovered() *discovered { return &discovered{done: make(chan struct{})} }
+
+// finish says that no more outcomes will come.
+func (d *discovered) finish() {
+	if d != nil && d.done != nil {
+		d.once.Do(func() { close(d.done) })
+	}
+}
+
+// finished is closed once no more outcomes will come.
+func (d *discovered) finished() <-chan struct{} {
+	if d == nil || d.done == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return d.done
 }
 
 func (d *discovered) set(outs []probes.Outcome) {
@@ -79,17 +102,19 @@ func (w world) discoveredCheck() probes.Check {
 		ID: idBackendsDiscovered, Title: "The instance's own backends and API service URLs, probed from this VM",
 		Category: catalog.CategoryBackends, Required: w.cfg.BackendRequired, Kind: probes.KindAnalysis,
 		Target: probes.Subject("discovered at run time (the instance's backends and APIs)"),
-		Source: docBackends, UntilDeadline: true, Facets: probes.Facets{Area: probes.AreaBackend, Phase: probes.DeployPost},
+		Source: docBackends, UntilDeadline: true, Facets: probes.Facets{Area: probes.AreaBackend, Role: probes.RoleBackendDiscovery, Phase: probes.DeployPost},
 		Why: "the instance forwards requests to the URLs its backends and APIs name; each host and port becomes a check backend.<host>-<port> of its own",
 	}
 	switch {
 	case w.phase == probes.DeployPre:
 		r := probes.Skipf(probes.ReasonNotApplicable, "pre-deployment phase: the instance has no backends yet", "")
 		ch.Preset = &r
+		w.discovered.finish()
 		return ch
 	case w.cfg.Service == "":
 		r := probes.Skipf(probes.ReasonNoData, "needs service", "Pass --service NAME (the API Management instance) to check its backends, or name them with --backend URL.")
 		ch.Preset = &r
+		w.discovered.finish()
 		return ch
 	}
 	given := map[string]bool{}
@@ -97,6 +122,7 @@ func (w world) discoveredCheck() probes.Check {
 		given[b.Key()] = true
 	}
 	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
+		defer w.discovered.finish()
 		var v *azurectx.BackendsView
 		if w.backends != nil {
 			v = w.backends.Backends(ctx)

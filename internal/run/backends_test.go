@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -152,5 +153,99 @@ func TestDiscoveredBackendsWithoutResourceManager(t *testing.T) {
 	d := byID(rep)["backend.discovered"]
 	if d.Status != probes.Skip || d.Reason != probes.ReasonNotObservable || !strings.Contains(d.Hint, "az apim backend list") {
 		t.Errorf("%+v", d)
+	}
+}
+
+// connectivityAnswers answers ConnectivityCheck synchronously (200) by
+// the destination's address: Connected unless listed.
+func connectivityAnswers(t *testing.T, bodies map[string]string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Source      struct{ Region string }
+			Destination struct {
+				Address string
+				Port    int
+			}
+			Protocol string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Source.Region == "" {
+			t.Errorf("ConnectivityCheck request: %+v %v", req, err)
+		}
+		if b, ok := bodies[req.Destination.Address]; ok {
+			w.Write([]byte(b))
+			return
+		}
+		w.Write([]byte(`{"hops":[{"type":"Source","address":"10.1.2.6"},{"type":"Internet","address":"20.0.0.1"}],"connectionStatus":"Connected","probesSent":3,"probesFailed":0}`))
+	}
+}
+
+const disconnectedNSG = `{"hops":[{"type":"Source","address":"10.1.2.6","issues":[{"origin":"Outbound","severity":"Error","type":"NetworkSecurityRule","context":[{"RuleName":"DenyBackends"}]}]}],"connectionStatus":"Disconnected","probesSent":3,"probesFailed":3}`
+
+// --instance-probe: the instance's answer sits beside each backend's own
+// verdict, compared; instance.probe fails for a required destination the
+// instance cannot reach and names where the two disagree.
+func TestInstanceProbeBesideThisVM(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(up.Close)
+	upURL := up.URL + "/"
+	refused := "http://" + testtool.Refusing(t).String() + "/"
+	both := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(both.Close)
+	arm := armWith(t, map[string]http.HandlerFunc{
+		"POST connectivityCheck": connectivityAnswers(t, map[string]string{upURL: disconnectedNSG, refused: disconnectedNSG}),
+	})
+	cfg := baseConfig(t, dnsServer(t, nil))
+	cfg.Service, cfg.Only, cfg.Timeout, cfg.InstanceProbe, cfg.BackendRequired = "contoso", []string{"backend", "instance.probe"}, 2*time.Second, true, true
+	cfg.Backends, _ = catalog.ParseBackends([]string{upURL, refused, both.URL + "/"})
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
+	planned, rep := planAndRun(t, cfg)
+	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) {
+		t.Fatalf("plan %v, run %v", p, r)
+	}
+	got := byID(rep)
+	agreement := func(id string) string {
+		ip, _ := got[id].Evidence["instance_probe"].(map[string]any)
+		s, _ := ip["agreement"].(string)
+		return s
+	}
+	idOf := func(raw string) string {
+		b, _ := catalog.ParseBackend(raw)
+		return b.ID()
+	}
+	for raw, want := range map[string]probes.Agreement{upURL: probes.AgreeInstanceFails, refused: probes.AgreeBothFail, both.URL + "/": probes.AgreeBothReach} {
+		if a := agreement(idOf(raw)); a != string(want) {
+			t.Errorf("%s: agreement %q, want %q (%v)", raw, a, want, got[idOf(raw)].Evidence["instance_probe"])
+		}
+	}
+	p := got["instance.probe"]
+	if p.Status != probes.Fail || p.Reason != probes.ReasonNSGRule || !strings.Contains(p.Message, "reached 1 of 3") ||
+		!strings.Contains(p.Message, "NetworkSecurityRule at Source 10.1.2.6 (RuleName=DenyBackends)") ||
+		!strings.Contains(p.Message, "disagree on "+idOf(upURL)+" (this VM reaches it, the instance does not)") || p.Hint == "" {
+		t.Errorf("instance.probe: %s/%s %q | %q", p.Status, p.Reason, p.Message, p.Hint)
+	}
+}
+
+// Without the action the identity may not run ConnectivityCheck:
+// instance.probe is not observable and names what to allow.
+func TestInstanceProbeDenied(t *testing.T) {
+	arm := armWith(t, map[string]http.HandlerFunc{
+		"POST connectivityCheck": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"no"}}`))
+		},
+	})
+	cfg := baseConfig(t, dnsServer(t, nil))
+	cfg.Service, cfg.Only, cfg.InstanceProbe = "contoso", []string{"backend", "instance.probe"}, true
+	cfg.Backends, _ = catalog.ParseBackends([]string{"http://" + testtool.Refusing(t).String() + "/"})
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := byID(rep)["instance.probe"]
+	if p.Status != probes.Skip || p.Reason != probes.ReasonNotObservable || !strings.Contains(p.Hint, "az provider operation show -n Microsoft.ApiManagement") {
+		t.Errorf("%s/%s %q | %q", p.Status, p.Reason, p.Message, p.Hint)
 	}
 }

@@ -49,6 +49,11 @@ type world struct {
 	// checks backend.discovered made of them to the report.
 	backends   azurectx.BackendsSource
 	discovered *discovered
+	// connectivity asks the instance to probe a destination
+	// (--instance-probe); nil for plan. iprobe carries its answers to the
+	// report.
+	connectivity Connectivity
+	iprobe       *instanceProbes
 }
 
 // offline is the world of `plan`: the flags alone. --phase auto cannot be
@@ -110,8 +115,12 @@ func (w world) checks() ([]probes.Check, error) {
 	}
 	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
 	checks = append(checks, w.instanceChecks(deps)...)
+	checks = append(checks, w.instanceProbeCheck(checks)...)
 	checks = append(checks, w.interceptionCheck())
 	selected := catalog.Select(checks, w.cfg.Only, w.cfg.Skip)
+	if !slices.ContainsFunc(selected, func(c probes.Check) bool { return c.Role == probes.RoleBackendDiscovery }) {
+		w.discovered.finish() // instance.probe must not wait for it
+	}
 	if len(selected) == 0 {
 		return nil, noChecks(checks, w.cfg.Only, w.cfg.Skip)
 	}

@@ -72,6 +72,9 @@ type Config struct {
 	// BackendRequired (--backend-required) makes their failures required.
 	Backends        []catalog.Backend
 	BackendRequired bool
+	// InstanceProbe (--instance-probe) asks the instance to probe each
+	// required dependency and backend from its own machines.
+	InstanceProbe bool
 
 	// Command is the command line as run, secrets removed, for the report.
 	Command string
@@ -140,7 +143,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
 		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
 		instance: disc, runCtx: ctx, instRun: instRun, egress: newEgressSeen(),
-		backends: disc, discovered: &discovered{},
+		backends: disc, discovered: newDiscovered(), connectivity: disc, iprobe: &instanceProbes{},
 	}
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
@@ -179,6 +182,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		// The instance's backends that backend.discovered probed are
 		// checks of their own.
 		outs = append(outs, w.discovered.outcomes()...)
+		annotateInstanceProbe(outs, w.iprobe)
 	}
 	if interrupted {
 		outs = finishedBefore(outs, &cut)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // The instance's own probe (azure-facts §5, §12.12): ConnectivityCheck
@@ -30,22 +32,6 @@ type ConnectivityRequest struct {
 	Protocol string
 }
 
-// Hop is one hop of the instance's path, bounded and cleaned.
-type Hop struct {
-	Type       string  `json:"type,omitempty"`
-	Address    string  `json:"address,omitempty"`
-	ResourceID string  `json:"resource_id,omitempty"`
-	Issues     []Issue `json:"issues,omitempty"`
-}
-
-// Issue is what the instance found wrong at a hop.
-type Issue struct {
-	Origin   string            `json:"origin,omitempty"`   // Local, Inbound, Outbound
-	Severity string            `json:"severity,omitempty"` // Error, Warning
-	Type     string            `json:"type,omitempty"`     // NetworkSecurityRule, UserDefinedRoute, DnsResolution …
-	Context  map[string]string `json:"context,omitempty"`
-}
-
 // Connectivity is the instance's answer for one destination, or why there
 // is none.
 type Connectivity struct {
@@ -57,7 +43,7 @@ type Connectivity struct {
 	AvgLatencyMS, MinLatencyMS int64
 	MaxLatencyMS               int64
 	ProbesSent, ProbesFailed   int64
-	Hops                       []Hop
+	Hops                       []probes.ProbeHop
 	Took                       time.Duration
 	// Failure is set when there is no answer: the call was refused,
 	// failed, or did not finish; Status is then "".
@@ -210,12 +196,12 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req Con
 		if i == maxHops {
 			break
 		}
-		hop := Hop{Type: boundedWord(h.Type), Address: boundedLine(h.Address), ResourceID: boundedLine(h.ResourceID)}
+		hop := probes.ProbeHop{Type: boundedWord(h.Type), Address: boundedLine(h.Address), ResourceID: boundedLine(h.ResourceID)}
 		for j, is := range h.Issues {
 			if j == maxIssues {
 				break
 			}
-			issue := Issue{Origin: boundedWord(is.Origin), Severity: boundedWord(is.Severity), Type: boundedWord(is.Type)}
+			issue := probes.ProbeIssue{Origin: boundedWord(is.Origin), Severity: boundedWord(is.Severity), Type: boundedWord(is.Type)}
 			for _, m := range is.Context {
 				for k, v := range m {
 					if len(issue.Context) == maxIssueFields {
