@@ -70,6 +70,8 @@ var rules = []rule{
 	zoneNotLinkedRule,
 	zoneSwallowsRule,
 	nsgRule,
+	instancePathRule,
+	backendUnreachableRule,
 	noEgressRule,
 	tagDroppedRule,
 	applianceRule,

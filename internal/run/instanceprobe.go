@@ -254,7 +254,7 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 		msg := "the instance was not asked: " + noAnswer[0]
 		hint := "Allow " + azureConnectivityAction() + " to this VM's identity on the instance, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
 		r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
-		if denied != nil {
+		if denied != nil && strings.HasPrefix(denied.Permission, "Microsoft.") {
 			r.NeedsARM = &probes.ARMNeed{Why: denied.Message, Permission: denied.Permission, Command: denied.CLI}
 			r.Hint = "Allow " + denied.Permission + " to this VM's identity (Reader does not include it), or make the same call (`" + denied.CLI + "`) as an identity that may."
 		}
