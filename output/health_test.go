@@ -294,7 +294,7 @@ func TestRenderedReportsMatchTheSchema(t *testing.T) {
 		schematest.ValidateLines(t, render(t, "jsonl", r, Options{}))
 		_ = name
 	}
-	golden, err := os.ReadFile("testdata/json.golden")
+	golden, err := os.ReadFile("testdata/json.exit1.golden")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/internal/report/goldentest"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -459,17 +460,27 @@ func (l lab) probe(t *testing.T, deadline time.Duration, args ...string) (rep re
 	return rep, code, wall, stderr.String(), ended
 }
 
-// saveReport writes a scenario's report into $APIMLAB_SAVE_REPORTS/NAME.json
-// when that is set: the output package's golden files are rendered from
-// these real reports (go test ./output -update).
-func saveReport(t *testing.T, name string, rep report.Report) {
+// saveReport writes a scenario's report into
+// $APIMLAB_SAVE_REPORTS/NAME.exitN.json (N the run's exit code) when that is
+// set, normalised (goldentest.Normalize: what the run measured or raced is
+// masked), so that two runs of a scenario give the same file: the output
+// package's golden files are rendered from these (go test ./output -update).
+// The scenario's report under another exit code goes.
+func saveReport(t *testing.T, name string, code int, rep report.Report) {
 	dir := os.Getenv("APIMLAB_SAVE_REPORTS")
 	if dir == "" {
 		return
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644)
+		b, err = goldentest.Normalize(b)
+	}
+	if err == nil {
+		old, _ := filepath.Glob(filepath.Join(dir, name+".exit*.json"))
+		for _, p := range old {
+			os.Remove(p)
+		}
+		err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s.exit%d.json", name, code)), b, 0o644)
 	}
 	if err != nil {
 		t.Errorf("saving the report: %v", err)
@@ -754,7 +765,7 @@ func TestLab(t *testing.T) {
 			deadline := cmp.Or(sc.deadline, runDeadline)
 			started := time.Now()
 			rep, code, wall, stderr, ended := l.probe(t, deadline, sc.args...)
-			saveReport(t, sc.name, rep)
+			saveReport(t, sc.name, code, rep)
 			t.Logf("%s: exit %d in %v\n%s", sc.name, code, wall.Round(time.Millisecond), brief(rep))
 			checkRun(t, sc, rep, code, wall, stderr)
 			if sc.lastReadLag > 0 {
