@@ -82,6 +82,13 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 	sort.Strings(servers)
 
 	var out []report.Finding
+	if f, ok := noServerAnswers(in, servers, func(s string) []probes.Outcome { return groups[s].silent }); ok {
+		out = append(out, f)
+		// Per-server findings only where a sibling answers: here none does.
+		for _, s := range servers {
+			groups[s].silent = nil
+		}
+	}
 	for _, s := range servers {
 		g := groups[s]
 		addr := hostOnly(g.server)
@@ -141,6 +148,62 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		}
 	}
 	return out
+}
+
+// noServerAnswers: several DNS servers each let many names time out, and no
+// server answered any name in the whole run: one finding names them all,
+// rather than one per server saying the same thing.
+func noServerAnswers(in *Input, servers []string, silentAt func(string) []probes.Outcome) (report.Finding, bool) {
+	var quiet []string
+	var hit []probes.Outcome
+	for _, s := range servers {
+		if os := silentAt(s); len(os) >= minSameServer {
+			quiet = append(quiet, s)
+			hit = append(hit, os...)
+		}
+	}
+	if len(quiet) < 2 {
+		return report.Finding{}, false
+	}
+	passing := 0
+	for _, o := range in.Outcomes {
+		for _, l := range o.Result.Lookups {
+			if l.Outcome != "" && !silent(l.Outcome) {
+				return report.Finding{}, false
+			}
+		}
+		if o.Check.Kind == probes.KindDNS && o.Result.Status == probes.Pass {
+			return report.Finding{}, false
+		}
+		if o.Result.Status == probes.Pass {
+			passing++
+		}
+	}
+	hit = dedupe(hit)
+	names := namesOf(hit)
+	addrs := make([]string, len(quiet))
+	for i, s := range quiet {
+		addrs[i] = hostOnly(s)
+	}
+	still := ""
+	if passing > 0 {
+		still = fmt.Sprintf(", while %s that need no lookup pass", plural(passing, "check", "checks"))
+	}
+	rg, vnet := vnetOf(in)
+	return report.Finding{
+		ID: IDNoResolver, Severity: severityOf(hit),
+		Title: "No DNS server answers: " + ListOf(addrs, 3),
+		Cause: fmt.Sprintf("Every DNS server this VM asks (%s) lets every query time out, for all %s asked%s: DNS from this VM is dropped on its way to every server (this VM's firewall, an NSG or appliance that drops UDP and TCP 53), or none of them runs. Every dependency whose name must resolve fails from it.",
+			ListOf(addrs, 3), plural(len(names), "name", "names"), still),
+		Checks:   ids(hit),
+		Evidence: map[string]any{"resolvers": quiet, "names": capList(names, 10), "names_failing": len(names)},
+		Fix: report.Fix{
+			Summary: "Let this VM reach its DNS servers on UDP and TCP 53 (its own firewall, the NSG and any appliance the route table sends DNS to) and make sure they run; Azure DNS 168.63.129.16 is reached from the VM's own host, so only this VM's firewall can drop DNS to it.",
+			Commands: []string{
+				fmt.Sprintf("az network vnet show --resource-group %s --name %s --query dhcpOptions.dnsServers", rg, vnet),
+			},
+		},
+	}, true
 }
 
 // zoneNotLinkedRule: the instance's names get a public answer where the
@@ -205,7 +268,7 @@ func zoneNotLinkedRule(in *Input, claimed map[string]bool) []report.Finding {
 func zoneSwallowsRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
 	for _, o := range in.Outcomes {
-		if o.Check.Role == probes.RoleZoneScope && !claimed[o.Check.ID] && bad(o.Result) {
+		if o.Check.Role == probes.RoleZoneScope && !claimed[o.Check.ID] && bad(o.Result) && zoneSeen(o.Result) {
 			hit = append(hit, o)
 		}
 	}
@@ -238,6 +301,21 @@ func zoneSwallowsRule(in *Input, claimed map[string]bool) []report.Finding {
 			},
 		},
 	}}
+}
+
+// zoneSeen: the zone check saw a zone where the public one belongs (its
+// wrong-answer), from a server that answered. A check that got no answer
+// at all saw no zone.
+func zoneSeen(r probes.Result) bool {
+	if r.Reason != probes.ReasonWrongAnswer {
+		return false
+	}
+	for _, l := range r.Lookups {
+		if !l.Azure && l.Outcome != "" && !silent(l.Outcome) {
+			return true
+		}
+	}
+	return false
 }
 
 func apimName(in *Input, host string) bool {

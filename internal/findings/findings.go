@@ -52,10 +52,14 @@ const (
 	IDForcedTunnel     = "route.egress-not-azure"
 	IDTLSInspection    = "tls.inspection"
 	IDResourceManager  = "context.arm-unreadable"
+	IDNoNetwork        = "network.unreachable"
+	IDNoResolver       = "dns.no-server-answers"
+	IDConnDropped      = "outbound.connections-dropped"
+	IDAlone            = "check.on-its-own"
 	minSameServer      = 2 // names failing alike at one server before it is the cause
 	minInspectedHosts  = 2
-	minTagTimeouts     = 2
-	minNoEgressTargets = 3
+	minNoEgressTargets = 3 // dependencies failing alike before all of a protocol's traffic is the cause
+	minNoNetwork       = 3 // destinations unreachable before the network is the cause
 )
 
 // rule is one correlation. It sees the outcomes not yet claimed by an
@@ -66,22 +70,28 @@ type rule func(in *Input, claimed map[string]bool) []report.Finding
 // rules run in this order: causes that explain many checks at once and
 // precisely first.
 var rules = []rule{
+	noNetworkRule,
 	resolverRule,
 	zoneNotLinkedRule,
 	zoneSwallowsRule,
 	nsgRule,
 	instancePathRule,
 	backendUnreachableRule,
-	noEgressRule,
+	connectionsDroppedRule,
 	tagDroppedRule,
 	applianceRule,
 	forcedTunnelRule,
 	tlsInspectionRule,
 	armRule,
+	aloneRule,
 }
 
-// Diagnose runs every rule and returns the findings, most severe first,
-// then by how many checks each explains.
+// Diagnose runs every rule and returns the findings ranked: most severe
+// first, then by how many required failures each explains (the first is
+// the run's headline cause), then by how many checks. A rule sees only the
+// checks no earlier rule explained, so that what follows from a general
+// cause (every DNS failure once the network is unreachable) is folded
+// under it rather than named again.
 func Diagnose(in Input) []report.Finding {
 	claimed := map[string]bool{}
 	out := []report.Finding{}
@@ -94,13 +104,80 @@ func Diagnose(in Input) []report.Finding {
 			out = append(out, f)
 		}
 	}
+	requiredFail := map[string]bool{}
+	for _, o := range in.Outcomes {
+		if o.Check.Required && o.Result.Status == probes.Fail {
+			requiredFail[o.Check.ID] = true
+		}
+	}
+	explains := func(f report.Finding) int {
+		n := 0
+		for _, id := range f.Checks {
+			if requiredFail[id] {
+				n++
+			}
+		}
+		return n
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if a, b := severityRank(out[i].Severity), severityRank(out[j].Severity); a != b {
 			return a < b
 		}
+		if a, b := explains(out[i]), explains(out[j]); a != b {
+			return a > b
+		}
 		return len(out[i].Checks) > len(out[j].Checks)
 	})
 	return out
+}
+
+// Cover is how much of a run's failures and warnings the findings explain.
+type Cover struct {
+	// Bad counts the checks that failed or warned, Explained those a
+	// finding names.
+	Bad, Explained int
+	// Required and RequiredExplained count the required failures alone.
+	Required, RequiredExplained int
+}
+
+// Ratio is Explained over Bad (1 when nothing failed); RequiredRatio the
+// same for the required failures.
+func (c Cover) Ratio() float64 { return ratio(c.Explained, c.Bad) }
+
+func (c Cover) RequiredRatio() float64 { return ratio(c.RequiredExplained, c.Required) }
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
+}
+
+func (c Cover) String() string {
+	return fmt.Sprintf("findings explain %d of %d failures and warnings (%.0f%%), %d of %d required failures (%.0f%%)",
+		c.Explained, c.Bad, 100*c.Ratio(), c.RequiredExplained, c.Required, 100*c.RequiredRatio())
+}
+
+// Coverage measures a report's findings against its checks.
+func Coverage(checks []report.Check, fs []report.Finding) Cover {
+	explained := Explained(fs)
+	var c Cover
+	for _, ch := range checks {
+		if ch.Status != probes.Fail && ch.Status != probes.Warn {
+			continue
+		}
+		c.Bad++
+		if explained[ch.ID] {
+			c.Explained++
+		}
+		if ch.Required && ch.Status == probes.Fail {
+			c.Required++
+			if explained[ch.ID] {
+				c.RequiredExplained++
+			}
+		}
+	}
+	return c
 }
 
 // Explained is the set of check ids the findings explain.

@@ -148,20 +148,33 @@ func TestResolverNoForwardNotWhenAzureDNSFailsToo(t *testing.T) {
 	none(t, fs, IDResolverNoFwd)
 }
 
-func TestBothResolversSilentNameBoth(t *testing.T) {
+// Both resolvers silent and nothing answering anywhere: one finding names
+// them both, not one per server saying the same thing.
+func TestNoServerAnswersOneFinding(t *testing.T) {
 	fs := diagnose(t,
 		dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, ""),
 		dnsFail(sql, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, ""))
-	var servers []string
-	for _, f := range fs {
-		if f.ID == IDResolverSilent {
-			servers = append(servers, f.Evidence["resolver"].(string))
-		}
+	f := only(t, fs, IDNoResolver)
+	none(t, fs, IDResolverSilent)
+	if !slices.Equal(f.Evidence["resolvers"].([]string), []string{vnetDNS, azureDNS}) || len(f.Checks) != 2 ||
+		!strings.Contains(f.Title, "10.0.0.4 and 168.63.129.16") || len(fs) != 1 {
+		t.Errorf("%+v", fs)
 	}
-	slices.Sort(servers)
-	if !slices.Equal(servers, []string{vnetDNS, azureDNS}) {
-		t.Errorf("silent servers %v: %+v", servers, fs)
-	}
+}
+
+// Without its premise, no all-servers finding: one server answers (Azure
+// DNS resolves the names), or only one server is asked.
+func TestNoServerAnswersSilentWithoutItsPremise(t *testing.T) {
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "20.60.1.2"))
+	none(t, fs, IDNoResolver)
+	only(t, fs, IDResolverSilent)
+	one := func(o probes.Outcome) probes.Outcome { o.Result.Lookups = o.Result.Lookups[:1]; return o }
+	fs = diagnose(t, one(dnsFail(blob, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "")),
+		one(dnsFail(sql, probes.ReasonDNSTimeout, probes.ReasonDNSTimeout, "")))
+	none(t, fs, IDNoResolver)
+	only(t, fs, IDResolverSilent)
 }
 
 func TestZoneNotLinked(t *testing.T) {
@@ -254,24 +267,31 @@ func TestNoEgressNotWhenOneGetsOut(t *testing.T) {
 	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
 	fs := diagnose(t, out(blob, drop), out(table, drop), out(sql, drop), pass(kv))
 	none(t, fs, IDNoEgress)
-	// Storage alone times out: that is the tag rule's.
-	f := only(t, fs, IDTagDropped)
-	if !slices.Equal(f.Checks, []string{"outbound.storage.blob", "outbound.storage.table"}) || !strings.Contains(f.Title, "Storage") ||
-		len(f.Fix.Commands) != 1 || !strings.Contains(f.Fix.Commands[0], "--nsg-name <nsg> --name Allow-Storage-443 --priority <priority>") {
-		t.Errorf("%+v", f)
+	none(t, fs, IDConnDropped)
+	// Storage and SQL time out while Key Vault gets through: the tags'.
+	var storage report.Finding
+	for _, f := range fs {
+		if f.ID == IDTagDropped && strings.Contains(f.Title, "Storage") {
+			storage = f
+		}
+	}
+	if !slices.Equal(storage.Checks, []string{"outbound.storage.blob", "outbound.storage.table"}) ||
+		len(storage.Fix.Commands) != 1 || !strings.Contains(storage.Fix.Commands[0], "--nsg-name <nsg> --name Allow-Storage-443 --priority <priority>") {
+		t.Errorf("%+v", fs)
 	}
 }
 
-func TestTagDroppedNotForOneDependency(t *testing.T) {
-	// sql-drop: one dependency timing out is reported on its own.
-	fs := diagnose(t, out(sql, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")), pass(blob), pass(kv))
-	if len(fs) != 0 {
-		t.Errorf("no finding for one failure, got %+v", fs)
+// sql-drop: one dependency timing out while the others get through names
+// its tag; with no sibling through, or one of its own tag through on the
+// same port, the tag is not the cause.
+func TestTagDroppedNeedsSiblingsThrough(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	f := only(t, diagnose(t, out(sql, drop), pass(blob), pass(kv)), IDTagDropped)
+	if !slices.Equal(f.Checks, []string{"outbound.sql"}) || !strings.Contains(f.Cause, "1 dependency behind service tag Sql gets no answer on TCP 1433") {
+		t.Errorf("%+v", f)
 	}
-	// Two tags, one timeout each: two checks, no common cause.
-	fs = diagnose(t, out(sql, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "x")),
-		out(blob, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "x")), pass(kv))
-	none(t, fs, IDTagDropped)
+	none(t, diagnose(t, out(sql, drop)), IDTagDropped)
+	none(t, diagnose(t, out(blob, drop), pass(table), pass(kv)), IDTagDropped)
 }
 
 func pathWarn(family, appliance string) probes.Outcome {
@@ -478,4 +498,131 @@ func TestRulesSelectOnFacetsNotIDs(t *testing.T) {
 	echo := probes.Check{ID: "custom.echo", Kind: probes.KindHTTP, Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleEgressEcho}}
 	only(t, diagnose(t, out(echo, r)), IDForcedTunnel)
 	none(t, diagnose(t, out(probes.Check{ID: "route.egress-ip", Kind: probes.KindHTTP}, r)), IDForcedTunnel)
+}
+
+// unreachable is a dial check whose name could not be looked up: every
+// server answered network unreachable.
+func unreachable(c probes.Check) probes.Outcome {
+	r := probes.Failf(probes.ReasonUnreachable, probes.PhaseResolve, "network unreachable")
+	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonUnreachable}, {Server: azureDNS, Azure: true, Outcome: probes.ReasonUnreachable}}
+	return out(c, r)
+}
+
+// No network at all (unshare -n): one finding explains every failure, DNS
+// included, and no zone is concluded from servers that never answered.
+func TestNoNetwork(t *testing.T) {
+	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope}, Target: probes.Name("azure-api.net")}
+	zr := probes.Failf(probes.ReasonUnreachable, probes.PhaseDNS, "no DNS server answered")
+	zr.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonUnreachable}}
+	fs := diagnose(t, unreachable(blob), unreachable(sql), unreachable(kv), unreachable(gwDNS), out(zs, zr))
+	f := only(t, fs, IDNoNetwork)
+	if len(fs) != 1 || len(f.Checks) != 5 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Cause, "10.0.0.4") {
+		t.Errorf("%+v", fs)
+	}
+	none(t, fs, IDZoneSwallows)
+	if c := Coverage(reportChecks(blob, sql, kv, gwDNS, zs), fs); c.Ratio() != 1 {
+		t.Errorf("coverage %v", c)
+	}
+}
+
+// Without its premise (one thing answered), the network is not the cause.
+func TestNoNetworkSilentWithoutItsPremise(t *testing.T) {
+	none(t, diagnose(t, unreachable(blob), unreachable(sql), unreachable(kv), pass(graph)), IDNoNetwork)
+	none(t, diagnose(t, unreachable(blob), unreachable(sql)), IDNoNetwork) // too few to say
+	refused := probes.Failf(probes.ReasonRefused, probes.PhaseConnect, "refused")
+	none(t, diagnose(t, unreachable(blob), unreachable(sql), unreachable(table), out(kv, refused)), IDNoNetwork)
+}
+
+func ntpCheck() probes.Check {
+	return probes.Check{ID: "outbound.infra.ntp", Kind: probes.KindNTP, Target: probes.HostPort("time.windows.com", 123), Required: true,
+		Facets: probes.Facets{Area: probes.AreaOutbound, ServiceTag: "Internet", Protocol: probes.ProtoUDP}}
+}
+
+// Every outbound TCP connection dropped while DNS answers and UDP gets
+// through: one finding names the protocol, not one per service tag.
+func TestConnectionsDropped(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	fs := diagnose(t, out(blob, drop), out(table, drop), out(sql, drop), out(kv, drop), out(graph, drop), pass(ntpCheck()))
+	f := only(t, fs, IDConnDropped)
+	if len(fs) != 1 || len(f.Checks) != 5 || !strings.Contains(f.Title, "Every outbound TCP connection") ||
+		!strings.Contains(f.Cause, "UDP gets through") || !strings.Contains(f.Cause, "DNS answers") {
+		t.Errorf("%+v", fs)
+	}
+	none(t, fs, IDTagDropped)
+	none(t, fs, IDNoEgress)
+}
+
+// Without its premise: one TCP connection gets through, or all the
+// failures sit behind one tag.
+func TestConnectionsDroppedSilentWithoutItsPremise(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	none(t, diagnose(t, out(blob, drop), out(sql, drop), out(kv, drop), pass(graph), pass(ntpCheck())), IDConnDropped)
+	none(t, diagnose(t, out(blob, drop), out(table, drop), dialCheckOut("outbound.storage.queue", "Storage", drop), pass(ntpCheck())), IDConnDropped)
+}
+
+func dialCheckOut(id, tag string, r probes.Result) probes.Outcome {
+	return out(dialCheck(id, strings.ReplaceAll(id, ".", "-")+".example", 443, tag, true), r)
+}
+
+// A failure whose siblings pass is its own cause: the finding says so with
+// the check's words and fix; among failures of every kind, it is not alone.
+func TestAlone(t *testing.T) {
+	r := probes.Failf(probes.ReasonRefused, probes.PhaseConnect, "refused by 20.1.2.3")
+	r.Hint = "Allow it."
+	fs := diagnose(t, out(kv, r), pass(blob))
+	f := only(t, fs, IDAlone)
+	if !slices.Equal(f.Checks, []string{"outbound.keyvault"}) || f.Cause != "refused by 20.1.2.3" || f.Fix.Summary != "Allow it." {
+		t.Errorf("%+v", f)
+	}
+	// Nothing of its kind passed: no finding from absence.
+	none(t, diagnose(t, out(kv, r)), IDAlone)
+	none(t, diagnose(t, out(kv, r), pass(ntpCheck())), IDAlone)
+}
+
+// The zone rule needs a server that answered with a zone.
+func TestZoneSwallowsSilentWithoutAnAnswer(t *testing.T) {
+	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope}, Target: probes.Name("azure-api.net")}
+	r := probes.Failf(probes.ReasonDNSTimeout, probes.PhaseDNS, "no DNS server answered")
+	r.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonDNSTimeout}, {Server: azureDNS, Azure: true, Outcome: probes.ReasonDNSTimeout}}
+	none(t, diagnose(t, out(zs, r)), IDZoneSwallows)
+	w := probes.Warnf(probes.ReasonWrongAnswer, probes.PhaseDNS, "swallowed")
+	w.Lookups = []probes.Lookup{{Server: azureDNS, Azure: true, Outcome: probes.ReasonOK}}
+	none(t, diagnose(t, out(zs, w)), IDZoneSwallows)
+}
+
+// The headline cause is the finding that explains the most required
+// failures, whatever the order the rules ran in.
+func TestRankedByRequiredFailures(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	mon := func(id string, req bool) probes.Outcome {
+		return out(dialCheck("outbound.monitor."+id, id+".example", 443, "AzureMonitor", req), drop)
+	}
+	sql2 := dialCheck("outbound.sql.second", "srv2.database.windows.net", 1433, "Sql", true)
+	fs := diagnose(t, mon("a", true), mon("b", false), mon("c", false), mon("d", false),
+		out(sql, drop), out(sql2, drop), pass(kv), pass(blob))
+	if len(fs) != 2 || !strings.Contains(fs[0].Title, "Sql") || len(fs[1].Checks) != 4 {
+		t.Errorf("the finding of 2 required failures must come before the one of 4 checks and 1 required: %+v", fs)
+	}
+}
+
+func TestCoverage(t *testing.T) {
+	checks := []report.Check{
+		{ID: "a", Status: probes.Fail, Required: true}, {ID: "b", Status: probes.Warn}, {ID: "c", Status: probes.Pass},
+		{ID: "d", Status: probes.Fail, Required: true},
+	}
+	c := Coverage(checks, []report.Finding{{Checks: []string{"a", "b"}}})
+	if c.Bad != 3 || c.Explained != 2 || c.Required != 2 || c.RequiredExplained != 1 || c.RequiredRatio() != 0.5 {
+		t.Errorf("%+v", c)
+	}
+	if c := Coverage(checks[2:3], nil); c.Ratio() != 1 {
+		t.Errorf("nothing failed: %v", c)
+	}
+}
+
+func reportChecks(cs ...probes.Check) []report.Check {
+	var out []report.Check
+	for _, c := range cs {
+		out = append(out, report.Check{ID: c.ID, Status: probes.Fail, Required: c.Required})
+	}
+	return out
 }

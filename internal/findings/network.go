@@ -173,53 +173,10 @@ func dedupe(os []probes.Outcome) []probes.Outcome {
 	return out
 }
 
-// noEgressRule: every public dependency that was dialled fails the same
-// silent way and none got through: the subnet has no way out (new VNets
-// have no default outbound access since 31 March 2026).
-func noEgressRule(in *Input, claimed map[string]bool) []report.Finding {
-	var hit []probes.Outcome
-	for _, o := range in.Outcomes {
-		if !outbound(o) || o.Check.ServiceTag == "" {
-			continue
-		}
-		r := o.Result
-		switch {
-		case r.Status == probes.Pass || (bad(r) && r.FailedPhase != probes.PhaseResolve && !silentDrop(r)):
-			return nil // something got out
-		case bad(r) && silentDrop(r) && !claimed[o.Check.ID]:
-			hit = append(hit, o)
-		}
-	}
-	if len(hit) < minNoEgressTargets {
-		return nil
-	}
-	for _, o := range in.Outcomes {
-		if o.Check.Role == probes.RoleEgressEcho && bad(o.Result) && !claimed[o.Check.ID] {
-			hit = append(hit, o)
-		}
-	}
-	rg, vnet := vnetOf(in)
-	_, seg := resourceID(in.Azure.SubnetID)
-	subnet := or(seg["subnets"], "<subnet>")
-	return []report.Finding{{
-		ID: IDNoEgress, Severity: severityOf(hit),
-		Title:    "No Internet egress from the subnet",
-		Cause:    fmt.Sprintf("None of the %s outside the VNet answers, all the same silent way, and none gets through: the subnet has no outbound path (new VNets have no default outbound access since 31 March 2026).", plural(len(hit), "dependency", "dependencies")),
-		Checks:   ids(hit),
-		Evidence: map[string]any{"dependencies_failing": len(hit), "names": capList(namesOf(hit), 10)},
-		Fix: report.Fix{
-			Summary: "Give the subnet explicit outbound access: a NAT gateway (or a route to a firewall that allows API Management's dependencies).",
-			Commands: []string{
-				fmt.Sprintf("az network public-ip create --resource-group %s --name apim-egress-ip --sku Standard", rg),
-				fmt.Sprintf("az network nat gateway create --resource-group %s --name apim-egress --public-ip-addresses apim-egress-ip", rg),
-				fmt.Sprintf("az network vnet subnet update --resource-group %s --vnet-name %s --name %s --nat-gateway apim-egress", rg, vnet, subnet),
-			},
-		},
-	}}
-}
-
-// tagDroppedRule: several dependencies behind one service tag time out
-// while others get through: something drops traffic to that tag.
+// tagDroppedRule: the dependencies behind one service tag time out while
+// those behind other tags get through over the same protocol: something
+// drops traffic to that tag. A tag with a dependency that gets through on
+// the same port is not dropped as a whole.
 func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 	tags, byTag := groupBy(in.Outcomes, func(o probes.Outcome) (string, bool) {
 		t := o.Check.ServiceTag
@@ -228,7 +185,7 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 	var out []report.Finding
 	for _, t := range tags {
 		hit := byTag[t]
-		if len(hit) < minTagTimeouts {
+		if !tagAlone(in, t, hit) {
 			continue
 		}
 		var ports []string
@@ -261,8 +218,9 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 		}
 		out = append(out, report.Finding{
 			ID: IDTagDropped, Severity: severityOf(hit),
-			Title:    "Something drops traffic to " + t,
-			Cause:    fmt.Sprintf("%s behind service tag %s get no answer on TCP %s%s: an NSG rule, a route or a firewall silently drops traffic to %s.", plural(len(byTag[t]), "dependency", "dependencies"), t, strings.Join(ports, ", "), by, t),
+			Title: "Something drops traffic to " + t,
+			Cause: fmt.Sprintf("%s behind service tag %s %s no answer on TCP %s%s, while dependencies behind other service tags get through: an NSG rule, a route or a firewall silently drops traffic to %s.",
+				plural(len(byTag[t]), "dependency", "dependencies"), t, map[bool]string{true: "gets", false: "get"}[len(byTag[t]) == 1], strings.Join(ports, ", "), by, t),
 			Checks:   ids(hit),
 			Evidence: ev,
 			Fix: report.Fix{
@@ -272,6 +230,27 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 		})
 	}
 	return out
+}
+
+// tagAlone: other tags' dependencies get through over the protocols that
+// fail here, and none of this tag's gets through on the ports that fail.
+func tagAlone(in *Input, tag string, hit []probes.Outcome) bool {
+	ports, protos := map[int]bool{}, map[probes.Protocol]bool{}
+	for _, o := range hit {
+		ports[o.Check.Target.Port], protos[o.Check.Protocol] = true, true
+	}
+	sibling := false
+	for _, o := range in.Outcomes {
+		c := o.Check
+		if !outbound(o) || !protos[c.Protocol] || !answered(o) {
+			continue
+		}
+		if c.ServiceTag == tag && ports[c.Target.Port] {
+			return false
+		}
+		sibling = sibling || c.ServiceTag != tag
+	}
+	return sibling
 }
 
 // applianceRule: one appliance answers on the path of several dependency
