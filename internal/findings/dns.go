@@ -139,12 +139,31 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 				Title: "DNS server " + addr + " does not forward to Azure DNS",
 				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s, %d of which Azure DNS (%s) was seen to resolve: it does not forward the names it does not host to Azure DNS.",
 					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), len(g.confirmed), azureDNS),
-				Checks: ids(g.noFwd),
+				Checks: ids(append(g.noFwd, nxdomainAt(in, claimed, g.server)...)),
 				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
 					"azure_dns_resolved": len(g.confirmed)},
 				Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
 					" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
 			})
+		}
+	}
+	return out
+}
+
+// nxdomainAt are the zone checks that saw server answer NXDOMAIN for a name
+// Azure DNS resolves: from a server that forwards nothing, that follows from
+// its not forwarding, and says nothing of a zone.
+func nxdomainAt(in *Input, claimed map[string]bool, server string) []probes.Outcome {
+	var out []probes.Outcome
+	for _, o := range in.Outcomes {
+		if o.Check.Role != probes.RoleZoneScope || claimed[o.Check.ID] || !bad(o.Result) {
+			continue
+		}
+		for _, l := range o.Result.Lookups {
+			if l.Server == server && !l.Azure && l.Outcome == probes.ReasonNXDomain {
+				out = append(out, o)
+				break
+			}
 		}
 	}
 	return out

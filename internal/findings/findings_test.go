@@ -626,3 +626,19 @@ func reportChecks(cs ...probes.Check) []report.Check {
 	}
 	return out
 }
+
+// A server that forwards nothing answers NXDOMAIN for the zone check's
+// name as for every other: that follows from its not forwarding, and no
+// zone is concluded from it.
+func TestNoForwardFoldsTheZoneCheck(t *testing.T) {
+	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope}, Target: probes.Name("azure-api.net")}
+	w := probes.Warnf(probes.ReasonWrongAnswer, probes.PhaseDNS, "swallowed")
+	w.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonNXDomain}, {Server: azureDNS, Azure: true, Outcome: probes.ReasonOK}}
+	fs := diagnose(t,
+		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
+		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"), out(zs, w))
+	none(t, fs, IDZoneSwallows)
+	if f := only(t, fs, IDResolverNoFwd); !slices.Contains(f.Checks, "dns.zone-scope") {
+		t.Errorf("%+v", f)
+	}
+}
