@@ -217,9 +217,9 @@ func protocolWords(ps []probes.Protocol) string {
 	return strings.Join(ws, " and ")
 }
 
-// aloneRule: a failure no rule above explains, whose siblings pass: the
-// other connections over its protocol get through, another name resolves
-// or a server answered its lookup, or it is an analysis, whose judgement is
+// aloneRule: a failure no rule above explains, whose siblings pass: other
+// checks that send packets get through, another name resolves or a server
+// answered its lookup, or it is an analysis, whose judgement is
 // of what was read. The cause is this check's own, and the finding says
 // so with its words and its fix. A failure among failures of every kind
 // is not alone and gets no finding here: it is listed on its own.
@@ -267,7 +267,7 @@ func siblingsPass(in *Input, o probes.Outcome) bool {
 		}
 	case c.Kind.Dials():
 		for _, x := range in.Outcomes {
-			if x.Check.Kind.Dials() && x.Check.ID != c.ID && x.Check.Protocol == c.Protocol && x.Result.Status == probes.Pass {
+			if onNetwork(x.Check) && x.Check.ID != c.ID && x.Result.Status == probes.Pass {
 				return true
 			}
 		}

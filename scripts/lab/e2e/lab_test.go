@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/goldentest"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
@@ -62,7 +63,9 @@ type scenario struct {
 	// above. Empty: no such finding (a lone failure is reported on its own).
 	finding string
 	// args are added to the lab's flags; deadline replaces runDeadline.
+	// labEnv is given to `lab probe` (APIMLAB_ARM=auto: no --arm).
 	args     []string
+	labEnv   []string
 	deadline time.Duration
 	// analysesDecide: no route.* or subnet.* check may be skipped for any
 	// reason but not-applicable (Resource Manager's reads all finished).
@@ -79,6 +82,9 @@ type scenario struct {
 	// each is checked against a lab run.)
 	messages bool
 }
+
+// idOnItsOwn is the finding of a failure whose siblings pass.
+const idOnItsOwn = findings.IDAlone
 
 // The lab's Resource Manager answers every read; the analyses judge its
 // resources. Configured and effective views are named in the messages.
@@ -117,7 +123,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "ntp-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "ntp-drop", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, dropsPackets: true,
 		checks: []want{
 			{id: "outbound.infra.ntp", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
 			{id: "outbound.infra.pki", status: probes.Pass, reason: probes.ReasonOK},
@@ -125,7 +131,7 @@ var scenarios = []scenario{
 		analysesDecide: true,
 	},
 	{
-		name: "sql-drop", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "sql-drop", finding: "outbound.service-tag-dropped", verdict: report.Blocked, exit: 1, dropsPackets: true,
 		checks: []want{{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect}},
 	},
 	{
@@ -137,11 +143,11 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "keyvault-reset", verdict: report.Blocked, exit: 1,
+		name: "keyvault-reset", finding: idOnItsOwn, verdict: report.Blocked, exit: 1,
 		checks: []want{{id: "outbound.keyvault", status: probes.Fail, reason: probes.ReasonRefused, phase: probes.PhaseConnect}},
 	},
 	{
-		name: "storage-sni-reset", verdict: report.Blocked, exit: 1,
+		name: "storage-sni-reset", finding: idOnItsOwn, verdict: report.Blocked, exit: 1,
 		checks: []want{
 			{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonReset, phase: probes.PhaseTLS},
 			// The firewall filters by name: the account's other hosts work.
@@ -167,6 +173,38 @@ var scenarios = []scenario{
 		checks: []want{{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve}},
 	},
 	{
+		// Both resolvers silent: one finding names them both.
+		name: "dns-all-silent", verdict: report.Blocked, exit: 1, dropsPackets: true, finding: "dns.no-server-answers",
+		checks: []want{
+			{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve},
+			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonDNSTimeout, phase: probes.PhaseResolve},
+		},
+	},
+	{
+		// Every outbound TCP connection dropped, DNS and NTP answering: one
+		// finding names the protocol, not one per service tag.
+		name: "outbound-tcp-drop", verdict: report.Blocked, exit: 1, dropsPackets: true, finding: "outbound.connections-dropped",
+		checks: []want{
+			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.storage.blob", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.monitor.warmpath", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "outbound.infra.ntp", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "dns.gateway", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		// No network at all: the cause is the network, not a zone or a
+		// resolver concluded from servers that never answered.
+		name: "no-network", verdict: report.Blocked, exit: 1, finding: "network.unreachable",
+		// Without --arm, as a laptop off the network runs it: --arm would
+		// refuse to start without the metadata service.
+		labEnv: []string{"APIMLAB_ARM=auto"},
+		checks: []want{
+			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonUnreachable, phase: probes.PhaseResolve},
+			{id: "dns.gateway", status: probes.Fail, reason: probes.ReasonUnreachable, phase: probes.PhaseDNS},
+		},
+	},
+	{
 		// The wire and Resource Manager agree, as on Azure: a UDR sends
 		// 0.0.0.0/0 to the appliance the path shows.
 		name: "forced-tunnel", verdict: report.Blocked, exit: 1, finding: "route.appliance-on-path", analysesDecide: true,
@@ -188,7 +226,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "graph-403", verdict: report.Degraded, exit: 0,
+		name: "graph-403", finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
 		checks: []want{{id: "outbound.graph.metadata", status: probes.Fail, reason: probes.ReasonHTTPStatus, phase: probes.PhaseHTTP}},
 	},
 	// Resource Manager as real Azure answers it (azure-facts §11).
@@ -273,7 +311,7 @@ var scenarios = []scenario{
 	{
 		// The VM's managed identity: a lack is a warning that says whose
 		// permissions they are; the unregistered provider blocks.
-		name: "arm-predeploy-v2-missing", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		name: "arm-predeploy-v2-missing", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, analysesDecide: true,
 		args: predeployV2Args,
 		checks: []want{
 			{id: "subnet.permissions", status: probes.Warn, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis,
@@ -295,7 +333,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "arm-predeploy-classic-delegated", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		name: "arm-predeploy-classic-delegated", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, analysesDecide: true,
 		checks: []want{
 			{id: "subnet.free", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"delegated to Microsoft.Web/serverFarms", "must have no delegation"}},
 			{id: "subnet.config", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"needs no delegation"}},
@@ -304,7 +342,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "arm-predeploy-v2-nic", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		name: "arm-predeploy-v2-nic", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, analysesDecide: true,
 		args: predeployV2Args,
 		checks: []want{
 			{id: "subnet.free", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis, contains: []string{"1 network interface (stray-vm-nic)"}},
@@ -314,7 +352,7 @@ var scenarios = []scenario{
 	// The instance's own view beside this VM's (armfake serves NetworkStatus
 	// and the dependency list, in the recorded shapes).
 	{
-		name: "instance-required-failure", verdict: report.Blocked, exit: 1, analysesDecide: true,
+		name: "instance-required-failure", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, analysesDecide: true,
 		checks: []want{
 			{id: "instance.required", status: probes.Fail, reason: probes.ReasonUnreachable, phase: probes.PhaseAnalysis,
 				contains: []string{"apimstlab0001.blob.core.windows.net (BlobStorage, West Europe)", "Connection timed out", "this VM reaches it"}},
@@ -323,7 +361,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "instance-vm-only-failure", verdict: report.Blocked, exit: 1, dropsPackets: true,
+		name: "instance-vm-only-failure", finding: idOnItsOwn, verdict: report.Blocked, exit: 1, dropsPackets: true,
 		checks: []want{
 			{id: "instance.dependencies", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
 				contains: []string{"apirpsqllab01.database.windows.net:1433", "the instance itself reports success (West Europe"}},
@@ -331,7 +369,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "instance-stale", verdict: report.Degraded, exit: 0,
+		name: "instance-stale", finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
 		checks: []want{
 			{id: "instance.stale", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseAnalysis,
 				contains: []string{"rows of West Europe were last updated more than 30 minutes ago"}},
@@ -362,7 +400,7 @@ var scenarios = []scenario{
 		resolvers: map[string]string{"127.0.0.53:53": "resolv.conf", "198.18.2.53:53": "systemd-resolved", "198.18.2.16:53": "azure-dns"},
 	},
 	{
-		name: "instance-dns-differs", verdict: report.Degraded, exit: 0,
+		name: "instance-dns-differs", finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
 		checks: []want{
 			{id: "instance.dns", status: probes.Warn, reason: probes.ReasonResolverDisagree, phase: probes.PhaseAnalysis,
 				contains: []string{"West Europe uses 168.63.129.16", "198.18.2.53"}},
@@ -415,11 +453,13 @@ func buildBinary(t *testing.T, root string) string {
 
 type lab struct {
 	script, bin string
+	// env is added to the lab script's environment (APIMLAB_ARM=auto).
+	env []string
 }
 
 func (l lab) cmd(args ...string) *exec.Cmd {
 	c := exec.Command(l.script, args...)
-	c.Env = append(os.Environ(), "APIMPROBE="+l.bin)
+	c.Env = append(append(os.Environ(), "APIMPROBE="+l.bin), l.env...)
 	return c
 }
 
@@ -629,6 +669,21 @@ var signals = map[string][]signal{
 		{cmd: "dig +time=1 +tries=1 labstore.blob.core.windows.net", exit: 9},
 		{cmd: "dig +short +time=1 @198.18.2.16 labstore.blob.core.windows.net", out: "198.19."},
 	},
+	"dns-all-silent": {
+		{cmd: "dig +time=1 +tries=1 labstore.blob.core.windows.net", exit: 9},
+		{cmd: "dig +time=1 +tries=1 @198.18.2.16 labstore.blob.core.windows.net", exit: 9},
+	},
+	"outbound-tcp-drop": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labkv.vault.azure.net/443'", exit: 124},
+		{cmd: "dig +short labstore.blob.core.windows.net", out: "198.19."},
+		{cmd: ntpAsk, out: " 24"},
+	},
+	"no-network": {
+		{cmd: "ip route", out: ""},
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/198.19.1.99/443'", exit: 1, out: "Network is unreachable"},
+		{cmd: "dig +time=1 +tries=1 labstore.blob.core.windows.net", exit: 9},
+	},
 	"forced-tunnel": {
 		{cmd: "curl -sS " + trust + " https://egress-echo.lab.test/", out: "198.18.100.1\n"},
 		{cmd: armGET(armNet + "/routeTables/rt-apim"), out: `"addressPrefix":"0.0.0.0/0"`},
@@ -764,7 +819,9 @@ func TestLab(t *testing.T) {
 			l.must(t, "apply", sc.name)
 			deadline := cmp.Or(sc.deadline, runDeadline)
 			started := time.Now()
-			rep, code, wall, stderr, ended := l.probe(t, deadline, sc.args...)
+			sl := l
+			sl.env = sc.labEnv
+			rep, code, wall, stderr, ended := sl.probe(t, deadline, sc.args...)
 			saveReport(t, sc.name, code, rep)
 			t.Logf("%s: exit %d in %v\n%s", sc.name, code, wall.Round(time.Millisecond), brief(rep))
 			checkRun(t, sc, rep, code, wall, stderr)
@@ -862,14 +919,25 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 	}
 }
 
-// checkFindings: the report names the scenario's cause first, and that
-// finding explains the scenario's failing checks; a lone failure gets no
-// finding of its own.
+// minCoverage is the share of a failing run's failures and warnings (and
+// of its required failures) that the findings must explain.
+const minCoverage = 0.9
+
+// checkFindings: the report names the scenario's cause first; the
+// scenario's failing checks are each explained by a finding (the first
+// when it names a common cause); and in every failing run the findings
+// explain at least minCoverage of the failures and warnings, required
+// failures first.
 func checkFindings(t *testing.T, sc scenario, rep report.Report) {
 	t.Helper()
 	if rep.Findings == nil {
 		t.Errorf("the report has no findings array")
 		return
+	}
+	cov := findings.Coverage(rep.Checks, rep.Findings)
+	t.Logf("%s coverage: %s", sc.name, cov)
+	if cov.Bad > 0 && (cov.Ratio() < minCoverage || cov.RequiredRatio() < minCoverage) {
+		t.Errorf("%s, want at least %.0f%% of each\n%s", cov, 100*minCoverage, brief(rep))
 	}
 	var first *report.Finding
 	for i, f := range rep.Findings {
@@ -878,6 +946,7 @@ func checkFindings(t *testing.T, sc scenario, rep report.Report) {
 			break
 		}
 	}
+	explained := findings.Explained(rep.Findings)
 	switch {
 	case sc.finding == "" && first != nil:
 		t.Errorf("no finding expected, got %s: %s", first.ID, first.Title)
@@ -885,8 +954,14 @@ func checkFindings(t *testing.T, sc scenario, rep report.Report) {
 		t.Errorf("first finding %v, want %s", first, sc.finding)
 	case first != nil:
 		for _, w := range sc.checks {
-			if (w.status == probes.Fail || w.status == probes.Warn) && !slices.Contains(first.Checks, w.id) {
+			if w.status != probes.Fail && w.status != probes.Warn {
+				continue
+			}
+			if sc.finding != idOnItsOwn && !slices.Contains(first.Checks, w.id) {
 				t.Errorf("finding %s does not explain %s", first.ID, w.id)
+			}
+			if !explained[w.id] {
+				t.Errorf("no finding explains %s", w.id)
 			}
 		}
 	}
