@@ -286,6 +286,9 @@ func TestNoEgressNotWhenOneGetsOut(t *testing.T) {
 // same port, the tag is not the cause.
 func TestTagDroppedNeedsSiblingsThrough(t *testing.T) {
 	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	// The name resolved: the DNS server's answer is no answer to the
+	// connection.
+	drop.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonOK, Addrs: []string{"20.1.2.3"}}}
 	f := only(t, diagnose(t, out(sql, drop), pass(blob), pass(kv)), IDTagDropped)
 	if !slices.Equal(f.Checks, []string{"outbound.sql"}) || !strings.Contains(f.Cause, "1 dependency behind service tag Sql gets no answer on TCP 1433") {
 		t.Errorf("%+v", f)

@@ -232,6 +232,12 @@ func tagDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
 	return out
 }
 
+// through: the connection got an answer (it passed, or failed on what
+// came back after its name resolved).
+func through(r probes.Result) bool {
+	return r.Status == probes.Pass || (bad(r) && r.FailedPhase != probes.PhaseResolve && !silent(r.Reason))
+}
+
 // tagAlone: other tags' dependencies get through over the protocols that
 // fail here, and none of this tag's gets through on the ports that fail.
 func tagAlone(in *Input, tag string, hit []probes.Outcome) bool {
@@ -242,7 +248,7 @@ func tagAlone(in *Input, tag string, hit []probes.Outcome) bool {
 	sibling := false
 	for _, o := range in.Outcomes {
 		c := o.Check
-		if !outbound(o) || !protos[c.Protocol] || !answered(o) {
+		if !outbound(o) || !protos[c.Protocol] || !through(o.Result) {
 			continue
 		}
 		if c.ServiceTag == tag && ports[c.Target.Port] {
