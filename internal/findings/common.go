@@ -111,7 +111,7 @@ func connectionsDroppedRule(in *Input, claimed map[string]bool) []report.Finding
 		}
 		r := o.Result
 		switch {
-		case r.Status == probes.Pass || (bad(r) && r.FailedPhase != probes.PhaseResolve && !silentDrop(r)):
+		case through(r):
 			p.got = true
 		case bad(r) && silentDrop(r) && !claimed[c.ID]:
 			p.hit = append(p.hit, o)

@@ -647,3 +647,14 @@ func TestNoForwardFoldsTheZoneCheck(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// A check that failed on an error of apimprobe's own got no answer from
+// the network: it does not show the protocol getting through.
+func TestConnectionsDroppedNotUndoneByAnError(t *testing.T) {
+	drop := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	fs := diagnose(t, out(blob, drop), out(table, drop), out(sql, drop), out(graph, drop),
+		out(kv, probes.Failf(probes.ReasonError, probes.PhaseConnect, "unexpected error")), pass(ntpCheck()))
+	if f := only(t, fs, IDConnDropped); len(f.Checks) != 4 {
+		t.Errorf("%+v", f)
+	}
+}
