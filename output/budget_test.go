@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,26 @@ func TestTableBudgets(t *testing.T) {
 	healthy := renderString(t, "table", labs["healthy"], Options{Width: 80})
 	if n := strings.Count(healthy, "\n"); n > 25 {
 		t.Errorf("healthy run: %d lines at 80 columns, budget 25:\n%s", n, healthy)
+	}
+	// Every run: the verdict within the first 6 lines; a healthy run (no
+	// failure, no finding) within 25 lines; a run with findings shows them on its first
+	// screen (24 lines), the first one beginning within the first 10.
+	for name, r := range labs {
+		lines := strings.Split(renderString(t, "table", r, Options{Width: 80}), "\n")
+		verdict := strings.ToUpper(r.Summary.Verdict)
+		at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, verdict) })
+		if at < 0 || at >= 6 {
+			t.Errorf("%s: the verdict is on line %d, want within the first 6:\n%s", name, at+1, strings.Join(lines, "\n"))
+		}
+		if r.Summary.Fail+r.Summary.Warn == 0 && len(r.Findings) == 0 && len(lines)-1 > 25 {
+			t.Errorf("%s: %d lines at 80 columns without a failure, budget 25", name, len(lines)-1)
+		}
+		if len(r.Findings) > 0 {
+			f := slices.Index(lines, "Findings")
+			if f < 0 || f >= 10 || !strings.Contains(strings.Join(lines[:min(24, len(lines))], "\n"), r.Findings[0].Title[:min(30, len(r.Findings[0].Title))]) {
+				t.Errorf("%s: the findings do not open the first screen (header on line %d):\n%s", name, f+1, strings.Join(lines[:min(24, len(lines))], "\n"))
+			}
+		}
 	}
 	silent := strings.Split(renderString(t, "table", labs["dns-resolver-silent"], Options{Width: 80}), "\n")
 	first := strings.Join(silent[:min(20, len(silent))], "\n")
