@@ -658,3 +658,14 @@ func TestConnectionsDroppedNotUndoneByAnError(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// The NSG rule finding needs a rule seen denying: a flow decided by an
+// allow rule, or a failure without a rule, is no premise.
+func TestNSGRuleSilentWithoutADeny(t *testing.T) {
+	allowed := nsgFlow("subnet.nsg.outbound-storage-443", 443, "Storage", "AllowStorage", 200)
+	allowed.Result.Rule.Access = "Allow"
+	none(t, diagnose(t, allowed), IDNSGRule)
+	ruleless := nsgFlow("subnet.nsg.outbound-sql-1433", 1433, "Sql", "DenyAll", 4000)
+	ruleless.Result.Rule = nil
+	none(t, diagnose(t, ruleless), IDNSGRule)
+}
