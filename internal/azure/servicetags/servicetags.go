@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -40,64 +39,6 @@ type Tag struct {
 	NetworkFeatures []string
 }
 
-// Set is a loaded collection of service tags.
-type Set struct {
-	// Source says where the tags came from: "file:<path>" or "arm".
-	Source string
-	// Cloud is the file's or API's cloud name ("Public", "AzureGovernment").
-	Cloud        string
-	ChangeNumber string
-	tags         map[string]*Tag // keyed by lower-case name
-}
-
-// Len returns the number of tags.
-func (s *Set) Len() int {
-	if s == nil {
-		return 0
-	}
-	return len(s.tags)
-}
-
-// Tag returns the named tag, matching the name case-insensitively.
-func (s *Set) Tag(name string) (*Tag, bool) {
-	if s == nil {
-		return nil, false
-	}
-	t, ok := s.tags[strings.ToLower(name)]
-	return t, ok
-}
-
-// Prefixes returns the address prefixes of the named tag ("AzureCloud",
-// "Storage.WestEurope"), or nil when the set has no such tag. The slice is
-// shared: callers must not modify it.
-func (s *Set) Prefixes(name string) []netip.Prefix {
-	t, ok := s.Tag(name)
-	if !ok {
-		return nil
-	}
-	return t.Prefixes
-}
-
-// Regional returns the tag "<base>.<Region>" for a region given the way IMDS
-// and ARM spell it ("westeurope"), falling back to the tag whose region
-// property matches. ok is false when the set has no regional variant.
-func (s *Set) Regional(base, region string) (*Tag, bool) {
-	if s == nil || region == "" {
-		return nil, false
-	}
-	region = strings.ToLower(strings.ReplaceAll(region, " ", ""))
-	if t, ok := s.tags[strings.ToLower(base)+"."+region]; ok {
-		return t, true
-	}
-	lb := strings.ToLower(base) + "."
-	for k, t := range s.tags {
-		if strings.HasPrefix(k, lb) && t.Region == region {
-			return t, true
-		}
-	}
-	return nil, false
-}
-
 // RegionalAllowed reports whether NSG rules may use the regional variants
 // of a service tag: API Management's documentation allows them only for
 // Storage, Sql and EventHub (virtual-network-reference.md, "Regional service
@@ -111,28 +52,6 @@ func RegionalAllowed(base string) bool {
 		return true
 	}
 	return false
-}
-
-// Names returns every tag name, sorted.
-func (s *Set) Names() []string {
-	if s == nil {
-		return nil
-	}
-	out := make([]string, 0, len(s.tags))
-	for _, t := range s.tags {
-		out = append(out, t.Name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// NewSet builds a set from tags (used for ARM's answer and by tests).
-func NewSet(source, cloud, changeNumber string, tags []*Tag) *Set {
-	s := &Set{Source: source, Cloud: cloud, ChangeNumber: changeNumber, tags: make(map[string]*Tag, len(tags))}
-	for _, t := range tags {
-		s.tags[strings.ToLower(t.Name)] = t
-	}
-	return s
 }
 
 // changeNumber accepts the file's integer and the API's string alike.
@@ -158,10 +77,10 @@ func (c *changeNumber) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// entry is one tag of either shape: the downloadable file and ARM's
+// jsonTag is one tag of either shape: the downloadable file and ARM's
 // ServiceTagsListResult both have cloud, changeNumber and values[] with name
 // and properties.addressPrefixes.
-type entry struct {
+type jsonTag struct {
 	Name       string `json:"name"`
 	ID         string `json:"id"`
 	Properties struct {
@@ -183,7 +102,7 @@ type prefixList struct {
 }
 
 func (l *prefixList) UnmarshalJSON(b []byte) error {
-	if out, bad, ok := scanPrefixes(b); ok {
+	if out, bad, ok := scanPrefixes(b, l.prefixes[:0]); ok {
 		l.prefixes, l.bad = out, bad
 		return nil
 	}
@@ -206,12 +125,14 @@ func (l *prefixList) UnmarshalJSON(b []byte) error {
 // scanPrefixes reads a JSON array of strings without escapes; ok is false
 // for anything else (null, a number, an escape), which the caller decodes
 // the slow way.
-func scanPrefixes(b []byte) (out []netip.Prefix, bad error, ok bool) {
+func scanPrefixes(b []byte, out []netip.Prefix) (_ []netip.Prefix, bad error, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, nil, false
 	}
-	out = make([]netip.Prefix, 0, bytes.Count(b, []byte{','})+1)
+	if out == nil {
+		out = make([]netip.Prefix, 0, bytes.Count(b, []byte{','})+1)
+	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return out, nil, true
@@ -255,16 +176,16 @@ func skipSpace(b []byte, i int) int {
 
 // Parse reads either shape from r, one tag at a time: the public cloud's
 // document is about 4 MB and 100,000 prefixes, and only the parsed
-// prefixes are kept, never the whole text or its strings. It fails with a
-// one-line error on anything that is not a service tag document: invalid
-// JSON, no values, a tag without a name, an address prefix that does not
-// parse.
+// prefixes are kept (in the Set's compact form), never the whole text or
+// its strings. It fails with a one-line error on anything that is not a
+// service tag document: invalid JSON, no values, a tag without a name, an
+// address prefix that does not parse.
 func Parse(r io.Reader, source string) (*Set, error) {
 	dec := json.NewDecoder(io.LimitReader(r, MaxFileSize+1))
 	var (
 		cloud  string
 		change changeNumber
-		tags   []*Tag
+		b      builder
 	)
 	if err := delim(dec, '{', "the document"); err != nil {
 		return nil, err
@@ -281,7 +202,7 @@ func Parse(r io.Reader, source string) (*Set, error) {
 		case strings.EqualFold(key, "changeNumber"):
 			err = dec.Decode(&change)
 		case strings.EqualFold(key, "values"):
-			tags, err = parseValues(dec, tags)
+			err = parseValues(dec, &b)
 		default:
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
@@ -293,61 +214,61 @@ func Parse(r io.Reader, source string) (*Set, error) {
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, notDocument(err)
 	}
-	if len(tags) == 0 {
+	if len(b.tags) == 0 {
 		return nil, errors.New("not a service tags JSON document: no \"values\" array of tags")
 	}
-	return NewSet(source, cloud, string(change), tags), nil
+	s, err := b.set(source, cloud, string(change))
+	if err != nil {
+		return nil, fmt.Errorf("not a service tags JSON document: %v", err)
+	}
+	return s, nil
 }
 
-// parseValues reads the values array (or null), decoding one tag at a time.
-func parseValues(dec *json.Decoder, tags []*Tag) ([]*Tag, error) {
+// parseValues reads the values array (or null), decoding one tag at a
+// time, its prefixes into one scratch slice that every tag reuses.
+func parseValues(dec *json.Decoder, b *builder) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if tok == nil {
-		return tags, nil // "values": null
+		return nil // "values": null
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, fmt.Errorf("field \"values\" is not an array")
+		return fmt.Errorf("field \"values\" is not an array")
 	}
+	var scratch []netip.Prefix
 	for dec.More() {
-		var v entry
+		var v jsonTag
+		v.Properties.AddressPrefixes.prefixes = scratch[:0]
 		if err := dec.Decode(&v); err != nil {
-			return nil, err
+			return err
 		}
-		t, err := v.tag(len(tags))
-		if err != nil {
-			return nil, err
+		if err := v.add(b); err != nil {
+			return err
 		}
-		tags = append(tags, t)
+		if ps := v.Properties.AddressPrefixes.prefixes; cap(ps) > cap(scratch) {
+			scratch = ps
+		}
 	}
 	_, err = dec.Token() // the closing bracket
-	return tags, err
+	return err
 }
 
-func (v *entry) tag(i int) (*Tag, error) {
+func (v *jsonTag) add(b *builder) error {
 	name := v.Name
 	if name == "" {
 		name = v.ID
 	}
 	if name == "" {
-		return nil, tagError{fmt.Sprintf("tag #%d has no name", i)}
-	}
-	t := &Tag{
-		Name:            name,
-		Region:          strings.ToLower(v.Properties.Region),
-		SystemService:   v.Properties.SystemService,
-		NetworkFeatures: v.Properties.NetworkFeatures,
-		Prefixes:        v.Properties.AddressPrefixes.prefixes,
+		return tagError{fmt.Sprintf("tag #%d has no name", len(b.tags))}
 	}
 	if err := v.Properties.AddressPrefixes.bad; err != nil {
-		return nil, tagError{fmt.Sprintf("tag %s: %v", name, err)}
+		return tagError{fmt.Sprintf("tag %s: %v", name, err)}
 	}
-	if t.Prefixes == nil {
-		t.Prefixes = []netip.Prefix{}
-	}
-	return t, nil
+	b.add(name, strings.ToLower(v.Properties.Region), v.Properties.SystemService, v.Properties.NetworkFeatures,
+		v.Properties.AddressPrefixes.prefixes)
+	return nil
 }
 
 // tagError is a document that parses as JSON but holds a bad tag.

@@ -67,6 +67,7 @@ func TestParseRejects(t *testing.T) {
 		"bad prefix":       `{"values": [{"name":"A","properties":{"addressPrefixes":["1.2.3.4/33"]}}]}`,
 		"prefixes not arr": `{"values": [{"name":"A","properties":{"addressPrefixes":"1.2.3.0/24"}}]}`,
 		"unnamed":          `{"values": [{"properties":{}}]}`,
+		"name too long":    `{"values": [{"name":"` + strings.Repeat("A", 2000) + `"}]}`,
 	} {
 		_, err := Parse(strings.NewReader(in), "t")
 		if err == nil || strings.Contains(err.Error(), "\n") {
