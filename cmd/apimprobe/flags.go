@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azureroots"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/run"
@@ -50,6 +52,8 @@ type config struct {
 	stateFile                           string
 	apimSubnet, identityClientID        string
 	cloudGiven                          bool
+	cacheDir                            string
+	cacheDirGiven                       bool
 	backends                            []string
 	backendRequired, instanceProbe      bool
 }
@@ -84,6 +88,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs.StringArrayVar(&c.backends, "backend", nil, "one of your backends to check from here (DNS, TCP, TLS, HTTP), an http or https URL, repeatable (with Resource Manager, the instance's own backends and API service URLs are added)")
 	fs.BoolVar(&c.backendRequired, "backend-required", false, "backend failures count as required (default: backends are optional)")
 	fs.BoolVar(&c.instanceProbe, "instance-probe", false, "also ask the instance to probe each required dependency and backend from its own machines (ConnectivityCheck: one long-running POST per destination, an action the identity must be allowed) and report it beside this VM's result")
+	fs.StringVar(&c.cacheDir, "cache-dir", "", "where Resource Manager's service tag list is kept between runs (a day at most); none for no cache (default: $XDG_CACHE_HOME/apimprobe or ~/.cache/apimprobe, /var/cache/apimprobe as root; no cache when it cannot be written)")
 	fs.StringVar(&c.serviceTags, "service-tags", "", "a downloaded Azure IP Ranges and Service Tags JSON file (default: Resource Manager's service tag API when available)")
 	fs.IntVar(&c.units, "units", 0, "planned scale units, for the subnet size check (default: the instance's capacity from Resource Manager, else 1)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "one check's limit")
@@ -355,4 +360,39 @@ func checkURLHost(flag, raw string) error {
 		}
 	}
 	return nil
+}
+
+// cacheDirFor settles --cache-dir for a run: a given directory must be
+// usable (servicetags.Usable: this user's, written by nobody else), none
+// turns the cache off, and the default is used when it is usable and
+// skipped otherwise. The cache is for Resource Manager's list: a run
+// without it, or with --service-tags, makes no default directory.
+func (c *config) cacheDirFor() (string, error) {
+	if c.cacheDir == "none" {
+		return "", nil
+	}
+	if c.cacheDirGiven {
+		if c.cacheDir == "" {
+			return "", errors.New("--cache-dir: give a directory, or none for no cache")
+		}
+		if err := servicetags.Usable(c.cacheDir); err != nil {
+			return "", fmt.Errorf("--cache-dir %s: cannot keep the service tag list there: %v", c.cacheDir, err)
+		}
+		return c.cacheDir, nil
+	}
+	if c.noARM || c.serviceTags != "" {
+		return "", nil
+	}
+	dir := "/var/cache/apimprobe"
+	if os.Geteuid() != 0 {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", nil
+		}
+		dir = filepath.Join(base, "apimprobe")
+	}
+	if servicetags.Usable(dir) != nil {
+		return "", nil
+	}
+	return dir, nil
 }

@@ -147,6 +147,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.cloudGiven = fs.Changed("cloud")
+	c.cacheDirGiven = fs.Changed("cache-dir")
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
@@ -190,6 +191,10 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
 			return 2
 		}
+	}
+	if cfg.Azure.CacheDir, err = c.cacheDirFor(); err != nil {
+		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		return 2
 	}
 	return probe(cfg, c, specs, opts, stdout, stderr)
 }

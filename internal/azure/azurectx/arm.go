@@ -54,6 +54,9 @@ type armSession struct {
 	// transport carries the reads; close drops its idle connections once
 	// they are done, so that nothing of a run stays open after it.
 	transport policy.Transporter
+	// tagCache is what the service tag cache gave or must be told
+	// (tagcache.go).
+	tagCache tagCacheState
 }
 
 // close ends what the session keeps open.
@@ -269,6 +272,7 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 		}
 	}
 	wg.Wait()
+	s.settleTagCache(ctx, in)
 }
 
 func (s *armSession) rgNIC(in *Instance) (string, string) {
@@ -674,7 +678,10 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
 	r := newRead(ReadServiceTags, "", "", in)
 	start := s.begin(r.Name)
-	set, err := s.serviceTags(ctx, in.Location)
+	set, err := s.cachedTags(in), error(nil)
+	if set == nil {
+		set, err = s.serviceTags(ctx, in.Location)
+	}
 	s.settle(ctx, r, start, err)
 	s.finish(r, func() {
 		if set != nil {

@@ -71,6 +71,9 @@ type Options struct {
 	// ManagedIdentityClientID selects a user-assigned identity.
 	ManagedIdentityClientID string
 	ServiceTagsFile         string
+	// CacheDir keeps Resource Manager's service tag list between runs
+	// (servicetags.Cache); "" caches nothing.
+	CacheDir string
 	// Service is the APIM instance name (--service); Mode its network mode.
 	Service string
 	Mode    probes.Mode

@@ -51,6 +51,8 @@ const (
 	cacheMagic   = "apimprobe service tags\n"
 	cacheVersion = 1
 	maxCacheFile = MaxFileSize
+	// maxAbsent bounds the names a cache file says its list lacks.
+	maxAbsent = 256
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -78,49 +80,52 @@ func safeName(s string) string {
 }
 
 // Load returns the cached list for k when it is there, sound, of k and
-// younger than MaxAge at now; otherwise the error says why not.
-func (c Cache) Load(k Key, now time.Time) (*Set, error) {
+// younger than MaxAge at now, with the names Store was told the list
+// lacks; otherwise the error says why not.
+func (c Cache) Load(k Key, now time.Time) (*Set, []string, error) {
 	if c.Dir == "" {
-		return nil, errors.New("no cache directory")
+		return nil, nil, errors.New("no cache directory")
 	}
 	if err := ownDir(c.Dir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	path := c.file(k)
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := ownFile(st); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if st.Size() > maxCacheFile {
-		return nil, fmt.Errorf("%s: %d bytes, more than a cached list can be", path, st.Size())
+		return nil, nil, fmt.Errorf("%s: %d bytes, more than a cached list can be", path, st.Size())
 	}
 	data := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
-	s, fetched, err := decodeCache(data, k)
+	s, absent, fetched, err := decodeCache(data, k)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if age := now.Sub(fetched); age >= MaxAge || age < -5*time.Minute {
-		return nil, fmt.Errorf("%s: fetched %s, not within the last %s", path, fetched.UTC().Format(time.RFC3339), MaxAge)
+		return nil, nil, fmt.Errorf("%s: fetched %s, not within the last %s", path, fetched.UTC().Format(time.RFC3339), MaxAge)
 	}
 	s.Source = "cache:" + path
-	return s, nil
+	return s, absent, nil
 }
 
-// Store writes s as the list of k fetched at now, atomically (a temporary
+// Store writes s as the list of k fetched at now, with the names a run
+// needed and the list lacks (so that a later run asks for the list again
+// only for a name that was not already missing), atomically (a temporary
 // file renamed over the old one), readable by this user only. The
 // directory is made (0700) when missing.
-func (c Cache) Store(k Key, s *Set, now time.Time) error {
+func (c Cache) Store(k Key, s *Set, absent []string, now time.Time) error {
 	if c.Dir == "" || s == nil {
 		return errors.New("nothing to cache")
 	}
@@ -130,7 +135,7 @@ func (c Cache) Store(k Key, s *Set, now time.Time) error {
 	if err := ownDir(c.Dir); err != nil {
 		return err
 	}
-	data, err := encodeCache(s, k, now)
+	data, err := encodeCache(s, k, absent, now)
 	if err != nil {
 		return err
 	}
@@ -204,20 +209,36 @@ func owned(what string, st fs.FileInfo) error {
 
 // The cache file: cacheMagic, the version byte, then (strings as a uvarint
 // length and the bytes) the key's cloud, location and endpoint, the fetch
-// time (uvarint Unix seconds), the set's list (encodeList), and the
-// CRC-32C (Castagnoli) of everything before it, 4 bytes little-endian.
-func encodeCache(s *Set, k Key, fetched time.Time) ([]byte, error) {
+// time (uvarint Unix seconds), the absent names (a count and the strings),
+// the set's list (encodeList), and the CRC-32C (Castagnoli) of everything
+// before it, 4 bytes little-endian.
+func encodeCache(s *Set, k Key, absent []string, fetched time.Time) ([]byte, error) {
+	if len(absent) > maxAbsent {
+		absent = absent[:maxAbsent]
+	}
 	b := make([]byte, 0, len(s.list)+len(k.Cloud)+len(k.Location)+len(k.Endpoint)+64)
 	b = append(b, cacheMagic...)
 	b = append(b, cacheVersion)
-	for _, v := range []string{k.Cloud, k.Location, k.Endpoint} {
+	str := func(v string) error {
 		if len(v) > maxListStr {
-			return nil, errors.New("a key too long to cache")
+			return errors.New("a name too long to cache")
 		}
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
+		return nil
+	}
+	for _, v := range []string{k.Cloud, k.Location, k.Endpoint} {
+		if err := str(v); err != nil {
+			return nil, err
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(max(fetched.Unix(), 0)))
+	b = binary.AppendUvarint(b, uint64(len(absent)))
+	for _, v := range absent {
+		if err := str(v); err != nil {
+			return nil, err
+		}
+	}
 	b = append(b, s.list...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
@@ -225,30 +246,38 @@ func encodeCache(s *Set, k Key, fetched time.Time) ([]byte, error) {
 // decodeCache reads a cache file of k, checking everything: its magic and
 // version, its checksum, that the key is k, and the list whole
 // (decodeList). The set keeps data.
-func decodeCache(data []byte, k Key) (*Set, time.Time, error) {
+func decodeCache(data []byte, k Key) (*Set, []string, time.Time, error) {
 	var zero time.Time
 	if len(data) < len(cacheMagic)+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, zero, errors.New("not a cached service tag list")
+		return nil, nil, zero, errors.New("not a cached service tag list")
 	}
 	if v := data[len(cacheMagic)]; v != cacheVersion {
-		return nil, zero, fmt.Errorf("a cached list of version %d, not %d", v, cacheVersion)
+		return nil, nil, zero, fmt.Errorf("a cached list of version %d, not %d", v, cacheVersion)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, zero, errors.New("its checksum does not hold (truncated or corrupt)")
+		return nil, nil, zero, errors.New("its checksum does not hold (truncated or corrupt)")
 	}
 	r := listReader{b: body[len(cacheMagic)+1:]}
 	key := Key{Cloud: string(r.str()), Location: string(r.str()), Endpoint: string(r.str())}
 	secs := r.uvarint()
+	n := r.uvarint()
+	if r.err == nil && n > maxAbsent {
+		return nil, nil, zero, fmt.Errorf("not a sound cached list: %d absent names", n)
+	}
+	var absent []string
+	for range n {
+		absent = append(absent, string(r.str()))
+	}
 	if r.err != nil {
-		return nil, zero, fmt.Errorf("not a sound cached list: %v", r.err)
+		return nil, nil, zero, fmt.Errorf("not a sound cached list: %v", r.err)
 	}
 	if key != k {
-		return nil, zero, fmt.Errorf("it holds the list of cloud %q, region %q from %q, not this run's", key.Cloud, key.Location, key.Endpoint)
+		return nil, nil, zero, fmt.Errorf("it holds the list of cloud %q, region %q from %q, not this run's", key.Cloud, key.Location, key.Endpoint)
 	}
 	s, err := decodeList(r.b[r.at:])
 	if err != nil {
-		return nil, zero, fmt.Errorf("not a sound cached list: %v", err)
+		return nil, nil, zero, fmt.Errorf("not a sound cached list: %v", err)
 	}
-	return s, time.Unix(int64(min(secs, 1<<62)), 0), nil
+	return s, absent, time.Unix(int64(min(secs, 1<<62)), 0), nil
 }

@@ -87,17 +87,20 @@ func TestCacheRoundTrip(t *testing.T) {
 	c := Cache{Dir: dir}
 	want := armSizedSet(t)
 	now := time.Now()
-	if _, err := c.Load(cacheKey, now); err == nil {
+	if _, _, err := c.Load(cacheKey, now); err == nil {
 		t.Fatal("a hit in an empty cache")
 	}
-	if err := c.Store(cacheKey, want, now); err != nil {
+	if err := c.Store(cacheKey, want, []string{"AzureConnectors"}, now); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Load(cacheKey, now.Add(MaxAge-time.Minute))
+	got, absent, err := c.Load(cacheKey, now.Add(MaxAge-time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameSet(t, got, want)
+	if !slices.Equal(absent, []string{"AzureConnectors"}) {
+		t.Errorf("absent names %q", absent)
+	}
 	if p, _ := got.Regional("Storage", "West Europe"); p == nil || p.Prefixes[0].String() != "20.38.96.0/19" {
 		t.Errorf("regional tag from the cache: %+v", p)
 	}
@@ -129,7 +132,7 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 	set := armSizedSet(t)
 	now := time.Now()
 	good := func(t *testing.T, c Cache) []byte {
-		if err := c.Store(cacheKey, set, now); err != nil {
+		if err := c.Store(cacheKey, set, nil, now); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(c.file(cacheKey))
@@ -141,7 +144,7 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 	other := func(k Key) func(t *testing.T, c Cache) {
 		return func(t *testing.T, c Cache) {
 			// Another key's list, put where this key's goes.
-			if err := c.Store(k, set, now); err != nil {
+			if err := c.Store(k, set, nil, now); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Rename(c.file(k), c.file(cacheKey)); err != nil {
@@ -169,12 +172,12 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 		"other region":    other(Key{Cloud: cacheKey.Cloud, Location: "northeurope", Endpoint: cacheKey.Endpoint}),
 		"other endpoint":  other(Key{Cloud: cacheKey.Cloud, Location: cacheKey.Location, Endpoint: "https://arm.example"}),
 		"a day old": func(t *testing.T, c Cache) {
-			if err := c.Store(cacheKey, set, now.Add(-MaxAge)); err != nil {
+			if err := c.Store(cacheKey, set, nil, now.Add(-MaxAge)); err != nil {
 				t.Fatal(err)
 			}
 		},
 		"from the future": func(t *testing.T, c Cache) {
-			if err := c.Store(cacheKey, set, now.Add(time.Hour)); err != nil {
+			if err := c.Store(cacheKey, set, nil, now.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -204,7 +207,7 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := Cache{Dir: filepath.Join(t.TempDir(), "cache")}
 			spoil(t, c)
-			if s, err := c.Load(cacheKey, now); err == nil {
+			if s, _, err := c.Load(cacheKey, now); err == nil {
 				t.Fatalf("trusted: %d tags from %s", s.Len(), s.Source)
 			} else if strings.Contains(err.Error(), "\n") {
 				t.Errorf("a multi-line error: %q", err)
@@ -212,10 +215,10 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 			if name == "a directory" {
 				os.Remove(c.file(cacheKey))
 			}
-			if err := c.Store(cacheKey, set, now); err != nil {
+			if err := c.Store(cacheKey, set, nil, now); err != nil {
 				t.Fatalf("not replaced: %v", err)
 			}
-			got, err := c.Load(cacheKey, now)
+			got, _, err := c.Load(cacheKey, now)
 			if err != nil {
 				t.Fatalf("after replacing: %v", err)
 			}
@@ -235,7 +238,7 @@ func TestCacheDirectoryMustBeThisUsers(t *testing.T) {
 	if err := Usable(dir); err == nil {
 		t.Error("a world-writable directory is usable")
 	}
-	if err := (Cache{Dir: dir}).Store(cacheKey, armSizedSet(t), time.Now()); err == nil {
+	if err := (Cache{Dir: dir}).Store(cacheKey, armSizedSet(t), nil, time.Now()); err == nil {
 		t.Error("stored in a world-writable directory")
 	}
 	file := filepath.Join(t.TempDir(), "file")
@@ -256,7 +259,7 @@ func FuzzDecodeCache(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, err := encodeCache(s, cacheKey, time.Unix(1700000000, 0))
+	good, err := encodeCache(s, cacheKey, []string{"Gone"}, time.Unix(1700000000, 0))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -272,7 +275,7 @@ func FuzzDecodeCache(f *testing.F) {
 			sum := crcOf(b[:len(b)-4])
 			copy(b[len(b)-4:], sum[:])
 		}
-		got, _, err := decodeCache(b, cacheKey)
+		got, _, _, err := decodeCache(b, cacheKey)
 		if err != nil {
 			return
 		}
@@ -292,12 +295,12 @@ func FuzzDecodeCache(f *testing.F) {
 func BenchmarkCacheHit(b *testing.B) {
 	c := Cache{Dir: b.TempDir()}
 	now := time.Now()
-	if err := c.Store(cacheKey, armSizedSet(b), now); err != nil {
+	if err := c.Store(cacheKey, armSizedSet(b), nil, now); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		s, err := c.Load(cacheKey, now)
+		s, _, err := c.Load(cacheKey, now)
 		if err != nil {
 			b.Fatal(err)
 		}

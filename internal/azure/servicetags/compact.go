@@ -27,8 +27,9 @@ type Set struct {
 	list    []byte  // encodeList's output
 	entries []entry // sorted by name, case folded, each name once
 
-	mu   sync.Mutex
-	tags map[int]*Tag // decoded, by entries index
+	mu    sync.Mutex
+	tags  map[int]*Tag    // decoded, by entries index
+	asked map[string]bool // every name Tag was asked for
 }
 
 // entry locates one tag's parts in the list.
@@ -54,13 +55,49 @@ func (s *Set) Tag(name string) (*Tag, bool) {
 	if s == nil {
 		return nil, false
 	}
-	i, ok := slices.BinarySearchFunc(s.entries, name, func(e entry, name string) int {
-		return foldCompare(s.bytes(e.name), name)
-	})
+	s.mu.Lock()
+	if s.asked == nil {
+		s.asked = map[string]bool{}
+	}
+	s.asked[name] = true
+	s.mu.Unlock()
+	i, ok := s.find(name)
 	if !ok {
 		return nil, false
 	}
 	return s.tag(i), true
+}
+
+// Has reports whether the set has the named tag (case-insensitive),
+// without decoding it or counting it as asked.
+func (s *Set) Has(name string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.find(name)
+	return ok
+}
+
+func (s *Set) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(s.entries, name, func(e entry, name string) int {
+		return foldCompare(s.bytes(e.name), name)
+	})
+}
+
+// Asked returns every name the set was asked for, found or not, sorted:
+// what a run needed of it.
+func (s *Set) Asked() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.asked))
+	for n := range s.asked {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // tag decodes entries[i] once. The list was checked whole when the set
