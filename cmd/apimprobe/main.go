@@ -43,15 +43,6 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(400)
 	}
-	// That headroom must not turn into memory where a run allocates much:
-	// decoding Resource Manager's service tag list (4 MB, 100,000
-	// prefixes) took a run to 38 MB at peak; a soft limit of 24 MiB makes
-	// the collector work then instead (30 MB, no slower in the lab), and
-	// changes nothing for a run that stays under it. GOMEMLIMIT decides
-	// when set.
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(24 << 20)
-	}
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 
