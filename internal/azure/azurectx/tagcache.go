@@ -20,8 +20,8 @@ import (
 // analysisTags are the tags the analyses and the egress check look up by
 // name, in any mode (TestAnalysisTagsAreWhatTheChecksAsk holds the list
 // to the checks).
-var analysisTags = []string{"ApiManagement", "AzureCloud", "AzureConnectors", "AzureKeyVault", "AzureMonitor",
-	"AzureTrafficManager", "Sql", "Storage"}
+var analysisTags = []string{"ApiManagement", "AzureActiveDirectory", "AzureCloud", "AzureConnectors", "AzureKeyVault",
+	"AzureMonitor", "AzureTrafficManager", "EventHub", "Sql", "Storage"}
 
 // tagCacheState is what the cache gave the run.
 type tagCacheState struct {

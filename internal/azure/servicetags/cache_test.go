@@ -254,10 +254,10 @@ func TestCacheDirectoryMustBeThisUsers(t *testing.T) {
 // Anything in a cache file decodes to a sound set or an error, never a
 // panic.
 func FuzzDecodeCache(f *testing.F) {
-	s, err := NewSet("t", "Public", "7", []*Tag{{Name: "ApiManagement", Prefixes: armSizedSet(f).Prefixes("ApiManagement")},
+	s := NewSet("t", "Public", "7", []*Tag{{Name: "ApiManagement", Prefixes: armSizedSet(f).Prefixes("ApiManagement")},
 		{Name: "Storage.WestEurope", Region: "westeurope", NetworkFeatures: []string{"API"}}})
-	if err != nil {
-		f.Fatal(err)
+	if s == nil {
+		f.Fatal("no set")
 	}
 	good, err := encodeCache(s, cacheKey, []string{"Gone"}, time.Unix(1700000000, 0))
 	if err != nil {

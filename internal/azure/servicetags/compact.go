@@ -172,13 +172,19 @@ func (s *Set) Names() []string {
 	return out
 }
 
-// NewSet builds a set from tags (tests; Parse builds its own).
-func NewSet(source, cloud, changeNumber string, tags []*Tag) (*Set, error) {
+// NewSet builds a set from tags (tests; Parse builds its own). It is nil
+// when the tags cannot make a list (an unnamed tag, a name over 1,024
+// bytes, more than 65,536 tags).
+func NewSet(source, cloud, changeNumber string, tags []*Tag) *Set {
 	var b builder
 	for _, t := range tags {
 		b.add(t.Name, t.Region, t.SystemService, t.NetworkFeatures, t.Prefixes)
 	}
-	return b.set(source, cloud, changeNumber)
+	s, err := b.set(source, cloud, changeNumber)
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // foldCompare compares a and b with ASCII letters folded to lower case
