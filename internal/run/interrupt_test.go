@@ -43,13 +43,12 @@ func TestInterruptedRunJudgesNothing(t *testing.T) {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(300*time.Millisecond, func() { cancel(&Interrupt{Signal: syscall.SIGTERM}) })
-	start := time.Now()
+	// A run that went on after the signal would have finished the checks
+	// on the silent resolver (dns-timeout at their 10s limit): the loop
+	// below finds none, so no clock is read.
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if took := time.Since(start); took > 1500*time.Millisecond {
-		t.Fatalf("the run went on for %s after the signal", took)
 	}
 	if !rep.Interrupted {
 		t.Fatal("report not marked interrupted")

