@@ -380,7 +380,7 @@ func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
 		if d.Status != probes.Fail && d.Status != probes.Warn {
 			continue
 		}
-		if d.Reason != probes.ReasonTLSIntercepted {
+		if d.cert == nil || !d.cert.Intercepted { // the one definition: findings.Interceptions
 			all = false
 			continue
 		}
