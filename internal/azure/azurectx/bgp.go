@@ -119,7 +119,7 @@ func (b *bgpView) hint(lookFor string) string {
 // change.
 func (b *bgpView) notObservable(res probes.Result, what, lookFor string) probes.Result {
 	out := probes.Skipf(probes.ReasonNotObservable,
-		"the configured view alone would say: "+res.Message+"; but "+what+" and the configured view cannot see routes learnt over BGP ("+strings.Join(b.why, "; ")+")",
+		"the configured view alone would say: "+res.Message+"; but "+what+", and the configured view cannot see routes learnt over BGP",
 		b.hint(lookFor))
 	out.Evidence = res.Evidence
 	if out.Evidence == nil {
@@ -177,8 +177,8 @@ func forcedTunnel(tb *routes.Table, b *bgpView, lookFor string) probes.Result {
 	if b.tunnel {
 		out := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, fmt.Sprintf(
 			"the route table leaves internet-bound traffic to Azure's default route, yet it leaves from %s, not an Azure address: "+
-				"a default route the configured view cannot see carries it, most likely one learnt over BGP (%s)",
-			nonEmpty(b.egressIP, "a non-Azure address"), strings.Join(b.why, "; ")))
+				"a default route the configured view cannot see carries it, most likely one learnt over BGP",
+			nonEmpty(b.egressIP, "a non-Azure address")))
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
 		out.Evidence["egress_ip"] = b.egressIP
@@ -201,8 +201,8 @@ func managementReturn(tb *routes.Table, prefixes []netip.Prefix, b *bgpView, loo
 	if b.tunnel {
 		out := probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis, fmt.Sprintf(
 			"internet-bound traffic from this subnet leaves from %s, not an Azure address, and no route of the subnet's route table sends the ApiManagement prefixes to the Internet: "+
-				"replies to management traffic on 3443 follow the tunnel and are dropped (the tunnel's route is one the configured view cannot see: %s)",
-			nonEmpty(b.egressIP, "a non-Azure address"), strings.Join(b.why, "; ")))
+				"replies to management traffic on 3443 follow the tunnel and are dropped (the tunnel's route is one the configured view cannot see)",
+			nonEmpty(b.egressIP, "a non-Azure address")))
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
 		out.Evidence["egress_ip"] = b.egressIP
@@ -226,8 +226,8 @@ func dependencyRoute(res probes.Result, tb *routes.Table, prefixes []netip.Prefi
 	}
 	if b.tunnel {
 		out := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, fmt.Sprintf(
-			"Azure's default route carries these prefixes in the route table, yet internet-bound traffic from this subnet leaves from %s, not an Azure address: a route the configured view cannot see takes them (%s)",
-			nonEmpty(b.egressIP, "a non-Azure address"), strings.Join(b.why, "; ")))
+			"Azure's default route carries these prefixes in the route table, yet internet-bound traffic from this subnet leaves from %s, not an Azure address: a route the configured view cannot see takes them",
+			nonEmpty(b.egressIP, "a non-Azure address")))
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
 		out.Hint = "Enable the subnet's service endpoint for this dependency, add a route for its service tag with next hop Internet, or make sure the tunnel's firewall allows it; " + b.hint(lookFor)

@@ -50,6 +50,18 @@ type knobs struct {
 	// V2Integrated: snet-apim-v2 is delegated to Microsoft.Web/serverFarms
 	// (Standard/Premium v2 outbound integration) instead.
 	V2Integrated bool `json:"v2_integrated"`
+	// HubDNS: a landing zone's spoke. The lab VNet's own space is the
+	// subnets' (198.18.1.0/24, 198.18.4.0/24); the custom DNS server
+	// (198.18.2.53) lives in a hub VNet (198.18.2.0/24) reached over a
+	// connected peering.
+	HubDNS bool `json:"hub_dns"`
+	// HubGateway: the peering uses the hub's gateway (useRemoteGateways),
+	// which learns the on-premises space (198.18.100.0/24) over BGP.
+	HubGateway bool `json:"hub_gateway"`
+	// BGPDefault: the gateway also learns 0.0.0.0/0 (the documented forced
+	// tunnel): a VirtualNetworkGateway default route, with no user route,
+	// that only the effective routes show.
+	BGPDefault bool `json:"bgp_default"`
 
 	// The instance's own view (networkstatus.go beside this file).
 	// InstanceFail: NetworkStatus rows, by host, that report failure.
@@ -77,6 +89,10 @@ const (
 	nsgV2ID = net + "/networkSecurityGroups/nsg-apim-v2"
 	rtID    = net + "/routeTables/rt-apim"
 	avnmID  = net + "/networkManagers/avnm-lab"
+	hubID   = "/subscriptions/" + sub + "/resourceGroups/lab-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
+	hubGW   = "198.18.2.4" // the hub gateway's address, next hop of its BGP routes
+	hubNet  = "198.18.2.0/24"
+	onPrem  = "198.18.100.0/24"
 	apimID  = rg + "/providers/Microsoft.ApiManagement/service/contoso"
 	jumpIP  = "198.18.1.10"
 	nvaIP   = "198.18.1.1"
@@ -208,9 +224,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
-		writeJSON(w, 200, map[string]any{"id": vnetID, "name": "lab-vnet", "location": "westeurope", "properties": map[string]any{
-			"addressSpace": map[string]any{"addressPrefixes": []string{"198.18.0.0/16"}},
-			"dhcpOptions":  map[string]any{"dnsServers": []string{vnetDNS}}}})
+		writeJSON(w, 200, vnetResource(k))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
 		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", true))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgV2ID):
@@ -304,14 +318,79 @@ func route(name, source string, prefixes []string, hop string, ips ...string) ma
 		"nextHopType": hop, "disableBgpRoutePropagation": false, "hasBgpOverride": false}
 }
 
+// vnetSpace is the lab VNet's address space: all of 198.18.0.0/16, or in
+// a landing zone's spoke its subnets' alone.
+func vnetSpace(k knobs) []string {
+	if k.HubDNS {
+		return []string{"198.18.1.0/24", "198.18.4.0/24"}
+	}
+	return []string{"198.18.0.0/16"}
+}
+
+// vnetResource is the lab VNet as a plain GET returns it (api-version
+// 2025-01-01): its space, DNS servers, subnets with their IP
+// configurations, and peerings with the remote space they add.
+func vnetResource(k knobs) map[string]any {
+	subnet := func(id, name, prefix string, ipcs ...string) map[string]any {
+		var cs []any
+		for _, c := range ipcs {
+			cs = append(cs, map[string]any{"id": c})
+		}
+		return map[string]any{"id": id, "name": name, "properties": map[string]any{"addressPrefix": prefix, "ipConfigurations": cs,
+			"provisioningState": "Succeeded", "privateEndpointNetworkPolicies": "Disabled", "privateLinkServiceNetworkPolicies": "Enabled"}}
+	}
+	props := map[string]any{
+		"provisioningState": "Succeeded",
+		"addressSpace":      map[string]any{"addressPrefixes": vnetSpace(k)},
+		"dhcpOptions":       map[string]any{"dnsServers": []string{vnetDNS}},
+		"subnets": []any{subnet(snetID, "snet-apim", "198.18.1.0/24", nicID+"/ipConfigurations/ipconfig1"),
+			subnet(snetV2, "snet-apim-v2", "198.18.4.0/24")},
+		"virtualNetworkPeerings": []any{},
+		"enableDdosProtection":   false,
+	}
+	if k.HubDNS {
+		space := map[string]any{"addressPrefixes": []string{hubNet}}
+		props["virtualNetworkPeerings"] = []any{map[string]any{"id": vnetID + "/virtualNetworkPeerings/spoke-to-hub", "name": "spoke-to-hub",
+			"type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+			"properties": map[string]any{"provisioningState": "Succeeded", "peeringState": "Connected", "peeringSyncLevel": "FullyInSync",
+				"remoteVirtualNetwork": map[string]any{"id": hubID}, "allowVirtualNetworkAccess": true, "allowForwardedTraffic": true,
+				"allowGatewayTransit": false, "useRemoteGateways": k.HubGateway, "doNotVerifyRemoteGateways": false,
+				"remoteAddressSpace": space, "remoteVirtualNetworkAddressSpace": space}}}
+	}
+	return map[string]any{"id": vnetID, "name": "lab-vnet", "type": "Microsoft.Network/virtualNetworks", "location": "westeurope", "properties": props}
+}
+
+// reservedPublic are the Microsoft-reserved public ranges every real
+// effective table drops (next hop None, azure-facts §12.4), but one: the
+// real list has 198.18.0.0/15, which is the lab's whole world (its VNet
+// and its "Azure" at 198.19.0.0/16), so the lab plays a world where that
+// range is public.
+var reservedPublic = []string{"25.48.0.0/12", "25.4.0.0/14", "157.59.0.0/16", "25.33.0.0/16", "40.109.0.0/16",
+	"104.147.0.0/16", "104.146.0.0/17", "40.108.0.0/17", "23.103.0.0/18", "25.41.0.0/20", "20.35.252.0/22"}
+
 func effectiveRoutes(k knobs) map[string]any {
 	rs := []any{
-		route("", "Default", []string{"198.18.0.0/16"}, "VnetLocal"),
+		route("", "Default", vnetSpace(k), "VnetLocal"),
 		route("", "Default", []string{"0.0.0.0/0"}, "Internet"),
 		route("", "Default", []string{"10.0.0.0/8"}, "None"),
 		route("", "Default", []string{"100.64.0.0/10"}, "None"),
 		route("", "Default", []string{"172.16.0.0/12"}, "None"),
 		route("", "Default", []string{"192.168.0.0/16"}, "None"),
+	}
+	for _, p := range reservedPublic {
+		rs = append(rs, route("", "Default", []string{p}, "None"))
+	}
+	if k.HubDNS {
+		rs = append(rs, route("", "Default", []string{hubNet}, "VNetPeering"))
+	}
+	if k.HubGateway {
+		rs = append(rs, route("", "VirtualNetworkGateway", []string{onPrem}, "VirtualNetworkGateway", hubGW))
+	}
+	if k.BGPDefault {
+		// A default route learnt over BGP overrides Azure's, which is
+		// then listed as Invalid; no user route is involved.
+		rs[1].(map[string]any)["state"] = "Invalid"
+		rs = append(rs, route("", "VirtualNetworkGateway", []string{"0.0.0.0/0"}, "VirtualNetworkGateway", hubGW))
 	}
 	if k.SplitDefault {
 		rs = append(rs, route("to-nva-lo", "User", []string{"0.0.0.0/1"}, "VirtualAppliance", nvaIP),
@@ -324,6 +403,26 @@ func effectiveRoutes(k knobs) map[string]any {
 		rs = append(rs, route("to-nva", "User", []string{"0.0.0.0/0"}, "VirtualAppliance", nvaIP))
 	}
 	return map[string]any{"value": rs}
+}
+
+// virtualNetworkTag is what the effective view expands VirtualNetwork to
+// (azure-facts §12.2): the VNet's space, the peered hub's, what the
+// gateway learns, the user routes' prefixes and 168.63.129.16.
+func virtualNetworkTag(k knobs) []string {
+	out := append([]string{}, vnetSpace(k)...)
+	if k.HubDNS {
+		out = append(out, hubNet)
+	}
+	if k.HubGateway {
+		out = append(out, onPrem)
+	}
+	if k.BGPDefault || k.DefaultToNVA {
+		out = append(out, "0.0.0.0/0")
+	}
+	if k.SplitDefault {
+		out = append(out, "0.0.0.0/1", "128.0.0.0/1")
+	}
+	return append(out, "168.63.129.16/32")
 }
 
 // tableRoutes: the routes of rt-apim, as its GET lists them.
@@ -382,13 +481,13 @@ func nsgResource(id, name string, classic bool) map[string]any {
 
 // expanded renders a rule as the effective view does: "*" as 0.0.0.0/0,
 // ports as ranges, tags expanded.
-func expanded(prefix string, r rule, items string) map[string]any {
+func expanded(k knobs, prefix string, r rule) map[string]any {
 	exp := func(it string) []string {
 		switch it {
 		case "*":
 			return nil
 		case "VirtualNetwork":
-			return []string{"198.18.0.0/16", "168.63.129.16/32"}
+			return virtualNetworkTag(k)
 		case "Internet":
 			return []string{"0.0.0.0/1", "128.0.0.0/1"}
 		}
@@ -421,17 +520,17 @@ func effectiveNSGs(k knobs) map[string]any {
 	var rules []any
 	custom, defaults := nsgRules(true)
 	for _, r := range custom {
-		rules = append(rules, expanded("securityRules/", r, ""))
+		rules = append(rules, expanded(k, "securityRules/", r))
 	}
 	for _, r := range defaults {
-		rules = append(rules, expanded("defaultSecurityRules/", r, ""))
+		rules = append(rules, expanded(k, "defaultSecurityRules/", r))
 	}
-	tagMap := map[string][]string{"VirtualNetwork": {"198.18.0.0/16", "168.63.129.16/32"}, "AzureLoadBalancer": {"168.63.129.16/32"},
+	tagMap := map[string][]string{"VirtualNetwork": virtualNetworkTag(k), "AzureLoadBalancer": {"168.63.129.16/32"},
 		"Internet": {"0.0.0.0/1", "128.0.0.0/1"}, "ApiManagement": tags["ApiManagement"]}
 	groups := []any{map[string]any{"networkSecurityGroup": map[string]any{"id": nsgID},
 		"association": map[string]any{"subnet": map[string]any{"id": snetID}}, "effectiveSecurityRules": rules, "tagMap": tagMap}}
 	if k.AVNMDeny3443 {
-		admin := expanded("", rule{"DenyMgmt3443", "Inbound", "Deny", "Tcp", "*", "*", "3443", 10}, "")
+		admin := expanded(k, "", rule{"DenyMgmt3443", "Inbound", "Deny", "Tcp", "*", "*", "3443", 10})
 		groups = append(groups, map[string]any{"association": map[string]any{"networkManager": map[string]any{"id": avnmID}},
 			"effectiveSecurityRules": []any{admin}, "tagMap": map[string][]string{}})
 	}

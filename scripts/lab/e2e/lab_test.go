@@ -306,6 +306,46 @@ var scenarios = []scenario{
 			{id: "route.management-return", status: probes.Skip, reason: probes.ReasonNotApplicable},
 		},
 	},
+	// The landing zone (azure-facts §12) as a Reader sees it: the
+	// configured view never passes what it cannot see, never fails what
+	// Azure allows.
+	{
+		// DNS to a server in the peered hub is allowed: the VirtualNetwork
+		// tag reaches it. The hub's gateway may bring routes learnt over
+		// BGP that no route table shows: the route verdicts do not pass.
+		name: "arm-hub-dns-reader", verdict: report.Ready, exit: 0, noFailure: true, messages: true,
+		checks: []want{
+			{id: "subnet.nsg.outbound-dns-53", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "AllowVnetOutBound", "198.18.2.53"}},
+			{id: "route.forced-tunnel", status: probes.Skip, reason: probes.ReasonNotObservable,
+				contains: []string{"peering spoke-to-hub uses the remote network's gateways", "az network nic show-effective-route-table"}},
+			{id: "route.management-return", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"learnt over BGP"}},
+			{id: "route.dependency.keyvault", status: probes.Skip, reason: probes.ReasonNotObservable},
+		},
+	},
+	{
+		// The documented forced tunnel: 0.0.0.0/0 learnt over BGP, in no
+		// route table. The wire shows it; the configured view says so.
+		name: "arm-bgp-tunnel-reader", verdict: report.Blocked, exit: 1, messages: true, finding: "route.appliance-on-path",
+		checks: []want{
+			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
+			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis,
+				contains: []string{configuredView, "198.18.100.1", "learnt over BGP"}},
+			{id: "route.management-return", status: probes.Fail, reason: probes.ReasonAsymmetricRoute, phase: probes.PhaseAnalysis,
+				contains: []string{"198.18.100.1", "service tag ApiManagement"}},
+		},
+	},
+	{
+		// A v2 instance behind the same default route: this VM's effective
+		// routes show it, and they speak for the instance's subnet.
+		name: "arm-v2-bgp-default", verdict: report.Degraded, exit: 0, messages: true, finding: "route.appliance-on-path",
+		args: []string{"--mode", "v2-injected"},
+		checks: []want{
+			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis,
+				contains: []string{"configured view of subnet snet-apim-v2", "VirtualNetworkGateway", "learnt over BGP that this VM's effective routes show"}},
+			{id: "route.dependency.storage", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis, contains: []string{"VirtualNetworkGateway"}},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
 	// Validate before deploy: the lab's Resource Manager answers the
 	// Permissions API and Microsoft.Web's registration in their real shapes.
 	{
@@ -703,6 +743,20 @@ var signals = map[string][]signal{
 	},
 	"arm-avnm-deny-3443": {
 		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "202"},
+	},
+	"arm-hub-dns-reader": {
+		{cmd: armPOST("effectiveRouteTable"), out: "403"},
+		{cmd: armGET(armNet + "/virtualNetworks/lab-vnet"), out: `"useRemoteGateways":true`},
+		{cmd: "dig +short labkv.vault.azure.net", out: "198.19."},
+	},
+	"arm-bgp-tunnel-reader": {
+		{cmd: "curl -sS " + trust + " https://egress-echo.lab.test/", out: "198.18.100.1\n"},
+		{cmd: armPOST("effectiveRouteTable"), out: "403"},
+		{cmd: armGET(armNet + "/virtualNetworks/lab-vnet"), out: `"remoteAddressSpace":{"addressPrefixes":["198.18.2.0/24"]}`},
+	},
+	"arm-v2-bgp-default": {
+		{cmd: "curl -sS " + trust + " https://egress-echo.lab.test/", out: "198.18.100.1\n"},
+		{cmd: armPOST("effectiveRouteTable"), out: "202"},
 	},
 	"arm-effective-denied": {
 		{cmd: armPOST("effectiveRouteTable"), out: "403"},
