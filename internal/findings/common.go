@@ -74,13 +74,25 @@ func noNetworkRule(in *Input, claimed map[string]bool) []report.Finding {
 	if len(hit) < minNoNetwork || len(servers)+len(hosts) < minNoNetwork {
 		return nil
 	}
+	// The analyses Resource Manager could not be read for follow from it
+	// too: no permission would help a VM without a network.
+	var unread []probes.Outcome
+	for _, o := range in.Outcomes {
+		if !claimed[o.Check.ID] && o.Result.Status == probes.Skip && o.Result.NeedsARM != nil {
+			unread = append(unread, o)
+		}
+	}
+	also := ""
+	if len(unread) > 0 {
+		also = fmt.Sprintf(" Resource Manager could not be reached either, so %s could not be judged.", plural(len(ids(unread)), "analysis", "analyses"))
+	}
 	return []report.Finding{{
 		ID: IDNoNetwork, Severity: severityOf(hit),
 		Title: "This VM reaches no address: the network is unreachable",
-		Cause: fmt.Sprintf("Every destination failed at once with network unreachable (no route) and nothing answered: %s and %s. This VM has no route to anything: its interface is down, it has no default route, or apimprobe runs where there is no network (a container or namespace without one). Every DNS and dependency failure follows from it.",
-			plural(len(servers), "DNS server", "DNS servers")+" ("+ListOf(servers, 3)+")", plural(len(hosts), "host", "hosts")),
-		Checks:   ids(hit),
-		Evidence: map[string]any{"dns_servers": servers, "hosts_failing": len(hosts), "hosts": capList(hosts, 10)},
+		Cause: fmt.Sprintf("Every destination failed at once with network unreachable (no route) and nothing answered: %s and %s. This VM has no route to anything: its interface is down, it has no default route, or apimprobe runs where there is no network (a container or namespace without one). Every DNS and dependency failure follows from it.%s",
+			plural(len(servers), "DNS server", "DNS servers")+" ("+ListOf(servers, 3)+")", plural(len(hosts), "host", "hosts"), also),
+		Checks:   ids(append(hit, unread...)),
+		Evidence: map[string]any{"dns_servers": servers, "hosts_failing": len(hosts), "hosts": capList(hosts, 10), "analyses_not_judged": len(ids(unread))},
 		Fix:      report.Fix{Summary: "Run apimprobe on a VM in the subnet with its network up: `ip address` must show the subnet's address and `ip route` a default route via the subnet's gateway (its first address); restart the VM's networking, or check the NIC in the portal."},
 	}}
 }

@@ -517,9 +517,14 @@ func TestNoNetwork(t *testing.T) {
 	zs := probes.Check{ID: "dns.zone-scope", Kind: probes.KindDNS, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleZoneScope}, Target: probes.Name("azure-api.net")}
 	zr := probes.Failf(probes.ReasonUnreachable, probes.PhaseDNS, "no DNS server answered")
 	zr.Lookups = []probes.Lookup{{Server: vnetDNS, Outcome: probes.ReasonUnreachable}}
-	fs := diagnose(t, unreachable(blob), unreachable(sql), unreachable(kv), unreachable(gwDNS), out(zs, zr))
+	unread := probes.Skipf(probes.ReasonNotObservable, "not on an Azure VM", "")
+	unread.NeedsARM = &probes.ARMNeed{Why: "not running in Azure", Permission: "Microsoft.Network/virtualNetworks/subnets/read"}
+	cfg := probes.Check{ID: "subnet.config", Kind: probes.KindAnalysis, Required: true, Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleSubnetConfig}}
+	fs := diagnose(t, unreachable(blob), unreachable(sql), unreachable(kv), unreachable(gwDNS), out(zs, zr), out(cfg, unread))
 	f := only(t, fs, IDNoNetwork)
-	if len(fs) != 1 || len(f.Checks) != 5 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Cause, "10.0.0.4") {
+	// Resource Manager's skips follow from it too: no permission finding.
+	if len(fs) != 1 || len(f.Checks) != 6 || f.Severity != report.SeverityBlocking || !strings.Contains(f.Cause, "10.0.0.4") ||
+		!strings.Contains(f.Cause, "1 analysis could not be judged") {
 		t.Errorf("%+v", fs)
 	}
 	none(t, fs, IDZoneSwallows)
