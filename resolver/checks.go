@@ -144,13 +144,21 @@ func judgeName(ctx context.Context, exp Expectation, c Comparison) probes.Result
 	if p < 0 {
 		return probes.Failf(probes.ReasonError, probes.PhaseDNS, "no DNS server to ask")
 	}
-	if ctx.Err() != nil && !c.Views[p].Answered() {
-		reason, msg := probes.Classify(ctx, ctx.Err())
+	// The VM's own server gave no answer in time: the check ended first, or
+	// the server's question did, a moment before it (its last try's budget
+	// was what was left then). Either way it is the same outcome, in the
+	// same words: the server's, or the run's deadline when that cut it.
+	if pv := c.Views[p]; !pv.Answered() && (ctx.Err() != nil || isTimeout(pv.Err)) {
+		err := pv.dnsErr()
+		if !isTimeout(pv.Err) {
+			err = ctx.Err() // it was still failing over when the check ended
+		}
+		reason, msg := probes.Classify(ctx, err)
 		if reason == probes.ReasonTimeout {
 			reason = probes.ReasonDNSTimeout
 		}
 		r := probes.Failf(reason, probes.PhaseDNS, msg)
-		r.Hint = nameHint(probes.ReasonDNSTimeout, exp, c.Host, c.Views[p].Server)
+		r.Hint = nameHint(probes.ReasonDNSTimeout, exp, c.Host, pv.Server)
 		return r
 	}
 	reasons := make([]probes.Reason, len(c.Views))

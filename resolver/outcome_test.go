@@ -1,10 +1,12 @@
 package resolver
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -100,5 +102,39 @@ func TestTruncatedAnswerWithStalledTCPIsATimeout(t *testing.T) {
 	}
 	if !strings.Contains(msgs[1], "truncated") {
 		t.Errorf("TCP check's message %q does not say the UDP answer was truncated", msgs[1])
+	}
+}
+
+// A VNet server that never answers, beside an Azure DNS that does, is
+// dns-timeout for the name's check every time, in the same words, whether
+// its question ended at the check's limit or a moment before it (the last
+// try's budget is what was left when it started). It was resolver-disagree,
+// "answers no answer (timeout)", when the question ended first: the lab's
+// dns-resolver-silent scenario gave either. In virtual time, where
+// simultaneous timers fire in a random order.
+func TestSilentVNetServerIsOneWordWhateverEndsFirst(t *testing.T) {
+	words := map[string]int{}
+	for i := range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			exp := internal
+			vnet, azure := memAddr(1), memAddr(2)
+			set := newSet(t, exp, azure, vnet)
+			early := time.Duration(i%2) * time.Millisecond
+			inMemory(set, map[netip.AddrPort]memServer{vnet: {early: early}, azure: {h: newZone(t, gw+". 60 IN A 10.1.2.5")}})
+			names := []Name{{ID: IDGateway, Title: "gw", Host: gw, Required: true}}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			r := Checks(set, names, "", Fixed(exp))[0].Probe.Run(ctx)
+			words[string(r.Reason)+": "+r.Message]++
+			time.Sleep(2 * time.Second) // the questions end with their budget
+		})
+	}
+	if len(words) != 1 {
+		t.Fatalf("one situation, %d outcomes: %v", len(words), words)
+	}
+	for w := range words {
+		if !strings.HasPrefix(w, string(probes.ReasonDNSTimeout)+": ") {
+			t.Errorf("outcome %q, want dns-timeout", w)
+		}
 	}
 }
