@@ -146,6 +146,12 @@ func loadBalancerPublicIP(ctx context.Context, base, privateIP string, timeout t
 	if err != nil {
 		return ""
 	}
+	return parseLoadBalancer(body, privateIP)
+}
+
+// parseLoadBalancer reads /metadata/loadbalancer's answer: the first IPv4
+// frontend of privateIP (or of any address when either is unknown).
+func parseLoadBalancer(body []byte, privateIP string) string {
 	type pair struct {
 		Frontend string `json:"frontendIpAddress"`
 		Private  string `json:"privateIpAddress"`
@@ -311,6 +317,12 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 		}
 		return azcore.AccessToken{}, fmt.Errorf("managed identity (%s): %v", who, err)
 	}
+	return parseToken(body, time.Now())
+}
+
+// parseToken reads the token endpoint's 200 answer; a token without an
+// expiry lasts five minutes from now.
+func parseToken(body []byte, now time.Time) (azcore.AccessToken, error) {
 	var t struct {
 		AccessToken string          `json:"access_token"`
 		ExpiresOn   json.RawMessage `json:"expires_on"`
@@ -318,7 +330,7 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
 		return azcore.AccessToken{}, errors.New("managed identity: IMDS answered without an access token")
 	}
-	exp := time.Now().Add(5 * time.Minute)
+	exp := now.Add(5 * time.Minute)
 	if s := strings.Trim(string(t.ExpiresOn), `"`); s != "" {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			exp = time.Unix(n, 0)
