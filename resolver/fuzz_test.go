@@ -1,8 +1,10 @@
 package resolver
 
 import (
+	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,6 +153,89 @@ func FuzzReadAnswer(f *testing.F) {
 			}
 		}
 		_ = privateLinkHop(v.Chain)
+		_ = v.evidence(Expectation{})
+	})
+}
+
+// fuzzDNS answers every query with the fuzzer's message: its ID and
+// question made the query's (else the client would drop it as another
+// query's answer), or, when it does not unpack, its raw bytes with the
+// query's ID, so that the client's own reading of the wire is fuzzed too.
+type fuzzDNS struct {
+	mu   sync.Mutex
+	wire []byte
+}
+
+func (z *fuzzDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	z.mu.Lock()
+	wire := append([]byte(nil), z.wire...)
+	z.mu.Unlock()
+	m := new(dns.Msg)
+	if m.Unpack(wire) == nil {
+		m.Id, m.Question, m.Response = req.Id, req.Question, true
+		if b, err := m.Pack(); err == nil {
+			w.Write(b)
+			return
+		}
+	}
+	if len(wire) >= 2 {
+		wire[0], wire[1] = byte(req.Id>>8), byte(req.Id)
+	}
+	w.Write(wire)
+}
+
+// FuzzChase is DNS exchange and CNAME chasing on the wire: a loopback
+// server (UDP, and TCP for a truncated answer) answers every question of
+// the chase with the fuzzer's message. The chase ends within its budget,
+// keeps its chain and addresses bounded, and an address is of the type
+// asked.
+func FuzzChase(f *testing.F) {
+	seed := func(tc bool, rcode int, rrs ...string) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("a.example.", dns.TypeA)
+		m.Response, m.Truncated, m.Rcode = true, tc, rcode
+		for _, s := range rrs {
+			r, _ := dns.NewRR(s)
+			m.Answer = append(m.Answer, r)
+		}
+		b, _ := m.Pack()
+		return b
+	}
+	f.Add(seed(false, 0, "a.example. 1 IN A 198.18.0.1"), true)
+	f.Add(seed(false, 0, "a.example. 1 IN CNAME b.privatelink.example.", "b.privatelink.example. 1 IN A 198.18.0.2"), true)
+	f.Add(seed(false, 0, "a.example. 1 IN CNAME b.example."), true)
+	f.Add(seed(false, 0, "a.example. 1 IN CNAME b.example.", "b.example. 1 IN CNAME a.example."), false)
+	f.Add(seed(true, 0, "a.example. 1 IN A 198.18.0.1"), true)
+	f.Add(seed(false, dns.RcodeNameError), true)
+	f.Add([]byte{0, 0, 0x81, 0x80, 0, 1}, true)
+	z := &fuzzDNS{}
+	addr := serve(f, "ip4", z)
+	// A loopback answer comes within a millisecond; one the client drops
+	// (another query's, malformed) costs the whole limit, so the limit is
+	// short: the fuzzer's time goes to answers, not to waiting.
+	s := &Set{conf: ResolvConf{Attempts: 1, Timeout: 4 * time.Millisecond}, cache: map[cacheKey]*entry{}}
+	f.Fuzz(func(t *testing.T, wire []byte, a bool) {
+		z.mu.Lock()
+		z.wire = wire
+		z.mu.Unlock()
+		qtype := dns.TypeAAAA
+		if a {
+			qtype = dns.TypeA
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		v := s.chase(ctx, Server{Addr: addr}, "a.example.", qtype)
+		if len(v.Chain) > maxChain+1 {
+			t.Fatalf("chain of %d", len(v.Chain))
+		}
+		if len(v.Addrs) > maxAddrs {
+			t.Fatalf("%d addresses kept", len(v.Addrs))
+		}
+		for _, ad := range v.Addrs {
+			if ad.Is4() != a {
+				t.Fatalf("%s for a query of type %d", ad, qtype)
+			}
+		}
 		_ = v.evidence(Expectation{})
 	})
 }
