@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +94,77 @@ func FuzzUntrusted(f *testing.F) {
 			if unicode.IsControl(c) || isBidiControl(c) {
 				t.Fatalf("control character %q in %q", c, out)
 			}
+		}
+	})
+}
+
+// FuzzHTTPProbe is the HTTP probe against a server whose every byte is the
+// fuzzer's: a loopback listener writes the fuzzed answer (status line,
+// headers, body, as raw bytes) and hangs up. Whatever it sends, the probe
+// returns within its limit with a known status and a bounded, printable
+// message. Redirects are not followed here (MaxRedirects -1): a fuzzed
+// Location must never send a request off this machine.
+func FuzzHTTPProbe(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	f.Add([]byte("HTTP/1.1 302 Found\r\nLocation: http://198.18.0.1/\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n<html>\x1b[31mdown\x1b[0m</html>"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"))
+	f.Add([]byte("HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Bearer authorization=\"https://login.example/\u202e\"\r\n\r\n"))
+	f.Add([]byte("garbage\r\n\r\n"))
+	f.Add([]byte(""))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Skip(err)
+	}
+	f.Cleanup(func() { l.Close() })
+	answers := make(chan []byte, 1)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			var answer []byte
+			select {
+			case answer = <-answers:
+			default: // a second connection for one input: hang up
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(2 * time.Second))
+				buf := make([]byte, 4096)
+				c.Read(buf) // the request's first bytes; the rest is not awaited
+				c.Write(answer)
+			}()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		answers <- answer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		p := HTTP{URL: fmt.Sprintf("http://svc.test:%d/status-0123456789abcdef", port), Resolver: mapResolver{"svc.test": {"127.0.0.1"}},
+			Expect: ExpectStatus(200), MaxRedirects: -1, MaxBody: 4 << 10}
+		start := time.Now()
+		r := clean(p.Run(ctx))
+		select {
+		case <-answers: // not taken: the probe never connected
+		default:
+		}
+		if took := time.Since(start); took > 3*time.Second {
+			t.Fatalf("the probe took %s", took)
+		}
+		switch r.Status {
+		case Pass, Warn, Fail, Skip:
+		default:
+			t.Fatalf("status %q", r.Status)
+		}
+		if utf8.RuneCountInString(r.Message) > 2100 || strings.ContainsFunc(r.Message, unicode.IsControl) {
+			t.Fatalf("message %q", r.Message)
+		}
+		if _, err := json.Marshal(r.Evidence); err != nil {
+			t.Fatalf("evidence does not marshal: %v", err)
 		}
 	})
 }
