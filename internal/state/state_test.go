@@ -169,3 +169,53 @@ func TestOpenDropsWhatIsNotTheReportsOwn(t *testing.T) {
 	}
 	schematest.ValidateReport(t, r)
 }
+
+// FuzzStateFile: a --state file of any content opens as a state or is
+// refused with one line; an opened one keeps only entries of the report's
+// own vocabulary and ids, applies to a report without a panic, and what it
+// saves opens again to the same entries.
+func FuzzStateFile(f *testing.F) {
+	f.Add([]byte(`{"version":1,"last_run":"2026-11-21T10:00:00Z","checks":{"outbound.sql":{"status":"fail","reason":"timeout","since":"2026-11-21T10:00:00Z"}}}`))
+	f.Add([]byte(`{"version":1,"checks":{"dns.gateway":{"status":"pwned","since":"2999-01-01T00:00:00Z"},"x":{"status":"pass"}}}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":1,"checks":null}`))
+	f.Add([]byte(``))
+	f.Add([]byte(`[`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "state.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(path)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		now := time.Now()
+		for id, e := range s.f.Checks {
+			if !idRE.MatchString(id) || e.Since.After(now) || e.Since.IsZero() {
+				t.Fatalf("kept %q: %+v", id, e)
+			}
+		}
+		for _, d := range s.Dropped() {
+			if strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 }) {
+				t.Fatalf("dropped entry said with a control character: %q", d)
+			}
+		}
+		r := runAt(now.UTC().Truncate(time.Second), map[string]probes.Status{"dns.gateway": probes.Fail, "outbound.sql": probes.Pass})
+		s.Apply(r)
+		if err := s.Save(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := Open(path)
+		if err != nil {
+			t.Fatalf("what Save wrote does not open: %v", err)
+		}
+		if len(again.f.Checks) != len(s.f.Checks) || len(again.Dropped()) != 0 {
+			t.Fatalf("saved %d entries, read back %d (dropped %v)", len(s.f.Checks), len(again.f.Checks), again.Dropped())
+		}
+	})
+}
