@@ -219,7 +219,9 @@ func newRewriter(red Redaction, learnt map[string]string) *rewriter {
 	}
 	var names []string
 	for n := range red.Names {
-		if strings.TrimSpace(n) != "" {
+		// A name that is not UTF-8 cannot be in the report (JSON made its
+		// strings UTF-8) and is no regular expression.
+		if strings.TrimSpace(n) != "" && utf8.ValidString(n) {
 			names = append(names, n)
 		}
 	}
