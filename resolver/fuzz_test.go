@@ -213,7 +213,7 @@ func FuzzChase(f *testing.F) {
 	// A loopback answer comes within a millisecond; one the client drops
 	// (another query's, malformed) costs the whole limit, so the limit is
 	// short: the fuzzer's time goes to answers, not to waiting.
-	s := &Set{conf: ResolvConf{Attempts: 1, Timeout: 4 * time.Millisecond}, cache: map[cacheKey]*entry{}}
+	s := &Set{conf: ResolvConf{Attempts: 1, Timeout: 4 * time.Millisecond}, cache: map[cacheKey]*entry{}, ask: exchange}
 	f.Fuzz(func(t *testing.T, wire []byte, a bool) {
 		z.mu.Lock()
 		z.wire = wire
