@@ -31,6 +31,18 @@ func TestREADMECarriesTheContract(t *testing.T) {
 			t.Errorf("reason %s is not in the README", r)
 		}
 	}
+	// The areas ids start with, and the words the instance's own probe
+	// agrees or disagrees with this VM's in.
+	for _, a := range probes.Areas() {
+		if !strings.Contains(readme, "`"+string(a)+"`") {
+			t.Errorf("area %s is not in the README", a)
+		}
+	}
+	for _, a := range probes.Agreements() {
+		if !strings.Contains(readme, "`"+string(a)+"`") {
+			t.Errorf("instance probe agreement %s is not in the README", a)
+		}
+	}
 	for _, s := range probes.Statuses() {
 		if !strings.Contains(readme, "`"+string(s)+"`") {
 			t.Errorf("status %s is not in the README", s)
