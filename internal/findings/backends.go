@@ -86,10 +86,15 @@ func instancePathRule(in *Input, claimed map[string]bool) []report.Finding {
 // could not reach either: the backend, or the route both share to it.
 func backendUnreachableRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
+	var summary *probes.Outcome
 	var dests []map[string]any
 	var issues, phases []string
 	required := false
-	for _, o := range in.Outcomes {
+	for i, o := range in.Outcomes {
+		if !claimed[o.Check.ID] && o.Check.Role == probes.RoleInstanceProbe {
+			summary = &in.Outcomes[i]
+			continue
+		}
 		ip := o.Result.InstanceProbe
 		if claimed[o.Check.ID] || o.Check.Area != probes.AreaBackend || ip == nil || ip.Agreement != probes.AgreeBothFail {
 			continue
@@ -110,18 +115,22 @@ func backendUnreachableRule(in *Input, claimed map[string]bool) []report.Finding
 	issues = uniq(issues)
 	cause := fmt.Sprintf("Neither this VM (%s) nor the instance, probing from its own machines, reaches %s: %s.",
 		strings.Join(phases, "; "), strings.Join(targets(hit), ", "), hit[0].Result.InstanceProbe.Meaning)
-	summary := "Check the backend itself (that it listens on the port and accepts the subnet's addresses) and the route to it that both share: an on-premises or hub firewall, the VPN or ExpressRoute routes."
+	fixText := "Check the backend itself (that it listens on the port and accepts the subnet's addresses) and the route to it that both share: an on-premises or hub firewall, the VPN or ExpressRoute routes."
 	if len(issues) > 0 {
 		cause += " The instance's probe reports " + strings.Join(issues, "; ") + "."
-		summary = "Fix what the instance's probe names (" + strings.Join(issues, "; ") + "), then check the backend itself and the route both share to it."
+		fixText = "Fix what the instance's probe names (" + strings.Join(issues, "; ") + "), then check the backend itself and the route both share to it."
+	}
+	checks := ids(hit)
+	if summary != nil && (summary.Result.Status == probes.Fail || summary.Result.Status == probes.Warn) {
+		checks = append(checks, summary.Check.ID) // the instance's side of the same cause
 	}
 	return []report.Finding{{
 		ID: IDBackendUnreachable, Severity: sev,
 		Title:    fmt.Sprintf("Neither this VM nor the instance reaches %s", plural(len(hit), "backend", "backends")),
 		Cause:    cause,
-		Checks:   ids(hit),
+		Checks:   checks,
 		Evidence: map[string]any{"backends": dests},
-		Fix:      report.Fix{Summary: summary},
+		Fix:      report.Fix{Summary: fixText},
 	}}
 }
 

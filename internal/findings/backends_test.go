@@ -76,8 +76,9 @@ func TestInstancePathSilentWithoutPremise(t *testing.T) {
 func TestBackendUnreachableByBoth(t *testing.T) {
 	legacy := backendCheck("backend.legacy-contoso-com-443", "https://legacy.contoso.com/", true)
 	failed := out(legacy, probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer to TCP SYN"))
-	f := only(t, diagnose(t, withProbe(failed, probes.AgreeBothFail, "Disconnected", "UserDefinedRoute")), IDBackendUnreachable)
-	if f.Severity != report.SeverityBlocking || !slices.Equal(f.Checks, []string{"backend.legacy-contoso-com-443"}) ||
+	summary := out(instanceProbeCheck, probes.Warnf(probes.ReasonUnreachable, probes.PhaseAnalysis, "the instance reached 2 of 3"))
+	f := only(t, diagnose(t, withProbe(failed, probes.AgreeBothFail, "Disconnected", "UserDefinedRoute"), summary), IDBackendUnreachable)
+	if f.Severity != report.SeverityBlocking || !slices.Equal(f.Checks, []string{"backend.legacy-contoso-com-443", "instance.probe"}) ||
 		!strings.Contains(f.Cause, "timeout in connect") || !strings.Contains(f.Fix.Summary, "UserDefinedRoute at Source 10.1.2.6") {
 		t.Errorf("%+v", f)
 	}

@@ -181,6 +181,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.servePredeploy(w, r, p) {
 		return
 	}
+	if s.serveBackends(w, r, p) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && strings.Contains(lp, "/providers/microsoft.compute/virtualmachines/"):
 		s.mu.Lock()

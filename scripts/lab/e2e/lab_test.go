@@ -447,6 +447,52 @@ var scenarios = []scenario{
 			{id: "subnet.nsg.outbound-dns-53", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"198.18.2.53"}},
 		},
 	},
+	// The user's backends (the lab's Resource Manager lists the instance's
+	// backends and APIs) and the instance's own probe (ConnectivityCheck).
+	{
+		name: "backend-private-endpoint", noFailure: true, messages: true, verdict: report.Ready, exit: 0,
+		checks: []want{
+			{id: "backend.orders-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK,
+				contains: []string{"authentication refused", "through a private endpoint (CNAME orders.privatelink.backend.lab.test)", "this machine's trust store"}},
+			{id: "backend.legacy-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "backend.named-value.echo-backend", status: probes.Skip, reason: probes.ReasonNoData},
+			{id: "backend.discovered", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"5 URLs"}},
+		},
+	},
+	{
+		name: "backend-appliance-drop", messages: true, verdict: report.Degraded, exit: 0, dropsPackets: true, finding: "backend.unreachable",
+		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
+		checks: []want{
+			{id: "backend.legacy-backend-lab-test-443", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
+			{id: "instance.probe", status: probes.Warn, reason: probes.ReasonUnreachable, phase: probes.PhaseAnalysis,
+				contains: []string{"UserDefinedRoute at Source 198.18.1.5 (RuleName=udr-onprem)"}},
+			{id: "backend.orders-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "backend-refused", messages: true, verdict: report.Degraded, exit: 0,
+		args: []string{"--backend", "https://billing.backend.lab.test:8444/"},
+		checks: []want{
+			{id: "backend.billing-backend-lab-test-8444", status: probes.Fail, reason: probes.ReasonRefused, phase: probes.PhaseConnect},
+		},
+	},
+	{
+		name: "instance-probe-disagree", messages: true, verdict: report.Degraded, exit: 0, finding: "instance.path-differs",
+		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
+		checks: []want{
+			{id: "backend.orders-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "instance.probe", status: probes.Warn, reason: probes.ReasonNSGRule, phase: probes.PhaseAnalysis,
+				contains: []string{"RuleName=DenyOrdersOutbound", "this VM reaches it, the instance does not"}},
+			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		name: "instance-probe-denied", noFailure: true, messages: true, verdict: report.Ready, exit: 0,
+		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
+		checks: []want{
+			{id: "instance.probe", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"az provider operation show -n Microsoft.ApiManagement"}},
+		},
+	},
 }
 
 // predeployV2Args: before deploying Premium v2 into snet-apim-v2.
@@ -650,6 +696,16 @@ func armGETv(path, apiVersion string) string {
 	return "curl -sS " + trust + " " + armTok + " '" + armBase + path + "?api-version=" + apiVersion + "'"
 }
 
+// apimPath is the lab instance's resource id.
+const apimPath = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"
+
+// armCheck starts a ConnectivityCheck of the lab instance to an HTTPS URL
+// and prints the status code.
+func armCheck(url string) string {
+	return "curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data '{\"source\":{\"region\":\"westeurope\"},\"destination\":{\"address\":\"" + url +
+		"\",\"port\":443},\"protocol\":\"HTTPS\"}' " + trust + " " + armTok + " '" + armBase + apimPath + "/connectivityCheck?api-version=2024-05-01'"
+}
+
 func armPOST(op string) string {
 	return "curl -sS -o /dev/null -w '%{http_code}' -X POST " + trust + " " + armTok + " '" + armBase + armNet + "/networkInterfaces/jump-nic/" + op + "?api-version=2025-01-01'"
 }
@@ -812,6 +868,25 @@ var signals = map[string][]signal{
 	"stub-resolver": {
 		{cmd: "dig +short +time=1 +tries=1 @127.0.0.53 labkv.vault.azure.net", out: "198.19."},
 		{cmd: "dig +short +time=1 +tries=1 @127.0.0.53 version.lab.test TXT", out: "stub"},
+	},
+	"backend-private-endpoint": {
+		{cmd: "dig +short orders.backend.lab.test", out: "orders.privatelink.backend.lab.test.\n198.18.1.20"},
+		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + trust + " https://orders.backend.lab.test/api", out: "401"},
+		{cmd: armGETv(apimPath+"/backends", "2024-05-01"), out: `"url":"https://orders.backend.lab.test/api"`},
+	},
+	"backend-appliance-drop": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/legacy.backend.lab.test/443'", exit: 124},
+		{cmd: armCheck("https://legacy.backend.lab.test/soap"), out: "202"},
+	},
+	"backend-refused": {
+		{cmd: "curl -sS " + trust + " https://billing.backend.lab.test:8444/", exit: 7, out: "Couldn't connect"},
+	},
+	"instance-probe-disagree": {
+		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + trust + " https://orders.backend.lab.test/api", out: "401"},
+		{cmd: armCheck("https://orders.backend.lab.test/api"), out: "202"},
+	},
+	"instance-probe-denied": {
+		{cmd: armCheck("https://orders.backend.lab.test/api"), out: "403"},
 	},
 	"graph-403": {
 		{cmd: "curl -sS -o /dev/null -w '%{http_code}' " + roots + " 'https://graph.microsoft.com/v1.0/$metadata'", out: "403"},
