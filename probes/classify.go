@@ -103,7 +103,9 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		return ReasonUnreachable, "administratively prohibited (ICMP admin unreachable, or a local firewall)"
 	case errors.Is(err, syscall.ETIMEDOUT):
 		return ReasonTimeout, "no answer (the kernel gave up retrying)"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errCheckLimit):
+		// net/http reports a cancelled request by its context's cause:
+		// the runner's errCheckLimit when the check's own limit ran out.
 		return ReasonTimeout, "no answer within the check's limit"
 	case errors.Is(err, context.Canceled):
 		return ReasonDeadline, "the check was cancelled before it finished"
@@ -137,7 +139,7 @@ func boundByRun(ctx context.Context) bool {
 // isTimeout: err is a limit running out (a context's deadline, a socket's,
 // a DNS exchange's).
 func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, errCheckLimit) {
 		return true
 	}
 	var ne net.Error
