@@ -373,17 +373,39 @@ func instanceCell(c report.Check) string {
 		}
 		parts = append(parts, w+" ("+where+")")
 	}
+	if ip := c.InstanceProbe(); ip != nil {
+		parts = append(parts, probeWords(ip))
+	}
 	return strings.Join(parts, "; ")
 }
 
-// instanceFails: the instance reports a failure for the check's dependency.
+// probeWords is the instance's own probe (ConnectivityCheck) in words:
+// "probe from westeurope: Disconnected, NetworkSecurityRule at Source
+// 10.1.2.6 — this VM reaches it and the instance does not: …".
+func probeWords(ip *probes.InstanceProbe) string {
+	w := "probe from " + ip.Region + ": " + ip.Status
+	if ip.Status == "" {
+		w = "probe: no answer (" + oneLine(ip.Error) + ")"
+	}
+	for _, is := range ip.Issues() {
+		w += ", " + is.Type
+	}
+	if ip.Agreement != probes.AgreeBothReach && ip.Meaning != "" {
+		w += " — " + ip.Meaning
+	}
+	return w
+}
+
+// instanceFails: the instance reports a failure for the check's
+// dependency, or its own probe could not reach it.
 func instanceFails(c report.Check) bool {
 	for _, s := range c.InstanceStatus() {
 		if s.Status == "failure" {
 			return true
 		}
 	}
-	return false
+	ip := c.InstanceProbe()
+	return ip != nil && (ip.Agreement == probes.AgreeInstanceFails || ip.Agreement == probes.AgreeBothFail)
 }
 
 // passed is one count per category, in the order categories first appear.
