@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
@@ -112,7 +113,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 // be written (a full disk, a closed pipe), the command did not do its job.
 func say(stdout, stderr io.Writer, text string) int {
 	if _, err := io.WriteString(stdout, text); err != nil {
-		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %s\n", errLine(err))
 		return 2
 	}
 	return 0
@@ -134,7 +135,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return say(stdout, stderr, fmt.Sprintf("%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout))))
 		}
-		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
 	}
 	c.cloudGiven = fs.Changed("cloud")
@@ -145,12 +146,12 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := c.runConfig()
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
 	}
 	specs, err := outputSpecs(c.outputs, stdout)
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
 	}
 	cfg.Log = newLogger(c, stderr)
@@ -165,7 +166,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 			err = output.WritePlan(specs, checks, stdout, opts)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "apimprobe plan: %v\n", err)
+			fmt.Fprintf(stderr, "apimprobe plan: %s\n", errLine(err))
 			return 2
 		}
 		return 0
@@ -174,17 +175,17 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	// The selection is checked before anything is sent: plan builds the
 	// same list.
 	if _, err := run.Plan(cfg); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
 	if c.stateFile != "" {
 		if err := checkStateFile(c.stateFile, specs); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 			return 2
 		}
 	}
 	if cfg.Azure.CacheDir, err = c.cacheDirFor(); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
 	return probe(cfg, c, specs, opts, stdout, stderr)
@@ -212,7 +213,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		return intr.ExitCode()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
 	defer unlock()
@@ -225,7 +226,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 	}
 	if c.stateFile != "" {
 		if cfg.State, err = state.Open(c.stateFile); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 			return 2
 		}
 		for _, d := range cfg.State.Dropped() {
@@ -235,7 +236,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 
 	rep, err := run.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
 	if c.redact {
@@ -250,7 +251,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		}
 		red.IDAreas = append(red.IDAreas, catalog.BackendArea+".")
 		if err := rep.Redact(red); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %v\n", err)
+			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %s\n", errLine(err))
 			return 2
 		}
 	}
@@ -262,16 +263,36 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		return intr.ExitCode()
 	}
 	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: writing the report: %v\n", err)
+		fmt.Fprintf(stderr, "apimprobe run: writing the report: %s\n", errLine(err))
 		return 2
 	}
 	if cfg.State != nil {
 		if err := cfg.State.Save(); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %v\n", err)
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 			return 2
 		}
 	}
 	return rep.ExitCode(c.strict)
+}
+
+// errLine is err as the one line standard error gets: a control character
+// that came in with the input (a file name holding a newline) is written
+// as its escape (\n), not as itself.
+func errLine(err error) string {
+	msg := err.Error()
+	if !strings.ContainsFunc(msg, unicode.IsControl) {
+		return msg
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func commitOrEmpty() string {

@@ -114,6 +114,7 @@ func TestBadInputIsOneLineAndExit2(t *testing.T) {
 		{"run", "--units", "40"},
 		{"run", "--dns-server", "0.0.0.0"},
 		{"plan", "--azure-roots", "/dev/zero"},
+		{"plan", "--azure-roots", "/nonexistent\nsecond line"}, // the error quotes the path: still one line
 		{"plan", "--service-tags", "/dev/zero"},
 		{"run", "--state", "/dev/zero"},
 		{"run", "--dns-server", "255.255.255.255"},
