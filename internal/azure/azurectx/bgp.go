@@ -182,7 +182,7 @@ func forcedTunnel(tb *routes.Table, b *bgpView, lookFor string) probes.Result {
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
 		out.Evidence["egress_ip"] = b.egressIP
-		out.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; " + b.hint(lookFor)
+		out.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor. " + b.hint(lookFor)
 		return out
 	}
 	return b.notObservable(res, "a default route learnt over BGP would replace Azure's", lookFor)
@@ -206,7 +206,7 @@ func managementReturn(tb *routes.Table, prefixes []netip.Prefix, b *bgpView, loo
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
 		out.Evidence["egress_ip"] = b.egressIP
-		out.Hint = "Add a route with address prefix service tag ApiManagement and next hop type Internet to the route table associated with the subnet (a user route beats one learnt over BGP); " + b.hint(lookFor)
+		out.Hint = "Add a route with address prefix service tag ApiManagement and next hop type Internet to the route table associated with the subnet (a user route beats one learnt over BGP). " + b.hint(lookFor)
 		return out
 	}
 	return b.notObservable(res, "Azure's default route carries the ApiManagement prefixes, and a default route learnt over BGP would replace it", lookFor)
@@ -230,7 +230,7 @@ func dependencyRoute(res probes.Result, tb *routes.Table, prefixes []netip.Prefi
 			nonEmpty(b.egressIP, "a non-Azure address")))
 		out.Evidence = res.Evidence
 		out.Evidence["bgp_may_reach_subnet"] = b.why
-		out.Hint = "Enable the subnet's service endpoint for this dependency, add a route for its service tag with next hop Internet, or make sure the tunnel's firewall allows it; " + b.hint(lookFor)
+		out.Hint = "Enable the subnet's service endpoint for this dependency, add a route for its service tag with next hop Internet, or make sure the tunnel's firewall allows it. " + b.hint(lookFor)
 		return out
 	}
 	return b.notObservable(res, "Azure's default route carries these prefixes, and a default route learnt over BGP would replace it", lookFor)
