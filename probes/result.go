@@ -131,6 +131,15 @@ type ARMNeed struct {
 	// ("management.azure.com on TCP 443") when the read got no answer from
 	// it at all (DNS, TCP or TLS failed on the way); "" otherwise.
 	Unreachable string
+	// Rejected is Resource Manager's error code when it refused the token
+	// itself (HTTP 401: InvalidAuthenticationTokenTenant, …Audience,
+	// ExpiredAuthenticationToken): no role assignment fixes that, TokenFix
+	// does.
+	Rejected, TokenFix string
+	// RoleActions is every action apimprobe uses on Resource Manager: a
+	// custom role proposed to grant Permission holds them all, so that the
+	// next run does not stop at the next missing one.
+	RoleActions []string
 }
 
 // CertSeen is the certificate chain a TLS handshake presented and how it

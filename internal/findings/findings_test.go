@@ -674,3 +674,29 @@ func TestNSGRuleSilentWithoutADeny(t *testing.T) {
 	ruleless.Result.Rule = nil
 	none(t, diagnose(t, ruleless), IDNSGRule)
 }
+
+// A token Resource Manager refused (401) is fixed by the token, never by a
+// role; a denied read's custom role holds every action the tool uses.
+func TestResourceManagerRefusedTokenAndWholeRole(t *testing.T) {
+	all := []string{"Microsoft.Network/networkInterfaces/effectiveRouteTable/action", "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action", "Microsoft.ApiManagement/service/read"}
+	skip := func(id string, n probes.ARMNeed) probes.Outcome {
+		r := probes.Skipf(probes.ReasonNotObservable, n.Why, "hint")
+		n.RoleActions = all
+		r.NeedsARM = &n
+		return out(probes.Check{ID: id, Kind: probes.KindAnalysis, Required: true}, r)
+	}
+	fix := "Get the token from the subscription's tenant (72f988bf-86f1-41af-91ab-2d7cd011db47): with --arm-credential azure-cli, `az login --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47`. No role assignment fixes a 401"
+	f := only(t, diagnose(t, skip("route.forced-tunnel", probes.ARMNeed{Why: "vm read rejected", Permission: all[0], Command: "az …",
+		Rejected: "InvalidAuthenticationTokenTenant", TokenFix: fix})), IDResourceManager)
+	if !strings.Contains(f.Title, "InvalidAuthenticationTokenTenant") || !strings.Contains(f.Fix.Summary, "az login --tenant 72f988bf") || len(f.Fix.Commands) != 0 {
+		t.Errorf("refused token: %+v", f)
+	}
+	// 403 on one read: the custom role holds every action, not only the
+	// one this run missed.
+	f = only(t, diagnose(t, skip("route.forced-tunnel", probes.ARMNeed{Why: "denied", Permission: all[0], Command: "az …"})), IDResourceManager)
+	for _, a := range all {
+		if !strings.Contains(f.Fix.Commands[0], a) {
+			t.Errorf("the custom role lacks %s: %s", a, f.Fix.Commands[0])
+		}
+	}
+}

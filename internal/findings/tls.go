@@ -107,9 +107,10 @@ func cnOf(dn string) string {
 // could not be read, with the permissions and the az commands.
 func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	var hit []probes.Outcome
-	var perms, why []string
-	var host, noAnswer string // Resource Manager never answered: its host, and why
-	noToken := ""             // the credential that gave no token
+	var perms, why, roleActions []string
+	var host, noAnswer string     // Resource Manager never answered: its host, and why
+	noToken := ""                 // the credential that gave no token
+	var rejected, tokenFix string // Resource Manager refused the token (401)
 	for _, o := range in.Outcomes {
 		n := o.Result.NeedsARM
 		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
@@ -117,11 +118,15 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 		}
 		hit = append(hit, o)
 		perms = append(perms, n.Permission)
+		roleActions = append(roleActions, n.RoleActions...)
 		why = append(why, n.Why)
 		if n.Unreachable != "" && host == "" {
 			host, noAnswer = n.Unreachable, n.NoAnswer
 		}
 		noToken = cmp.Or(noToken, n.NoToken)
+		if rejected == "" && n.Rejected != "" {
+			rejected, tokenFix = n.Rejected, n.TokenFix
+		}
 	}
 	if len(hit) == 0 {
 		return nil
@@ -129,10 +134,26 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	perms = uniq(perms)
 	sort.Strings(perms)
 	why = uniq(why)
+	if rejected != "" {
+		// No role fixes a refused token: the finding says what does.
+		return []report.Finding{{
+			ID: IDResourceManager, Severity: report.SeverityInfo,
+			Title:    fmt.Sprintf("Resource Manager refused the token (%s): %s not judged", rejected, plural(len(hit), "analysis", "analyses")),
+			Cause:    strings.Join(why, "; ") + ": the token itself was refused (HTTP 401), so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.",
+			Checks:   ids(hit),
+			Evidence: map[string]any{"error_code": rejected, "reasons": why},
+			Fix:      report.Fix{Summary: tokenFix + "."},
+		}}
+	}
 	sub := or(in.Context.SubscriptionID, "<subscription-id>")
 	scope := "/subscriptions/" + sub + "/resourceGroups/" + or(in.Context.ResourceGroup, "<resource-group>")
-	actions := make([]string, len(perms))
-	for i, p := range perms {
+	// The custom role holds every action apimprobe uses (when the reads
+	// say which), not only the ones this run missed: granted once, it lets
+	// the next run through.
+	roleActions = uniq(append(roleActions, perms...))
+	sort.Strings(roleActions)
+	actions := make([]string, len(roleActions))
+	for i, p := range roleActions {
 		actions[i] = `"` + p + `"`
 	}
 	actionWords := plural(len(perms), "network read action", "network read actions")

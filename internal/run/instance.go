@@ -229,7 +229,11 @@ func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probe
 	if r != nil && r.CLI != "" {
 		cmd = r.CLI
 	}
-	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil}
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil, RoleActions: azurectx.RoleActions}
+	if r != nil && r.Status == azurectx.ReadRejected {
+		res.NeedsARM.Rejected, res.NeedsARM.TokenFix = cmp.Or(r.ErrorCode, "HTTP 401"), r.Fix
+		res.Hint = r.Fix + "; then run again."
+	}
 	if r != nil && r.Status == azurectx.ReadUnreachable {
 		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = cmp.Or(v.Endpoint, "its endpoint"), r.NoAnswer
 		res.Hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or r%s",

@@ -44,6 +44,9 @@ type armSession struct {
 	pipeline runtime.Pipeline
 	endpoint string
 	sub      string
+	// audience is the cloud's Resource Manager token audience, for the fix
+	// of a token Resource Manager refuses.
+	audience string
 
 	// mu is the Discovery's: it guards snap and pending, and changed (the
 	// Discovery's notice to its waiters) is called under it.
@@ -160,7 +163,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 		snap.Why = "cannot build the Resource Manager client: " + boundedLine(err.Error())
 		return nil
 	}
-	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"),
+	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), audience: rm.Audience,
 		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}, transport: transport}
 }
 
@@ -384,8 +387,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			r.Status = ReadDenied
-			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity lacks %s", re.StatusCode, boundedLine(re.ErrorCode), r.Permission)
+			denied(r, re, s.audience) // rbac.go: a refused token is not a missing role
 		case http.StatusTooManyRequests:
 			r.Status = ReadThrottled
 			if re.RawResponse != nil {

@@ -273,7 +273,11 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 		cli, perm = tmp.CLI, tmp.Permission
 	}
 	var msg, hint string
-	switch {
+	switch rej := s.rejected(); {
+	case rej != nil:
+		// A refused token explains every read, made or not.
+		msg = rej.Name + " read " + rej.Message
+		hint = rej.Fix + "; then run again (or run `" + cli + "` and check " + lookFor + ")."
 	case !s.Enabled || s.TokenError != "":
 		msg = s.Why
 		hint = fmt.Sprintf("Give the VM a managed identity with Reader and %s (or run after az login with the default credential chain), or run `%s` and check %s.", perm, cli, lookFor)

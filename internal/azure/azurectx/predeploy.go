@@ -247,10 +247,13 @@ func predeployChecks(src SnapshotSource, opts Options) []probes.Check {
 		out = append(out, analysisCheck(src, c, applies, naWhy, run))
 	}
 
+	// Join concerns the identity that deploys or updates the instance
+	// (azure-facts §12.6), never the one that diagnoses it.
 	add(probes.Check{ID: "subnet.permissions", Title: "Permissions to deploy into the subnet", Required: true,
 		Target: probes.Subject("the identity's actions on the subnet"), Source: doc,
 		Why: "whoever deploys the instance needs Microsoft.Network/virtualNetworks/read, …/subnets/read and …/subnets/join/action on its subnet, or the deployment is refused"},
-		true, "", func(s *Snapshot) probes.Result { return permissionsResult(s, opts) })
+		opts.Phase != probes.DeployPost, "after deployment joining the subnet is the concern of whoever updates the instance, not of a diagnosis (which needs only reads)",
+		func(s *Snapshot) probes.Result { return permissionsResult(s, opts) })
 
 	add(probes.Check{ID: "subnet.provider", Title: "Microsoft.Web resource provider registered", Required: true,
 		Target: probes.Subject("resource provider Microsoft.Web in the subnet's subscription"), Source: docV2Provider,

@@ -175,6 +175,13 @@ func TestPredeployClassicDelegated(t *testing.T) {
 	arm = newARM(t, nil)
 	res = discoverChecks(t, baseOpts(imds.URL, arm))
 	expect(t, res, "subnet.free", probes.Pass, probes.ReasonOK, "no delegation")
+
+	// After deployment joining the subnet concerns whoever updates the
+	// instance: a Reader diagnosing it is not judged on it (§12.6).
+	o = baseOpts(imds.URL, arm)
+	o.Phase = probes.DeployPost
+	res = discoverChecks(t, o)
+	expect(t, res, "subnet.permissions", probes.Skip, probes.ReasonNotApplicable, "after deployment")
 }
 
 // Without Resource Manager each check is a not-observable skip with the az

@@ -1,7 +1,9 @@
 package azurectx
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,8 +30,11 @@ const (
 
 // Read outcomes.
 const (
-	ReadOK        = "ok"
-	ReadDenied    = "denied"    // 401/403: the identity lacks the permission
+	ReadOK     = "ok"
+	ReadDenied = "denied" // 403: the identity lacks the permission
+	// ReadRejected: 401, Resource Manager refused the token itself (another
+	// tenant's, another audience's, expired): no role fixes it.
+	ReadRejected  = "rejected"
 	ReadThrottled = "throttled" // 429
 	ReadNotFound  = "not-found"
 	ReadTimeout   = "timeout" // the run's deadline came first
@@ -55,6 +60,10 @@ type Read struct {
 	CLI        string `json:"cli"`
 	Message    string `json:"message,omitempty"`
 	RetryAfter string `json:"retry_after,omitempty"`
+	// Fix is what makes Resource Manager take the token, for a rejected
+	// read (the subscription's tenant, the cloud's audience, a fresh
+	// sign-in).
+	Fix string `json:"fix,omitempty"`
 	// NoAnswer is what an unreachable read (or the read it needed) got
 	// instead of an answer: "no answer from Resource Manager (nxdomain): …".
 	NoAnswer string        `json:"-"`
@@ -64,7 +73,23 @@ type Read struct {
 // need is what a skip lacked from Resource Manager: why, the permission
 // and the az command, and whether Resource Manager was used at all.
 func (s *Snapshot) need(why, perm, cli string) *probes.ARMNeed {
-	return &probes.ARMNeed{Why: why, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken()}
+	n := &probes.ARMNeed{Why: why, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken(),
+		RoleActions: RoleActions}
+	if r := s.rejected(); r != nil {
+		n.Rejected, n.TokenFix = nonEmpty(r.ErrorCode, "HTTP 401"), r.Fix
+	}
+	return n
+}
+
+// rejected is the first read whose token Resource Manager refused (401),
+// nil when none was: one refusal explains every read the run could not make.
+func (s *Snapshot) rejected() *Read {
+	for _, name := range slices.Sorted(maps.Keys(s.Reads)) {
+		if r := s.Reads[name]; r != nil && r.Status == ReadRejected {
+			return r
+		}
+	}
+	return nil
 }
 
 // endpoint is Resource Manager's host and port in words, for a read that
