@@ -30,6 +30,10 @@ type knobs struct {
 	Sync bool `json:"sync"`
 	// DenyEffective: 403 on both effective reads (no action permission).
 	DenyEffective bool `json:"deny_effective"`
+	// TokenRejected: every request is a 401 with this error code
+	// (InvalidAuthenticationTokenTenant, …Audience,
+	// ExpiredAuthenticationToken), in the recorded shapes.
+	TokenRejected string `json:"token_rejected"`
 	// ThrottleEffective: 429 with this Retry-After on both effective reads.
 	ThrottleEffective int `json:"throttle_effective"`
 	// ThrottleOnce: the first GET of the VM is a 429 with Retry-After 1.
@@ -175,6 +179,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := s.knobs()
+	if k.TokenRejected != "" {
+		rejectToken(w, k.TokenRejected)
+		return
+	}
 	p := strings.TrimRight(r.URL.Path, "/")
 	lp := strings.ToLower(p)
 	log.Printf("%s %s", r.Method, p)
@@ -267,10 +275,45 @@ func (s *server) lroDelay(k knobs) time.Duration {
 
 // startLRO answers a long-running POST as real ARM does for a running VM's
 // NIC: 202, a Location and Retry-After 10, and a literal null body.
+// labClient is the lab identity's object id in ARM's messages.
+const labClient = "00000000-0000-0000-0000-00000000c11e"
+
+// labTenant is the tenant the lab's subscription belongs to; the rejected
+// token came from otherTenant.
+const (
+	labTenant   = "00000000-0000-0000-0000-0000000000a1"
+	otherTenant = "00000000-0000-0000-0000-0000000000b2"
+)
+
+// rejectToken answers 401 as Resource Manager does (azure-facts §12.5):
+// the error code and message, and WWW-Authenticate naming the right
+// tenant.
+func rejectToken(w http.ResponseWriter, code string) {
+	w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.windows.net/`+labTenant+`", error="invalid_token", error_description="The access token is from the wrong issuer."`)
+	msg := "The access token is invalid."
+	switch code {
+	case "InvalidAuthenticationTokenTenant":
+		msg = "The access token is from the wrong issuer 'https://sts.windows.net/" + otherTenant + "/'. It must match the tenant 'https://sts.windows.net/" + labTenant +
+			"/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/" + labTenant + "' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+	case "InvalidAuthenticationTokenAudience":
+		msg = "The access token has been obtained for wrong audience or resource 'https://vault.azure.net'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+	case "ExpiredAuthenticationToken":
+		msg = "The access token expiry UTC time '12/7/2026 6:39:06 PM' is earlier than current UTC time '12/7/2026 8:37:39 PM'."
+	}
+	armError(w, http.StatusUnauthorized, code, msg)
+}
+
 func (s *server) startLRO(w http.ResponseWriter, r *http.Request, k knobs, kind string, result func() any) {
 	switch {
 	case k.DenyEffective:
-		armError(w, http.StatusForbidden, "AuthorizationFailed", "The client does not have authorization to perform action over scope '"+nicID+"'.")
+		// The recorded wording (azure-facts §12.5): the message names the
+		// action and the scope.
+		action := "Microsoft.Network/networkInterfaces/effectiveRouteTable/action"
+		if kind == "nsgs" {
+			action = "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action"
+		}
+		armError(w, http.StatusForbidden, "AuthorizationFailed", "The client '"+labClient+"' with object id '"+labClient+"' does not have authorization to perform action '"+action+
+			"' over scope '"+nicID+"' or the scope is invalid. If access was recently granted, please refresh your credentials.")
 		return
 	case k.ThrottleEffective > 0:
 		w.Header().Set("Retry-After", fmt.Sprint(k.ThrottleEffective))

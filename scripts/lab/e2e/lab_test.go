@@ -77,6 +77,9 @@ type scenario struct {
 	within time.Duration
 	// resolvers: context.resolver_sources must hold these (address → source).
 	resolvers map[string]string
+	// infoFinding: a finding of severity info with this id must be in the
+	// report, its title holding infoTitle.
+	infoFinding, infoTitle string
 	// messages: the checks' contains are asserted. (The older scenarios'
 	// contains were never asserted; they are left as documentation until
 	// each is checked against a lab run.)
@@ -275,6 +278,26 @@ var scenarios = []scenario{
 		checks: []want{
 			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "BGP", "HTTP 403"}},
 			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "security admin rules", "HTTP 403"}},
+		},
+	},
+	{
+		// The landing zone's operations identity: Reader, nothing more
+		// (azure-facts §12.6). Diagnosing needs only reads.
+		name: "arm-reader", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		checks: []want{
+			{id: "subnet.permissions", status: probes.Skip, reason: probes.ReasonNotApplicable, contains: []string{"after deployment"}},
+			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "lacks Microsoft.Network/networkInterfaces/effectiveRouteTable/action"}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView}},
+		},
+	},
+	{
+		// A token from another tenant: a 401 is no missing role.
+		name: "arm-token-wrong-tenant", verdict: report.Ready, exit: 0, noFailure: true, messages: true,
+		infoFinding: "context.arm-unreadable", infoTitle: "refused the token (InvalidAuthenticationTokenTenant)",
+		checks: []want{
+			{id: "route.forced-tunnel", status: probes.Skip, reason: probes.ReasonNotObservable,
+				contains: []string{"InvalidAuthenticationTokenTenant", "az login --tenant 00000000-0000-0000-0000-0000000000a1", "No role assignment fixes a 401"}},
+			{id: "subnet.config", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"InvalidAuthenticationTokenTenant"}},
 		},
 	},
 	{
@@ -818,6 +841,12 @@ var signals = map[string][]signal{
 		{cmd: armPOST("effectiveRouteTable"), out: "403"},
 		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-apim"), out: `"name":"AllowApimManagement"`},
 	},
+	"arm-reader": {
+		{cmd: armPOST("effectiveRouteTable"), out: "403"},
+	},
+	"arm-token-wrong-tenant": {
+		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-apim"), out: `"code":"InvalidAuthenticationTokenTenant"`},
+	},
 	"arm-throttled": {
 		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "429"},
 	},
@@ -1067,6 +1096,11 @@ func checkFindings(t *testing.T, sc scenario, rep report.Report) {
 	t.Logf("%s coverage: %s", sc.name, cov)
 	if cov.Bad > 0 && (cov.Ratio() < minCoverage || cov.RequiredRatio() < minCoverage) {
 		t.Errorf("%s, want at least %.0f%% of each\n%s", cov, 100*minCoverage, brief(rep))
+	}
+	if sc.infoFinding != "" && !slices.ContainsFunc(rep.Findings, func(f report.Finding) bool {
+		return f.ID == sc.infoFinding && f.Severity == report.SeverityInfo && strings.Contains(f.Title, sc.infoTitle) && len(f.Fix.Commands) == 0
+	}) {
+		t.Errorf("no info finding %s titled %q without commands: %+v", sc.infoFinding, sc.infoTitle, rep.Findings)
 	}
 	var first *report.Finding
 	for i, f := range rep.Findings {
