@@ -20,3 +20,20 @@ func TestHTTPSilentDropUnderTheRunnerIsATimeout(t *testing.T) {
 		t.Fatalf("%s/%s/%s: %s", r.Status, r.Reason, r.FailedPhase, r.Message)
 	}
 }
+
+// The same inside a check that only the run's deadline binds (an analysis
+// that runs checks of its own, as backend.discovered does): the inner
+// check's own limit ended it, which is a timeout, not the run's deadline.
+func TestNestedRunnerKeepsTheInnerLimit(t *testing.T) {
+	port := silentPort(t)
+	inner := Check{ID: "backend.silent", Kind: KindHTTP, Probe: HTTP{URL: "http://127.0.0.1:" + strconv.Itoa(port) + "/"}}
+	var got Result
+	outer := Check{ID: "backend.discovered", Kind: KindAnalysis, UntilDeadline: true, Probe: ProbeFunc(func(ctx context.Context) Result {
+		got = Run(ctx, []Check{inner}, RunOptions{Timeout: 300 * time.Millisecond, Deadline: 4 * time.Second, Concurrency: 1})[0].Result
+		return Passf("ran")
+	})}
+	Run(context.Background(), []Check{outer}, RunOptions{Timeout: 100 * time.Millisecond, Deadline: 5 * time.Second, Concurrency: 1})
+	if got.Status != Fail || got.Reason != ReasonTimeout || got.FailedPhase != PhaseConnect {
+		t.Fatalf("%s/%s/%s: %s", got.Status, got.Reason, got.FailedPhase, got.Message)
+	}
+}

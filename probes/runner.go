@@ -120,7 +120,9 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	if byRun {
 		ctx, cancel = context.WithCancel(context.WithValue(runCtx, runBound{}, true))
 	} else {
-		ctx, cancel = context.WithTimeoutCause(runCtx, timeout, errCheckLimit)
+		// Its own limit binds it, even inside a check the run's deadline
+		// binds (a runner nested in an analysis): not run-bound.
+		ctx, cancel = context.WithTimeoutCause(context.WithValue(runCtx, runBound{}, nil), timeout, errCheckLimit)
 	}
 	defer cancel()
 
