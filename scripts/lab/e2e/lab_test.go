@@ -493,7 +493,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "backend-refused", messages: true, verdict: report.Degraded, exit: 0,
+		name: "backend-refused", messages: true, finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
 		args: []string{"--backend", "https://billing.backend.lab.test:8444/"},
 		checks: []want{
 			{id: "backend.billing-backend-lab-test-8444", status: probes.Fail, reason: probes.ReasonRefused, phase: probes.PhaseConnect},
