@@ -120,20 +120,24 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 }
 
 // runBound marks a check's context whose limit is the run's deadline (its
-// own --timeout would end later): see boundByRun.
+// own --timeout would end later); its value is the run's end: see
+// boundByRun.
 type runBound struct{}
 
-// boundByRun reports whether ctx is a check's context that the run's
+// boundByRun reports whether ctx belongs to a check that the run's
 // deadline bounds and that deadline has passed. A timeout seen then is the
 // deadline's, whichever fired first: the contexts' timers or a socket
 // deadline set from them (net sets one from ctx's deadline, and its timer
-// may fire before the contexts' do).
+// may fire before the contexts' do). The run's end is the one recorded
+// when the check started, not ctx's own deadline: a probe inside such a
+// check (the instance's dependencies, the backends) may set a nearer limit
+// of its own, and that limit running out is a timeout, not the deadline.
 func boundByRun(ctx context.Context) bool {
-	if ctx == nil || ctx.Value(runBound{}) == nil {
+	if ctx == nil {
 		return false
 	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+	end, ok := ctx.Value(runBound{}).(time.Time)
+	return ok && !end.IsZero() && !time.Now().Before(end)
 }
 
 // isTimeout: err is a limit running out (a context's deadline, a socket's,

@@ -118,7 +118,7 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 		cancel context.CancelFunc
 	)
 	if byRun {
-		ctx, cancel = context.WithCancel(context.WithValue(runCtx, runBound{}, true))
+		ctx, cancel = context.WithCancel(context.WithValue(runCtx, runBound{}, runEnd))
 	} else {
 		// Its own limit binds it, even inside a check the run's deadline
 		// binds (a runner nested in an analysis): not run-bound.

@@ -339,3 +339,23 @@ func TestRunnerDeadlineVersusTimeoutIsDecidedByTheLimitNotTheRace(t *testing.T) 
 		}
 	}
 }
+
+// A check that waits until the deadline (the instance's dependencies, the
+// backends) and probes inside with a nearer limit of its own: that limit
+// running out is a timeout, not the run's deadline.
+func TestRunnerInnerLimitUnderUntilDeadlineIsTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner := ProbeFunc(func(ctx context.Context) Result {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			<-pctx.Done()
+			reason, msg := Classify(pctx, pctx.Err())
+			return Failf(reason, PhaseConnect, msg)
+		})
+		checks := []Check{{ID: "wrapper", Kind: "tcp", Probe: inner, UntilDeadline: true}}
+		outs := Run(context.Background(), checks, RunOptions{Timeout: 2 * time.Second, Deadline: 15 * time.Second, Concurrency: 1})
+		if r := outs[0].Result; r.Reason != ReasonTimeout {
+			t.Fatalf("inner limit of 2s in a 15s run: %s (%s), want timeout", r.Reason, r.Message)
+		}
+	})
+}
