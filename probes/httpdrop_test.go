@@ -37,3 +37,20 @@ func TestNestedRunnerKeepsTheInnerLimit(t *testing.T) {
 		t.Fatalf("%s/%s/%s: %s", got.Status, got.Reason, got.FailedPhase, got.Message)
 	}
 }
+
+// A host probed with a limit of its own inside a run-bound analysis (as
+// instance.dependencies probes its hosts) times out as itself.
+func TestWithLimitInsideARunBoundCheck(t *testing.T) {
+	port := silentPort(t)
+	var got Result
+	outer := Check{ID: "instance.dependencies", Kind: KindAnalysis, UntilDeadline: true, Probe: ProbeFunc(func(ctx context.Context) Result {
+		pctx, cancel := WithLimit(ctx, 300*time.Millisecond)
+		defer cancel()
+		got = TCP{Host: "127.0.0.1", Port: port}.Run(pctx)
+		return Passf("ran")
+	})}
+	Run(context.Background(), []Check{outer}, RunOptions{Timeout: 100 * time.Millisecond, Deadline: 5 * time.Second, Concurrency: 1})
+	if got.Status != Fail || got.Reason != ReasonTimeout || got.FailedPhase != PhaseConnect {
+		t.Fatalf("%s/%s/%s: %s", got.Status, got.Reason, got.FailedPhase, got.Message)
+	}
+}

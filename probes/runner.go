@@ -120,9 +120,7 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 	if byRun {
 		ctx, cancel = context.WithCancel(context.WithValue(runCtx, runBound{}, runEnd))
 	} else {
-		// Its own limit binds it, even inside a check the run's deadline
-		// binds (a runner nested in an analysis): not run-bound.
-		ctx, cancel = context.WithTimeoutCause(context.WithValue(runCtx, runBound{}, nil), timeout, errCheckLimit)
+		ctx, cancel = WithLimit(runCtx, timeout)
 	}
 	defer cancel()
 
@@ -165,6 +163,14 @@ func runOne(runCtx context.Context, c Check, timeout time.Duration) Result {
 		res.Hint = "Raise --deadline (or lower --timeout) so every check can finish; see the other checks for what was slow."
 	}
 	return clean(res)
+}
+
+// WithLimit is a context that a limit of its own ends (a check's
+// --timeout), even inside one that only the run's deadline binds (an
+// analysis probing hosts, or a runner nested in one): a timeout there is
+// the check's, never the run's deadline.
+func WithLimit(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.WithValue(ctx, runBound{}, nil), d, errCheckLimit)
 }
 
 // errCheckLimit is the cause of a check's context when its own limit

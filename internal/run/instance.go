@@ -337,7 +337,7 @@ func (w world) probeDeps(ctx context.Context, todo []target) []depSeen {
 				return
 			}
 			defer func() { <-sem }()
-			pctx, cancel := context.WithTimeout(ctx, max(w.cfg.Timeout, time.Second))
+			pctx, cancel := probes.WithLimit(ctx, max(w.cfg.Timeout, time.Second))
 			defer cancel()
 			out[i] = seenOf(t, w.depProbe(t).Run(pctx))
 		})
