@@ -44,6 +44,7 @@ const (
 	RolePreDeploy        Role = "pre-deploy"        // subnet: what deploying into it needs (permissions, provider, room, region)
 	RoleInterception     Role = "interception"      // tls: the summary of every handshake's certificate
 	RoleInstanceStatus   Role = "instance-status"   // instance: a summary of its NetworkStatus
+	RoleInstanceMode     Role = "instance-mode"     // instance: its network mode against the mode judged by
 	RoleInstanceDeps     Role = "instance-deps"     // instance: its dependency list, probed from here
 	RoleInstanceProbe    Role = "instance-probe"    // instance: its own probe of each destination (ConnectivityCheck)
 	RoleBackendDiscovery Role = "backend-discovery" // backend: the instance's backends, read and probed from here

@@ -62,7 +62,7 @@ func newFlagSet(cmd string, c *config) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVar(&c.service, "service", "", "API Management instance name (contoso → contoso.azure-api.net); without it instance checks are skipped (no-data)")
-	fs.StringVar(&c.mode, "mode", string(probes.ModeInternal), "VNet mode: "+probes.Join(probes.Modes(), ", "))
+	fs.StringVar(&c.mode, "mode", "auto", "VNet mode: "+probes.Join(probes.Modes(), ", ")+", or auto: the instance's own, from Resource Manager (virtualNetworkType and SKU), else internal")
 	fs.StringVar(&c.phase, "phase", string(probes.DeployAuto), "pre (before deployment), post, or auto (post when the gateway name resolves)")
 	fs.StringVar(&c.cloud, "cloud", string(probes.CloudPublic), "Azure cloud: "+probes.Join(probes.Clouds(), ", ")+" (when not given: the one the Instance Metadata Service names, else public)")
 	fs.StringVar(&c.region, "region", "", "Azure region, e.g. westeurope (default: from the Instance Metadata Service)")
@@ -127,8 +127,10 @@ func (c *config) runConfig() (run.Config, error) {
 		cfg run.Config
 		err error
 	)
-	if cfg.Mode, err = probes.ParseMode(c.mode); err != nil {
-		return cfg, err
+	if c.mode != "auto" && c.mode != "" {
+		if cfg.Mode, err = probes.ParseMode(c.mode); err != nil {
+			return cfg, fmt.Errorf("%w, or auto", err)
+		}
 	}
 	if cfg.Cloud, err = probes.ParseCloud(c.cloud); err != nil {
 		return cfg, err
@@ -246,7 +248,7 @@ func (c *config) runConfig() (run.Config, error) {
 	cfg.Azure = azurectx.Options{
 		IMDSEndpoint: c.imdsEndpoint, ARM: armMode, ARMEndpoint: c.armEndpoint, Cloud: cfg.Cloud,
 		Credential: c.armCredential, ManagedIdentityClientID: c.identityClientID, ServiceTagsFile: c.serviceTags,
-		Service: c.service, Mode: cfg.Mode, APIMSubnet: c.apimSubnet,
+		Service: c.service, Mode: cfg.Mode, ModeAuto: cfg.Mode == "", APIMSubnet: c.apimSubnet,
 		Phase: cfg.Phase, Units: c.units, Region: c.region, Subnet: c.subnet, PrivateIP: c.privateIP,
 	}
 	if err := azurectx.Validate(&cfg.Azure); err != nil {

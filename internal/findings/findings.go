@@ -70,6 +70,7 @@ type rule func(in *Input, claimed map[string]bool) []report.Finding
 // rules run in this order: causes that explain many checks at once and
 // precisely first.
 var rules = []rule{
+	modeRule,
 	noNetworkRule,
 	resolverRule,
 	zoneNotLinkedRule,

@@ -700,3 +700,21 @@ func TestResourceManagerRefusedTokenAndWholeRole(t *testing.T) {
 		}
 	}
 }
+
+// A --mode the instance contradicts explains the DNS and inbound failures
+// that follow from it, in one finding; outbound failures stay their own.
+func TestModeMismatchExplainsDNSAndInbound(t *testing.T) {
+	mode := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, "the instance is internal (virtualNetworkType Internal, SKU Developer); --mode says external")
+	mode.Hint = "Run again with --mode internal, or without --mode to take the instance's own."
+	gwRes := probes.Failf(probes.ReasonWrongAnswer, probes.PhaseDNS, "contoso.azure-api.net: 10.0.0.5 is private; external mode answers with the public VIP")
+	inRes := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer")
+	fs := diagnose(t,
+		out(probes.Check{ID: "instance.mode", Required: true, Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceMode}}, mode),
+		out(probes.Check{ID: "dns.gateway", Required: true, Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleName}}, gwRes),
+		out(probes.Check{ID: "inbound.gateway", Required: true, Facets: probes.Facets{Area: probes.AreaInbound}}, inRes))
+	f := only(t, fs, IDModeMismatch)
+	if f.Severity != report.SeverityBlocking || len(f.Checks) != 3 || !strings.Contains(f.Cause, "--mode says external") || !strings.Contains(f.Fix.Summary, "--mode internal") {
+		t.Errorf("%+v", f)
+	}
+	none(t, diagnose(t, out(probes.Check{ID: "dns.gateway", Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleName}}, gwRes)), IDModeMismatch)
+}

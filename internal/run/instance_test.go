@@ -80,7 +80,7 @@ func TestInstanceViewBesideOurs(t *testing.T) {
 	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
 	planned, rep := planAndRun(t, cfg)
-	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) || len(p) != 5 {
+	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) || len(p) != 6 {
 		t.Fatalf("plan and run disagree:\nplan: %v\nrun:  %v", p, r)
 	}
 	got := byID(rep)
@@ -133,6 +133,9 @@ func TestInstanceChecksSkipWithoutTheView(t *testing.T) {
 	}
 	schematest.ValidateReport(t, rep)
 	for _, c := range rep.Checks {
+		if c.ID == "instance.mode" {
+			continue // the instance's resource, not its view (azurectx tests it)
+		}
 		if c.Status != probes.Skip || c.Reason != probes.ReasonNotObservable || !strings.Contains(c.Hint, "az rest --method get --url") ||
 			!strings.Contains(c.Hint, "/networkstatus?api-version=2024-05-01") {
 			t.Errorf("no ARM: %s %s/%s %s | %s", c.ID, c.Status, c.Reason, c.Message, c.Hint)
@@ -144,6 +147,9 @@ func TestInstanceChecksSkipWithoutTheView(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range rep.Checks {
+		if c.ID == "instance.mode" {
+			continue
+		}
 		if c.Status != probes.Skip || c.Reason != probes.ReasonNotApplicable || !strings.Contains(c.Hint, "az rest --method get --url") {
 			t.Errorf("pre: %s %s/%s %s | %s", c.ID, c.Status, c.Reason, c.Message, c.Hint)
 		}
@@ -299,5 +305,40 @@ func TestInstanceStaleAfterAMissedRefresh(t *testing.T) {
 	r = instanceStale(view(-1, -1), now)
 	if r.Status != probes.Skip || r.Reason != probes.ReasonNoData {
 		t.Errorf("no dated row: %s/%s: %s", r.Status, r.Reason, r.Message)
+	}
+}
+
+// Without --mode the mode is the instance's (virtualNetworkType, SKU): the
+// check list is built after the instance's read, by that mode, and the
+// context says where the mode came from.
+func TestModeFromTheInstance(t *testing.T) {
+	dnsAddr := dnsServer(t, nil)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/Microsoft.ApiManagement/service/contoso") {
+			w.Write([]byte(strings.Replace(string(fixture(t, "apim.json")), `"virtualNetworkType": "Internal"`, `"virtualNetworkType": "External"`, 1)))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	cfg := baseConfig(t, dnsAddr)
+	cfg.Mode, cfg.Service, cfg.Only = "", "contoso", []string{"instance.mode", "subnet.nsg.inbound-443"}
+	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Phase: probes.DeployPost, ModeAuto: true}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Context.Mode != probes.ModeExternal || rep.Context.Sources["mode"] != "arm" {
+		t.Errorf("mode %q from %q, want external from arm", rep.Context.Mode, rep.Context.Sources["mode"])
+	}
+	got := byID(rep)
+	if c := got["instance.mode"]; c.Status != probes.Pass || !strings.Contains(c.Message, "mode external, taken from the instance") {
+		t.Errorf("instance.mode: %s %s", c.Status, c.Message)
+	}
+	if c := got["subnet.nsg.inbound-443"]; c.Reason == probes.ReasonNotApplicable {
+		t.Errorf("the checks were built for internal mode: %s %s", c.Status, c.Message)
 	}
 }

@@ -109,7 +109,7 @@ func (w world) checks() ([]probes.Check, error) {
 	checks = append(checks, deps...)
 	checks = append(checks, w.backendChecks()...)
 	az := w.cfg.Azure
-	az.Phase, az.Region = w.phase, w.region
+	az.Phase, az.Region, az.Mode = w.phase, w.region, w.cfg.Mode
 	if w.egress != nil {
 		az.Wire = w.egress
 	}

@@ -99,6 +99,11 @@ func Plan(cfg Config) ([]probes.Check, error) {
 	if cfg.Cloud == "" {
 		cfg.Cloud = probes.CloudPublic // plan asks no metadata service
 	}
+	if cfg.Mode == "" {
+		// The instance's mode needs Resource Manager, which plan does not
+		// ask: it lists what run would check were the instance internal.
+		cfg.Mode, cfg.Azure.ModeAuto = probes.ModeInternal, true
+	}
 	return offline(cfg).checks()
 }
 
@@ -124,6 +129,22 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Without --mode the mode is the instance's: the check list depends on
+	// it, so it is settled (within one check's limit) before the plan.
+	modeSource := azurectx.SourceFlag
+	if cfg.Mode == "" {
+		cfg.Azure.ModeAuto = true
+		mctx, mcancel := context.WithTimeout(ctx, cfg.Timeout)
+		m, why := disc.InstanceMode(mctx)
+		mcancel()
+		if m != "" {
+			cfg.Mode, modeSource = m, azurectx.SourceARM
+		} else {
+			cfg.Mode, modeSource = probes.ModeInternal, "default"
+			cfg.Log.Info().Str("why", why).Msg("the instance's mode is unknown: judged as internal (--mode sets it)")
+		}
+	}
+	cfg.Azure.Mode = cfg.Mode
 	known := disc.Context()
 	// Without --cloud, the cloud the metadata service names (azEnvironment).
 	if cfg.Cloud == "" {
@@ -201,6 +222,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		StartedAt: started.UTC().Truncate(time.Millisecond),
 	}
 	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
+	rep.Context.Sources["mode"] = modeSource
 	rep.Context.Command = cfg.Command
 	rep.FromOutcomes(outs)
 	rep.DurationMS = time.Since(started).Milliseconds()

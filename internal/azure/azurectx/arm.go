@@ -232,6 +232,20 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 		wg.Go(func() { s.readServiceTags(ctx, in) })
 	}
 	v2 := !s.o.Mode.Classic()
+	if s.o.ModeAuto && s.o.Service != "" {
+		// Which subnet is judged depends on the mode, which is the
+		// instance's own: wait for its resource.
+		select {
+		case <-apimDone:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		if m, _ := ModeOf(s.snap.APIM); m != "" {
+			v2 = !m.Classic()
+			s.snap.v2 = v2
+		}
+		s.mu.Unlock()
+	}
 	if v2 {
 		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
 	}

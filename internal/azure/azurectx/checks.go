@@ -218,6 +218,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			}
 			return otherSubnet(subnetConfig(s, opts), s)
 		})
+	out = append(out, modeCheck(src, opts))
 	return append(out, predeployChecks(src, opts)...)
 }
 

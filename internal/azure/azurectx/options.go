@@ -77,6 +77,9 @@ type Options struct {
 	// Service is the APIM instance name (--service); Mode its network mode.
 	Service string
 	Mode    probes.Mode
+	// ModeAuto: no --mode was given; the mode is the instance's, from its
+	// resource (ModeOf), and Mode is only what is assumed until it is read.
+	ModeAuto bool
 	// Phase is pre, post or auto; "pre" means the instance does not exist yet.
 	Phase probes.DeployPhase
 	// Units planned for the instance (subnet sizing); 0 takes the
