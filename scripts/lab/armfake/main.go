@@ -255,10 +255,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if k.V2Subnet {
 			subnet = snetV2
 		}
+		// The mode is in the resource (azure-facts §12.7): a classic
+		// Developer instance, internal; Premium v2 injected (Internal) in
+		// snet-apim-v2; Standard v2 integrated (External) with it.
+		sku, vnetType := "Developer", "Internal"
+		switch {
+		case k.V2Integrated:
+			sku, vnetType = "StandardV2", "External"
+		case k.V2Subnet:
+			sku = "PremiumV2"
+		}
 		writeJSON(w, 200, map[string]any{"id": apimID, "name": "contoso", "location": "West Europe",
-			"sku": map[string]any{"name": "Developer", "capacity": 1},
+			"sku": map[string]any{"name": sku, "capacity": 1},
 			"properties": map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
-				"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": "Internal",
+				"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": vnetType,
 				"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}})
 	default:
 		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '"+p+"' was not found.")

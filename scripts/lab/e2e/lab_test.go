@@ -75,6 +75,8 @@ type scenario struct {
 	lastReadLag time.Duration
 	// within: the run must end within this, however long its --deadline.
 	within time.Duration
+	// mode: context.mode must be this, from Resource Manager (sources.mode arm).
+	mode probes.Mode
 	// resolvers: context.resolver_sources must hold these (address → source).
 	resolvers map[string]string
 	// infoFinding: a finding of severity info with this id must be in the
@@ -314,6 +316,25 @@ var scenarios = []scenario{
 			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"judged on the instance's subnet snet-apim-v2", "apimprobe runs in subnet snet-apim", "Microsoft.Web/hostingEnvironments"}},
 			{id: "subnet.nsg.outbound-storage-443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2", "another subnet"}},
 			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-v2"}},
+		},
+	},
+	{
+		// The operator's --mode contradicts the instance (azure-facts §12.7).
+		name: "arm-mode-mismatch", verdict: report.Blocked, exit: 1, messages: true, finding: "instance.mode-mismatch",
+		args: []string{"--mode", "external"},
+		checks: []want{
+			{id: "instance.mode", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis,
+				contains: []string{"the instance is internal (virtualNetworkType Internal, SKU Developer); --mode says external", "--mode internal"}},
+			{id: "dns.gateway", status: probes.Fail, reason: probes.ReasonWrongAnswer, phase: probes.PhaseDNS},
+		},
+	},
+	{
+		// No --mode: the mode is the instance's own.
+		name: "arm-mode-from-instance", verdict: report.Ready, exit: 0, noFailure: true, messages: true, mode: probes.ModeV2Injected,
+		args: []string{"--mode", "auto"},
+		checks: []want{
+			{id: "instance.mode", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"mode v2-injected, taken from the instance (virtualNetworkType Internal, SKU PremiumV2)"}},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"snet-apim-v2"}},
 		},
 	},
 	{
@@ -850,6 +871,12 @@ var signals = map[string][]signal{
 	"arm-throttled": {
 		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "429"},
 	},
+	"arm-mode-mismatch": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"virtualNetworkType":"Internal"`},
+	},
+	"arm-mode-from-instance": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"name":"PremiumV2"`},
+	},
 	"arm-v2-integrated-tunnel": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Network/virtualNetworks/lab-vnet/subnets/snet-apim-v2"), out: "Microsoft.Web/serverFarms"},
 	},
@@ -1016,6 +1043,9 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 	}
 	if code != 0 && code != 1 {
 		t.Fatalf("exit code %d: the run did not produce a verdict\nstderr:\n%s", code, stderr)
+	}
+	if sc.mode != "" && (rep.Context.Mode != sc.mode || rep.Context.Sources["mode"] != "arm") {
+		t.Errorf("context mode %q from %q, want %q from arm", rep.Context.Mode, rep.Context.Sources["mode"], sc.mode)
 	}
 	for addr, src := range sc.resolvers {
 		if got := rep.Context.ResolverSources[addr]; got != src {
