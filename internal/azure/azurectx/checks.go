@@ -200,6 +200,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 						res = undecided(s, res, hi, v.vnet, f.lookFor)
 					}
 				}
+				res = configuredNSG(s, res, v, flows, f.lookFor)
 				if note != "" {
 					res.Message += " (" + note + ")"
 				}
