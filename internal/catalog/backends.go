@@ -57,6 +57,11 @@ type Backend struct {
 	// where its host should be: the value is the instance's, possibly a
 	// secret, so the backend is reported as not resolvable, never guessed.
 	Placeholder string
+	// NoChainCheck, NoNameCheck: every source that names it turns the
+	// gateway's certificate checks off (a backend entity's
+	// validateCertificateChain, validateCertificateName false): a chain or
+	// name this machine refuses does not stop the gateway.
+	NoChainCheck, NoNameCheck bool
 }
 
 // Key is what backends are de-duplicated by: host and port.
@@ -299,6 +304,9 @@ func DedupBackends(bs []Backend) []Backend {
 			k = "{{" + b.Placeholder + "}}"
 		}
 		if i, ok := at[k]; ok {
+			// A check is off only where every source turns it off.
+			out[i].NoChainCheck = out[i].NoChainCheck && b.NoChainCheck
+			out[i].NoNameCheck = out[i].NoNameCheck && b.NoNameCheck
 			for _, s := range b.Sources {
 				if !containsString(out[i].Sources, s) {
 					out[i].Sources = append(out[i].Sources, s)
@@ -412,11 +420,33 @@ func backendProbe(b Backend, o BackendOptions) probes.Probe {
 			if b.Scheme == "https" {
 				r.Message += "; certificate valid for " + b.Host + " in this machine's trust store"
 			}
+		case r.FailedPhase == probes.PhaseTLS && (r.Reason == probes.ReasonTLSUntrusted && b.NoChainCheck || r.Reason == probes.ReasonTLSNameMismatch && b.NoNameCheck):
+			return unvalidated(ctx, b, o, r)
 		case r.FailedPhase == probes.PhaseTLS && (r.Reason == probes.ReasonTLSUntrusted || r.Reason == probes.ReasonTLSNameMismatch):
 			r.Message += " (judged by this machine's trust store)"
 		}
 		return r
 	})
+}
+
+// unvalidated judges a backend whose certificate this machine refuses but
+// whose backend entity tells the gateway not to check it: the handshake
+// completing is then what the gateway needs.
+func unvalidated(ctx context.Context, b Backend, o BackendOptions, refused probes.Result) probes.Result {
+	r := probes.TLS{Host: b.Host, Port: b.Port, Resolver: o.Resolver, RootCAs: o.RootCAs, ReachOnly: true}.Run(ctx)
+	if r.Evidence == nil {
+		r.Evidence = map[string]any{}
+	}
+	for k, v := range refused.Evidence {
+		if _, ok := r.Evidence[k]; !ok {
+			r.Evidence[k] = v
+		}
+	}
+	r.Evidence["certificate_checks"] = "off in the backend entity"
+	if r.Status == probes.Pass {
+		r.Message = fmt.Sprintf("reached over TLS; this machine's trust store refuses the certificate (%s), but the backend entity turns the gateway's certificate check off, so the gateway accepts it", refused.Message)
+	}
+	return r
 }
 
 // reachedWords says what an HTTP status proves: any answer is the backend

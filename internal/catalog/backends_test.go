@@ -231,3 +231,25 @@ func TestBackendProbeNamesPrivateEndpoint(t *testing.T) {
 		t.Errorf("plain HTTP has no trust store to name: %v", r.Evidence)
 	}
 }
+
+// A backend entity that turns the gateway's chain check off: a chain this
+// machine refuses is reported, and the completed handshake is what
+// counts; merged with a source that checks, the check stays on.
+func TestBackendWithoutCertificateChecks(t *testing.T) {
+	port, _ := tlsBackend(t, func(w http.ResponseWriter, r *http.Request) {})
+	raw := fmt.Sprintf("https://example.com:%d/", port)
+	b, _ := DiscoveredBackend(raw, "backend legacy")
+	b.NoChainCheck = true
+	o := BackendOptions{RootCAs: x509.NewCertPool(), Resolver: loopResolver{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r := BackendCheck(b, o).Probe.Run(ctx)
+	if r.Status != probes.Pass || !strings.Contains(r.Message, "turns the gateway's certificate check off") || r.Evidence["certificate_checks"] != "off in the backend entity" {
+		t.Errorf("%s/%s %q %v", r.Status, r.Reason, r.Message, r.Evidence)
+	}
+	api, _ := DiscoveredBackend(raw, "API legacy-api")
+	merged := DedupBackends([]Backend{b, api})
+	if len(merged) != 1 || merged[0].NoChainCheck {
+		t.Errorf("merged %+v: an API calling the URL directly checks the chain", merged)
+	}
+}

@@ -141,6 +141,7 @@ func (w world) discoveredCheck() probes.Check {
 		var bs []catalog.Backend
 		for _, u := range v.URLs {
 			b, ok := catalog.DiscoveredBackend(u.URL, u.Source)
+			b.NoChainCheck, b.NoNameCheck = u.NoChainCheck, u.NoNameCheck
 			if !ok {
 				notProbed = append(notProbed, u.Source+" ("+probes.Untrusted(probes.ScrubURL(u.URL), 80)+": not an http or https URL)")
 				continue

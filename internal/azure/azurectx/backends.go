@@ -25,6 +25,10 @@ const maxBackendURLs = 500
 // "API NAME".
 type BackendURL struct {
 	URL, Source string
+	// NoChainCheck and NoNameCheck: the backend entity turns the
+	// gateway's certificate checks off (properties.tls
+	// validateCertificateChain, validateCertificateName false).
+	NoChainCheck, NoNameCheck bool
 }
 
 // BackendsView is what the two reads found, and how each went.
@@ -43,6 +47,10 @@ type backendsWire struct {
 			URL         string `json:"url"`
 			ServiceURL  string `json:"serviceUrl"`
 			DisplayName string `json:"displayName"`
+			TLS         *struct {
+				ValidateCertificateChain *bool `json:"validateCertificateChain"`
+				ValidateCertificateName  *bool `json:"validateCertificateName"`
+			} `json:"tls"`
 		} `json:"properties"`
 	} `json:"value"`
 	NextLink string `json:"nextLink"`
@@ -114,7 +122,12 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 				if raw == "" || len(urls) >= maxBackendURLs {
 					continue
 				}
-				urls = append(urls, BackendURL{URL: raw, Source: kind + " " + nonEmpty(boundedLine(v.Name), "(unnamed)")})
+				u := BackendURL{URL: raw, Source: kind + " " + nonEmpty(boundedLine(v.Name), "(unnamed)")}
+				if t := v.Properties.TLS; t != nil && name == ReadBackends {
+					u.NoChainCheck = t.ValidateCertificateChain != nil && !*t.ValidateCertificateChain
+					u.NoNameCheck = t.ValidateCertificateName != nil && !*t.ValidateCertificateName
+				}
+				urls = append(urls, u)
 			}
 			path = wire.NextLink
 		}

@@ -17,7 +17,7 @@ func TestBackendsReadBothListsWithPaging(t *testing.T) {
 		"GET backends": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			if r.URL.Query().Get("page") == "2" {
-				w.Write([]byte(`{"value":[{"name":"billing","properties":{"url":"http://billing.contoso.com:8080/"}}],"nextLink":""}`))
+				w.Write([]byte(`{"value":[{"name":"billing","properties":{"url":"http://billing.contoso.com:8080/","tls":{"validateCertificateChain":false,"validateCertificateName":true}}}],"nextLink":""}`))
 				return
 			}
 			w.Write([]byte(`{"value":[{"name":"orders","properties":{"url":"https://orders.contoso.com/api"}}],"nextLink":"` + arm.URL + r.URL.Path + `?api-version=2024-05-01&page=2"}`))
@@ -36,6 +36,9 @@ func TestBackendsReadBothListsWithPaging(t *testing.T) {
 	}
 	want := "backend orders=https://orders.contoso.com/api,backend billing=http://billing.contoso.com:8080/," +
 		"API echo-api={{echo-backend}}/echo,API orders-api=https://orders.contoso.com/api/v2,API legacy=http://10.50.0.4:8080/soap"
+	if !v.URLs[1].NoChainCheck || v.URLs[1].NoNameCheck || v.URLs[0].NoChainCheck {
+		t.Errorf("certificate checks: %+v", v.URLs[:2])
+	}
 	if strings.Join(got, ",") != want {
 		t.Errorf("urls\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
