@@ -194,6 +194,9 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	// HTML escaping is the caller's choice (the json format turns it off).
 	var b bytes.Buffer
+	// About what a lab run's checks take (2.7 KB each), so that the
+	// buffer is not grown by doubling through every size below it.
+	b.Grow(4096 + 3072*len(r.Checks))
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(plain(r)); err != nil {
