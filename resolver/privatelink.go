@@ -7,7 +7,7 @@ import "context"
 // answer): the mark of a private endpoint. It asks nothing new when the
 // name was looked up already in this run.
 func (s *Set) PrivateLink(ctx context.Context, host string) string {
-	c, i := s.waitPrimary(ctx, host)
+	c, i, _ := s.waitPrimary(ctx, host, false)
 	if i < 0 || !c.Views[i].Answered() {
 		return ""
 	}

@@ -433,11 +433,20 @@ func (s *Set) primary(views []View) int {
 // answer counts from k tries after the start. The first server in that order
 // that answers is taken; a silent server does not hold up the others, and
 // none is waited for once an answer is taken.
-func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
+//
+// With explain, a failed answer (NXDOMAIN, SERVFAIL, no data, nothing) is
+// not the end: the servers asked beside the VM's own (Azure DNS, a stub's
+// upstreams) are waited for too, within ctx, because what they say is what
+// tells why it failed, and the diagnosis counts on every failed name having
+// their view, not on which of them had answered by chance. A passing
+// answer waits for none of them.
+//
+// ranOut says ctx ended before the VM's own answer was settled.
+func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Comparison, chosen int, ranOut bool) {
 	name := canonical(host)
 	e := s.views(ctx, cacheKey{name: name})
 	fs := e.fs
-	c := Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure, Primary: -1}
+	c = Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure, Primary: -1}
 	var order []int
 	for i := range fs {
 		if !s.hasVNets || s.servers[i].Role == RoleVNet {
@@ -471,7 +480,7 @@ func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 	}
 	// Nothing changes pick's answer but a server's answer, the end of a
 	// turn, or ctx: wait for those instead of polling.
-	chosen := -1
+	chosen = -1
 	var answered chan struct{}
 	var turn *time.Timer
 	for {
@@ -516,26 +525,42 @@ func (s *Set) waitPrimary(ctx context.Context, host string) (Comparison, int) {
 	// Given up (the caller's time ran out, no server answered): a server
 	// that has said nothing by now did not answer within the time it had,
 	// which is a timeout, not "pending" (the future may close an instant
-	// after ctx, at the same deadline).
-	gaveUp := chosen < 0
+	// after ctx, at the same deadline). Every server having failed at once
+	// is no timeout of the others.
+	ranOut = chosen < 0 && ctx.Err() != nil
+	failed := chosen < 0 || fs[chosen].view.Reason() != probes.ReasonOK
 	if chosen < 0 && len(order) > 0 {
 		chosen = order[0]
 	}
-	// Every view is shown as far as it got; none is waited for.
+	// The failed answer's explanation: the servers beside the VM's.
+	waited := make([]bool, len(fs))
+	if explain && failed && !ranOut {
+		for i, f := range fs {
+			if slices.Contains(order, i) {
+				continue
+			}
+			waited[i] = true
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+			}
+		}
+	}
+	// Every view is shown as far as it got.
 	for i, f := range fs {
 		select {
 		case <-f.done:
 			c.Views[i] = f.view
 		default:
 			err := errPending
-			if gaveUp {
+			if ctx.Err() != nil && (ranOut || waited[i]) {
 				err = errTimeout
 			}
 			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: err}
 		}
 	}
 	c.Primary = chosen
-	return c, chosen
+	return c, chosen, ranOut
 }
 
 // errPending marks a server whose answer had not come when the caller moved on.
@@ -553,7 +578,7 @@ func (s *Set) LookupHost(ctx context.Context, host string) ([]string, error) {
 // wrong — a privatelink CNAME (a private endpoint) that ends at a public
 // address — a failed result for the probe to report instead of dialling.
 func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, error) {
-	c, i := s.waitPrimary(ctx, host)
+	c, i, ranOut := s.waitPrimary(ctx, host, true)
 	// probes files this map under the check's evidence key "dns".
 	exp := s.expect.Known()
 	ev := map[string]any{"host": c.Host, "resolvers": c.Evidence(exp)}
@@ -576,7 +601,7 @@ func (s *Set) LookupDetail(ctx context.Context, host string) (probes.Detail, err
 		return d, nil
 	}
 	if v.Reason() != probes.ReasonOK {
-		if ctx.Err() != nil && !v.Answered() && !errors.Is(v.Err, errMalformed) {
+		if ranOut && !v.Answered() && !errors.Is(v.Err, errMalformed) {
 			// A name-resolution timeout, unless the run's deadline ended it
 			// (probes.Classify looks at the run context first).
 			return d, &probes.DNSError{Outcome: probes.DNSTimeout, Name: c.Host, Server: v.Server.Addr.String(), Err: ctx.Err(), Truncated: errors.Is(v.Err, errTCPRetry)}

@@ -45,8 +45,9 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		if claimed[o.Check.ID] || !bad(o.Result) || !dnsFailure(o.Result) {
 			continue
 		}
-		// Azure DNS's view may be missing: the VM's own answer was taken
-		// without waiting for it (the resolver leaves pending views out).
+		// Azure DNS's view may be missing: a failed lookup waits for it, but
+		// only within the check's limit (the resolver leaves pending views
+		// out).
 		azureOK, azureSeen, azureServer := false, false, ""
 		for _, l := range o.Result.Lookups {
 			if l.Azure {
@@ -134,11 +135,15 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 					said = append(said, strings.ToUpper(strings.ReplaceAll(string(r), "-", " ")))
 				}
 			}
+			resolved := fmt.Sprintf(" that Azure DNS (%s) resolves", azureDNS)
+			if len(g.confirmed) < len(names) {
+				resolved = fmt.Sprintf(", %d of which Azure DNS (%s) resolves (it had not answered the others within their checks' limits)", len(g.confirmed), azureDNS)
+			}
 			out = append(out, report.Finding{
 				ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
 				Title: "DNS server " + addr + " does not forward to Azure DNS",
-				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s, %d of which Azure DNS (%s) was seen to resolve: it does not forward the names it does not host to Azure DNS.",
-					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), len(g.confirmed), azureDNS),
+				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s%s: it does not forward the names it does not host to Azure DNS.",
+					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), resolved),
 				Checks: ids(append(g.noFwd, nxdomainAt(in, claimed, g.server)...)),
 				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
 					"azure_dns_resolved": len(g.confirmed)},

@@ -124,14 +124,15 @@ func TestResolverNoForward(t *testing.T) {
 }
 
 func TestResolverNoForwardWithAzurePending(t *testing.T) {
-	// The VM's answer was taken before Azure DNS's came: those names count
-	// with the ones Azure DNS was seen to resolve.
+	// The check's limit ended before Azure DNS answered: that name counts
+	// with the failing ones, not with those Azure DNS resolves.
 	pending := dnsFail(table, probes.ReasonNXDomain, probes.ReasonNXDomain, "x")
 	pending.Result.Lookups = pending.Result.Lookups[:1]
 	fs := diagnose(t,
 		dnsFail(blob, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
 		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"), pending)
-	if f := only(t, fs, IDResolverNoFwd); len(f.Checks) != 3 || f.Evidence["azure_dns_resolved"] != 2 {
+	if f := only(t, fs, IDResolverNoFwd); len(f.Checks) != 3 || f.Evidence["azure_dns_resolved"] != 2 ||
+		!strings.Contains(f.Cause, "for 3 names, 2 of which Azure DNS (168.63.129.16) resolves (it had not answered") {
 		t.Errorf("%+v", f)
 	}
 	// Never seen resolving any of them: no claim about forwarding.
@@ -487,7 +488,7 @@ func TestResolverNoForwardCountsNames(t *testing.T) {
 		dnsFail(blob2, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.1"),
 		dnsFail(sql, probes.ReasonNXDomain, probes.ReasonNXDomain, "20.60.1.2"))
 	f := only(t, fs, IDResolverNoFwd)
-	if !strings.Contains(f.Cause, "for 2 names, 2 of which Azure DNS") || f.Evidence["azure_dns_resolved"] != 2 || len(f.Checks) != 3 {
+	if !strings.Contains(f.Cause, "for 2 names that Azure DNS (168.63.129.16) resolves:") || f.Evidence["azure_dns_resolved"] != 2 || len(f.Checks) != 3 {
 		t.Errorf("%s %v", f.Cause, f.Evidence)
 	}
 }
