@@ -142,7 +142,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 	transport := o.ARMTransport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.DialContext = newARMDialer(o.ConnectTimeout).DialContext // armdial.go
 		t.TLSHandshakeTimeout = o.ConnectTimeout
 		transport = &http.Client{Transport: t}
 	}
