@@ -252,7 +252,7 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 			return r
 		}
 		msg := "the instance was not asked: " + noAnswer[0]
-		hint := "Allow " + azureConnectivityAction() + " to this VM's identity on the instance, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
+		hint := "Allow " + azurectx.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
 		r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 		if denied != nil && strings.HasPrefix(denied.Permission, "Microsoft.") {
 			r.NeedsARM = &probes.ARMNeed{Why: denied.Message, Permission: denied.Permission, Command: denied.CLI}
@@ -289,10 +289,6 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 	}
 	r.Evidence = ev
 	return r
-}
-
-func azureConnectivityAction() string {
-	return "the ConnectivityCheck action (see `az provider operation show -n Microsoft.ApiManagement`)"
 }
 
 // issuesWords names the issues a path's hops carry: ", NetworkSecurityRule at

@@ -68,11 +68,10 @@ func (c Connectivity) Unreached() bool {
 		strings.EqualFold(c.Status, "degraded") && c.ProbesSent > 0 && c.ProbesFailed >= c.ProbesSent
 }
 
-// ConnectivityPermission is what to allow when the call is refused: the
-// action Resource Manager named in its refusal when it did, else words
-// that send the reader to the provider's operation list (the operation's
-// name is not guessed).
-const connectivityAction = "the ConnectivityCheck action on the instance (see `az provider operation show -n Microsoft.ApiManagement`)"
+// ConnectivityAction is what to allow when the call is refused and
+// Resource Manager's refusal names no action: words that send the reader to
+// the provider's operation list (the operation's name is not guessed).
+const ConnectivityAction = "the ConnectivityCheck action on the instance (see `az provider operation show -n Microsoft.ApiManagement`)"
 
 // Bounds on what one answer may add to a report.
 const (
@@ -117,7 +116,7 @@ func newConnectivityRead(id string) *Read {
 	if id == "" {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME"
 	}
-	return &Read{Name: "apim-connectivity-check", Permission: connectivityAction,
+	return &Read{Name: "apim-connectivity-check", Permission: ConnectivityAction,
 		CLI: "az rest --method post --url " + id + "/connectivityCheck?api-version=" + apimAPIVersion + ` --body '{"source":{"region":"REGION"},"destination":{"address":"HOST","port":PORT},"protocol":"TCP"}'`}
 }
 
