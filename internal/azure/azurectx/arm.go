@@ -264,6 +264,7 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 			s.mu.Lock()
 			id := s.snap.JumpboxSubnetID
 			s.mu.Unlock()
+			id = s.classicSubnet(ctx, apimDone, id)
 			wg.Go(func() { s.readConfigured(ctx, id) })
 		}
 	} else {
@@ -796,7 +797,10 @@ type apimResource struct {
 		VirtualNetworkType  string   `json:"virtualNetworkType"`
 		PlatformVersion     string   `json:"platformVersion"`
 		AdditionalLocations []struct {
-			Location string `json:"location"`
+			Location                    string `json:"location"`
+			VirtualNetworkConfiguration *struct {
+				SubnetResourceID string `json:"subnetResourceId"`
+			} `json:"virtualNetworkConfiguration"`
 		} `json:"additionalLocations"`
 		VirtualNetworkConfiguration *struct {
 			SubnetResourceID string `json:"subnetResourceId"`
@@ -814,6 +818,9 @@ func (a apimResource) info() *APIMInfo {
 	for _, l := range a.Properties.AdditionalLocations {
 		if l.Location != "" {
 			i.AdditionalLocations = append(i.AdditionalLocations, l.Location)
+			if l.VirtualNetworkConfiguration != nil && l.VirtualNetworkConfiguration.SubnetResourceID != "" {
+				i.AdditionalSubnets = append(i.AdditionalSubnets, LocationSubnet{Location: l.Location, SubnetID: l.VirtualNetworkConfiguration.SubnetResourceID})
+			}
 		}
 	}
 	if a.Properties.VirtualNetworkConfiguration != nil {

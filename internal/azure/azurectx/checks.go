@@ -38,6 +38,17 @@ const (
 
 func classic(mode probes.Mode) bool { return mode.Classic() }
 
+// judgedNote says, in a route.* or subnet.* verdict that does not say it
+// already, that the subnet judged is the instance's and not this VM's.
+func judgedNote(res probes.Result, s *Snapshot) probes.Result {
+	if !s.judgesOtherSubnet() || s.Subnet == nil || s.Subnet.Name == "" || res.Reason == probes.ReasonNotApplicable ||
+		strings.Contains(res.Message, s.Subnet.Name) {
+		return res
+	}
+	res.Message += " [the instance's subnet " + s.Subnet.Name + "; apimprobe runs in another]"
+	return res
+}
+
 // tunnelHint makes route.forced-tunnel's advice for traffic forced through
 // an appliance or gateway fit the mode: only the classic tiers have
 // management traffic on 3443 whose replies need an ApiManagement → Internet
@@ -68,7 +79,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 	var out []probes.Check
 
 	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
-		out = append(out, analysisCheck(src, c, applies, naWhy, run))
+		out = append(out, analysisCheck(src, c, applies, naWhy, func(s *Snapshot) probes.Result { return judgedNote(run(s), s) }))
 	}
 	// addRoute is add for a route analysis, which may take the wire's word
 	// (route.egress-ip) where the configured view cannot see.
@@ -76,12 +87,12 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		c = analysisCheck(src, c, applies, naWhy, nil)
 		if c.Preset == nil {
 			c.Probe = analysisCtx(src, func(ctx context.Context, s *Snapshot) probes.Result {
-				return run(s, func() *probes.Result {
+				return judgedNote(run(s, func() *probes.Result {
 					if opts.Wire == nil {
 						return nil
 					}
 					return opts.Wire.Egress(ctx)
-				})
+				}), s)
 			})
 		}
 		out = append(out, c)
@@ -387,8 +398,22 @@ func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
 		return base, nil
 	}
 	if servicetags.RegionalAllowed(base) {
-		if t, ok := s.ServiceTags.Regional(base, s.Region); ok {
-			return t.Name, t.Prefixes
+		// The judged subnet's location (a multi-region instance's
+		// additional one when this VM's subnet is that location's) and the
+		// primary's: each region's subnet needs both (azure-facts §11.6).
+		regions := []string{nonEmpty(s.JudgedLocation, s.Region)}
+		if s.APIM != nil && s.APIM.Location != "" && s.JudgedLocation != "" && regionName(s.APIM.Location) != regionName(s.JudgedLocation) {
+			regions = append(regions, s.APIM.Location)
+		}
+		var names []string
+		var pfx []netip.Prefix
+		for _, r := range regions {
+			if t, ok := s.ServiceTags.Regional(base, r); ok {
+				names, pfx = append(names, t.Name), append(pfx, t.Prefixes...)
+			}
+		}
+		if len(names) > 0 {
+			return strings.Join(names, " and "), pfx
 		}
 	}
 	return base, s.ServiceTags.Prefixes(base)
@@ -595,9 +620,13 @@ func otherSubnet(res probes.Result, s *Snapshot) probes.Result {
 	if s.JumpboxSubnetID != "" {
 		here = "subnet " + shortID(s.JumpboxSubnetID)
 	}
-	res.Message += fmt.Sprintf(" [judged on the instance's subnet %s; apimprobe runs in %s, since a v2 subnet holds nothing but the instance: "+
+	why := "since a v2 subnet holds nothing but the instance"
+	if !s.v2 {
+		why = "not in the instance's"
+	}
+	res.Message += fmt.Sprintf(" [judged on the instance's subnet %s; apimprobe runs in %s, %s: "+
 		"the route.* and subnet.* verdicts are about the instance's subnet (configured view), while the dns.*, outbound.* and tls.* results "+
-		"carry over only as far as this VM's subnet shares the instance's NSG rules, route table and DNS servers]", s.Subnet.Name, here)
+		"carry over only as far as this VM's subnet shares the instance's NSG rules, route table and DNS servers]", s.Subnet.Name, here, why)
 	if res.Evidence == nil {
 		res.Evidence = map[string]any{}
 	}

@@ -497,6 +497,11 @@ func regionResult(s *Snapshot, o Options) probes.Result {
 	switch {
 	case o.Phase != probes.DeployPre && s.APIM != nil && s.APIM.Location != "":
 		region, from, instSub = s.APIM.Location, "the instance's location", subscriptionOf(s.APIM.ID)
+		if s.JudgedLocation != "" && regionName(s.JudgedLocation) != regionName(s.APIM.Location) {
+			// A multi-region instance: the judged subnet is this
+			// location's (§12.7).
+			region, from = s.JudgedLocation, "the location of the instance whose subnet is judged"
+		}
 	case o.Region != "":
 		region, from = o.Region, "--region"
 	}

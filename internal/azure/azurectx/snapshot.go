@@ -138,6 +138,24 @@ type APIMInfo struct {
 	// AdditionalLocations are the regions of a multi-region instance
 	// besides Location.
 	AdditionalLocations []string
+	// AdditionalSubnets are the subnets of the additional locations that
+	// name one (virtualNetworkConfiguration per location, §12.7).
+	AdditionalSubnets []LocationSubnet
+}
+
+// LocationSubnet is one location of the instance and its subnet.
+type LocationSubnet struct{ Location, SubnetID string }
+
+// Subnets are the instance's subnets, the primary location's first.
+func (a *APIMInfo) Subnets() []LocationSubnet {
+	if a == nil {
+		return nil
+	}
+	var out []LocationSubnet
+	if a.SubnetID != "" {
+		out = append(out, LocationSubnet{Location: a.Location, SubnetID: a.SubnetID})
+	}
+	return append(out, a.AdditionalSubnets...)
 }
 
 // Snapshot is everything Resource Manager told, and what it refused.
@@ -175,6 +193,10 @@ type Snapshot struct {
 	// cannot be inside it.
 	Subnet         *SubnetInfo
 	InstanceSubnet bool
+	// JudgedLocation is the instance's location whose subnet is judged
+	// ("" when unknown): regional service tags are that location's and
+	// the primary's (§11.6).
+	JudgedLocation string
 	// instanceSubnetUnknown: a v2 mode, and neither --apim-subnet nor the
 	// instance named its subnet.
 	instanceSubnetUnknown bool

@@ -97,6 +97,19 @@ func neededTags(snap *Snapshot) []string {
 			out = append(out, r.ServiceTags...)
 		}
 	}
+	// The regional tags of the instance's locations, which a region's
+	// analyses judge beside its own (§11.6): a list cached for another
+	// instance may lack them.
+	if a := snap.APIM; a != nil {
+		for _, loc := range append([]string{a.Location, snap.JudgedLocation}, a.AdditionalLocations...) {
+			if loc == "" {
+				continue
+			}
+			for _, base := range []string{"Storage", "Sql", "EventHub"} {
+				out = append(out, base+"."+regionName(loc))
+			}
+		}
+	}
 	return out
 }
 
