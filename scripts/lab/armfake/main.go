@@ -54,6 +54,13 @@ type knobs struct {
 	// V2Integrated: snet-apim-v2 is delegated to Microsoft.Web/serverFarms
 	// (Standard/Premium v2 outbound integration) instead.
 	V2Integrated bool `json:"v2_integrated"`
+	// InstanceOtherSubnet: the classic instance lives in snet-apim-prod
+	// (198.18.5.0/24, the same NSG), the jumpbox in snet-apim beside it.
+	InstanceOtherSubnet bool `json:"instance_other_subnet"`
+	// InstanceMultiRegion: the instance's primary location is North
+	// Europe in snet-apim-prod; its additional location West Europe is in
+	// snet-apim, the jumpbox's subnet.
+	InstanceMultiRegion bool `json:"instance_multi_region"`
 	// HubDNS: a landing zone's spoke. The lab VNet's own space is the
 	// subnets' (198.18.1.0/24, 198.18.4.0/24); the custom DNS server
 	// (198.18.2.53) lives in a hub VNet (198.18.2.0/24) reached over a
@@ -82,24 +89,27 @@ type knobs struct {
 }
 
 const (
-	sub     = "00000000-0000-0000-0000-000000000000"
-	rg      = "/subscriptions/" + sub + "/resourceGroups/lab-rg"
-	net     = rg + "/providers/Microsoft.Network"
-	vnetID  = net + "/virtualNetworks/lab-vnet"
-	snetID  = vnetID + "/subnets/snet-apim"
-	snetV2  = vnetID + "/subnets/snet-apim-v2"
-	nicID   = net + "/networkInterfaces/jump-nic"
-	nsgID   = net + "/networkSecurityGroups/nsg-apim"
-	nsgV2ID = net + "/networkSecurityGroups/nsg-apim-v2"
-	rtID    = net + "/routeTables/rt-apim"
-	avnmID  = net + "/networkManagers/avnm-lab"
-	hubID   = "/subscriptions/" + sub + "/resourceGroups/lab-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
-	hubGW   = "198.18.2.4" // the hub gateway's address, next hop of its BGP routes
-	hubNet  = "198.18.2.0/24"
-	onPrem  = "198.18.100.0/24"
-	apimID  = rg + "/providers/Microsoft.ApiManagement/service/contoso"
-	jumpIP  = "198.18.1.10"
-	nvaIP   = "198.18.1.1"
+	sub    = "00000000-0000-0000-0000-000000000000"
+	rg     = "/subscriptions/" + sub + "/resourceGroups/lab-rg"
+	net    = rg + "/providers/Microsoft.Network"
+	vnetID = net + "/virtualNetworks/lab-vnet"
+	snetID = vnetID + "/subnets/snet-apim"
+	snetV2 = vnetID + "/subnets/snet-apim-v2"
+	// snetProd is a classic instance's own subnet when the jumpbox runs in
+	// snet-apim beside it (knob instance_other_subnet).
+	snetProd = vnetID + "/subnets/snet-apim-prod"
+	nicID    = net + "/networkInterfaces/jump-nic"
+	nsgID    = net + "/networkSecurityGroups/nsg-apim"
+	nsgV2ID  = net + "/networkSecurityGroups/nsg-apim-v2"
+	rtID     = net + "/routeTables/rt-apim"
+	avnmID   = net + "/networkManagers/avnm-lab"
+	hubID    = "/subscriptions/" + sub + "/resourceGroups/lab-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
+	hubGW    = "198.18.2.4" // the hub gateway's address, next hop of its BGP routes
+	hubNet   = "198.18.2.0/24"
+	onPrem   = "198.18.100.0/24"
+	apimID   = rg + "/providers/Microsoft.ApiManagement/service/contoso"
+	jumpIP   = "198.18.1.10"
+	nvaIP    = "198.18.1.1"
 )
 
 // Service tags in the lab: "Azure" is 198.19.0.0/16, its services in
@@ -111,8 +121,10 @@ var tags = map[string][]string{
 	"ApiManagement.WestEurope":    {"198.19.200.0/25"},
 	"Storage":                     {"198.19.16.0/20"},
 	"Storage.WestEurope":          {"198.19.16.0/21"},
+	"Storage.NorthEurope":         {"198.19.24.0/21"},
 	"Sql":                         {"198.19.16.0/20"},
 	"Sql.WestEurope":              {"198.19.16.0/21"},
+	"Sql.NorthEurope":             {"198.19.24.0/21"},
 	"EventHub":                    {"198.19.16.0/20"},
 	"EventHub.WestEurope":         {"198.19.16.0/21"},
 	"AzureKeyVault":               {"198.19.16.0/20"},
@@ -223,6 +235,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			props["routeTable"] = map[string]any{"id": rtID}
 		}
 		writeJSON(w, 200, map[string]any{"id": snetID, "name": "snet-apim", "properties": props})
+	case r.Method == http.MethodGet && strings.EqualFold(p, snetProd):
+		props := map[string]any{"addressPrefix": "198.18.5.0/24", "networkSecurityGroup": map[string]any{"id": nsgID}, "delegations": []any{}}
+		writeJSON(w, 200, map[string]any{"id": snetProd, "name": "snet-apim-prod", "properties": props})
 	case r.Method == http.MethodGet && strings.EqualFold(p, snetV2):
 		delegation := "Microsoft.Web/hostingEnvironments"
 		if k.V2Integrated {
@@ -252,8 +267,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, dependencies())
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID):
 		subnet := snetID
-		if k.V2Subnet {
+		switch {
+		case k.V2Subnet:
 			subnet = snetV2
+		case k.InstanceOtherSubnet:
+			subnet = snetProd
 		}
 		// The mode is in the resource (azure-facts §12.7): a classic
 		// Developer instance, internal; Premium v2 injected (Internal) in
@@ -265,11 +283,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case k.V2Subnet:
 			sku = "PremiumV2"
 		}
-		writeJSON(w, 200, map[string]any{"id": apimID, "name": "contoso", "location": "West Europe",
-			"sku": map[string]any{"name": sku, "capacity": 1},
-			"properties": map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
-				"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": vnetType,
-				"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}})
+		location := "West Europe"
+		props := map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
+			"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": vnetType,
+			"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}
+		if k.InstanceMultiRegion {
+			location = "North Europe"
+			props["virtualNetworkConfiguration"] = map[string]any{"subnetResourceId": snetProd}
+			props["additionalLocations"] = []any{map[string]any{"location": "West Europe", "sku": map[string]any{"name": sku, "capacity": 1},
+				"privateIPAddresses": []string{"198.18.1.5"}, "virtualNetworkConfiguration": map[string]any{"subnetResourceId": snetID}}}
+		}
+		writeJSON(w, 200, map[string]any{"id": apimID, "name": "contoso", "location": location,
+			"sku": map[string]any{"name": sku, "capacity": 1}, "properties": props})
 	default:
 		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '"+p+"' was not found.")
 	}
@@ -624,7 +649,7 @@ func serviceTags() map[string]any {
 		}
 		name := fmt.Sprintf("LabFiller%04d.Region%02d", i, i%60)
 		values = append(values, map[string]any{"name": name, "id": name, "properties": map[string]any{
-			"changeNumber": "1", "region": fmt.Sprintf("region%02d", i%60), "systemService": "LabFiller", "addressPrefixes": ps,
+			"changeNumber": "2", "region": fmt.Sprintf("region%02d", i%60), "systemService": "LabFiller", "addressPrefixes": ps,
 			"networkFeatures": []string{"API", "NSG", "UDR", "FW"}}})
 	}
 	for name, ps := range tags {
@@ -633,8 +658,8 @@ func serviceTags() map[string]any {
 			region = strings.ToLower(r)
 		}
 		values = append(values, map[string]any{"name": name, "id": name, "properties": map[string]any{
-			"changeNumber": "1", "region": region, "systemService": "", "addressPrefixes": ps, "networkFeatures": []string{"API", "NSG", "UDR", "FW"}}})
+			"changeNumber": "2", "region": region, "systemService": "", "addressPrefixes": ps, "networkFeatures": []string{"API", "NSG", "UDR", "FW"}}})
 	}
 	return map[string]any{"name": "Public", "id": "/subscriptions/" + sub + "/providers/Microsoft.Network/serviceTags/Public",
-		"type": "Microsoft.Network/serviceTags", "changeNumber": "1", "cloud": "Public", "values": values}
+		"type": "Microsoft.Network/serviceTags", "changeNumber": "2", "cloud": "Public", "values": values}
 }

@@ -323,6 +323,27 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// A classic instance judged from a jumpbox in another subnet
+		// (azure-facts §12): the instance's subnet, on its configured view.
+		name: "arm-jumpbox-other-subnet", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		checks: []want{
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"judged on the instance's subnet snet-apim-prod", "apimprobe runs in subnet snet-apim, not in the instance's"}},
+			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-prod"}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-prod"}},
+			{id: "subnet.nsg.outbound-dns-53", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"snet-apim-prod"}},
+		},
+	},
+	{
+		// A multi-region instance whose additional location's subnet is
+		// the jumpbox's (azure-facts §12.7).
+		name: "arm-multi-region", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		checks: []want{
+			{id: "route.dependency.storage", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Storage.WestEurope and Storage.NorthEurope", "effective routes of this VM's NIC"}},
+			{id: "route.dependency.sql", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Sql.WestEurope and Sql.NorthEurope"}},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
 		// The operator's --mode contradicts the instance (azure-facts §12.7).
 		name: "arm-mode-mismatch", verdict: report.Blocked, exit: 1, messages: true, finding: "instance.mode-mismatch",
 		args: []string{"--mode", "external"},
@@ -877,6 +898,12 @@ var signals = map[string][]signal{
 	},
 	"arm-throttled": {
 		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "429"},
+	},
+	"arm-jumpbox-other-subnet": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: "snet-apim-prod"},
+	},
+	"arm-multi-region": {
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"additionalLocations":[{"location":"West Europe"`},
 	},
 	"arm-mode-mismatch": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"virtualNetworkType":"Internal"`},
