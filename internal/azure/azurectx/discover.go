@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"sync"
@@ -112,6 +113,18 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 		c.set("subnet", &c.Subnet, in.Subnet, SourceIMDS)
 		if cl, ok := CloudOfEnvironment(in.AzEnvironment); ok && c.Cloud == "" {
 			c.Cloud, c.Sources["cloud"] = cl, SourceIMDS
+		}
+	}
+	if c.Subnet == "" {
+		// No metadata service (or it named no subnet): the interface's
+		// own address and prefix, never a guess.
+		addrs := opts.InterfaceAddrs
+		if addrs == nil {
+			addrs = net.InterfaceAddrs
+		}
+		if ip, p, ok := interfaceSubnet(azureDNSVIP, addrs); ok {
+			c.set("subnet", &c.Subnet, p.String(), SourceInterface)
+			c.set("vm_private_ip", &c.VMPrivateIP, ip.String(), SourceInterface)
 		}
 	}
 

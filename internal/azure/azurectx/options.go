@@ -11,6 +11,7 @@ package azurectx
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,6 +78,10 @@ type Options struct {
 	// Service is the APIM instance name (--service); Mode its network mode.
 	Service string
 	Mode    probes.Mode
+	// InterfaceAddrs lists this machine's interface addresses for the
+	// subnet fallback without the metadata service (nil: the machine's own,
+	// net.InterfaceAddrs).
+	InterfaceAddrs func() ([]net.Addr, error)
 	// ModeAuto: no --mode was given; the mode is the instance's, from its
 	// resource (ModeOf), and Mode is only what is assumed until it is read.
 	ModeAuto bool
