@@ -75,6 +75,9 @@ type scenario struct {
 	lastReadLag time.Duration
 	// within: the run must end within this, however long its --deadline.
 	within time.Duration
+	// subnetFrom: context.subnet must be the lab's 198.18.1.0/24 from this
+	// source.
+	subnetFrom string
 	// mode: context.mode must be this, from Resource Manager (sources.mode arm).
 	mode probes.Mode
 	// resolvers: context.resolver_sources must hold these (address → source).
@@ -341,6 +344,16 @@ var scenarios = []scenario{
 			{id: "route.dependency.storage", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Storage.WestEurope and Storage.NorthEurope", "effective routes of this VM's NIC"}},
 			{id: "route.dependency.sql", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Sql.WestEurope and Sql.NorthEurope"}},
 			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		// No metadata service: the subnet is the interface's (azure-facts
+		// §12), never a guess.
+		name: "no-imds", verdict: report.Ready, exit: 0, subnetFrom: "interface",
+		args: []string{"--imds-endpoint", "http://198.19.169.254:9", "--arm=false"},
+		checks: []want{
+			{id: "dns.gateway", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
 		},
 	},
 	{
@@ -905,6 +918,9 @@ var signals = map[string][]signal{
 	"arm-multi-region": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"additionalLocations":[{"location":"West Europe"`},
 	},
+	"no-imds": {
+		{cmd: "ip -4 -o addr show dev " + prefix + "jump0", out: "198.18.1.10/24"},
+	},
 	"arm-mode-mismatch": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"virtualNetworkType":"Internal"`},
 	},
@@ -1077,6 +1093,11 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 	}
 	if code != 0 && code != 1 {
 		t.Fatalf("exit code %d: the run did not produce a verdict\nstderr:\n%s", code, stderr)
+	}
+	if sc.subnetFrom != "" && (rep.Context.Subnet != "198.18.1.0/24" || rep.Context.Sources["subnet"] != sc.subnetFrom ||
+		rep.Context.VMPrivateIP != "198.18.1.10" || rep.Context.Sources["vm_private_ip"] != sc.subnetFrom) {
+		t.Errorf("context subnet %q (%s), vm %q (%s), want 198.18.1.0/24 and 198.18.1.10 from %s", rep.Context.Subnet, rep.Context.Sources["subnet"],
+			rep.Context.VMPrivateIP, rep.Context.Sources["vm_private_ip"], sc.subnetFrom)
 	}
 	if sc.mode != "" && (rep.Context.Mode != sc.mode || rep.Context.Sources["mode"] != "arm") {
 		t.Errorf("context mode %q from %q, want %q from arm", rep.Context.Mode, rep.Context.Sources["mode"], sc.mode)
