@@ -76,29 +76,10 @@ func newBackendsRead(name, service, id string) *Read {
 // readBackends reads both lists of the instance the apim read found, in
 // parallel. nextLinks go through getJSON like every other read's.
 func (s *armSession) readBackends(ctx context.Context, in *Instance) {
-	s.mu.Lock()
-	a := s.snap.APIM
-	apimRead := s.snap.Reads[ReadAPIM]
-	s.mu.Unlock()
-	if a == nil || a.ID == "" {
-		why := "the instance's resource could not be read in time"
-		if apimRead != nil && apimRead.Message != "" {
-			why = "the instance's resource could not be read (" + apimRead.Message + ")"
-		}
-		for _, n := range []string{ReadBackends, ReadAPIs} {
-			r := newBackendsRead(n, s.o.Service, "")
-			notMade(r, apimRead, why)
-			s.record(r)
-		}
-		return
+	list := func(name string) instanceRead {
+		return instanceRead{name, func(ctx context.Context, id, apimName string) { s.readBackendList(ctx, name, id, apimName) }}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.readBackendList(ctx, ReadBackends, a.ID, a.Name)
-	}()
-	s.readBackendList(ctx, ReadAPIs, a.ID, a.Name)
-	<-done
+	s.afterInstance(ctx, newBackendsRead, list(ReadBackends), list(ReadAPIs))
 }
 
 func (s *armSession) readBackendList(ctx context.Context, name, id, service string) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apimprobe/apimprobe/probes"
@@ -151,6 +152,21 @@ const maxRows = 500
 // instance the apim read found, in parallel, each bounded by the reads'
 // context like every other read.
 func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
+	s.afterInstance(ctx, newInstanceRead,
+		instanceRead{ReadNetworkStatus, s.readNetworkStatus},
+		instanceRead{ReadDependencies, s.readDependencies})
+}
+
+// instanceRead is one read of the instance's own resource tree: its name
+// and what reads it, given the instance's resource id and name.
+type instanceRead struct {
+	name string
+	read func(ctx context.Context, id, apimName string)
+}
+
+// afterInstance runs reads that need the instance the apim read found, in
+// parallel; without the instance, each is recorded as not made, saying why.
+func (s *armSession) afterInstance(ctx context.Context, newRead func(name, service, id string) *Read, reads ...instanceRead) {
 	s.mu.Lock()
 	a := s.snap.APIM
 	apimRead := s.snap.Reads[ReadAPIM]
@@ -160,20 +176,18 @@ func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
 		if apimRead != nil && apimRead.Message != "" {
 			why = "the instance's resource could not be read (" + apimRead.Message + ")"
 		}
-		for _, n := range []string{ReadNetworkStatus, ReadDependencies} {
-			r := newInstanceRead(n, s.o.Service, "")
+		for _, rd := range reads {
+			r := newRead(rd.name, s.o.Service, "")
 			notMade(r, apimRead, why)
 			s.record(r)
 		}
 		return
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.readNetworkStatus(ctx, a.ID, a.Name)
-	}()
-	s.readDependencies(ctx, a.ID, a.Name)
-	<-done
+	var wg sync.WaitGroup
+	for _, rd := range reads {
+		wg.Go(func() { rd.read(ctx, a.ID, a.Name) })
+	}
+	wg.Wait()
 }
 
 // newInstanceRead fills the permission and the equivalent az command of a
