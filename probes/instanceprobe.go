@@ -1,5 +1,10 @@
 package probes
 
+import (
+	"sort"
+	"strings"
+)
+
 // The instance's own probe of a destination (ConnectivityCheck, run from
 // the instance's machines), beside this VM's check of the same
 // destination.
@@ -72,6 +77,31 @@ func (p *InstanceProbe) Issues() []ProbeIssue {
 	var out []ProbeIssue
 	for _, h := range p.Hops {
 		out = append(out, h.Issues...)
+	}
+	return out
+}
+
+// IssueWords names the issues the hops carry, in path order:
+// "NetworkSecurityRule at VirtualAppliance 10.0.0.4 (RuleName=Deny…)".
+func IssueWords(hops []ProbeHop) []string {
+	var out []string
+	for _, h := range hops {
+		for _, is := range h.Issues {
+			w := is.Type
+			if w == "" {
+				w = "an issue"
+			}
+			w += " at " + strings.TrimSpace(h.Type+" "+h.Address)
+			if len(is.Context) > 0 {
+				var kv []string
+				for k, v := range is.Context {
+					kv = append(kv, k+"="+v)
+				}
+				sort.Strings(kv)
+				w += " (" + strings.Join(kv, ", ") + ")"
+			}
+			out = append(out, w)
+		}
 	}
 	return out
 }

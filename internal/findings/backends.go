@@ -2,7 +2,6 @@ package findings
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/report"
@@ -46,7 +45,7 @@ func instancePathRule(in *Input, claimed map[string]bool) []report.Finding {
 		hit = append(hit, o)
 		required = required || o.Check.Required
 		dests = append(dests, probeEvidence(o))
-		issues = append(issues, issueWords(ip)...)
+		issues = append(issues, probes.IssueWords(ip.Hops)...)
 	}
 	if len(hit) == 0 {
 		return nil
@@ -102,7 +101,7 @@ func backendUnreachableRule(in *Input, claimed map[string]bool) []report.Finding
 		hit = append(hit, o)
 		required = required || o.Check.Required
 		dests = append(dests, probeEvidence(o))
-		issues = append(issues, issueWords(ip)...)
+		issues = append(issues, probes.IssueWords(ip.Hops)...)
 		phases = append(phases, fmt.Sprintf("%s: %s in %s", o.Check.Target.String(), o.Result.Reason, o.Result.FailedPhase))
 	}
 	if len(hit) == 0 {
@@ -146,26 +145,6 @@ func probeEvidence(o probes.Outcome) map[string]any {
 		ev["hops"] = ip.Hops
 	}
 	return ev
-}
-
-// issueWords are the issues of the instance's path, in words.
-func issueWords(ip *probes.InstanceProbe) []string {
-	var out []string
-	for _, h := range ip.Hops {
-		for _, is := range h.Issues {
-			w := or(is.Type, "an issue") + " at " + strings.TrimSpace(h.Type+" "+h.Address)
-			if len(is.Context) > 0 {
-				var kv []string
-				for k, v := range is.Context {
-					kv = append(kv, k+"="+v)
-				}
-				sort.Strings(kv)
-				w += " (" + strings.Join(kv, ", ") + ")"
-			}
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func targets(os []probes.Outcome) []string {

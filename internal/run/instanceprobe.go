@@ -294,25 +294,10 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 // issuesWords names the issues a path's hops carry: ", NetworkSecurityRule at
 // VirtualAppliance 10.0.0.4 (RuleName=Deny…)".
 func issuesWords(hops []probes.ProbeHop) string {
-	var out []string
-	for _, h := range hops {
-		for _, is := range h.Issues {
-			w := nonEmpty(is.Type, "issue") + " at " + strings.TrimSpace(h.Type+" "+h.Address)
-			if len(is.Context) > 0 {
-				var kv []string
-				for k, v := range is.Context {
-					kv = append(kv, k+"="+v)
-				}
-				sort.Strings(kv)
-				w += " (" + strings.Join(kv, ", ") + ")"
-			}
-			out = append(out, w)
-		}
+	if words := probes.IssueWords(hops); len(words) > 0 {
+		return ": " + strings.Join(words, "; ")
 	}
-	if len(out) == 0 {
-		return ""
-	}
-	return ": " + strings.Join(out, "; ")
+	return ""
 }
 
 // Meanings of the comparisons.
