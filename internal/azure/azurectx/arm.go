@@ -254,9 +254,22 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 	if nicID != "" {
 		nsgID, ok = s.readNIC(ctx, nicID, in)
 	}
-	if ok {
+	if _, inScaleSet := scaleSetNIC(nicID); ok && inScaleSet {
+		// No effective views exist for it (vmss.go): the checks judge the
+		// configured view and say why.
+		rg, nic := s.rgNIC(in)
+		for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs} {
+			r := newRead(n, rg, nic, in)
+			r.Status, r.Message = ReadNotTried, noEffectiveViewForScaleSet
+			// This NIC's command would be refused too.
+			r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
+			s.record(r)
+		}
+	} else if ok {
 		wg.Go(func() { s.readEffectiveRoutes(ctx) })
 		wg.Go(func() { s.readEffectiveNSGs(ctx) })
+	}
+	if ok {
 		if nsgID != "" {
 			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
 		}
@@ -579,6 +592,9 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 
 func (s *armSession) readVM(ctx context.Context, in *Instance) string {
 	r := newRead(ReadVM, in.ResourceGroup, "", in)
+	if p, ok := scaleSetVM(in.ResourceID); ok {
+		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
+	}
 	start := s.begin(r.Name)
 	var vm struct {
 		Properties struct {
@@ -625,6 +641,10 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) (n
 	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
 	s.mu.Unlock()
 	r := newRead(ReadNIC, rg, name, in)
+	vmss, inScaleSet := scaleSetNIC(nicID)
+	if inScaleSet {
+		r.Permission, r.CLI = scaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
+	}
 	start := s.begin(r.Name)
 	if perr != nil {
 		s.settle(ctx, r, start, &malformedError{"the VM's NIC id does not parse: " + perr.Error()})
@@ -634,10 +654,19 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) (n
 	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.cred, s.clientOp)
 	var subnetID, ip string
 	if err == nil {
-		var resp armnetwork.InterfacesClientGetResponse
-		resp, err = client.Get(ctx, rg, name, nil)
-		if err == nil && resp.Properties != nil {
-			for _, ipc := range resp.Properties.IPConfigurations {
+		var nic armnetwork.Interface
+		if inScaleSet {
+			// Its own path: the plain one is 404 (vmss.go).
+			var resp armnetwork.InterfacesClientGetVirtualMachineScaleSetNetworkInterfaceResponse
+			resp, err = client.GetVirtualMachineScaleSetNetworkInterface(ctx, rg, vmss.vmss, vmss.instance, name, nil)
+			nic = resp.Interface
+		} else {
+			var resp armnetwork.InterfacesClientGetResponse
+			resp, err = client.Get(ctx, rg, name, nil)
+			nic = resp.Interface
+		}
+		if err == nil && nic.Properties != nil {
+			for _, ipc := range nic.Properties.IPConfigurations {
 				if ipc == nil || ipc.Properties == nil || ipc.Properties.Subnet == nil || ipc.Properties.Subnet.ID == nil {
 					continue
 				}
@@ -646,7 +675,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) (n
 					subnetID, ip = *ipc.Properties.Subnet.ID, pip
 				}
 			}
-			if g := resp.Properties.NetworkSecurityGroup; g != nil {
+			if g := nic.Properties.NetworkSecurityGroup; g != nil {
 				nsgID = deref(g.ID)
 			}
 		}

@@ -37,6 +37,9 @@ type imdsDoc struct {
 		SubscriptionID    string `json:"subscriptionId"`
 		ResourceID        string `json:"resourceId"`
 		AzEnvironment     string `json:"azEnvironment"`
+		// VMScaleSetName is set on a scale set's VM, whose name is then
+		// {vmScaleSetName}_{instanceId} in a Uniform scale set.
+		VMScaleSetName string `json:"vmScaleSetName"`
 	} `json:"compute"`
 	Network struct {
 		Interface []struct {
@@ -90,6 +93,10 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 			in.Subnet = nic.IPv4.Subnet[0].Address + "/" + nic.IPv4.Subnet[0].Prefix
 		}
 		break
+	}
+	if in.ResourceID == "" && in.SubscriptionID != "" && in.ResourceGroup != "" && in.Name != "" {
+		// A Uniform scale set's VM is the scale set's child (vmss.go).
+		in.ResourceID = scaleSetResourceID(in.SubscriptionID, in.ResourceGroup, d.Compute.VMScaleSetName, in.Name)
 	}
 	if in.ResourceID == "" && in.SubscriptionID != "" && in.ResourceGroup != "" && in.Name != "" {
 		in.ResourceID = "/subscriptions/" + in.SubscriptionID + "/resourceGroups/" + in.ResourceGroup +

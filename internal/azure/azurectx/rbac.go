@@ -91,6 +91,9 @@ func actionMatch(pattern, action string) bool {
 var RoleActions = []string{
 	"Microsoft.Compute/virtualMachines/read",
 	"Microsoft.Network/networkInterfaces/read",
+	// A Uniform scale set's VM and NIC (vmss.go).
+	scaleSetVMPermission,
+	scaleSetNICPermission,
 	"Microsoft.Network/networkInterfaces/effectiveRouteTable/action",
 	"Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action",
 	"Microsoft.Network/virtualNetworks/read",
