@@ -85,10 +85,6 @@ type scenario struct {
 	// infoFinding: a finding of severity info with this id must be in the
 	// report, its title holding infoTitle.
 	infoFinding, infoTitle string
-	// messages: the checks' contains are asserted. (The older scenarios'
-	// contains were never asserted; they are left as documentation until
-	// each is checked against a lab run.)
-	messages bool
 	// noConfiguredPass: no verdict of the configured view passes (issue
 	// 19: it never passes what it cannot see).
 	noConfiguredPass bool
@@ -291,7 +287,7 @@ var scenarios = []scenario{
 	{
 		// The landing zone's operations identity: Reader, nothing more
 		// (azure-facts §12.6). Diagnosing needs only reads.
-		name: "arm-reader", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		name: "arm-reader", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
 		checks: []want{
 			{id: "subnet.permissions", status: probes.Skip, reason: probes.ReasonNotApplicable, contains: []string{"after deployment"}},
 			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView, "lacks Microsoft.Network/networkInterfaces/effectiveRouteTable/action"}},
@@ -301,7 +297,7 @@ var scenarios = []scenario{
 	},
 	{
 		// A token from another tenant: a 401 is no missing role.
-		name: "arm-token-wrong-tenant", verdict: report.Ready, exit: 0, noFailure: true, messages: true,
+		name: "arm-token-wrong-tenant", verdict: report.Ready, exit: 0, noFailure: true,
 		infoFinding: "context.arm-unreadable", infoTitle: "refused the token (InvalidAuthenticationTokenTenant)",
 		checks: []want{
 			{id: "route.forced-tunnel", status: probes.Skip, reason: probes.ReasonNotObservable,
@@ -328,7 +324,7 @@ var scenarios = []scenario{
 	{
 		// A classic instance judged from a jumpbox in another subnet
 		// (azure-facts §12): the instance's subnet, on its configured view.
-		name: "arm-jumpbox-other-subnet", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		name: "arm-jumpbox-other-subnet", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
 		checks: []want{
 			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"judged on the instance's subnet snet-apim-prod", "apimprobe runs in subnet snet-apim, not in the instance's"}},
 			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"configured view of subnet snet-apim-prod"}},
@@ -339,7 +335,7 @@ var scenarios = []scenario{
 	{
 		// A multi-region instance whose additional location's subnet is
 		// the jumpbox's (azure-facts §12.7).
-		name: "arm-multi-region", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true, messages: true,
+		name: "arm-multi-region", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
 		checks: []want{
 			{id: "route.dependency.storage", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Storage.WestEurope and Storage.NorthEurope", "effective routes of this VM's NIC"}},
 			{id: "route.dependency.sql", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"Sql.WestEurope and Sql.NorthEurope"}},
@@ -358,7 +354,7 @@ var scenarios = []scenario{
 	},
 	{
 		// The operator's --mode contradicts the instance (azure-facts §12.7).
-		name: "arm-mode-mismatch", verdict: report.Blocked, exit: 1, messages: true, finding: "instance.mode-mismatch",
+		name: "arm-mode-mismatch", verdict: report.Blocked, exit: 1, finding: "instance.mode-mismatch",
 		args: []string{"--mode", "external"},
 		checks: []want{
 			{id: "instance.mode", status: probes.Fail, reason: probes.ReasonSubnetConfig, phase: probes.PhaseAnalysis,
@@ -368,7 +364,7 @@ var scenarios = []scenario{
 	},
 	{
 		// No --mode: the mode is the instance's own.
-		name: "arm-mode-from-instance", verdict: report.Ready, exit: 0, noFailure: true, messages: true, mode: probes.ModeV2Injected,
+		name: "arm-mode-from-instance", verdict: report.Ready, exit: 0, noFailure: true, mode: probes.ModeV2Injected,
 		args: []string{"--mode", "auto"},
 		checks: []want{
 			{id: "instance.mode", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"mode v2-injected, taken from the instance (virtualNetworkType Internal, SKU PremiumV2)"}},
@@ -379,7 +375,7 @@ var scenarios = []scenario{
 		// v2 outbound integration behind a forced tunnel: no Storage route
 		// is asked of it, and the tunnel's fix asks for no ApiManagement
 		// route (no management traffic in the subnet).
-		name: "arm-v2-integrated-tunnel", verdict: report.Degraded, exit: 0, messages: true, finding: "route.appliance-on-path",
+		name: "arm-v2-integrated-tunnel", verdict: report.Degraded, exit: 0, finding: "route.appliance-on-path",
 		args: []string{"--mode", "v2-integrated"},
 		checks: []want{
 			{id: "route.dependency.storage", status: probes.Skip, reason: probes.ReasonNotApplicable, contains: []string{"asks for no rule or route to Storage"}},
@@ -395,7 +391,7 @@ var scenarios = []scenario{
 		// DNS to a server in the peered hub is allowed: the VirtualNetwork
 		// tag reaches it. The hub's gateway may bring routes learnt over
 		// BGP that no route table shows: the route verdicts do not pass.
-		name: "arm-hub-dns-reader", verdict: report.Ready, exit: 0, noFailure: true, messages: true, noConfiguredPass: true,
+		name: "arm-hub-dns-reader", verdict: report.Ready, exit: 0, noFailure: true, noConfiguredPass: true,
 		checks: []want{
 			// Allowed by AllowVnetOutBound, yet not a pass: the view cannot
 			// see Virtual Network Manager's security admin rules.
@@ -410,7 +406,7 @@ var scenarios = []scenario{
 	{
 		// The documented forced tunnel: 0.0.0.0/0 learnt over BGP, in no
 		// route table. The wire shows it; the configured view says so.
-		name: "arm-bgp-tunnel-reader", verdict: report.Blocked, exit: 1, messages: true, finding: "route.appliance-on-path", noConfiguredPass: true,
+		name: "arm-bgp-tunnel-reader", verdict: report.Blocked, exit: 1, finding: "route.appliance-on-path", noConfiguredPass: true,
 		checks: []want{
 			{id: "route.egress-ip", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis},
 			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis,
@@ -422,7 +418,7 @@ var scenarios = []scenario{
 	{
 		// A v2 instance behind the same default route: this VM's effective
 		// routes show it, and they speak for the instance's subnet.
-		name: "arm-v2-bgp-default", verdict: report.Degraded, exit: 0, messages: true, finding: "route.appliance-on-path", noConfiguredPass: true,
+		name: "arm-v2-bgp-default", verdict: report.Degraded, exit: 0, finding: "route.appliance-on-path", noConfiguredPass: true,
 		args: []string{"--mode", "v2-injected"},
 		checks: []want{
 			{id: "route.forced-tunnel", status: probes.Warn, reason: probes.ReasonForcedTunnel, phase: probes.PhaseAnalysis,
@@ -505,7 +501,7 @@ var scenarios = []scenario{
 		// NetworkStatus rows refreshed at staggered times, up to 24 minutes
 		// old, some dated without a zone, with the zero date or not at all
 		// (azure-facts §12.8): the read holds, nothing is stale.
-		name: "instance-dotnet-dates", noFailure: true, verdict: report.Ready, exit: 0, messages: true,
+		name: "instance-dotnet-dates", noFailure: true, verdict: report.Ready, exit: 0,
 		checks: []want{
 			{id: "instance.stale", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"within the last 30 minutes", "rows carry no date with a zone"}},
 			{id: "instance.required", status: probes.Pass, reason: probes.ReasonOK},
@@ -516,7 +512,7 @@ var scenarios = []scenario{
 		// Stock Ubuntu's resolver layout (azure-facts §12.1): the stub and the
 		// VNet's server behind it are both asked; the instance's DNS
 		// servers are compared with the upstream, not the stub.
-		name: "stub-resolver", noFailure: true, verdict: report.Ready, exit: 0, messages: true,
+		name: "stub-resolver", noFailure: true, verdict: report.Ready, exit: 0,
 		checks: []want{
 			{id: "dns.gateway", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"the local stub resolver 127.0.0.53:53"}},
 			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
@@ -535,7 +531,7 @@ var scenarios = []scenario{
 	// The user's backends (the lab's Resource Manager lists the instance's
 	// backends and APIs) and the instance's own probe (ConnectivityCheck).
 	{
-		name: "backend-private-endpoint", noFailure: true, messages: true, verdict: report.Ready, exit: 0,
+		name: "backend-private-endpoint", noFailure: true, verdict: report.Ready, exit: 0,
 		checks: []want{
 			{id: "backend.orders-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK,
 				contains: []string{"authentication refused", "through a private endpoint (CNAME orders.privatelink.backend.lab.test)", "this machine's trust store"}},
@@ -545,7 +541,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "backend-appliance-drop", messages: true, verdict: report.Degraded, exit: 0, dropsPackets: true, finding: "backend.unreachable",
+		name: "backend-appliance-drop", verdict: report.Degraded, exit: 0, dropsPackets: true, finding: "backend.unreachable",
 		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
 		checks: []want{
 			{id: "backend.legacy-backend-lab-test-443", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect},
@@ -555,14 +551,14 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "backend-refused", messages: true, finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
+		name: "backend-refused", finding: idOnItsOwn, verdict: report.Degraded, exit: 0,
 		args: []string{"--backend", "https://billing.backend.lab.test:8444/"},
 		checks: []want{
 			{id: "backend.billing-backend-lab-test-8444", status: probes.Fail, reason: probes.ReasonRefused, phase: probes.PhaseConnect},
 		},
 	},
 	{
-		name: "instance-probe-disagree", messages: true, verdict: report.Degraded, exit: 0, finding: "instance.path-differs",
+		name: "instance-probe-disagree", verdict: report.Degraded, exit: 0, finding: "instance.path-differs",
 		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
 		checks: []want{
 			{id: "backend.orders-backend-lab-test-443", status: probes.Pass, reason: probes.ReasonOK},
@@ -572,7 +568,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "instance-probe-denied", noFailure: true, messages: true, verdict: report.Ready, exit: 0,
+		name: "instance-probe-denied", noFailure: true, verdict: report.Ready, exit: 0,
 		args: []string{"--instance-probe"}, deadline: 15 * time.Second,
 		checks: []want{
 			{id: "instance.probe", status: probes.Skip, reason: probes.ReasonNotObservable, contains: []string{"az provider operation show -n Microsoft.ApiManagement"}},
@@ -1123,7 +1119,8 @@ func checkRun(t *testing.T, sc scenario, rep report.Report, code int, wall time.
 			t.Errorf("%s: %s without a hint", w.id, c.Status)
 		}
 		for _, sub := range w.contains {
-			if sc.messages && !strings.Contains(c.Message+" | "+c.Hint, sub) {
+			// Case-sensitive: the words a reader sees, as written.
+			if !strings.Contains(c.Message+" | "+c.Hint, sub) {
 				t.Errorf("%s: message %q | hint %q does not contain %q", w.id, c.Message, c.Hint, sub)
 			}
 		}
