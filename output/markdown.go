@@ -161,7 +161,11 @@ func mdContext(r *report.Report) [][2]string {
 	add("VM public IP", c.VMPublicIP, "vm_public_ip")
 	add("Instance private IP", c.InstancePrivateIP, "instance_private_ip")
 	add("Instance public IP", c.InstancePublicIP, "instance_public_ip")
-	add("Resolvers", resolverList(c), "resolvers")
+	resolvers := strings.Join(resolverList(c), ", ")
+	if c.ResolverNote != "" {
+		resolvers += "; " + c.ResolverNote
+	}
+	add("Resolvers", resolvers, "resolvers")
 	add("Credential", c.Credential, "credential")
 	if !r.StartedAt.IsZero() {
 		add("Started (UTC)", r.StartedAt.UTC().Format("2006-01-02T15:04:05Z")+", took "+fmtDuration(r.DurationMS), "")

@@ -655,7 +655,7 @@ func TestTableLayout(t *testing.T) {
 		}
 		// The verdict first, then the findings, then what they leave, passes
 		// and skips; the verdict again last.
-		v, f, u, p, sk := strings.Index(out, "\nBLOCKED: "), strings.Index(out, "\nFindings\n"),
+		v, f, u, p, sk := strings.Index(out, "\nBLOCKED: "), strings.Index(out, "\nFindings"),
 			strings.Index(out, "\nFailures and warnings no finding explains\n"), strings.Index(out, "\nPassed per category"), strings.Index(out, "\nSkipped")
 		if !(v >= 0 && v < f && f < u && u < p && p < sk) {
 			t.Errorf("width %d: sections out of order (%d %d %d %d %d):\n%s", width, v, f, u, p, sk, out)
@@ -1050,8 +1050,11 @@ func TestResolverSourcesShown(t *testing.T) {
 	rep := fixtureReport()
 	rep.Context.Resolvers = []string{"127.0.0.53:53", "10.0.0.4:53"}
 	rep.Context.ResolverSources = map[string]string{"127.0.0.53:53": "resolv.conf", "10.0.0.4:53": "systemd-resolved"}
-	for _, f := range []string{"table", "markdown"} {
-		if out := renderString(t, f, rep, Options{Width: 200}); !strings.Contains(out, "127.0.0.53:53 (resolv.conf), 10.0.0.4:53 (systemd-resolved)") {
+	for f, want := range map[string]string{
+		"table":    "resolvers 127.0.0.53:53 (resolv.conf) · 10.0.0.4:53 (systemd-resolved)",
+		"markdown": "127.0.0.53:53 (resolv.conf), 10.0.0.4:53 (systemd-resolved)",
+	} {
+		if out := renderString(t, f, rep, Options{Width: 200}); !strings.Contains(out, want) {
 			t.Errorf("%s does not name the resolvers' sources:\n%s", f, out)
 		}
 	}

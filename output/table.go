@@ -43,7 +43,7 @@ func renderTable(w io.Writer, r *report.Report, o Options) error {
 		}
 	}
 	t.verdict(r, explained)
-	t.findings(r.Findings)
+	t.findings(r, explained)
 
 	if o.Verbose {
 		t.allChecks(r.Checks)
@@ -130,11 +130,7 @@ func (t *tableWriter) verdict(r *report.Report, explained map[string]bool) {
 	} else {
 		t.para(0, v+": ", rests)
 	}
-	counts := countsLine(r)
-	if n := explainedBad(r, explained); n > 0 {
-		counts += fmt.Sprintf("; the findings explain %d of the %d failures and warnings", n, r.Summary.Fail+r.Summary.Warn)
-	}
-	t.para(tableIndent, "", counts)
+	t.para(tableIndent, "", countsLine(r))
 }
 
 // restsOn names what the verdict rests on: the first finding that is not
@@ -211,12 +207,20 @@ func severityColor(s string) string {
 
 // findings: each with its cause, fix and commands. Info findings keep to
 // their title and fix: their commands are in the Markdown and JSON.
-func (t *tableWriter) findings(fs []report.Finding) {
+// findings lists the diagnosis; its heading says how much of the run's
+// failures and warnings it explains (on the counts line, that made the
+// verdict two lines longer than a screen's first lines allow).
+func (t *tableWriter) findings(r *report.Report, explained map[string]bool) {
+	fs := r.Findings
 	if len(fs) == 0 {
 		return
 	}
 	t.blank()
-	t.line(paint(t.color, ansiBold, "Findings"))
+	head := paint(t.color, ansiBold, "Findings")
+	if n := explainedBad(r, explained); n > 0 {
+		head += fmt.Sprintf(" (explaining %d of the %d failures and warnings)", n, r.Summary.Fail+r.Summary.Warn)
+	}
+	t.line(head)
 	for i, f := range fs {
 		lead := fmt.Sprintf("%d ", i+1)
 		sev := strings.ToUpper(f.Severity)
@@ -450,8 +454,6 @@ func (t *tableWriter) passed(checks []report.Check) {
 func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) {
 	type cause struct {
 		reason probes.Reason
-		hint   string
-		msg    string
 		ids    []string
 	}
 	var causes []*cause
@@ -471,13 +473,10 @@ func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) 
 			notApplicable++
 			continue
 		}
-		k := string(c.Reason) + "\x00" + c.Hint
-		if c.Hint == "" {
-			k += "\x00" + c.Message
-		}
+		k := string(c.Reason)
 		cs := idx[k]
 		if cs == nil {
-			cs = &cause{reason: c.Reason, hint: c.Hint, msg: c.Message}
+			cs = &cause{reason: c.Reason}
 			idx[k] = cs
 			causes = append(causes, cs)
 		}
@@ -495,24 +494,21 @@ func (t *tableWriter) skipped(checks []report.Check, explained map[string]bool) 
 	if notApplicable > 0 {
 		more = append(more, fmt.Sprintf("%d not applicable here", notApplicable))
 	}
+	if len(causes) > 0 {
+		more = append(more, "-v for why")
+	}
 	if len(more) > 0 {
 		head += " (" + strings.Join(more, "; ") + ")"
 	}
 	t.line(head)
+	// One line a cause: the hints that say how to run them are one flag
+	// away (-v), so that a healthy run fits a screen.
 	for _, cs := range causes {
 		what := cs.ids[0]
 		if len(cs.ids) > 1 {
-			what = fmt.Sprintf("%d checks (%s)", len(cs.ids), listIDs(cs.ids, 3))
+			what = fmt.Sprintf("%d checks (%s)", len(cs.ids), listIDs(cs.ids, 1))
 		}
-		// The hint says what to do; the message only when there is none.
-		line := fmt.Sprintf("%s: %s", cs.reason, what)
-		if cs.hint == "" {
-			line += " (" + oneLine(cs.msg) + ")"
-		}
-		t.para(tableIndent, paint(t.color, ansiDim, "SKIP")+"  ", line)
-		if cs.hint != "" {
-			t.para(tableSubIndent, "→ ", cs.hint)
-		}
+		t.para(tableIndent, paint(t.color, ansiDim, "SKIP")+"  ", fmt.Sprintf("%s: %s", cs.reason, what))
 	}
 }
 
@@ -646,7 +642,7 @@ func tableHeader(r *report.Report, width int) []string {
 	first = append(first, "took "+fmtDuration(r.DurationMS))
 
 	lines := joinWrapped(first, width)
-	return append(lines, joinWrapped(contextPairs(r.Context), width)...)
+	return append(lines, joinWrapped(append(contextPairs(r.Context), resolverItems(r.Context)...), width)...)
 }
 
 func shortCommit(c string) string {
@@ -678,13 +674,25 @@ func contextPairs(c report.Context) []string {
 	add("subnet", c.Subnet)
 	add("vm", c.VMPrivateIP)
 	add("instance", c.InstancePrivateIP)
-	add("resolvers", resolverList(c))
+	return out
+}
+
+// resolverItems are the resolvers, each an item of its own, so that a long
+// list (a stub beside its upstreams and Azure DNS) wraps between them.
+func resolverItems(c report.Context) []string {
+	out := resolverList(c)
+	if len(out) > 0 {
+		out[0] = "resolvers " + out[0]
+	}
+	if note := oneLine(c.ResolverNote); note != "" {
+		out = append(out, note)
+	}
 	return out
 }
 
 // resolverList names each resolver with where it came from, when the
 // report says (a local stub and the servers behind it are told apart so).
-func resolverList(c report.Context) string {
+func resolverList(c report.Context) []string {
 	var out []string
 	for _, r := range c.Resolvers {
 		if src := c.ResolverSources[r]; src != "" {
@@ -692,11 +700,7 @@ func resolverList(c report.Context) string {
 		}
 		out = append(out, r)
 	}
-	s := strings.Join(out, ", ")
-	if c.ResolverNote != "" {
-		s += "; " + c.ResolverNote
-	}
-	return s
+	return out
 }
 
 // joinWrapped joins items with " · ", starting a new line before an item
