@@ -90,7 +90,7 @@ func judge(t *testing.T, s *armSession) {
 	t.Helper()
 	for name, r := range s.snap.Reads {
 		switch r.Status {
-		case ReadOK, ReadDenied, ReadThrottled, ReadNotFound, ReadFailed, ReadTimeout, ReadMalformed, ReadNotTried, ReadUnreachable:
+		case ReadOK, ReadDenied, ReadRejected, ReadThrottled, ReadNotFound, ReadFailed, ReadTimeout, ReadMalformed, ReadNotTried, ReadUnreachable:
 		default:
 			t.Fatalf("read %s: status %q", name, r.Status)
 		}
