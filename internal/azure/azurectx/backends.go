@@ -56,34 +56,17 @@ type backendsWire struct {
 	NextLink string `json:"nextLink"`
 }
 
-// newBackendsRead fills the permission and the equivalent az command.
-func newBackendsRead(name, service, id string) *Read {
-	if id == "" {
-		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/" + nonEmpty(service, "NAME")
-	}
-	r := &Read{Name: name}
-	switch name {
-	case ReadBackends:
-		r.Permission = "Microsoft.ApiManagement/service/backends/read"
-		r.CLI = "az rest --method get --url " + id + "/backends?api-version=" + apimAPIVersion
-	case ReadAPIs:
-		r.Permission = "Microsoft.ApiManagement/service/apis/read"
-		r.CLI = "az rest --method get --url " + id + "/apis?api-version=" + apimAPIVersion
-	}
-	return r
-}
-
 // readBackends reads both lists of the instance the apim read found, in
 // parallel. nextLinks go through getJSON like every other read's.
 func (s *armSession) readBackends(ctx context.Context, in *Instance) {
 	list := func(name string) instanceRead {
 		return instanceRead{name, func(ctx context.Context, id, apimName string) { s.readBackendList(ctx, name, id, apimName) }}
 	}
-	s.afterInstance(ctx, newBackendsRead, list(ReadBackends), list(ReadAPIs))
+	s.afterInstance(ctx, list(ReadBackends), list(ReadAPIs))
 }
 
 func (s *armSession) readBackendList(ctx context.Context, name, id, service string) {
-	r := newBackendsRead(name, service, id)
+	r := newInstanceRead(name, service, id)
 	start := s.begin(r.Name)
 	path, kind := id+"/backends", "backend"
 	if name == ReadAPIs {

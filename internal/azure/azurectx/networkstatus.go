@@ -152,7 +152,7 @@ const maxRows = 500
 // instance the apim read found, in parallel, each bounded by the reads'
 // context like every other read.
 func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
-	s.afterInstance(ctx, newInstanceRead,
+	s.afterInstance(ctx,
 		instanceRead{ReadNetworkStatus, s.readNetworkStatus},
 		instanceRead{ReadDependencies, s.readDependencies})
 }
@@ -166,7 +166,7 @@ type instanceRead struct {
 
 // afterInstance runs reads that need the instance the apim read found, in
 // parallel; without the instance, each is recorded as not made, saying why.
-func (s *armSession) afterInstance(ctx context.Context, newRead func(name, service, id string) *Read, reads ...instanceRead) {
+func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
 	s.mu.Lock()
 	a := s.snap.APIM
 	apimRead := s.snap.Reads[ReadAPIM]
@@ -177,7 +177,7 @@ func (s *armSession) afterInstance(ctx context.Context, newRead func(name, servi
 			why = "the instance's resource could not be read (" + apimRead.Message + ")"
 		}
 		for _, rd := range reads {
-			r := newRead(rd.name, s.o.Service, "")
+			r := newInstanceRead(rd.name, s.o.Service, "")
 			notMade(r, apimRead, why)
 			s.record(r)
 		}
@@ -190,20 +190,25 @@ func (s *armSession) afterInstance(ctx context.Context, newRead func(name, servi
 	wg.Wait()
 }
 
+// instanceReads are the reads of the instance's own resource tree: the
+// action each needs and the path under the instance it asks.
+var instanceReads = map[string]struct{ permission, path string }{
+	ReadNetworkStatus: {"Microsoft.ApiManagement/service/networkstatus/read", "/networkstatus"},
+	ReadDependencies:  {"Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read", "/outboundNetworkDependenciesEndpoints"},
+	ReadBackends:      {"Microsoft.ApiManagement/service/backends/read", "/backends"},
+	ReadAPIs:          {"Microsoft.ApiManagement/service/apis/read", "/apis"},
+}
+
 // newInstanceRead fills the permission and the equivalent az command of a
-// read of the instance's own view.
+// read of the instance's own resource tree.
 func newInstanceRead(name, service, id string) *Read {
 	if id == "" {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/" + nonEmpty(service, "NAME")
 	}
 	r := &Read{Name: name}
-	switch name {
-	case ReadNetworkStatus:
-		r.Permission = "Microsoft.ApiManagement/service/networkstatus/read"
-		r.CLI = "az rest --method get --url " + id + "/networkstatus?api-version=" + apimAPIVersion
-	case ReadDependencies:
-		r.Permission = "Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read"
-		r.CLI = "az rest --method get --url " + id + "/outboundNetworkDependenciesEndpoints?api-version=" + apimAPIVersion
+	if ir, ok := instanceReads[name]; ok {
+		r.Permission = ir.permission
+		r.CLI = "az rest --method get --url " + id + ir.path + "?api-version=" + apimAPIVersion
 	}
 	return r
 }
