@@ -175,15 +175,11 @@ func forcedTunnel(tb *routes.Table, b *bgpView, lookFor string) probes.Result {
 		return res
 	}
 	if b.tunnel {
-		out := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, fmt.Sprintf(
+		return b.proven(res, probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis, fmt.Sprintf(
 			"the route table leaves internet-bound traffic to Azure's default route, yet it leaves from %s, not an Azure address: "+
 				"a default route the configured view cannot see carries it, most likely one learnt over BGP",
-			nonEmpty(b.egressIP, "a non-Azure address")))
-		out.Evidence = res.Evidence
-		out.Evidence["bgp_may_reach_subnet"] = b.why
-		out.Evidence["egress_ip"] = b.egressIP
-		out.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor. " + b.hint(lookFor)
-		return out
+			nonEmpty(b.egressIP, "a non-Azure address"))),
+			"Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor. ", lookFor)
 	}
 	return b.notObservable(res, "a default route learnt over BGP would replace Azure's", lookFor)
 }
@@ -199,15 +195,11 @@ func managementReturn(tb *routes.Table, prefixes []netip.Prefix, b *bgpView, loo
 		return res
 	}
 	if b.tunnel {
-		out := probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis, fmt.Sprintf(
+		return b.proven(res, probes.Failf(probes.ReasonAsymmetricRoute, probes.PhaseAnalysis, fmt.Sprintf(
 			"internet-bound traffic from this subnet leaves from %s, not an Azure address, and no route of the subnet's route table sends the ApiManagement prefixes to the Internet: "+
 				"replies to management traffic on 3443 follow the tunnel and are dropped (the tunnel's route is one the configured view cannot see)",
-			nonEmpty(b.egressIP, "a non-Azure address")))
-		out.Evidence = res.Evidence
-		out.Evidence["bgp_may_reach_subnet"] = b.why
-		out.Evidence["egress_ip"] = b.egressIP
-		out.Hint = "Add a route with address prefix service tag ApiManagement and next hop type Internet to the route table associated with the subnet (a user route beats one learnt over BGP). " + b.hint(lookFor)
-		return out
+			nonEmpty(b.egressIP, "a non-Azure address"))),
+			"Add a route with address prefix service tag ApiManagement and next hop type Internet to the route table associated with the subnet (a user route beats one learnt over BGP). ", lookFor)
 	}
 	return b.notObservable(res, "Azure's default route carries the ApiManagement prefixes, and a default route learnt over BGP would replace it", lookFor)
 }
@@ -234,4 +226,15 @@ func dependencyRoute(res probes.Result, tb *routes.Table, prefixes []netip.Prefi
 		return out
 	}
 	return b.notObservable(res, "Azure's default route carries these prefixes, and a default route learnt over BGP would replace it", lookFor)
+}
+
+// proven is the verdict out when the wire proves the tunnel the configured
+// view cannot see: the view's evidence, what proves it, and the fix (fix)
+// followed by where to see the routes.
+func (b *bgpView) proven(res, out probes.Result, fix, lookFor string) probes.Result {
+	out.Evidence = res.Evidence
+	out.Evidence["bgp_may_reach_subnet"] = b.why
+	out.Evidence["egress_ip"] = b.egressIP
+	out.Hint = fix + b.hint(lookFor)
+	return out
 }
