@@ -102,8 +102,8 @@ type prefixList struct {
 }
 
 func (l *prefixList) UnmarshalJSON(b []byte) error {
-	if out, bad, ok := scanPrefixes(b, l.prefixes[:0]); ok {
-		l.prefixes, l.bad = out, bad
+	if out, ok := scanPrefixes(b, l.prefixes[:0]); ok {
+		l.prefixes, l.bad = out, nil
 		return nil
 	}
 	var texts []string
@@ -122,49 +122,51 @@ func (l *prefixList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// scanPrefixes reads a JSON array of strings without escapes; ok is false
-// for anything else (null, a number, an escape), which the caller decodes
-// the slow way.
-func scanPrefixes(b []byte, out []netip.Prefix) (_ []netip.Prefix, bad error, ok bool) {
+// scanPrefixes reads a JSON array of strings without escapes that all
+// parse as prefixes; ok is false for anything else (null, a number, an
+// escape, a bad prefix), which the caller decodes the slow way.
+func scanPrefixes(b []byte, out []netip.Prefix) (_ []netip.Prefix, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
-		return nil, nil, false
+		return nil, false
 	}
 	if out == nil {
 		out = make([]netip.Prefix, 0, bytes.Count(b, []byte{','})+1)
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return out, nil, true
+		return out, true
 	}
 	for i < len(b) && b[i] == '"' {
 		end := bytes.IndexByte(b[i+1:], '"')
 		if end < 0 {
-			return nil, nil, false
+			return nil, false
 		}
 		text := b[i+1 : i+1+end]
 		if bytes.IndexByte(text, '\\') >= 0 {
-			return nil, nil, false
+			return nil, false
 		}
 		p, err := parsePrefix(string(text))
 		if err != nil {
-			return nil, err, true
+			// The rest of the array is unread: the slow way decides
+			// whether it is a list of strings at all, as encoding/json does.
+			return nil, false
 		}
 		out = append(out, p)
 		i = skipSpace(b, i+end+2)
 		if i >= len(b) {
-			return nil, nil, false
+			return nil, false
 		}
 		switch b[i] {
 		case ']':
-			return out, nil, true
+			return out, true
 		case ',':
 			i = skipSpace(b, i+1)
 		default:
-			return nil, nil, false
+			return nil, false
 		}
 	}
-	return nil, nil, false
+	return nil, false
 }
 
 func skipSpace(b []byte, i int) int {
