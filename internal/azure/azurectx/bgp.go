@@ -167,9 +167,9 @@ type Wire interface {
 // forcedTunnel is route.forced-tunnel on a view: with routes learnt over
 // BGP unseen, "straight to the Internet" is not observable, and is a
 // forced tunnel when the wire shows one (a default route learnt over BGP
-// replaces Azure's). A tunnel the route table shows stands: a BGP route
-// never brings next hop Internet back.
-func forcedTunnel(tb *routes.Table, b *bgpView, lookFor string) probes.Result {
+// replaces Azure's), with the mode's advice (tunnelFix). A tunnel the
+// route table shows stands: a BGP route never brings next hop Internet back.
+func forcedTunnel(tb *routes.Table, b *bgpView, mode probes.Mode, lookFor string) probes.Result {
 	res := routes.ForcedTunnel(tb)
 	if !b.unseen() || res.Status != probes.Pass {
 		return res
@@ -179,7 +179,7 @@ func forcedTunnel(tb *routes.Table, b *bgpView, lookFor string) probes.Result {
 			"the route table leaves internet-bound traffic to Azure's default route, yet it leaves from %s, not an Azure address: "+
 				"a default route the configured view cannot see carries it, most likely one learnt over BGP",
 			nonEmpty(b.egressIP, "a non-Azure address"))),
-			"Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor. ", lookFor)
+			tunnelFix(mode)+" ", lookFor)
 	}
 	return b.notObservable(res, "a default route learnt over BGP would replace Azure's", lookFor)
 }

@@ -105,6 +105,31 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	expect(t, res, "route.forced-tunnel", probes.Pass, probes.ReasonOK, "disables BGP route propagation")
 }
 
+// The tunnel the wire proves gets the mode's advice: an ApiManagement →
+// Internet route only where the mode has management traffic (the classic
+// tiers); the v2 tiers are told what their own dependencies need.
+func TestProvenTunnelAdviceFitsTheMode(t *testing.T) {
+	s, conf, o := configuredSnapshot(t)
+	conf.Gateways = []string{"virtual network gateway vgw-er in GatewaySubnet"}
+	o.Wire = tunnelSeen("203.0.113.9")
+	for _, c := range []struct {
+		mode      probes.Mode
+		want, not string
+	}{
+		{probes.ModeInternal, "route for service tag ApiManagement with next hop Internet", "no ApiManagement route is needed"},
+		{probes.ModeExternal, "route for service tag ApiManagement with next hop Internet", "no ApiManagement route is needed"},
+		{probes.ModeV2Injected, "v2 injection has no management traffic in the subnet, so no ApiManagement route is needed", "route for service tag ApiManagement"},
+		{probes.ModeV2Integrated, "outbound integration has no management traffic in the subnet, so no ApiManagement route is needed", "route for service tag ApiManagement"},
+	} {
+		o.Mode = c.mode
+		res := runChecks(t, Static{s}, o)
+		expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "leaves from 203.0.113.9", c.want, "az network nic show-effective-route-table")
+		if h := res["route.forced-tunnel"].Hint; strings.Contains(h, c.not) {
+			t.Errorf("%s: hint %q has %q", c.mode, h, c.not)
+		}
+	}
+}
+
 // In a v2 mode the judged subnet is the instance's; routes learnt over
 // BGP reach it as they reach this VM's subnet, so this VM's effective
 // routes are evidence for it.

@@ -50,24 +50,30 @@ func judgedNote(res probes.Result, s *Snapshot) probes.Result {
 }
 
 // tunnelHint makes route.forced-tunnel's advice for traffic forced through
-// an appliance or gateway fit the mode: only the classic tiers have
-// management traffic on 3443 whose replies need an ApiManagement → Internet
-// route, and each mode depends on its own service tags (azure-facts §11.5).
-// A default route that drops traffic keeps its own hint.
+// an appliance or gateway fit the mode (tunnelFix). A default route that
+// drops traffic keeps its own hint.
 func tunnelHint(res probes.Result, mode probes.Mode) probes.Result {
 	hop, _ := res.Evidence["next_hop_type"].(string)
 	if res.Reason != probes.ReasonForcedTunnel || hop == "" || strings.EqualFold(hop, "None") || strings.EqualFold(hop, "Internet") {
 		return res
 	}
+	res.Hint = tunnelFix(mode)
+	return res
+}
+
+// tunnelFix is what makes forced tunnelling work in the mode: only the
+// classic tiers have management traffic on 3443 whose replies need an
+// ApiManagement → Internet route, and each mode depends on its own service
+// tags (azure-facts §11.5).
+func tunnelFix(mode probes.Mode) string {
 	switch mode {
 	case probes.ModeV2Injected:
-		res.Hint = "Forced tunnelling works when the appliance lets Azure Storage and Azure Key Vault through without TLS inspection, or service endpoints (Microsoft.Storage, Microsoft.KeyVault) keep them off it; v2 injection has no management traffic in the subnet, so no ApiManagement route is needed. See the route.dependency.* checks."
+		return "Forced tunnelling works when the appliance lets Azure Storage and Azure Key Vault through without TLS inspection, or service endpoints (Microsoft.Storage, Microsoft.KeyVault) keep them off it; v2 injection has no management traffic in the subnet, so no ApiManagement route is needed. See the route.dependency.* checks."
 	case probes.ModeV2Integrated:
-		res.Hint = "Forced tunnelling works when the appliance lets Azure Key Vault (and the backends the instance calls) through without TLS inspection, or a Microsoft.KeyVault service endpoint keeps Key Vault off it; outbound integration has no management traffic in the subnet, so no ApiManagement route is needed. See route.dependency.keyvault."
+		return "Forced tunnelling works when the appliance lets Azure Key Vault (and the backends the instance calls) through without TLS inspection, or a Microsoft.KeyVault service endpoint keeps Key Vault off it; outbound integration has no management traffic in the subnet, so no ApiManagement route is needed. See route.dependency.keyvault."
 	default:
-		res.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
+		return "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
 	}
-	return res
 }
 
 // Checks builds every route.* and subnet.* analysis check. Each probe waits
@@ -109,7 +115,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			if skip != nil {
 				return *skip
 			}
-			return withView(tunnelHint(forcedTunnel(routeTable(s, v.routes), v.bgp, lookFor), mode), v)
+			return withView(tunnelHint(forcedTunnel(routeTable(s, v.routes), v.bgp, mode, lookFor), mode), v)
 		})
 
 	// route.management-return
