@@ -95,6 +95,9 @@ type RuleSeen struct {
 	// Admin: a security admin rule of Azure Virtual Network Manager; Group
 	// is then the network manager's name, else the NSG's.
 	Admin bool
+	// NIC: a rule of the NSG on this VM's own NIC, which filters this
+	// VM's traffic and not API Management's machines'.
+	NIC bool
 	// GroupID is the NSG's (or network manager's) resource id when known.
 	GroupID, Group string
 	// Name is the rule's name; empty when no rule allowed the flow and the
