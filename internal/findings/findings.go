@@ -71,6 +71,7 @@ type rule func(in *Input, claimed map[string]bool) []report.Finding
 // precisely first.
 var rules = []rule{
 	modeRule,
+	nicNSGRule,
 	noNetworkRule,
 	resolverRule,
 	zoneNotLinkedRule,

@@ -719,3 +719,40 @@ func TestModeMismatchExplainsDNSAndInbound(t *testing.T) {
 	}
 	none(t, diagnose(t, out(probes.Check{ID: "dns.gateway", Facets: probes.Facets{Area: probes.AreaDNS, Role: probes.RoleName}}, gwRes)), IDModeMismatch)
 }
+
+// nicDenied is a dial check whose flow the NSG on this VM's NIC alone
+// denied (annotated by the run): a warning, or a failure the instance
+// shares.
+func nicDenied(c probes.Check, st probes.Status, addr string) probes.Outcome {
+	r := probes.Warnf(probes.ReasonTimeout, probes.PhaseConnect, "no answer to TCP SYN [the failure is this VM's, not the subnet's]")
+	r.Status = st
+	r.Rule = &probes.RuleSeen{NIC: true, GroupID: "/subscriptions/s/resourceGroups/rg-jump/providers/Microsoft.Network/networkSecurityGroups/nsg-jump-nic",
+		Group: "nsg-jump-nic", Name: "DenyOut", Priority: 300, Access: "Deny",
+		Direction: "Outbound", Protocol: "tcp", Port: c.Target.Port, Source: "10.1.3.4/32", Destination: addr + "/32"}
+	return out(c, r)
+}
+
+// The NIC's NSG is this VM's: one finding names it, apart from the
+// subnet's NSG rules, and the subnet's finding does not take its flows.
+func TestNICNSGIsThisVMs(t *testing.T) {
+	fs := diagnose(t,
+		nicDenied(kv, probes.Warn, "13.69.64.75"), nicDenied(blob, probes.Warn, "20.38.96.10"),
+		nsgFlow("subnet.nsg.outbound-sql-1433", 1433, "Sql.westeurope", "deny-sql", 300),
+		pass(table))
+	f := only(t, fs, IDNICNSG)
+	if !slices.Equal(f.Checks, []string{"outbound.keyvault", "outbound.storage.blob"}) || f.Severity != report.SeverityDegrading ||
+		!strings.Contains(f.Title, "NSG nsg-jump-nic on this VM's NIC denies 2 flows the subnet allows") ||
+		!strings.Contains(f.Cause, "API Management's machines are not behind this VM's NIC") ||
+		len(f.Fix.Commands) != 2 || !strings.Contains(f.Fix.Commands[0], "--resource-group rg-jump --nsg-name nsg-jump-nic") ||
+		!strings.Contains(f.Fix.Commands[0], "--priority 299") || !strings.Contains(f.Fix.Commands[1], "--priority 298") {
+		t.Errorf("%+v", f)
+	}
+	if n := only(t, fs, IDNSGRule); !slices.Equal(n.Checks, []string{"subnet.nsg.outbound-sql-1433"}) {
+		t.Errorf("the subnet's finding took %v", n.Checks)
+	}
+	none(t, fs, IDAlone)
+	// Failed by the instance too: it blocks.
+	if f := only(t, diagnose(t, nicDenied(kv, probes.Fail, "13.69.64.75"), pass(table)), IDNICNSG); f.Severity != report.SeverityBlocking {
+		t.Errorf("severity %s", f.Severity)
+	}
+}

@@ -34,7 +34,7 @@ func nsgRule(in *Input, claimed map[string]bool) []report.Finding {
 	var keys []string
 	for _, o := range in.Outcomes {
 		r := o.Result.Rule
-		if claimed[o.Check.ID] || !bad(o.Result) || r == nil || r.Access == "Allow" || r.Access == "AlwaysAllow" {
+		if claimed[o.Check.ID] || !bad(o.Result) || r == nil || r.NIC || r.Access == "Allow" || r.Access == "AlwaysAllow" {
 			continue
 		}
 		k := r.GroupID + "|" + r.Group + "|" + r.Name

@@ -210,12 +210,19 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	}
 
 	stopProgress()
+	var snap *azurectx.Snapshot
 	if !interrupted {
 		// The instance's side of every check that matches its NetworkStatus;
 		// its reads finished while the checks ran.
 		vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
 		annotateInstance(outs, disc.InstanceView(vctx))
 		vcancel()
+		// The analyses have waited for Resource Manager already: take what
+		// it told without waiting again.
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
+		snap = disc.Wait(sctx)
+		scancel()
+		annotateNICNSG(outs, snap)
 	}
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
@@ -233,11 +240,6 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		return rep, nil
 	}
 	rep.Summary.Headline = Headline(outs)
-	// The analyses have waited for Resource Manager already: take what it
-	// told without waiting again.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
-	snap := disc.Wait(sctx)
-	scancel()
 	rep.Context.Instance = instanceOf(snap)
 	// The instance's intercepted hosts go to the diagnosis one by one, when
 	// interception is all that failed there: the inspection finding then

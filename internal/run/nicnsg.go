@@ -1,0 +1,80 @@
+package run
+
+import (
+	"net/netip"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// The NSG on this VM's own NIC filters this VM's probes and not API
+// Management's machines (issue 18, item 5). A probe that got no answer for
+// a flow that NSG alone denies — the subnet's NSGs allow it and no security
+// admin rule decides it — failed for this VM's reason, not the subnet's.
+
+// annotateNICNSG marks every check of this VM's that got no answer (a
+// silent drop in connect) for a flow the NSG on this VM's NIC alone denies:
+// the check's message says the failure is this VM's, its hint is the rule
+// that lets this VM test the flow, and its Rule is the NIC's (typed, NIC
+// set) for the diagnosis. Such a failure does not block the instance: it is
+// a warning, unless the instance itself reports the same dependency failing.
+// Only the effective view lists the NIC's NSG with its expanded prefixes
+// beside the subnet's and the admin rules; without it nothing changes.
+func annotateNICNSG(outs []probes.Outcome, s *azurectx.Snapshot) {
+	if s == nil || !s.Read(azurectx.ReadEffectiveNSGs).OK() {
+		return
+	}
+	src, err := netip.ParseAddr(s.NICPrivateIP)
+	if err != nil {
+		return
+	}
+	for i := range outs {
+		o := &outs[i]
+		f, ok := nicFlow(o.Check, o.Result, src)
+		if !ok {
+			continue
+		}
+		at, ok := nsg.DeniedAtNIC(s.NSGs, f)
+		if !ok {
+			continue
+		}
+		r := &o.Result
+		r.Rule = at.Rule(f)
+		r.Hint = at.Fix(f)
+		if r.Evidence == nil {
+			r.Evidence = map[string]any{}
+		}
+		r.Evidence["nic_nsg"] = map[string]any{"nsg": at.NIC.Name(), "nsg_id": at.NIC.ID, "rule": r.Rule.Name,
+			"priority": r.Rule.Priority, "flow": f.String(), "subnet_allows": at.SubnetAllows}
+		if anyFailure(r.Instance) {
+			r.Message += " [" + at.Words(f) + "; the instance itself reports this dependency failing too, so the failure stands]"
+			continue
+		}
+		r.Message += " [the failure is this VM's, not the subnet's: " + at.Words(f) + "; API Management's machines are not behind this VM's NIC]"
+		if r.Status == probes.Fail {
+			r.Status = probes.Warn
+		}
+	}
+}
+
+// nicFlow is the outbound flow a failed check of this VM's sent: from this
+// VM's address to the address and port it dialled, over its kind's
+// transport. ok is false for anything but a silent drop in connect.
+func nicFlow(c probes.Check, r probes.Result, src netip.Addr) (nsg.Flow, bool) {
+	if !c.Kind.Dials() || (r.Status != probes.Fail && r.Status != probes.Warn) || r.FailedPhase != probes.PhaseConnect ||
+		(r.Reason != probes.ReasonTimeout && r.Reason != probes.ReasonUnreachable) {
+		return nsg.Flow{}, false
+	}
+	proto := c.Kind.Spec().Protocol
+	dst, err := netip.ParseAddrPort(r.Dialled)
+	if err != nil || proto == probes.ProtoNone {
+		return nsg.Flow{}, false
+	}
+	host := func(a netip.Addr) nsg.Endpoint {
+		a = a.Unmap()
+		return nsg.Endpoint{Prefixes: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}}
+	}
+	return nsg.Flow{Direction: "Outbound", Protocol: string(proto), Port: int(dst.Port()),
+		Source: host(src), Destination: host(dst.Addr())}, true
+}

@@ -1,0 +1,153 @@
+package run
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+
+	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/findings"
+	"github.com/apimprobe/apimprobe/internal/report"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+// nicNSGSnapshot is what Resource Manager shows of the jumpbox (10.1.2.4):
+// its VM and NIC, and the effective NSGs of the recorded shape (tagMap an
+// object, rules expanded, azure-facts §11.1) with nsgFixture's groups:
+// the subnet's nsg-apim, nsg-jumpbox-nic on the NIC, and a network
+// manager's admin rules. Every other read is 404.
+func nicNSGSnapshot(t *testing.T, nsgFixture string, denyEffective bool) *azurectx.Snapshot {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodGet && strings.HasSuffix(p, "/virtualMachines/jumpbox"):
+			w.Write(fixture(t, "vm.json"))
+		case r.Method == http.MethodGet && strings.HasSuffix(p, "/networkInterfaces/jumpbox-nic"):
+			w.Write(fixture(t, "nic.json"))
+		case r.Method == http.MethodPost && strings.HasSuffix(p, "/effectiveNetworkSecurityGroups") && denyEffective:
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"does not have authorization to perform action 'Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action'"}}`))
+		case r.Method == http.MethodPost && strings.HasSuffix(p, "/effectiveNetworkSecurityGroups"):
+			w.Write(fixture(t, nsgFixture))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := azurectx.Discover(ctx, azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Mode: probes.ModeInternal, Phase: probes.DeployPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(ctx)
+	if got := s.Read(azurectx.ReadEffectiveNSGs).OK(); got == denyEffective || s.NICPrivateIP != "10.1.2.4" {
+		t.Fatalf("effective NSGs read %+v, NIC address %q", s.Read(azurectx.ReadEffectiveNSGs), s.NICPrivateIP)
+	}
+	return s
+}
+
+// silent is a required dial check of this VM's that got no answer from
+// addr (a silent drop in connect).
+func silent(id, addr string, kind probes.Kind) probes.Outcome {
+	ap := netip.MustParseAddrPort(addr)
+	c := probes.Check{ID: id, Kind: kind, Required: true, Target: probes.HostPort("x.example", int(ap.Port())),
+		Facets: probes.Facets{Area: probes.AreaOutbound, Protocol: kind.Spec().Protocol}}
+	r := probes.Failf(probes.ReasonTimeout, probes.PhaseConnect, "no answer to TCP SYN to "+addr+" within 5s (a silent drop: NSG, firewall or route)")
+	r.Hint = "Allow it in the subnet's NSG."
+	r.Dialled, r.Addresses = addr, []string{ap.Addr().String()}
+	return probes.Outcome{Check: c, Result: r}
+}
+
+// A probe that got no answer for a flow only the NSG on this VM's own NIC
+// denies failed for this VM, not for the subnet: its message says so, its
+// hint is the NIC's rule, it warns rather than blocks, and one finding
+// names the NIC's NSG. Flows the subnet's NSG denies too, that an admin
+// rule always allows, or that the instance itself fails, stand.
+func TestNICNSGFailureIsThisVMs(t *testing.T) {
+	s := nicNSGSnapshot(t, "effective-nsgs-nic-deny.json", false)
+	outs := []probes.Outcome{
+		// nsg-jumpbox-nic's DenyKeyVaultOut; nsg-apim's AllowKeyVaultRegional.
+		silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS),
+		// nsg-apim denies it too (DenyInternetOut): the subnet's failure.
+		silent("outbound.other", "52.236.189.81:8443", probes.KindTCP),
+		// The NIC allows it: something else dropped it.
+		silent("outbound.storage.blob", "20.38.96.10:443", probes.KindTLS),
+		// The network manager always allows SQL: no NSG had a say.
+		silent("outbound.sql", "13.69.64.76:1433", probes.KindTCP),
+		// The same flow as Key Vault's, but the instance fails it too.
+		silent("outbound.keyvault.instance", "13.69.64.75:443", probes.KindTLS),
+	}
+	outs[4].Result.Instance = []probes.InstanceStatus{{Location: "West Europe", Name: "x.vault.azure.net", Status: "failure"}}
+	refused := silent("outbound.refused", "13.69.64.75:443", probes.KindTLS)
+	refused.Result.Reason = probes.ReasonRefused
+	outs = append(outs, refused)
+	annotateNICNSG(outs, s)
+
+	kv := outs[0].Result
+	if kv.Status != probes.Warn || kv.Reason != probes.ReasonTimeout || kv.Rule == nil || !kv.Rule.NIC || kv.Rule.Group != "nsg-jumpbox-nic" || kv.Rule.Name != "DenyKeyVaultOut" {
+		t.Fatalf("Key Vault: %s/%s rule %+v: %s", kv.Status, kv.Reason, kv.Rule, kv.Message)
+	}
+	for _, want := range []string{"the failure is this VM's, not the subnet's",
+		"rule DenyKeyVaultOut (priority 300, Deny) of NSG nsg-jumpbox-nic on this VM's NIC denies Outbound TCP 443 from 10.1.2.4/32 to 13.69.64.75/32",
+		"the subnet's NSG nsg-apim by rule AllowKeyVaultRegional (priority 220, Allow) allows it"} {
+		if !strings.Contains(kv.Message, want) {
+			t.Errorf("Key Vault message lacks %q: %s", want, kv.Message)
+		}
+	}
+	if !strings.Contains(kv.Hint, "Add to NSG nsg-jumpbox-nic, on this VM's NIC, an outbound rule allowing TCP port 443 from 10.1.2.4/32 to 13.69.64.75/32 with a priority number below 300") {
+		t.Errorf("Key Vault hint: %s", kv.Hint)
+	}
+	if ev, _ := kv.Evidence["nic_nsg"].(map[string]any); ev["nsg"] != "nsg-jumpbox-nic" || ev["rule"] != "DenyKeyVaultOut" {
+		t.Errorf("Key Vault evidence: %v", kv.Evidence)
+	}
+	for _, o := range outs[1:4] {
+		if o.Result.Status != probes.Fail || o.Result.Rule != nil || strings.Contains(o.Result.Message, "this VM's NIC") {
+			t.Errorf("%s: %s %+v %s", o.Check.ID, o.Result.Status, o.Result.Rule, o.Result.Message)
+		}
+	}
+	if r := outs[4].Result; r.Status != probes.Fail || r.Rule == nil || !strings.Contains(r.Message, "the instance itself reports this dependency failing too, so the failure stands") {
+		t.Errorf("failed by the instance too: %s %s", r.Status, r.Message)
+	}
+	if r := outs[5].Result; r.Status != probes.Fail || r.Rule != nil {
+		t.Errorf("refused: %s %+v", r.Status, r.Rule)
+	}
+
+	// The verdict: the NIC's failure alone does not block the instance.
+	rep := &report.Report{}
+	rep.FromOutcomes([]probes.Outcome{outs[0]})
+	if rep.Summary.Verdict != report.Degraded {
+		t.Errorf("verdict %s", rep.Summary.Verdict)
+	}
+	fs := findings.Diagnose(findings.Input{Outcomes: outs[:1]})
+	if len(fs) != 1 || fs[0].ID != findings.IDNICNSG || fs[0].Severity != report.SeverityDegrading || len(fs[0].Checks) != 1 {
+		t.Fatalf("findings: %+v", fs)
+	}
+	if c := fs[0].Fix.Commands; len(c) != 1 || !strings.Contains(c[0], "--resource-group rg-apim --nsg-name nsg-jumpbox-nic") || !strings.Contains(c[0], "--priority 299") {
+		t.Errorf("fix: %q", c)
+	}
+
+	// Without the effective view (a Reader), nothing is said of the NIC.
+	s = nicNSGSnapshot(t, "effective-nsgs-nic-deny.json", true)
+	outs = []probes.Outcome{silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS)}
+	annotateNICNSG(outs, s)
+	if r := outs[0].Result; r.Status != probes.Fail || r.Rule != nil {
+		t.Errorf("without the effective view: %s %+v", r.Status, r.Rule)
+	}
+	// The recorded view without a NIC deny: the NIC's NSG allows it.
+	s = nicNSGSnapshot(t, "effective-nsgs.json", false)
+	outs = []probes.Outcome{silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS)}
+	annotateNICNSG(outs, s)
+	if r := outs[0].Result; r.Status != probes.Fail || r.Rule != nil {
+		t.Errorf("NIC allows: %s %+v", r.Status, r.Rule)
+	}
+}
