@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/cli"
 	"github.com/apimprobe/apimprobe/output"
 )
 
@@ -27,18 +28,18 @@ func FuzzFlags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Split(line, "\x00")
-		var c config
-		fs := newFlagSet("run", &c)
+		var c cli.Flags
+		fs := cli.NewFlagSet("run", &c)
 		if err := fs.Parse(args); err != nil {
 			return
 		}
-		c.cloudGiven = fs.Changed("cloud")
-		if _, err := c.runConfig(); err != nil {
+		c.CloudGiven = fs.Changed("cloud")
+		if _, err := c.RunConfig(); err != nil {
 			if line := errLine(err); strings.ContainsAny(line, "\n\r") {
 				t.Fatalf("%q: the error is not one line on standard error: %q", args, line)
 			}
 		}
-		for _, o := range c.outputs {
+		for _, o := range c.Outputs {
 			output.ParseSpec(o)
 		}
 		cmd := commandLine("run", args)

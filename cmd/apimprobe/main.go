@@ -23,6 +23,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/catalog"
+	"github.com/apimprobe/apimprobe/internal/cli"
 	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
@@ -43,7 +44,7 @@ func main() {
 	// indented once): with GOGC=400 nothing was collected and all of it
 	// stayed resident (28.5 MB peak in the lab, 24 MB with the default),
 	// for no wall time saved on the full run.
-	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 const usage = `apimprobe tells whether Azure API Management can work from this subnet.
@@ -84,7 +85,7 @@ Examples:
 `,
 }
 
-func cli(args []string, stdout, stderr io.Writer) int {
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "apimprobe: a command is needed: run, plan or version (apimprobe --help says more)")
 		return 2
@@ -127,8 +128,8 @@ func versionLine() string {
 }
 
 func command(name string, args []string, stdout, stderr io.Writer) int {
-	var c config
-	fs := newFlagSet(name, &c)
+	var c cli.Flags
+	fs := cli.NewFlagSet(name, &c)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -137,18 +138,18 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
 	}
-	c.cloudGiven = fs.Changed("cloud")
-	c.cacheDirGiven = fs.Changed("cache-dir")
+	c.CloudGiven = fs.Changed("cloud")
+	c.CacheDirGiven = fs.Changed("cache-dir")
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
 		return 2
 	}
-	cfg, err := c.runConfig()
+	cfg, err := c.RunConfig()
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
 	}
-	specs, err := outputSpecs(c.outputs, stdout)
+	specs, err := outputSpecs(c.Outputs, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
 		return 2
@@ -157,7 +158,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	azurectx.LogSDK(cfg.Log)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
 	cfg.Command = commandLine(name, args)
-	opts := output.Options{Color: colorFor(c.color, stdout), Width: termWidth(stdout), Verbose: c.verbose, Strict: c.strict}
+	opts := output.Options{Color: colorFor(c.Color, stdout), Width: termWidth(stdout), Verbose: c.Verbose, Strict: c.Strict}
 
 	if name == "plan" {
 		checks, err := run.Plan(cfg)
@@ -177,13 +178,13 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
-	if c.stateFile != "" {
-		if err := checkStateFile(c.stateFile, specs); err != nil {
+	if c.StateFile != "" {
+		if err := cli.CheckStateFile(c.StateFile, specs); err != nil {
 			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 			return 2
 		}
 	}
-	if cfg.Azure.CacheDir, err = c.cacheDirFor(); err != nil {
+	if cfg.Azure.CacheDir, err = c.ResolveCacheDir(); err != nil {
 		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
@@ -193,7 +194,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 // probe is one run as a health job makes it: under the lock of the files it
 // writes (a second run waits for the first, within --deadline), with the
 // --state file read after the lock, and signals that end it unjudged.
-func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
+func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
 	// Which Resource Manager reads the run waits for, on a terminal only.
 	if isTerminal(stderr) {
 		cfg.Progress = stderr
@@ -201,8 +202,8 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 	ctx, stop := run.OnSignals(context.Background())
 	defer stop()
 	files := output.Files(specs)
-	if c.stateFile != "" {
-		files = append(files, c.stateFile)
+	if c.StateFile != "" {
+		files = append(files, c.StateFile)
 	}
 	lockCtx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	unlock, err := filelock.Acquire(lockCtx, files)
@@ -223,13 +224,13 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 			cfg.Log.Info().Strs("removed", gone).Str("beside", f).Msg("temporary copies a killed run left")
 		}
 	}
-	if c.stateFile != "" {
-		if cfg.State, err = state.Open(c.stateFile); err != nil {
+	if c.StateFile != "" {
+		if cfg.State, err = state.Open(c.StateFile); err != nil {
 			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 			return 2
 		}
 		for _, d := range cfg.State.Dropped() {
-			cfg.Log.Warn().Str("state", c.stateFile).Str("entry", d).Msg("--state: an entry that is not the report's own was dropped")
+			cfg.Log.Warn().Str("state", c.StateFile).Str("entry", d).Msg("--state: an entry that is not the report's own was dropped")
 		}
 	}
 
@@ -238,7 +239,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
 		return 2
 	}
-	if c.redact {
+	if c.Redact {
 		red := redaction(c)
 		for v, kind := range map[string]string{rep.Context.ResourceGroup: "resource-group", rep.Context.Hostname: "vm"} {
 			if v != "" {
@@ -271,7 +272,7 @@ func probe(cfg run.Config, c config, specs []output.Spec, opts output.Options, s
 			return 2
 		}
 	}
-	return rep.ExitCode(c.strict)
+	return rep.ExitCode(c.Strict)
 }
 
 // errLine is err as the one line standard error gets: a control character
@@ -419,10 +420,10 @@ func shellQuote(s string) string {
 
 // redaction names what --redact replaces: the names the operator gave and
 // the ones discovered, each with its kind.
-func redaction(c config) report.Redaction {
+func redaction(c cli.Flags) report.Redaction {
 	names := map[string]string{}
 	for v, kind := range map[string]string{
-		c.service: "service", c.storageAccount: "storage-account", c.sqlServer: "sql-server", c.keyVault: "key-vault", c.eventHub: "event-hub",
+		c.Service: "service", c.StorageAccount: "storage-account", c.SQLServer: "sql-server", c.KeyVault: "key-vault", c.EventHub: "event-hub",
 	} {
 		if v != "" {
 			names[v] = kind
@@ -431,11 +432,11 @@ func redaction(c config) report.Redaction {
 	return report.Redaction{Names: names, Keep: []string{"168.63.129.16", "169.254.169.254"}}
 }
 
-func newLogger(c config, stderr io.Writer) zerolog.Logger {
-	level, _ := zerolog.ParseLevel(c.logLevel)
+func newLogger(c cli.Flags, stderr io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(c.LogLevel)
 	var w io.Writer = stderr
-	if c.logFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(c.color, stderr), TimeFormat: time.TimeOnly}
+	if c.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, NoColor: !colorFor(c.Color, stderr), TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
