@@ -24,7 +24,6 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/cli"
-	"github.com/apimprobe/apimprobe/internal/filelock"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
 	"github.com/apimprobe/apimprobe/internal/state"
@@ -192,8 +191,9 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 }
 
 // probe is one run as a health job makes it: under the lock of the files it
-// writes (a second run waits for the first, within --deadline), with the
-// --state file read after the lock, and signals that end it unjudged.
+// writes (a second run waits for the first, the wait spending the run's one
+// --deadline), with the --state file read after the lock, and signals that
+// end it unjudged.
 func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options, stdout, stderr io.Writer) int {
 	// Which Resource Manager reads the run waits for, on a terminal only.
 	if isTerminal(stderr) {
@@ -205,9 +205,8 @@ func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options
 	if c.StateFile != "" {
 		files = append(files, c.StateFile)
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, cfg.Deadline)
-	unlock, err := filelock.Acquire(lockCtx, files)
-	cancel()
+	// One deadline: the wait for the lock spends it, and Run gets the rest.
+	cfg, unlock, err := run.Lock(ctx, cfg, files)
 	if intr, ok := run.Interrupted(ctx); ok {
 		fmt.Fprintf(stderr, "apimprobe run: %v while waiting for another run: nothing was probed\n", intr)
 		return intr.ExitCode()
