@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
 
 // Redaction replaces the user's names and addresses with stable
@@ -30,14 +32,14 @@ type Redaction struct {
 }
 
 var (
-	ipv4RE = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
-	ipv6RE = regexp.MustCompile(`\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}\b`)
+	ipv4RE = lazyre.New(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	ipv6RE = lazyre.New(`\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}\b`)
 	// A UUID (subscription ids, tenant ids).
-	uuidRE = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+	uuidRE = lazyre.New(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
 	// A resource id: the subscription, then pairs of a type and a name.
 	// A name stops at white space, quotes and the punctuation prose puts
 	// after it.
-	armIDRE = regexp.MustCompile(`(?i)/subscriptions/[0-9a-f-]{36}(?:/[A-Za-z0-9._-]+/[^/\s"'(),;<>\[\]]+)*`)
+	armIDRE = lazyre.New(`(?i)/subscriptions/[0-9a-f-]{36}(?:/[A-Za-z0-9._-]+/[^/\s"'(),;<>\[\]]+)*`)
 )
 
 // armKinds names the placeholder of a resource id's name by its type; other

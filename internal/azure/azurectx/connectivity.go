@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/lazyre"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -230,7 +230,7 @@ func boundedWord(s string) string {
 
 // refusedRE finds the action a 403 AuthorizationFailed names ("does not
 // have authorization to perform action 'X' over scope …").
-var refusedRE = regexp.MustCompile(`perform action '(Microsoft\.ApiManagement/[A-Za-z0-9/._-]{1,120})'`)
+var refusedRE = lazyre.New(`perform action '(Microsoft\.ApiManagement/[A-Za-z0-9/._-]{1,120})'`)
 
 // refusedAction is the action Resource Manager said the identity lacks,
 // when it said one of API Management's; "" otherwise.

@@ -9,13 +9,14 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
 
 const imdsAPIVersion = "2021-02-01"
@@ -113,16 +114,16 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 // Azure gave (a stand-in, a proxy, a bug) and is dropped as unknown rather
 // than carried into resource ids, az commands and reports.
 var (
-	imdsRegion   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`)
-	imdsGUID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	imdsRG       = regexp.MustCompile(`^[-\w._()]{1,90}$`)
-	imdsVMName   = regexp.MustCompile(`^[-\w.]{1,64}$`)
-	imdsResource = regexp.MustCompile(`^(/[-\w._()]+)+$`)
-	imdsEnv      = regexp.MustCompile(`^[A-Za-z]{1,40}$`)
+	imdsRegion   = lazyre.New(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`)
+	imdsGUID     = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	imdsRG       = lazyre.New(`^[-\w._()]{1,90}$`)
+	imdsVMName   = lazyre.New(`^[-\w.]{1,64}$`)
+	imdsResource = lazyre.New(`^(/[-\w._()]+)+$`)
+	imdsEnv      = lazyre.New(`^[A-Za-z]{1,40}$`)
 )
 
 func (in *Instance) validate() {
-	keep := func(v *string, re *regexp.Regexp) {
+	keep := func(v *string, re *lazyre.Regexp) {
 		if *v != "" && (len(*v) > 512 || !re.MatchString(*v)) {
 			*v = ""
 		}
@@ -347,7 +348,7 @@ func parseToken(body []byte, now time.Time) (azcore.AccessToken, error) {
 }
 
 // imdsErrorCode is an OAuth error code (invalid_request, invalid_resource).
-var imdsErrorCode = regexp.MustCompile(`^[a-z][a-z_]{0,39}$`)
+var imdsErrorCode = lazyre.New(`^[a-z][a-z_]{0,39}$`)
 
 // imdsDescriptions are the error descriptions the metadata service's token
 // endpoint is documented to give, lower case: the only ones shown.

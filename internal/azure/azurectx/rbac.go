@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
 
 // Permission is one entry of the Permissions API's answer
@@ -181,11 +182,11 @@ var (
 	// scope(s) 'Y' …" (LinkedAuthorizationFailed) and "… does not have
 	// authorization to perform action 'X' over scope 'Y' …"
 	// (AuthorizationFailed).
-	deniedActionRE = regexp.MustCompile(`does not have (?:permission|authorization) to perform action(?:\(s\))? '([A-Za-z0-9./*_-]{3,200})'(?: (?:on the linked scope\(s\)|over scope) '([^']{1,300})')?`)
+	deniedActionRE = lazyre.New(`does not have (?:permission|authorization) to perform action(?:\(s\))? '([A-Za-z0-9./*_-]{3,200})'(?: (?:on the linked scope\(s\)|over scope) '([^']{1,300})')?`)
 	// The tenant a 401 names: "It must match the tenant
 	// 'https://sts.windows.net/T/'", or WWW-Authenticate's
 	// authorization_uri="https://login.windows.net/T".
-	tenantRE = regexp.MustCompile(`(?:must match the tenant '|authorization_uri="?)https://[A-Za-z0-9.-]+/([A-Za-z0-9.-]{1,100})/?`)
+	tenantRE = lazyre.New(`(?:must match the tenant '|authorization_uri="?)https://[A-Za-z0-9.-]+/([A-Za-z0-9.-]{1,100})/?`)
 )
 
 // deniedAction is the action (and scope) a 403's message names.
