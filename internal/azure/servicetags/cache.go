@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -55,7 +56,9 @@ const (
 	maxAbsent = 256
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is the checksum's table, made on first use: making it at start
+// built the SSE4.2 tables in every process, a run without the cache too.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // file is the cache file of k: its name says what it holds, and the file
 // holds its key again, which decides.
@@ -240,7 +243,7 @@ func encodeCache(s *Set, k Key, absent []string, fetched time.Time) ([]byte, err
 		}
 	}
 	b = append(b, s.list...)
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli())), nil
 }
 
 // decodeCache reads a cache file of k, checking everything: its magic and
@@ -255,7 +258,7 @@ func decodeCache(data []byte, k Key) (*Set, []string, time.Time, error) {
 		return nil, nil, zero, fmt.Errorf("a cached list of version %d, not %d", v, cacheVersion)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
+	if crc32.Checksum(body, castagnoli()) != sum {
 		return nil, nil, zero, errors.New("its checksum does not hold (truncated or corrupt)")
 	}
 	r := listReader{b: body[len(cacheMagic)+1:]}
