@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -27,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -123,7 +121,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
 	}
 	if err != nil {
-		snap.TokenError = boundedLine(err.Error())
+		snap.TokenError = bounded.Line(err.Error())
 		snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential: %s", credName, snap.TokenError)
 		if ctx.Err() != nil {
 			snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential by %s", credName, o.deadlineWords())
@@ -160,7 +158,7 @@ func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, m
 	boundBodies(clientOpts)
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
-		snap.Why = "cannot build the Resource Manager client: " + boundedLine(err.Error())
+		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(err.Error())
 		return nil
 	}
 	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), audience: rm.Audience,
@@ -410,7 +408,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 	switch {
 	case errors.As(err, &oh):
 		// Go's redirect error quotes the whole URL: only the guard's words.
-		r.Status, r.Message = ReadFailed, boundedLine(oh.Error())
+		r.Status, r.Message = ReadFailed, bounded.Line(oh.Error())
 	case errors.As(err, &re):
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
@@ -419,18 +417,18 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		case http.StatusTooManyRequests:
 			r.Status = ReadThrottled
 			if re.RawResponse != nil {
-				r.RetryAfter = boundedLine(re.RawResponse.Header.Get("Retry-After"))
+				r.RetryAfter = bounded.Line(re.RawResponse.Header.Get("Retry-After"))
 			}
-			r.Message = "Resource Manager throttled the read (HTTP 429 " + boundedLine(re.ErrorCode) + ")"
+			r.Message = "Resource Manager throttled the read (HTTP 429 " + bounded.Line(re.ErrorCode) + ")"
 			if r.RetryAfter != "" {
-				r.Message += " and asked to retry after " + retryAfterWords(r.RetryAfter) + ", later than " + by + " allows"
+				r.Message += " and asked to retry after " + bounded.RetryAfter(r.RetryAfter) + ", later than " + by + " allows"
 			}
 		case http.StatusNotFound:
 			r.Status = ReadNotFound
-			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", boundedLine(re.ErrorCode))
+			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", bounded.Line(re.ErrorCode))
 		default:
 			r.Status = ReadFailed
-			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, boundedLine(re.ErrorCode))
+			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, bounded.Line(re.ErrorCode))
 		}
 	case ctx.Err() == nil && connectFailed(err):
 		// Real Resource Manager connects in milliseconds: a connection
@@ -449,7 +447,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		// so its wording is the only sign left of a malformed payload.
 		strings.HasPrefix(err.Error(), "unmarshalling type "):
 		r.Status = ReadMalformed
-		r.Message = "Resource Manager answered with a malformed payload: " + boundedLine(err.Error())
+		r.Message = "Resource Manager answered with a malformed payload: " + bounded.Line(err.Error())
 	default:
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
@@ -458,7 +456,7 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 			return
 		}
 		r.Status = ReadFailed
-		r.Message = boundedLine(err.Error())
+		r.Message = bounded.Line(err.Error())
 	}
 }
 
@@ -482,7 +480,7 @@ func noAnswer(reason probes.Reason, words string, err error) string {
 	if errors.As(err, &oe) && oe.Op == "proxyconnect" {
 		words = "the proxy that HTTPS_PROXY names did not answer: " + words
 	}
-	return "no answer from Resource Manager (" + string(reason) + "): " + boundedLine(words)
+	return "no answer from Resource Manager (" + string(reason) + "): " + bounded.Line(words)
 }
 
 // unreachable records a read that got what (no answer from Resource
@@ -513,45 +511,9 @@ func notMade(r, dep *Read, why string) {
 	}
 }
 
-// retryAfterWords turns a Retry-After value into words: "120 s" or the date.
-func retryAfterWords(v string) string {
-	if n, err := strconv.Atoi(v); err == nil {
-		return strconv.Itoa(n) + " s"
-	}
-	return v
-}
-
 type malformedError struct{ msg string }
 
 func (e *malformedError) Error() string { return e.msg }
-
-// maxLine bounds text from outside (error bodies, codes, headers) that
-// reaches a message.
-const maxLine = 200
-
-// boundedLine makes untrusted text fit a message: its first line, without
-// tokens (probes.ScrubSecrets), without control characters (a body may carry terminal escapes), at most maxLine
-// runes.
-func boundedLine(s string) string {
-	s = strings.TrimSpace(probes.ScrubSecrets(s))
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			continue
-		}
-		if n == maxLine {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
 
 // getJSON does a plain GET of an ARM resource through the SDK's pipeline
 // (bearer token, retries) and decodes it into v.

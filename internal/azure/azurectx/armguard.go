@@ -94,7 +94,7 @@ type offHostError struct {
 }
 
 func (e *offHostError) Error() string {
-	// The destination first: a message is cut at maxLine runes.
+	// The destination first: a message is cut at bounded.MaxLine runes.
 	return "refused to follow " + e.what + " to " + e.to + ": not Resource Manager (" + e.home + "), so the token was not sent there"
 }
 

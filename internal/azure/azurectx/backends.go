@@ -3,6 +3,8 @@ package azurectx
 import (
 	"context"
 	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 )
 
 // The instance's backends (azure-facts §12.12): the URLs its backend
@@ -82,11 +84,11 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 				if name == ReadAPIs {
 					raw = v.Properties.ServiceURL
 				}
-				raw = boundedLine(raw)
+				raw = bounded.Line(raw)
 				if raw == "" || len(urls) >= maxBackendURLs {
 					continue
 				}
-				u := BackendURL{URL: raw, Source: kind + " " + nonEmpty(boundedLine(v.Name), "(unnamed)")}
+				u := BackendURL{URL: raw, Source: kind + " " + nonEmpty(bounded.Line(v.Name), "(unnamed)")}
 				if t := v.Properties.TLS; t != nil && name == ReadBackends {
 					u.NoChainCheck = t.ValidateCertificateChain != nil && !*t.ValidateCertificateChain
 					u.NoNameCheck = t.ValidateCertificateName != nil && !*t.ValidateCertificateName

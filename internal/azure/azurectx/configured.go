@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/probes"
@@ -42,7 +43,7 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 	rid, err := arm.ParseResourceID(id)
 	var info *SubnetInfo
 	if err != nil || rid.Parent == nil {
-		err = &malformedError{"the subnet id does not parse: " + boundedLine(id)}
+		err = &malformedError{"the subnet id does not parse: " + bounded.Line(id)}
 	} else {
 		var client *armnetwork.SubnetsClient
 		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.cred, s.clientOp)
@@ -312,7 +313,7 @@ func peeringsOf(res vnetResource) []Peering {
 	for _, pr := range res.Properties.VirtualNetworkPeerings {
 		p := pr.Properties
 		out = append(out, Peering{
-			Name: boundedLine(pr.Name), RemoteID: p.RemoteVirtualNetwork.ID, State: p.PeeringState,
+			Name: bounded.Line(pr.Name), RemoteID: p.RemoteVirtualNetwork.ID, State: p.PeeringState,
 			Remote:            prefixesOf(append(slices.Clone(p.RemoteAddressSpace.AddressPrefixes), p.RemoteVirtualNetworkAddressSpace.AddressPrefixes...)),
 			UseRemoteGateways: p.UseRemoteGateways,
 		})
@@ -348,7 +349,7 @@ func gatewayName(id, kind string) string {
 	parts := strings.Split(id, "/")
 	for i := 0; i+1 < len(parts); i++ {
 		if strings.EqualFold(parts[i], kind) {
-			return boundedLine(parts[i+1])
+			return bounded.Line(parts[i+1])
 		}
 	}
 	return "(unnamed)"

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -183,19 +184,19 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req Con
 			if action := refusedAction(err); action != "" {
 				r.Permission = action
 			}
-			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity may not run ConnectivityCheck; allow %s", r.HTTPStatus, boundedLine(r.ErrorCode), r.Permission)
+			r.Message = fmt.Sprintf("denied (HTTP %d %s): the identity may not run ConnectivityCheck; allow %s", r.HTTPStatus, bounded.Line(r.ErrorCode), r.Permission)
 		}
 		out.Failure = r
 		return out
 	}
-	out.Status = boundedLine(wire.ConnectionStatus)
+	out.Status = bounded.Line(wire.ConnectionStatus)
 	out.AvgLatencyMS, out.MinLatencyMS, out.MaxLatencyMS = wire.AvgLatencyInMs, wire.MinLatencyInMs, wire.MaxLatencyInMs
 	out.ProbesSent, out.ProbesFailed = wire.ProbesSent, wire.ProbesFailed
 	for i, h := range wire.Hops {
 		if i == maxHops {
 			break
 		}
-		hop := probes.ProbeHop{Type: boundedWord(h.Type), Address: boundedLine(h.Address), ResourceID: boundedLine(h.ResourceID)}
+		hop := probes.ProbeHop{Type: boundedWord(h.Type), Address: bounded.Line(h.Address), ResourceID: bounded.Line(h.ResourceID)}
 		for j, is := range h.Issues {
 			if j == maxIssues {
 				break
@@ -209,7 +210,7 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req Con
 					if issue.Context == nil {
 						issue.Context = map[string]string{}
 					}
-					issue.Context[boundedWord(k)] = boundedLine(v)
+					issue.Context[boundedWord(k)] = bounded.Line(v)
 				}
 			}
 			hop.Issues = append(hop.Issues, issue)
@@ -221,7 +222,7 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req Con
 
 // boundedWord is boundedLine cut to 60 runes: a type or a key.
 func boundedWord(s string) string {
-	s = boundedLine(s)
+	s = bounded.Line(s)
 	if r := []rune(s); len(r) > 60 {
 		s = string(r[:60]) + "…"
 	}
@@ -286,7 +287,7 @@ func (s *armSession) postAction(ctx context.Context, path string, body any, out 
 		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
 	}
 	if err := json.Unmarshal(result, out); err != nil {
-		return &malformedError{"the ConnectivityCheck answer does not parse: " + boundedLine(err.Error())}
+		return &malformedError{"the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error())}
 	}
 	return nil
 }
@@ -301,7 +302,7 @@ func decodeBounded(resp *http.Response, out any) error {
 		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return &malformedError{"the ConnectivityCheck answer does not parse: " + boundedLine(err.Error())}
+		return &malformedError{"the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error())}
 	}
 	return nil
 }

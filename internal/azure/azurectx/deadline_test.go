@@ -301,22 +301,6 @@ func TestThrottlingRetryAfter(t *testing.T) {
 	expectAllowedUnseen(t, res, "subnet.nsg.inbound-3443", "configured view", "HTTP 429", "retry after 120 s")
 }
 
-func TestBoundedLine(t *testing.T) {
-	long := strings.Repeat("é", 500)
-	for in, want := range map[string]string{
-		"first\nsecond":       "first",
-		"  a\x1b[2Jb\x07c  ":  "a[2Jbc",
-		"x\r\ny":              "x",
-		long:                  strings.Repeat("é", maxLine) + "…",
-		"bad \xff utf8":       "bad  utf8",
-		"error: <html><body>": "error: <html><body>",
-	} {
-		if got := boundedLine(in); got != want {
-			t.Errorf("boundedLine(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // A metadata service that answers 410 (after a reboot) and then 429 is
 // retried; a Standard-SKU public IP comes from /metadata/loadbalancer;
 // azEnvironment picks the cloud and with it the token's audience; a

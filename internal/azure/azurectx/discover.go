@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -145,7 +146,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 			cancel()
 			why := snap.Why
 			if d.instance == nil {
-				why = "not running on an Azure VM: " + boundedLine(c.IMDSError)
+				why = "not running on an Azure VM: " + bounded.Line(c.IMDSError)
 			}
 			return nil, fmt.Errorf("%w: %s", ErrNoToken, why)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
 
@@ -77,7 +78,7 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 	}
 	var d imdsDoc
 	if err := json.Unmarshal(body, &d); err != nil {
-		return nil, fmt.Errorf("IMDS answered with something that is not its instance document: %s", boundedLine(err.Error()))
+		return nil, fmt.Errorf("IMDS answered with something that is not its instance document: %s", bounded.Line(err.Error()))
 	}
 	in := &Instance{
 		Location: d.Compute.Location, Name: d.Compute.Name, ResourceGroup: d.Compute.ResourceGroupName,
@@ -204,7 +205,7 @@ func (e *imdsStatusError) Error() string {
 		return msg + ", a redirect, which is not followed"
 	}
 	if e.retryAfter != "" {
-		msg += " (Retry-After " + retryAfterWords(e.retryAfter) + ")"
+		msg += " (Retry-After " + bounded.RetryAfter(e.retryAfter) + ")"
 	}
 	if e.body != "" {
 		msg += ": " + e.body
@@ -267,12 +268,12 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %s", errNoIMDS, boundedLine(err.Error()))
+		return nil, fmt.Errorf("%w: %s", errNoIMDS, bounded.Line(err.Error()))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIMDSBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer: %s", errNoIMDS, boundedLine(err.Error()))
+		return nil, fmt.Errorf("%w: reading the answer: %s", errNoIMDS, bounded.Line(err.Error()))
 	}
 	if len(body) > maxIMDSBody {
 		return nil, fmt.Errorf("IMDS answer larger than %d bytes", maxIMDSBody)
@@ -282,8 +283,8 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 		return nil, &imdsStatusError{status: resp.StatusCode, redirect: true}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: boundedLine(resp.Header.Get("Retry-After")),
-			body: boundedLine(string(body)), raw: body[:min(len(body), 4<<10)]}
+		return nil, &imdsStatusError{status: resp.StatusCode, retryAfter: bounded.Line(resp.Header.Get("Retry-After")),
+			body: bounded.Line(string(body)), raw: body[:min(len(body), 4<<10)]}
 	}
 	return body, nil
 }

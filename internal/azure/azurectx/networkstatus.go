@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -256,16 +257,16 @@ func convertStatus(w statusWire) []LocationStatus {
 	var out []LocationStatus
 	n := 0
 	for _, l := range w {
-		ls := LocationStatus{Location: boundedLine(l.Location)}
+		ls := LocationStatus{Location: bounded.Line(l.Location)}
 		for _, d := range l.NetworkStatus.DNSServers {
-			ls.DNSServers = append(ls.DNSServers, boundedLine(d))
+			ls.DNSServers = append(ls.DNSServers, bounded.Line(d))
 		}
 		for _, c := range l.NetworkStatus.ConnectivityStatus {
 			if n++; n > maxRows {
 				break
 			}
-			row := StatusRow{Name: boundedLine(c.Name), Status: strings.ToLower(boundedLine(c.Status)), Error: boundedLine(c.Error),
-				ResourceType: boundedLine(c.ResourceType), LastUpdated: c.LastUpdated.Time, LastStatusChange: c.LastStatusChange.Time, Optional: c.IsOptional}
+			row := StatusRow{Name: bounded.Line(c.Name), Status: strings.ToLower(bounded.Line(c.Status)), Error: bounded.Line(c.Error),
+				ResourceType: bounded.Line(c.ResourceType), LastUpdated: c.LastUpdated.Time, LastStatusChange: c.LastStatusChange.Time, Optional: c.IsOptional}
 			row.Host, row.Port = ParseStatusName(row.Name, row.ResourceType)
 			ls.Rows = append(ls.Rows, row)
 		}
@@ -278,18 +279,18 @@ func convertDeps(w depsWire, b *depsBudget) []Dependency {
 	var out []Dependency
 	for _, v := range w.Value {
 		for _, e := range v.Endpoints {
-			host := strings.ToLower(strings.TrimSuffix(boundedLine(e.DomainName), "."))
+			host := strings.ToLower(strings.TrimSuffix(bounded.Line(e.DomainName), "."))
 			if !hostName(host) {
 				continue
 			}
-			d := Dependency{Category: boundedLine(v.Category), Host: host}
+			d := Dependency{Category: bounded.Line(v.Category), Host: host}
 			ports := map[int]bool{}
 			for _, det := range e.EndpointDetails {
 				if det.Port > 0 && det.Port < 65536 {
 					ports[det.Port] = true
 				}
 				if d.Region == "" {
-					d.Region = boundedLine(det.Region)
+					d.Region = bounded.Line(det.Region)
 				}
 			}
 			d.Ports = b.take(host, ports)

@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -167,7 +168,7 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 	var perms []Permission
 	var err error
 	if rid, perr := arm.ParseResourceID(subnetID); perr != nil || rid.Parent == nil {
-		err = &malformedError{"the subnet id does not parse: " + boundedLine(subnetID)}
+		err = &malformedError{"the subnet id does not parse: " + bounded.Line(subnetID)}
 	} else {
 		path := subnetID + "/providers/Microsoft.Authorization/permissions"
 		for page := 0; page < 10 && path != "" && err == nil; page++ {
@@ -179,7 +180,7 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 				perms = append(perms, list.Value...)
 				path = list.NextLink
 				if path != "" && !strings.HasPrefix(path, s.endpoint+"/") {
-					err = &malformedError{"the permissions' nextLink leaves Resource Manager: " + boundedLine(path)}
+					err = &malformedError{"the permissions' nextLink leaves Resource Manager: " + bounded.Line(path)}
 				}
 			}
 		}
@@ -388,7 +389,7 @@ func providerResult(s *Snapshot, o Options) probes.Result {
 		res.Evidence = ev
 		return res
 	}
-	res := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, fmt.Sprintf("resource provider Microsoft.Web is %s in subscription %s; a v2 instance cannot be placed in the subnet", boundedLine(v.ProviderState), v.ProviderSubscription))
+	res := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, fmt.Sprintf("resource provider Microsoft.Web is %s in subscription %s; a v2 instance cannot be placed in the subnet", bounded.Line(v.ProviderState), v.ProviderSubscription))
 	res.Hint = "Register it: `" + register + "` (needs Microsoft.Web/register/action, e.g. Contributor on the subscription), and wait until it says Registered."
 	res.Evidence = ev
 	return res

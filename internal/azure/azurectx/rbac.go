@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
 
@@ -119,12 +120,12 @@ const maxErrorBody = 64 << 10
 // the action missing is the one ARM's message names (a linked resource's
 // for LinkedAuthorizationFailed), else the read's own.
 func denied(r *Read, re *azcore.ResponseError, audience string) {
-	code := boundedLine(re.ErrorCode)
+	code := bounded.Line(re.ErrorCode)
 	raw := armMessage(re) // parsed whole; only what is taken from it is shown
 	if re.StatusCode == http.StatusUnauthorized {
 		r.Status = ReadRejected
 		r.Message = fmt.Sprintf("rejected: Resource Manager refused the token (HTTP 401 %s)", nonEmpty(code, "without an error code"))
-		if msg := boundedLine(raw); msg != "" {
+		if msg := bounded.Line(raw); msg != "" {
 			r.Message += ": " + msg
 		}
 		r.Fix = tokenFix(code, raw, re, audience)
@@ -195,7 +196,7 @@ func deniedAction(msg string) (action, scope string) {
 	if m == nil {
 		return "", ""
 	}
-	return m[1], boundedLine(shortID(m[2]))
+	return m[1], bounded.Line(shortID(m[2]))
 }
 
 // tokenFix is the change that makes Resource Manager take the token.
