@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -86,7 +87,7 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 	// The metadata service's token, through the same client as the
 	// instance document: --imds-endpoint honoured, no proxy, no redirect,
 	// a bounded body, and no error body in any message.
-	return &imdsTokenCredential{endpoint: o.IMDSEndpoint, clientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
+	return &imds.TokenCredential{Endpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
 }
 
 // maxReadWait bounds the reads when the caller's context has no deadline
@@ -96,7 +97,7 @@ const maxReadWait = 60 * time.Second
 // prepareARM builds the credential and gets a first token within ctx. It
 // returns the session to run the reads with, or nil with snap.Why saying
 // why Resource Manager cannot be used.
-func prepareARM(ctx context.Context, o *Options, in *Instance, snap *Snapshot, mu *sync.Mutex, changed func()) *armSession {
+func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *Snapshot, mu *sync.Mutex, changed func()) *armSession {
 	if o.ARM == ARMOff {
 		snap.Why = "Resource Manager is not used (--no-arm)"
 		return nil
@@ -197,7 +198,7 @@ func (s *armSession) record(r *Read) { s.finish(r, nil) }
 // the configured view of the subnet that is judged: this VM's in the
 // classic modes, the instance's in the v2 modes (from --apim-subnet, else
 // from the instance's resource).
-func (s *armSession) run(ctx context.Context, in *Instance) {
+func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 	var wg sync.WaitGroup
 	apimDone := make(chan struct{})
 	if s.o.Service != "" {
@@ -304,7 +305,7 @@ func (s *armSession) run(ctx context.Context, in *Instance) {
 	s.settleTagCache(ctx, in)
 }
 
-func (s *armSession) rgNIC(in *Instance) (string, string) {
+func (s *armSession) rgNIC(in *imds.Instance) (string, string) {
 	s.mu.Lock()
 	rg, nic := s.snap.ResourceGroup, s.snap.NICName
 	s.mu.Unlock()
@@ -319,7 +320,7 @@ func (s *armSession) rgNIC(in *Instance) (string, string) {
 
 // readInstanceSubnet finds the instance's subnet (v2 modes) and reads its
 // configured view.
-func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimDone <-chan struct{}) {
+func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, apimDone <-chan struct{}) {
 	id, why := s.o.APIMSubnet, ""
 	var apimRead *Read
 	if id == "" && s.o.Service != "" && s.o.Phase != probes.DeployPre {
@@ -357,7 +358,7 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *Instance, apimD
 }
 
 // newRead fills the permission and the equivalent az command.
-func newRead(name, rg, nic string, in *Instance) *Read {
+func newRead(name, rg, nic string, in *imds.Instance) *Read {
 	r := &Read{Name: name}
 	if rg == "" {
 		rg = "RG"
@@ -552,7 +553,7 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 	return json.Unmarshal(body, v)
 }
 
-func (s *armSession) readVM(ctx context.Context, in *Instance) string {
+func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 	r := newRead(ReadVM, in.ResourceGroup, "", in)
 	if p, ok := scaleSetVM(in.ResourceID); ok {
 		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
@@ -593,7 +594,7 @@ func (s *armSession) readVM(ctx context.Context, in *Instance) string {
 
 // readNIC reads this VM's NIC: the subnet it is in and the NSG on the NIC
 // itself (id, "" when none).
-func (s *armSession) readNIC(ctx context.Context, nicID string, in *Instance) (nsgID string, ok bool) {
+func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instance) (nsgID string, ok bool) {
 	rid, perr := arm.ParseResourceID(nicID)
 	rg, name := in.ResourceGroup, "NIC"
 	if perr == nil {
@@ -683,7 +684,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 	return info
 }
 
-func (s *armSession) readServiceTags(ctx context.Context, in *Instance) {
+func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
 	r := newRead(ReadServiceTags, "", "", in)
 	start := s.begin(r.Name)
 	set, err := s.cachedTags(in), error(nil)
@@ -731,7 +732,7 @@ func (s *armSession) serviceTags(ctx context.Context, location string) (*service
 
 // readAPIM finds the instance in the VM's resource group, else anywhere in
 // the subscription (the operator names only the instance).
-func (s *armSession) readAPIM(ctx context.Context, in *Instance) {
+func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
 	r := newRead(ReadAPIM, "", "", in)
 	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
 	start := s.begin(r.Name)

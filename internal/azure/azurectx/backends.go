@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 )
 
 // The instance's backends (azure-facts §12.12): the URLs its backend
@@ -60,7 +61,7 @@ type backendsWire struct {
 
 // readBackends reads both lists of the instance the apim read found, in
 // parallel. nextLinks go through getJSON like every other read's.
-func (s *armSession) readBackends(ctx context.Context, in *Instance) {
+func (s *armSession) readBackends(ctx context.Context, in *imds.Instance) {
 	list := func(name string) instanceRead {
 		return instanceRead{name, func(ctx context.Context, id, apimName string) { s.readBackendList(ctx, name, id, apimName) }}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -288,7 +289,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	perm := ""
 	if r != nil {
 		cli, perm = r.CLI, r.Permission
-	} else if tmp := newRead(need, s.ResourceGroup, nonEmpty(s.NICName, "NIC"), &Instance{Location: s.Region}); tmp != nil {
+	} else if tmp := newRead(need, s.ResourceGroup, nonEmpty(s.NICName, "NIC"), &imds.Instance{Location: s.Region}); tmp != nil {
 		cli, perm = tmp.CLI, tmp.Permission
 	}
 	var msg, hint string

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/probes"
@@ -37,7 +38,7 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 	s.mu.Lock()
 	rg, nic := s.snap.ResourceGroup, s.snap.NICName
 	s.mu.Unlock()
-	r := newRead(ReadSubnet, rg, nic, &Instance{})
+	r := newRead(ReadSubnet, rg, nic, &imds.Instance{})
 	r.CLI = "az network vnet subnet show --ids " + id
 	start := s.begin(r.Name)
 	rid, err := arm.ParseResourceID(id)
@@ -141,7 +142,7 @@ func (p ruleWire) rule(name string) nsg.Rule {
 // readNSG reads one NSG with its default rules, as the group the
 // evaluation takes; its rules name tags, unexpanded.
 func (s *armSession) readNSG(ctx context.Context, name, id, scope string) (*nsg.Group, bool) {
-	r := newRead(name, "", "", &Instance{})
+	r := newRead(name, "", "", &imds.Instance{})
 	r.CLI = "az network nsg show --ids " + id
 	start := s.begin(r.Name)
 	var res nsgResource
@@ -167,7 +168,7 @@ func nsgGroupOf(res nsgResource, id, scope string) *nsg.Group {
 }
 
 func (s *armSession) readRouteTable(ctx context.Context, id string) {
-	r := newRead(ReadRouteTable, "", "", &Instance{})
+	r := newRead(ReadRouteTable, "", "", &imds.Instance{})
 	r.CLI = "az network route-table route list --ids " + id + " -o table"
 	start := s.begin(r.Name)
 	var res routeTableResource
@@ -221,7 +222,7 @@ func udrsOf(res routeTableResource) []routes.Route {
 }
 
 func (s *armSession) readVNet(ctx context.Context, id string) {
-	r := newRead(ReadVNet, "", "", &Instance{})
+	r := newRead(ReadVNet, "", "", &imds.Instance{})
 	r.CLI = "az network vnet show --ids " + id
 	start := s.begin(r.Name)
 	var res vnetResource

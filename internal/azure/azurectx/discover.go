@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -52,7 +53,7 @@ func (c *Context) set(key string, field *string, value, source string) {
 // background. It is safe for concurrent use.
 type Discovery struct {
 	opts     Options
-	instance *Instance
+	instance *imds.Instance
 	started  time.Time
 	done     chan struct{}
 
@@ -99,7 +100,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 	}
 
 	rctx, cancel := readsContext(ctx, opts)
-	in, err := fetchInstance(ctx, &d.opts)
+	in, err := imds.FetchInstance(ctx, d.opts.IMDSEndpoint, d.opts.IMDSTimeout)
 	if err != nil {
 		c.IMDSError = err.Error()
 	} else {
@@ -250,7 +251,7 @@ func (d *Discovery) Context() Context {
 }
 
 // Instance returns what IMDS said, or nil outside Azure.
-func (d *Discovery) Instance() *Instance { return d.instance }
+func (d *Discovery) Instance() *imds.Instance { return d.instance }
 
 // Wait blocks until the Resource Manager reads are done (by the reads'
 // deadline) or ctx ends; it returns nil only when ctx ended first.

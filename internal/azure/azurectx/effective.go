@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 )
@@ -175,7 +176,7 @@ type effectiveRule struct {
 }
 
 func (s *armSession) readEffectiveRoutes(ctx context.Context) {
-	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
 	start := s.begin(r.Name)
 	var body effectiveRouteList
 	var out []routes.Route
@@ -244,7 +245,7 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 }
 
 func (s *armSession) readEffectiveNSGs(ctx context.Context) {
-	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &Instance{})
+	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
 	start := s.begin(r.Name)
 	var body effectiveNSGList
 	var out []nsg.Group

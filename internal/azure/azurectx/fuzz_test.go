@@ -63,39 +63,6 @@ func FuzzEffectiveNSGs(f *testing.F) {
 	})
 }
 
-func FuzzIMDSDocument(f *testing.F) {
-	seedFixtures(f, "imds.json")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var d imdsDoc
-		if json.Unmarshal(body, &d) != nil {
-			return
-		}
-		in := &Instance{Location: d.Compute.Location, Name: d.Compute.Name, ResourceGroup: d.Compute.ResourceGroupName,
-			SubscriptionID: d.Compute.SubscriptionID, ResourceID: d.Compute.ResourceID, AzEnvironment: d.Compute.AzEnvironment}
-		for _, nic := range d.Network.Interface {
-			if len(nic.IPv4.IPAddress) > 0 {
-				in.PrivateIP, in.PublicIP = nic.IPv4.IPAddress[0].PrivateIPAddress, nic.IPv4.IPAddress[0].PublicIPAddress
-			}
-			if len(nic.IPv4.Subnet) > 0 {
-				in.Subnet = nic.IPv4.Subnet[0].Address + "/" + nic.IPv4.Subnet[0].Prefix
-			}
-		}
-		in.validate()
-		for _, v := range []string{in.Location, in.Name, in.ResourceGroup, in.SubscriptionID, in.ResourceID, in.AzEnvironment} {
-			for _, r := range v {
-				if r < 0x20 || r == 0x7f {
-					t.Fatalf("a control character survived validation: %q", v)
-				}
-			}
-		}
-		if in.Subnet != "" {
-			if _, err := netip.ParsePrefix(in.Subnet); err != nil {
-				t.Fatalf("subnet %q kept but not a prefix", in.Subnet)
-			}
-		}
-	})
-}
-
 func FuzzInstanceResource(f *testing.F) {
 	seedFixtures(f, "apim.json")
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -135,7 +135,7 @@ func seedRead(f *testing.F, fixtures ...string) {
 	f.Add(302, "https://elsewhere.test/x", []byte(``))
 }
 
-var instanceForFuzz = &Instance{Location: "westeurope", Name: "jumpbox", ResourceGroup: "rg", SubscriptionID: fuzzSub,
+var instanceForFuzz = &imds.Instance{Location: "westeurope", Name: "jumpbox", ResourceGroup: "rg", SubscriptionID: fuzzSub,
 	ResourceID: "/subscriptions/" + fuzzSub + "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/jumpbox", PrivateIP: "10.0.1.4"}
 
 const fuzzSubnetID = "/subscriptions/" + fuzzSub + "/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/snet"
@@ -272,47 +272,6 @@ func FuzzLongRunningRead(f *testing.F) {
 			}
 			judge(t, s)
 		})
-	})
-}
-
-// The metadata service's token answer: a token with its value, or an
-// error; and what of an error body a message may show (identityWords): an
-// OAuth code and a documented description, never what else the body holds
-// (it may echo a token).
-func FuzzIMDSToken(f *testing.F) {
-	f.Add([]byte(`{"access_token": "eyJ0eXAi.eyJhdWQi.c2ln", "expires_on": "1700000000"}`))
-	f.Add([]byte(`{"access_token": "x", "expires_on": 1700000000}`))
-	f.Add([]byte(`{"access_token": "", "expires_on": 5}`))
-	f.Add([]byte(`{"error": "invalid_request", "error_description": "Identity not found", "token": "SECRET"}`))
-	f.Add([]byte(`{"error": "SECRET\u001b", "error_description": "SECRET"}`))
-	f.Add([]byte(`{"error": {"code": "SECRET"}, "error_description": "IMDS is updating."}`))
-	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		tok, err := parseToken(body, now)
-		if err == nil && tok.Token == "" {
-			t.Fatal("a token without its value")
-		}
-		if err != nil && strings.Contains(err.Error(), "SECRET") {
-			t.Fatalf("the body reached the error: %q", err)
-		}
-		words := identityWords(body)
-		if strings.Contains(words, "SECRET") || strings.ContainsFunc(words, unicode.IsControl) || len(words) > 200 {
-			t.Fatalf("identityWords shows %q", words)
-		}
-	})
-}
-
-// The load balancer's answer gives an IPv4 address or nothing.
-func FuzzLoadBalancer(f *testing.F) {
-	f.Add([]byte(`{"loadbalancer": {"publicIpAddresses": [{"frontendIpAddress": "198.18.0.9", "privateIpAddress": "10.0.1.4"}]}}`), "10.0.1.4")
-	f.Add([]byte(`{"loadbalancer": {"outboundRules": [{"frontendIpAddress": "::1"}, {"frontendIpAddress": "x"}, {"frontendIpAddress": "198.18.0.10"}]}}`), "")
-	f.Add([]byte(`{"loadbalancer": null}`), "10.0.1.4")
-	f.Fuzz(func(t *testing.T, body []byte, privateIP string) {
-		if ip := parseLoadBalancer(body, privateIP); ip != "" {
-			if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() || a.String() != ip {
-				t.Fatalf("load balancer address %q", ip)
-			}
-		}
 	})
 }
 

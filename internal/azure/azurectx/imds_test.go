@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 )
 
 // plainCollector is a host that must never be asked: it counts every
@@ -76,13 +78,13 @@ func TestIMDSRedirectNotFollowed(t *testing.T) {
 }
 
 // On a real VM too (the default endpoint), the managed identity's token
-// comes through imdsClient, not through azidentity's own client, which
+// comes through imds.Client, not through azidentity's own client, which
 // follows redirects.
 func TestManagedIdentityIsOurs(t *testing.T) {
 	for _, id := range []string{"", "00000000-0000-0000-0000-00000000000a"} {
 		cred, name, err := buildCredential(&Options{IMDSEndpoint: DefaultIMDSEndpoint, Credential: CredManagedIdentity, ManagedIdentityClientID: id}, cloud.AzurePublic)
-		c, ok := cred.(*imdsTokenCredential)
-		if err != nil || name != CredManagedIdentity || !ok || c.endpoint != DefaultIMDSEndpoint || c.clientID != id {
+		c, ok := cred.(*imds.TokenCredential)
+		if err != nil || name != CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
 			t.Fatalf("managed identity %q: %T %+v %q %v", id, cred, cred, name, err)
 		}
 	}
@@ -96,7 +98,7 @@ func TestIdentityClientsFollowNoRedirect(t *testing.T) {
 		http.Redirect(w, r, evil.URL+"/token", http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(src.Close)
-	for name, c := range map[string]*http.Client{"imds": imdsClient(), "identity": identityClient()} {
+	for name, c := range map[string]*http.Client{"imds": imds.Client(), "identity": identityClient()} {
 		resp, err := c.Get(src.URL)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

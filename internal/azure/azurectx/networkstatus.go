@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -152,7 +153,7 @@ const maxRows = 500
 // readInstanceView reads NetworkStatus and the dependency list of the
 // instance the apim read found, in parallel, each bounded by the reads'
 // context like every other read.
-func (s *armSession) readInstanceView(ctx context.Context, in *Instance) {
+func (s *armSession) readInstanceView(ctx context.Context, in *imds.Instance) {
 	s.afterInstance(ctx,
 		instanceRead{ReadNetworkStatus, s.readNetworkStatus},
 		instanceRead{ReadDependencies, s.readDependencies})

@@ -9,7 +9,6 @@
 package azurectx
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -210,7 +210,7 @@ func Validate(o *Options) error {
 }
 
 // cloudFor is the cloud to use: the option, else the one IMDS names.
-func (o *Options) cloudFor(in *Instance) probes.Cloud {
+func (o *Options) cloudFor(in *imds.Instance) probes.Cloud {
 	if o.Cloud != "" {
 		return o.Cloud
 	}
@@ -274,39 +274,18 @@ func cloudConfig(name probes.Cloud, armEndpoint string) (cloud.Configuration, er
 	return c, nil
 }
 
-// errNoIMDS marks discovery outside Azure.
-var errNoIMDS = errors.New("the Instance Metadata Service did not answer")
-
-// imdsClient bypasses any proxy: IMDS must be reached directly, and a proxy
-// from the environment would forward 169.254.169.254 elsewhere. It follows
-// no redirect (IMDS never sends one; a 3xx is a stand-in sending the token
-// request, or the instance document, to another host) and asks for no
-// compression, so that its body cap bounds the bytes on the wire.
-func imdsClient() *http.Client {
-	return &http.Client{
-		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10, DisableCompression: true},
-		CheckRedirect: refuseRedirect,
-	}
-}
-
-// refuseRedirect makes an http.Client return a redirect as the answer.
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 // identityClient carries azidentity's chain (--arm-credential default): its
-// managed identity goes straight to the metadata service, as imdsClient
+// managed identity goes straight to the metadata service, as imds.Client
 // does, while Entra's token requests follow the environment's proxy; no
 // redirect is followed, and an answer is bounded like the metadata
 // service's.
 func identityClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = func(r *http.Request) (*url.URL, error) {
-		if r.URL.Hostname() == imdsHost {
+		if r.URL.Hostname() == imds.Host {
 			return nil, nil
 		}
 		return http.ProxyFromEnvironment(r)
 	}
-	return &http.Client{Transport: &boundedRoundTripper{next: t, limit: maxIMDSBody}, CheckRedirect: refuseRedirect}
+	return &http.Client{Transport: &boundedRoundTripper{next: t, limit: imds.MaxBody}, CheckRedirect: imds.RefuseRedirect}
 }
-
-// imdsHost is the metadata service's link-local address.
-const imdsHost = "169.254.169.254"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -89,7 +90,7 @@ func TestLinkedAuthorizationFailedNamesTheAction(t *testing.T) {
 // The custom role a fix proposes holds every action a read of the tool
 // needs.
 func TestRoleActionsHoldEveryReadsPermission(t *testing.T) {
-	in := &Instance{ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", Location: "westeurope"}
+	in := &imds.Instance{ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", Location: "westeurope"}
 	var perms []string
 	for _, n := range []string{ReadVM, ReadNIC, ReadEffectiveRoutes, ReadEffectiveNSGs, ReadSubnet, ReadSubnetNSG, ReadRouteTable, ReadVNet, ReadNICNSG, ReadAPIM, ReadServiceTags} {
 		perms = append(perms, newRead(n, "rg", "nic", in).Permission)

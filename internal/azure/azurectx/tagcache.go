@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 )
 
@@ -29,14 +30,14 @@ type tagCacheState struct {
 	absent []string // needed names the cached list was known to lack
 }
 
-func (s *armSession) tagCacheKey(in *Instance) (servicetags.Cache, servicetags.Key) {
+func (s *armSession) tagCacheKey(in *imds.Instance) (servicetags.Cache, servicetags.Key) {
 	return servicetags.Cache{Dir: s.o.CacheDir}, servicetags.Key{Cloud: string(s.o.cloudFor(in)),
 		Location: strings.ToLower(strings.ReplaceAll(in.Location, " ", "")), Endpoint: s.endpoint}
 }
 
 // cachedTags is the cached list when there is a usable one holding every
 // analysis tag, else nil.
-func (s *armSession) cachedTags(in *Instance) *servicetags.Set {
+func (s *armSession) cachedTags(in *imds.Instance) *servicetags.Set {
 	if s.o.CacheDir == "" || in.Location == "" {
 		return nil
 	}
@@ -54,7 +55,7 @@ func (s *armSession) cachedTags(in *Instance) *servicetags.Set {
 // settleTagCache runs once every read is done, before the analyses see
 // the snapshot: a cached list that lacks a tag the routes name is fetched
 // again; a fetched list is stored.
-func (s *armSession) settleTagCache(ctx context.Context, in *Instance) {
+func (s *armSession) settleTagCache(ctx context.Context, in *imds.Instance) {
 	if s.o.CacheDir == "" || in.Location == "" {
 		return
 	}

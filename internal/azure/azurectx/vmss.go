@@ -1,7 +1,6 @@
 package azurectx
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -67,19 +66,6 @@ func scaleSetVM(id string) (scaleSetPath, bool) {
 func scaleSetNIC(id string) (scaleSetPath, bool) {
 	_, p, ok := parseScaleSet(id, scaleSetNICTypes)
 	return p, ok
-}
-
-// scaleSetResourceID is the resource id of a Uniform scale set's VM from
-// IMDS's names when IMDS gives no resourceId: the VM is named
-// {vmScaleSetName}_{instanceId} (a Flexible scale set's VMs are plain VMs,
-// named with a non-numeric suffix).
-func scaleSetResourceID(sub, rg, vmss, name string) string {
-	inst, ok := strings.CutPrefix(name, vmss+"_")
-	if vmss == "" || !ok || inst == "" || strings.Trim(inst, "0123456789") != "" {
-		return ""
-	}
-	return "/subscriptions/" + sub + "/resourceGroups/" + rg +
-		"/providers/Microsoft.Compute/virtualMachineScaleSets/" + url.PathEscape(vmss) + "/virtualMachines/" + inst
 }
 
 // noEffectiveViewForScaleSet is why the effective views of a scale set

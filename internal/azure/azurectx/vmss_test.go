@@ -164,14 +164,4 @@ func TestScaleSetIDs(t *testing.T) {
 	if _, ok := scaleSetVM(sub + "/providers/Microsoft.Compute/virtualMachines/v_7"); ok {
 		t.Error("a plain VM taken for a scale set's")
 	}
-	for name, want := range map[string]string{
-		"vmss_3":        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3",
-		"vmss_a1b2c3d4": "", // Flexible: a plain VM
-		"vmss":          "",
-		"other_3":       "",
-	} {
-		if got := scaleSetResourceID("s", "rg", "vmss", name); got != want {
-			t.Errorf("scaleSetResourceID(%q) = %q, want %q", name, got, want)
-		}
-	}
 }

@@ -1,4 +1,8 @@
-package azurectx
+// Package imds is the Instance Metadata Service client: the VM's instance
+// document, its load balancer's public address and the managed identity's
+// token. Every answer is bounded, no redirect is followed, and no proxy is
+// used; what the service tells is kept only when it is what Azure gives.
+package imds
 
 import (
 	"context"
@@ -22,8 +26,8 @@ import (
 
 const imdsAPIVersion = "2021-02-01"
 
-// maxIMDSBody bounds an IMDS answer; real ones are a few kB.
-const maxIMDSBody = 1 << 20
+// MaxBody bounds an IMDS answer; real ones are a few kB.
+const MaxBody = 1 << 20
 
 // Instance is what IMDS says about this VM.
 type Instance struct {
@@ -64,15 +68,15 @@ type imdsDoc struct {
 // caller's deadline: a share of the run, so the probes keep their time.
 const imdsRetryWindow = 70 * time.Second
 
-// fetchInstance asks IMDS for the instance document. The first answer must
-// come within o.IMDSTimeout (outside Azure nothing answers and the run goes
+// FetchInstance asks IMDS for the instance document. The first answer must
+// come within timeout (outside Azure nothing answers and the run goes
 // on at once); a 410, 429 or 5xx is an IMDS that exists, and is retried
 // until a third of the time left to ctx (at most imdsRetryWindow). A VM
 // whose public address IMDS leaves empty (Standard-SKU public IPs, a
 // Standard load balancer) gets it from /metadata/loadbalancer.
-func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
-	base := strings.TrimRight(o.IMDSEndpoint, "/")
-	body, err := imdsGetRetrying(ctx, base+"/metadata/instance?api-version="+imdsAPIVersion, o.IMDSTimeout)
+func FetchInstance(ctx context.Context, endpoint string, timeout time.Duration) (*Instance, error) {
+	base := strings.TrimRight(endpoint, "/")
+	body, err := imdsGetRetrying(ctx, base+"/metadata/instance?api-version="+imdsAPIVersion, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +101,7 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 		break
 	}
 	if in.ResourceID == "" && in.SubscriptionID != "" && in.ResourceGroup != "" && in.Name != "" {
-		// A Uniform scale set's VM is the scale set's child (vmss.go).
+		// A Uniform scale set's VM is the scale set's child (scaleSetResourceID).
 		in.ResourceID = scaleSetResourceID(in.SubscriptionID, in.ResourceGroup, d.Compute.VMScaleSetName, in.Name)
 	}
 	if in.ResourceID == "" && in.SubscriptionID != "" && in.ResourceGroup != "" && in.Name != "" {
@@ -105,7 +109,7 @@ func fetchInstance(ctx context.Context, o *Options) (*Instance, error) {
 			"/providers/Microsoft.Compute/virtualMachines/" + in.Name
 	}
 	if in.PublicIP == "" {
-		in.PublicIP = loadBalancerPublicIP(ctx, base, in.PrivateIP, o.IMDSTimeout)
+		in.PublicIP = loadBalancerPublicIP(ctx, base, in.PrivateIP, timeout)
 	}
 	in.validate()
 	return in, nil
@@ -260,7 +264,7 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Metadata", "true")
-	resp, err := imdsClient().Do(req)
+	resp, err := Client().Do(req)
 	if err != nil {
 		// Go's error repeats the whole URL; --imds-endpoint may carry a
 		// query no log or report should show, so only what happened stays.
@@ -268,18 +272,18 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %s", errNoIMDS, bounded.Line(err.Error()))
+		return nil, fmt.Errorf("%w: %s", ErrNoIMDS, bounded.Line(err.Error()))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIMDSBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer: %s", errNoIMDS, bounded.Line(err.Error()))
+		return nil, fmt.Errorf("%w: reading the answer: %s", ErrNoIMDS, bounded.Line(err.Error()))
 	}
-	if len(body) > maxIMDSBody {
-		return nil, fmt.Errorf("IMDS answer larger than %d bytes", maxIMDSBody)
+	if len(body) > MaxBody {
+		return nil, fmt.Errorf("IMDS answer larger than %d bytes", MaxBody)
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		// Not followed (imdsClient); where it pointed is not shown.
+		// Not followed (Client); where it pointed is not shown.
 		return nil, &imdsStatusError{status: resp.StatusCode, redirect: true}
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -289,30 +293,30 @@ func imdsGet(ctx context.Context, u string) ([]byte, error) {
 	return body, nil
 }
 
-// imdsTokenCredential asks the metadata service for a managed identity
+// TokenCredential asks the metadata service for a managed identity
 // token. It is used in place of azidentity's ManagedIdentityCredential,
 // which always talks to 169.254.169.254 and through a client of its own:
 // this one honours --imds-endpoint (a stand-in metadata service serves
-// tokens too) and uses imdsClient, which follows no redirect.
-type imdsTokenCredential struct {
-	endpoint string
-	clientID string
+// tokens too) and uses Client, which follows no redirect.
+type TokenCredential struct {
+	Endpoint string
+	ClientID string
 }
 
-var _ azcore.TokenCredential = (*imdsTokenCredential)(nil)
+var _ azcore.TokenCredential = (*TokenCredential)(nil)
 
-func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+func (c *TokenCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	if len(opts.Scopes) != 1 {
 		return azcore.AccessToken{}, errors.New("managed identity: exactly one scope is needed")
 	}
 	resource := strings.TrimSuffix(opts.Scopes[0], "/.default")
 	q := url.Values{"api-version": {"2018-02-01"}, "resource": {resource}}
-	if c.clientID != "" {
-		q.Set("client_id", c.clientID)
+	if c.ClientID != "" {
+		q.Set("client_id", c.ClientID)
 	}
 	// Like azidentity, retry the metadata service's 410, 429 and 5xx
 	// (within the reads' deadline); the first answer within 5 s.
-	body, err := imdsGetRetrying(ctx, strings.TrimRight(c.endpoint, "/")+"/metadata/identity/oauth2/token?"+q.Encode(), 5*time.Second)
+	body, err := imdsGetRetrying(ctx, strings.TrimRight(c.Endpoint, "/")+"/metadata/identity/oauth2/token?"+q.Encode(), 5*time.Second)
 	if err != nil {
 		// An identity endpoint's error body may echo the request, or a
 		// token: only its status and known words are shown.
@@ -321,8 +325,8 @@ func (c *imdsTokenCredential) GetToken(ctx context.Context, opts policy.TokenReq
 			se.body = identityWords(se.raw)
 		}
 		who := "the system-assigned identity"
-		if c.clientID != "" {
-			who = "the user-assigned identity " + c.clientID
+		if c.ClientID != "" {
+			who = "the user-assigned identity " + c.ClientID
 		}
 		return azcore.AccessToken{}, fmt.Errorf("managed identity (%s): %v", who, err)
 	}
@@ -382,4 +386,38 @@ func identityWords(body []byte) string {
 		words = append(words, "("+d+")")
 	}
 	return strings.Join(words, " ")
+}
+
+// ErrNoIMDS marks discovery outside Azure.
+var ErrNoIMDS = errors.New("the Instance Metadata Service did not answer")
+
+// Client bypasses any proxy: IMDS must be reached directly, and a proxy
+// from the environment would forward 169.254.169.254 elsewhere. It follows
+// no redirect (IMDS never sends one; a 3xx is a stand-in sending the token
+// request, or the instance document, to another host) and asks for no
+// compression, so that its body cap bounds the bytes on the wire.
+func Client() *http.Client {
+	return &http.Client{
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10, DisableCompression: true},
+		CheckRedirect: RefuseRedirect,
+	}
+}
+
+// RefuseRedirect makes an http.Client return a redirect as the answer.
+func RefuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Host is the metadata service's link-local address.
+const Host = "169.254.169.254"
+
+// scaleSetResourceID is the resource id of a Uniform scale set's VM from
+// IMDS's names when IMDS gives no resourceId: the VM is named
+// {vmScaleSetName}_{instanceId} (a Flexible scale set's VMs are plain VMs,
+// named with a non-numeric suffix).
+func scaleSetResourceID(sub, rg, vmss, name string) string {
+	inst, ok := strings.CutPrefix(name, vmss+"_")
+	if vmss == "" || !ok || inst == "" || strings.Trim(inst, "0123456789") != "" {
+		return ""
+	}
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg +
+		"/providers/Microsoft.Compute/virtualMachineScaleSets/" + url.PathEscape(vmss) + "/virtualMachines/" + inst
 }

@@ -1,0 +1,82 @@
+package imds
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+)
+
+func writeRepeated(w http.ResponseWriter, chunk []byte, times int) {
+	for range times {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// allocated is what f allocated, in bytes, on every goroutine (the test's
+// servers included): TotalAlloc counts every allocation, also those the
+// collector has freed since, so a body held whole at any moment shows.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+const mib = 1 << 20
+
+// An IMDS answer is bounded as it is read, and its transport inflates
+// nothing: a gzip body is not JSON.
+func TestIMDSBodyBounded(t *testing.T) {
+	zeros := bytes.Repeat([]byte(" "), mib)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") != "" {
+			t.Errorf("IMDS asked for %q", r.Header.Get("Accept-Encoding"))
+		}
+		w.Write([]byte(`{"compute":`))
+		writeRepeated(w, zeros, 256)
+	}))
+	t.Cleanup(srv.Close)
+	var err error
+	n := allocated(func() { _, err = imdsGet(context.Background(), srv.URL+"/metadata/instance") })
+	t.Logf("256 MiB IMDS answer: %d MiB allocated: %v", n/mib, err)
+	if err == nil || n > 8*MaxBody {
+		t.Fatalf("IMDS answer of 256 MiB: %v, %d MiB allocated", err, n/mib)
+	}
+}
+
+// What the metadata service tells is kept only when it is what Azure gives:
+// an escape sequence or shell text in a value never reaches a report.
+func TestIMDSValuesValidated(t *testing.T) {
+	in := &Instance{
+		Location: "westeurope\x1b[31m", SubscriptionID: "00000000-0000-0000-0000-000000000001", ResourceGroup: "rg-apim;rm -rf /",
+		Name: "jumpbox", ResourceID: "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-apim/providers/Microsoft.Compute/virtualMachines/jumpbox",
+		PrivateIP: "10.1.2.4", PublicIP: "$(id)", Subnet: "10.1.2.7/27", AzEnvironment: "AzurePublicCloud",
+	}
+	in.validate()
+	if in.Location != "" || in.ResourceGroup != "" || in.PublicIP != "" {
+		t.Errorf("hostile values kept: %+v", in)
+	}
+	if in.SubscriptionID == "" || in.Name != "jumpbox" || in.PrivateIP != "10.1.2.4" || in.Subnet != "10.1.2.0/27" || in.ResourceID == "" || in.AzEnvironment == "" {
+		t.Errorf("genuine values dropped: %+v", in)
+	}
+}
+
+func TestScaleSetResourceID(t *testing.T) {
+	for name, want := range map[string]string{
+		"vmss_3":        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3",
+		"vmss_a1b2c3d4": "", // Flexible: a plain VM
+		"vmss":          "",
+		"other_3":       "",
+	} {
+		if got := scaleSetResourceID("s", "rg", "vmss", name); got != want {
+			t.Errorf("scaleSetResourceID(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
