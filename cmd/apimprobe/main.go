@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/cli"
 	"github.com/apimprobe/apimprobe/internal/report"
@@ -154,7 +154,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Log = newLogger(c, stderr)
-	azurectx.LogSDK(cfg.Log)
+	arm.LogSDK(cfg.Log)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
 	cfg.Command = commandLine(name, args)
 	opts := output.Options{Color: colorFor(c.Color, stdout), Width: termWidth(stdout), Verbose: c.Verbose, Strict: c.Strict}

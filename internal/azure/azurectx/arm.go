@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -39,7 +40,7 @@ const (
 type armSession struct {
 	o        *Options
 	cred     azcore.TokenCredential
-	clientOp *arm.ClientOptions
+	clientOp *azarm.ClientOptions
 	pipeline runtime.Pipeline
 	endpoint string
 	sub      string
@@ -80,7 +81,7 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 		return cred, CredAzureCLI, err
 	case CredDefault:
 		// The chain's managed identity and Entra requests: no redirect.
-		co.Transport = identityClient()
+		co.Transport = arm.IdentityClient()
 		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
 		return cred, CredDefault, err
 	}
@@ -141,11 +142,11 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *Snapsh
 	transport := o.ARMTransport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = newARMDialer(o.ConnectTimeout).DialContext // armdial.go
+		t.DialContext = arm.NewDialer(o.ConnectTimeout).DialContext
 		t.TLSHandshakeTimeout = o.ConnectTimeout
 		transport = &http.Client{Transport: t}
 	}
-	clientOpts := &arm.ClientOptions{
+	clientOpts := &azarm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud:     cc,
 			Transport: transport,
@@ -155,8 +156,8 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *Snapsh
 		},
 		DisableRPRegistration: true,
 	}
-	guardARM(clientOpts, rm.Endpoint)
-	boundBodies(clientOpts)
+	arm.Guard(clientOpts, rm.Endpoint)
+	arm.BoundBodies(clientOpts)
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
 		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(err.Error())
@@ -404,8 +405,8 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 	var re *azcore.ResponseError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
-	var me *malformedError
-	var oh *offHostError
+	var me *arm.MalformedError
+	var oh *arm.OffHostError
 	switch {
 	case errors.As(err, &oh):
 		// Go's redirect error quotes the whole URL: only the guard's words.
@@ -512,15 +513,11 @@ func notMade(r, dep *Read, why string) {
 	}
 }
 
-type malformedError struct{ msg string }
-
-func (e *malformedError) Error() string { return e.msg }
-
 // getJSON does a plain GET of an ARM resource through the SDK's pipeline
 // (bearer token, retries) and decodes it into v.
 func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any) error {
 	// A path of ours, or a nextLink, which must stay on Resource Manager.
-	u, err := s.armURL(path, "a nextLink or resource id")
+	u, err := arm.URL(s.endpoint, path, "a nextLink or resource id")
 	if err != nil {
 		return err
 	}
@@ -543,12 +540,12 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 		return runtime.NewResponseError(resp)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxARMBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, arm.MaxBody+1))
 	if err != nil {
 		return err
 	}
-	if len(body) > maxARMBody {
-		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
+	if len(body) > arm.MaxBody {
+		return arm.Malformed(fmt.Sprintf("answer larger than %d bytes", arm.MaxBody))
 	}
 	return json.Unmarshal(body, v)
 }
@@ -574,7 +571,7 @@ func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 	err := s.getJSON(ctx, in.ResourceID, computeAPIVersion, &vm)
 	nics := vm.Properties.NetworkProfile.NetworkInterfaces
 	if err == nil && len(nics) == 0 {
-		err = &malformedError{"the VM has no network interfaces in its networkProfile"}
+		err = arm.Malformed("the VM has no network interfaces in its networkProfile")
 	}
 	s.settle(ctx, r, start, err)
 	s.record(r)
@@ -595,7 +592,7 @@ func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 // readNIC reads this VM's NIC: the subnet it is in and the NSG on the NIC
 // itself (id, "" when none).
 func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instance) (nsgID string, ok bool) {
-	rid, perr := arm.ParseResourceID(nicID)
+	rid, perr := azarm.ParseResourceID(nicID)
 	rg, name := in.ResourceGroup, "NIC"
 	if perr == nil {
 		rg, name = rid.ResourceGroupName, rid.Name
@@ -610,7 +607,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 	}
 	start := s.begin(r.Name)
 	if perr != nil {
-		s.settle(ctx, r, start, &malformedError{"the VM's NIC id does not parse: " + perr.Error()})
+		s.settle(ctx, r, start, arm.Malformed("the VM's NIC id does not parse: "+perr.Error()))
 		s.record(r)
 		return "", false
 	}
@@ -643,7 +640,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 			}
 		}
 		if err == nil && subnetID == "" {
-			err = &malformedError{"the NIC has no IP configuration with a subnet"}
+			err = arm.Malformed("the NIC has no IP configuration with a subnet")
 		}
 	}
 	s.settle(ctx, r, start, err)
@@ -725,7 +722,7 @@ func (s *armSession) serviceTags(ctx context.Context, location string) (*service
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &malformedError{err.Error()}
+		return nil, arm.Malformed(err.Error())
 	}
 	return set, nil
 }
@@ -743,7 +740,7 @@ func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
 		err = s.findAPIM(ctx, &svc)
 	}
 	if err == nil && svc.Name == "" {
-		err = &malformedError{"the API Management resource has no name"}
+		err = arm.Malformed("the API Management resource has no name")
 	}
 	s.settle(ctx, r, start, err)
 	s.finish(r, func() {

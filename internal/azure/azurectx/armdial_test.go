@@ -2,15 +2,12 @@ package azurectx
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 )
 
 // Go's resolver words a lookup that timed out in one of two ways, whichever
@@ -24,11 +21,11 @@ func TestARMDialLookupTimeoutWordedOneWay(t *testing.T) {
 	}
 	var msgs []string
 	for _, v := range variants {
-		d := &armDialer{
-			dial: func(context.Context, string, string) (net.Conn, error) {
+		d := &arm.Dialer{
+			Dial: func(context.Context, string, string) (net.Conn, error) {
 				return nil, &net.OpError{Op: "dial", Net: "tcp", Err: v}
 			},
-			servers: func() []string { return []string{"198.18.2.53:53"} },
+			Servers: func() []string { return []string{"198.18.2.53:53"} },
 		}
 		client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 		_, err := client.Get("https://management.azure.com/subscriptions")
@@ -47,31 +44,5 @@ func TestARMDialLookupTimeoutWordedOneWay(t *testing.T) {
 		if m != want {
 			t.Errorf("message %q, want %q", m, want)
 		}
-	}
-}
-
-// Other failures are Go's own words, untouched: an NXDOMAIN names the
-// server that said it.
-func TestARMDialOtherErrorsUntouched(t *testing.T) {
-	nx := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "management.azure.com", Server: "198.18.2.54:53", IsNotFound: true}}
-	d := &armDialer{
-		dial:    func(context.Context, string, string) (net.Conn, error) { return nil, nx },
-		servers: func() []string { return []string{"198.18.2.53:53"} },
-	}
-	if _, err := d.DialContext(context.Background(), "tcp", "management.azure.com:443"); !errors.Is(err, nx) {
-		t.Errorf("got %v, want Go's own error", err)
-	}
-}
-
-func TestSystemNameservers(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(p, []byte("nameserver 198.18.2.53\nnameserver 198.18.2.54\noptions timeout:1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := systemNameservers(p); !slices.Equal(got, []string{"198.18.2.53:53", "198.18.2.54:53"}) {
-		t.Errorf("servers %v", got)
-	}
-	if got := strings.Join(systemNameservers(filepath.Join(t.TempDir(), "none")), ", "); got != "127.0.0.1:53, [::1]:53" {
-		t.Errorf("no file: %s, want Go's defaults", got)
 	}
 }

@@ -639,7 +639,7 @@ func TestValidate(t *testing.T) {
 // BenchmarkDiscoverAllReads: IMDS plus every ARM read (VM, NIC, effective
 // routes and NSGs with a 202 and one poll, the subnet, its NSG and route
 // table, the VNet, service tags, APIM) against loopback fixtures. The poll
-// comes 50 ms after the 202 (the schedule of lro.go), so this is dominated by it.
+// comes 50 ms after the 202 (the schedule of arm.PollUntilDone), so this is dominated by it.
 func BenchmarkDiscoverAllReads(b *testing.B) {
 	benchDiscover(b, nil, ARMAuto)
 }

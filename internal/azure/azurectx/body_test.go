@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"io"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 )
 
 // gzipMember is one gzip member of n zero bytes; members concatenated are
@@ -76,7 +77,7 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 	if r.Status != ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB on the wire") {
 		t.Errorf("vm read %+v", r)
 	}
-	if n > 6*maxARMBody {
+	if n > 6*arm.MaxBody {
 		t.Errorf("the run allocated %d MiB for a 256 MiB answer", n/mib)
 	}
 
@@ -108,7 +109,7 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 	if s.Routes != nil {
 		t.Errorf("routes from an answer cut short: %v", s.Routes)
 	}
-	if n > 6*maxARMBody {
+	if n > 6*arm.MaxBody {
 		t.Errorf("the run allocated %d MiB for a body inflating to %d MiB", n/mib, bombMembers)
 	}
 	r = s.Read(ReadEffectiveNSGs)
@@ -149,33 +150,4 @@ func TestARMGzipAnswers(t *testing.T) {
 	if r := s.Read(ReadAPIM); r.Status != ReadMalformed || !strings.Contains(r.Message, "not gzip") {
 		t.Fatalf("apim read %+v", r)
 	}
-}
-
-// The bound itself: at most limit bytes, then an error, never more read
-// from below than limit+1 bytes.
-func TestCapReader(t *testing.T) {
-	for _, size := range []int{0, 10, 99, 100, 101, 5000} {
-		src := &countingReader{r: bytes.NewReader(make([]byte, size))}
-		got, err := io.ReadAll(&capReader{r: src, left: 100, limit: 100, what: "on the wire"})
-		switch {
-		case size <= 100 && (err != nil || len(got) != size):
-			t.Errorf("%d bytes: %d read, %v", size, len(got), err)
-		case size > 100 && (err == nil || len(got) != 100):
-			t.Errorf("%d bytes: %d read, %v; want 100 and an error", size, len(got), err)
-		}
-		if src.n > 101 {
-			t.Errorf("%d bytes: %d read from below", size, src.n)
-		}
-	}
-}
-
-type countingReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += n
-	return n, err
 }

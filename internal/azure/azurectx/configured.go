@@ -7,9 +7,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
@@ -41,10 +42,10 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 	r := newRead(ReadSubnet, rg, nic, &imds.Instance{})
 	r.CLI = "az network vnet subnet show --ids " + id
 	start := s.begin(r.Name)
-	rid, err := arm.ParseResourceID(id)
+	rid, err := azarm.ParseResourceID(id)
 	var info *SubnetInfo
 	if err != nil || rid.Parent == nil {
-		err = &malformedError{"the subnet id does not parse: " + bounded.Line(id)}
+		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(id))
 	} else {
 		var client *armnetwork.SubnetsClient
 		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.cred, s.clientOp)
@@ -228,7 +229,7 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 	var res vnetResource
 	err := s.getJSON(ctx, id, networkAPIVersion, &res)
 	if err == nil && len(res.Properties.AddressSpace.AddressPrefixes) == 0 {
-		err = &malformedError{"the virtual network has no address space"}
+		err = arm.Malformed("the virtual network has no address space")
 	}
 	s.settle(ctx, r, start, err)
 	s.record(r)

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 	"github.com/apimprobe/apimprobe/probes"
@@ -277,32 +278,32 @@ func (s *armSession) postAction(ctx context.Context, path string, body any, out 
 	if err != nil {
 		return err
 	}
-	if _, err := pollUntilDone(ctx, p, accepted); err != nil {
+	if _, err := arm.PollUntilDone(ctx, p, accepted); err != nil {
 		return err
 	}
 	if _, err := p.Result(ctx); err != nil {
 		return err
 	}
-	if len(result) > maxARMBody {
-		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
+	if len(result) > arm.MaxBody {
+		return arm.Malformed(fmt.Sprintf("answer larger than %d bytes", arm.MaxBody))
 	}
 	if err := json.Unmarshal(result, out); err != nil {
-		return &malformedError{"the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error())}
+		return arm.Malformed("the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error()))
 	}
 	return nil
 }
 
 func decodeBounded(resp *http.Response, out any) error {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxARMBody+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, arm.MaxBody+1))
 	if err != nil {
 		return err
 	}
-	if len(b) > maxARMBody {
-		return &malformedError{fmt.Sprintf("answer larger than %d bytes", maxARMBody)}
+	if len(b) > arm.MaxBody {
+		return arm.Malformed(fmt.Sprintf("answer larger than %d bytes", arm.MaxBody))
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return &malformedError{"the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error())}
+		return arm.Malformed("the ConnectivityCheck answer does not parse: " + bounded.Line(err.Error()))
 	}
 	return nil
 }

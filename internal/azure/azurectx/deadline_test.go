@@ -123,7 +123,7 @@ func TestAnalysesWaitForSlowReadsBeyondTheirTimeout(t *testing.T) {
 	if last.IsZero() || last.Sub(start) < time.Second {
 		t.Fatalf("the reads did not take their time: last served %v after start", last.Sub(start))
 	}
-	// Polls come at most 250 ms apart this early (lro.go), the result is
+	// Polls come at most 250 ms apart this early (arm.PollUntilDone), the result is
 	// recorded at once and the analyses are quick: well under 0.5 s.
 	if lag := end.Sub(last); lag > 500*time.Millisecond {
 		t.Errorf("the run ended %v after the last read was served, want ≤ 0.5 s", lag)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
@@ -47,7 +48,7 @@ func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) err
 	if err != nil {
 		return err
 	}
-	if _, err := pollUntilDone(ctx, p, accepted); err != nil {
+	if _, err := arm.PollUntilDone(ctx, p, accepted); err != nil {
 		return err
 	}
 	_, err = p.Result(ctx)
@@ -194,7 +195,7 @@ func (s *armSession) readEffectiveRoutes(ctx context.Context) {
 
 func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 	if in.Value == nil {
-		return nil, &malformedError{"the effective route table has no \"value\" array"}
+		return nil, arm.Malformed("the effective route table has no \"value\" array")
 	}
 	out := make([]routes.Route, 0, len(*in.Value))
 	for _, er := range *in.Value {
@@ -263,7 +264,7 @@ func (s *armSession) readEffectiveNSGs(ctx context.Context) {
 
 func convertNSGs(in effectiveNSGList) ([]nsg.Group, error) {
 	if in.Value == nil {
-		return nil, &malformedError{"the effective NSG list has no \"value\" array"}
+		return nil, arm.Malformed("the effective NSG list has no \"value\" array")
 	}
 	var out []nsg.Group
 	for _, g := range *in.Value {

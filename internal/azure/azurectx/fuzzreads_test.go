@@ -16,11 +16,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -71,9 +72,9 @@ func fuzzSession(t *testing.T, tr policy.Transporter, mode probes.Mode) *armSess
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: cc, Transport: tr,
+	co := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: cc, Transport: tr,
 		Retry: policy.RetryOptions{MaxRetries: -1}, Telemetry: policy.TelemetryOptions{Disabled: true}}, DisableRPRegistration: true}
-	guardARM(co, "https://arm.test")
+	arm.Guard(co, "https://arm.test")
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", fuzzCred{}, azruntime.PipelineOptions{}, co)
 	if err != nil {
 		t.Fatal(err)

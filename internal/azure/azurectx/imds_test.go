@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 )
 
@@ -98,7 +99,7 @@ func TestIdentityClientsFollowNoRedirect(t *testing.T) {
 		http.Redirect(w, r, evil.URL+"/token", http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(src.Close)
-	for name, c := range map[string]*http.Client{"imds": imds.Client(), "identity": identityClient()} {
+	for name, c := range map[string]*http.Client{"imds": imds.Client(), "identity": arm.IdentityClient()} {
 		resp, err := c.Get(src.URL)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 )
 
 // fakeLRO is Resource Manager's long-running read on the recorded wire
@@ -102,7 +104,7 @@ func TestLongRunningReadEndsAtTheDeadline(t *testing.T) {
 	})
 }
 
-// Slow answers never bunch the polls: each comes at least pollGap after
+// Slow answers never bunch the polls: each comes at least arm.PollGap after
 // the previous answer, on the schedule's next point.
 func TestLongRunningReadPollsNeverBunch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -112,47 +114,11 @@ func TestLongRunningReadPollsNeverBunch(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 1; i < len(f.polls); i++ {
-			// Each poll's request left pollGap or more after the previous
+			// Each poll's request left arm.PollGap or more after the previous
 			// answer arrived (its time here is after its own latency).
-			if gap := f.polls[i].Sub(f.polls[i-1]) - f.latency; gap < pollGap {
-				t.Errorf("poll %d came %v after the previous answer, want ≥ %v", i, gap, pollGap)
+			if gap := f.polls[i].Sub(f.polls[i-1]) - f.latency; gap < arm.PollGap {
+				t.Errorf("poll %d came %v after the previous answer, want ≥ %v", i, gap, arm.PollGap)
 			}
 		}
 	})
-}
-
-// The schedule as the README states it.
-func TestPollSchedule(t *testing.T) {
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	var got []time.Duration
-	for at := time.Duration(0); len(got) < 52; {
-		at = nextPoll(at)
-		got = append(got, at)
-	}
-	want := []time.Duration{ms(50), ms(250)}
-	for p := ms(500); p <= ms(3750); p += ms(250) {
-		want = append(want, p)
-	}
-	for p := ms(4200); p <= ms(19700); p += ms(500) {
-		want = append(want, p)
-	}
-	for p := ms(20700); len(want) < 52; p += time.Second {
-		want = append(want, p)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("poll %d at %v, want %v (schedule %v)", i, got[i], want[i], got)
-		}
-	}
-	// A completion at 15 s is seen by the 39th poll, at 15.2 s.
-	n := 0
-	for _, p := range got {
-		n++
-		if p >= 15*time.Second {
-			break
-		}
-	}
-	if n != 39 || got[n-1] != ms(15200) {
-		t.Errorf("a completion at 15 s is seen by poll %d at %v, want 39 at 15.2 s", n, got[n-1])
-	}
 }

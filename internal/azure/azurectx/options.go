@@ -11,7 +11,6 @@ package azurectx
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -272,20 +271,4 @@ func cloudConfig(name probes.Cloud, armEndpoint string) (cloud.Configuration, er
 		c.Services[cloud.ResourceManager] = rm
 	}
 	return c, nil
-}
-
-// identityClient carries azidentity's chain (--arm-credential default): its
-// managed identity goes straight to the metadata service, as imds.Client
-// does, while Entra's token requests follow the environment's proxy; no
-// redirect is followed, and an answer is bounded like the metadata
-// service's.
-func identityClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = func(r *http.Request) (*url.URL, error) {
-		if r.URL.Hostname() == imds.Host {
-			return nil, nil
-		}
-		return http.ProxyFromEnvironment(r)
-	}
-	return &http.Client{Transport: &boundedRoundTripper{next: t, limit: imds.MaxBody}, CheckRedirect: imds.RefuseRedirect}
 }

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -77,7 +78,7 @@ func occupantsOf(p *armnetwork.SubnetPropertiesFormat) Occupants {
 			continue
 		}
 		id := *c.ID
-		if rid, err := arm.ParseResourceID(id); err == nil && rid.Parent != nil &&
+		if rid, err := azarm.ParseResourceID(id); err == nil && rid.Parent != nil &&
 			strings.EqualFold(rid.Parent.ResourceType.String(), "Microsoft.Network/networkInterfaces") {
 			if !contains(o.NICs, rid.Parent.Name) {
 				o.NICs = append(o.NICs, rid.Parent.Name)
@@ -125,14 +126,14 @@ func subnetCLI(subnetID string) string {
 // vnetCLI shows the location of the subnet's virtual network.
 func vnetCLI(subnetID string) string {
 	vnet := "VNET_ID"
-	if rid, err := arm.ParseResourceID(subnetID); err == nil && rid.Parent != nil {
+	if rid, err := azarm.ParseResourceID(subnetID); err == nil && rid.Parent != nil {
 		vnet = rid.Parent.String()
 	}
 	return "az network vnet show --ids " + vnet + " --query location -o tsv"
 }
 
 func subscriptionOf(id string) string {
-	if rid, err := arm.ParseResourceID(id); err == nil {
+	if rid, err := azarm.ParseResourceID(id); err == nil {
 		return rid.SubscriptionID
 	}
 	return ""
@@ -167,8 +168,8 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 	start := s.begin(r.Name)
 	var perms []Permission
 	var err error
-	if rid, perr := arm.ParseResourceID(subnetID); perr != nil || rid.Parent == nil {
-		err = &malformedError{"the subnet id does not parse: " + bounded.Line(subnetID)}
+	if rid, perr := azarm.ParseResourceID(subnetID); perr != nil || rid.Parent == nil {
+		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(subnetID))
 	} else {
 		path := subnetID + "/providers/Microsoft.Authorization/permissions"
 		for page := 0; page < 10 && path != "" && err == nil; page++ {
@@ -180,7 +181,7 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 				perms = append(perms, list.Value...)
 				path = list.NextLink
 				if path != "" && !strings.HasPrefix(path, s.endpoint+"/") {
-					err = &malformedError{"the permissions' nextLink leaves Resource Manager: " + bounded.Line(path)}
+					err = arm.Malformed("the permissions' nextLink leaves Resource Manager: " + bounded.Line(path))
 				}
 			}
 		}
@@ -202,9 +203,9 @@ func (s *armSession) readProvider(ctx context.Context, sub string) {
 	}
 	var err error
 	if sub == "" {
-		err = &malformedError{"the subnet id names no subscription"}
+		err = arm.Malformed("the subnet id names no subscription")
 	} else if err = s.getJSON(ctx, "/subscriptions/"+sub+"/providers/Microsoft.Web", providersAPIVersion, &res); err == nil && res.RegistrationState == "" {
-		err = &malformedError{"the provider has no registrationState"}
+		err = arm.Malformed("the provider has no registrationState")
 	}
 	s.settle(ctx, r, start, err)
 	s.finishPredeploy(r, func(v *PredeployView) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 )
 
 const sdkLogChild = "APIMPROBE_TEST_SDKLOG_CHILD"
@@ -23,7 +25,7 @@ func TestSDKLogChild(t *testing.T) {
 		t.Skip("run by TestSDKLogShowsNoSecret")
 	}
 	if mode == "routed" {
-		LogSDK(zerolog.New(os.Stderr).Level(zerolog.DebugLevel))
+		arm.LogSDK(zerolog.New(os.Stderr).Level(zerolog.DebugLevel))
 	}
 	imds, _ := fakeIMDS(t)
 	echo := func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +43,7 @@ func TestSDKLogChild(t *testing.T) {
 
 // With AZURE_SDK_GO_LOGGING=all, azcore would print Resource Manager's
 // error bodies on standard error as they came. Nothing of the SDK's log
-// reaches standard error unless LogSDK routes it, and then cleaned.
+// reaches standard error unless arm.LogSDK routes it, and then cleaned.
 func TestSDKLogShowsNoSecret(t *testing.T) {
 	for _, mode := range []string{"silent", "routed"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSDKLogChild$", "-test.count=1", "-test.v")

@@ -1,11 +1,11 @@
-package azurectx
+package arm
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/apimprobe/apimprobe/probes"
@@ -59,7 +59,7 @@ func (g *armGuard) check(u *url.URL, what string) error {
 		u.Host != "" && canonicalHost(u) == g.host {
 		return nil
 	}
-	return &offHostError{what: what, to: linkWords(u), home: g.host}
+	return &OffHostError{what: what, to: linkWords(u), home: g.host}
 }
 
 // Do is the guard as a pipeline policy. It runs per call, before the retry
@@ -87,31 +87,31 @@ func linkWords(u *url.URL) string {
 	return probes.Untrusted(s, 100)
 }
 
-// offHostError is a request the guard refused: it would have carried the
+// OffHostError is a request the guard refused: it would have carried the
 // token away from Resource Manager. The read it belongs to fails.
-type offHostError struct {
+type OffHostError struct {
 	what, to, home string
 }
 
-func (e *offHostError) Error() string {
+func (e *OffHostError) Error() string {
 	// The destination first: a message is cut at bounded.MaxLine runes.
 	return "refused to follow " + e.what + " to " + e.to + ": not Resource Manager (" + e.home + "), so the token was not sent there"
 }
 
 // NonRetriable tells azcore's retry policy not to ask again.
-func (e *offHostError) NonRetriable() {}
+func (e *OffHostError) NonRetriable() {}
 
-// guardARM makes every client built with co refuse to leave Resource
+// Guard makes every client built with co refuse to leave Resource
 // Manager: the guard joins its per-call policies, and its transport
 // follows no redirect.
-func guardARM(co *arm.ClientOptions, endpoint string) {
+func Guard(co *azarm.ClientOptions, endpoint string) {
 	g := newARMGuard(endpoint)
 	co.PerCallPolicies = append([]policy.Policy{g}, co.PerCallPolicies...)
 	co.Transport = noRedirect(co.Transport, g)
 }
 
 // noRedirect returns t, as an *http.Client that follows no redirect: one
-// off Resource Manager is refused with offHostError, one on it is returned
+// off Resource Manager is refused with OffHostError, one on it is returned
 // as the answer (Resource Manager does not redirect its reads).
 func noRedirect(t policy.Transporter, g *armGuard) policy.Transporter {
 	c, ok := t.(*http.Client)
@@ -128,17 +128,17 @@ func noRedirect(t policy.Transporter, g *armGuard) policy.Transporter {
 	return &cc
 }
 
-// armURL is the URL of a path on Resource Manager or of a link an answer
-// gave (a nextLink): a link must be on Resource Manager itself.
-func (s *armSession) armURL(path, what string) (string, error) {
+// URL is the URL of a path on Resource Manager (endpoint) or of a link an
+// answer gave (a nextLink): a link must be on Resource Manager itself.
+func URL(endpoint, path, what string) (string, error) {
 	if strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") {
-		return s.endpoint + path, nil
+		return endpoint + path, nil
 	}
 	u, err := url.Parse(path)
 	if err != nil {
-		return "", &offHostError{what: what, to: "a URL that does not parse", home: newARMGuard(s.endpoint).host}
+		return "", &OffHostError{what: what, to: "a URL that does not parse", home: newARMGuard(endpoint).host}
 	}
-	if err := newARMGuard(s.endpoint).check(u, what); err != nil {
+	if err := newARMGuard(endpoint).check(u, what); err != nil {
 		return "", err
 	}
 	return u.String(), nil

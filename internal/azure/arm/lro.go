@@ -1,4 +1,4 @@
-package azurectx
+package arm
 
 import (
 	"context"
@@ -20,13 +20,14 @@ import (
 //
 // An operation that is done within 3.75 s is seen at most 250 ms later,
 // one done within 19.7 s at most 500 ms later; a read that completes after
-// 15 s has cost 39 polls. A poll is never closer than pollGap to the one
+// 15 s has cost 39 polls. A poll is never closer than PollGap to the one
 // before (a slow answer skips the points it overran, never bunches the
 // next polls). Retry-After on a 202 is not waited for; a 429 on a poll is
 // the pipeline's (retried after its Retry-After when that ends before the
 // deadline, else reported as throttled).
 const (
-	pollGap = 50 * time.Millisecond
+	// PollGap is the least time between a poll's answer and the next poll.
+	PollGap = 50 * time.Millisecond
 	// The phases of the schedule: each poll point is from + k×every up to
 	// until.
 	pollFast     = 250 * time.Millisecond
@@ -39,12 +40,12 @@ const (
 )
 
 // nextPoll is the offset from the 202 of the first poll point at least
-// pollGap after elapsed (the offset of the last poll's end).
+// PollGap after elapsed (the offset of the last poll's end).
 func nextPoll(elapsed time.Duration) time.Duration {
-	at := elapsed + pollGap
+	at := elapsed + PollGap
 	switch {
-	case at <= pollGap:
-		return pollGap
+	case at <= PollGap:
+		return PollGap
 	case at <= pollFast:
 		return pollFast
 	case at <= pollFastTo:
@@ -63,10 +64,10 @@ func roundUp(at, from, every time.Duration) time.Duration {
 	return from + (at-from+every-1)/every*every
 }
 
-// pollUntilDone polls p on the schedule above until the operation is done
+// PollUntilDone polls p on the schedule above until the operation is done
 // or ctx ends; accepted is when the 202 arrived. It returns the number of
 // polls made (for tests).
-func pollUntilDone[T any](ctx context.Context, p *runtime.Poller[T], accepted time.Time) (int, error) {
+func PollUntilDone[T any](ctx context.Context, p *runtime.Poller[T], accepted time.Time) (int, error) {
 	polls := 0
 	for !p.Done() {
 		wait := time.Until(accepted.Add(nextPoll(time.Since(accepted))))

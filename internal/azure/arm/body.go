@@ -1,4 +1,4 @@
-package azurectx
+package arm
 
 import (
 	"compress/gzip"
@@ -6,27 +6,30 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
 )
 
 // Every Resource Manager answer is bounded while it is read, not after:
 // azcore reads a whole body into memory before anything of ours sees it,
 // and Go's transport inflates a gzip body as it likes (2 MB on the wire
 // made 2 GiB). The bound sits below azcore, in the transport: at most
-// maxARMBody bytes on the wire, and at most maxARMBody once inflated, per
+// MaxBody bytes on the wire, and at most MaxBody once inflated, per
 // answer. gzip is asked for and inflated here, so that both are counted.
 // A longer answer ends the read as malformed, without a retry.
 
-// maxARMBody bounds one Resource Manager answer, on the wire and inflated
+// MaxBody bounds one Resource Manager answer, on the wire and inflated
 // (the service tag list, the largest, is about 4 MB).
-const maxARMBody = 16 << 20
+const MaxBody = 16 << 20
 
-// boundBodies makes every client built with co read bounded answers.
-func boundBodies(co *arm.ClientOptions) {
-	co.Transport = &boundedTransport{next: co.Transport, limit: maxARMBody}
+// BoundBodies makes every client built with co read bounded answers.
+func BoundBodies(co *azarm.ClientOptions) {
+	co.Transport = &boundedTransport{next: co.Transport, limit: MaxBody}
 }
 
 // boundedTransport is a policy.Transporter whose answers' bodies stop at
@@ -131,13 +134,13 @@ func (f *inflater) Read(p []byte) (int, error) {
 // bodyError keeps a cap's own error; any other one from inflating is a
 // malformed answer, unless the connection itself failed.
 func bodyError(err error, words string) error {
-	var me *malformedError
+	var me *MalformedError
 	if errors.As(err, &me) {
 		return err
 	}
 	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		strings.HasPrefix(err.Error(), "flate: ") {
-		return &malformedError{"Resource Manager's answer is not gzip: " + words}
+		return &MalformedError{"Resource Manager's answer is not gzip: " + words}
 	}
 	return err
 }
@@ -154,7 +157,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := c.r.Read(one[:])
 		if n > 0 {
-			return 0, &malformedError{fmt.Sprintf("the answer is larger than %d MiB %s, the bound of one answer: not read further", c.limit>>20, c.what)}
+			return 0, &MalformedError{fmt.Sprintf("the answer is larger than %d MiB %s, the bound of one answer: not read further", c.limit>>20, c.what)}
 		}
 		return 0, err
 	}
@@ -168,4 +171,29 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 // NonRetriable: a malformed or oversized answer is not asked for again
 // (azcore's retry policy would read it three times).
-func (e *malformedError) NonRetriable() {}
+func (e *MalformedError) NonRetriable() {}
+
+// MalformedError is an answer that does not hold what it must, or holds
+// more than it may.
+type MalformedError struct{ msg string }
+
+func (e *MalformedError) Error() string { return e.msg }
+
+// Malformed is a MalformedError saying msg.
+func Malformed(msg string) error { return &MalformedError{msg} }
+
+// IdentityClient carries azidentity's chain (--arm-credential default): its
+// managed identity goes straight to the metadata service, as imds.Client
+// does, while Entra's token requests follow the environment's proxy; no
+// redirect is followed, and an answer is bounded like the metadata
+// service's.
+func IdentityClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = func(r *http.Request) (*url.URL, error) {
+		if r.URL.Hostname() == imds.Host {
+			return nil, nil
+		}
+		return http.ProxyFromEnvironment(r)
+	}
+	return &http.Client{Transport: &boundedRoundTripper{next: t, limit: imds.MaxBody}, CheckRedirect: imds.RefuseRedirect}
+}

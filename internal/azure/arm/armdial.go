@@ -1,4 +1,4 @@
-package azurectx
+package arm
 
 import (
 	"context"
@@ -15,32 +15,36 @@ import (
 // client's dials use, finds the DNS servers it asks.
 const systemResolvConf = "/etc/resolv.conf"
 
-// armDialer dials Resource Manager (or the proxy on the way) as net.Dialer
+// Dialer dials Resource Manager (or the proxy on the way) as net.Dialer
 // does, but words a name lookup that timed out the same way every time. Go's
 // resolver names the server it last asked when its own try timed out
 // ("lookup management.azure.com on 10.0.0.4:53: i/o timeout") and none when
 // the dial's deadline came first ("lookup management.azure.com: i/o
 // timeout"); both end at the same instant, so which one a run printed was a
 // race. The lookup timed out at the servers the VM asks: those are named.
-type armDialer struct {
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// servers lists the DNS servers Go's resolver asks, as IP:PORT.
-	servers func() []string
+type Dialer struct {
+	// Dial makes the connection (net.Dialer's DialContext).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Servers lists the DNS servers Go's resolver asks, as IP:PORT.
+	Servers func() []string
 }
 
-func newARMDialer(timeout time.Duration) *armDialer {
+// NewDialer is a Dialer whose connections must be made within timeout.
+func NewDialer(timeout time.Duration) *Dialer {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	return &armDialer{dial: d.DialContext, servers: sync.OnceValue(func() []string { return systemNameservers(systemResolvConf) })}
+	return &Dialer{Dial: d.DialContext, Servers: sync.OnceValue(func() []string { return systemNameservers(systemResolvConf) })}
 }
 
-func (a *armDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := a.dial(ctx, network, addr)
+// DialContext dials as net.Dialer does; a lookup that timed out names the
+// servers the VM asks.
+func (a *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := a.Dial(ctx, network, addr)
 	var de *net.DNSError
 	if err == nil || !errors.As(err, &de) || !de.IsTimeout {
 		return c, err
 	}
 	stable := *de
-	stable.Server = strings.Join(a.servers(), ", ")
+	stable.Server = strings.Join(a.Servers(), ", ")
 	var oe *net.OpError
 	if errors.As(err, &oe) {
 		o := *oe
