@@ -49,6 +49,23 @@ func ParseSpec(s string) (Spec, error) {
 	return Spec{Format: name, File: file}, nil
 }
 
+// ParseSpecs parses the -o values of a run, all of them checked (Validate);
+// none means the default format on standard output.
+func ParseSpecs(raw []string, stdoutIsTerminal bool) ([]Spec, error) {
+	if len(raw) == 0 {
+		raw = []string{DefaultFormat(stdoutIsTerminal)}
+	}
+	specs := make([]Spec, 0, len(raw))
+	for _, s := range raw {
+		sp, err := ParseSpec(s)
+		if err != nil {
+			return nil, fmt.Errorf("-o %s: %v", s, err)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, Validate(specs)
+}
+
 // Validate checks a set of specs before anything is probed, so that a run is
 // not wasted on output that cannot be written: at most one spec may go to
 // standard output, no file may be named twice, and each file's directory

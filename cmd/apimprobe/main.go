@@ -8,21 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
-	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/cli"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/run"
@@ -112,7 +108,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 // be written (a full disk, a closed pipe), the command did not do its job.
 func say(stdout, stderr io.Writer, text string) int {
 	if _, err := io.WriteString(stdout, text); err != nil {
-		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe: writing to standard output: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	return 0
@@ -134,7 +130,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return say(stdout, stderr, fmt.Sprintf("%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout))))
 		}
-		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
 		return 2
 	}
 	c.CloudGiven = fs.Changed("cloud")
@@ -145,18 +141,18 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := c.RunConfig()
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
 		return 2
 	}
-	specs, err := outputSpecs(c.Outputs, stdout)
+	specs, err := output.ParseSpecs(c.Outputs, isTerminal(stdout))
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, errLine(err))
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
 		return 2
 	}
 	cfg.Log = newLogger(c, stderr)
 	arm.LogSDK(cfg.Log)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
-	cfg.Command = commandLine(name, args)
+	cfg.Command = cli.CommandLine(name, args)
 	opts := output.Options{Color: colorFor(c.Color, stdout), Width: termWidth(stdout), Verbose: c.Verbose, Strict: c.Strict}
 
 	if name == "plan" {
@@ -165,7 +161,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 			err = output.WritePlan(specs, checks, stdout, opts)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "apimprobe plan: %s\n", errLine(err))
+			fmt.Fprintf(stderr, "apimprobe plan: %s\n", cli.ErrLine(err))
 			return 2
 		}
 		return 0
@@ -174,17 +170,17 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 	// The selection is checked before anything is sent: plan builds the
 	// same list.
 	if _, err := run.Plan(cfg); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	if c.StateFile != "" {
 		if err := cli.CheckStateFile(c.StateFile, specs); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 			return 2
 		}
 	}
 	if cfg.Azure.CacheDir, err = c.ResolveCacheDir(); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	return probe(cfg, c, specs, opts, stdout, stderr)
@@ -212,7 +208,7 @@ func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options
 		return intr.ExitCode()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	defer unlock()
@@ -225,7 +221,7 @@ func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options
 	}
 	if c.StateFile != "" {
 		if cfg.State, err = state.Open(c.StateFile); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 			return 2
 		}
 		for _, d := range cfg.State.Dropped() {
@@ -235,22 +231,12 @@ func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options
 
 	rep, err := run.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	if c.Redact {
-		red := redaction(c)
-		for v, kind := range map[string]string{rep.Context.ResourceGroup: "resource-group", rep.Context.Hostname: "vm"} {
-			if v != "" {
-				red.Names[v] = kind
-			}
-		}
-		for _, n := range catalog.BackendNames(rep.Checks) {
-			red.Names[n] = "backend"
-		}
-		red.IDAreas = append(red.IDAreas, catalog.BackendArea+".")
-		if err := rep.Redact(red); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %s\n", errLine(err))
+		if err := run.Redact(rep, cfg); err != nil {
+			fmt.Fprintf(stderr, "apimprobe run: redacting the report: %s\n", cli.ErrLine(err))
 			return 2
 		}
 	}
@@ -262,36 +248,16 @@ func probe(cfg run.Config, c cli.Flags, specs []output.Spec, opts output.Options
 		return intr.ExitCode()
 	}
 	if err := output.WriteAll(specs, rep, stdout, opts); err != nil {
-		fmt.Fprintf(stderr, "apimprobe run: writing the report: %s\n", errLine(err))
+		fmt.Fprintf(stderr, "apimprobe run: writing the report: %s\n", cli.ErrLine(err))
 		return 2
 	}
 	if cfg.State != nil {
 		if err := cfg.State.Save(); err != nil {
-			fmt.Fprintf(stderr, "apimprobe run: %s\n", errLine(err))
+			fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 			return 2
 		}
 	}
 	return rep.ExitCode(c.Strict)
-}
-
-// errLine is err as the one line standard error gets: a control character
-// that came in with the input (a file name holding a newline) is written
-// as its escape (\n), not as itself.
-func errLine(err error) string {
-	msg := err.Error()
-	if !strings.ContainsFunc(msg, unicode.IsControl) {
-		return msg
-	}
-	var b strings.Builder
-	for _, r := range msg {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func commitOrEmpty() string {
@@ -306,21 +272,6 @@ func commitOrEmpty() string {
 		}
 	}
 	return ""
-}
-
-func outputSpecs(raw []string, stdout io.Writer) ([]output.Spec, error) {
-	if len(raw) == 0 {
-		raw = []string{output.DefaultFormat(isTerminal(stdout))}
-	}
-	specs := make([]output.Spec, 0, len(raw))
-	for _, s := range raw {
-		sp, err := output.ParseSpec(s)
-		if err != nil {
-			return nil, fmt.Errorf("-o %s: %v", s, err)
-		}
-		specs = append(specs, sp)
-	}
-	return specs, output.Validate(specs)
 }
 
 func isTerminal(w io.Writer) bool {
@@ -353,82 +304,6 @@ func helpWidth(w io.Writer) int {
 		return min(n, 100)
 	}
 	return output.DefaultWidth
-}
-
-// commandLine is the command as run, for the report: values of flags that
-// could carry a secret are replaced, URL flags lose their query, fragment
-// and user information (a key, a signature, a password), and --redact's
-// names are removed with the rest of the report.
-func commandLine(name string, args []string) string {
-	secret := map[string]bool{"--identity-client-id": true}
-	out := []string{"apimprobe", name}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if k, v, ok := strings.Cut(a, "="); ok && secret[k] {
-			out = append(out, k+"=<removed>")
-			continue
-		} else if ok && urlFlags[k] {
-			out = append(out, shellQuote(k+"="+scrubFlagURL(v)))
-			continue
-		}
-		out = append(out, shellQuote(a))
-		if secret[a] && i+1 < len(args) {
-			out = append(out, "<removed>")
-			i++
-		} else if urlFlags[a] && i+1 < len(args) {
-			out = append(out, shellQuote(scrubFlagURL(args[i+1])))
-			i++
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-// urlFlags are the flags whose value is a URL.
-var urlFlags = map[string]bool{"--imds-endpoint": true, "--arm-endpoint": true, "--egress-echo-url": true, "--backend": true}
-
-// scrubFlagURL is a URL flag's value without its query, fragment and user
-// information; what does not parse is cut at its first '?' or '#', and
-// loses what comes before an '@'.
-func scrubFlagURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" { // "user:password@host" parses as a scheme
-		if i := strings.IndexAny(raw, "?#"); i >= 0 {
-			raw = raw[:i]
-		}
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			scheme, _, found := strings.Cut(raw, "://")
-			if !found {
-				return raw[i+1:]
-			}
-			return scheme + "://" + raw[i+1:]
-		}
-		return raw
-	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// redaction names what --redact replaces: the names the operator gave and
-// the ones discovered, each with its kind.
-func redaction(c cli.Flags) report.Redaction {
-	names := map[string]string{}
-	for v, kind := range map[string]string{
-		c.Service: "service", c.StorageAccount: "storage-account", c.SQLServer: "sql-server", c.KeyVault: "key-vault", c.EventHub: "event-hub",
-	} {
-		if v != "" {
-			names[v] = kind
-		}
-	}
-	return report.Redaction{Names: names, Keep: []string{"168.63.129.16", "169.254.169.254"}}
 }
 
 func newLogger(c cli.Flags, stderr io.Writer) zerolog.Logger {

@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/apimprobe/apimprobe/internal/cli"
 	"github.com/apimprobe/apimprobe/output"
 )
 
@@ -28,21 +27,21 @@ func FuzzFlags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Split(line, "\x00")
-		var c cli.Flags
-		fs := cli.NewFlagSet("run", &c)
+		var c Flags
+		fs := NewFlagSet("run", &c)
 		if err := fs.Parse(args); err != nil {
 			return
 		}
 		c.CloudGiven = fs.Changed("cloud")
 		if _, err := c.RunConfig(); err != nil {
-			if line := errLine(err); strings.ContainsAny(line, "\n\r") {
+			if line := ErrLine(err); strings.ContainsAny(line, "\n\r") {
 				t.Fatalf("%q: the error is not one line on standard error: %q", args, line)
 			}
 		}
 		for _, o := range c.Outputs {
 			output.ParseSpec(o)
 		}
-		cmd := commandLine("run", args)
+		cmd := CommandLine("run", args)
 		if strings.Count(line, "SECRET") == 1 {
 			for i, a := range args {
 				k, v, _ := strings.Cut(a, "=")
