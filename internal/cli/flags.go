@@ -124,23 +124,44 @@ var (
 )
 
 // RunConfig validates the flags and turns them into the run's typed
-// configuration; the error is the one line the operator sees.
+// configuration; the error is the one line the operator sees. The steps
+// run in this order, so that of two bad flags the same one is named first.
 func (c *Flags) RunConfig() (run.Config, error) {
-	var (
-		cfg run.Config
-		err error
-	)
+	var cfg run.Config
+	for _, step := range []func(*run.Config) error{
+		c.words, c.names, c.endpoints, c.limits, c.selection, c.instanceAddresses, c.network, c.switches, c.azure,
+	} {
+		if err := step(&cfg); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.Service, cfg.Region, cfg.Subnet = c.Service, c.Region, c.Subnet
+	cfg.StorageAccount, cfg.SQLServer, cfg.KeyVault, cfg.EventHub = c.StorageAccount, c.SQLServer, c.KeyVault, c.EventHub
+	cfg.EgressEchoURL, cfg.NoEgress = c.EgressEchoURL, c.NoEgress
+	cfg.Timeout, cfg.Deadline, cfg.Concurrency = c.Timeout, c.Deadline, c.Concurrency
+	cfg.Only, cfg.Skip = c.Only, c.Skip
+	return cfg, nil
+}
+
+// words parses the flags that take one of a few words: --mode, --cloud,
+// --phase.
+func (c *Flags) words(cfg *run.Config) error {
+	var err error
 	if c.Mode != "auto" && c.Mode != "" {
 		if cfg.Mode, err = probes.ParseMode(c.Mode); err != nil {
-			return cfg, fmt.Errorf("%w, or auto", err)
+			return fmt.Errorf("%w, or auto", err)
 		}
 	}
 	if cfg.Cloud, err = probes.ParseCloud(c.Cloud); err != nil {
-		return cfg, err
+		return err
 	}
-	if cfg.Phase, err = probes.ParseDeployPhase(c.Phase); err != nil {
-		return cfg, err
-	}
+	cfg.Phase, err = probes.ParseDeployPhase(c.Phase)
+	return err
+}
+
+// names checks the Azure resource names the operator gave, and suggests
+// the name when a host name or URL was pasted instead.
+func (c *Flags) names(*run.Config) error {
 	names := []struct {
 		flag, v, what string
 		re            *regexp.Regexp
@@ -155,89 +176,131 @@ func (c *Flags) RunConfig() (run.Config, error) {
 	for _, n := range names {
 		if n.v != "" && !n.re.MatchString(n.v) {
 			if name := nameIn(n.v, n.re); name != "" && n.flag != "region" {
-				return cfg, fmt.Errorf("--%s %q is not %s; give the name, not a host name or URL: --%s %s", n.flag, n.v, n.what, n.flag, name)
+				return fmt.Errorf("--%s %q is not %s; give the name, not a host name or URL: --%s %s", n.flag, n.v, n.what, n.flag, name)
 			}
-			return cfg, fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
+			return fmt.Errorf("--%s %q is not %s", n.flag, n.v, n.what)
 		}
 	}
+	return nil
+}
+
+// endpoints checks the URL flags' host names and parses --backend.
+func (c *Flags) endpoints(cfg *run.Config) error {
 	// --backend's host names are checked by catalog.ParseBackends.
 	urls := []struct{ flag, v string }{{"imds-endpoint", c.IMDSEndpoint}, {"arm-endpoint", c.ARMEndpoint}, {"egress-echo-url", c.EgressEchoURL}}
 	for _, u := range urls {
 		if err := checkURLHost(u.flag, u.v); err != nil {
-			return cfg, err
+			return err
 		}
 	}
+	var err error
 	if cfg.Backends, err = catalog.ParseBackends(c.Backends); err != nil {
-		return cfg, err
+		return err
 	}
 	cfg.BackendRequired, cfg.InstanceProbe = c.BackendRequired, c.InstanceProbe
+	return nil
+}
+
+// limits checks --timeout, --deadline and --concurrency.
+func (c *Flags) limits(*run.Config) error {
 	if c.Timeout <= 0 {
-		return cfg, fmt.Errorf("--timeout must be positive, got %s", c.Timeout)
+		return fmt.Errorf("--timeout must be positive, got %s", c.Timeout)
 	}
 	if c.Deadline <= 0 {
-		return cfg, fmt.Errorf("--deadline must be positive, got %s", c.Deadline)
+		return fmt.Errorf("--deadline must be positive, got %s", c.Deadline)
 	}
 	if c.Concurrency < 1 {
-		return cfg, fmt.Errorf("--concurrency must be at least 1, got %d", c.Concurrency)
+		return fmt.Errorf("--concurrency must be at least 1, got %d", c.Concurrency)
 	}
+	return nil
+}
+
+// selection splits and checks the --only and --skip globs.
+func (c *Flags) selection(*run.Config) error {
 	// Check ids never hold a comma, so "a,b" is two globs, as an operator
 	// who writes it means.
+	var err error
 	if c.Only, err = splitGlobs("--only", c.Only); err != nil {
-		return cfg, err
+		return err
 	}
 	if c.Skip, err = splitGlobs("--skip", c.Skip); err != nil {
-		return cfg, err
+		return err
 	}
 	for _, p := range append(append([]string{}, c.Only...), c.Skip...) {
 		if err := catalog.ValidatePattern(p); err != nil {
-			return cfg, fmt.Errorf("--only/--skip: %v", err)
+			return fmt.Errorf("--only/--skip: %v", err)
 		}
 	}
+	return nil
+}
+
+// instanceAddresses checks what the operator says of the instance's
+// subnet: its prefix, the private IP in it, the scale units.
+func (c *Flags) instanceAddresses(*run.Config) error {
 	// The parsers' errors name their flag already.
 	subnet, err := resolver.ParseSubnet(c.Subnet)
 	if c.Subnet != "" && err != nil {
-		return cfg, err
+		return err
 	}
 	if c.PrivateIP != "" {
 		if _, err := resolver.ParsePrivateIP(c.PrivateIP, subnet); err != nil {
-			return cfg, err
+			return err
 		}
 	}
 	if c.Units < 0 || c.Units > 31 {
-		return cfg, fmt.Errorf("--units %d: want 1 to 31 scale units", c.Units)
+		return fmt.Errorf("--units %d: want 1 to 31 scale units", c.Units)
 	}
+	return nil
+}
+
+// network parses the resolvers to ask, the expected egress and its echo,
+// and the roots that count as Azure's.
+func (c *Flags) network(cfg *run.Config) error {
+	var err error
 	if cfg.DNSServers, err = resolver.ParseServers(c.DNSServers); err != nil {
-		return cfg, fmt.Errorf("--dns-server: %v", err)
+		return fmt.Errorf("--dns-server: %v", err)
 	}
 	if cfg.AzureDNS, err = resolver.ParseFlagServer(c.AzureDNS); err != nil {
-		return cfg, fmt.Errorf("--azure-dns: %v", err)
+		return fmt.Errorf("--azure-dns: %v", err)
 	}
 	if cfg.ExpectEgress, err = egress.ParseExpect(c.ExpectEgressRaw); err != nil {
-		return cfg, err
+		return err
 	}
 	if !c.NoEgress {
 		if err := egress.ValidateEchoURL(c.EgressEchoURL); err != nil {
-			return cfg, err
+			return err
 		}
 	}
 	cfg.AzureRoots = azureroots.Default()
 	if c.AzureRootsFile != "" {
 		if cfg.AzureRoots, err = azureroots.Load(c.AzureRootsFile); err != nil {
-			return cfg, err
+			return err
 		}
 	}
+	return nil
+}
+
+// switches checks the flags that take a fixed word or contradict each
+// other: --arm with --no-arm, --log-level, --color, --log-format.
+func (c *Flags) switches(*run.Config) error {
 	if c.ARM && c.NoARM {
-		return cfg, errors.New("--arm and --no-arm contradict each other")
+		return errors.New("--arm and --no-arm contradict each other")
 	}
 	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
-		return cfg, fmt.Errorf("--log-level: unknown value %q (want one of debug, info, warn, error)", c.LogLevel)
+		return fmt.Errorf("--log-level: unknown value %q (want one of debug, info, warn, error)", c.LogLevel)
 	}
 	if c.Color != "auto" && c.Color != "always" && c.Color != "never" {
-		return cfg, fmt.Errorf("--color: unknown value %q (want one of auto, always, never)", c.Color)
+		return fmt.Errorf("--color: unknown value %q (want one of auto, always, never)", c.Color)
 	}
 	if c.LogFormat != "console" && c.LogFormat != "json" {
-		return cfg, fmt.Errorf("--log-format: unknown value %q (want one of console, json)", c.LogFormat)
+		return fmt.Errorf("--log-format: unknown value %q (want one of console, json)", c.LogFormat)
 	}
+	return nil
+}
+
+// azure builds and checks the discovery's options (metadata service,
+// Resource Manager, the instance).
+func (c *Flags) azure(cfg *run.Config) error {
 	armMode := azurectx.ARMAuto
 	switch {
 	case c.ARM:
@@ -254,15 +317,7 @@ func (c *Flags) RunConfig() (run.Config, error) {
 		Service: c.Service, Mode: cfg.Mode, ModeAuto: cfg.Mode == "", APIMSubnet: c.APIMSubnet,
 		Phase: cfg.Phase, Units: c.Units, Region: c.Region, Subnet: c.Subnet, PrivateIP: c.PrivateIP,
 	}
-	if err := azurectx.Validate(&cfg.Azure); err != nil {
-		return cfg, err
-	}
-	cfg.Service, cfg.Region, cfg.Subnet = c.Service, c.Region, c.Subnet
-	cfg.StorageAccount, cfg.SQLServer, cfg.KeyVault, cfg.EventHub = c.StorageAccount, c.SQLServer, c.KeyVault, c.EventHub
-	cfg.EgressEchoURL, cfg.NoEgress = c.EgressEchoURL, c.NoEgress
-	cfg.Timeout, cfg.Deadline, cfg.Concurrency = c.Timeout, c.Deadline, c.Concurrency
-	cfg.Only, cfg.Skip = c.Only, c.Skip
-	return cfg, nil
+	return azurectx.Validate(&cfg.Azure)
 }
 
 // splitGlobs takes each value of a repeatable --only/--skip apart at its
