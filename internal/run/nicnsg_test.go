@@ -99,7 +99,7 @@ func TestNICNSGFailureIsThisVMs(t *testing.T) {
 	}
 	for _, want := range []string{"the failure is this VM's, not the subnet's",
 		"rule DenyKeyVaultOut (priority 300, Deny) of NSG nsg-jumpbox-nic on this VM's NIC denies Outbound TCP 443 from 10.1.2.4/32 to 13.69.64.75/32",
-		"the subnet's NSG nsg-apim by rule AllowKeyVaultRegional (priority 220, Allow) allows it"} {
+		"the subnet's NSG nsg-apim allows it by rule AllowKeyVaultRegional (priority 220, Allow)"} {
 		if !strings.Contains(kv.Message, want) {
 			t.Errorf("Key Vault message lacks %q: %s", want, kv.Message)
 		}

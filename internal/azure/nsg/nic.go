@@ -21,8 +21,9 @@ type AtNIC struct {
 	// nil when no rule allowed the flow and its default rules denied it).
 	NIC     Group
 	Verdict Verdict
-	// SubnetAllows names, per NSG associated with the subnet, the rule
-	// that allows the flow; empty when no NSG is associated with it.
+	// SubnetAllows says, per NSG associated with the subnet, which rule
+	// allows the flow ("nsg-apim allows it by rule …"); empty when no NSG
+	// is associated with the subnet.
 	SubnetAllows []string
 }
 
@@ -62,7 +63,7 @@ func DeniedAtNIC(groups []Group, f Flow) (AtNIC, bool) {
 		if !v.Allowed {
 			return AtNIC{}, false
 		}
-		at.SubnetAllows = append(at.SubnetAllows, "NSG "+g.Name()+" by rule "+v.Decisive.String())
+		at.SubnetAllows = append(at.SubnetAllows, g.Name()+" allows it by rule "+v.Decisive.String())
 	}
 	return at, true
 }
@@ -87,7 +88,7 @@ func (a AtNIC) Words(f Flow) string {
 	if len(a.SubnetAllows) == 0 {
 		return what + "; no NSG is associated with the subnet"
 	}
-	return what + "; the subnet's " + strings.Join(a.SubnetAllows, ", ") + " allows it"
+	return what + "; the subnet's NSG " + strings.Join(a.SubnetAllows, ", and NSG ")
 }
 
 // Fix is the change that lets this VM test the flow: an allow rule in

@@ -38,7 +38,7 @@ func TestDeniedAtNIC(t *testing.T) {
 		ok     bool
 		words  string
 	}{
-		{"the NIC alone", []Group{subnetAllow, nicDeny}, true, "rule DenyKeyVault (priority 100, Deny) of NSG nsg-jumpbox-nic on this VM's NIC denies Outbound TCP 443 from 10.1.2.4/32 to 13.69.64.75/32; the subnet's NSG nsg-apim by rule AllowKeyVault (priority 220, Allow) allows it"},
+		{"the NIC alone", []Group{subnetAllow, nicDeny}, true, "rule DenyKeyVault (priority 100, Deny) of NSG nsg-jumpbox-nic on this VM's NIC denies Outbound TCP 443 from 10.1.2.4/32 to 13.69.64.75/32; the subnet's NSG nsg-apim allows it by rule AllowKeyVault (priority 220, Allow)"},
 		{"no NSG on the subnet", []Group{nicDeny}, true, "no NSG is associated with the subnet"},
 		{"an admin Allow leaves it to the NSGs", []Group{admin("Allow"), subnetAllow, nicDeny}, true, "DenyKeyVault"},
 		{"the subnet denies too", []Group{subnetDeny, nicDeny}, false, ""},
