@@ -73,6 +73,20 @@ type knobs struct {
 	// tunnel): a VirtualNetworkGateway default route, with no user route,
 	// that only the effective routes show.
 	BGPDefault bool `json:"bgp_default"`
+	// VMSSJumpbox: the jumpbox is instance 0 of the Uniform scale set
+	// jump-vmss (the lab's IMDS says so: imds_doc vmss). Its VM and NIC
+	// answer at the scale set's paths, the plain NIC path is 404
+	// (azure-facts §12.10), in the shapes of the Network spec's
+	// VmssNetworkInterfaceGet example and the Compute VMSS VM GET.
+	VMSSJumpbox bool `json:"vmss_jumpbox"`
+	// NICNSGDeny: the jumpbox's NIC carries NSG nsg-jump, whose rule
+	// DenyJumpboxOut (priority 200) denies TCP Port to Address outbound;
+	// the subnet's NSG allows it. The effective view lists nsg-jump with
+	// the NIC as its association.
+	NICNSGDeny *struct {
+		Address string `json:"address"`
+		Port    int    `json:"port"`
+	} `json:"nic_nsg_deny"`
 
 	// The instance's own view (networkstatus.go beside this file).
 	// InstanceFail: NetworkStatus rows, by host, that report failure.
@@ -99,17 +113,21 @@ const (
 	// snet-apim beside it (knob instance_other_subnet).
 	snetProd = vnetID + "/subnets/snet-apim-prod"
 	nicID    = net + "/networkInterfaces/jump-nic"
-	nsgID    = net + "/networkSecurityGroups/nsg-apim"
-	nsgV2ID  = net + "/networkSecurityGroups/nsg-apim-v2"
-	rtID     = net + "/routeTables/rt-apim"
-	avnmID   = net + "/networkManagers/avnm-lab"
-	hubID    = "/subscriptions/" + sub + "/resourceGroups/lab-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
-	hubGW    = "198.18.2.4" // the hub gateway's address, next hop of its BGP routes
-	hubNet   = "198.18.2.0/24"
-	onPrem   = "198.18.100.0/24"
-	apimID   = rg + "/providers/Microsoft.ApiManagement/service/contoso"
-	jumpIP   = "198.18.1.10"
-	nvaIP    = "198.18.1.1"
+	// A scale set jumpbox's VM and NIC (knob vmss_jumpbox).
+	vmssVMID  = rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/jump-vmss/virtualMachines/0"
+	vmssNICID = vmssVMID + "/networkInterfaces/jump-nic"
+	nsgJumpID = net + "/networkSecurityGroups/nsg-jump"
+	nsgID     = net + "/networkSecurityGroups/nsg-apim"
+	nsgV2ID   = net + "/networkSecurityGroups/nsg-apim-v2"
+	rtID      = net + "/routeTables/rt-apim"
+	avnmID    = net + "/networkManagers/avnm-lab"
+	hubID     = "/subscriptions/" + sub + "/resourceGroups/lab-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
+	hubGW     = "198.18.2.4" // the hub gateway's address, next hop of its BGP routes
+	hubNet    = "198.18.2.0/24"
+	onPrem    = "198.18.100.0/24"
+	apimID    = rg + "/providers/Microsoft.ApiManagement/service/contoso"
+	jumpIP    = "198.18.1.10"
+	nvaIP     = "198.18.1.1"
 )
 
 // Service tags in the lab: "Azure" is 198.19.0.0/16, its services in
@@ -218,10 +236,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"id": p, "name": p[strings.LastIndexByte(p, '/')+1:], "location": "westeurope",
 			"properties": map[string]any{"networkProfile": map[string]any{"networkInterfaces": []any{
 				map[string]any{"id": nicID, "properties": map[string]any{"primary": true}}}}}})
+	case r.Method == http.MethodGet && k.VMSSJumpbox && strings.EqualFold(p, vmssVMID):
+		writeJSON(w, 200, vmssVM())
+	case r.Method == http.MethodGet && k.VMSSJumpbox && strings.EqualFold(p, vmssNICID):
+		writeJSON(w, 200, jumpNIC(k))
+	case r.Method == http.MethodGet && k.VMSSJumpbox && strings.EqualFold(p, nicID):
+		armError(w, http.StatusNotFound, "NotFound", "Resource "+nicID+" not found.")
 	case r.Method == http.MethodGet && strings.EqualFold(p, nicID):
-		props := map[string]any{"ipConfigurations": []any{map[string]any{"name": "ipconfig1", "id": nicID + "/ipConfigurations/ipconfig1",
-			"properties": map[string]any{"privateIPAddress": jumpIP, "primary": true, "subnet": map[string]any{"id": snetID}}}}}
-		writeJSON(w, 200, map[string]any{"id": nicID, "name": "jump-nic", "properties": props})
+		writeJSON(w, 200, jumpNIC(k))
 	case r.Method == http.MethodPost && strings.EqualFold(p, nicID+"/effectiveRouteTable"):
 		s.startLRO(w, r, k, "routes", func() any { return effectiveRoutes(k) })
 	case r.Method == http.MethodPost && strings.EqualFold(p, nicID+"/effectiveNetworkSecurityGroups"):
@@ -230,7 +252,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.pollLRO(w, r, k, p)
 	case r.Method == http.MethodGet && strings.EqualFold(p, snetID):
 		props := map[string]any{"addressPrefix": "198.18.1.0/24", "networkSecurityGroup": map[string]any{"id": nsgID},
-			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": nicID + "/ipConfigurations/ipconfig1"}}}
+			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": jumpNICID(k) + "/ipConfigurations/ipconfig1"}}}
 		if k.SplitDefault || k.DefaultToNVA {
 			props["routeTable"] = map[string]any{"id": rtID}
 		}
@@ -252,9 +274,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
 		writeJSON(w, 200, vnetResource(k))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
-		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", true))
+		writeJSON(w, 200, nsgResource(nsgID, "nsg-apim", subnetRules(true)))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgV2ID):
-		writeJSON(w, 200, nsgResource(nsgV2ID, "nsg-apim-v2", false))
+		writeJSON(w, 200, nsgResource(nsgV2ID, "nsg-apim-v2", subnetRules(false)))
+	case r.Method == http.MethodGet && k.NICNSGDeny != nil && strings.EqualFold(p, nsgJumpID):
+		writeJSON(w, 200, nsgResource(nsgJumpID, "nsg-jump", nicRules(k)))
 	case r.Method == http.MethodGet && strings.EqualFold(p, rtID):
 		writeJSON(w, 200, map[string]any{"id": rtID, "name": "rt-apim", "properties": map[string]any{
 			"disableBgpRoutePropagation": false, "routes": tableRoutes(k)}})
@@ -424,7 +448,7 @@ func vnetResource(k knobs) map[string]any {
 		"provisioningState": "Succeeded",
 		"addressSpace":      map[string]any{"addressPrefixes": vnetSpace(k)},
 		"dhcpOptions":       map[string]any{"dnsServers": []string{vnetDNS}},
-		"subnets": []any{subnet(snetID, "snet-apim", "198.18.1.0/24", nicID+"/ipConfigurations/ipconfig1"),
+		"subnets": []any{subnet(snetID, "snet-apim", "198.18.1.0/24", jumpNICID(k)+"/ipConfigurations/ipconfig1"),
 			subnet(snetV2, "snet-apim-v2", "198.18.4.0/24")},
 		"virtualNetworkPeerings": []any{},
 		"enableDdosProtection":   false,
@@ -527,13 +551,28 @@ type rule struct {
 	prio                                     int
 }
 
-// nsgRules: the lab NSG allows the control plane on 3443 (the v2 one has
-// no such rule: v2 has no management endpoint) above Azure's defaults.
-func nsgRules(classic bool) (custom, defaults []rule) {
+// subnetRules: the lab NSG allows the control plane on 3443 (the v2 one
+// has no such rule: v2 has no management endpoint) above Azure's defaults.
+func subnetRules(classic bool) []rule {
 	if classic {
-		custom = append(custom, rule{"AllowApimManagement", "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", "3443", 100})
+		return []rule{{"AllowApimManagement", "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", "3443", 100}}
 	}
-	defaults = []rule{
+	return nil
+}
+
+// nicRules: the jumpbox NIC's NSG nsg-jump denies one flow (knob
+// nic_nsg_deny) above Azure's defaults.
+func nicRules(k knobs) []rule {
+	d := k.NICNSGDeny
+	if d == nil {
+		return nil
+	}
+	return []rule{{"DenyJumpboxOut", "Outbound", "Deny", "Tcp", "*", d.Address + "/32", fmt.Sprint(d.Port), 200}}
+}
+
+// defaultRules are Azure's default rules of every NSG.
+func defaultRules() []rule {
+	return []rule{
 		{"AllowVnetInBound", "Inbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", "*", 65000},
 		{"AllowAzureLoadBalancerInBound", "Inbound", "Allow", "*", "AzureLoadBalancer", "*", "*", 65001},
 		{"DenyAllInBound", "Inbound", "Deny", "*", "*", "*", "*", 65500},
@@ -541,10 +580,9 @@ func nsgRules(classic bool) (custom, defaults []rule) {
 		{"AllowInternetOutBound", "Outbound", "Allow", "*", "*", "Internet", "*", 65001},
 		{"DenyAllOutBound", "Outbound", "Deny", "*", "*", "*", "*", 65500},
 	}
-	return
 }
 
-func nsgResource(id, name string, classic bool) map[string]any {
+func nsgResource(id, name string, custom []rule) map[string]any {
 	conv := func(kind string, rs []rule) []any {
 		var out []any
 		for _, r := range rs {
@@ -555,9 +593,8 @@ func nsgResource(id, name string, classic bool) map[string]any {
 		}
 		return out
 	}
-	custom, defaults := nsgRules(classic)
 	return map[string]any{"id": id, "name": name, "location": "westeurope", "properties": map[string]any{
-		"securityRules": conv("securityRules", custom), "defaultSecurityRules": conv("defaultSecurityRules", defaults)}}
+		"securityRules": conv("securityRules", custom), "defaultSecurityRules": conv("defaultSecurityRules", defaultRules())}}
 }
 
 // expanded renders a rule as the effective view does: "*" as 0.0.0.0/0,
@@ -598,18 +635,24 @@ func expanded(k knobs, prefix string, r rule) map[string]any {
 }
 
 func effectiveNSGs(k knobs) map[string]any {
-	var rules []any
-	custom, defaults := nsgRules(true)
-	for _, r := range custom {
-		rules = append(rules, expanded(k, "securityRules/", r))
-	}
-	for _, r := range defaults {
-		rules = append(rules, expanded(k, "defaultSecurityRules/", r))
+	effective := func(custom []rule) []any {
+		var rules []any
+		for _, r := range custom {
+			rules = append(rules, expanded(k, "securityRules/", r))
+		}
+		for _, r := range defaultRules() {
+			rules = append(rules, expanded(k, "defaultSecurityRules/", r))
+		}
+		return rules
 	}
 	tagMap := map[string][]string{"VirtualNetwork": virtualNetworkTag(k), "AzureLoadBalancer": {"168.63.129.16/32"},
 		"Internet": {"0.0.0.0/1", "128.0.0.0/1"}, "ApiManagement": tags["ApiManagement"]}
 	groups := []any{map[string]any{"networkSecurityGroup": map[string]any{"id": nsgID},
-		"association": map[string]any{"subnet": map[string]any{"id": snetID}}, "effectiveSecurityRules": rules, "tagMap": tagMap}}
+		"association": map[string]any{"subnet": map[string]any{"id": snetID}}, "effectiveSecurityRules": effective(subnetRules(true)), "tagMap": tagMap}}
+	if k.NICNSGDeny != nil {
+		groups = append(groups, map[string]any{"networkSecurityGroup": map[string]any{"id": nsgJumpID},
+			"association": map[string]any{"networkInterface": map[string]any{"id": nicID}}, "effectiveSecurityRules": effective(nicRules(k)), "tagMap": tagMap})
+	}
 	if k.AVNMDeny3443 {
 		admin := expanded(k, "", rule{"DenyMgmt3443", "Inbound", "Deny", "Tcp", "*", "*", "3443", 10})
 		groups = append(groups, map[string]any{"association": map[string]any{"networkManager": map[string]any{"id": avnmID}},

@@ -346,6 +346,35 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// A Uniform scale set jumpbox (azure-facts §12.10): its VM and NIC
+		// read at the scale set's paths; no effective view exists for its
+		// NIC, so the configured view judges and says why. A healthy
+		// instance is ready.
+		name: "arm-vmss-jumpbox", verdict: report.Ready, exit: 0, noFailure: true, analysesDecide: true,
+		checks: []want{
+			{id: "route.forced-tunnel", status: probes.Pass, reason: probes.ReasonOK,
+				contains: []string{configuredView + " snet-apim", "no effective routes or effective NSGs for a scale set VM's NIC"}},
+			{id: "route.management-return", status: probes.Pass, reason: probes.ReasonOK, contains: []string{configuredView}},
+			{id: "subnet.nsg.inbound-3443", status: probes.Skip, reason: probes.ReasonNotObservable,
+				contains: []string{configuredView, "AllowApimManagement", "a scale set VM's NIC", "az network nic list-effective-nsg -g RG -n NIC  # NIC: a standalone VM's NIC in the same subnet"}},
+			{id: "subnet.config", status: probes.Pass, reason: probes.ReasonOK},
+			{id: "outbound.sql", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
+		// The jumpbox's own NIC NSG denies a flow the subnet's NSG allows
+		// (issue 18, item 5): the failure is this VM's, and does not block
+		// the instance.
+		name: "arm-jumpbox-nic-nsg", verdict: report.Degraded, exit: 0, finding: findings.IDNICNSG, dropsPackets: true, analysesDecide: true,
+		checks: []want{
+			{id: "outbound.sql", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
+				contains: []string{"the failure is this VM's, not the subnet's", "rule DenyJumpboxOut (priority 200, Deny) of NSG nsg-jump on this VM's NIC denies Outbound TCP 1433 from 198.18.1.10/32",
+					"the subnet's NSG nsg-apim allows it by rule AllowInternetOutBound", "Add to NSG nsg-jump, on this VM's NIC"}},
+			{id: "subnet.nsg.outbound-sql-1433", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"effective NSGs"}},
+			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
+		},
+	},
+	{
 		// No metadata service: the subnet is the interface's (azure-facts
 		// §12), never a guess.
 		name: "no-imds", verdict: report.Ready, exit: 0, subnetFrom: "interface",
@@ -916,6 +945,17 @@ var signals = map[string][]signal{
 	},
 	"arm-multi-region": {
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.ApiManagement/service/contoso"), out: `"additionalLocations":[{"location":"West Europe"`},
+	},
+	"arm-vmss-jumpbox": {
+		{cmd: "curl -sS -H 'Metadata: true' http://198.19.169.254/metadata/instance", out: `"vmScaleSetName":"jump-vmss"`},
+		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Compute/virtualMachineScaleSets/jump-vmss/virtualMachines/0/networkInterfaces/jump-nic"), out: `"virtualMachine":{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Compute/virtualMachineScaleSets/jump-vmss/virtualMachines/0"}`},
+		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"code":"NotFound"`},
+	},
+	"arm-jumpbox-nic-nsg": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/apirpsqllab01.database.windows.net/1433'"},
+		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"networkSecurityGroup":{"id":"` + armNet + `/networkSecurityGroups/nsg-jump"}`},
+		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-jump"), out: `"name":"DenyJumpboxOut"`},
 	},
 	"no-imds": {
 		{cmd: "ip -4 -o addr show dev " + prefix + "jump0", out: "198.18.1.10/24"},
