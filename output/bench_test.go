@@ -43,3 +43,20 @@ func BenchmarkWriteFileAtomic(b *testing.B) {
 		}
 	}
 }
+
+// The JSON report of a lab run (about 120 checks, 340 KB indented) written
+// to standard output as the CLI writes it: what rendering allocates at the
+// end of a run, when the heap is at its fullest.
+func BenchmarkWriteAllJSONLab(b *testing.B) {
+	r := labScenarios(b)["healthy"]
+	if r == nil {
+		b.Skip("no healthy lab report in testdata/lab")
+	}
+	specs := []Spec{{Format: "json"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteAll(specs, r, io.Discard, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
