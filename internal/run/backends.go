@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -123,11 +123,11 @@ func (w world) discoveredCheck() probes.Check {
 	}
 	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
 		defer w.discovered.finish()
-		var v *azurectx.BackendsView
+		var v *snapshot.BackendsView
 		if w.backends != nil {
 			v = w.backends.Backends(ctx)
 		} else {
-			v = azurectx.Static{}.Backends(ctx)
+			v = snapshot.Static{}.Backends(ctx)
 		}
 		if v == nil {
 			if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
@@ -182,7 +182,7 @@ func (w world) probeDiscovered(ctx context.Context, checks []probes.Check) []pro
 
 // discoveredResult says what was read and what became of it; the probes'
 // verdicts are their own checks'.
-func discoveredResult(v *azurectx.BackendsView, found, notProbed []string, outs []probes.Outcome, given int) probes.Result {
+func discoveredResult(v *snapshot.BackendsView, found, notProbed []string, outs []probes.Outcome, given int) probes.Result {
 	var ids []string
 	for _, o := range outs {
 		ids = append(ids, o.Check.ID)
@@ -210,14 +210,14 @@ func discoveredResult(v *azurectx.BackendsView, found, notProbed []string, outs 
 
 // backendsUnavailable is the skip when Resource Manager did not list the
 // instance's backends and APIs (nil when at least one list was read).
-func backendsUnavailable(v *azurectx.BackendsView, service string) *probes.Result {
+func backendsUnavailable(v *snapshot.BackendsView, service string) *probes.Result {
 	if v != nil && (v.Backends.OK() || v.APIs.OK()) {
 		return nil
 	}
 	hint := fmt.Sprintf("Run `az apim backend list -g RG -n %s --query [].url` and `az apim api list -g RG -n %s --query [].serviceUrl`, and check each URL with --backend URL; or give this VM's identity Reader on the instance.",
 		nonEmpty(service, "NAME"), nonEmpty(service, "NAME"))
 	msg := "Resource Manager did not list the instance's backends"
-	var r *azurectx.Read
+	var r *snapshot.Read
 	if v != nil {
 		r = cmp.Or(v.Backends, v.APIs)
 	}
@@ -233,7 +233,7 @@ func backendsUnavailable(v *azurectx.BackendsView, service string) *probes.Resul
 	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: "Microsoft.ApiManagement/service/backends/read", Command: hint, Disabled: r == nil}
 	if r != nil {
 		res.NeedsARM.Permission, res.NeedsARM.Command = r.Permission, r.CLI
-		if r.Status == azurectx.ReadUnreachable {
+		if r.Status == snapshot.ReadUnreachable {
 			res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = cmp.Or(v.Endpoint, "its endpoint"), r.NoAnswer
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/resolver"
 )
@@ -123,28 +123,28 @@ func (w world) instanceChecks(deps []probes.Check) []probes.Check {
 	type summary struct {
 		id, title, why string
 		required       bool
-		judge          func(*azurectx.InstanceView, []probes.Outcome, []depSeen) probes.Result
+		judge          func(*snapshot.InstanceView, []probes.Outcome, []depSeen) probes.Result
 	}
 	for _, s := range []summary{
 		{idInstanceRequired, "The instance's own required dependencies (NetworkStatus)",
 			"Azure probes each dependency from the instance's machines every 15 minutes; a required one failing there breaks the instance whatever this VM sees", true,
-			func(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
+			func(v *snapshot.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
 				return instanceFailures(v, outs, ds, false)
 			}},
 		{idInstanceOptional, "The instance's own optional dependencies (NetworkStatus)",
 			"optional dependencies failing on the instance's machines disable features (CAPTCHA, Event Hubs logging, metrics)", false,
-			func(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
+			func(v *snapshot.InstanceView, outs []probes.Outcome, ds []depSeen) probes.Result {
 				return instanceFailures(v, outs, ds, true)
 			}},
 		{idInstanceStale, "Freshness of the instance's network status",
 			fmt.Sprintf("each NetworkStatus row is refreshed about every %d minutes, at its own time; a row not updated for more than %d minutes has missed a refresh, which means the instance has lost the connectivity to report it",
-				int(azurectx.RefreshEvery.Minutes()), int(azurectx.StaleAfter.Minutes())), false,
-			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
+				int(snapshot.RefreshEvery.Minutes()), int(snapshot.StaleAfter.Minutes())), false,
+			func(v *snapshot.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
 				return instanceStale(v, time.Now())
 			}},
 		{idInstanceDNS, "The instance's DNS servers against this VM's",
 			"the instance resolves its dependencies with its virtual network's DNS servers; this VM's verdicts on names carry over only when it asks the same servers", false,
-			func(v *azurectx.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
+			func(v *snapshot.InstanceView, _ []probes.Outcome, _ []depSeen) probes.Result {
 				vm, missing := w.vmResolvers()
 				return instanceDNS(v, vm, missing)
 			}},
@@ -186,9 +186,9 @@ func (w world) instanceSkip() *probes.Result {
 
 // instanceViewNow is the instance's view for a summary: the analyses have
 // waited for it already, so this waits at most until the run's deadline.
-func (w world) instanceViewNow() *azurectx.InstanceView {
+func (w world) instanceViewNow() *snapshot.InstanceView {
 	if w.instance == nil {
-		return azurectx.Static{}.InstanceView(context.Background())
+		return snapshot.Static{}.InstanceView(context.Background())
 	}
 	ctx := w.runCtx
 	if ctx == nil {
@@ -199,8 +199,8 @@ func (w world) instanceViewNow() *azurectx.InstanceView {
 
 // viewUnavailable is the skip when the reads of the instance's view did not
 // succeed; deps selects the dependency list's read, else NetworkStatus's.
-func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probes.Result {
-	var r *azurectx.Read
+func viewUnavailable(v *snapshot.InstanceView, service string, deps bool) *probes.Result {
+	var r *snapshot.Read
 	if v != nil {
 		r = v.Status
 		if deps {
@@ -229,12 +229,12 @@ func viewUnavailable(v *azurectx.InstanceView, service string, deps bool) *probe
 	if r != nil && r.CLI != "" {
 		cmd = r.CLI
 	}
-	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil, RoleActions: azurectx.RoleActions}
-	if r != nil && r.Status == azurectx.ReadRejected {
+	res.NeedsARM = &probes.ARMNeed{Why: msg, Permission: perm, Command: cmd, Disabled: r == nil, RoleActions: snapshot.RoleActions}
+	if r != nil && r.Status == snapshot.ReadRejected {
 		res.NeedsARM.Rejected, res.NeedsARM.TokenFix = cmp.Or(r.ErrorCode, "HTTP 401"), r.Fix
 		res.Hint = r.Fix + "; then run again."
 	}
-	if r != nil && r.Status == azurectx.ReadUnreachable {
+	if r != nil && r.Status == snapshot.ReadUnreachable {
 		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = cmp.Or(v.Endpoint, "its endpoint"), r.NoAnswer
 		res.Hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or r%s",
 			res.NeedsARM.Unreachable, strings.TrimPrefix(instanceHint(service), "R"))
@@ -272,7 +272,7 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 		}
 	}
 	ch.Probe = probes.ProbeFunc(func(ctx context.Context) probes.Result {
-		var v *azurectx.InstanceView
+		var v *snapshot.InstanceView
 		if w.instance != nil {
 			v = w.instance.InstanceView(ctx)
 		}
@@ -295,7 +295,7 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 					continue
 				}
 				probed[k] = idInstanceDeps
-				t := target{host: d.Host, port: p, category: d.Category, instance: azurectx.StatusFor(v.Locations, d.Host, p, "")}
+				t := target{host: d.Host, port: p, category: d.Category, instance: snapshot.StatusFor(v.Locations, d.Host, p, "")}
 				t.required = depRequired(t)
 				todo = append(todo, t)
 			}
@@ -399,7 +399,7 @@ func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
 
 // depsResult judges the probed dependency list: a required host failing
 // fails the check, an optional one warns.
-func depsResult(seen []depSeen, dups []depDup, hosts int, cut azurectx.DepsCut) probes.Result {
+func depsResult(seen []depSeen, dups []depDup, hosts int, cut snapshot.DepsCut) probes.Result {
 	ev := map[string]any{"dependencies": seen, "probed_by_catalogue": dups, "hosts_listed": hosts}
 	var req, opt []depSeen
 	for _, d := range seen {
@@ -507,7 +507,7 @@ func ago(t time.Time) string {
 
 // thisVM finds what this VM saw of a row's dependency: a check whose target
 // matches it, else a host instance.dependencies probed.
-func thisVM(row azurectx.StatusRow, outs []probes.Outcome, ds []depSeen) (string, probes.Status, bool) {
+func thisVM(row snapshot.StatusRow, outs []probes.Outcome, ds []depSeen) (string, probes.Status, bool) {
 	for _, o := range outs {
 		c := o.Check
 		if c.Target.Host == "" || c.Area == probes.AreaInstance || o.Result.Status == probes.Skip {
@@ -527,7 +527,7 @@ func thisVM(row azurectx.StatusRow, outs []probes.Outcome, ds []depSeen) (string
 
 // instanceFailures is instance.required (optional false) or
 // instance.optional: the rows the instance reports as failures.
-func instanceFailures(v *azurectx.InstanceView, outs []probes.Outcome, ds []depSeen, optional bool) probes.Result {
+func instanceFailures(v *snapshot.InstanceView, outs []probes.Outcome, ds []depSeen, optional bool) probes.Result {
 	var bad []string
 	rows := []probes.InstanceStatus{}
 	reachable := false
@@ -587,9 +587,9 @@ func instanceFailures(v *azurectx.InstanceView, outs []probes.Outcome, ds []depS
 }
 
 // instanceStale: rows that have missed a refresh (last updated more than
-// azurectx.StaleAfter ago). A row whose date is unknown (none, the zero
+// snapshot.StaleAfter ago). A row whose date is unknown (none, the zero
 // date, no zone) is counted as such, never as stale.
-func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
+func instanceStale(v *snapshot.InstanceView, now time.Time) probes.Result {
 	var stale []string
 	var oldest time.Time
 	total, undated := 0, 0
@@ -612,7 +612,7 @@ func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
 			stale = append(stale, fmt.Sprintf("%d of %d rows of %s", n, len(l.Rows), l.Location))
 		}
 	}
-	limit := int(azurectx.StaleAfter.Minutes())
+	limit := int(snapshot.StaleAfter.Minutes())
 	ev := map[string]any{"rows": total, "stale_after_minutes": limit}
 	unknown := ""
 	if undated > 0 {
@@ -627,14 +627,14 @@ func instanceStale(v *azurectx.InstanceView, now time.Time) probes.Result {
 	}
 	if len(stale) == 0 {
 		res := probes.Passf(fmt.Sprintf("every one of the %d dated rows was updated within the last %d minutes (each is refreshed about every %d minutes, at its own time)%s",
-			total-undated, limit, int(azurectx.RefreshEvery.Minutes()), unknown))
+			total-undated, limit, int(snapshot.RefreshEvery.Minutes()), unknown))
 		res.Evidence = ev
 		return res
 	}
 	ev["oldest_update"] = oldest.UTC().Format(time.RFC3339)
 	res := probes.Warnf(probes.ReasonTimeout, probes.PhaseAnalysis, fmt.Sprintf(
 		"%s were last updated more than %d minutes ago (the oldest at %s, %s), missing a refresh due every %d minutes: the instance has lost the connectivity to report them, so its status is not current%s",
-		strings.Join(stale, ", "), limit, oldest.UTC().Format(time.RFC3339), ago(oldest), int(azurectx.RefreshEvery.Minutes()), unknown))
+		strings.Join(stale, ", "), limit, oldest.UTC().Format(time.RFC3339), ago(oldest), int(snapshot.RefreshEvery.Minutes()), unknown))
 	res.Hint = "Check that the instance's subnet lets it reach Azure Storage, SQL and Monitor (its status reporting depends on them) and that the instance is running; compare this VM's checks, which are current."
 	res.Evidence = ev
 	return res
@@ -668,7 +668,7 @@ type resolverSeen struct {
 // instanceDNS compares the DNS servers each location uses with this VM's
 // (the servers behind a local stub, not the stub: NetworkStatus lists real
 // servers).
-func instanceDNS(v *azurectx.InstanceView, vm []resolverSeen, missing string) probes.Result {
+func instanceDNS(v *snapshot.InstanceView, vm []resolverSeen, missing string) probes.Result {
 	var vmS, stubs []string
 	for _, r := range vm {
 		if r.stub {
@@ -751,7 +751,7 @@ func listOr(ss []string) string {
 // annotateInstance gives every check that matches a NetworkStatus row the
 // instance's side (Result.Instance), and says where the two disagree: this
 // VM fails what the instance reaches, or reaches what the instance fails.
-func annotateInstance(outs []probes.Outcome, v *azurectx.InstanceView) {
+func annotateInstance(outs []probes.Outcome, v *snapshot.InstanceView) {
 	if v == nil || len(v.Locations) == 0 {
 		return
 	}
@@ -764,7 +764,7 @@ func annotateInstance(outs []probes.Outcome, v *azurectx.InstanceView) {
 		if c.Target.Host == "" && c.ResourceType == "" {
 			continue
 		}
-		st := azurectx.StatusFor(v.Locations, c.Target.Host, c.Target.Port, c.ResourceType)
+		st := snapshot.StatusFor(v.Locations, c.Target.Host, c.Target.Port, c.ResourceType)
 		if len(st) == 0 {
 			continue
 		}

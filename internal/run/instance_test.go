@@ -16,6 +16,7 @@ import (
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/internal/testtool"
@@ -160,7 +161,7 @@ func TestInstanceChecksSkipWithoutTheView(t *testing.T) {
 // type carries the instance's side, and a disagreement says so.
 func TestAnnotateInstance(t *testing.T) {
 	now := time.Now()
-	v := &azurectx.InstanceView{Locations: []azurectx.LocationStatus{{Location: "West Europe", Rows: []azurectx.StatusRow{
+	v := &snapshot.InstanceView{Locations: []snapshot.LocationStatus{{Location: "West Europe", Rows: []snapshot.StatusRow{
 		{Name: "labstore.blob.core.windows.net", Host: "labstore.blob.core.windows.net", Port: 443, ResourceType: "BlobStorage", Status: "success", LastUpdated: now},
 		{Name: "labstore.table.core.windows.net", Host: "labstore.table.core.windows.net", Port: 443, ResourceType: "TableStorage", Status: "failure", Error: "timed out", LastUpdated: now},
 		{Name: "https://contoso.management.azure-api.net:3443/servicestatus", Host: "contoso.management.azure-api.net", Port: 3443,
@@ -216,9 +217,9 @@ func TestAnnotateInstance(t *testing.T) {
 // A view whose read got no answer sends the operator to the network first,
 // with the command to run where Resource Manager can be reached.
 func TestInstanceViewThatGotNoAnswer(t *testing.T) {
-	r := &azurectx.Read{Name: azurectx.ReadNetworkStatus, Status: azurectx.ReadUnreachable, CLI: "az rest …",
+	r := &snapshot.Read{Name: snapshot.ReadNetworkStatus, Status: snapshot.ReadUnreachable, CLI: "az rest …",
 		Message: "not made: the apim read got no answer from Resource Manager (refused): connection refused"}
-	res := viewUnavailable(&azurectx.InstanceView{Status: r, Deps: r, Endpoint: "management.azure.com on TCP 443"}, "contoso", false)
+	res := viewUnavailable(&snapshot.InstanceView{Status: r, Deps: r, Endpoint: "management.azure.com on TCP 443"}, "contoso", false)
 	if res.NeedsARM == nil || res.NeedsARM.Unreachable != "management.azure.com on TCP 443" ||
 		!strings.HasPrefix(res.Hint, "Let this VM resolve and reach Resource Manager, management.azure.com on TCP 443") ||
 		!strings.Contains(res.Hint, "or run `az rest --method get --url") || !strings.Contains(res.Message, "got no answer") {
@@ -283,16 +284,16 @@ func TestInstanceDNSBehindLocalStub(t *testing.T) {
 // row without a usable date is counted, never judged stale.
 func TestInstanceStaleAfterAMissedRefresh(t *testing.T) {
 	now := time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC)
-	view := func(ages ...time.Duration) *azurectx.InstanceView {
-		var rows []azurectx.StatusRow
+	view := func(ages ...time.Duration) *snapshot.InstanceView {
+		var rows []snapshot.StatusRow
 		for _, a := range ages {
-			r := azurectx.StatusRow{Name: "x.blob.core.windows.net", Status: "success"}
+			r := snapshot.StatusRow{Name: "x.blob.core.windows.net", Status: "success"}
 			if a >= 0 {
 				r.LastUpdated = now.Add(-a)
 			}
 			rows = append(rows, r)
 		}
-		return &azurectx.InstanceView{Locations: []azurectx.LocationStatus{{Location: "West Europe", Rows: rows}}}
+		return &snapshot.InstanceView{Locations: []snapshot.LocationStatus{{Location: "West Europe", Rows: rows}}}
 	}
 	r := instanceStale(view(2*time.Minute, 17*time.Minute, 29*time.Minute, -1), now)
 	if r.Status != probes.Pass || !strings.Contains(r.Message, "3 dated rows was updated within the last 30 minutes") || !strings.Contains(r.Message, "1 rows carry no date") {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -208,7 +209,7 @@ func seenOfConnectivity(d destination, c azurectx.Connectivity) *probes.Instance
 func instanceProbeResult(ctx context.Context, all []destination, answers map[string]azurectx.Connectivity) probes.Result {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	var reached, unreached, unreachedReq, noAnswer []string
-	var denied *azurectx.Read
+	var denied *snapshot.Read
 	var nsg bool
 	for _, d := range all {
 		c, ok := answers[d.id]
@@ -217,7 +218,7 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 			noAnswer = append(noAnswer, d.id+" (not asked before the deadline)")
 		case c.Failure != nil:
 			noAnswer = append(noAnswer, d.id+" ("+c.Failure.Message+")")
-			if c.Failure.Status == azurectx.ReadDenied {
+			if c.Failure.Status == snapshot.ReadDenied {
 				denied = c.Failure
 			}
 		case c.Reached():

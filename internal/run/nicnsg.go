@@ -3,8 +3,8 @@ package run
 import (
 	"net/netip"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -21,8 +21,8 @@ import (
 // a warning, unless the instance itself reports the same dependency failing.
 // Only the effective view lists the NIC's NSG with its expanded prefixes
 // beside the subnet's and the admin rules; without it nothing changes.
-func annotateNICNSG(outs []probes.Outcome, s *azurectx.Snapshot) {
-	if s == nil || !s.Read(azurectx.ReadEffectiveNSGs).OK() {
+func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
+	if s == nil || !s.Read(snapshot.ReadEffectiveNSGs).OK() {
 		return
 	}
 	src, err := netip.ParseAddr(s.NICPrivateIP)

@@ -12,6 +12,7 @@ import (
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/probes"
@@ -22,7 +23,7 @@ import (
 // object, rules expanded, azure-facts §11.1) with nsgFixture's groups:
 // the subnet's nsg-apim, nsg-jumpbox-nic on the NIC, and a network
 // manager's admin rules. Every other read is 404.
-func nicNSGSnapshot(t *testing.T, nsgFixture string, denyEffective bool) *azurectx.Snapshot {
+func nicNSGSnapshot(t *testing.T, nsgFixture string, denyEffective bool) *snapshot.Snapshot {
 	t.Helper()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -50,8 +51,8 @@ func nicNSGSnapshot(t *testing.T, nsgFixture string, denyEffective bool) *azurec
 		t.Fatal(err)
 	}
 	s := d.Wait(ctx)
-	if got := s.Read(azurectx.ReadEffectiveNSGs).OK(); got == denyEffective || s.NICPrivateIP != "10.1.2.4" {
-		t.Fatalf("effective NSGs read %+v, NIC address %q", s.Read(azurectx.ReadEffectiveNSGs), s.NICPrivateIP)
+	if got := s.Read(snapshot.ReadEffectiveNSGs).OK(); got == denyEffective || s.NICPrivateIP != "10.1.2.4" {
+		t.Fatalf("effective NSGs read %+v, NIC address %q", s.Read(snapshot.ReadEffectiveNSGs), s.NICPrivateIP)
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/probes/egress"
@@ -27,8 +28,8 @@ type world struct {
 	// expect is the one owner of what DNS answers are judged against.
 	expect resolver.Expecter
 	// snapshots gives the analysis checks Resource Manager's view:
-	// azurectx.Static{} for plan.
-	snapshots azurectx.SnapshotSource
+	// snapshot.Static{} for plan.
+	snapshots snapshot.Source
 	// tagPrefixes gives a service tag's prefixes, waiting for Resource
 	// Manager's list when it is being read; nil for plan.
 	tagPrefixes func(ctx context.Context, tag string) []netip.Prefix
@@ -38,7 +39,7 @@ type world struct {
 	// dependency list) as Resource Manager shows it, waiting for its
 	// reads; nil for plan. runCtx bounds the summaries' wait for it, and
 	// instRun carries what instance.dependencies saw to them.
-	instance azurectx.InstanceViewSource
+	instance snapshot.InstanceViewSource
 	runCtx   context.Context
 	instRun  *instanceRun
 	// egress carries route.egress-ip's result to the route analyses; nil
@@ -47,7 +48,7 @@ type world struct {
 	// backends lists the instance's backends as Resource Manager shows
 	// them, waiting for the reads; nil for plan. discovered carries the
 	// checks backend.discovered made of them to the report.
-	backends   azurectx.BackendsSource
+	backends   snapshot.BackendsSource
 	discovered *discovered
 	// connectivity asks the instance to probe a destination
 	// (--instance-probe); nil for plan. iprobe carries its answers to the
@@ -66,7 +67,7 @@ func offline(cfg Config) world {
 	return world{
 		cfg: cfg, phase: phase, region: cfg.Region, subnet: cfg.Subnet,
 		expect:    resolver.Fixed{Mode: cfg.Mode, Phase: phase},
-		snapshots: azurectx.Static{},
+		snapshots: snapshot.Static{},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
@@ -216,7 +217,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	}
 
 	stopProgress()
-	var snap *azurectx.Snapshot
+	var snap *snapshot.Snapshot
 	if !interrupted {
 		// The instance's side of every check that matches its NetworkStatus;
 		// its reads finished while the checks ran.
@@ -263,7 +264,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 }
 
 // instanceOf is the instance as Resource Manager showed it, or nil.
-func instanceOf(s *azurectx.Snapshot) *report.Instance {
+func instanceOf(s *snapshot.Snapshot) *report.Instance {
 	if s == nil || s.APIM == nil {
 		return nil
 	}
@@ -278,7 +279,7 @@ func instanceOf(s *azurectx.Snapshot) *report.Instance {
 
 // findingsInput gives the diagnosis the outcomes and the resource ids its
 // fixes name.
-func findingsInput(cfg Config, rc report.Context, outs []probes.Outcome, s *azurectx.Snapshot) findings.Input {
+func findingsInput(cfg Config, rc report.Context, outs []probes.Outcome, s *snapshot.Snapshot) findings.Input {
 	in := findings.Input{Outcomes: outs, Context: rc}
 	in.APIMSuffix, _ = resolver.APIMSuffix(cfg.Cloud)
 	if s != nil && s.Subnet != nil {

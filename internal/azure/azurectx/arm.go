@@ -28,6 +28,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -51,7 +52,7 @@ type armSession struct {
 	// mu is the Discovery's: it guards snap and pending, and changed (the
 	// Discovery's notice to its waiters) is called under it.
 	mu      *sync.Mutex
-	snap    *Snapshot
+	snap    *snapshot.Snapshot
 	changed func()
 	pending map[string]time.Time
 	// transport carries the reads; close drops its idle connections once
@@ -98,7 +99,7 @@ const maxReadWait = 60 * time.Second
 // prepareARM builds the credential and gets a first token within ctx. It
 // returns the session to run the reads with, or nil with snap.Why saying
 // why Resource Manager cannot be used.
-func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *Snapshot, mu *sync.Mutex, changed func()) *armSession {
+func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapshot.Snapshot, mu *sync.Mutex, changed func()) *armSession {
 	if o.ARM == ARMOff {
 		snap.Why = "Resource Manager is not used (--no-arm)"
 		return nil
@@ -178,7 +179,7 @@ func (s *armSession) begin(name string) time.Time {
 
 // finish records a read and, under the same lock, what it found, so that
 // a waiter never sees the one without the other.
-func (s *armSession) finish(r *Read, store func()) {
+func (s *armSession) finish(r *snapshot.Read, store func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if store != nil {
@@ -191,7 +192,7 @@ func (s *armSession) finish(r *Read, store func()) {
 	}
 }
 
-func (s *armSession) record(r *Read) { s.finish(r, nil) }
+func (s *armSession) record(r *snapshot.Read) { s.finish(r, nil) }
 
 // run: the VM and then its NIC are read first (IMDS does not name the NIC);
 // the APIM instance and the service tags do not depend on them and start at
@@ -240,9 +241,9 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		case <-ctx.Done():
 		}
 		s.mu.Lock()
-		if m, _ := ModeOf(s.snap.APIM); m != "" {
+		if m, _ := snapshot.ModeOf(s.snap.APIM); m != "" {
 			v2 = !m.Classic()
-			s.snap.v2 = v2
+			s.snap.V2 = v2
 		}
 		s.mu.Unlock()
 	}
@@ -258,9 +259,9 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		// No effective views exist for it (vmss.go): the checks judge the
 		// configured view and say why.
 		rg, nic := s.rgNIC(in)
-		for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs} {
+		for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
 			r := newRead(n, rg, nic, in)
-			r.Status, r.Message = ReadNotTried, noEffectiveViewForScaleSet
+			r.Status, r.Message = snapshot.ReadNotTried, noEffectiveViewForScaleSet
 			// This NIC's command would be refused too.
 			r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
 			s.record(r)
@@ -282,14 +283,14 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		}
 	} else {
 		rg, nic := s.rgNIC(in)
-		names := []string{ReadEffectiveRoutes, ReadEffectiveNSGs}
+		names := []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs}
 		if !v2 {
-			names = append(names, ReadSubnet)
+			names = append(names, snapshot.ReadSubnet)
 		}
 		s.mu.Lock()
-		dep := s.snap.Reads[ReadNIC]
+		dep := s.snap.Reads[snapshot.ReadNIC]
 		if dep == nil || dep.OK() {
-			dep = s.snap.Reads[ReadVM]
+			dep = s.snap.Reads[snapshot.ReadVM]
 		}
 		s.mu.Unlock()
 		why := "the NIC is unknown because the VM or NIC read failed"
@@ -323,14 +324,14 @@ func (s *armSession) rgNIC(in *imds.Instance) (string, string) {
 // configured view.
 func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, apimDone <-chan struct{}) {
 	id, why := s.o.APIMSubnet, ""
-	var apimRead *Read
+	var apimRead *snapshot.Read
 	if id == "" && s.o.Service != "" && s.o.Phase != probes.DeployPre {
 		select {
 		case <-apimDone:
 		case <-ctx.Done():
 		}
 		s.mu.Lock()
-		switch a, r := s.snap.APIM, s.snap.Reads[ReadAPIM]; {
+		switch a, r := s.snap.APIM, s.snap.Reads[snapshot.ReadAPIM]; {
 		case a != nil && a.SubnetID != "":
 			id = a.SubnetID
 		case a != nil:
@@ -347,9 +348,9 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 		if why == "" {
 			why = "the instance's subnet is unknown before deployment"
 		}
-		r := newRead(ReadSubnet, "", "", in)
+		r := newRead(snapshot.ReadSubnet, "", "", in)
 		notMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
-		s.finish(r, func() { s.snap.instanceSubnetUnknown = r.Status == ReadNotTried })
+		s.finish(r, func() { s.snap.InstanceSubnetUnknown = r.Status == snapshot.ReadNotTried })
 		return
 	}
 	s.mu.Lock()
@@ -359,31 +360,31 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 }
 
 // newRead fills the permission and the equivalent az command.
-func newRead(name, rg, nic string, in *imds.Instance) *Read {
-	r := &Read{Name: name}
+func newRead(name, rg, nic string, in *imds.Instance) *snapshot.Read {
+	r := &snapshot.Read{Name: name}
 	if rg == "" {
 		rg = "RG"
 	}
 	switch name {
-	case ReadVM:
+	case snapshot.ReadVM:
 		r.Permission, r.CLI = "Microsoft.Compute/virtualMachines/read", "az vm show --ids "+in.ResourceID
-	case ReadNIC:
+	case snapshot.ReadNIC:
 		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/read", "az network nic show -g "+rg+" -n "+nic
-	case ReadEffectiveRoutes:
+	case snapshot.ReadEffectiveRoutes:
 		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveRouteTable/action", "az network nic show-effective-route-table -g "+rg+" -n "+nic+" -o table"
-	case ReadEffectiveNSGs:
+	case snapshot.ReadEffectiveNSGs:
 		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action", "az network nic list-effective-nsg -g "+rg+" -n "+nic
-	case ReadSubnet:
+	case snapshot.ReadSubnet:
 		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/subnets/read", "az network vnet subnet show --ids $(az network nic show -g "+rg+" -n "+nic+" --query 'ipConfigurations[0].subnet.id' -o tsv)"
-	case ReadSubnetNSG, ReadNICNSG:
+	case snapshot.ReadSubnetNSG, snapshot.ReadNICNSG:
 		r.Permission, r.CLI = "Microsoft.Network/networkSecurityGroups/read", "az network nsg show --ids NSG"
-	case ReadRouteTable:
+	case snapshot.ReadRouteTable:
 		r.Permission, r.CLI = "Microsoft.Network/routeTables/read", "az network route-table show --ids ROUTE_TABLE"
-	case ReadVNet:
+	case snapshot.ReadVNet:
 		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/read", "az network vnet show --ids VNET"
-	case ReadAPIM:
+	case snapshot.ReadAPIM:
 		r.Permission, r.CLI = "Microsoft.ApiManagement/service/read", "az apim list --query \"[?name=='NAME']\""
-	case ReadServiceTags:
+	case snapshot.ReadServiceTags:
 		loc := in.Location
 		if loc == "" {
 			loc = "REGION"
@@ -395,11 +396,11 @@ func newRead(name, rg, nic string, in *imds.Instance) *Read {
 
 // settle classifies a read's error into its status; nil means ok.
 // settle classifies a read's error into its status; nil means ok.
-func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err error) {
+func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.Time, err error) {
 	by := s.o.deadlineWords() // the deadline that bounds the reads
 	r.Duration = time.Since(started)
 	if err == nil {
-		r.Status = ReadOK
+		r.Status = snapshot.ReadOK
 		return
 	}
 	var re *azcore.ResponseError
@@ -410,14 +411,14 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 	switch {
 	case errors.As(err, &oh):
 		// Go's redirect error quotes the whole URL: only the guard's words.
-		r.Status, r.Message = ReadFailed, bounded.Line(oh.Error())
+		r.Status, r.Message = snapshot.ReadFailed, bounded.Line(oh.Error())
 	case errors.As(err, &re):
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			denied(r, re, s.audience) // rbac.go: a refused token is not a missing role
 		case http.StatusTooManyRequests:
-			r.Status = ReadThrottled
+			r.Status = snapshot.ReadThrottled
 			if re.RawResponse != nil {
 				r.RetryAfter = bounded.Line(re.RawResponse.Header.Get("Retry-After"))
 			}
@@ -426,10 +427,10 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 				r.Message += " and asked to retry after " + bounded.RetryAfter(r.RetryAfter) + ", later than " + by + " allows"
 			}
 		case http.StatusNotFound:
-			r.Status = ReadNotFound
+			r.Status = snapshot.ReadNotFound
 			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", bounded.Line(re.ErrorCode))
 		default:
-			r.Status = ReadFailed
+			r.Status = snapshot.ReadFailed
 			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, bounded.Line(re.ErrorCode))
 		}
 	case ctx.Err() == nil && connectFailed(err):
@@ -440,24 +441,24 @@ func (s *armSession) settle(ctx context.Context, r *Read, started time.Time, err
 		if reason == probes.ReasonTimeout {
 			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
 		}
-		r.unreachable(noAnswer(reason, words, err))
+		unreachable(r, noAnswer(reason, words, err))
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		r.Status = ReadTimeout
+		r.Status = snapshot.ReadTimeout
 		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
 	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &me),
 		// azcore's runtime.UnmarshalAsJSON flattens the JSON error with %s,
 		// so its wording is the only sign left of a malformed payload.
 		strings.HasPrefix(err.Error(), "unmarshalling type "):
-		r.Status = ReadMalformed
+		r.Status = snapshot.ReadMalformed
 		r.Message = "Resource Manager answered with a malformed payload: " + bounded.Line(err.Error())
 	default:
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
 		if reason, words := probes.Classify(context.Background(), err); reason != probes.ReasonError {
-			r.unreachable(noAnswer(reason, words, err))
+			unreachable(r, noAnswer(reason, words, err))
 			return
 		}
-		r.Status = ReadFailed
+		r.Status = snapshot.ReadFailed
 		r.Message = bounded.Line(err.Error())
 	}
 }
@@ -487,8 +488,8 @@ func noAnswer(reason probes.Reason, words string, err error) string {
 
 // unreachable records a read that got what (no answer from Resource
 // Manager, and why) instead of an answer.
-func (r *Read) unreachable(what string) {
-	r.Status, r.Message, r.NoAnswer = ReadUnreachable, "got "+what, what
+func unreachable(r *snapshot.Read, what string) {
+	r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "got "+what, what
 }
 
 // connectFailed reports whether err is a connection to Resource Manager
@@ -506,10 +507,10 @@ func connectFailed(err error) bool {
 // notMade records r as not made because dep, a read it needs, failed (why
 // says so); when dep never reached Resource Manager, r is unreachable for
 // the same reason.
-func notMade(r, dep *Read, why string) {
-	r.Status, r.Message = ReadNotTried, why
-	if dep != nil && dep.Status == ReadUnreachable {
-		r.Status, r.Message, r.NoAnswer = ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
+func notMade(r, dep *snapshot.Read, why string) {
+	r.Status, r.Message = snapshot.ReadNotTried, why
+	if dep != nil && dep.Status == snapshot.ReadUnreachable {
+		r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
 	}
 }
 
@@ -551,7 +552,7 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 }
 
 func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
-	r := newRead(ReadVM, in.ResourceGroup, "", in)
+	r := newRead(snapshot.ReadVM, in.ResourceGroup, "", in)
 	if p, ok := scaleSetVM(in.ResourceID); ok {
 		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
 	}
@@ -600,7 +601,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 	s.mu.Lock()
 	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
 	s.mu.Unlock()
-	r := newRead(ReadNIC, rg, name, in)
+	r := newRead(snapshot.ReadNIC, rg, name, in)
 	vmss, inScaleSet := scaleSetNIC(nicID)
 	if inScaleSet {
 		r.Permission, r.CLI = scaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
@@ -652,8 +653,8 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 	return nsgID, err == nil
 }
 
-func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
-	info := &SubnetInfo{ID: id, Name: name}
+func convertSubnet(id, name string, sn armnetwork.Subnet) *snapshot.SubnetInfo {
+	info := &snapshot.SubnetInfo{ID: id, Name: name}
 	p := sn.Properties
 	if p == nil {
 		return info
@@ -682,7 +683,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *SubnetInfo {
 }
 
 func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
-	r := newRead(ReadServiceTags, "", "", in)
+	r := newRead(snapshot.ReadServiceTags, "", "", in)
 	start := s.begin(r.Name)
 	set, err := s.cachedTags(in), error(nil)
 	if set == nil {
@@ -730,7 +731,7 @@ func (s *armSession) serviceTags(ctx context.Context, location string) (*service
 // readAPIM finds the instance in the VM's resource group, else anywhere in
 // the subscription (the operator names only the instance).
 func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
-	r := newRead(ReadAPIM, "", "", in)
+	r := newRead(snapshot.ReadAPIM, "", "", in)
 	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
 	start := s.begin(r.Name)
 	var svc apimResource
@@ -800,15 +801,15 @@ type apimResource struct {
 	} `json:"properties"`
 }
 
-func (a apimResource) info() *APIMInfo {
-	i := &APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
+func (a apimResource) info() *snapshot.APIMInfo {
+	i := &snapshot.APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
 		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType,
 		Platform: a.Properties.PlatformVersion}
 	for _, l := range a.Properties.AdditionalLocations {
 		if l.Location != "" {
 			i.AdditionalLocations = append(i.AdditionalLocations, l.Location)
 			if l.VirtualNetworkConfiguration != nil && l.VirtualNetworkConfiguration.SubnetResourceID != "" {
-				i.AdditionalSubnets = append(i.AdditionalSubnets, LocationSubnet{Location: l.Location, SubnetID: l.VirtualNetworkConfiguration.SubnetResourceID})
+				i.AdditionalSubnets = append(i.AdditionalSubnets, snapshot.LocationSubnet{Location: l.Location, SubnetID: l.VirtualNetworkConfiguration.SubnetResourceID})
 			}
 		}
 	}

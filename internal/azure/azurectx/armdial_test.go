@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // Go's resolver words a lookup that timed out in one of two ways, whichever
@@ -32,9 +33,9 @@ func TestARMDialLookupTimeoutWordedOneWay(t *testing.T) {
 		if err == nil {
 			t.Fatal("the request went through")
 		}
-		r := &Read{}
+		r := &snapshot.Read{}
 		(&armSession{o: &Options{ConnectTimeout: time.Second}}).settle(context.Background(), r, time.Now(), err)
-		if r.Status != ReadUnreachable {
+		if r.Status != snapshot.ReadUnreachable {
 			t.Fatalf("%v: read %s %q", v, r.Status, r.Message)
 		}
 		msgs = append(msgs, r.Message)

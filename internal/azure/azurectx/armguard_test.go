@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -76,9 +77,9 @@ func TestTokenStaysOnResourceManager(t *testing.T) {
 		t.Fatalf("the other host received %v with Authorization %v", got, auths)
 	}
 	evilHost := strings.TrimPrefix(evil.URL, "https://")
-	for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs, ReadDependencies} {
+	for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs, snapshot.ReadDependencies} {
 		r := s.Read(n)
-		if r == nil || r.OK() || r.Status != ReadFailed {
+		if r == nil || r.OK() || r.Status != snapshot.ReadFailed {
 			t.Fatalf("%s read: %+v, want failed", n, r)
 		}
 		t.Logf("%s: %s", n, r.Message)
@@ -120,8 +121,8 @@ func TestInstanceListNextLinkStaysOnResourceManager(t *testing.T) {
 	if got, auths := evil.requests(); len(got) != 0 || len(auths) != 0 {
 		t.Fatalf("the other host received %v with Authorization %v", got, auths)
 	}
-	r := s.Read(ReadAPIM)
-	if r == nil || r.Status != ReadFailed || !strings.Contains(r.Message, strings.TrimPrefix(evil.URL, "https://")) {
+	r := s.Read(snapshot.ReadAPIM)
+	if r == nil || r.Status != snapshot.ReadFailed || !strings.Contains(r.Message, strings.TrimPrefix(evil.URL, "https://")) {
 		t.Fatalf("apim read: %+v, want failed and naming the host", r)
 	}
 	if s.APIM != nil {
@@ -144,8 +145,8 @@ func TestARMRedirectNotFollowed(t *testing.T) {
 	if got, _ := evil.requests(); len(got) != 0 {
 		t.Fatalf("the redirect was followed: %v", got)
 	}
-	r := s.Read(ReadVM)
-	if r == nil || r.Status != ReadFailed || !strings.Contains(r.Message, "refused to follow a redirect to "+evil.URL+":") ||
+	r := s.Read(snapshot.ReadVM)
+	if r == nil || r.Status != snapshot.ReadFailed || !strings.Contains(r.Message, "refused to follow a redirect to "+evil.URL+":") ||
 		strings.Contains(r.Message, "sig=") {
 		t.Fatalf("vm read: %+v, want failed, naming the redirect's host only", r)
 	}

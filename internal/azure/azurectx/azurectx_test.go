@@ -15,6 +15,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -165,14 +166,14 @@ func mustDiscover(t *testing.T, ctx context.Context, o Options) *Discovery {
 
 // discoverWait runs Discover and waits for its reads (a nil snapshot: ctx
 // ended first), and says how long that took.
-func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *Snapshot, time.Duration) {
+func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *snapshot.Snapshot, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	d := mustDiscover(t, ctx, o)
 	return d, d.Wait(ctx), time.Since(start)
 }
 
-func runChecks(t *testing.T, d SnapshotSource, o Options) map[string]probes.Result {
+func runChecks(t *testing.T, d snapshot.Source, o Options) map[string]probes.Result {
 	t.Helper()
 	out := map[string]probes.Result{}
 	for _, c := range Checks(d, o) {
@@ -275,11 +276,11 @@ func TestDiscoverFullSnapshot(t *testing.T) {
 
 	// Same snapshot, v2 modes.
 	o.Mode = "v2-injected"
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.management-return", probes.Skip, probes.ReasonNotApplicable)
 	expect(t, res, "subnet.config", probes.Fail, probes.ReasonSubnetConfig, "Microsoft.Web/hostingEnvironments")
 	o.Mode = "v2-integrated"
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.config", probes.Fail, probes.ReasonSubnetConfig, "Microsoft.Web/serverFarms")
 	expect(t, res, "subnet.nsg.outbound-keyvault-443", probes.Fail, probes.ReasonNSGRule)
 }
@@ -311,8 +312,8 @@ func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
 	o.TokenCredential = nil
 	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
-	if s.TokenError != "" || !s.Read(ReadNIC).OK() || tokens.Load() == 0 {
-		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(ReadNIC), tokens.Load())
+	if s.TokenError != "" || !s.Read(snapshot.ReadNIC).OK() || tokens.Load() == 0 {
+		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(snapshot.ReadNIC), tokens.Load())
 	}
 	if d.Context().Credential != CredManagedIdentity {
 		t.Fatalf("credential %q", d.Context().Credential)
@@ -344,13 +345,13 @@ func TestDeniedThrottledMalformed(t *testing.T) {
 	defer cancel()
 	d := mustDiscover(t, ctx, o)
 	s := d.Wait(ctx)
-	if r := s.Read(ReadEffectiveRoutes); r.Status != ReadDenied || r.HTTPStatus != 403 {
+	if r := s.Read(snapshot.ReadEffectiveRoutes); r.Status != snapshot.ReadDenied || r.HTTPStatus != 403 {
 		t.Errorf("routes read: %+v", r)
 	}
-	if r := s.Read(ReadEffectiveNSGs); r.Status != ReadThrottled || r.RetryAfter != "120" {
+	if r := s.Read(snapshot.ReadEffectiveNSGs); r.Status != snapshot.ReadThrottled || r.RetryAfter != "120" {
 		t.Errorf("nsg read: %+v", r)
 	}
-	if r := s.Read(ReadSubnet); r.Status != ReadMalformed {
+	if r := s.Read(snapshot.ReadSubnet); r.Status != snapshot.ReadMalformed {
 		t.Errorf("subnet read: %+v", r)
 	}
 	if den := s.Denied(); len(den) != 1 || den[0].Permission != "Microsoft.Network/networkInterfaces/effectiveRouteTable/action" {
@@ -440,10 +441,10 @@ func TestDeadlineCutsSlowReads(t *testing.T) {
 			if s == nil {
 				t.Fatalf("the snapshot was not ready before the deadline (%v)", took)
 			}
-			if r := s.Read(ReadEffectiveRoutes); r.Status != ReadTimeout || !strings.Contains(r.Message, "--deadline") {
+			if r := s.Read(snapshot.ReadEffectiveRoutes); r.Status != snapshot.ReadTimeout || !strings.Contains(r.Message, "--deadline") {
 				t.Fatalf("routes read: %+v", r)
 			}
-			if !s.Read(ReadEffectiveNSGs).OK() {
+			if !s.Read(snapshot.ReadEffectiveNSGs).OK() {
 				t.Fatal("the other reads should have finished")
 			}
 			tc.expect(t, runChecks(t, d, o))
@@ -521,7 +522,7 @@ func TestAPIMFoundElsewhereInSubscription(t *testing.T) {
 	if direct.Load() != 1 || pages.Load() != 2 {
 		t.Fatalf("direct GETs %d, list pages %d: want the 404 in rg-apim, then both pages of the subscription's list", direct.Load(), pages.Load())
 	}
-	if r := s.Read(ReadAPIM); !r.OK() {
+	if r := s.Read(snapshot.ReadAPIM); !r.OK() {
 		t.Fatalf("apim read: %+v", r)
 	}
 	a := s.APIM
@@ -558,7 +559,7 @@ func TestAPIMNotInSubscription(t *testing.T) {
 	o := baseOpts(imds.URL, arm)
 	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
-	if r := s.Read(ReadAPIM); r == nil || r.Status != ReadNotFound || s.APIM != nil {
+	if r := s.Read(snapshot.ReadAPIM); r == nil || r.Status != snapshot.ReadNotFound || s.APIM != nil {
 		t.Fatalf("apim read %+v, instance %+v", r, s.APIM)
 	}
 	if c := d.Context(); c.InstancePrivateIP != "" {
@@ -679,8 +680,8 @@ func benchDiscover(b *testing.B, override map[string]http.HandlerFunc, mode ARMM
 			b.Fatal(err)
 		}
 		s := d.Wait(context.Background())
-		if mode != ARMOff && (!s.Read(ReadEffectiveRoutes).OK() || !s.Read(ReadVNet).OK()) {
-			b.Fatal(s.Read(ReadEffectiveRoutes), s.Read(ReadVNet))
+		if mode != ARMOff && (!s.Read(snapshot.ReadEffectiveRoutes).OK() || !s.Read(snapshot.ReadVNet).OK()) {
+			b.Fatal(s.Read(snapshot.ReadEffectiveRoutes), s.Read(snapshot.ReadVNet))
 		}
 	}
 }

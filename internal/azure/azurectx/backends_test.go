@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // The instance's backends and APIs are read once the instance is, each
@@ -51,7 +53,7 @@ func TestBackendsReadDenied(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	v := mustDiscover(t, ctx, baseOpts(imds.URL, arm)).Backends(ctx)
-	if v == nil || !v.Backends.OK() || v.APIs.Status != ReadDenied || v.APIs.Permission != "Microsoft.ApiManagement/service/apis/read" ||
+	if v == nil || !v.Backends.OK() || v.APIs.Status != snapshot.ReadDenied || v.APIs.Permission != "Microsoft.ApiManagement/service/apis/read" ||
 		!strings.Contains(v.APIs.CLI, "/apis?api-version=") {
 		t.Fatalf("%+v %+v", v, v.APIs)
 	}

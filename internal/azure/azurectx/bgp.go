@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -45,10 +46,10 @@ func (b *bgpView) unseen() bool { return b != nil && !b.disabled && len(b.why) >
 // bgpOf weighs what may bring BGP routes to the judged subnet: a gateway
 // or Route Server in the virtual network, a peering that uses the remote
 // network's gateways, this VM's effective routes, and the wire (egress).
-func bgpOf(s *Snapshot, egress *probes.Result) *bgpView {
+func bgpOf(s *snapshot.Snapshot, egress *probes.Result) *bgpView {
 	c := s.Configured
 	b := &bgpView{cli: "az network nic show-effective-route-table -g RG -n NIC -o table", perm: "Microsoft.Network/networkInterfaces/effectiveRouteTable/action"}
-	if r := s.Read(ReadEffectiveRoutes); r != nil {
+	if r := s.Read(snapshot.ReadEffectiveRoutes); r != nil {
 		b.cli, b.perm = r.CLI, r.Permission
 	}
 	if c.HaveRouteTable && c.BGPDisabled {
@@ -64,14 +65,14 @@ func bgpOf(s *Snapshot, egress *probes.Result) *bgpView {
 	// The wire speaks for the judged subnet only when this VM is in it.
 	if egress != nil && egress.Status == probes.Warn && egress.Reason == probes.ReasonForcedTunnel {
 		ip := nonEmpty(egress.EgressIP, "an address")
-		if s.judgesOtherSubnet() {
+		if s.JudgesOtherSubnet() {
 			b.why = append(b.why, "this VM's internet-bound traffic leaves from "+ip+", not an Azure address (route.egress-ip), and a default route learnt over BGP would reach the judged subnet too")
 		} else {
 			b.tunnel, b.egressIP = true, egress.EgressIP
 			b.why = append(b.why, "internet-bound traffic from this subnet leaves from "+ip+", not an Azure address (route.egress-ip)")
 		}
 	}
-	if s.Read(ReadEffectiveRoutes).OK() {
+	if s.Read(snapshot.ReadEffectiveRoutes).OK() {
 		propagated := true
 		for _, r := range s.Routes {
 			if r.DisableBgpRoutePropagation {

@@ -9,21 +9,22 @@ import (
 	"testing"
 
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
 // configuredSnapshot is the fixtures' snapshot as a Reader sees it (the
 // effective reads denied), with its route table emptied: Azure's default
 // route carries internet-bound traffic as far as the configured view knows.
-func configuredSnapshot(t *testing.T) (*Snapshot, *ConfiguredView, Options) {
+func configuredSnapshot(t *testing.T) (*snapshot.Snapshot, *snapshot.ConfiguredView, Options) {
 	t.Helper()
 	imds, _ := fakeIMDS(t)
 	deny := armError(http.StatusForbidden, "AuthorizationFailed")
 	arm := newARM(t, map[string]http.HandlerFunc{"POST effectiveRouteTable": deny, "POST effectiveNetworkSecurityGroups": deny})
 	o := baseOpts(imds.URL, arm)
 	s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-	if !s.Read(ReadVNet).OK() || s.Read(ReadEffectiveRoutes).OK() {
-		t.Fatalf("reads: vnet %+v, effective routes %+v", s.Read(ReadVNet), s.Read(ReadEffectiveRoutes))
+	if !s.Read(snapshot.ReadVNet).OK() || s.Read(snapshot.ReadEffectiveRoutes).OK() {
+		t.Fatalf("reads: vnet %+v, effective routes %+v", s.Read(snapshot.ReadVNet), s.Read(snapshot.ReadEffectiveRoutes))
 	}
 	c := *s
 	conf := *s.Configured
@@ -51,13 +52,13 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	s, conf, o := configuredSnapshot(t)
 
 	// Nothing learns routes over BGP: the configured view is whole.
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Pass, probes.ReasonOK, "nothing in the virtual network learns routes over BGP")
 	expect(t, res, "route.management-return", probes.Pass, probes.ReasonOK)
 
 	// The hub's gateway, through a peering that uses it.
-	conf.Peerings = []Peering{{Name: "spoke-to-hub", State: "Connected", UseRemoteGateways: true, Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
-	res = runChecks(t, Static{s}, o)
+	conf.Peerings = []snapshot.Peering{{Name: "spoke-to-hub", State: "Connected", UseRemoteGateways: true, Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "peering spoke-to-hub uses the remote network's gateways",
 		"az network nic show-effective-route-table", "effectiveRouteTable/action")
 	expect(t, res, "route.management-return", probes.Skip, probes.ReasonNotObservable, "would replace it")
@@ -73,12 +74,12 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	// A gateway of its own, likewise.
 	conf.Peerings = nil
 	conf.Gateways = []string{"virtual network gateway vgw-er in GatewaySubnet"}
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "vgw-er")
 
 	// The wire shows the tunnel: a warning, and the return path fails.
 	o.Wire = tunnelSeen("203.0.113.9")
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "leaves from 203.0.113.9", "learnt over BGP")
 	expect(t, res, "route.management-return", probes.Fail, probes.ReasonAsymmetricRoute, "203.0.113.9", "service tag ApiManagement and next hop type Internet")
 	expect(t, res, "route.dependency.keyvault", probes.Warn, probes.ReasonForcedTunnel, "203.0.113.9")
@@ -86,13 +87,13 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	// Even with nothing in the virtual network to show for it, the wire
 	// is a reason: the route came from somewhere the view cannot see.
 	conf.Gateways = nil
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "route.egress-ip")
 
 	// A user route ApiManagement → Internet beats a BGP route of the same
 	// prefix: the return path passes.
 	conf.UDRs = []routes.Route{{Name: "apim-cp", Source: "User", State: "Active", NextHopType: routes.HopInternet, ServiceTags: []string{"ApiManagement"}}}
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.management-return", probes.Pass, probes.ReasonOK)
 
 	// The route table disables propagation: no BGP route reaches the
@@ -101,7 +102,7 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	conf.HaveRouteTable, conf.BGPDisabled = true, true
 	o.Wire = nil
 	conf.Gateways = []string{"virtual network gateway vgw-er in GatewaySubnet"}
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Pass, probes.ReasonOK, "disables BGP route propagation")
 }
 
@@ -122,7 +123,7 @@ func TestProvenTunnelAdviceFitsTheMode(t *testing.T) {
 		{probes.ModeV2Integrated, "outbound integration has no management traffic in the subnet, so no ApiManagement route is needed", "route for service tag ApiManagement"},
 	} {
 		o.Mode = c.mode
-		res := runChecks(t, Static{s}, o)
+		res := runChecks(t, snapshot.Static{S: s}, o)
 		expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "leaves from 203.0.113.9", c.want, "az network nic show-effective-route-table")
 		if h := res["route.forced-tunnel"].Hint; strings.Contains(h, c.not) {
 			t.Errorf("%s: hint %q has %q", c.mode, h, c.not)
@@ -135,17 +136,17 @@ func TestProvenTunnelAdviceFitsTheMode(t *testing.T) {
 // routes are evidence for it.
 func TestV2TakesBGPRoutesFromThisVM(t *testing.T) {
 	s, conf, o := configuredSnapshot(t)
-	s.v2, s.InstanceSubnet = true, true
+	s.V2, s.InstanceSubnet = true, true
 	o.Mode = probes.ModeV2Injected
 	conf.Gateways = []string{"virtual network gateway vgw-er in GatewaySubnet"}
 	s.Reads = cloneReads(s.Reads)
-	s.Reads[ReadEffectiveRoutes] = &Read{Name: ReadEffectiveRoutes, Status: ReadOK}
+	s.Reads[snapshot.ReadEffectiveRoutes] = &snapshot.Read{Name: snapshot.ReadEffectiveRoutes, Status: snapshot.ReadOK}
 	s.Routes = []routes.Route{
 		{Source: "Default", State: "Active", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, NextHopType: routes.HopVnetLocal},
 		{Source: "Default", State: "Invalid", Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, NextHopType: routes.HopInternet},
 		{Source: "VirtualNetworkGateway", State: "Active", Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, NextHopType: routes.HopGateway, NextHopIPs: []string{"10.0.255.4"}},
 	}
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Warn, probes.ReasonForcedTunnel, "VirtualNetworkGateway", "learnt over BGP that this VM's effective routes show")
 	expect(t, res, "route.dependency.keyvault", probes.Warn, probes.ReasonForcedTunnel, "VirtualNetworkGateway")
 
@@ -153,19 +154,19 @@ func TestV2TakesBGPRoutesFromThisVM(t *testing.T) {
 	// routes: the gateway advertises no default route.
 	s.Routes = s.Routes[:2]
 	s.Routes[1].State = "Active"
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Pass, probes.ReasonOK, "show no route learnt over BGP")
 
 	// Its own subnet disables propagation: its table says nothing of
 	// the judged subnet's BGP routes.
 	s.Routes = append(s.Routes, routes.Route{Name: "fw", Source: "User", State: "Active", DisableBgpRoutePropagation: true,
 		Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, NextHopType: routes.HopVirtualAppliance})
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "route.forced-tunnel", probes.Skip, probes.ReasonNotObservable, "vgw-er")
 }
 
-func cloneReads(m map[string]*Read) map[string]*Read {
-	out := make(map[string]*Read, len(m))
+func cloneReads(m map[string]*snapshot.Read) map[string]*snapshot.Read {
+	out := make(map[string]*snapshot.Read, len(m))
 	for k, v := range m {
 		out[k] = v
 	}
@@ -199,7 +200,7 @@ func TestVNetReadFindsGatewaysAndPeerings(t *testing.T) {
 	}
 	// A VNet of 10.0.0.0/8 takes the reserved 10.0.0.0/8 route's place
 	// (equal prefixes: the reserved one is gone, not tied with it).
-	sys := systemRoutes(&ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	sys := systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 	tb := routes.NewTable(sys)
 	for addr, hop := range map[string]string{"10.200.0.5": routes.HopVnetLocal, "192.168.1.1": routes.HopNone, "8.8.8.8": routes.HopInternet} {
 		if r, _, _ := tb.Lookup(netip.MustParseAddr(addr)); !r.Is(hop) {
@@ -208,7 +209,7 @@ func TestVNetReadFindsGatewaysAndPeerings(t *testing.T) {
 	}
 	// A connected peering carries its remote space; a disconnected one
 	// nothing.
-	sys = systemRoutes(&ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, Peerings: ps})
+	sys = systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, Peerings: ps})
 	tb = routes.NewTable(sys)
 	for addr, hop := range map[string]string{"10.100.0.5": routes.HopPeering, "10.0.3.4": routes.HopPeering, "10.9.0.1": routes.HopNone} {
 		if r, _, _ := tb.Lookup(netip.MustParseAddr(addr)); !r.Is(hop) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // gzipMember is one gzip member of n zero bytes; members concatenated are
@@ -68,13 +69,13 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 			writeRepeated(w, zeros, 256)
 		},
 	})
-	var s *Snapshot
+	var s *snapshot.Snapshot
 	n := allocated(func() {
 		s = mustDiscover(t, context.Background(), baseOpts(imds.URL, armVM)).Wait(context.Background())
 	})
-	r := s.Read(ReadVM)
+	r := s.Read(snapshot.ReadVM)
 	t.Logf("256 MiB VM answer: %d MiB allocated; %s: %s", n/mib, r.Status, r.Message)
-	if r.Status != ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB on the wire") {
+	if r.Status != snapshot.ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB on the wire") {
 		t.Errorf("vm read %+v", r)
 	}
 	if n > 6*arm.MaxBody {
@@ -101,9 +102,9 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 	n = allocated(func() {
 		s = mustDiscover(t, context.Background(), baseOpts(imds.URL, armLRO)).Wait(context.Background())
 	})
-	r = s.Read(ReadEffectiveRoutes)
+	r = s.Read(snapshot.ReadEffectiveRoutes)
 	t.Logf("gzip of %d KiB × %d (%d MiB inflated): %d MiB allocated; %s: %s", len(member)>>10, bombMembers, bombMembers, n/mib, r.Status, r.Message)
-	if r.Status != ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB inflated") {
+	if r.Status != snapshot.ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB inflated") {
 		t.Errorf("effective-routes read %+v", r)
 	}
 	if s.Routes != nil {
@@ -112,14 +113,14 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 	if n > 6*arm.MaxBody {
 		t.Errorf("the run allocated %d MiB for a body inflating to %d MiB", n/mib, bombMembers)
 	}
-	r = s.Read(ReadEffectiveNSGs)
+	r = s.Read(snapshot.ReadEffectiveNSGs)
 	t.Logf("32 MiB of empty gzip members: %s: %s", r.Status, r.Message)
-	if r.Status != ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB on the wire") {
+	if r.Status != snapshot.ReadMalformed || !strings.Contains(r.Message, "larger than 16 MiB on the wire") {
 		t.Errorf("effective-nsgs read %+v", r)
 	}
 	// The other reads went on.
-	if !s.Read(ReadNIC).OK() || !s.Read(ReadSubnet).OK() {
-		t.Errorf("other reads: nic %+v subnet %+v", s.Read(ReadNIC), s.Read(ReadSubnet))
+	if !s.Read(snapshot.ReadNIC).OK() || !s.Read(snapshot.ReadSubnet).OK() {
+		t.Errorf("other reads: nic %+v subnet %+v", s.Read(snapshot.ReadNIC), s.Read(snapshot.ReadSubnet))
 	}
 }
 
@@ -144,10 +145,10 @@ func TestARMGzipAnswers(t *testing.T) {
 		},
 	})
 	s := mustDiscover(t, context.Background(), baseOpts(imds.URL, arm)).Wait(context.Background())
-	if !s.Read(ReadVM).OK() || !s.Read(ReadNIC).OK() {
-		t.Fatalf("gzip VM answer: vm %+v nic %+v", s.Read(ReadVM), s.Read(ReadNIC))
+	if !s.Read(snapshot.ReadVM).OK() || !s.Read(snapshot.ReadNIC).OK() {
+		t.Fatalf("gzip VM answer: vm %+v nic %+v", s.Read(snapshot.ReadVM), s.Read(snapshot.ReadNIC))
 	}
-	if r := s.Read(ReadAPIM); r.Status != ReadMalformed || !strings.Contains(r.Message, "not gzip") {
+	if r := s.Read(snapshot.ReadAPIM); r.Status != snapshot.ReadMalformed || !strings.Contains(r.Message, "not gzip") {
 		t.Fatalf("apim read %+v", r)
 	}
 }

@@ -11,25 +11,9 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
-
-// SnapshotSource yields the Resource Manager snapshot, waiting for the
-// reads when they are still running. *Discovery is one; Static wraps a
-// snapshot that is already complete.
-type SnapshotSource interface {
-	Snapshot(ctx context.Context) *Snapshot
-}
-
-// Static is a SnapshotSource for a finished snapshot (nil: no ARM at all).
-type Static struct{ S *Snapshot }
-
-func (s Static) Snapshot(context.Context) *Snapshot {
-	if s.S == nil {
-		return &Snapshot{Reads: map[string]*Read{}, Why: "Resource Manager was not consulted"}
-	}
-	return s.S
-}
 
 const (
 	docVNetRef      = "learn.microsoft.com/azure/api-management/virtual-network-reference"
@@ -41,8 +25,8 @@ func classic(mode probes.Mode) bool { return mode.Classic() }
 
 // judgedNote says, in a route.* or subnet.* verdict that does not say it
 // already, that the subnet judged is the instance's and not this VM's.
-func judgedNote(res probes.Result, s *Snapshot) probes.Result {
-	if !s.judgesOtherSubnet() || s.Subnet == nil || s.Subnet.Name == "" || res.Reason == probes.ReasonNotApplicable ||
+func judgedNote(res probes.Result, s *snapshot.Snapshot) probes.Result {
+	if !s.JudgesOtherSubnet() || s.Subnet == nil || s.Subnet.Name == "" || res.Reason == probes.ReasonNotApplicable ||
 		strings.Contains(res.Message, s.Subnet.Name) {
 		return res
 	}
@@ -80,20 +64,20 @@ func tunnelFix(mode probes.Mode) string {
 // Checks builds every route.* and subnet.* analysis check. Each probe waits
 // for the snapshot within its own ctx and then analyses it; a check that
 // does not apply to the mode is a planning-time skip (not-applicable).
-func Checks(src SnapshotSource, opts Options) []probes.Check {
+func Checks(src snapshot.Source, opts Options) []probes.Check {
 	opts.defaults()
 	mode := opts.Mode
 	var out []probes.Check
 
-	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
-		out = append(out, analysisCheck(src, c, applies, naWhy, func(s *Snapshot) probes.Result { return judgedNote(run(s), s) }))
+	add := func(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot) probes.Result) {
+		out = append(out, analysisCheck(src, c, applies, naWhy, func(s *snapshot.Snapshot) probes.Result { return judgedNote(run(s), s) }))
 	}
 	// addRoute is add for a route analysis, which may take the wire's word
 	// (route.egress-ip) where the configured view cannot see.
-	addRoute := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot, func() *probes.Result) probes.Result) {
+	addRoute := func(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot, func() *probes.Result) probes.Result) {
 		c = analysisCheck(src, c, applies, naWhy, nil)
 		if c.Preset == nil {
-			c.Probe = analysisCtx(src, func(ctx context.Context, s *Snapshot) probes.Result {
+			c.Probe = analysisCtx(src, func(ctx context.Context, s *snapshot.Snapshot) probes.Result {
 				return judgedNote(run(s, func() *probes.Result {
 					if opts.Wire == nil {
 						return nil
@@ -110,7 +94,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDefaultRoute},
 		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
-		true, "", func(s *Snapshot, egress func() *probes.Result) probes.Result {
+		true, "", func(s *snapshot.Snapshot, egress func() *probes.Result) probes.Result {
 			const lookFor = "that 0.0.0.0/0 has next hop Internet, or which appliance carries it"
 			v, skip := routeView(s, lookFor, egress)
 			if skip != nil {
@@ -126,7 +110,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			ResourceType: "ApiManagement Control Plane - inbound"},
 		Why: "replies to the control plane's connections on 3443 must leave to the Internet directly, or they are dropped by the appliance"},
 		classic(mode), "the v2 tiers have no management endpoint on 3443 in the subnet, so there is no return path to check",
-		func(s *Snapshot, egress func() *probes.Result) probes.Result {
+		func(s *snapshot.Snapshot, egress func() *probes.Result) probes.Result {
 			const lookFor = "that every ApiManagement service-tag prefix has next hop Internet"
 			v, skip := routeView(s, lookFor, egress)
 			if skip != nil {
@@ -164,7 +148,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
 			d.applies, "mode "+string(mode)+" does not depend on "+d.title+" from its subnet (its reference asks for no rule or route to "+d.tag+")",
-			func(s *Snapshot, egress func() *probes.Result) probes.Result {
+			func(s *snapshot.Snapshot, egress func() *probes.Result) probes.Result {
 				lookFor := "the next hop for the " + d.tag + " prefixes"
 				v, skip := routeView(s, lookFor, egress)
 				if skip != nil {
@@ -190,7 +174,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 			Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleNSGFlow, Dependency: f.dep, ServiceTag: f.tag, Protocol: f.proto},
 			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
-			func(s *Snapshot) probes.Result {
+			func(s *snapshot.Snapshot) probes.Result {
 				v, skip := nsgView(s, "that the subnet's NSG has "+f.lookFor)
 				if skip != nil {
 					return *skip
@@ -231,8 +215,8 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 		Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleSubnetConfig},
 		Target: probes.Subject("the subnet's configuration"), Source: docInjection,
 		Why: "the mode fixes the delegation, requires an NSG and a minimum size for the instance's units"},
-		true, "", func(s *Snapshot) probes.Result {
-			if r := unavailable(s, "its delegation, NSG association and size", ReadSubnet); r != nil {
+		true, "", func(s *snapshot.Snapshot) probes.Result {
+			if r := unavailable(s, "its delegation, NSG association and size", snapshot.ReadSubnet); r != nil {
 				return *r
 			}
 			return otherSubnet(subnetConfig(s, opts), s)
@@ -247,7 +231,7 @@ func Checks(src SnapshotSource, opts Options) []probes.Check {
 // rather than a check cut with it.
 // analysisCheck makes c an analysis of the snapshot that waits for it up to
 // the run's deadline, or a not-applicable skip saying naWhy.
-func analysisCheck(src SnapshotSource, c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) probes.Check {
+func analysisCheck(src snapshot.Source, c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot) probes.Result) probes.Check {
 	c.Kind = probes.KindAnalysis
 	if !applies {
 		r := probes.Skipf(probes.ReasonNotApplicable, naWhy, "")
@@ -259,12 +243,12 @@ func analysisCheck(src SnapshotSource, c probes.Check, applies bool, naWhy strin
 	return c
 }
 
-func analysis(src SnapshotSource, run func(*Snapshot) probes.Result) probes.Probe {
-	return analysisCtx(src, func(_ context.Context, s *Snapshot) probes.Result { return run(s) })
+func analysis(src snapshot.Source, run func(*snapshot.Snapshot) probes.Result) probes.Probe {
+	return analysisCtx(src, func(_ context.Context, s *snapshot.Snapshot) probes.Result { return run(s) })
 }
 
 // analysisCtx is analysis for a run that needs the check's ctx.
-func analysisCtx(src SnapshotSource, run func(context.Context, *Snapshot) probes.Result) probes.Probe {
+func analysisCtx(src snapshot.Source, run func(context.Context, *snapshot.Snapshot) probes.Result) probes.Probe {
 	return probes.ProbeFunc(func(ctx context.Context) probes.Result {
 		s := src.Snapshot(ctx)
 		if s == nil {
@@ -280,7 +264,7 @@ func analysisCtx(src SnapshotSource, run func(context.Context, *Snapshot) probes
 
 // unavailable returns the skip for a check whose read did not succeed, with
 // the missing permission and the az command a person can run instead.
-func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
+func unavailable(s *snapshot.Snapshot, lookFor string, need string) *probes.Result {
 	r := s.Read(need)
 	if r.OK() {
 		return nil
@@ -293,7 +277,7 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 		cli, perm = tmp.CLI, tmp.Permission
 	}
 	var msg, hint string
-	switch rej := s.rejected(); {
+	switch rej := s.Rejected(); {
 	case rej != nil:
 		// A refused token explains every read, made or not.
 		msg = rej.Name + " read " + rej.Message
@@ -304,20 +288,20 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	case r == nil:
 		msg = "this read was not made"
 		hint = fmt.Sprintf("Run `%s` and check %s.", cli, lookFor)
-	case r.Status == ReadDenied:
+	case r.Status == snapshot.ReadDenied:
 		msg = r.Name + " read " + r.Message
 		hint = fmt.Sprintf("Grant the %s identity %s on the resource group, or run `%s` and check %s.", nonEmpty(s.Credential, "used"), perm, cli, lookFor)
-	case r.Status == ReadTimeout:
+	case r.Status == snapshot.ReadTimeout:
 		msg = r.Name + " read " + r.Message
 		hint = fmt.Sprintf("Raise --deadline (Resource Manager takes 10 s or more to compute %s), or run `%s` and check %s.", ReadTitle(need), cli, lookFor)
-	case r.Status == ReadUnreachable:
+	case r.Status == snapshot.ReadUnreachable:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or run `%s` where it can and check %s.",
-			s.endpoint(), cli, lookFor)
-	case r.Status == ReadThrottled:
+			s.EndpointWords(), cli, lookFor)
+	case r.Status == snapshot.ReadThrottled:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Run again once Resource Manager's throttling has passed (its Retry-After), or run `%s` and check %s.", cli, lookFor)
-	case r.Status == ReadNotTried && need == ReadSubnet && s.instanceSubnetUnknown:
+	case r.Status == snapshot.ReadNotTried && need == snapshot.ReadSubnet && s.InstanceSubnetUnknown:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Pass --apim-subnet with the resource id of the instance's subnet (az apim show -n NAME -g RG --query virtualNetworkConfiguration.subnetResourceId), or check %s by hand.", lookFor)
 	default:
@@ -326,9 +310,9 @@ func unavailable(s *Snapshot, lookFor string, need string) *probes.Result {
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	res.Evidence = map[string]any{"arm_read": need, "permission": perm}
-	res.NeedsARM = s.need(msg, perm, cli)
-	if r != nil && r.Status == ReadUnreachable {
-		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = s.endpoint(), r.NoAnswer
+	res.NeedsARM = s.Need(msg, perm, cli)
+	if r != nil && r.Status == snapshot.ReadUnreachable {
+		res.NeedsARM.Unreachable, res.NeedsARM.NoAnswer = s.EndpointWords(), r.NoAnswer
 	}
 	if r != nil {
 		res.Evidence["read_status"] = r.Status
@@ -346,9 +330,9 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-func noTags(s *Snapshot, tag string) probes.Result {
+func noTags(s *snapshot.Snapshot, tag string) probes.Result {
 	msg := "the " + tag + " service-tag prefixes are unknown"
-	if r := s.Read(ReadServiceTags); r != nil && !r.OK() {
+	if r := s.Read(snapshot.ReadServiceTags); r != nil && !r.OK() {
 		msg += " (service tags read: " + r.Message + ")"
 	}
 	return probes.Skipf(probes.ReasonNoData, msg,
@@ -369,7 +353,7 @@ func ipv4Only(in []netip.Prefix) []netip.Prefix {
 
 // tagPrefixes returns a tag's prefixes together with its regional variant's
 // (which the global tag normally contains already), deduplicated.
-func tagPrefixes(s *Snapshot, tag string, withRegional bool) []netip.Prefix {
+func tagPrefixes(s *snapshot.Snapshot, tag string, withRegional bool) []netip.Prefix {
 	if s.ServiceTags == nil {
 		return nil
 	}
@@ -400,7 +384,7 @@ func tagPrefixes(s *Snapshot, tag string, withRegional bool) []netip.Prefix {
 // tags are allowed (Storage, Sql, EventHub: azure-facts §11.6) and falls
 // back to the global one when the region is unknown or has no such tag.
 // AzureKeyVault and AzureMonitor are always global.
-func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
+func regionalTag(s *snapshot.Snapshot, base string) (string, []netip.Prefix) {
 	if s.ServiceTags == nil {
 		return base, nil
 	}
@@ -430,7 +414,7 @@ func regionalTag(s *Snapshot, base string) (string, []netip.Prefix) {
 // service-tag routes expanded from the snapshot's service tags; a tag route
 // they cannot expand stays in the table's Unresolved list and the analyses
 // name it.
-func routeTable(s *Snapshot, rs []routes.Route) *routes.Table {
+func routeTable(s *snapshot.Snapshot, rs []routes.Route) *routes.Table {
 	return routes.NewTable(routes.ExpandServiceTags(rs, func(tag string) []netip.Prefix {
 		return s.ServiceTags.Prefixes(tag)
 	}))
@@ -439,11 +423,11 @@ func routeTable(s *Snapshot, rs []routes.Route) *routes.Table {
 type flowSpec struct {
 	id, title, target, why, lookFor, naWhy string
 	required, applies                      bool
-	build                                  func(*Snapshot) nsg.Flow
+	build                                  func(*snapshot.Snapshot) nsg.Flow
 	// flows, when set instead of build, gives several flows that must all
 	// be allowed (both directions, UDP and TCP), or decides the check
 	// without them (no DNS server to reach).
-	flows func(*Snapshot) ([]nsg.Flow, *probes.Result)
+	flows func(*snapshot.Snapshot) ([]nsg.Flow, *probes.Result)
 	// dep, tag and proto are the check's facets where one dependency,
 	// service tag and transport are concerned.
 	dep   probes.Dependency
@@ -452,10 +436,10 @@ type flowSpec struct {
 	// judge, when set, decides from what Resource Manager showed whether
 	// the flow is required (the SKU, the instance's locations), with a
 	// note for the message, or that it does not apply (na).
-	judge func(*Snapshot) (required bool, note, na string)
+	judge func(*snapshot.Snapshot) (required bool, note, na string)
 }
 
-func subnetEndpoint(s *Snapshot) nsg.Endpoint {
+func subnetEndpoint(s *snapshot.Snapshot) nsg.Endpoint {
 	ep := nsg.Endpoint{Tag: "VirtualNetwork"}
 	if s.Subnet != nil && len(s.Subnet.Prefixes) > 0 {
 		ep.Prefixes = ipv4Only(s.Subnet.Prefixes)
@@ -465,7 +449,7 @@ func subnetEndpoint(s *Snapshot) nsg.Endpoint {
 	return ep
 }
 
-func tagEndpoint(s *Snapshot, tag string, regional bool) nsg.Endpoint {
+func tagEndpoint(s *snapshot.Snapshot, tag string, regional bool) nsg.Endpoint {
 	if regional {
 		name, pfx := regionalTag(s, tag)
 		return nsg.Endpoint{Tag: name, Prefixes: ipv4Only(pfx)}
@@ -476,8 +460,8 @@ func tagEndpoint(s *Snapshot, tag string, regional bool) nsg.Endpoint {
 // nsgFlows lists the flows the mode requires (azure-facts §1.1, §1.7, §2).
 func nsgFlows(mode probes.Mode) []flowSpec {
 	cl := classic(mode)
-	inbound := func(port int, tag string, requireAll bool, fixed []netip.Prefix) func(*Snapshot) nsg.Flow {
-		return func(s *Snapshot) nsg.Flow {
+	inbound := func(port int, tag string, requireAll bool, fixed []netip.Prefix) func(*snapshot.Snapshot) nsg.Flow {
+		return func(s *snapshot.Snapshot) nsg.Flow {
 			src := nsg.Endpoint{Tag: tag, Prefixes: fixed}
 			if fixed == nil && tag != "Internet" {
 				src = tagEndpoint(s, tag, false)
@@ -485,8 +469,8 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 			return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: port, Source: src, Destination: instanceEndpoint(s), RequireAll: requireAll}
 		}
 	}
-	outbound := func(port int, tag string, requireAll bool) func(*Snapshot) nsg.Flow {
-		return func(s *Snapshot) nsg.Flow {
+	outbound := func(port int, tag string, requireAll bool) func(*snapshot.Snapshot) nsg.Flow {
+		return func(s *snapshot.Snapshot) nsg.Flow {
 			dst := nsg.Endpoint{Tag: tag}
 			if tag != "Internet" {
 				dst = tagEndpoint(s, tag, true)
@@ -531,7 +515,7 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 }
 
 // subnetConfig judges delegation, NSG association and size against the mode.
-func subnetConfig(s *Snapshot, o Options) probes.Result {
+func subnetConfig(s *snapshot.Snapshot, o Options) probes.Result {
 	sn := s.Subnet
 	ev := map[string]any{"subnet_id": sn.ID, "delegations": sn.Delegations, "nsg": sn.NSGID, "route_table": sn.RouteTableID,
 		"service_endpoints": sn.ServiceEndpoints, "ip_configurations": sn.IPConfigurations}
@@ -619,7 +603,7 @@ func subnetConfig(s *Snapshot, o Options) probes.Result {
 
 // otherSubnet says plainly, in the v2 modes, that apimprobe runs from
 // another subnet than the instance's, and which of its results carry over.
-func otherSubnet(res probes.Result, s *Snapshot) probes.Result {
+func otherSubnet(res probes.Result, s *snapshot.Snapshot) probes.Result {
 	if !s.InstanceSubnet {
 		return res
 	}
@@ -628,7 +612,7 @@ func otherSubnet(res probes.Result, s *Snapshot) probes.Result {
 		here = "subnet " + shortID(s.JumpboxSubnetID)
 	}
 	why := "since a v2 subnet holds nothing but the instance"
-	if !s.v2 {
+	if !s.V2 {
 		why = "not in the instance's"
 	}
 	res.Message += fmt.Sprintf(" [judged on the instance's subnet %s; apimprobe runs in %s, %s: "+

@@ -15,6 +15,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -39,11 +40,11 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 	s.mu.Lock()
 	rg, nic := s.snap.ResourceGroup, s.snap.NICName
 	s.mu.Unlock()
-	r := newRead(ReadSubnet, rg, nic, &imds.Instance{})
+	r := newRead(snapshot.ReadSubnet, rg, nic, &imds.Instance{})
 	r.CLI = "az network vnet subnet show --ids " + id
 	start := s.begin(r.Name)
 	rid, err := azarm.ParseResourceID(id)
-	var info *SubnetInfo
+	var info *snapshot.SubnetInfo
 	if err != nil || rid.Parent == nil {
 		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(id))
 	} else {
@@ -69,9 +70,9 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 	var wg sync.WaitGroup
 	if info.NSGID != "" {
 		wg.Go(func() {
-			g, ok := s.readNSG(ctx, ReadSubnetNSG, info.NSGID, "subnet")
+			g, ok := s.readNSG(ctx, snapshot.ReadSubnetNSG, info.NSGID, "subnet")
 			if ok {
-				s.finishView(func(v *ConfiguredView) { v.SubnetNSG = g })
+				s.finishView(func(v *snapshot.ConfiguredView) { v.SubnetNSG = g })
 			}
 		})
 	}
@@ -83,18 +84,18 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 }
 
 // finishView changes the configured view under the lock.
-func (s *armSession) finishView(f func(v *ConfiguredView)) {
+func (s *armSession) finishView(f func(v *snapshot.ConfiguredView)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.snap.Configured == nil {
-		s.snap.Configured = &ConfiguredView{}
+		s.snap.Configured = &snapshot.ConfiguredView{}
 	}
 	f(s.snap.Configured)
 }
 
 func (s *armSession) readNICNSG(ctx context.Context, id string) {
-	if g, ok := s.readNSG(ctx, ReadNICNSG, id, "nic"); ok {
-		s.finishView(func(v *ConfiguredView) { v.NICNSG = g })
+	if g, ok := s.readNSG(ctx, snapshot.ReadNICNSG, id, "nic"); ok {
+		s.finishView(func(v *snapshot.ConfiguredView) { v.NICNSG = g })
 	}
 }
 
@@ -169,7 +170,7 @@ func nsgGroupOf(res nsgResource, id, scope string) *nsg.Group {
 }
 
 func (s *armSession) readRouteTable(ctx context.Context, id string) {
-	r := newRead(ReadRouteTable, "", "", &imds.Instance{})
+	r := newRead(snapshot.ReadRouteTable, "", "", &imds.Instance{})
 	r.CLI = "az network route-table route list --ids " + id + " -o table"
 	start := s.begin(r.Name)
 	var res routeTableResource
@@ -180,7 +181,7 @@ func (s *armSession) readRouteTable(ctx context.Context, id string) {
 		return
 	}
 	udrs := udrsOf(res)
-	s.finishView(func(v *ConfiguredView) {
+	s.finishView(func(v *snapshot.ConfiguredView) {
 		v.RouteTableID, v.UDRs, v.HaveRouteTable = id, udrs, true
 		v.BGPDisabled = res.Properties.DisableBgpRoutePropagation
 	})
@@ -223,7 +224,7 @@ func udrsOf(res routeTableResource) []routes.Route {
 }
 
 func (s *armSession) readVNet(ctx context.Context, id string) {
-	r := newRead(ReadVNet, "", "", &imds.Instance{})
+	r := newRead(snapshot.ReadVNet, "", "", &imds.Instance{})
 	r.CLI = "az network vnet show --ids " + id
 	start := s.begin(r.Name)
 	var res vnetResource
@@ -245,7 +246,7 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 	}
 	peerings := peeringsOf(res)
 	gateways := gatewaysOf(res)
-	s.finishView(func(v *ConfiguredView) {
+	s.finishView(func(v *snapshot.ConfiguredView) {
 		v.VNetPrefixes, v.VNetDNSServers, v.HaveVNet = ps, dns, true
 		v.VNetID, v.VNetLocation = id, res.Location
 		v.Peerings, v.Gateways = peerings, gateways
@@ -298,23 +299,11 @@ func prefixesOf(ss []string) []netip.Prefix {
 	return out
 }
 
-// Peering is one peering of the virtual network.
-type Peering struct {
-	Name, RemoteID, State string
-	// Remote is the peered network's space (both fields the wire may
-	// fill, merged).
-	Remote            []netip.Prefix
-	UseRemoteGateways bool
-}
-
-// Connected: the peering carries traffic (peeringState Connected).
-func (p Peering) Connected() bool { return strings.EqualFold(p.State, "Connected") }
-
-func peeringsOf(res vnetResource) []Peering {
-	var out []Peering
+func peeringsOf(res vnetResource) []snapshot.Peering {
+	var out []snapshot.Peering
 	for _, pr := range res.Properties.VirtualNetworkPeerings {
 		p := pr.Properties
-		out = append(out, Peering{
+		out = append(out, snapshot.Peering{
 			Name: bounded.Line(pr.Name), RemoteID: p.RemoteVirtualNetwork.ID, State: p.PeeringState,
 			Remote:            prefixesOf(append(slices.Clone(p.RemoteAddressSpace.AddressPrefixes), p.RemoteVirtualNetworkAddressSpace.AddressPrefixes...)),
 			UseRemoteGateways: p.UseRemoteGateways,
@@ -357,31 +346,6 @@ func gatewayName(id, kind string) string {
 	return "(unnamed)"
 }
 
-// ConfiguredView is what the plain GETs found.
-type ConfiguredView struct {
-	SubnetNSG, NICNSG *nsg.Group
-	// HaveRouteTable: the subnet's route table was read (RouteTableID,
-	// UDRs); false when none is associated or the read failed.
-	HaveRouteTable bool
-	RouteTableID   string
-	UDRs           []routes.Route
-	VNetPrefixes   []netip.Prefix
-	// VNetID and VNetLocation are the virtual network's (subnet.region).
-	VNetID, VNetLocation string
-	// VNetDNSServers are the virtual network's custom DNS servers
-	// (dhcpOptions); none means Azure-provided DNS. HaveVNet: the virtual
-	// network was read.
-	VNetDNSServers []netip.Addr
-	HaveVNet       bool
-	// Peerings are the virtual network's peerings; Gateways what in it
-	// learns routes over BGP (gatewaysOf).
-	Peerings []Peering
-	Gateways []string
-	// BGPDisabled: the route table sets disableBgpRoutePropagation, so no
-	// route learnt over BGP reaches the subnet.
-	BGPDisabled bool
-}
-
 // systemRoutes are Azure's default routes for a virtual network
 // (virtual-networks-udr-overview): the address space to the virtual
 // network, each connected peering's space to the peering, 0.0.0.0/0 to the
@@ -392,7 +356,7 @@ type ConfiguredView struct {
 // ranges every real table also drops (azure-facts §12.4) are left out:
 // no dependency lives there and they carry no Internet-bound traffic, so
 // they change no verdict of the configured view.
-func systemRoutes(c *ConfiguredView) []routes.Route {
+func systemRoutes(c *snapshot.ConfiguredView) []routes.Route {
 	out := []routes.Route{
 		{Name: "system: default", Source: "Default", State: "Active", NextHopType: routes.HopInternet, Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}},
 	}
@@ -450,12 +414,12 @@ type view struct {
 // the wire's word on where internet-bound traffic leaves (route.egress-ip),
 // asked only for the configured view. nil with a skip when neither view is
 // available.
-func routeView(s *Snapshot, lookFor string, egress func() *probes.Result) (*view, *probes.Result) {
-	eff := s.Read(ReadEffectiveRoutes)
-	if !s.judgesOtherSubnet() && eff.OK() {
+func routeView(s *snapshot.Snapshot, lookFor string, egress func() *probes.Result) (*view, *probes.Result) {
+	eff := s.Read(snapshot.ReadEffectiveRoutes)
+	if !s.JudgesOtherSubnet() && eff.OK() {
 		return &view{kind: viewEffective, routes: s.Routes, note: "effective routes of this VM's NIC"}, nil
 	}
-	if c := s.Configured; s.Read(ReadSubnet).OK() && c != nil && len(c.VNetPrefixes) > 0 &&
+	if c := s.Configured; s.Read(snapshot.ReadSubnet).OK() && c != nil && len(c.VNetPrefixes) > 0 &&
 		(s.Subnet.RouteTableID == "" || c.HaveRouteTable) {
 		var wire *probes.Result
 		if egress != nil {
@@ -474,15 +438,15 @@ func routeView(s *Snapshot, lookFor string, egress func() *probes.Result) (*view
 		}
 		return &view{kind: viewConfigured, routes: rs, note: note, bgp: b}, nil
 	}
-	need := ReadEffectiveRoutes
-	if s.judgesOtherSubnet() {
+	need := snapshot.ReadEffectiveRoutes
+	if s.JudgesOtherSubnet() {
 		switch {
-		case !s.Read(ReadSubnet).OK():
-			need = ReadSubnet
+		case !s.Read(snapshot.ReadSubnet).OK():
+			need = snapshot.ReadSubnet
 		case s.Subnet.RouteTableID != "" && (s.Configured == nil || !s.Configured.HaveRouteTable):
-			need = ReadRouteTable
+			need = snapshot.ReadRouteTable
 		default:
-			need = ReadVNet
+			need = snapshot.ReadVNet
 		}
 	}
 	return nil, unavailable(s, lookFor, need)
@@ -493,12 +457,12 @@ func routeView(s *Snapshot, lookFor string, egress func() *probes.Result) (*view
 // expanded to prefixes here (vnettag.go): with the VirtualNetwork tag's
 // known part, and in upper with everything besides when part of it cannot
 // be read.
-func nsgView(s *Snapshot, lookFor string) (*view, *probes.Result) {
-	eff := s.Read(ReadEffectiveNSGs)
-	if !s.judgesOtherSubnet() && eff.OK() {
+func nsgView(s *snapshot.Snapshot, lookFor string) (*view, *probes.Result) {
+	eff := s.Read(snapshot.ReadEffectiveNSGs)
+	if !s.JudgesOtherSubnet() && eff.OK() {
 		return &view{kind: viewEffective, groups: s.SubnetGroups(), note: "effective NSGs of this VM's NIC, with security admin rules"}, nil
 	}
-	if c := s.Configured; s.Read(ReadSubnet).OK() && (s.Subnet.NSGID == "" || (c != nil && c.SubnetNSG != nil)) {
+	if c := s.Configured; s.Read(snapshot.ReadSubnet).OK() && (s.Subnet.NSGID == "" || (c != nil && c.SubnetNSG != nil)) {
 		var g *nsg.Group
 		src := "no NSG is associated with it"
 		if c != nil && c.SubnetNSG != nil {
@@ -512,24 +476,20 @@ func nsgView(s *Snapshot, lookFor string) (*view, *probes.Result) {
 		}
 		return &view{kind: viewConfigured, groups: lower, upper: upper, vnet: t, note: note}, nil
 	}
-	need := ReadEffectiveNSGs
-	if s.judgesOtherSubnet() {
-		need = ReadSubnet
-		if s.Read(ReadSubnet).OK() {
-			need = ReadSubnetNSG
+	need := snapshot.ReadEffectiveNSGs
+	if s.JudgesOtherSubnet() {
+		need = snapshot.ReadSubnet
+		if s.Read(snapshot.ReadSubnet).OK() {
+			need = snapshot.ReadSubnetNSG
 		}
 	}
 	return nil, unavailable(s, lookFor, need)
 }
 
-// judgesOtherSubnet: a v2 mode, where the judged subnet is the instance's
-// and this VM's effective views do not describe it.
-func (s *Snapshot) judgesOtherSubnet() bool { return s.v2 || s.InstanceSubnet }
-
 // effectiveWhy says why the effective view was not used.
-func effectiveWhy(s *Snapshot, eff *Read) string {
+func effectiveWhy(s *snapshot.Snapshot, eff *snapshot.Read) string {
 	switch {
-	case s.judgesOtherSubnet():
+	case s.JudgesOtherSubnet():
 		return "the effective views describe this VM's NIC in another subnet"
 	case eff == nil:
 		return ""

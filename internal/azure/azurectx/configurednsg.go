@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -20,7 +21,7 @@ const adminRulesUnseen = "security admin rules of Azure Virtual Network Manager,
 // the NSG denies stays denied, as Azure denies it unless an admin rule
 // always allows it. Verdicts of the effective view, which lists the admin
 // rules, are left as they are.
-func configuredNSG(s *Snapshot, res probes.Result, v *view, flows []nsg.Flow, lookFor string) probes.Result {
+func configuredNSG(s *snapshot.Snapshot, res probes.Result, v *view, flows []nsg.Flow, lookFor string) probes.Result {
 	if v.kind != viewConfigured {
 		return res
 	}
@@ -75,25 +76,25 @@ func allowedBy(v *view, flows []nsg.Flow) string {
 // in the judged subnet, this VM's in the classic modes; in the v2 modes no
 // VM can be in the instance's subnet, and the instance's own network status
 // is what shows whether its dependencies are reached.
-func adminHint(s *Snapshot, lookFor string) string {
+func adminHint(s *snapshot.Snapshot, lookFor string) string {
 	subnet := "the subnet"
 	if s.Subnet != nil && s.Subnet.Name != "" {
 		subnet = "subnet " + s.Subnet.Name
 	}
-	if s.judgesOtherSubnet() {
-		r := s.Read(ReadNetworkStatus)
+	if s.JudgesOtherSubnet() {
+		r := s.Read(snapshot.ReadNetworkStatus)
 		if r == nil {
 			id := ""
 			if s.APIM != nil {
 				id = s.APIM.ID
 			}
-			r = newInstanceRead(ReadNetworkStatus, "", id)
+			r = newInstanceRead(snapshot.ReadNetworkStatus, "", id)
 		}
 		return fmt.Sprintf("No NIC apimprobe can read is in %s, so no effective view shows its security admin rules: the instance's own network status (`%s`, or the portal's Network status of the instance) shows whether the flow gets through; the subnet's NSG needs %s.",
 			subnet, r.CLI, lookFor)
 	}
 	cli, perm := "az network nic list-effective-nsg -g RG -n NIC", "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action"
-	if r := s.Read(ReadEffectiveNSGs); r != nil && r.CLI != "" {
+	if r := s.Read(snapshot.ReadEffectiveNSGs); r != nil && r.CLI != "" {
 		cli, perm = r.CLI, r.Permission
 	}
 	return fmt.Sprintf("Run `%s` for this VM's NIC in %s (it needs %s): its effective rules list the security admin rules beside the NSGs; check that no security admin rule denies the flow, and that there is %s.",

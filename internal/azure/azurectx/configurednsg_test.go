@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -28,7 +29,7 @@ func expectAllowedUnseen(t *testing.T, res map[string]probes.Result, id string, 
 // fails, and says what alone could let it through.
 func TestConfiguredNSGNeverPasses(t *testing.T) {
 	s, conf, o := configuredSnapshot(t)
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	n := 0
 	for id, r := range res {
 		if !strings.HasPrefix(id, "subnet.nsg.") {
@@ -60,7 +61,7 @@ func TestConfiguredNSGNeverPasses(t *testing.T) {
 	// A deny in the subnet's NSG is seen: it fails, as before.
 	withConfiguredRule(s, conf, nsg.Rule{Name: "securityRules/DenyMgmt", Priority: 90, Direction: "Inbound", Access: "Deny", Protocol: "*",
 		SourcePorts: []string{"*"}, DestinationPorts: []string{"*"}, Sources: []string{"*"}, Destinations: []string{"*"}})
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Fail, probes.ReasonNSGRule, "DenyMgmt", "AlwaysAllow", "configured view of subnet snet-apim")
 }
 
@@ -72,7 +73,7 @@ func TestConfiguredNoNSGIsNotAPass(t *testing.T) {
 	sub.NSGID = ""
 	s.Subnet = &sub
 	conf.SubnetNSG = nil
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-storage-443", "no NSG is associated with the subnet, so no NSG filters Outbound TCP 443")
 	// Inbound without an NSG is denied by API Management's load balancer.
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Fail, probes.ReasonNSGRule, "no NSG is associated")
@@ -83,7 +84,7 @@ func TestEffectiveNSGStillPasses(t *testing.T) {
 	imds, _ := fakeIMDS(t)
 	o := baseOpts(imds.URL, newARM(t, nil))
 	s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement", "effective NSGs")
 	if res["subnet.nsg.inbound-3443"].Evidence["view"] != viewEffective {
 		t.Errorf("evidence %v", res["subnet.nsg.inbound-3443"].Evidence)

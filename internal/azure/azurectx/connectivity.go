@@ -15,6 +15,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -49,7 +50,7 @@ type Connectivity struct {
 	Took                       time.Duration
 	// Failure is set when there is no answer: the call was refused,
 	// failed, or did not finish; Status is then "".
-	Failure *Read
+	Failure *snapshot.Read
 }
 
 // Reached says whether the instance connected (Connected, Reachable, or
@@ -94,31 +95,31 @@ func (d *Discovery) ConnectivityCheck(ctx context.Context, req ConnectivityReque
 		return Connectivity{Failure: r, Took: r.Duration}
 	}
 	if !d.WaitInstance(ctx) {
-		return fail(ReadTimeout, "the instance's resource was not read before the check ended")
+		return fail(snapshot.ReadTimeout, "the instance's resource was not read before the check ended")
 	}
 	d.mu.Lock()
-	sess, a, apimRead, why := d.actions, d.live.APIM, d.live.Reads[ReadAPIM], d.live.Why
+	sess, a, apimRead, why := d.actions, d.live.APIM, d.live.Reads[snapshot.ReadAPIM], d.live.Why
 	d.mu.Unlock()
 	switch {
 	case sess == nil:
-		return fail(ReadNotTried, "Resource Manager is not used: "+nonEmpty(why, "no token"))
+		return fail(snapshot.ReadNotTried, "Resource Manager is not used: "+nonEmpty(why, "no token"))
 	case a == nil || a.ID == "":
 		msg := "the instance's resource could not be read"
 		if apimRead != nil && apimRead.Message != "" {
 			msg += " (" + apimRead.Message + ")"
 		}
-		return fail(ReadNotTried, msg)
+		return fail(snapshot.ReadNotTried, msg)
 	}
 	c := sess.connectivityCheck(ctx, a, req)
 	c.Took = time.Since(start)
 	return c
 }
 
-func newConnectivityRead(id string) *Read {
+func newConnectivityRead(id string) *snapshot.Read {
 	if id == "" {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME"
 	}
-	return &Read{Name: "apim-connectivity-check", Permission: ConnectivityAction,
+	return &snapshot.Read{Name: "apim-connectivity-check", Permission: ConnectivityAction,
 		CLI: "az rest --method post --url " + id + "/connectivityCheck?api-version=" + apimAPIVersion + ` --body '{"source":{"region":"REGION"},"destination":{"address":"HOST","port":PORT},"protocol":"TCP"}'`}
 }
 
@@ -171,7 +172,7 @@ func requestBody(region string, req ConnectivityRequest) map[string]any {
 	return body
 }
 
-func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req ConnectivityRequest) Connectivity {
+func (s *armSession) connectivityCheck(ctx context.Context, a *snapshot.APIMInfo, req ConnectivityRequest) Connectivity {
 	region := regionName(a.Location)
 	out := Connectivity{Region: region}
 	r := newConnectivityRead(a.ID)
@@ -181,7 +182,7 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *APIMInfo, req Con
 	s.close() // no connection of a run outlives it
 	if err != nil {
 		s.settle(ctx, r, start, err)
-		if r.Status == ReadDenied {
+		if r.Status == snapshot.ReadDenied {
 			if action := refusedAction(err); action != "" {
 				r.Permission = action
 			}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // fakeCheck is ConnectivityCheck on the REST examples' wire, in virtual
@@ -62,7 +64,7 @@ func checkSession(f *fakeCheck) *armSession {
 	return s
 }
 
-var contosoAPIM = &APIMInfo{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", Name: "contoso", Location: "West Europe"}
+var contosoAPIM = &snapshot.APIMInfo{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", Name: "contoso", Location: "West Europe"}
 
 // A TCP check: the request names the instance's region and the
 // destination, the answer's status, latency and hops come back.
@@ -124,7 +126,7 @@ func TestConnectivityCheckDenied(t *testing.T) {
 	} {
 		f := &fakeCheck{t: t, status: http.StatusForbidden, refuse: c.body}
 		got := checkSession(f).connectivityCheck(context.Background(), contosoAPIM, ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
-		if got.Failure == nil || got.Failure.Status != ReadDenied || !strings.Contains(got.Failure.Permission, c.want) || !strings.Contains(got.Failure.Message, c.want) {
+		if got.Failure == nil || got.Failure.Status != snapshot.ReadDenied || !strings.Contains(got.Failure.Permission, c.want) || !strings.Contains(got.Failure.Message, c.want) {
 			t.Errorf("%+v", got.Failure)
 		}
 		if strings.Contains(got.Failure.Message, "object id") {
@@ -141,7 +143,7 @@ func TestConnectivityCheckEndsAtTheDeadline(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		c := checkSession(f).connectivityCheck(ctx, contosoAPIM, ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
-		if c.Failure == nil || c.Failure.Status != ReadTimeout || time.Since(start) != 20*time.Second {
+		if c.Failure == nil || c.Failure.Status != snapshot.ReadTimeout || time.Since(start) != 20*time.Second {
 			t.Errorf("after %v: %+v", time.Since(start), c.Failure)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -140,7 +141,7 @@ func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	o := baseOpts(imds.URL, arm)
 	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
-	for _, n := range []string{ReadSubnetNSG, ReadRouteTable, ReadVNet} {
+	for _, n := range []string{snapshot.ReadSubnetNSG, snapshot.ReadRouteTable, snapshot.ReadVNet} {
 		if !s.Read(n).OK() {
 			t.Fatalf("%s read: %+v", n, s.Read(n))
 		}
@@ -289,11 +290,11 @@ func TestThrottlingRetryAfter(t *testing.T) {
 	// read is throttled (below), not cut by the deadline.
 	d, _ := Discover(ctx, o)
 	s := d.Wait(ctx)
-	if r := s.Read(ReadServiceTags); !r.OK() || n.Load() != 2 {
+	if r := s.Read(snapshot.ReadServiceTags); !r.OK() || n.Load() != 2 {
 		t.Errorf("service tags after one 429 with Retry-After 1: %+v (%d requests)", r, n.Load())
 	}
-	r := s.Read(ReadEffectiveNSGs)
-	if r.Status != ReadThrottled || r.RetryAfter != "120" || !strings.Contains(r.Message, "retry after 120 s") || strings.ContainsAny(r.Message, "\n\x1b") {
+	r := s.Read(snapshot.ReadEffectiveNSGs)
+	if r.Status != snapshot.ReadThrottled || r.RetryAfter != "120" || !strings.Contains(r.Message, "retry after 120 s") || strings.ContainsAny(r.Message, "\n\x1b") {
 		t.Fatalf("throttled read: %+v", r)
 	}
 	res := runChecks(t, d, o)
@@ -395,8 +396,8 @@ func TestARMRequiredWithoutToken(t *testing.T) {
 	// With a token the run goes on.
 	o.TokenCredential = &azfake.TokenCredential{}
 	d := mustDiscover(t, context.Background(), o)
-	if s := d.Wait(context.Background()); !s.Read(ReadNIC).OK() {
-		t.Fatalf("nic read %+v", s.Read(ReadNIC))
+	if s := d.Wait(context.Background()); !s.Read(snapshot.ReadNIC).OK() {
+		t.Fatalf("nic read %+v", s.Read(snapshot.ReadNIC))
 	}
 }
 
@@ -432,12 +433,12 @@ func TestUnreachableARMIsNotAPermission(t *testing.T) {
 	defer cancel()
 	d, s, _ := discoverWait(t, ctx, o)
 	for name, want := range map[string]string{
-		ReadVM:              "got no answer from Resource Manager (refused)",
-		ReadAPIM:            "got no answer from Resource Manager (refused)",
-		ReadEffectiveRoutes: "not made: the vm read got no answer from Resource Manager (refused)",
-		ReadNetworkStatus:   "not made: the apim read got no answer from Resource Manager (refused)",
+		snapshot.ReadVM:              "got no answer from Resource Manager (refused)",
+		snapshot.ReadAPIM:            "got no answer from Resource Manager (refused)",
+		snapshot.ReadEffectiveRoutes: "not made: the vm read got no answer from Resource Manager (refused)",
+		snapshot.ReadNetworkStatus:   "not made: the apim read got no answer from Resource Manager (refused)",
 	} {
-		if r := s.Read(name); r == nil || r.Status != ReadUnreachable || !strings.Contains(r.Message, want) {
+		if r := s.Read(name); r == nil || r.Status != snapshot.ReadUnreachable || !strings.Contains(r.Message, want) {
 			t.Errorf("%s read: %+v, want unreachable with %q", name, r, want)
 		}
 	}
@@ -476,7 +477,7 @@ func TestDroppedARMEndsAtTheCheckLimit(t *testing.T) {
 		t.Errorf("the reads took %v: a dropped connection must end them, not the deadline", took)
 	}
 	want := "got no answer from Resource Manager (timeout): the connection was not answered within --timeout 100ms"
-	if r := s.Read(ReadVM); r == nil || r.Status != ReadUnreachable || !strings.Contains(r.Message, want) {
+	if r := s.Read(snapshot.ReadVM); r == nil || r.Status != snapshot.ReadUnreachable || !strings.Contains(r.Message, want) {
 		t.Errorf("vm read %+v, want unreachable with %q", r, want)
 	}
 	// The first reads (VM, instance, service tags) dial once each; a retry
@@ -496,7 +497,7 @@ func TestDeniedVMReadIsNamed(t *testing.T) {
 	o := baseOpts(imds.URL, arm)
 	d, s, _ := discoverWait(t, context.Background(), o)
 	want := "the NIC is unknown: the vm read failed (denied (HTTP 403 AuthorizationFailed): the identity lacks Microsoft.Compute/virtualMachines/read)"
-	if r := s.Read(ReadEffectiveRoutes); r == nil || r.Status != ReadNotTried || r.Message != want {
+	if r := s.Read(snapshot.ReadEffectiveRoutes); r == nil || r.Status != snapshot.ReadNotTried || r.Message != want {
 		t.Errorf("effective-routes read %+v, want not-tried %q", r, want)
 	}
 	res := runChecks(t, d, o)
@@ -514,8 +515,8 @@ func TestNoAnswerNamesTheProxy(t *testing.T) {
 		t.Error("a refused proxy is a connection never made")
 	}
 	reason, words := probes.Classify(context.Background(), err)
-	r := &Read{}
-	r.unreachable(noAnswer(reason, words, err))
+	r := &snapshot.Read{}
+	unreachable(r, noAnswer(reason, words, err))
 	if got := r.Message; !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
 		t.Errorf("%q", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // depsList is a dependency list of hosts × ports, as Resource Manager
@@ -36,7 +38,7 @@ func TestDependencyListCut(t *testing.T) {
 			},
 		})
 		s := mustDiscover(t, context.Background(), baseOpts(imds.URL, arm)).Wait(context.Background())
-		if r := s.Read(ReadDependencies); !r.OK() {
+		if r := s.Read(snapshot.ReadDependencies); !r.OK() {
 			t.Fatalf("%d×%d: %+v", tc.hosts, tc.ports, r)
 		}
 		pairs := 0

@@ -13,6 +13,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -61,13 +62,13 @@ type Discovery struct {
 	// change closes notify (and makes a new one) to wake the waiters.
 	mu      sync.Mutex
 	ctx     Context
-	live    *Snapshot
+	live    *snapshot.Snapshot
 	notify  chan struct{}
 	session *armSession // nil until the reads start, and without ARM
 	// actions is the same session, kept once the reads are done, for the
 	// actions a run asks for while its checks go on (ConnectivityCheck).
 	actions *armSession
-	snap    *Snapshot // set once every read is done
+	snap    *snapshot.Snapshot // set once every read is done
 }
 
 // ErrNoToken wraps the reason no Resource Manager token could be had when
@@ -130,7 +131,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 		}
 	}
 
-	snap := &Snapshot{Reads: map[string]*Read{}, v2: !d.opts.Mode.Classic()}
+	snap := &snapshot.Snapshot{Reads: map[string]*snapshot.Read{}, V2: !d.opts.Mode.Classic()}
 	d.live = snap
 	// In auto mode a managed identity needs IMDS; outside Azure do not try.
 	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == CredManagedIdentity && d.opts.TokenCredential == nil)
@@ -210,7 +211,7 @@ func (d *Discovery) changedLocked() {
 
 // mergeARM adds what Resource Manager told to the context; flags still win.
 // d.mu is held.
-func (d *Discovery) mergeARM(s *Snapshot) {
+func (d *Discovery) mergeARM(s *snapshot.Snapshot) {
 	c := &d.ctx
 	if s.Enabled && s.TokenError == "" {
 		c.Credential = s.Credential
@@ -255,7 +256,7 @@ func (d *Discovery) Instance() *imds.Instance { return d.instance }
 
 // Wait blocks until the Resource Manager reads are done (by the reads'
 // deadline) or ctx ends; it returns nil only when ctx ended first.
-func (d *Discovery) Wait(ctx context.Context) *Snapshot {
+func (d *Discovery) Wait(ctx context.Context) *snapshot.Snapshot {
 	select {
 	case <-d.done:
 		d.mu.Lock()
@@ -267,7 +268,7 @@ func (d *Discovery) Wait(ctx context.Context) *Snapshot {
 }
 
 // Snapshot implements SnapshotSource.
-func (d *Discovery) Snapshot(ctx context.Context) *Snapshot { return d.Wait(ctx) }
+func (d *Discovery) Snapshot(ctx context.Context) *snapshot.Snapshot { return d.Wait(ctx) }
 
 // waitRead blocks until the named read has finished (or every read has),
 // and reports whether it did before ctx ended.
@@ -293,7 +294,7 @@ func (d *Discovery) waitRead(ctx context.Context, name string) bool {
 // every read is done); false when ctx ended first. Context then holds what
 // it told (the instance's addresses), without waiting for the
 // long-running reads.
-func (d *Discovery) WaitInstance(ctx context.Context) bool { return d.waitRead(ctx, ReadAPIM) }
+func (d *Discovery) WaitInstance(ctx context.Context) bool { return d.waitRead(ctx, snapshot.ReadAPIM) }
 
 // Pending lists the reads still in flight, oldest first, with how long
 // each has run: what the run is waiting for.
@@ -322,35 +323,35 @@ type PendingRead struct {
 // ReadTitle names a read for people: "effective routes".
 func ReadTitle(name string) string {
 	switch name {
-	case ReadEffectiveRoutes:
+	case snapshot.ReadEffectiveRoutes:
 		return "effective routes"
-	case ReadEffectiveNSGs:
+	case snapshot.ReadEffectiveNSGs:
 		return "effective NSGs"
-	case ReadVM:
+	case snapshot.ReadVM:
 		return "the VM"
-	case ReadNIC:
+	case snapshot.ReadNIC:
 		return "its NIC"
-	case ReadSubnet:
+	case snapshot.ReadSubnet:
 		return "the subnet"
-	case ReadSubnetNSG:
+	case snapshot.ReadSubnetNSG:
 		return "the subnet's NSG"
-	case ReadNICNSG:
+	case snapshot.ReadNICNSG:
 		return "the NIC's NSG"
-	case ReadRouteTable:
+	case snapshot.ReadRouteTable:
 		return "the route table"
-	case ReadVNet:
+	case snapshot.ReadVNet:
 		return "the virtual network"
-	case ReadAPIM:
+	case snapshot.ReadAPIM:
 		return "the API Management instance"
-	case ReadServiceTags:
+	case snapshot.ReadServiceTags:
 		return "service tags"
-	case ReadNetworkStatus:
+	case snapshot.ReadNetworkStatus:
 		return "the instance's network status"
-	case ReadDependencies:
+	case snapshot.ReadDependencies:
 		return "the instance's dependency list"
-	case ReadBackends:
+	case snapshot.ReadBackends:
 		return "the instance's backends"
-	case ReadAPIs:
+	case snapshot.ReadAPIs:
 		return "the instance's APIs"
 	}
 	return predeployTitle(name)
@@ -363,7 +364,7 @@ func (d *Discovery) ServiceTags(ctx context.Context) *servicetags.Set {
 	if d.opts.tags != nil {
 		return d.opts.tags
 	}
-	if !d.waitRead(ctx, ReadServiceTags) {
+	if !d.waitRead(ctx, snapshot.ReadServiceTags) {
 		return nil
 	}
 	d.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // The effective route table and effective NSGs are read into types of our
@@ -177,7 +178,7 @@ type effectiveRule struct {
 }
 
 func (s *armSession) readEffectiveRoutes(ctx context.Context) {
-	r := newRead(ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
+	r := newRead(snapshot.ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
 	start := s.begin(r.Name)
 	var body effectiveRouteList
 	var out []routes.Route
@@ -246,7 +247,7 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 }
 
 func (s *armSession) readEffectiveNSGs(ctx context.Context) {
-	r := newRead(ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
+	r := newRead(snapshot.ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
 	start := s.begin(r.Name)
 	var body effectiveNSGList
 	var out []nsg.Group

@@ -13,9 +13,11 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -52,7 +54,7 @@ func TestEffectiveNSGsWireShape(t *testing.T) {
 	if len(deny.ExpandedDestinations) < 50 {
 		t.Fatalf("Internet expanded: %d prefixes", len(deny.ExpandedDestinations))
 	}
-	s := &Snapshot{NSGs: groups}
+	s := &snapshot.Snapshot{NSGs: groups}
 	if sg := s.SubnetGroups(); len(sg) != 2 || !sg[1].IsAdmin() {
 		t.Fatalf("subnet groups must include the admin rules and not the NIC's NSG: %+v", sg)
 	}
@@ -71,7 +73,7 @@ func TestEffectiveNSGsOldShapeTolerated(t *testing.T) {
 	o := baseOpts(imds.URL, arm)
 	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
-	if r := s.Read(ReadEffectiveNSGs); !r.OK() || len(s.NSGs) != 2 {
+	if r := s.Read(snapshot.ReadEffectiveNSGs); !r.OK() || len(s.NSGs) != 2 {
 		t.Fatalf("nsg read: %+v, %d groups", r, len(s.NSGs))
 	}
 	res := runChecks(t, d, o)
@@ -171,7 +173,7 @@ func TestConvertRoutesWireForms(t *testing.T) {
 	}
 	// The tag-name route is expanded from the service tags at analysis
 	// time, not dropped.
-	snap := &Snapshot{Routes: rs, ServiceTags: mustTags(t)}
+	snap := &snapshot.Snapshot{Routes: rs, ServiceTags: mustTags(t)}
 	tb := routeTable(snap, snap.Routes)
 	if r, _, ok := tb.Lookup(netip.MustParseAddr("51.145.179.78")); !ok || r.Name != "by-name" {
 		t.Fatalf("tag route by name not expanded: %v", r)

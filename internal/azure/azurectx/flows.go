@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -19,8 +20,8 @@ var azureDNS = netip.MustParseAddr("168.63.129.16")
 func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 	cl := classic(mode)
 	v2na := "the v2 tiers do not need this flow in mode " + string(mode)
-	both := func(proto string, port, hi int) func(*Snapshot) ([]nsg.Flow, *probes.Result) {
-		return func(s *Snapshot) ([]nsg.Flow, *probes.Result) {
+	both := func(proto string, port, hi int) func(*snapshot.Snapshot) ([]nsg.Flow, *probes.Result) {
+		return func(s *snapshot.Snapshot) ([]nsg.Flow, *probes.Result) {
 			vnet, sub := vnetEndpoint(s), subnetEndpoint(s)
 			return []nsg.Flow{
 				{Direction: "Inbound", Protocol: proto, Port: port, PortHi: hi, Source: vnet, Destination: instanceEndpoint(s), RequireAll: true},
@@ -37,14 +38,14 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 			why:      "Traffic Manager routes clients between the regions of a multi-region instance in external mode",
 			lookFor:  "an inbound allow for TCP 443 from service tag AzureTrafficManager",
 			required: true, applies: mode == probes.ModeExternal, naWhy: "only external mode takes traffic from Traffic Manager",
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 443, Source: tagEndpoint(s, "AzureTrafficManager", false), Destination: instanceEndpoint(s), RequireAll: true}
 			},
 			judge: multiRegionOnly},
 		{id: "inbound-lb-6391", title: "NSG: inbound 6391 from AzureLoadBalancer", target: "AzureLoadBalancer → VirtualNetwork TCP 6391",
 			why: "Azure's load balancer monitors each machine's health on 6391", lookFor: "an inbound allow for TCP 6391 from service tag AzureLoadBalancer",
 			applies: cl, naWhy: v2na,
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 6391, Source: nsg.Endpoint{Tag: "AzureLoadBalancer", Prefixes: lb}, Destination: instanceEndpoint(s), RequireAll: true}
 			}},
 		{id: "vnet-redis-6380", title: "NSG: VirtualNetwork ↔ VirtualNetwork 6380 (external Redis cache)", target: "VirtualNetwork ↔ VirtualNetwork TCP 6380",
@@ -60,14 +61,14 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 			why:     "Microsoft Entra ID, Microsoft Graph and Key Vault authentication (optional in the reference)",
 			lookFor: "an outbound allow for TCP 443 to service tag AzureActiveDirectory (AzureCloud does not hold all of it)",
 			applies: cl, naWhy: v2na, dep: probes.DepEntra, tag: "AzureActiveDirectory", proto: probes.ProtoTCP,
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: 443, Source: subnetEndpoint(s), Destination: tagEndpoint(s, "AzureActiveDirectory", false), RequireAll: true}
 			}},
 		{id: "outbound-eventhub-5671-5672-443", title: "NSG: outbound 5671, 5672 and 443 to EventHub", target: "VirtualNetwork → EventHub TCP 5671, 5672, 443",
 			why:     "the log-to-eventhub policy and Azure Monitor reach Event Hubs over AMQP (5671, 5672) and HTTPS (optional in the reference; the regional tag is allowed)",
 			lookFor: "outbound allows for TCP 5671, 5672 and 443 to service tag EventHub or the region's EventHub tag",
 			applies: cl, naWhy: v2na, dep: probes.DepEventHub, tag: "EventHub", proto: probes.ProtoTCP,
-			flows: func(s *Snapshot) ([]nsg.Flow, *probes.Result) {
+			flows: func(s *snapshot.Snapshot) ([]nsg.Flow, *probes.Result) {
 				src, dst := subnetEndpoint(s), tagEndpoint(s, "EventHub", true)
 				var out []nsg.Flow
 				for _, port := range []int{5671, 5672, 443} {
@@ -79,20 +80,20 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 			why:      "the instance's machines keep time over NTP (internal infrastructure the reference lists as required)",
 			lookFor:  "an outbound allow for UDP 123 to Internet (the reference names no service tag)",
 			required: true, applies: cl, naWhy: v2na, dep: probes.DepInfra, tag: "Internet", proto: probes.ProtoUDP,
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Outbound", Protocol: "Udp", Port: 123, Source: subnetEndpoint(s), Destination: nsg.Endpoint{Tag: "Internet"}}
 			}},
 		{id: "outbound-diagnostics-12000", title: "NSG: outbound 12000 (diagnostics)", target: "VirtualNetwork → AzureCloud TCP 12000",
 			why:      "the platform's diagnostics (internal infrastructure the reference lists as required; the stv1 table named AzureCloud)",
 			lookFor:  "an outbound allow for TCP 12000 to service tag AzureCloud or Internet",
 			required: true, applies: cl, naWhy: v2na, dep: probes.DepInfra, tag: "AzureCloud", proto: probes.ProtoTCP,
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: 12000, Source: subnetEndpoint(s), Destination: tagEndpoint(s, "AzureCloud", false), RequireAll: true}
 			}},
 		{id: "outbound-connectors-443", title: "NSG: outbound 443 to AzureConnectors", target: "VirtualNetwork → AzureConnectors TCP 443",
 			why: "managed connections (the credential manager) reach the connectors on 443", lookFor: "an outbound allow for TCP 443 to service tag AzureConnectors",
 			applies: cl, naWhy: v2na,
-			build: func(s *Snapshot) nsg.Flow {
+			build: func(s *snapshot.Snapshot) nsg.Flow {
 				return nsg.Flow{Direction: "Outbound", Protocol: "Tcp", Port: 443, Source: subnetEndpoint(s), Destination: tagEndpoint(s, "AzureConnectors", false), RequireAll: true}
 			}},
 	}
@@ -100,7 +101,7 @@ func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 
 // vnetEndpoint is the virtual network as an NSG rule's VirtualNetwork tag
 // sees it: its address space when known, else the subnet.
-func vnetEndpoint(s *Snapshot) nsg.Endpoint {
+func vnetEndpoint(s *snapshot.Snapshot) nsg.Endpoint {
 	if s.Configured != nil && len(s.Configured.VNetPrefixes) > 0 {
 		return nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: ipv4Only(s.Configured.VNetPrefixes)}
 	}
@@ -111,7 +112,7 @@ func vnetEndpoint(s *Snapshot) nsg.Endpoint {
 // 6390 for the Developer SKU (one unit); it is required for every other SKU
 // and when the SKU is unknown (before deployment, or without the
 // instance's read).
-func developerNeedsNoLB(s *Snapshot) (bool, string, string) {
+func developerNeedsNoLB(s *snapshot.Snapshot) (bool, string, string) {
 	if s.APIM != nil && strings.EqualFold(s.APIM.SKU, "Developer") {
 		return false, "not required for the Developer SKU, which runs one unit; required if the instance moves to Premium", ""
 	}
@@ -120,7 +121,7 @@ func developerNeedsNoLB(s *Snapshot) (bool, string, string) {
 
 // multiRegionOnly: Traffic Manager routes only between the regions of a
 // multi-region instance.
-func multiRegionOnly(s *Snapshot) (bool, string, string) {
+func multiRegionOnly(s *snapshot.Snapshot) (bool, string, string) {
 	switch a := s.APIM; {
 	case a == nil:
 		return false, "required only for a multi-region instance; Resource Manager did not show the instance's locations", ""
@@ -134,7 +135,7 @@ func multiRegionOnly(s *Snapshot) (bool, string, string) {
 // network's custom DNS servers; with Azure-provided DNS there is nothing an
 // NSG filters. The servers come from the virtual network's read, else from
 // what the instance reports it uses (NetworkStatus).
-func dnsFlows(s *Snapshot) ([]nsg.Flow, *probes.Result) {
+func dnsFlows(s *snapshot.Snapshot) ([]nsg.Flow, *probes.Result) {
 	servers, from := dnsServers(s)
 	if v := s.Configured; v != nil && v.HaveVNet {
 		if len(servers) == 0 {
@@ -152,7 +153,7 @@ func dnsFlows(s *Snapshot) ([]nsg.Flow, *probes.Result) {
 	if len(custom) == 0 {
 		if from == "the instance's NetworkStatus" && len(s.NetworkStatus) == 0 {
 			why := "the virtual network's DNS servers are unknown"
-			if r := s.Read(ReadVNet); r != nil && !r.OK() {
+			if r := s.Read(snapshot.ReadVNet); r != nil && !r.OK() {
 				why += " (vnet read: " + r.Message + ")"
 			}
 			res := probes.Skipf(probes.ReasonNoData, why,
@@ -175,7 +176,7 @@ func dnsFlows(s *Snapshot) ([]nsg.Flow, *probes.Result) {
 
 // dnsServers are the virtual network's DNS servers (its read), else the
 // ones the instance reports it uses, and where they come from.
-func dnsServers(s *Snapshot) ([]netip.Addr, string) {
+func dnsServers(s *snapshot.Snapshot) ([]netip.Addr, string) {
 	if v := s.Configured; v != nil && v.HaveVNet {
 		return v.VNetDNSServers, "the virtual network's dhcpOptions"
 	}
@@ -191,7 +192,7 @@ func dnsServers(s *Snapshot) ([]netip.Addr, string) {
 }
 
 // dnsNote names the servers the DNS flows go to, for the message.
-func dnsNote(s *Snapshot) (bool, string, string) {
+func dnsNote(s *snapshot.Snapshot) (bool, string, string) {
 	servers, from := dnsServers(s)
 	if len(servers) == 0 {
 		return true, "", ""

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // The bodies of the metadata service and of Resource Manager are untrusted
@@ -98,7 +99,7 @@ func FuzzConfiguredRouteTable(f *testing.F) {
 		if json.Unmarshal(body, &res) != nil {
 			return
 		}
-		rs := append(systemRoutes(&ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
+		rs := append(systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
 		tab := routes.NewTable(rs)
 		routes.ForcedTunnel(tab)
 		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})

@@ -23,6 +23,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -82,7 +83,7 @@ func fuzzSession(t *testing.T, tr policy.Transporter, mode probes.Mode) *armSess
 	o := &Options{Service: "contoso", Mode: mode, Phase: probes.DeployPost, Region: "westeurope"}
 	o.defaults()
 	return &armSession{o: o, cred: fuzzCred{}, clientOp: co, pipeline: pl, endpoint: "https://arm.test", sub: fuzzSub,
-		snap: &Snapshot{Enabled: true, Reads: map[string]*Read{}}, mu: &sync.Mutex{}, changed: func() {}, pending: map[string]time.Time{}}
+		snap: &snapshot.Snapshot{Enabled: true, Reads: map[string]*snapshot.Read{}}, mu: &sync.Mutex{}, changed: func() {}, pending: map[string]time.Time{}}
 }
 
 // judge checks what a read left: known statuses, printable bounded
@@ -91,7 +92,7 @@ func judge(t *testing.T, s *armSession) {
 	t.Helper()
 	for name, r := range s.snap.Reads {
 		switch r.Status {
-		case ReadOK, ReadDenied, ReadRejected, ReadThrottled, ReadNotFound, ReadFailed, ReadTimeout, ReadMalformed, ReadNotTried, ReadUnreachable:
+		case snapshot.ReadOK, snapshot.ReadDenied, snapshot.ReadRejected, snapshot.ReadThrottled, snapshot.ReadNotFound, snapshot.ReadFailed, snapshot.ReadTimeout, snapshot.ReadMalformed, snapshot.ReadNotTried, snapshot.ReadUnreachable:
 		default:
 			t.Fatalf("read %s: status %q", name, r.Status)
 		}
@@ -100,7 +101,7 @@ func judge(t *testing.T, s *armSession) {
 		}
 	}
 	ctx := context.Background()
-	for _, c := range Checks(Static{S: s.snap}, *s.o) {
+	for _, c := range Checks(snapshot.Static{S: s.snap}, *s.o) {
 		if c.Probe != nil {
 			res := c.Probe.Run(ctx)
 			if res.Status == "" {
@@ -215,7 +216,7 @@ func FuzzNetworkStatus(f *testing.F) {
 			t.Fatalf("%d locations kept", len(s.snap.NetworkStatus))
 		}
 		for _, host := range []string{"contoso.blob.core.windows.net", "x.database.windows.net"} {
-			StatusFor(s.snap.NetworkStatus, host, 443, "BlobStorage")
+			snapshot.StatusFor(s.snap.NetworkStatus, host, 443, "BlobStorage")
 		}
 	})
 }
@@ -295,26 +296,26 @@ func TestFuzzHarnessReadsTheFixtures(t *testing.T) {
 	}
 	if s := ok("networkstatus.json", probes.ModeInternal, func(ctx context.Context, s *armSession) {
 		s.readNetworkStatus(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
-	}, ReadNetworkStatus); len(s.snap.NetworkStatus) == 0 {
+	}, snapshot.ReadNetworkStatus); len(s.snap.NetworkStatus) == 0 {
 		t.Error("no NetworkStatus kept")
 	}
 	if s := ok("outbound-dependencies.json", probes.ModeInternal, func(ctx context.Context, s *armSession) {
 		s.readDependencies(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
-	}, ReadDependencies); len(s.snap.Dependencies) == 0 {
+	}, snapshot.ReadDependencies); len(s.snap.Dependencies) == 0 {
 		t.Error("no dependencies kept")
 	}
-	if s := ok("permissions.json", probes.ModeV2Injected, func(ctx context.Context, s *armSession) { s.readPermissions(ctx, fuzzSubnetID) }, ReadPermissions); s.snap.Predeploy == nil || len(s.snap.Predeploy.Permissions) == 0 {
+	if s := ok("permissions.json", probes.ModeV2Injected, func(ctx context.Context, s *armSession) { s.readPermissions(ctx, fuzzSubnetID) }, snapshot.ReadPermissions); s.snap.Predeploy == nil || len(s.snap.Predeploy.Permissions) == 0 {
 		t.Error("no permissions kept")
 	}
-	ok("provider-web.json", probes.ModeV2Injected, func(ctx context.Context, s *armSession) { s.readProvider(ctx, fuzzSub) }, ReadProvider)
-	ok("vm.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readVM(ctx, instanceForFuzz) }, ReadVM)
+	ok("provider-web.json", probes.ModeV2Injected, func(ctx context.Context, s *armSession) { s.readProvider(ctx, fuzzSub) }, snapshot.ReadProvider)
+	ok("vm.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readVM(ctx, instanceForFuzz) }, snapshot.ReadVM)
 	ok("nic.json", probes.ModeInternal, func(ctx context.Context, s *armSession) {
 		s.readNIC(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic1", instanceForFuzz)
-	}, ReadNIC)
-	if s := ok("subnet.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readConfigured(ctx, fuzzSubnetID) }, ReadSubnet); s.snap.Subnet == nil {
+	}, snapshot.ReadNIC)
+	if s := ok("subnet.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readConfigured(ctx, fuzzSubnetID) }, snapshot.ReadSubnet); s.snap.Subnet == nil {
 		t.Error("no subnet kept")
 	}
-	if s := ok("apim.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readAPIM(ctx, instanceForFuzz) }, ReadAPIM); s.snap.APIM == nil {
+	if s := ok("apim.json", probes.ModeInternal, func(ctx context.Context, s *armSession) { s.readAPIM(ctx, instanceForFuzz) }, snapshot.ReadAPIM); s.snap.APIM == nil {
 		t.Error("no instance kept")
 	}
 }
@@ -336,7 +337,7 @@ func TestFuzzHarnessLongRunningRead(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		s.readEffectiveRoutes(ctx)
-		if r := s.snap.Reads[ReadEffectiveRoutes]; !r.OK() || len(s.snap.Routes) == 0 {
+		if r := s.snap.Reads[snapshot.ReadEffectiveRoutes]; !r.OK() || len(s.snap.Routes) == 0 {
 			t.Fatalf("%+v, %d routes", r, len(s.snap.Routes))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -86,7 +87,7 @@ func TestMultiRegionMatchesAdditionalLocation(t *testing.T) {
 // tags of the instance's other locations: they are needed, so a list
 // without them is fetched again.
 func TestNeededTagsHoldTheInstancesRegions(t *testing.T) {
-	s := &Snapshot{APIM: &APIMInfo{Location: "North Europe", AdditionalLocations: []string{"West Europe"}}, JudgedLocation: "West Europe"}
+	s := &snapshot.Snapshot{APIM: &snapshot.APIMInfo{Location: "North Europe", AdditionalLocations: []string{"West Europe"}}, JudgedLocation: "West Europe"}
 	need := neededTags(s)
 	for _, n := range []string{"Storage.northeurope", "Sql.westeurope", "EventHub.northeurope"} {
 		if !slices.Contains(need, n) {

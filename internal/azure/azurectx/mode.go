@@ -3,42 +3,10 @@ package azurectx
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
-
-// ModeOf is the instance's network mode as its resource says it
-// (azure-facts §12.7): the classic tiers (Developer, Premium, …) are
-// internal or external by virtualNetworkType; the v2 tiers (StandardV2,
-// PremiumV2, BasicV2) are injected when Internal (Premium v2 VNet
-// injection, inbound private) and integrated when External (outbound
-// integration, public inbound). An instance in no virtual network (None)
-// has no mode of apimprobe's: why says so.
-func ModeOf(a *APIMInfo) (mode probes.Mode, why string) {
-	if a == nil {
-		return "", "Resource Manager did not show the instance"
-	}
-	v2 := strings.HasSuffix(strings.ToLower(a.SKU), "v2")
-	switch strings.ToLower(a.VNetType) {
-	case "internal":
-		if v2 {
-			return probes.ModeV2Injected, ""
-		}
-		return probes.ModeInternal, ""
-	case "external":
-		if v2 {
-			return probes.ModeV2Integrated, ""
-		}
-		return probes.ModeExternal, ""
-	}
-	return "", fmt.Sprintf("the instance %s is in no virtual network (virtualNetworkType %s, SKU %s)", a.Name, nonEmpty(a.VNetType, "None"), nonEmpty(a.SKU, "unknown"))
-}
-
-// modeWords is how the instance's resource says its mode.
-func modeWords(a *APIMInfo) string {
-	return fmt.Sprintf("virtualNetworkType %s, SKU %s", nonEmpty(a.VNetType, "None"), nonEmpty(a.SKU, "unknown"))
-}
 
 // InstanceMode waits for the instance's resource (or ctx) and returns its
 // mode; "" with why when it is unknown.
@@ -46,25 +14,25 @@ func (d *Discovery) InstanceMode(ctx context.Context) (probes.Mode, string) {
 	if d.opts.Service == "" {
 		return "", "no --service"
 	}
-	if !d.waitRead(ctx, ReadAPIM) {
+	if !d.waitRead(ctx, snapshot.ReadAPIM) {
 		return "", "Resource Manager did not show the instance in time"
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.live.APIM == nil {
 		why := "Resource Manager did not show the instance"
-		if r := d.live.Reads[ReadAPIM]; r != nil && r.Message != "" {
+		if r := d.live.Reads[snapshot.ReadAPIM]; r != nil && r.Message != "" {
 			why += " (" + r.Message + ")"
 		}
 		return "", why
 	}
-	return ModeOf(d.live.APIM)
+	return snapshot.ModeOf(d.live.APIM)
 }
 
 // modeCheck is instance.mode: the instance's mode against the mode the run
 // judges by. A --mode the instance contradicts is a required failure: every
 // DNS and inbound verdict follows from the mode.
-func modeCheck(src SnapshotSource, opts Options) probes.Check {
+func modeCheck(src snapshot.Source, opts Options) probes.Check {
 	c := probes.Check{ID: "instance.mode", Title: "The instance's network mode", Category: "Instance", Required: true,
 		Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceMode},
 		Target: probes.Subject("the instance's virtualNetworkType and SKU"), Source: "learn.microsoft.com/rest/api/apimanagement/api-management-service/get (virtualNetworkType, sku)",
@@ -76,14 +44,14 @@ func modeCheck(src SnapshotSource, opts Options) probes.Check {
 	case opts.Phase == probes.DeployPre:
 		applies, na = false, "before deployment the instance does not exist yet"
 	}
-	return analysisCheck(src, c, applies, na, func(s *Snapshot) probes.Result {
+	return analysisCheck(src, c, applies, na, func(s *snapshot.Snapshot) probes.Result {
 		if s.APIM == nil {
-			if r := unavailable(s, "the instance's virtualNetworkType and SKU", ReadAPIM); r != nil {
+			if r := unavailable(s, "the instance's virtualNetworkType and SKU", snapshot.ReadAPIM); r != nil {
 				return *r
 			}
 			return probes.Skipf(probes.ReasonNoData, "Resource Manager did not show the instance", "Run `az apim show -n NAME -g RG --query '{type: virtualNetworkType, sku: sku.name}'` and pass --mode to match.")
 		}
-		got, why := ModeOf(s.APIM)
+		got, why := snapshot.ModeOf(s.APIM)
 		ev := map[string]any{"virtual_network_type": s.APIM.VNetType, "sku": s.APIM.SKU, "mode": opts.Mode}
 		if got != "" {
 			ev["instance_mode"] = got
@@ -95,12 +63,12 @@ func modeCheck(src SnapshotSource, opts Options) probes.Check {
 				r.Evidence = ev
 				return r
 			}
-			r := probes.Passf(fmt.Sprintf("mode %s, taken from the instance (%s)", got, modeWords(s.APIM)))
+			r := probes.Passf(fmt.Sprintf("mode %s, taken from the instance (%s)", got, snapshot.ModeWords(s.APIM)))
 			r.Evidence = ev
 			return r
 		}
 		if got == opts.Mode {
-			r := probes.Passf(fmt.Sprintf("the instance is %s (%s), as --mode says", got, modeWords(s.APIM)))
+			r := probes.Passf(fmt.Sprintf("the instance is %s (%s), as --mode says", got, snapshot.ModeWords(s.APIM)))
 			r.Evidence = ev
 			return r
 		}
@@ -109,7 +77,7 @@ func modeCheck(src SnapshotSource, opts Options) probes.Check {
 			is = "in no virtual network"
 		}
 		r := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, fmt.Sprintf(
-			"the instance is %s (%s); --mode says %s: the DNS and inbound checks were judged for the wrong mode", is, modeWords(s.APIM), opts.Mode))
+			"the instance is %s (%s); --mode says %s: the DNS and inbound checks were judged for the wrong mode", is, snapshot.ModeWords(s.APIM), opts.Mode))
 		if got != "" {
 			r.Hint = fmt.Sprintf("Run again with --mode %s, or without --mode to take the instance's own.", got)
 		} else {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -22,7 +23,7 @@ func TestModeOf(t *testing.T) {
 		{"Premium", "None", ""},
 		{"BasicV2", "", ""},
 	} {
-		got, why := ModeOf(&APIMInfo{Name: "contoso", SKU: tc.sku, VNetType: tc.vnet})
+		got, why := snapshot.ModeOf(&snapshot.APIMInfo{Name: "contoso", SKU: tc.sku, VNetType: tc.vnet})
 		if got != tc.want || (got == "" && !strings.Contains(why, "no virtual network")) {
 			t.Errorf("%s %s: %q (%s), want %q", tc.sku, tc.vnet, got, why, tc.want)
 		}
@@ -60,7 +61,7 @@ func TestModeCheck(t *testing.T) {
 	if m, _ := d.InstanceMode(context.Background()); m != probes.ModeV2Injected {
 		t.Errorf("PremiumV2 Internal: %q", m)
 	}
-	if s := d.Wait(context.Background()); !s.v2 {
+	if s := d.Wait(context.Background()); !s.V2 {
 		t.Errorf("a v2 instance's snapshot is not judged as v2")
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
-	"github.com/apimprobe/apimprobe/probes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // The instance's own view (azure-facts §4, §11.7): Azure probes every
@@ -22,76 +22,6 @@ import (
 // including the platform's storage accounts and SQL servers that the user
 // never names. Both are read once the instance itself has been read, after
 // deployment only.
-
-// Read names of the instance's own view.
-const (
-	ReadNetworkStatus = "apim-networkstatus"
-	ReadDependencies  = "apim-dependencies"
-)
-
-// StaleAfter is how old a NetworkStatus row may be. Each row is refreshed
-// about every 15 minutes, rows at staggered times (azure-facts §12.8): a row
-// read just before its next refresh is up to 15 minutes old plus scheduling
-// lag. Only a row older than two refreshes has missed one, which means the
-// instance has lost the connectivity to report it.
-const StaleAfter = 30 * time.Minute
-
-// RefreshEvery is how often Azure refreshes each NetworkStatus row.
-const RefreshEvery = 15 * time.Minute
-
-// LocationStatus is NetworkStatus for one location of the instance.
-type LocationStatus struct {
-	Location   string
-	DNSServers []string
-	Rows       []StatusRow
-}
-
-// StatusRow is one connectivityStatus entry, with the host and port its
-// name stands for.
-type StatusRow struct {
-	// Name is as the API wrote it: a host, a URL or host:port/path, or a
-	// logical name (LocalGatewayRedis, Scm) that no probe can match.
-	Name   string
-	Status string // initializing, success, failure
-	Error  string
-	// ResourceType is the API's word (BlobStorage, SQLDatabase, …).
-	ResourceType string
-	// LastUpdated and LastStatusChange are zero when unknown: the answer
-	// gave no date, the zero date, or one without a zone (§12.8).
-	LastUpdated      time.Time
-	LastStatusChange time.Time
-	Optional         bool
-	// Host and Port are what Name stands for; Host is "" for a logical name.
-	Host string
-	Port int
-}
-
-// Stale reports whether the row was last updated more than StaleAfter
-// before now.
-func (r StatusRow) Stale(now time.Time) bool {
-	return !r.LastUpdated.IsZero() && now.Sub(r.LastUpdated) > StaleAfter
-}
-
-// Dependency is one host of the instance's outbound dependency list.
-type Dependency struct {
-	Category string
-	Host     string
-	Ports    []int
-	Region   string
-}
-
-// InstanceView is the instance's own view: NetworkStatus per location and
-// its outbound dependency list. Reads says how each read went.
-type InstanceView struct {
-	Locations    []LocationStatus
-	Dependencies []Dependency
-	// DepsCut says what of the dependency list was left out.
-	DepsCut      DepsCut
-	Status, Deps *Read
-	// Endpoint is Resource Manager's host and port in words, for a read
-	// that got no answer.
-	Endpoint string
-}
 
 // statusWire and depsWire are the recorded shapes (azure-facts §4.2).
 type statusWire []struct {
@@ -155,8 +85,8 @@ const maxRows = 500
 // context like every other read.
 func (s *armSession) readInstanceView(ctx context.Context, in *imds.Instance) {
 	s.afterInstance(ctx,
-		instanceRead{ReadNetworkStatus, s.readNetworkStatus},
-		instanceRead{ReadDependencies, s.readDependencies})
+		instanceRead{snapshot.ReadNetworkStatus, s.readNetworkStatus},
+		instanceRead{snapshot.ReadDependencies, s.readDependencies})
 }
 
 // instanceRead is one read of the instance's own resource tree: its name
@@ -171,7 +101,7 @@ type instanceRead struct {
 func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
 	s.mu.Lock()
 	a := s.snap.APIM
-	apimRead := s.snap.Reads[ReadAPIM]
+	apimRead := s.snap.Reads[snapshot.ReadAPIM]
 	s.mu.Unlock()
 	if a == nil || a.ID == "" {
 		why := "the instance's resource could not be read in time"
@@ -195,19 +125,19 @@ func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
 // instanceReads are the reads of the instance's own resource tree: the
 // action each needs and the path under the instance it asks.
 var instanceReads = map[string]struct{ permission, path string }{
-	ReadNetworkStatus: {"Microsoft.ApiManagement/service/networkstatus/read", "/networkstatus"},
-	ReadDependencies:  {"Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read", "/outboundNetworkDependenciesEndpoints"},
-	ReadBackends:      {"Microsoft.ApiManagement/service/backends/read", "/backends"},
-	ReadAPIs:          {"Microsoft.ApiManagement/service/apis/read", "/apis"},
+	snapshot.ReadNetworkStatus: {"Microsoft.ApiManagement/service/networkstatus/read", "/networkstatus"},
+	snapshot.ReadDependencies:  {"Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read", "/outboundNetworkDependenciesEndpoints"},
+	snapshot.ReadBackends:      {"Microsoft.ApiManagement/service/backends/read", "/backends"},
+	snapshot.ReadAPIs:          {"Microsoft.ApiManagement/service/apis/read", "/apis"},
 }
 
 // newInstanceRead fills the permission and the equivalent az command of a
 // read of the instance's own resource tree.
-func newInstanceRead(name, service, id string) *Read {
+func newInstanceRead(name, service, id string) *snapshot.Read {
 	if id == "" {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/" + nonEmpty(service, "NAME")
 	}
-	r := &Read{Name: name}
+	r := &snapshot.Read{Name: name}
 	if ir, ok := instanceReads[name]; ok {
 		r.Permission = ir.permission
 		r.CLI = "az rest --method get --url " + id + ir.path + "?api-version=" + apimAPIVersion
@@ -216,11 +146,11 @@ func newInstanceRead(name, service, id string) *Read {
 }
 
 func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
-	r := newInstanceRead(ReadNetworkStatus, name, id)
+	r := newInstanceRead(snapshot.ReadNetworkStatus, name, id)
 	start := s.begin(r.Name)
 	var wire statusWire
 	err := s.getJSON(ctx, id+"/networkstatus", apimAPIVersion, &wire)
-	var locs []LocationStatus
+	var locs []snapshot.LocationStatus
 	if err == nil {
 		locs = convertStatus(wire)
 	}
@@ -233,9 +163,9 @@ func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
 }
 
 func (s *armSession) readDependencies(ctx context.Context, id, name string) {
-	r := newInstanceRead(ReadDependencies, name, id)
+	r := newInstanceRead(snapshot.ReadDependencies, name, id)
 	start := s.begin(r.Name)
-	var deps []Dependency
+	var deps []snapshot.Dependency
 	path := id + "/outboundNetworkDependenciesEndpoints"
 	var err error
 	b := newDepsBudget()
@@ -254,11 +184,11 @@ func (s *armSession) readDependencies(ctx context.Context, id, name string) {
 	})
 }
 
-func convertStatus(w statusWire) []LocationStatus {
-	var out []LocationStatus
+func convertStatus(w statusWire) []snapshot.LocationStatus {
+	var out []snapshot.LocationStatus
 	n := 0
 	for _, l := range w {
-		ls := LocationStatus{Location: bounded.Line(l.Location)}
+		ls := snapshot.LocationStatus{Location: bounded.Line(l.Location)}
 		for _, d := range l.NetworkStatus.DNSServers {
 			ls.DNSServers = append(ls.DNSServers, bounded.Line(d))
 		}
@@ -266,7 +196,7 @@ func convertStatus(w statusWire) []LocationStatus {
 			if n++; n > maxRows {
 				break
 			}
-			row := StatusRow{Name: bounded.Line(c.Name), Status: strings.ToLower(bounded.Line(c.Status)), Error: bounded.Line(c.Error),
+			row := snapshot.StatusRow{Name: bounded.Line(c.Name), Status: strings.ToLower(bounded.Line(c.Status)), Error: bounded.Line(c.Error),
 				ResourceType: bounded.Line(c.ResourceType), LastUpdated: c.LastUpdated.Time, LastStatusChange: c.LastStatusChange.Time, Optional: c.IsOptional}
 			row.Host, row.Port = ParseStatusName(row.Name, row.ResourceType)
 			ls.Rows = append(ls.Rows, row)
@@ -276,15 +206,15 @@ func convertStatus(w statusWire) []LocationStatus {
 	return out
 }
 
-func convertDeps(w depsWire, b *depsBudget) []Dependency {
-	var out []Dependency
+func convertDeps(w depsWire, b *depsBudget) []snapshot.Dependency {
+	var out []snapshot.Dependency
 	for _, v := range w.Value {
 		for _, e := range v.Endpoints {
 			host := strings.ToLower(strings.TrimSuffix(bounded.Line(e.DomainName), "."))
 			if !hostName(host) {
 				continue
 			}
-			d := Dependency{Category: bounded.Line(v.Category), Host: host}
+			d := snapshot.Dependency{Category: bounded.Line(v.Category), Host: host}
 			ports := map[int]bool{}
 			for _, det := range e.EndpointDetails {
 				if det.Port > 0 && det.Port < 65536 {
@@ -378,73 +308,18 @@ func defaultPort(resourceType string) int {
 	return 443
 }
 
-// Matches reports whether a row stands for the dependency a check probes:
-// the same host and port, and the same resource type when both name one.
-// A check without a host matches a row of its resource type that names no
-// port it could have probed (route.management-return and the control
-// plane's inbound row).
-func (r StatusRow) Matches(host string, port int, resourceType string) bool {
-	if r.Host == "" {
-		return false
-	}
-	if resourceType != "" && r.ResourceType != "" && !strings.EqualFold(resourceType, r.ResourceType) {
-		return false
-	}
-	if host == "" {
-		return resourceType != "" && strings.EqualFold(resourceType, r.ResourceType)
-	}
-	return strings.EqualFold(strings.TrimSuffix(host, "."), r.Host) && port == r.Port
-}
-
-// StatusFor returns what the instance reports for a dependency, one entry
-// per location whose NetworkStatus has a matching row.
-func StatusFor(locs []LocationStatus, host string, port int, resourceType string) []probes.InstanceStatus {
-	var out []probes.InstanceStatus
-	for _, l := range locs {
-		for _, row := range l.Rows {
-			if row.Matches(host, port, resourceType) {
-				out = append(out, row.Seen(l.Location))
-				break
-			}
-		}
-	}
-	return out
-}
-
-// Seen is the row in probes' typed form, for a check's evidence.
-func (r StatusRow) Seen(location string) probes.InstanceStatus {
-	return probes.InstanceStatus{Location: location, Name: r.Name, ResourceType: r.ResourceType, Status: r.Status, Error: r.Error,
-		LastUpdated: r.LastUpdated, LastStatusChange: r.LastStatusChange, Optional: r.Optional}
-}
-
 // InstanceView blocks until both reads of the instance's own view have
 // finished (or every read has), and returns them; nil when ctx ended first.
-func (d *Discovery) InstanceView(ctx context.Context) *InstanceView {
-	if !d.waitRead(ctx, ReadNetworkStatus) || !d.waitRead(ctx, ReadDependencies) {
+func (d *Discovery) InstanceView(ctx context.Context) *snapshot.InstanceView {
+	if !d.waitRead(ctx, snapshot.ReadNetworkStatus) || !d.waitRead(ctx, snapshot.ReadDependencies) {
 		return nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.live.instanceView()
-}
-
-// instanceView is the snapshot's part of the instance's own view.
-func (s *Snapshot) instanceView() *InstanceView {
-	return &InstanceView{Locations: s.NetworkStatus, Dependencies: s.Dependencies, DepsCut: s.DependenciesCut,
-		Status: s.Reads[ReadNetworkStatus], Deps: s.Reads[ReadDependencies], Endpoint: s.Endpoint}
-}
-
-// InstanceView implements InstanceViewSource for a finished snapshot.
-func (s Static) InstanceView(ctx context.Context) *InstanceView {
-	return s.Snapshot(ctx).instanceView()
-}
-
-// InstanceViewSource yields the instance's own view, waiting for its reads.
-type InstanceViewSource interface {
-	InstanceView(ctx context.Context) *InstanceView
+	return d.live.InstanceView()
 }
 
 var (
-	_ InstanceViewSource = (*Discovery)(nil)
-	_ InstanceViewSource = Static{}
+	_ snapshot.InstanceViewSource = (*Discovery)(nil)
+	_ snapshot.InstanceViewSource = snapshot.Static{}
 )

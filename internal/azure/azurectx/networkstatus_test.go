@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 func TestParseStatusName(t *testing.T) {
@@ -59,7 +61,7 @@ func TestStatusRowsMatchChecks(t *testing.T) {
 		{"a check without host or type matches nothing", "", 0, "", ""},
 		{"a logical name matches nothing", "localgatewayredis", 443, "InternalCache", ""},
 	} {
-		got := StatusFor(locs, c.host, c.port, c.rt)
+		got := snapshot.StatusFor(locs, c.host, c.port, c.rt)
 		switch {
 		case c.status == "" && len(got) != 0:
 			t.Errorf("%s: matched %+v", c.desc, got)
@@ -67,7 +69,7 @@ func TestStatusRowsMatchChecks(t *testing.T) {
 			t.Errorf("%s: got %+v, want one %s row of West Europe", c.desc, got, c.status)
 		}
 	}
-	sql := StatusFor(locs, "apirpsqlxxxxxxxx.database.windows.net", 1433, "SQLDatabase")[0]
+	sql := snapshot.StatusFor(locs, "apirpsqlxxxxxxxx.database.windows.net", 1433, "SQLDatabase")[0]
 	if sql.Error != "Connection timed out" || sql.Optional || sql.LastUpdated.IsZero() || !sql.LastStatusChange.Before(sql.LastUpdated) {
 		t.Errorf("SQL row: %+v", sql)
 	}
@@ -121,7 +123,7 @@ func TestNoInstanceViewBeforeDeployment(t *testing.T) {
 	o.Phase = "pre"
 	d := mustDiscover(t, context.Background(), o)
 	s := d.Wait(context.Background())
-	if s.Read(ReadNetworkStatus) != nil || s.Read(ReadDependencies) != nil {
+	if s.Read(snapshot.ReadNetworkStatus) != nil || s.Read(snapshot.ReadDependencies) != nil {
 		t.Errorf("read the instance's view before deployment: %+v", s.Reads)
 	}
 }

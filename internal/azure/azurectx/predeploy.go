@@ -12,6 +12,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -22,12 +23,6 @@ import (
 // virtual network is in the instance's region and subscription. The checks
 // are subnet.permissions, subnet.provider, subnet.free and subnet.region.
 
-// Read names of the pre-deployment reads (Snapshot.Reads keys).
-const (
-	ReadPermissions = "permissions"
-	ReadProvider    = "provider"
-)
-
 const (
 	authzAPIVersion     = "2022-04-01"
 	providersAPIVersion = "2021-04-01"
@@ -37,42 +32,8 @@ const (
 	docV2Provider    = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-v2-delegation-requirement.md"
 )
 
-// SubnetActions are the actions whoever deploys needs on the subnet.
-var SubnetActions = []string{
-	"Microsoft.Network/virtualNetworks/read",
-	"Microsoft.Network/virtualNetworks/subnets/read",
-	"Microsoft.Network/virtualNetworks/subnets/join/action",
-}
-
-// PredeployView is what the permission and provider reads found.
-type PredeployView struct {
-	// Permissions are the caller's permissions at PermissionsScope (the
-	// subnet), one entry per role it holds there.
-	PermissionsScope string
-	Permissions      []Permission
-	// ProviderSubscription is where Microsoft.Web's registration was read
-	// (the subnet's subscription, which must be the instance's), and
-	// ProviderState its registrationState.
-	ProviderSubscription string
-	ProviderState        string
-}
-
-// Occupants is what already uses a subnet.
-type Occupants struct {
-	// NICs are the network interfaces (names) with an IP configuration in
-	// the subnet; OtherIPConfigs the IP configurations of anything else.
-	NICs           []string
-	OtherIPConfigs []string
-	// ServiceAssociations and NavigationLinks are the linked resource types
-	// of the subnet's service association and resource navigation links:
-	// a service that holds the subnet.
-	ServiceAssociations []string
-	NavigationLinks     []string
-	PrivateEndpoints    int
-}
-
-func occupantsOf(p *armnetwork.SubnetPropertiesFormat) Occupants {
-	var o Occupants
+func occupantsOf(p *armnetwork.SubnetPropertiesFormat) snapshot.Occupants {
+	var o snapshot.Occupants
 	for _, c := range p.IPConfigurations {
 		if c == nil || c.ID == nil {
 			continue
@@ -103,9 +64,9 @@ func occupantsOf(p *armnetwork.SubnetPropertiesFormat) Occupants {
 
 func predeployTitle(name string) string {
 	switch name {
-	case ReadPermissions:
+	case snapshot.ReadPermissions:
 		return "the identity's permissions on the subnet"
-	case ReadProvider:
+	case snapshot.ReadProvider:
 		return "the Microsoft.Web provider's registration"
 	}
 	return name
@@ -151,22 +112,22 @@ func (s *armSession) startPredeploy(ctx context.Context, subnetID string) func()
 	return wg.Wait
 }
 
-func (s *armSession) finishPredeploy(r *Read, f func(v *PredeployView)) {
+func (s *armSession) finishPredeploy(r *snapshot.Read, f func(v *snapshot.PredeployView)) {
 	s.finish(r, func() {
 		if f == nil {
 			return
 		}
 		if s.snap.Predeploy == nil {
-			s.snap.Predeploy = &PredeployView{}
+			s.snap.Predeploy = &snapshot.PredeployView{}
 		}
 		f(s.snap.Predeploy)
 	})
 }
 
 func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
-	r := &Read{Name: ReadPermissions, Permission: "Microsoft.Authorization/permissions/read", CLI: permissionsCLI(subnetID)}
+	r := &snapshot.Read{Name: snapshot.ReadPermissions, Permission: "Microsoft.Authorization/permissions/read", CLI: permissionsCLI(subnetID)}
 	start := s.begin(r.Name)
-	var perms []Permission
+	var perms []snapshot.Permission
 	var err error
 	if rid, perr := azarm.ParseResourceID(subnetID); perr != nil || rid.Parent == nil {
 		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(subnetID))
@@ -174,8 +135,8 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 		path := subnetID + "/providers/Microsoft.Authorization/permissions"
 		for page := 0; page < 10 && path != "" && err == nil; page++ {
 			var list struct {
-				Value    []Permission `json:"value"`
-				NextLink string       `json:"nextLink"`
+				Value    []snapshot.Permission `json:"value"`
+				NextLink string                `json:"nextLink"`
 			}
 			if err = s.getJSON(ctx, path, authzAPIVersion, &list); err == nil {
 				perms = append(perms, list.Value...)
@@ -187,7 +148,7 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 		}
 	}
 	s.settle(ctx, r, start, err)
-	s.finishPredeploy(r, func(v *PredeployView) {
+	s.finishPredeploy(r, func(v *snapshot.PredeployView) {
 		if err == nil {
 			v.PermissionsScope, v.Permissions = subnetID, perms
 		}
@@ -195,7 +156,7 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 }
 
 func (s *armSession) readProvider(ctx context.Context, sub string) {
-	r := &Read{Name: ReadProvider, Permission: "Microsoft.Resources/subscriptions/providers/read", CLI: providerCLI(sub)}
+	r := &snapshot.Read{Name: snapshot.ReadProvider, Permission: "Microsoft.Resources/subscriptions/providers/read", CLI: providerCLI(sub)}
 	start := s.begin(r.Name)
 	var res struct {
 		Namespace         string `json:"namespace"`
@@ -208,7 +169,7 @@ func (s *armSession) readProvider(ctx context.Context, sub string) {
 		err = arm.Malformed("the provider has no registrationState")
 	}
 	s.settle(ctx, r, start, err)
-	s.finishPredeploy(r, func(v *PredeployView) {
+	s.finishPredeploy(r, func(v *snapshot.PredeployView) {
 		if err == nil {
 			v.ProviderSubscription, v.ProviderState = sub, res.RegistrationState
 		}
@@ -239,11 +200,11 @@ func wantDelegation(mode probes.Mode) string {
 
 // predeployChecks builds subnet.permissions, subnet.provider, subnet.free
 // and subnet.region.
-func predeployChecks(src SnapshotSource, opts Options) []probes.Check {
+func predeployChecks(src snapshot.Source, opts Options) []probes.Check {
 	mode := opts.Mode
 	doc := predeploySource(mode)
 	var out []probes.Check
-	add := func(c probes.Check, applies bool, naWhy string, run func(*Snapshot) probes.Result) {
+	add := func(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot) probes.Result) {
 		c.Category = "Subnet"
 		c.Facets = probes.Facets{Area: probes.AreaSubnet, Role: probes.RolePreDeploy}
 		out = append(out, analysisCheck(src, c, applies, naWhy, run))
@@ -255,23 +216,23 @@ func predeployChecks(src SnapshotSource, opts Options) []probes.Check {
 		Target: probes.Subject("the identity's actions on the subnet"), Source: doc,
 		Why: "whoever deploys the instance needs Microsoft.Network/virtualNetworks/read, …/subnets/read and …/subnets/join/action on its subnet, or the deployment is refused"},
 		opts.Phase != probes.DeployPost, "after deployment joining the subnet is the concern of whoever updates the instance, not of a diagnosis (which needs only reads)",
-		func(s *Snapshot) probes.Result { return permissionsResult(s, opts) })
+		func(s *snapshot.Snapshot) probes.Result { return permissionsResult(s, opts) })
 
 	add(probes.Check{ID: "subnet.provider", Title: "Microsoft.Web resource provider registered", Required: true,
 		Target: probes.Subject("resource provider Microsoft.Web in the subnet's subscription"), Source: docV2Provider,
 		Why: "the v2 tiers place the instance in the subnet through Microsoft.Web's delegation, which needs the provider registered in the subscription"},
 		!mode.Classic(), "the classic tiers do not use the Microsoft.Web resource provider",
-		func(s *Snapshot) probes.Result { return providerResult(s, opts) })
+		func(s *snapshot.Snapshot) probes.Result { return providerResult(s, opts) })
 
 	add(probes.Check{ID: "subnet.free", Title: "Subnet free for the instance", Required: true,
 		Target: probes.Subject("what already uses the subnet"), Source: doc,
 		Why: freeWhy(mode)},
-		true, "", func(s *Snapshot) probes.Result { return freeResult(s, opts) })
+		true, "", func(s *snapshot.Snapshot) probes.Result { return freeResult(s, opts) })
 
 	add(probes.Check{ID: "subnet.region", Title: "Virtual network in the instance's region and subscription", Required: true,
 		Target: probes.Subject("the virtual network's region and subscription"), Source: doc,
 		Why: "an instance can only be placed in a virtual network of its own region and subscription"},
-		true, "", func(s *Snapshot) probes.Result { return regionResult(s, opts) })
+		true, "", func(s *snapshot.Snapshot) probes.Result { return regionResult(s, opts) })
 	return out
 }
 
@@ -286,18 +247,18 @@ func freeWhy(mode probes.Mode) string {
 // read's own skip when it was made, else the subnet's (unknown before
 // deployment, or Resource Manager not used), with the az command for this
 // check.
-func predeploySkip(s *Snapshot, lookFor, name, cli, perm string) *probes.Result {
+func predeploySkip(s *snapshot.Snapshot, lookFor, name, cli, perm string) *probes.Result {
 	if r := s.Read(name); r != nil {
 		return unavailable(s, lookFor, name)
 	}
-	if !s.Enabled || s.TokenError != "" || s.Read(ReadSubnet) == nil {
+	if !s.Enabled || s.TokenError != "" || s.Read(snapshot.ReadSubnet) == nil {
 		msg := nonEmpty(s.Why, "Resource Manager was not read")
 		res := probes.Skipf(probes.ReasonNotObservable, msg, fmt.Sprintf("Run `%s` and check %s (or give apimprobe Resource Manager access: Reader and %s).", cli, lookFor, perm))
 		res.Evidence = map[string]any{"arm_read": name, "permission": perm}
-		res.NeedsARM = s.need(msg, perm, cli)
+		res.NeedsARM = s.Need(msg, perm, cli)
 		return &res
 	}
-	if r := unavailable(s, lookFor, ReadSubnet); r != nil {
+	if r := unavailable(s, lookFor, snapshot.ReadSubnet); r != nil {
 		return r
 	}
 	res := probes.Skipf(probes.ReasonNotObservable, "the "+predeployTitle(name)+" read was not made", fmt.Sprintf("Run `%s` and check %s.", cli, lookFor))
@@ -305,7 +266,7 @@ func predeploySkip(s *Snapshot, lookFor, name, cli, perm string) *probes.Result 
 }
 
 // subnetIDFor is the judged subnet's id, as far as it is known.
-func subnetIDFor(s *Snapshot, o Options) string {
+func subnetIDFor(s *snapshot.Snapshot, o Options) string {
 	if s.Subnet != nil {
 		return s.Subnet.ID
 	}
@@ -328,17 +289,17 @@ func whose(cred string) string {
 	return "the identity in use"
 }
 
-func permissionsResult(s *Snapshot, o Options) probes.Result {
+func permissionsResult(s *snapshot.Snapshot, o Options) probes.Result {
 	id := subnetIDFor(s, o)
-	lookFor := "that the deploying identity holds " + strings.Join(SubnetActions, ", ") + " (actions minus notActions of one role)"
-	if s.Predeploy == nil || !s.Read(ReadPermissions).OK() {
-		return *predeploySkip(s, lookFor, ReadPermissions, permissionsCLI(id), "Microsoft.Authorization/permissions/read")
+	lookFor := "that the deploying identity holds " + strings.Join(snapshot.SubnetActions, ", ") + " (actions minus notActions of one role)"
+	if s.Predeploy == nil || !s.Read(snapshot.ReadPermissions).OK() {
+		return *predeploySkip(s, lookFor, snapshot.ReadPermissions, permissionsCLI(id), "Microsoft.Authorization/permissions/read")
 	}
 	v := s.Predeploy
 	who := whose(s.Credential)
 	var missing []string
 	granted := map[string]string{}
-	for _, a := range SubnetActions {
+	for _, a := range snapshot.SubnetActions {
 		if by := GrantedBy(v.Permissions, a); by != "" {
 			granted[a] = by
 		} else {
@@ -348,7 +309,7 @@ func permissionsResult(s *Snapshot, o Options) probes.Result {
 	ev := map[string]any{"scope": v.PermissionsScope, "credential": s.Credential, "granted": granted, "missing": missing, "roles_at_scope": len(v.Permissions)}
 	name := shortID(v.PermissionsScope)
 	if len(missing) == 0 {
-		msg := fmt.Sprintf("%s holds %s on subnet %s", who, strings.Join(SubnetActions, ", "), name)
+		msg := fmt.Sprintf("%s holds %s on subnet %s", who, strings.Join(snapshot.SubnetActions, ", "), name)
 		if s.Credential == CredManagedIdentity {
 			msg += "; these are the VM's permissions, not necessarily those of the person or pipeline that will deploy (run with --arm-credential azure-cli as them to check theirs)"
 		}
@@ -370,11 +331,11 @@ func permissionsResult(s *Snapshot, o Options) probes.Result {
 	return res
 }
 
-func providerResult(s *Snapshot, o Options) probes.Result {
+func providerResult(s *snapshot.Snapshot, o Options) probes.Result {
 	sub := subscriptionOf(subnetIDFor(s, o))
 	lookFor := "that registrationState is Registered"
-	if s.Predeploy == nil || !s.Read(ReadProvider).OK() {
-		return *predeploySkip(s, lookFor, ReadProvider, providerCLI(sub), "Microsoft.Resources/subscriptions/providers/read")
+	if s.Predeploy == nil || !s.Read(snapshot.ReadProvider).OK() {
+		return *predeploySkip(s, lookFor, snapshot.ReadProvider, providerCLI(sub), "Microsoft.Resources/subscriptions/providers/read")
 	}
 	v := s.Predeploy
 	ev := map[string]any{"subscription": v.ProviderSubscription, "registration_state": v.ProviderState}
@@ -398,14 +359,14 @@ func providerResult(s *Snapshot, o Options) probes.Result {
 
 // instanceHere: the instance exists (not before deployment) and lives in
 // the judged subnet, so what it put there is expected.
-func instanceHere(s *Snapshot, o Options) bool {
+func instanceHere(s *snapshot.Snapshot, o Options) bool {
 	return o.Phase != probes.DeployPre && s.APIM != nil && s.Subnet != nil && strings.EqualFold(s.APIM.SubnetID, s.Subnet.ID)
 }
 
-func freeResult(s *Snapshot, o Options) probes.Result {
+func freeResult(s *snapshot.Snapshot, o Options) probes.Result {
 	lookFor := "its delegations, service association links and ipConfigurations"
-	if !s.Read(ReadSubnet).OK() {
-		return *predeploySkip(s, lookFor, ReadSubnet, subnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/subnets/read")
+	if !s.Read(snapshot.ReadSubnet).OK() {
+		return *predeploySkip(s, lookFor, snapshot.ReadSubnet, subnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/subnets/read")
 	}
 	sn := s.Subnet
 	occ := sn.Occupants
@@ -462,7 +423,7 @@ func freeResult(s *Snapshot, o Options) probes.Result {
 	return freeVerdict(s, o, ev, problems, fixes, okMsg)
 }
 
-func freeVerdict(s *Snapshot, o Options, ev map[string]any, problems, fixes []string, okMsg string) probes.Result {
+func freeVerdict(s *snapshot.Snapshot, o Options, ev map[string]any, problems, fixes []string, okMsg string) probes.Result {
 	name := s.Subnet.Name
 	if len(problems) > 0 {
 		res := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, fmt.Sprintf("subnet %s is not free for mode %s: %s", name, o.Mode, strings.Join(problems, "; ")))
@@ -480,14 +441,14 @@ func normRegion(r string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(r), " ", ""))
 }
 
-func regionResult(s *Snapshot, o Options) probes.Result {
+func regionResult(s *snapshot.Snapshot, o Options) probes.Result {
 	lookFor := "that the virtual network's location is the instance's region and its subscription the instance's"
-	if !s.Read(ReadSubnet).OK() {
-		return *predeploySkip(s, lookFor, ReadSubnet, vnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/read")
+	if !s.Read(snapshot.ReadSubnet).OK() {
+		return *predeploySkip(s, lookFor, snapshot.ReadSubnet, vnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/read")
 	}
 	c := s.Configured
 	if c == nil || c.VNetLocation == "" {
-		if r := unavailable(s, lookFor, ReadVNet); r != nil {
+		if r := unavailable(s, lookFor, snapshot.ReadVNet); r != nil {
 			return *r
 		}
 		return probes.Skipf(probes.ReasonNoData, "the virtual network's location is unknown (its read named none)",

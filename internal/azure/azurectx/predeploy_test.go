@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -195,10 +196,10 @@ func TestPredeployWithoutARM(t *testing.T) {
 		{"subnet.free", "az network vnet subnet show"},
 		{"subnet.region", "az network vnet show --ids /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-hub --query location"},
 	} {
-		res := runChecks(t, Static{}, Options{Mode: probes.ModeV2Injected, APIMSubnet: v2Subnet})
+		res := runChecks(t, snapshot.Static{}, Options{Mode: probes.ModeV2Injected, APIMSubnet: v2Subnet})
 		expect(t, res, tc.id, probes.Skip, probes.ReasonNotObservable, tc.cmd)
 	}
-	res := runChecks(t, Static{}, Options{Mode: probes.ModeV2Injected, APIMSubnet: v2Subnet})
+	res := runChecks(t, snapshot.Static{}, Options{Mode: probes.ModeV2Injected, APIMSubnet: v2Subnet})
 	expect(t, res, "subnet.permissions", probes.Skip, probes.ReasonNotObservable, v2Subnet+"/providers/Microsoft.Authorization/permissions")
 
 	// ARM readable but no subnet named before deployment: say which flag.

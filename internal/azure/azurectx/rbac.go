@@ -10,18 +10,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
-
-// Permission is one entry of the Permissions API's answer
-// (GET {scope}/providers/Microsoft.Authorization/permissions): the
-// permissions of one role the caller holds at the scope.
-type Permission struct {
-	Actions        []string `json:"actions"`
-	NotActions     []string `json:"notActions"`
-	DataActions    []string `json:"dataActions"`
-	NotDataActions []string `json:"notDataActions"`
-}
 
 // Granted reports whether the permissions allow a control-plane action, as
 // Azure RBAC evaluates them: an action is allowed when some entry's actions
@@ -29,7 +20,7 @@ type Permission struct {
 // subtraction within one role, not a deny: another role that grants the
 // action still grants it. Matching is case-insensitive and '*' matches any
 // run of characters, slashes included ("*", "*/read", "Microsoft.Network/*").
-func Granted(perms []Permission, action string) bool {
+func Granted(perms []snapshot.Permission, action string) bool {
 	for _, p := range perms {
 		if matchesAny(p.Actions, action) && !matchesAny(p.NotActions, action) {
 			return true
@@ -40,7 +31,7 @@ func Granted(perms []Permission, action string) bool {
 
 // GrantedBy returns the first entry's action pattern that grants the
 // action, "" when none does.
-func GrantedBy(perms []Permission, action string) string {
+func GrantedBy(perms []snapshot.Permission, action string) string {
 	for _, p := range perms {
 		if m := firstMatch(p.Actions, action); m != "" && !matchesAny(p.NotActions, action) {
 			return m
@@ -86,30 +77,6 @@ func actionMatch(pattern, action string) bool {
 	return len(a) >= len(last) && strings.HasSuffix(a, last)
 }
 
-// RoleActions is every Resource Manager action apimprobe uses: the reads of
-// this VM, its network and the instance, the two effective views (which
-// Reader lacks, azure-facts §12.6) and the Permissions API. A custom role
-// proposed in a fix holds all of them, so that granting it once is enough.
-var RoleActions = []string{
-	"Microsoft.Compute/virtualMachines/read",
-	"Microsoft.Network/networkInterfaces/read",
-	// A Uniform scale set's VM and NIC (vmss.go).
-	scaleSetVMPermission,
-	scaleSetNICPermission,
-	"Microsoft.Network/networkInterfaces/effectiveRouteTable/action",
-	"Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action",
-	"Microsoft.Network/virtualNetworks/read",
-	"Microsoft.Network/virtualNetworks/subnets/read",
-	"Microsoft.Network/networkSecurityGroups/read",
-	"Microsoft.Network/routeTables/read",
-	"Microsoft.Network/locations/serviceTags/read",
-	"Microsoft.ApiManagement/service/read",
-	"Microsoft.ApiManagement/service/networkstatus/read",
-	"Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read",
-	"Microsoft.Authorization/permissions/read",
-	"Microsoft.Resources/subscriptions/providers/read",
-}
-
 // maxErrorBody bounds the part of an error answer that is parsed.
 const maxErrorBody = 64 << 10
 
@@ -119,11 +86,11 @@ const maxErrorBody = 64 << 10
 // fixes: the read is rejected, with ARM's code and the fix. A 403 is RBAC:
 // the action missing is the one ARM's message names (a linked resource's
 // for LinkedAuthorizationFailed), else the read's own.
-func denied(r *Read, re *azcore.ResponseError, audience string) {
+func denied(r *snapshot.Read, re *azcore.ResponseError, audience string) {
 	code := bounded.Line(re.ErrorCode)
 	raw := armMessage(re) // parsed whole; only what is taken from it is shown
 	if re.StatusCode == http.StatusUnauthorized {
-		r.Status = ReadRejected
+		r.Status = snapshot.ReadRejected
 		r.Message = fmt.Sprintf("rejected: Resource Manager refused the token (HTTP 401 %s)", nonEmpty(code, "without an error code"))
 		if msg := bounded.Line(raw); msg != "" {
 			r.Message += ": " + msg
@@ -131,7 +98,7 @@ func denied(r *Read, re *azcore.ResponseError, audience string) {
 		r.Fix = tokenFix(code, raw, re, audience)
 		return
 	}
-	r.Status = ReadDenied
+	r.Status = snapshot.ReadDenied
 	action, scope := deniedAction(raw)
 	switch {
 	case strings.EqualFold(code, "LinkedAuthorizationFailed") && action != "":

@@ -1,6 +1,10 @@
 package azurectx
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+)
 
 func TestActionMatching(t *testing.T) {
 	const join = "Microsoft.Network/virtualNetworks/subnets/join/action"
@@ -42,37 +46,37 @@ func TestGranted(t *testing.T) {
 		sread = "Microsoft.Network/virtualNetworks/subnets/read"
 		vread = "Microsoft.Network/virtualNetworks/read"
 	)
-	reader := Permission{Actions: []string{"*/read"}}
+	reader := snapshot.Permission{Actions: []string{"*/read"}}
 	// Contributor: everything but role management.
-	contributor := Permission{Actions: []string{"*"}, NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"}}
+	contributor := snapshot.Permission{Actions: []string{"*"}, NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"}}
 	// A custom role taking the join away from Network Contributor's wildcard.
-	noJoin := Permission{Actions: []string{"Microsoft.Network/*"}, NotActions: []string{"Microsoft.Network/virtualNetworks/subnets/join/action"}}
-	joinOnly := Permission{Actions: []string{join}}
+	noJoin := snapshot.Permission{Actions: []string{"Microsoft.Network/*"}, NotActions: []string{"Microsoft.Network/virtualNetworks/subnets/join/action"}}
+	joinOnly := snapshot.Permission{Actions: []string{join}}
 	for _, tc := range []struct {
 		name   string
-		perms  []Permission
+		perms  []snapshot.Permission
 		action string
 		want   bool
 	}{
 		{"nothing", nil, sread, false},
-		{"exact", []Permission{joinOnly}, join, true},
-		{"exact, other action", []Permission{joinOnly}, sread, false},
-		{"star", []Permission{contributor}, join, true},
-		{"star/read reads", []Permission{reader}, vread, true},
-		{"star/read does not join", []Permission{reader}, join, false},
-		{"namespace wildcard", []Permission{{Actions: []string{"Microsoft.Network/*"}}}, join, true},
-		{"notActions takes it away", []Permission{noJoin}, join, false},
-		{"notActions leaves the rest", []Permission{noJoin}, sread, true},
-		{"notActions of one role do not deny another's grant", []Permission{noJoin, joinOnly}, join, true},
-		{"notActions only match within their entry", []Permission{reader, noJoin}, join, false},
-		{"notActions wildcard", []Permission{{Actions: []string{"*"}, NotActions: []string{"Microsoft.Network/*/action"}}}, join, false},
-		{"dataActions do not grant control-plane actions", []Permission{{DataActions: []string{"*"}}}, join, false},
+		{"exact", []snapshot.Permission{joinOnly}, join, true},
+		{"exact, other action", []snapshot.Permission{joinOnly}, sread, false},
+		{"star", []snapshot.Permission{contributor}, join, true},
+		{"star/read reads", []snapshot.Permission{reader}, vread, true},
+		{"star/read does not join", []snapshot.Permission{reader}, join, false},
+		{"namespace wildcard", []snapshot.Permission{{Actions: []string{"Microsoft.Network/*"}}}, join, true},
+		{"notActions takes it away", []snapshot.Permission{noJoin}, join, false},
+		{"notActions leaves the rest", []snapshot.Permission{noJoin}, sread, true},
+		{"notActions of one role do not deny another's grant", []snapshot.Permission{noJoin, joinOnly}, join, true},
+		{"notActions only match within their entry", []snapshot.Permission{reader, noJoin}, join, false},
+		{"notActions wildcard", []snapshot.Permission{{Actions: []string{"*"}, NotActions: []string{"Microsoft.Network/*/action"}}}, join, false},
+		{"dataActions do not grant control-plane actions", []snapshot.Permission{{DataActions: []string{"*"}}}, join, false},
 	} {
 		if got := Granted(tc.perms, tc.action); got != tc.want {
 			t.Errorf("%s: Granted(%s) = %v, want %v", tc.name, tc.action, got, tc.want)
 		}
 	}
-	if got := GrantedBy([]Permission{reader, joinOnly}, join); got != join {
+	if got := GrantedBy([]snapshot.Permission{reader, joinOnly}, join); got != join {
 		t.Errorf("GrantedBy = %q, want the exact action", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -38,8 +39,8 @@ func TestRejectedTokenIsNotAPermission(t *testing.T) {
 			o := baseOpts(imds.URL, arm)
 			d := mustDiscover(t, context.Background(), o)
 			s := d.Wait(context.Background())
-			vm := s.Read(ReadVM)
-			if vm == nil || vm.Status != ReadRejected || vm.ErrorCode != tc.code || !strings.Contains(vm.Message, tc.code) {
+			vm := s.Read(snapshot.ReadVM)
+			if vm == nil || vm.Status != snapshot.ReadRejected || vm.ErrorCode != tc.code || !strings.Contains(vm.Message, tc.code) {
 				t.Fatalf("vm read: %+v", vm)
 			}
 			res := runChecks(t, d, o)
@@ -73,8 +74,8 @@ func TestLinkedAuthorizationFailedNamesTheAction(t *testing.T) {
 	}})
 	o := baseOpts(imds.URL, arm)
 	d := mustDiscover(t, context.Background(), o)
-	r := d.Wait(context.Background()).Read(ReadEffectiveRoutes)
-	if r == nil || r.Status != ReadDenied || r.Permission != "Microsoft.Network/routeTables/read" ||
+	r := d.Wait(context.Background()).Read(snapshot.ReadEffectiveRoutes)
+	if r == nil || r.Status != snapshot.ReadDenied || r.Permission != "Microsoft.Network/routeTables/read" ||
 		!strings.Contains(r.Message, "lacks Microsoft.Network/routeTables/read on a linked resource") || !strings.Contains(r.Message, "rt-hub") {
 		t.Fatalf("effective routes read: %+v", r)
 	}
@@ -92,16 +93,16 @@ func TestLinkedAuthorizationFailedNamesTheAction(t *testing.T) {
 func TestRoleActionsHoldEveryReadsPermission(t *testing.T) {
 	in := &imds.Instance{ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", Location: "westeurope"}
 	var perms []string
-	for _, n := range []string{ReadVM, ReadNIC, ReadEffectiveRoutes, ReadEffectiveNSGs, ReadSubnet, ReadSubnetNSG, ReadRouteTable, ReadVNet, ReadNICNSG, ReadAPIM, ReadServiceTags} {
+	for _, n := range []string{snapshot.ReadVM, snapshot.ReadNIC, snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs, snapshot.ReadSubnet, snapshot.ReadSubnetNSG, snapshot.ReadRouteTable, snapshot.ReadVNet, snapshot.ReadNICNSG, snapshot.ReadAPIM, snapshot.ReadServiceTags} {
 		perms = append(perms, newRead(n, "rg", "nic", in).Permission)
 	}
-	for _, n := range []string{ReadNetworkStatus, ReadDependencies} {
+	for _, n := range []string{snapshot.ReadNetworkStatus, snapshot.ReadDependencies} {
 		perms = append(perms, newInstanceRead(n, "contoso", "").Permission)
 	}
-	perms = append(perms, "Microsoft.Authorization/permissions/read", "Microsoft.Resources/subscriptions/providers/read")
+	perms = append(perms, "Microsoft.Authorization/permissions/read", "Microsoft.Resources/subscriptions/providers/read", scaleSetVMPermission, scaleSetNICPermission)
 	for _, p := range perms {
-		if p == "" || !slices.Contains(RoleActions, p) {
-			t.Errorf("RoleActions lacks %q", p)
+		if p == "" || !slices.Contains(snapshot.RoleActions, p) {
+			t.Errorf("snapshot.RoleActions lacks %q", p)
 		}
 	}
 }

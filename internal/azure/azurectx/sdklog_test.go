@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 const sdkLogChild = "APIMPROBE_TEST_SDKLOG_CHILD"
@@ -36,7 +37,7 @@ func TestSDKLogChild(t *testing.T) {
 	}
 	arm := newARM(t, map[string]http.HandlerFunc{"GET jumpbox": echo, "GET contoso": echo})
 	s := mustDiscover(t, context.Background(), baseOpts(imds.URL, arm)).Wait(context.Background())
-	if r := s.Read(ReadVM); r == nil || r.OK() {
+	if r := s.Read(snapshot.ReadVM); r == nil || r.OK() {
 		t.Fatalf("vm read %+v", r)
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
 // sizedSnapshot is a snapshot whose subnet read succeeded: the given
 // prefixes, an NSG, the delegation the mode needs, and addresses already
 // taken. Only subnet.config is judged from it.
-func sizedSnapshot(mode probes.Mode, prefixes []string, apim *APIMInfo, taken int) *Snapshot {
-	sn := &SubnetInfo{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet",
+func sizedSnapshot(mode probes.Mode, prefixes []string, apim *snapshot.APIMInfo, taken int) *snapshot.Snapshot {
+	sn := &snapshot.SubnetInfo{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet",
 		Name: "snet", NSGID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg", IPConfigurations: taken}
 	for _, p := range prefixes {
 		sn.Prefixes = append(sn.Prefixes, netip.MustParsePrefix(p))
@@ -25,14 +26,14 @@ func sizedSnapshot(mode probes.Mode, prefixes []string, apim *APIMInfo, taken in
 	case "v2-integrated":
 		sn.Delegations = []string{"Microsoft.Web/serverFarms"}
 	}
-	return &Snapshot{Enabled: true, Credential: CredManagedIdentity,
-		Reads:  map[string]*Read{ReadSubnet: {Name: ReadSubnet, Status: ReadOK}},
+	return &snapshot.Snapshot{Enabled: true, Credential: CredManagedIdentity,
+		Reads:  map[string]*snapshot.Read{snapshot.ReadSubnet: {Name: snapshot.ReadSubnet, Status: snapshot.ReadOK}},
 		Subnet: sn, APIM: apim}
 }
 
-func subnetResult(t *testing.T, s *Snapshot, mode probes.Mode, units int) probes.Result {
+func subnetResult(t *testing.T, s *snapshot.Snapshot, mode probes.Mode, units int) probes.Result {
 	t.Helper()
-	return runChecks(t, Static{s}, Options{Mode: mode, Units: units})["subnet.config"]
+	return runChecks(t, snapshot.Static{S: s}, Options{Mode: mode, Units: units})["subnet.config"]
 }
 
 // TestSubnetSize holds subnet.config to azure-facts §2 and §2.1: a /29 at
@@ -41,13 +42,17 @@ func subnetResult(t *testing.T, s *Snapshot, mode probes.Mode, units int) probes
 // balancer. Each boundary is tested on both sides: exactly enough passes,
 // one address or one prefix bit less fails.
 func TestSubnetSize(t *testing.T) {
-	premium := func(capacity int) *APIMInfo { return &APIMInfo{Name: "contoso", SKU: "Premium", Capacity: capacity} }
-	developer := func(capacity int) *APIMInfo { return &APIMInfo{Name: "contoso", SKU: "Developer", Capacity: capacity} }
+	premium := func(capacity int) *snapshot.APIMInfo {
+		return &snapshot.APIMInfo{Name: "contoso", SKU: "Premium", Capacity: capacity}
+	}
+	developer := func(capacity int) *snapshot.APIMInfo {
+		return &snapshot.APIMInfo{Name: "contoso", SKU: "Developer", Capacity: capacity}
+	}
 	for _, tc := range []struct {
 		name   string
 		mode   probes.Mode
 		prefix string
-		apim   *APIMInfo
+		apim   *snapshot.APIMInfo
 		units  int // --units
 		pass   bool
 		want   string // in the message when it fails
@@ -153,7 +158,7 @@ func TestSubnetSizeTakenAddressesBeforeDeployment(t *testing.T) {
 		t.Fatalf("9 taken, 2 free for 3 needed: %s/%s %s", r.Status, r.Reason, r.Message)
 	}
 	// Once the instance exists its own addresses are among those taken.
-	r = subnetResult(t, sizedSnapshot("internal", []string{"10.0.0.0/28"}, &APIMInfo{Name: "contoso", SKU: "Premium", Capacity: 1}, 11), "internal", 0)
+	r = subnetResult(t, sizedSnapshot("internal", []string{"10.0.0.0/28"}, &snapshot.APIMInfo{Name: "contoso", SKU: "Premium", Capacity: 1}, 11), "internal", 0)
 	if r.Status != probes.Pass {
 		t.Fatalf("deployed instance: %s %s", r.Status, r.Message)
 	}
@@ -163,7 +168,7 @@ func TestSubnetSizeTakenAddressesBeforeDeployment(t *testing.T) {
 // the Storage and Key Vault rules, integration only Key Vault's.
 func TestV2NSGFlowsPerDocument(t *testing.T) {
 	applies := func(mode probes.Mode, id string) bool {
-		for _, c := range Checks(Static{}, Options{Mode: mode}) {
+		for _, c := range Checks(snapshot.Static{}, Options{Mode: mode}) {
 			if c.ID == id {
 				return c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable
 			}
@@ -200,7 +205,7 @@ func TestV2RoutesAndTunnelAdvice(t *testing.T) {
 		mode    probes.Mode
 		storage bool
 	}{{probes.ModeInternal, true}, {probes.ModeExternal, true}, {probes.ModeV2Injected, true}, {probes.ModeV2Integrated, false}} {
-		for _, c := range Checks(Static{}, Options{Mode: tc.mode}) {
+		for _, c := range Checks(snapshot.Static{}, Options{Mode: tc.mode}) {
 			if c.ID == "route.dependency.storage" {
 				if got := c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable; got != tc.storage {
 					t.Errorf("%s: route.dependency.storage applies %v, want %v", tc.mode, got, tc.storage)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // Resource Manager's service tag list (3–4 MB, changed about weekly) is
@@ -84,7 +85,7 @@ func (s *armSession) settleTagCache(ctx context.Context, in *imds.Instance) {
 
 // neededTags: analysisTags and the tags routes name without their
 // prefixes (the analyses expand those from the list).
-func neededTags(snap *Snapshot) []string {
+func neededTags(snap *snapshot.Snapshot) []string {
 	out := append([]string(nil), analysisTags...)
 	for _, r := range snap.Routes {
 		for _, t := range r.ServiceTags {

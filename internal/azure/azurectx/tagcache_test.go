@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -59,10 +60,10 @@ func TestServiceTagsCachedBetweenRuns(t *testing.T) {
 	o := baseOpts(imds.URL, arm)
 	o.CacheDir = filepath.Join(t.TempDir(), "cache")
 
-	run := func() (*Snapshot, map[string]probes.Result) {
+	run := func() (*snapshot.Snapshot, map[string]probes.Result) {
 		d := mustDiscover(t, context.Background(), o)
 		s := d.Wait(context.Background())
-		if r := s.Read(ReadServiceTags); !r.OK() {
+		if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
 			t.Fatalf("service tags read: %+v", r)
 		}
 		return s, runChecks(t, d, o)
@@ -119,9 +120,9 @@ func TestServiceTagsRefetchedForATagTheRoutesName(t *testing.T) {
 	})
 	o := baseOpts(imds.URL, arm)
 	o.CacheDir = filepath.Join(t.TempDir(), "cache")
-	run := func() *Snapshot {
+	run := func() *snapshot.Snapshot {
 		s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-		if r := s.Read(ReadServiceTags); !r.OK() {
+		if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
 			t.Fatalf("service tags read: %+v", r)
 		}
 		return s
@@ -163,7 +164,7 @@ func TestServiceTagsWithoutACacheDirectory(t *testing.T) {
 	o.CacheDir = shared // writable by everyone: not trusted
 	for range 2 {
 		s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-		if r := s.Read(ReadServiceTags); !r.OK() || s.ServiceTags.Source != "arm" {
+		if r := s.Read(snapshot.ReadServiceTags); !r.OK() || s.ServiceTags.Source != "arm" {
 			t.Fatalf("service tags read: %+v, source %q", r, s.ServiceTags.Source)
 		}
 	}

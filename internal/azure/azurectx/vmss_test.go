@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -86,7 +87,7 @@ func TestScaleSetJumpbox(t *testing.T) {
 			d := mustDiscover(t, context.Background(), o)
 			s := d.Wait(context.Background())
 
-			for _, n := range []string{ReadVM, ReadNIC, ReadSubnet} {
+			for _, n := range []string{snapshot.ReadVM, snapshot.ReadNIC, snapshot.ReadSubnet} {
 				if r := s.Read(n); !r.OK() {
 					t.Fatalf("%s read: %+v", n, r)
 				}
@@ -100,20 +101,20 @@ func TestScaleSetJumpbox(t *testing.T) {
 			if s.NICPrivateIP != "10.1.2.6" || !strings.HasSuffix(s.JumpboxSubnetID, "/subnets/snet-apim") {
 				t.Errorf("NIC: %q in %q", s.NICPrivateIP, s.JumpboxSubnetID)
 			}
-			if r := s.Read(ReadNIC); r.Permission != scaleSetNICPermission || !strings.Contains(r.CLI, "az vmss nic show -g rg-apim --vmss-name vmss-jumpbox --instance-id 3 -n vmss-jumpbox-nic") {
+			if r := s.Read(snapshot.ReadNIC); r.Permission != scaleSetNICPermission || !strings.Contains(r.CLI, "az vmss nic show -g rg-apim --vmss-name vmss-jumpbox --instance-id 3 -n vmss-jumpbox-nic") {
 				t.Errorf("NIC read: %q, %q", r.Permission, r.CLI)
 			}
-			if r := s.Read(ReadVM); r.Permission != scaleSetVMPermission || !strings.Contains(r.CLI, "--instance-id 3") {
+			if r := s.Read(snapshot.ReadVM); r.Permission != scaleSetVMPermission || !strings.Contains(r.CLI, "--instance-id 3") {
 				t.Errorf("VM read: %q, %q", r.Permission, r.CLI)
 			}
-			if !slices.Contains(RoleActions, scaleSetVMPermission) || !slices.Contains(RoleActions, scaleSetNICPermission) {
-				t.Errorf("the proposed role lacks the scale set reads: %v", RoleActions)
+			if !slices.Contains(snapshot.RoleActions, scaleSetVMPermission) || !slices.Contains(snapshot.RoleActions, scaleSetNICPermission) {
+				t.Errorf("the proposed role lacks the scale set reads: %v", snapshot.RoleActions)
 			}
 			if effective.Load() != 0 {
 				t.Errorf("%d effective-view POSTs for a scale set NIC", effective.Load())
 			}
-			for _, n := range []string{ReadEffectiveRoutes, ReadEffectiveNSGs} {
-				if r := s.Read(n); r == nil || r.Status != ReadNotTried || !strings.Contains(r.Message, "scale set VM's NIC") {
+			for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
+				if r := s.Read(n); r == nil || r.Status != snapshot.ReadNotTried || !strings.Contains(r.Message, "scale set VM's NIC") {
 					t.Errorf("%s read: %+v", n, r)
 				}
 			}

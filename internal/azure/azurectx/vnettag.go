@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -27,7 +28,7 @@ type vnetTag struct {
 	unknown []string
 }
 
-func vnetTagOf(s *Snapshot) vnetTag {
+func vnetTagOf(s *snapshot.Snapshot) vnetTag {
 	var t vnetTag
 	add := func(ps ...netip.Prefix) {
 		for _, p := range ps {
@@ -155,7 +156,7 @@ func without(ps []netip.Prefix, cut []netip.Prefix) []netip.Prefix {
 // expandGroup gives an NSG read with a plain GET the prefixes the
 // effective view would list for its rules' tags; every is the
 // VirtualNetwork tag to use (its known part, or that and everything).
-func expandGroup(s *Snapshot, g nsg.Group, vnet []netip.Prefix) nsg.Group {
+func expandGroup(s *snapshot.Snapshot, g nsg.Group, vnet []netip.Prefix) nsg.Group {
 	out := g
 	out.Rules = make([]nsg.Rule, len(g.Rules))
 	for i, r := range g.Rules {
@@ -166,7 +167,7 @@ func expandGroup(s *Snapshot, g nsg.Group, vnet []netip.Prefix) nsg.Group {
 	return out
 }
 
-func expandItems(s *Snapshot, items []string, vnet []netip.Prefix) []netip.Prefix {
+func expandItems(s *snapshot.Snapshot, items []string, vnet []netip.Prefix) []netip.Prefix {
 	var out []netip.Prefix
 	for _, it := range items {
 		it = strings.TrimSpace(it)
@@ -191,7 +192,7 @@ func expandItems(s *Snapshot, items []string, vnet []netip.Prefix) []netip.Prefi
 // VirtualNetwork tag's known part, and — when part of it cannot be read —
 // with everything besides (nil otherwise). A verdict the two disagree on
 // depends on what the view cannot see.
-func configuredGroups(s *Snapshot, g *nsg.Group) (lower, upper []nsg.Group, t vnetTag) {
+func configuredGroups(s *snapshot.Snapshot, g *nsg.Group) (lower, upper []nsg.Group, t vnetTag) {
 	t = vnetTagOf(s)
 	if g == nil {
 		return nil, nil, t
@@ -206,8 +207,8 @@ func configuredGroups(s *Snapshot, g *nsg.Group) (lower, upper []nsg.Group, t vn
 // othersAddresses are addresses in the judged subnet that something else
 // than the instance holds: this VM's, when it is in that subnet. A deny
 // aimed at them does not touch the instance.
-func othersAddresses(s *Snapshot) []netip.Prefix {
-	if s.judgesOtherSubnet() {
+func othersAddresses(s *snapshot.Snapshot) []netip.Prefix {
+	if s.JudgesOtherSubnet() {
 		return nil
 	}
 	a, err := netip.ParseAddr(s.NICPrivateIP)
@@ -219,7 +220,7 @@ func othersAddresses(s *Snapshot) []netip.Prefix {
 
 // instanceEndpoint is where inbound traffic for the instance goes: the
 // subnet, less what other resources in it hold.
-func instanceEndpoint(s *Snapshot) nsg.Endpoint {
+func instanceEndpoint(s *snapshot.Snapshot) nsg.Endpoint {
 	ep := subnetEndpoint(s)
 	if cut := othersAddresses(s); len(cut) > 0 && len(ep.Prefixes) > 0 {
 		ep.Prefixes = without(ep.Prefixes, cut)
@@ -229,9 +230,9 @@ func instanceEndpoint(s *Snapshot) nsg.Endpoint {
 
 // undecided is the skip for a flow whose verdict depends on the part of the
 // VirtualNetwork tag the configured view cannot read.
-func undecided(s *Snapshot, lo, hi probes.Result, t vnetTag, lookFor string) probes.Result {
+func undecided(s *snapshot.Snapshot, lo, hi probes.Result, t vnetTag, lookFor string) probes.Result {
 	cli, perm := "az network nic list-effective-nsg -g RG -n NIC", "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action"
-	if r := s.Read(ReadEffectiveNSGs); r != nil {
+	if r := s.Read(snapshot.ReadEffectiveNSGs); r != nil {
 		cli, perm = r.CLI, r.Permission
 	}
 	res := probes.Skipf(probes.ReasonNotObservable,

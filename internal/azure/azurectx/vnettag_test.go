@@ -8,6 +8,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -20,7 +21,7 @@ func addrs(ss ...string) []netip.Addr {
 }
 
 // withConfiguredRule returns s with r first in the configured NSG.
-func withConfiguredRule(s *Snapshot, conf *ConfiguredView, r nsg.Rule) {
+func withConfiguredRule(s *snapshot.Snapshot, conf *snapshot.ConfiguredView, r nsg.Rule) {
 	g := *conf.SubnetNSG
 	g.Rules = append([]nsg.Rule{r}, g.Rules...)
 	conf.SubnetNSG = &g
@@ -32,13 +33,13 @@ func withConfiguredRule(s *Snapshot, conf *ConfiguredView, r nsg.Rule) {
 func TestHubDNSUnderReader(t *testing.T) {
 	s, conf, o := configuredSnapshot(t)
 	conf.VNetDNSServers = addrs("10.0.0.4")
-	conf.Peerings = []Peering{{Name: "spoke-to-hub", State: "Connected", Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
-	res := runChecks(t, Static{s}, o)
+	conf.Peerings = []snapshot.Peering{{Name: "spoke-to-hub", State: "Connected", Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-dns-53", "AllowVnetOutBound", "configured view of subnet snet-apim")
 
 	// A peering not connected carries nothing: the server is outside.
 	conf.Peerings[0].State = "Disconnected"
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.outbound-dns-53", probes.Fail, probes.ReasonNSGRule, "DenyAllOutBound", "10.0.0.4/32")
 }
 
@@ -48,8 +49,8 @@ func TestHubDNSUnderReader(t *testing.T) {
 func TestOnPremisesDNSBehindAGateway(t *testing.T) {
 	s, conf, o := configuredSnapshot(t)
 	conf.VNetDNSServers = addrs("192.168.50.4")
-	conf.Peerings = []Peering{{Name: "spoke-to-hub", State: "Connected", UseRemoteGateways: true, Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
-	res := runChecks(t, Static{s}, o)
+	conf.Peerings = []snapshot.Peering{{Name: "spoke-to-hub", State: "Connected", UseRemoteGateways: true, Remote: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}}
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.outbound-dns-53", probes.Skip, probes.ReasonNotObservable,
 		"the prefixes the remote network's gateway learns", "az network nic list-effective-nsg", "DenyAllOutBound")
 	if ev := res["subnet.nsg.outbound-dns-53"].Evidence; ev["configured_status"] != "fail" || ev["view"] != viewConfigured {
@@ -60,14 +61,14 @@ func TestOnPremisesDNSBehindAGateway(t *testing.T) {
 
 	// Without a gateway the server is simply outside the tag.
 	conf.Peerings[0].UseRemoteGateways = false
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.outbound-dns-53", probes.Fail, probes.ReasonNSGRule, "DenyAllOutBound")
 
 	// A user route's prefix is in the tag (a UDR 0.0.0.0/0 makes it
 	// everything): AllowVnetOutBound then allows the server.
 	conf.UDRs = []routes.Route{{Name: "to-fw", Source: "User", State: "Active", NextHopType: routes.HopVirtualAppliance,
 		Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, NextHopIPs: []string{"10.0.1.4"}}}
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-dns-53", "AllowVnetOutBound")
 }
 
@@ -84,7 +85,7 @@ func TestConfiguredRulesByPrefixesNotNames(t *testing.T) {
 	cloud := nsg.Rule{Name: "securityRules/AllowAzureCloud", Priority: 3000, Direction: "Outbound", Access: "Allow", Protocol: "Tcp",
 		SourcePorts: []string{"*"}, DestinationPorts: []string{"*"}, Sources: []string{"VirtualNetwork"}, Destinations: []string{"AzureCloud"}}
 	withConfiguredRule(s, conf, cloud)
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.outbound-aad-443", probes.Warn, probes.ReasonNSGRule, "DenyInternetOut", "AzureActiveDirectory")
 	// The regional EventHub tag lies inside AzureCloud: allowed on every port.
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-eventhub-5671-5672-443", "5671", "5672", "EventHub.WestEurope")
@@ -95,11 +96,11 @@ func TestConfiguredRulesByPrefixesNotNames(t *testing.T) {
 	aad := cloud
 	aad.Name, aad.Priority, aad.Destinations = "securityRules/AllowAAD", 2900, []string{"AzureActiveDirectory"}
 	withConfiguredRule(s, conf, aad)
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-aad-443", "AllowAAD")
 	for _, id := range []string{"subnet.nsg.outbound-aad-443", "subnet.nsg.outbound-ntp-123"} {
 		var c probes.Check
-		for _, ch := range Checks(Static{s}, o) {
+		for _, ch := range Checks(snapshot.Static{S: s}, o) {
 			if ch.ID == id {
 				c = ch
 			}
@@ -123,12 +124,12 @@ func TestDenyOnAnotherResourceIsNotTheInstance(t *testing.T) {
 	}
 	base := conf.SubnetNSG
 	withConfiguredRule(s, conf, deny("10.1.2.4"))
-	res := runChecks(t, Static{s}, o)
+	res := runChecks(t, snapshot.Static{S: s}, o)
 	expectAllowedUnseen(t, res, "subnet.nsg.inbound-3443", "AllowApimManagement")
 	expectAllowedUnseen(t, res, "subnet.nsg.inbound-6390")
 	conf.SubnetNSG = base
 	withConfiguredRule(s, conf, deny("10.1.2.9"))
-	res = runChecks(t, Static{s}, o)
+	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Fail, probes.ReasonNSGRule, "DenyToHost", "denies part of")
 }
 

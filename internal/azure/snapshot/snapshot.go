@@ -1,6 +1,13 @@
-package azurectx
+// Package snapshot is what was read about this VM's network and the API
+// Management instance, as plain data: the effective view, the configured
+// view, the instance's own word (NetworkStatus, its dependency list, its
+// backends), and every read with how it went — its permission, its az
+// command, and why it was not read when it was not. It imports no client:
+// the reads fill it (azurectx), the judgements read it (azurectx's checks).
+package snapshot
 
 import (
+	"cmp"
 	"maps"
 	"net/netip"
 	"slices"
@@ -72,18 +79,18 @@ type Read struct {
 
 // need is what a skip lacked from Resource Manager: why, the permission
 // and the az command, and whether Resource Manager was used at all.
-func (s *Snapshot) need(why, perm, cli string) *probes.ARMNeed {
-	n := &probes.ARMNeed{Why: why, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.noToken(),
+func (s *Snapshot) Need(why, perm, cli string) *probes.ARMNeed {
+	n := &probes.ARMNeed{Why: why, Permission: perm, Command: cli, Disabled: !s.Enabled || s.TokenError != "", NoToken: s.NoToken(),
 		RoleActions: RoleActions}
-	if r := s.rejected(); r != nil {
-		n.Rejected, n.TokenFix = nonEmpty(r.ErrorCode, "HTTP 401"), r.Fix
+	if r := s.Rejected(); r != nil {
+		n.Rejected, n.TokenFix = cmp.Or(r.ErrorCode, "HTTP 401"), r.Fix
 	}
 	return n
 }
 
 // rejected is the first read whose token Resource Manager refused (401),
 // nil when none was: one refusal explains every read the run could not make.
-func (s *Snapshot) rejected() *Read {
+func (s *Snapshot) Rejected() *Read {
 	for _, name := range slices.Sorted(maps.Keys(s.Reads)) {
 		if r := s.Reads[name]; r != nil && r.Status == ReadRejected {
 			return r
@@ -94,15 +101,15 @@ func (s *Snapshot) rejected() *Read {
 
 // endpoint is Resource Manager's host and port in words, for a read that
 // got no answer.
-func (s *Snapshot) endpoint() string { return nonEmpty(s.Endpoint, "its endpoint") }
+func (s *Snapshot) EndpointWords() string { return cmp.Or(s.Endpoint, "its endpoint") }
 
 // noToken names the credential that gave no token, "" when one was had or
 // none was asked.
-func (s *Snapshot) noToken() string {
+func (s *Snapshot) NoToken() string {
 	if s == nil || s.TokenError == "" {
 		return ""
 	}
-	return nonEmpty(s.Credential, CredManagedIdentity)
+	return cmp.Or(s.Credential, "managed-identity") // azurectx's CredManagedIdentity, the default
 }
 
 // OK reports whether the read succeeded.
@@ -199,9 +206,9 @@ type Snapshot struct {
 	JudgedLocation string
 	// instanceSubnetUnknown: a v2 mode, and neither --apim-subnet nor the
 	// instance named its subnet.
-	instanceSubnetUnknown bool
+	InstanceSubnetUnknown bool
 	// v2: the snapshot was read for a v2 mode.
-	v2 bool
+	V2 bool
 	// Configured is the view from plain GETs of the judged subnet's NSG,
 	// route table and virtual network, and of the NIC's NSG.
 	Configured *ConfiguredView
@@ -261,3 +268,7 @@ func (s *Snapshot) SubnetGroups() []nsg.Group {
 	}
 	return out
 }
+
+// judgesOtherSubnet: a v2 mode, where the judged subnet is the instance's
+// and this VM's effective views do not describe it.
+func (s *Snapshot) JudgesOtherSubnet() bool { return s.V2 || s.InstanceSubnet }
