@@ -39,6 +39,11 @@ func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
 		if !ok {
 			continue
 		}
+		if s.InstanceSubnet {
+			// The effective view's subnet is this VM's; the instance's
+			// is judged by the subnet.nsg.* checks on its configured view.
+			at.Subnet = "this VM's subnet"
+		}
 		r := &o.Result
 		r.Rule = at.Rule(f)
 		r.Hint = at.Fix(f)

@@ -137,6 +137,17 @@ func TestNICNSGFailureIsThisVMs(t *testing.T) {
 		t.Errorf("fix: %q", c)
 	}
 
+	// The instance's subnet is another (a jumpbox in a management
+	// subnet): the effective view's subnet NSG is this VM's subnet's.
+	other := *s
+	other.InstanceSubnet = true
+	outs = []probes.Outcome{silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS)}
+	annotateNICNSG(outs, &other)
+	if r := outs[0].Result; r.Status != probes.Warn || !strings.Contains(r.Message, "; this VM's subnet's NSG nsg-apim allows it by rule AllowKeyVaultRegional") ||
+		!strings.Contains(r.Hint, "this VM's subnet's NSGs already allow it") {
+		t.Errorf("another subnet judged: %s %q | %q", r.Status, r.Message, r.Hint)
+	}
+
 	// Without the effective view (a Reader), nothing is said of the NIC.
 	s = nicNSGSnapshot(t, "effective-nsgs-nic-deny.json", true)
 	outs = []probes.Outcome{silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS)}

@@ -25,6 +25,9 @@ type AtNIC struct {
 	// allows the flow ("nsg-apim allows it by rule …"); empty when no NSG
 	// is associated with the subnet.
 	SubnetAllows []string
+	// Subnet names that subnet in messages: "the subnet" unless set (the
+	// caller says "this VM's subnet" when the instance's is another).
+	Subnet string
 }
 
 // DeniedAtNIC says whether the NSG on this VM's NIC alone denies f, an
@@ -86,9 +89,16 @@ func (a AtNIC) Words(f Flow) string {
 		what = fmt.Sprintf("rule %s of NSG %s on this VM's NIC denies %s", d, a.NIC.Name(), f)
 	}
 	if len(a.SubnetAllows) == 0 {
-		return what + "; no NSG is associated with the subnet"
+		return what + "; no NSG is associated with " + a.subnet()
 	}
-	return what + "; the subnet's NSG " + strings.Join(a.SubnetAllows, ", and NSG ")
+	return what + "; " + a.subnet() + "'s NSG " + strings.Join(a.SubnetAllows, ", and NSG ")
+}
+
+func (a AtNIC) subnet() string {
+	if a.Subnet == "" {
+		return "the subnet"
+	}
+	return a.Subnet
 }
 
 // Fix is the change that lets this VM test the flow: an allow rule in
@@ -98,6 +108,6 @@ func (a AtNIC) Fix(f Flow) string {
 	if d := a.Verdict.Decisive; d != nil && d.Priority < 65000 {
 		prio = fmt.Sprintf("a priority number below %d", d.Priority)
 	}
-	return fmt.Sprintf("Add to NSG %s, on this VM's NIC, %s (or run apimprobe from a VM whose NIC has no such rule), then run again: the subnet's NSGs already allow it, and API Management's machines are not behind this VM's NIC.",
-		a.NIC.Name(), ruleToAdd(f, prio))
+	return fmt.Sprintf("Add to NSG %s, on this VM's NIC, %s (or run apimprobe from a VM whose NIC has no such rule), then run again: %s's NSGs already allow it, and API Management's machines are not behind this VM's NIC.",
+		a.NIC.Name(), ruleToAdd(f, prio), a.subnet())
 }
