@@ -121,18 +121,72 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	ctx, cancel := context.WithTimeoutCause(parent, cfg.Deadline, probes.ErrRunDeadline)
 	defer cancel()
 
+	cfg, disc, modeSource, err := discover(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	known := disc.Context()
+	f := &facts{mode: cfg.Mode, disc: disc, phase: cfg.Phase}
+	set, err := resolverSet(cfg, f)
+	if err != nil {
+		return nil, err
+	}
+	instRun := &instanceRun{}
+	w := world{
+		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
+		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
+		instance: disc, runCtx: ctx, instRun: instRun, egress: newEgressSeen(),
+		backends: disc, discovered: newDiscovered(), connectivity: disc, iprobe: &instanceProbes{},
+	}
+	checks, phaseSource, warm, err := w.plan(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	defer warm()
+	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(w.phase)).Msg("running")
+
+	outs, interrupted := probeAll(parent, ctx, &w, checks, started, disc.Pending)
+	var snap *snapshot.Snapshot
+	if !interrupted {
+		snap = readInstance(ctx, outs, disc)
+	}
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
+		StartedAt: started.UTC().Truncate(time.Millisecond),
+	}
+	rep.Context = reportContext(cfg, disc.Context(), set, w.phase, phaseSource)
+	rep.Context.Sources["mode"] = modeSource
+	rep.Context.Command = cfg.Command
+	rep.FromOutcomes(outs)
+	rep.DurationMS = time.Since(started).Milliseconds()
+	if interrupted {
+		rep.MarkInterrupted()
+		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
+		rep.Clean()
+		return rep, nil
+	}
+	judge(rep, cfg, outs, snap, instRun)
+	return rep, nil
+}
+
+// discover starts the discovery (the metadata service, Resource Manager)
+// and settles what the run needs before its plan: the mode (without --mode
+// the instance's own, within one check's limit) and the cloud (without
+// --cloud the one the metadata service names). modeSource says where the
+// mode came from.
+func discover(ctx context.Context, cfg Config) (_ Config, disc *azurectx.Discovery, modeSource string, err error) {
 	// IMDS answers (or not) within its own second; Resource Manager reads go
 	// on while the checks run, until the run's deadline.
 	cfg.Azure.RunDeadline = cfg.Deadline
 	cfg.Azure.ConnectTimeout = cfg.Timeout
 	cfg.Azure.Cloud = cfg.Cloud
-	disc, err := azurectx.Discover(ctx, cfg.Azure)
+	disc, err = azurectx.Discover(ctx, cfg.Azure)
 	if err != nil {
-		return nil, err
+		return cfg, nil, "", err
 	}
 	// Without --mode the mode is the instance's: the check list depends on
 	// it, so it is settled (within one check's limit) before the plan.
-	modeSource := azurectx.SourceFlag
+	modeSource = azurectx.SourceFlag
 	if cfg.Mode == "" {
 		cfg.Azure.ModeAuto = true
 		mctx, mcancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -154,48 +208,49 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	if msg := known.IMDSError; msg != "" {
 		cfg.Log.Info().Str("imds", msg).Msg("no Instance Metadata Service: not on an Azure VM, or it is blocked")
 	}
-	f := &facts{mode: cfg.Mode, disc: disc, phase: cfg.Phase}
-	set, err := resolverSet(cfg, f)
-	if err != nil {
-		return nil, err
-	}
+	return cfg, disc, modeSource, nil
+}
 
-	instRun := &instanceRun{}
-	w := world{
-		cfg: cfg, region: known.Region, subnet: known.Subnet, set: set, expect: f,
-		snapshots: disc, tagPrefixes: disc.TagPrefixes, vmPublicIP: known.VMPublicIP,
-		instance: disc, runCtx: ctx, instRun: instRun, egress: newEgressSeen(),
-		backends: disc, discovered: newDiscovered(), connectivity: disc, iprobe: &instanceProbes{},
-	}
+// plan asks for every name the run may probe, decides the phase and
+// returns the checks to run in it. warm waits for the names asked ahead.
+func (w *world) plan(ctx context.Context, f *facts) (checks []probes.Check, phaseSource string, warm func(), err error) {
 	// Ask for every name the run may probe (the post-deployment plan is the
 	// widest) before deciding the phase, so that a silent resolver costs one
 	// timeout for the phase decision and the probes together.
 	w.phase = probes.DeployPost
 	widest, err := w.checks()
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
-	warm := prefetch(ctx, set, widest, cfg.Timeout, cfg.Concurrency)
-	defer warm()
-
-	phase, phaseSource := decidePhase(ctx, cfg, set)
+	warm = prefetch(ctx, w.set, widest, w.cfg.Timeout, w.cfg.Concurrency)
+	phase, phaseSource := decidePhase(ctx, w.cfg, w.set)
 	f.setPhase(phase)
 	w.phase = phase
 	// --phase post: the list built for the prefetch is the run's, built
 	// with the same phase and facts (a second build was 600 KB and 2% of
 	// a wire-only run's CPU). Another phase, or one decided by DNS, is
 	// built anew.
-	checks := widest
-	if cfg.Phase != probes.DeployPost {
+	checks = widest
+	if w.cfg.Phase != probes.DeployPost {
 		if checks, err = w.checks(); err != nil {
-			return nil, err
+			warm()
+			return nil, "", nil, err
 		}
 	}
-	cfg.Log.Info().Int("checks", len(checks)).Str("phase", string(phase)).Msg("running")
+	return checks, phaseSource, warm, nil
+}
 
-	stopProgress := showProgress(cfg.Progress, disc.Pending, progressEvery, progressAfter)
+// probeAll runs the checks until the run's deadline, saying on
+// cfg.Progress which Resource Manager reads (pending) it waits for. When the caller
+// cancels the run (parent), it keeps only the outcomes the interruption
+// did not touch; otherwise the instance's discovered backends are added
+// and the instance's own probes set beside this VM's results.
+func probeAll(parent, ctx context.Context, w *world, checks []probes.Check, started time.Time, pending func() []azurectx.PendingRead) (outs []probes.Outcome, interrupted bool) {
+	cfg := w.cfg
+	stopProgress := showProgress(cfg.Progress, pending, progressEvery, progressAfter)
+	defer stopProgress()
 	var cut cutChecks
-	outs := probes.Run(ctx, checks, probes.RunOptions{
+	outs = probes.Run(ctx, checks, probes.RunOptions{
 		Timeout: cfg.Timeout, Deadline: time.Until(started.Add(cfg.Deadline)), Concurrency: cfg.Concurrency,
 		OnDone: func(o probes.Outcome) {
 			if parent.Err() != nil {
@@ -205,47 +260,35 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 				Str("reason", string(o.Result.Reason)).Dur("took", o.Result.Duration).Msg("check done")
 		},
 	})
-	interrupted := parent.Err() != nil
-	if !interrupted {
-		// The instance's backends that backend.discovered probed are
-		// checks of their own.
-		outs = append(outs, w.discovered.outcomes()...)
-		annotateInstanceProbe(outs, w.iprobe)
+	if parent.Err() != nil {
+		return finishedBefore(outs, &cut), true
 	}
-	if interrupted {
-		outs = finishedBefore(outs, &cut)
-	}
+	// The instance's backends that backend.discovered probed are checks of
+	// their own.
+	outs = append(outs, w.discovered.outcomes()...)
+	annotateInstanceProbe(outs, w.iprobe)
+	return outs, false
+}
 
-	stopProgress()
-	var snap *snapshot.Snapshot
-	if !interrupted {
-		// The instance's side of every check that matches its NetworkStatus;
-		// its reads finished while the checks ran.
-		vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
-		annotateInstance(outs, disc.InstanceView(vctx))
-		vcancel()
-		// The analyses have waited for Resource Manager already: take what
-		// it told without waiting again.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
-		snap = disc.Wait(sctx)
-		scancel()
-		annotateNICNSG(outs, snap)
-	}
-	rep := &report.Report{
-		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
-		StartedAt: started.UTC().Truncate(time.Millisecond),
-	}
-	rep.Context = reportContext(cfg, disc.Context(), set, phase, phaseSource)
-	rep.Context.Sources["mode"] = modeSource
-	rep.Context.Command = cfg.Command
-	rep.FromOutcomes(outs)
-	rep.DurationMS = time.Since(started).Milliseconds()
-	if interrupted {
-		rep.MarkInterrupted()
-		cfg.Log.Info().Err(context.Cause(parent)).Int("finished", len(rep.Checks)).Msg("interrupted")
-		rep.Clean()
-		return rep, nil
-	}
+// readInstance sets the instance's side beside every check that matches
+// its NetworkStatus, and this VM's NIC NSG beside the flows it decides;
+// the reads finished while the checks ran, so it waits no longer.
+func readInstance(ctx context.Context, outs []probes.Outcome, disc *azurectx.Discovery) *snapshot.Snapshot {
+	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
+	annotateInstance(outs, disc.InstanceView(vctx))
+	vcancel()
+	// The analyses have waited for Resource Manager already: take what it
+	// told without waiting again.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Millisecond)
+	snap := disc.Wait(sctx)
+	scancel()
+	annotateNICNSG(outs, snap)
+	return snap
+}
+
+// judge completes a run's report that was not interrupted: the headline,
+// the instance, the findings, and what changed since the --state file.
+func judge(rep *report.Report, cfg Config, outs []probes.Outcome, snap *snapshot.Snapshot, instRun *instanceRun) {
 	rep.Summary.Headline = Headline(outs)
 	rep.Context.Instance = instanceOf(snap)
 	// The instance's intercepted hosts go to the diagnosis one by one, when
@@ -260,7 +303,6 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		cfg.State.Apply(rep)
 	}
 	rep.Clean()
-	return rep, nil
 }
 
 // instanceOf is the instance as Resource Manager showed it, or nil.
