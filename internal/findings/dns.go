@@ -23,20 +23,49 @@ func dnsFailure(r probes.Result) bool {
 // SERVFAIL for names Azure DNS resolves does not forward to Azure DNS. One
 // name failing at one server is left to its own check.
 func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
-	type group struct {
-		server          string
-		azure           bool
-		silent, noFwd   []probes.Outcome
-		confirmed       map[string]bool // noFwd names Azure DNS was seen to resolve
-		azureAnswersAll bool
-		azureServer     string
-		rcodes          map[probes.Reason]int
+	groups, servers := byServer(in, claimed)
+	var out []report.Finding
+	if f, ok := noServerAnswers(in, servers, func(s string) []probes.Outcome { return groups[s].silent }); ok {
+		out = append(out, f)
+		// Per-server findings only where a sibling answers: here none does.
+		for _, s := range servers {
+			groups[s].silent = nil
+		}
 	}
-	groups := map[string]*group{}
-	get := func(l probes.Lookup) *group {
+	for _, s := range servers {
+		g := groups[s]
+		if len(g.silent) >= minSameServer {
+			out = append(out, silentServer(in, g))
+		}
+		// Azure DNS must be seen resolving several of the names; the others
+		// failed the same way at the same server.
+		if len(g.noFwd) >= minSameServer && len(g.confirmed) >= minSameServer && !g.azure {
+			out = append(out, noForwarding(in, claimed, g))
+		}
+	}
+	return out
+}
+
+// serverGroup is what one name server did to the failed checks' names.
+type serverGroup struct {
+	server          string
+	azure           bool
+	silent, noFwd   []probes.Outcome
+	confirmed       map[string]bool // noFwd names Azure DNS was seen to resolve
+	azureAnswersAll bool
+	azureServer     string
+	rcodes          map[probes.Reason]int
+}
+
+// byServer groups the unclaimed DNS failures by the server that timed out
+// (silent) or said NXDOMAIN, SERVFAIL or no answer where Azure DNS did not
+// (noFwd); servers are the groups' keys, sorted.
+func byServer(in *Input, claimed map[string]bool) (map[string]*serverGroup, []string) {
+	groups := map[string]*serverGroup{}
+	get := func(l probes.Lookup) *serverGroup {
 		g := groups[l.Server]
 		if g == nil {
-			g = &group{server: l.Server, azure: l.Azure, azureAnswersAll: true, rcodes: map[probes.Reason]int{}, confirmed: map[string]bool{}}
+			g = &serverGroup{server: l.Server, azure: l.Azure, azureAnswersAll: true, rcodes: map[probes.Reason]int{}, confirmed: map[string]bool{}}
 			groups[l.Server] = g
 		}
 		return g
@@ -81,78 +110,72 @@ func resolverRule(in *Input, claimed map[string]bool) []report.Finding {
 		servers = append(servers, s)
 	}
 	sort.Strings(servers)
+	return groups, servers
+}
 
-	var out []report.Finding
-	if f, ok := noServerAnswers(in, servers, func(s string) []probes.Outcome { return groups[s].silent }); ok {
-		out = append(out, f)
-		// Per-server findings only where a sibling answers: here none does.
-		for _, s := range servers {
-			groups[s].silent = nil
+// silentServer is the finding for a server that answers none of the
+// names: Azure DNS itself (this VM's path drops DNS to it), or the VNet's.
+func silentServer(in *Input, g *serverGroup) report.Finding {
+	addr := hostOnly(g.server)
+	azureDNS := hostOnly(or(g.azureServer, "168.63.129.16"))
+	names := namesOf(g.silent)
+	f := report.Finding{
+		ID: IDResolverSilent, Severity: severityOf(g.silent),
+		Checks:   ids(g.silent),
+		Evidence: map[string]any{"resolver": g.server, "names": capList(names, 10), "names_failing": len(names)},
+	}
+	if g.azure {
+		f.Title = "Azure DNS " + addr + " does not answer"
+		f.Cause = fmt.Sprintf("Azure DNS (%s) answers none of the %s asked: something on this VM or its path drops DNS to it.", addr, plural(len(names), "name", "names"))
+		f.Fix = report.Fix{Summary: "Allow UDP and TCP 53 to " + addr + " in the VM's own firewall and any appliance the route table sends it to; NSGs do not filter Azure DNS."}
+		return f
+	}
+	f.Title = "DNS server " + addr + " does not answer"
+	tail := ""
+	if g.azureAnswersAll {
+		tail = fmt.Sprintf(", while Azure DNS (%s) answers them", azureDNS)
+		f.Evidence["azure_dns_answers"] = true
+	}
+	f.Cause = fmt.Sprintf("The VNet's DNS server %s answers none of the %s asked (every query times out)%s: every dependency whose name it must resolve fails.",
+		addr, plural(len(names), "name", "names"), tail)
+	rg, vnet := vnetOf(in)
+	f.Fix = report.Fix{
+		Summary: "Make " + addr + " answer queries from the subnet (the server runs, and no NSG, route or firewall drops UDP and TCP 53 to it), or set the VNet's DNS servers to ones that answer.",
+		Commands: []string{
+			fmt.Sprintf("az network vnet show --resource-group %s --name %s --query dhcpOptions.dnsServers", rg, vnet),
+			fmt.Sprintf("az network vnet update --resource-group %s --name %s --dns-servers <dns-server-that-answers>", rg, vnet),
+		},
+	}
+	return f
+}
+
+// noForwarding is the finding for a VNet server that refuses names Azure
+// DNS resolves: it does not forward to Azure DNS.
+func noForwarding(in *Input, claimed map[string]bool, g *serverGroup) report.Finding {
+	addr := hostOnly(g.server)
+	azureDNS := hostOnly(or(g.azureServer, "168.63.129.16"))
+	names := namesOf(g.noFwd)
+	var said []string
+	for _, r := range []probes.Reason{probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer} {
+		if g.rcodes[r] > 0 {
+			said = append(said, strings.ToUpper(strings.ReplaceAll(string(r), "-", " ")))
 		}
 	}
-	for _, s := range servers {
-		g := groups[s]
-		addr := hostOnly(g.server)
-		azureDNS := hostOnly(or(g.azureServer, "168.63.129.16"))
-		if len(g.silent) >= minSameServer {
-			names := namesOf(g.silent)
-			f := report.Finding{
-				ID: IDResolverSilent, Severity: severityOf(g.silent),
-				Checks:   ids(g.silent),
-				Evidence: map[string]any{"resolver": g.server, "names": capList(names, 10), "names_failing": len(names)},
-			}
-			if g.azure {
-				f.Title = "Azure DNS " + addr + " does not answer"
-				f.Cause = fmt.Sprintf("Azure DNS (%s) answers none of the %s asked: something on this VM or its path drops DNS to it.", addr, plural(len(names), "name", "names"))
-				f.Fix = report.Fix{Summary: "Allow UDP and TCP 53 to " + addr + " in the VM's own firewall and any appliance the route table sends it to; NSGs do not filter Azure DNS."}
-			} else {
-				f.Title = "DNS server " + addr + " does not answer"
-				tail := ""
-				if g.azureAnswersAll {
-					tail = fmt.Sprintf(", while Azure DNS (%s) answers them", azureDNS)
-					f.Evidence["azure_dns_answers"] = true
-				}
-				f.Cause = fmt.Sprintf("The VNet's DNS server %s answers none of the %s asked (every query times out)%s: every dependency whose name it must resolve fails.",
-					addr, plural(len(names), "name", "names"), tail)
-				rg, vnet := vnetOf(in)
-				f.Fix = report.Fix{
-					Summary: "Make " + addr + " answer queries from the subnet (the server runs, and no NSG, route or firewall drops UDP and TCP 53 to it), or set the VNet's DNS servers to ones that answer.",
-					Commands: []string{
-						fmt.Sprintf("az network vnet show --resource-group %s --name %s --query dhcpOptions.dnsServers", rg, vnet),
-						fmt.Sprintf("az network vnet update --resource-group %s --name %s --dns-servers <dns-server-that-answers>", rg, vnet),
-					},
-				}
-			}
-			out = append(out, f)
-		}
-		// Azure DNS must be seen resolving several of the names; the others
-		// failed the same way at the same server.
-		if len(g.noFwd) >= minSameServer && len(g.confirmed) >= minSameServer && !g.azure {
-			names := namesOf(g.noFwd)
-			var said []string
-			for _, r := range []probes.Reason{probes.ReasonNXDomain, probes.ReasonServFail, probes.ReasonNoAnswer} {
-				if g.rcodes[r] > 0 {
-					said = append(said, strings.ToUpper(strings.ReplaceAll(string(r), "-", " ")))
-				}
-			}
-			resolved := fmt.Sprintf(" that Azure DNS (%s) resolves", azureDNS)
-			if len(g.confirmed) < len(names) {
-				resolved = fmt.Sprintf(", %d of which Azure DNS (%s) resolves (it had not answered the others within their checks' limits)", len(g.confirmed), azureDNS)
-			}
-			out = append(out, report.Finding{
-				ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
-				Title: "DNS server " + addr + " does not forward to Azure DNS",
-				Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s%s: it does not forward the names it does not host to Azure DNS.",
-					addr, strings.Join(said, " or "), plural(len(names), "name", "names"), resolved),
-				Checks: ids(append(g.noFwd, nxdomainAt(in, claimed, g.server)...)),
-				Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
-					"azure_dns_resolved": len(g.confirmed)},
-				Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
-					" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
-			})
-		}
+	resolved := fmt.Sprintf(" that Azure DNS (%s) resolves", azureDNS)
+	if len(g.confirmed) < len(names) {
+		resolved = fmt.Sprintf(", %d of which Azure DNS (%s) resolves (it had not answered the others within their checks' limits)", len(g.confirmed), azureDNS)
 	}
-	return out
+	return report.Finding{
+		ID: IDResolverNoFwd, Severity: severityOf(g.noFwd),
+		Title: "DNS server " + addr + " does not forward to Azure DNS",
+		Cause: fmt.Sprintf("The VNet's DNS server %s answers %s for %s%s: it does not forward the names it does not host to Azure DNS.",
+			addr, strings.Join(said, " or "), plural(len(names), "name", "names"), resolved),
+		Checks: ids(append(g.noFwd, nxdomainAt(in, claimed, g.server)...)),
+		Evidence: map[string]any{"resolver": g.server, "azure_dns": azureDNS, "names": capList(names, 10), "names_failing": len(names),
+			"azure_dns_resolved": len(g.confirmed)},
+		Fix: report.Fix{Summary: "On " + addr + ", forward what it does not host to Azure DNS " + azureDNS +
+			" (a forwarder for everything, or conditional forwarders for azure-api.net, core.windows.net, database.windows.net, vault.azure.net and the other Azure zones); Azure DNS answers only from inside Azure."},
+	}
 }
 
 // nxdomainAt are the zone checks that saw server answer NXDOMAIN for a name
