@@ -105,12 +105,52 @@ func noNetworkRule(in *Input, claimed map[string]bool) []report.Finding {
 // over UDP beside TCP), something drops the one protocol. Either way the
 // evidence says what still works (the names resolved, the other protocol).
 func connectionsDroppedRule(in *Input, claimed map[string]bool) []report.Finding {
-	type proto struct {
-		hit  []probes.Outcome
-		tags []string
-		got  bool // one of them got an answer
+	protos, dropped, through := droppedProtocols(in, claimed)
+	if len(dropped) == 0 {
+		return nil
 	}
-	protos := map[probes.Protocol]*proto{}
+	d := drops{protocols: dropped, through: through}
+	for _, name := range dropped {
+		d.hit = append(d.hit, protos[name].hit...)
+		d.tags = append(d.tags, protos[name].tags...)
+	}
+	// What else fails for the same reason: the egress echo, the instance's
+	// own dependencies probed from here.
+	for _, o := range in.Outcomes {
+		c := o.Check
+		if claimed[c.ID] || !bad(o.Result) || !silentDrop(o.Result) || outbound(o) {
+			continue
+		}
+		if (c.Role == probes.RoleEgressEcho || c.Role == probes.RoleInstanceDeps) && (slices0(dropped, c.Protocol) || c.Protocol == probes.ProtoNone) {
+			d.hit = append(d.hit, o)
+		}
+	}
+	d.tags = uniq(d.tags)
+	sort.Strings(d.tags)
+	d.names = namesOf(d.hit)
+	d.ev = map[string]any{"dependencies_failing": len(d.names), "names": capList(d.names, 10), "service_tags": d.tags,
+		"protocols": dropped, "names_resolved": len(d.names)}
+	d.still = []string{fmt.Sprintf("DNS answers (their %s resolved)", plural(len(d.names), "name", "names"))}
+	if len(through) > 0 {
+		d.ev["protocols_through"] = through
+		d.still = append(d.still, protocolWords(through)+" gets through")
+		return []report.Finding{connDropped(in, d)}
+	}
+	return []report.Finding{noEgress(in, d)}
+}
+
+// protoSeen is what the outbound checks of one protocol saw.
+type protoSeen struct {
+	hit  []probes.Outcome
+	tags []string
+	got  bool // one of them got an answer
+}
+
+// droppedProtocols sorts the protocols of the outbound checks behind
+// service tags into those silently dropped (across two tags at least, or
+// beside a protocol already dropped) and those that get through.
+func droppedProtocols(in *Input, claimed map[string]bool) (protos map[probes.Protocol]*protoSeen, dropped, passing []probes.Protocol) {
+	protos = map[probes.Protocol]*protoSeen{}
 	for _, o := range in.Outcomes {
 		c := o.Check
 		if !outbound(o) || c.ServiceTag == "" || c.Protocol == probes.ProtoNone {
@@ -118,7 +158,7 @@ func connectionsDroppedRule(in *Input, claimed map[string]bool) []report.Finding
 		}
 		p := protos[c.Protocol]
 		if p == nil {
-			p = &proto{}
+			p = &protoSeen{}
 			protos[c.Protocol] = p
 		}
 		r := o.Result
@@ -130,78 +170,67 @@ func connectionsDroppedRule(in *Input, claimed map[string]bool) []report.Finding
 			p.tags = append(p.tags, c.ServiceTag)
 		}
 	}
-	var dropped, through []probes.Protocol
 	for _, name := range []probes.Protocol{probes.ProtoTCP, probes.ProtoUDP} {
 		p := protos[name]
 		switch {
 		case p == nil:
 		case p.got:
-			through = append(through, name)
+			passing = append(passing, name)
 		case len(p.hit) >= minNoEgressTargets && len(uniq(p.tags)) >= 2:
 			dropped = append(dropped, name)
 		case len(p.hit) > 0 && len(dropped) > 0:
 			dropped = append(dropped, name) // fails the same way beside a protocol already dropped
 		}
 	}
-	if len(dropped) == 0 {
-		return nil
-	}
-	var hit []probes.Outcome
-	var tags []string
-	for _, name := range dropped {
-		hit = append(hit, protos[name].hit...)
-		tags = append(tags, protos[name].tags...)
-	}
-	// What else fails for the same reason: the egress echo, the instance's
-	// own dependencies probed from here.
-	for _, o := range in.Outcomes {
-		c := o.Check
-		if claimed[c.ID] || !bad(o.Result) || !silentDrop(o.Result) || outbound(o) {
-			continue
-		}
-		if (c.Role == probes.RoleEgressEcho || c.Role == probes.RoleInstanceDeps) && (slices0(dropped, c.Protocol) || c.Protocol == probes.ProtoNone) {
-			hit = append(hit, o)
-		}
-	}
-	tags = uniq(tags)
-	sort.Strings(tags)
-	names := namesOf(hit)
-	ev := map[string]any{"dependencies_failing": len(names), "names": capList(names, 10), "service_tags": tags,
-		"protocols": dropped, "names_resolved": len(names)}
-	still := []string{fmt.Sprintf("DNS answers (their %s resolved)", plural(len(names), "name", "names"))}
-	if len(through) > 0 {
-		ev["protocols_through"] = through
-		still = append(still, protocolWords(through)+" gets through")
-	}
+	return protos, dropped, passing
+}
+
+// drops is what connectionsDroppedRule found: the checks hit, their
+// service tags and names, the protocols dropped and those that get
+// through, the evidence and what still works.
+type drops struct {
+	hit                []probes.Outcome
+	tags, names, still []string
+	protocols, through []probes.Protocol
+	ev                 map[string]any
+}
+
+// noEgress is the finding when every protocol tried is dropped: the subnet
+// has no way out.
+func noEgress(in *Input, d drops) report.Finding {
 	rg, vnet := vnetOf(in)
 	_, seg := resourceID(in.Azure.SubnetID)
 	subnet := or(seg["subnets"], "<subnet>")
-	if len(through) == 0 {
-		return []report.Finding{{
-			ID: IDNoEgress, Severity: severityOf(hit),
-			Title:    "No Internet egress from the subnet",
-			Cause:    fmt.Sprintf("None of the %s outside the VNet answers, all the same silent way, behind %s, while %s: the subnet has no outbound path (new VNets have no default outbound access since 31 March 2026).", plural(len(names), "dependency", "dependencies"), plural(len(tags), "service tag", "service tags"), ListOf(still, 2)),
-			Checks:   ids(hit),
-			Evidence: ev,
-			Fix: report.Fix{
-				Summary: "Give the subnet explicit outbound access: a NAT gateway (or a route to a firewall that allows API Management's dependencies).",
-				Commands: []string{
-					fmt.Sprintf("az network public-ip create --resource-group %s --name apim-egress-ip --sku Standard", rg),
-					fmt.Sprintf("az network nat gateway create --resource-group %s --name apim-egress --public-ip-addresses apim-egress-ip", rg),
-					fmt.Sprintf("az network vnet subnet update --resource-group %s --vnet-name %s --name %s --nat-gateway apim-egress", rg, vnet, subnet),
-				},
+	return report.Finding{
+		ID: IDNoEgress, Severity: severityOf(d.hit),
+		Title:    "No Internet egress from the subnet",
+		Cause:    fmt.Sprintf("None of the %s outside the VNet answers, all the same silent way, behind %s, while %s: the subnet has no outbound path (new VNets have no default outbound access since 31 March 2026).", plural(len(d.names), "dependency", "dependencies"), plural(len(d.tags), "service tag", "service tags"), ListOf(d.still, 2)),
+		Checks:   ids(d.hit),
+		Evidence: d.ev,
+		Fix: report.Fix{
+			Summary: "Give the subnet explicit outbound access: a NAT gateway (or a route to a firewall that allows API Management's dependencies).",
+			Commands: []string{
+				fmt.Sprintf("az network public-ip create --resource-group %s --name apim-egress-ip --sku Standard", rg),
+				fmt.Sprintf("az network nat gateway create --resource-group %s --name apim-egress --public-ip-addresses apim-egress-ip", rg),
+				fmt.Sprintf("az network vnet subnet update --resource-group %s --vnet-name %s --name %s --nat-gateway apim-egress", rg, vnet, subnet),
 			},
-		}}
+		},
 	}
-	words := protocolWords(dropped)
+}
+
+// connDropped is the finding when one protocol is dropped and another gets
+// through: one rule drops that protocol.
+func connDropped(in *Input, d drops) report.Finding {
+	rg, _ := vnetOf(in)
+	words := protocolWords(d.protocols)
 	nsgRG, nseg := resourceID(in.Azure.NSGID)
-	return []report.Finding{{
-		ID: IDConnDropped, Severity: severityOf(hit),
+	return report.Finding{
+		ID: IDConnDropped, Severity: severityOf(d.hit),
 		Title: "Every outbound " + words + " connection is silently dropped",
 		Cause: fmt.Sprintf("All %s connections to %s behind %s (%s) get no answer once their names resolve, while %s: one rule drops all outbound %s from the subnet (an NSG rule that denies it above the allows, this VM's own firewall, or an appliance the route table sends it to), not one per dependency.",
-			words, plural(len(names), "dependency", "dependencies"), plural(len(tags), "service tag", "service tags"), ListOf(tags, 4), ListOf(still, 2), words),
-		Checks:   ids(hit),
-		Evidence: ev,
+			words, plural(len(d.names), "dependency", "dependencies"), plural(len(d.tags), "service tag", "service tags"), ListOf(d.tags, 4), ListOf(d.still, 2), words),
+		Checks:   ids(d.hit),
+		Evidence: d.ev,
 		Fix: report.Fix{
 			Summary: "Find the rule that drops all outbound " + words + ": the subnet's effective NSG rules (a deny above the allows for API Management's service tags), the route table's next hop for 0.0.0.0/0 and that appliance's rules, and this VM's own firewall.",
 			Commands: []string{
@@ -209,7 +238,7 @@ func connectionsDroppedRule(in *Input, claimed map[string]bool) []report.Finding
 				fmt.Sprintf("az network nic show-effective-route-table --resource-group %s --name <nic> --output table", rg),
 			},
 		},
-	}}
+	}
 }
 
 func slices0(ps []probes.Protocol, p probes.Protocol) bool {
