@@ -106,43 +106,19 @@ func cnOf(dn string) string {
 // armRule: one finding for every analysis skipped because Resource Manager
 // could not be read, with the permissions and the az commands.
 func armRule(in *Input, claimed map[string]bool) []report.Finding {
-	var hit []probes.Outcome
-	var perms, why, roleActions []string
-	var host, noAnswer string     // Resource Manager never answered: its host, and why
-	noToken := ""                 // the credential that gave no token
-	var rejected, tokenFix string // Resource Manager refused the token (401)
-	for _, o := range in.Outcomes {
-		n := o.Result.NeedsARM
-		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
-			continue
-		}
-		hit = append(hit, o)
-		perms = append(perms, n.Permission)
-		roleActions = append(roleActions, n.RoleActions...)
-		why = append(why, n.Why)
-		if n.Unreachable != "" && host == "" {
-			host, noAnswer = n.Unreachable, n.NoAnswer
-		}
-		noToken = cmp.Or(noToken, n.NoToken)
-		if rejected == "" && n.Rejected != "" {
-			rejected, tokenFix = n.Rejected, n.TokenFix
-		}
-	}
-	if len(hit) == 0 {
+	m := armMissedBy(in, claimed)
+	if len(m.hit) == 0 {
 		return nil
 	}
-	perms = uniq(perms)
-	sort.Strings(perms)
-	why = uniq(why)
-	if rejected != "" {
+	if m.rejected != "" {
 		// No role fixes a refused token: the finding says what does.
 		return []report.Finding{{
 			ID: IDResourceManager, Severity: report.SeverityInfo,
-			Title:    fmt.Sprintf("Resource Manager refused the token (%s): %s not judged", rejected, plural(len(hit), "analysis", "analyses")),
-			Cause:    strings.Join(why, "; ") + ": the token itself was refused (HTTP 401), so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.",
-			Checks:   ids(hit),
-			Evidence: map[string]any{"error_code": rejected, "reasons": why},
-			Fix:      report.Fix{Summary: tokenFix + "."},
+			Title:    fmt.Sprintf("Resource Manager refused the token (%s): %s not judged", m.rejected, plural(len(m.hit), "analysis", "analyses")),
+			Cause:    strings.Join(m.why, "; ") + ": the token itself was refused (HTTP 401), so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.",
+			Checks:   ids(m.hit),
+			Evidence: map[string]any{"error_code": m.rejected, "reasons": m.why},
+			Fix:      report.Fix{Summary: m.tokenFix + "."},
 		}}
 	}
 	sub := or(in.Context.SubscriptionID, "<subscription-id>")
@@ -150,43 +126,19 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 	// The custom role holds every action apimprobe uses (when the reads
 	// say which), not only the ones this run missed: granted once, it lets
 	// the next run through.
-	roleActions = uniq(append(roleActions, perms...))
+	roleActions := uniq(append(m.roleActions, m.perms...))
 	sort.Strings(roleActions)
 	actions := make([]string, len(roleActions))
 	for i, p := range roleActions {
 		actions[i] = `"` + p + `"`
 	}
-	actionWords := plural(len(perms), "network read action", "network read actions")
-	title := fmt.Sprintf("Resource Manager not read: %s not judged", plural(len(hit), "analysis", "analyses"))
-	cause := strings.Join(why, "; ") + ": routes, NSGs and the subnet's configuration cannot be judged from inside the VM."
-	summary := fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
-	switch {
-	case host != "":
-		// No permission can help a request that never reached Resource
-		// Manager: the network comes first.
-		title = fmt.Sprintf("Resource Manager did not answer this VM: %s not judged", plural(len(hit), "analysis", "analyses"))
-		cause = fmt.Sprintf("Requests to %s got %s, so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.", host, noAnswer)
-		summary = fmt.Sprintf("Let this VM resolve and reach %s (service tag AzureResourceManager) through its DNS servers, NSG and firewall, then run again; should the reads then be denied, the commands give the identity Reader and %s.", host, actionWords)
-	case noToken != "":
-		title = fmt.Sprintf("No Resource Manager token: %s not judged", plural(len(hit), "analysis", "analyses"))
-		switch noToken {
-		case "azure-cli":
-			summary = fmt.Sprintf("Sign in with az login as an account that has Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
-		case "managed-identity":
-			summary = fmt.Sprintf("Give this VM a managed identity (az vm identity assign -g %s -n %s turns on the system-assigned one; --identity-client-id picks a user-assigned one) with Reader and %s on the resource group (the commands make a custom role), then run again.",
-				or(in.Context.ResourceGroup, "<resource-group>"), "<vm>", actionWords)
-		default:
-			summary = fmt.Sprintf("Give the credential chain an identity (a managed identity, AZURE_CLIENT_ID, or az login) with Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
-		}
-	case len(why) == 1 && strings.Contains(why[0], "--no-arm"):
-		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", actionWords)
-	}
+	title, cause, summary := m.words(in)
 	return []report.Finding{{
 		ID: IDResourceManager, Severity: report.SeverityInfo,
 		Title:    title,
 		Cause:    cause,
-		Checks:   ids(hit),
-		Evidence: map[string]any{"permissions": perms, "reasons": why},
+		Checks:   ids(m.hit),
+		Evidence: map[string]any{"permissions": m.perms, "reasons": m.why},
 		Fix: report.Fix{
 			Summary: summary,
 			Commands: []string{
@@ -196,4 +148,70 @@ func armRule(in *Input, claimed map[string]bool) []report.Finding {
 			},
 		},
 	}}
+}
+
+// armMissed is what the analyses skipped for want of Resource Manager say
+// together.
+type armMissed struct {
+	hit                     []probes.Outcome
+	perms, why, roleActions []string
+	host, noAnswer          string // Resource Manager never answered: its host, and why
+	noToken                 string // the credential that gave no token
+	rejected, tokenFix      string // Resource Manager refused the token (401)
+}
+
+func armMissedBy(in *Input, claimed map[string]bool) armMissed {
+	var m armMissed
+	for _, o := range in.Outcomes {
+		n := o.Result.NeedsARM
+		if claimed[o.Check.ID] || o.Result.Status != probes.Skip || n == nil {
+			continue
+		}
+		m.hit = append(m.hit, o)
+		m.perms = append(m.perms, n.Permission)
+		m.roleActions = append(m.roleActions, n.RoleActions...)
+		m.why = append(m.why, n.Why)
+		if n.Unreachable != "" && m.host == "" {
+			m.host, m.noAnswer = n.Unreachable, n.NoAnswer
+		}
+		m.noToken = cmp.Or(m.noToken, n.NoToken)
+		if m.rejected == "" && n.Rejected != "" {
+			m.rejected, m.tokenFix = n.Rejected, n.TokenFix
+		}
+	}
+	m.perms = uniq(m.perms)
+	sort.Strings(m.perms)
+	m.why = uniq(m.why)
+	return m
+}
+
+// words are the finding's title, cause and fix: the network first when
+// Resource Manager never answered, then the token, then the permissions.
+func (m armMissed) words(in *Input) (title, cause, summary string) {
+	actionWords := plural(len(m.perms), "network read action", "network read actions")
+	title = fmt.Sprintf("Resource Manager not read: %s not judged", plural(len(m.hit), "analysis", "analyses"))
+	cause = strings.Join(m.why, "; ") + ": routes, NSGs and the subnet's configuration cannot be judged from inside the VM."
+	summary = fmt.Sprintf("Give the identity apimprobe uses Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+	switch {
+	case m.host != "":
+		// No permission can help a request that never reached Resource
+		// Manager: the network comes first.
+		title = fmt.Sprintf("Resource Manager did not answer this VM: %s not judged", plural(len(m.hit), "analysis", "analyses"))
+		cause = fmt.Sprintf("Requests to %s got %s, so routes, NSGs and the subnet's configuration cannot be judged from inside the VM.", m.host, m.noAnswer)
+		summary = fmt.Sprintf("Let this VM resolve and reach %s (service tag AzureResourceManager) through its DNS servers, NSG and firewall, then run again; should the reads then be denied, the commands give the identity Reader and %s.", m.host, actionWords)
+	case m.noToken != "":
+		title = fmt.Sprintf("No Resource Manager token: %s not judged", plural(len(m.hit), "analysis", "analyses"))
+		switch m.noToken {
+		case "azure-cli":
+			summary = fmt.Sprintf("Sign in with az login as an account that has Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+		case "managed-identity":
+			summary = fmt.Sprintf("Give this VM a managed identity (az vm identity assign -g %s -n %s turns on the system-assigned one; --identity-client-id picks a user-assigned one) with Reader and %s on the resource group (the commands make a custom role), then run again.",
+				or(in.Context.ResourceGroup, "<resource-group>"), "<vm>", actionWords)
+		default:
+			summary = fmt.Sprintf("Give the credential chain an identity (a managed identity, AZURE_CLIENT_ID, or az login) with Reader and %s on the resource group (the commands make a custom role), then run again.", actionWords)
+		}
+	case len(m.why) == 1 && strings.Contains(m.why[0], "--no-arm"):
+		summary = fmt.Sprintf("Run without --no-arm, with a managed identity that has Reader and %s on the resource group (the commands make a custom role).", actionWords)
+	}
+	return title, cause, summary
 }
