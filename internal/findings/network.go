@@ -49,66 +49,77 @@ func nsgRule(in *Input, claimed map[string]bool) []report.Finding {
 	sort.Strings(keys)
 	var out []report.Finding
 	for _, k := range keys {
-		g := groups[k]
-		r := g.rule
-		// Dependencies that time out on a port and service tag the rule
-		// denies: the rule is why.
-		explained := append([]probes.Outcome(nil), g.flows...)
-		var flowText []string
-		for _, fl := range g.flows {
-			fr := fl.Result.Rule
-			flowText = append(flowText, fmt.Sprintf("%s %s %d to %s", strings.ToLower(fr.Direction), strings.ToUpper(fr.Protocol), fr.Port, fr.Destination))
-			for _, o := range in.Outcomes {
-				if claimed[o.Check.ID] || !outbound(o) || !silentDrop(o.Result) || !strings.EqualFold(fr.Direction, "Outbound") {
-					continue
-				}
-				if o.Check.Target.Port == fr.Port && tagCovers(fr.Destination, o.Check.ServiceTag) {
-					explained = append(explained, o)
-				}
-			}
-		}
-		explained = dedupe(explained)
-		what := "NSG " + r.Group
-		if r.Admin {
-			what = "network manager " + r.Group
-		}
-		title := fmt.Sprintf("Rule %s in %s denies %s", or(r.Name, "(default deny)"), what, plural(len(g.flows), "required flow", "required flows"))
-		cause := fmt.Sprintf("Rule %s (priority %d) in %s denies %s.", or(r.Name, "DenyAll"), r.Priority, what, ListOf(uniq(flowText), 4))
-		if r.Name == "" {
-			title = fmt.Sprintf("No rule in %s allows %s", what, plural(len(g.flows), "required flow", "required flows"))
-			cause = fmt.Sprintf("No rule in %s allows %s, so its default rules deny them.", what, ListOf(uniq(flowText), 4))
-		}
-		f := report.Finding{
-			ID: IDNSGRule, Severity: severityOf(explained), Title: title, Cause: cause,
-			Checks:   ids(explained),
-			Evidence: map[string]any{"nsg": r.Group, "rule": r.Name, "priority": r.Priority, "admin": r.Admin, "flows": uniq(flowText)},
-		}
-		if r.Admin {
-			f.Fix = report.Fix{
-				Summary: fmt.Sprintf("Change or remove security admin rule %s in network manager %s, or add an Allow admin rule for these flows with a priority number below %d; an NSG rule cannot override it.", or(r.Name, "<rule>"), r.Group, r.Priority),
-				Commands: []string{fmt.Sprintf("az network manager security-admin-config list --resource-group %s --network-manager-name %s",
-					rgOf(in, r.GroupID), r.Group)},
-			}
-		} else {
-			prio := fitPriority(r.Priority)
-			f.Fix.Summary = fmt.Sprintf("Add to NSG %s an allow rule for each flow with priority %s (before %s), or narrow rule %s.", r.Group, prio, or(r.Name, "the default rules"), or(r.Name, "DenyAll"))
-			if r.Name == "" {
-				f.Fix.Summary = fmt.Sprintf("Add to NSG %s an allow rule for each flow.", r.Group)
-			}
-			for i, fl := range g.flows {
-				fr := fl.Result.Rule
-				p := prio
-				if n := prioNum(r.Priority); n > 0 {
-					p = fmt.Sprint(n - i)
-				}
-				f.Fix.Commands = append(f.Fix.Commands, fmt.Sprintf(
-					"az network nsg rule create --resource-group %s --nsg-name %s --name Allow-%s-%d --priority %s --direction %s --access Allow --protocol %s --source-address-prefixes %s --destination-address-prefixes %s --destination-port-ranges %d",
-					rgOf(in, r.GroupID), r.Group, ruleWord(fr.Destination), fr.Port, p, titleCase(fr.Direction), titleCase(fr.Protocol), fr.Source, fr.Destination, fr.Port))
-			}
-		}
-		out = append(out, f)
+		out = append(out, denyingRule(in, claimed, groups[k].rule, groups[k].flows))
 	}
 	return out
+}
+
+// denyingRule is the finding for one rule r that denies flows: the flows,
+// and the dependencies that time out on a port and service tag it denies.
+func denyingRule(in *Input, claimed map[string]bool, r probes.RuleSeen, flows []probes.Outcome) report.Finding {
+	// Dependencies that time out on a port and service tag the rule
+	// denies: the rule is why.
+	explained := append([]probes.Outcome(nil), flows...)
+	var flowText []string
+	for _, fl := range flows {
+		fr := fl.Result.Rule
+		flowText = append(flowText, fmt.Sprintf("%s %s %d to %s", strings.ToLower(fr.Direction), strings.ToUpper(fr.Protocol), fr.Port, fr.Destination))
+		for _, o := range in.Outcomes {
+			if claimed[o.Check.ID] || !outbound(o) || !silentDrop(o.Result) || !strings.EqualFold(fr.Direction, "Outbound") {
+				continue
+			}
+			if o.Check.Target.Port == fr.Port && tagCovers(fr.Destination, o.Check.ServiceTag) {
+				explained = append(explained, o)
+			}
+		}
+	}
+	explained = dedupe(explained)
+	what := "NSG " + r.Group
+	if r.Admin {
+		what = "network manager " + r.Group
+	}
+	title := fmt.Sprintf("Rule %s in %s denies %s", or(r.Name, "(default deny)"), what, plural(len(flows), "required flow", "required flows"))
+	cause := fmt.Sprintf("Rule %s (priority %d) in %s denies %s.", or(r.Name, "DenyAll"), r.Priority, what, ListOf(uniq(flowText), 4))
+	if r.Name == "" {
+		title = fmt.Sprintf("No rule in %s allows %s", what, plural(len(flows), "required flow", "required flows"))
+		cause = fmt.Sprintf("No rule in %s allows %s, so its default rules deny them.", what, ListOf(uniq(flowText), 4))
+	}
+	return report.Finding{
+		ID: IDNSGRule, Severity: severityOf(explained), Title: title, Cause: cause,
+		Checks:   ids(explained),
+		Evidence: map[string]any{"nsg": r.Group, "rule": r.Name, "priority": r.Priority, "admin": r.Admin, "flows": uniq(flowText)},
+		Fix:      denyingRuleFix(in, r, flows),
+	}
+}
+
+// denyingRuleFix changes a security admin rule (no NSG rule overrides
+// it), or adds to the NSG an allow rule per flow before the one that
+// denies.
+func denyingRuleFix(in *Input, r probes.RuleSeen, flows []probes.Outcome) report.Fix {
+	if r.Admin {
+		return report.Fix{
+			Summary: fmt.Sprintf("Change or remove security admin rule %s in network manager %s, or add an Allow admin rule for these flows with a priority number below %d; an NSG rule cannot override it.", or(r.Name, "<rule>"), r.Group, r.Priority),
+			Commands: []string{fmt.Sprintf("az network manager security-admin-config list --resource-group %s --network-manager-name %s",
+				rgOf(in, r.GroupID), r.Group)},
+		}
+	}
+	var fix report.Fix
+	prio := fitPriority(r.Priority)
+	fix.Summary = fmt.Sprintf("Add to NSG %s an allow rule for each flow with priority %s (before %s), or narrow rule %s.", r.Group, prio, or(r.Name, "the default rules"), or(r.Name, "DenyAll"))
+	if r.Name == "" {
+		fix.Summary = fmt.Sprintf("Add to NSG %s an allow rule for each flow.", r.Group)
+	}
+	for i, fl := range flows {
+		fr := fl.Result.Rule
+		p := prio
+		if n := prioNum(r.Priority); n > 0 {
+			p = fmt.Sprint(n - i)
+		}
+		fix.Commands = append(fix.Commands, fmt.Sprintf(
+			"az network nsg rule create --resource-group %s --nsg-name %s --name Allow-%s-%d --priority %s --direction %s --access Allow --protocol %s --source-address-prefixes %s --destination-address-prefixes %s --destination-port-ranges %d",
+			rgOf(in, r.GroupID), r.Group, ruleWord(fr.Destination), fr.Port, p, titleCase(fr.Direction), titleCase(fr.Protocol), fr.Source, fr.Destination, fr.Port))
+	}
+	return fix
 }
 
 // fitPriority is a priority number that wins over a rule of priority p.
