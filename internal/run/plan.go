@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azjudge "github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
@@ -110,11 +110,12 @@ func (w world) checks() ([]probes.Check, error) {
 	checks = append(checks, deps...)
 	checks = append(checks, w.backendChecks()...)
 	az := w.cfg.Azure
-	az.Phase, az.Region, az.Mode = w.phase, w.region, w.cfg.Mode
+	jc := azjudge.Config{Mode: w.cfg.Mode, ModeAuto: az.ModeAuto, Phase: w.phase, Units: az.Units, Service: az.Service,
+		APIMSubnet: az.APIMSubnet, Region: w.region}
 	if w.egress != nil {
-		az.Wire = w.egress
+		jc.Wire = w.egress
 	}
-	checks = append(checks, azurectx.Checks(w.snapshots, az)...)
+	checks = append(checks, azjudge.Checks(w.snapshots, jc)...)
 	checks = append(checks, w.instanceChecks(deps)...)
 	checks = append(checks, w.instanceProbeCheck(checks)...)
 	checks = append(checks, w.interceptionCheck())

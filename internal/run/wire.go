@@ -4,13 +4,13 @@ import (
 	"context"
 	"sync"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azjudge "github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
 // egressSeen carries route.egress-ip's result to the route analyses, which
 // take the wire's word where the configured view cannot see a route learnt
-// over BGP (azurectx.Wire). It is settled once: by the check's result, or
+// over BGP (azjudge.Wire). It is settled once: by the check's result, or
 // by the plan leaving the check out (--skip, --no-egress), so that no
 // analysis waits for a check that never runs.
 type egressSeen struct {
@@ -19,7 +19,7 @@ type egressSeen struct {
 	res  *probes.Result
 }
 
-var _ azurectx.Wire = (*egressSeen)(nil)
+var _ azjudge.Wire = (*egressSeen)(nil)
 
 func newEgressSeen() *egressSeen { return &egressSeen{done: make(chan struct{})} }
 
@@ -33,7 +33,7 @@ func (e *egressSeen) settle(r *probes.Result) {
 	})
 }
 
-// Egress implements azurectx.Wire.
+// Egress implements azjudge.Wire.
 func (e *egressSeen) Egress(ctx context.Context) *probes.Result {
 	if e == nil {
 		return nil

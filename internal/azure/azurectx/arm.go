@@ -34,7 +34,6 @@ import (
 
 const (
 	computeAPIVersion = "2024-07-01"
-	apimAPIVersion    = "2024-05-01"
 )
 
 // armSession holds what every read needs.
@@ -77,19 +76,19 @@ func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential,
 	}
 	co := azcore.ClientOptions{Cloud: c}
 	switch o.Credential {
-	case CredAzureCLI:
+	case snapshot.CredAzureCLI:
 		cred, err := azidentity.NewAzureCLICredential(nil)
-		return cred, CredAzureCLI, err
-	case CredDefault:
+		return cred, snapshot.CredAzureCLI, err
+	case snapshot.CredDefault:
 		// The chain's managed identity and Entra requests: no redirect.
 		co.Transport = arm.IdentityClient()
 		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
-		return cred, CredDefault, err
+		return cred, snapshot.CredDefault, err
 	}
 	// The metadata service's token, through the same client as the
 	// instance document: --imds-endpoint honoured, no proxy, no redirect,
 	// a bounded body, and no error body in any message.
-	return &imds.TokenCredential{Endpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, CredManagedIdentity, nil
+	return &imds.TokenCredential{Endpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, snapshot.CredManagedIdentity, nil
 }
 
 // maxReadWait bounds the reads when the caller's context has no deadline
@@ -260,7 +259,7 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		// configured view and say why.
 		rg, nic := s.rgNIC(in)
 		for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
-			r := newRead(n, rg, nic, in)
+			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
 			r.Status, r.Message = snapshot.ReadNotTried, noEffectiveViewForScaleSet
 			// This NIC's command would be refused too.
 			r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
@@ -298,7 +297,7 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 			why = "the NIC is unknown: the " + dep.Name + " read failed (" + dep.Message + ")"
 		}
 		for _, n := range names {
-			r := newRead(n, rg, nic, in)
+			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
 			notMade(r, dep, why)
 			s.record(r)
 		}
@@ -348,7 +347,7 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 		if why == "" {
 			why = "the instance's subnet is unknown before deployment"
 		}
-		r := newRead(snapshot.ReadSubnet, "", "", in)
+		r := snapshot.NewRead(snapshot.ReadSubnet, "", "", in.ResourceID, in.Location)
 		notMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
 		s.finish(r, func() { s.snap.InstanceSubnetUnknown = r.Status == snapshot.ReadNotTried })
 		return
@@ -357,41 +356,6 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 	s.snap.InstanceSubnet = true
 	s.mu.Unlock()
 	s.readConfigured(ctx, id)
-}
-
-// newRead fills the permission and the equivalent az command.
-func newRead(name, rg, nic string, in *imds.Instance) *snapshot.Read {
-	r := &snapshot.Read{Name: name}
-	if rg == "" {
-		rg = "RG"
-	}
-	switch name {
-	case snapshot.ReadVM:
-		r.Permission, r.CLI = "Microsoft.Compute/virtualMachines/read", "az vm show --ids "+in.ResourceID
-	case snapshot.ReadNIC:
-		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/read", "az network nic show -g "+rg+" -n "+nic
-	case snapshot.ReadEffectiveRoutes:
-		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveRouteTable/action", "az network nic show-effective-route-table -g "+rg+" -n "+nic+" -o table"
-	case snapshot.ReadEffectiveNSGs:
-		r.Permission, r.CLI = "Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action", "az network nic list-effective-nsg -g "+rg+" -n "+nic
-	case snapshot.ReadSubnet:
-		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/subnets/read", "az network vnet subnet show --ids $(az network nic show -g "+rg+" -n "+nic+" --query 'ipConfigurations[0].subnet.id' -o tsv)"
-	case snapshot.ReadSubnetNSG, snapshot.ReadNICNSG:
-		r.Permission, r.CLI = "Microsoft.Network/networkSecurityGroups/read", "az network nsg show --ids NSG"
-	case snapshot.ReadRouteTable:
-		r.Permission, r.CLI = "Microsoft.Network/routeTables/read", "az network route-table show --ids ROUTE_TABLE"
-	case snapshot.ReadVNet:
-		r.Permission, r.CLI = "Microsoft.Network/virtualNetworks/read", "az network vnet show --ids VNET"
-	case snapshot.ReadAPIM:
-		r.Permission, r.CLI = "Microsoft.ApiManagement/service/read", "az apim list --query \"[?name=='NAME']\""
-	case snapshot.ReadServiceTags:
-		loc := in.Location
-		if loc == "" {
-			loc = "REGION"
-		}
-		r.Permission, r.CLI = "Microsoft.Network/locations/serviceTags/read", "az network list-service-tags --location "+loc
-	}
-	return r
 }
 
 // settle classifies a read's error into its status; nil means ok.
@@ -552,7 +516,7 @@ func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any
 }
 
 func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
-	r := newRead(snapshot.ReadVM, in.ResourceGroup, "", in)
+	r := snapshot.NewRead(snapshot.ReadVM, in.ResourceGroup, "", in.ResourceID, in.Location)
 	if p, ok := scaleSetVM(in.ResourceID); ok {
 		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
 	}
@@ -601,7 +565,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 	s.mu.Lock()
 	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
 	s.mu.Unlock()
-	r := newRead(snapshot.ReadNIC, rg, name, in)
+	r := snapshot.NewRead(snapshot.ReadNIC, rg, name, in.ResourceID, in.Location)
 	vmss, inScaleSet := scaleSetNIC(nicID)
 	if inScaleSet {
 		r.Permission, r.CLI = scaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
@@ -683,7 +647,7 @@ func convertSubnet(id, name string, sn armnetwork.Subnet) *snapshot.SubnetInfo {
 }
 
 func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
-	r := newRead(snapshot.ReadServiceTags, "", "", in)
+	r := snapshot.NewRead(snapshot.ReadServiceTags, "", "", in.ResourceID, in.Location)
 	start := s.begin(r.Name)
 	set, err := s.cachedTags(in), error(nil)
 	if set == nil {
@@ -731,11 +695,11 @@ func (s *armSession) serviceTags(ctx context.Context, location string) (*service
 // readAPIM finds the instance in the VM's resource group, else anywhere in
 // the subscription (the operator names only the instance).
 func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
-	r := newRead(snapshot.ReadAPIM, "", "", in)
+	r := snapshot.NewRead(snapshot.ReadAPIM, "", "", in.ResourceID, in.Location)
 	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
 	start := s.begin(r.Name)
 	var svc apimResource
-	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, apimAPIVersion, &svc)
+	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, snapshot.APIMAPIVersion, &svc)
 	var re *azcore.ResponseError
 	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
 		err = s.findAPIM(ctx, &svc)
@@ -758,7 +722,7 @@ func (s *armSession) findAPIM(ctx context.Context, out *apimResource) error {
 			Value    []apimResource `json:"value"`
 			NextLink string         `json:"nextLink"`
 		}
-		if err := s.getJSON(ctx, path, apimAPIVersion, &list); err != nil {
+		if err := s.getJSON(ctx, path, snapshot.APIMAPIVersion, &list); err != nil {
 			return err
 		}
 		for _, v := range list.Value {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -96,7 +97,7 @@ func TestTokenStaysOnResourceManager(t *testing.T) {
 		if !strings.HasPrefix(id, "route.") && !strings.HasPrefix(id, "subnet.nsg.") {
 			continue
 		}
-		if v := r.Evidence["view"]; v == viewEffective {
+		if v := r.Evidence["view"]; v == judge.ViewEffective {
 			t.Errorf("%s judged from the effective view: %s %s", id, r.Status, r.Message)
 		}
 	}

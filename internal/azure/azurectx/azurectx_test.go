@@ -15,6 +15,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
@@ -173,10 +174,27 @@ func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *sn
 	return d, d.Wait(ctx), time.Since(start)
 }
 
-func runChecks(t *testing.T, d snapshot.Source, o Options) map[string]probes.Result {
+// judgeConfig is the judgements' configuration from a test's Options, as
+// the run builds it from its own.
+func judgeConfig(o Options) judge.Config {
+	return judge.Config{Mode: o.Mode, ModeAuto: o.ModeAuto, Phase: o.Phase, Units: o.Units, Service: o.Service,
+		APIMSubnet: o.APIMSubnet, Region: o.Region}
+}
+
+// runChecks judges d with o: Options (a test's) or a judge.Config.
+func runChecks(t *testing.T, d snapshot.Source, o any) map[string]probes.Result {
 	t.Helper()
+	var jc judge.Config
+	switch o := o.(type) {
+	case Options:
+		jc = judgeConfig(o)
+	case judge.Config:
+		jc = o
+	default:
+		t.Fatalf("runChecks: %T", o)
+	}
 	out := map[string]probes.Result{}
-	for _, c := range Checks(d, o) {
+	for _, c := range judge.Checks(d, jc) {
 		if c.Kind != "analysis" {
 			t.Fatalf("%s: kind %q", c.ID, c.Kind)
 		}
@@ -315,7 +333,7 @@ func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
 	if s.TokenError != "" || !s.Read(snapshot.ReadNIC).OK() || tokens.Load() == 0 {
 		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(snapshot.ReadNIC), tokens.Load())
 	}
-	if d.Context().Credential != CredManagedIdentity {
+	if d.Context().Credential != snapshot.CredManagedIdentity {
 		t.Fatalf("credential %q", d.Context().Credential)
 	}
 }
@@ -466,7 +484,7 @@ func TestTokenFailureSkips(t *testing.T) {
 	}
 	res := runChecks(t, d, o)
 	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "no Resource Manager token", "subnets/read")
-	if n := res["subnet.config"].NeedsARM; n == nil || n.NoToken != CredManagedIdentity || n.Unreachable != "" {
+	if n := res["subnet.config"].NeedsARM; n == nil || n.NoToken != snapshot.CredManagedIdentity || n.Unreachable != "" {
 		t.Errorf("NeedsARM %+v, want the managed identity named as giving no token", n)
 	}
 }
@@ -572,7 +590,7 @@ func TestWaitHonoursCtxAndRunDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(probes.ErrRunDeadline)
 	var c probes.Check
-	for _, ch := range Checks(d, Options{}) {
+	for _, ch := range judge.Checks(d, judge.Config{}) {
 		if ch.ID == "subnet.config" {
 			c = ch
 		}
@@ -607,8 +625,8 @@ func TestValidate(t *testing.T) {
 		{Options{Credential: "password"}, "--arm-credential"},
 		{Options{ManagedIdentityClientID: "my-identity"}, "--identity-client-id"},
 		{Options{ManagedIdentityClientID: "{6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11}"}, "want a client id"},
-		{Options{Credential: CredAzureCLI, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "azure-cli"},
-		{Options{Credential: CredDefault, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "AZURE_CLIENT_ID"},
+		{Options{Credential: snapshot.CredAzureCLI, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "azure-cli"},
+		{Options{Credential: snapshot.CredDefault, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "AZURE_CLIENT_ID"},
 		{Options{ServiceTagsFile: bad}, "not-a-cidr"},
 		{Options{ServiceTagsFile: trunc}, "not a service tags JSON document"},
 		{Options{ServiceTagsFile: filepath.Join(dir, "missing.json")}, "no such file"},
@@ -628,7 +646,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, ok := range []Options{
 		{ARMEndpoint: "https://management.usgovcloudapi.net", Cloud: "usgov"},
-		{Credential: CredManagedIdentity, ManagedIdentityClientID: "6F1C2A0E-1B7D-4C52-9A55-0C2F8E4D7B11"},
+		{Credential: snapshot.CredManagedIdentity, ManagedIdentityClientID: "6F1C2A0E-1B7D-4C52-9A55-0C2F8E4D7B11"},
 		{ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"},
 	} {
 		if err := Validate(&ok); err != nil {

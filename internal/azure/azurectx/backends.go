@@ -1,6 +1,7 @@
 package azurectx
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
@@ -43,7 +44,7 @@ func (s *armSession) readBackends(ctx context.Context, in *imds.Instance) {
 }
 
 func (s *armSession) readBackendList(ctx context.Context, name, id, service string) {
-	r := newInstanceRead(name, service, id)
+	r := snapshot.NewInstanceRead(name, service, id)
 	start := s.begin(r.Name)
 	path, kind := id+"/backends", "backend"
 	if name == snapshot.ReadAPIs {
@@ -53,7 +54,7 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 	var err error
 	for page := 0; page < 10 && path != "" && err == nil; page++ {
 		var wire backendsWire
-		if err = s.getJSON(ctx, path, apimAPIVersion, &wire); err == nil {
+		if err = s.getJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
 			for _, v := range wire.Value {
 				raw := v.Properties.URL
 				if name == snapshot.ReadAPIs {
@@ -63,7 +64,7 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 				if raw == "" || len(urls) >= maxBackendURLs {
 					continue
 				}
-				u := snapshot.BackendURL{URL: raw, Source: kind + " " + nonEmpty(bounded.Line(v.Name), "(unnamed)")}
+				u := snapshot.BackendURL{URL: raw, Source: kind + " " + cmp.Or(bounded.Line(v.Name), "(unnamed)")}
 				if t := v.Properties.TLS; t != nil && name == snapshot.ReadBackends {
 					u.NoChainCheck = t.ValidateCertificateChain != nil && !*t.ValidateCertificateChain
 					u.NoNameCheck = t.ValidateCertificateName != nil && !*t.ValidateCertificateName

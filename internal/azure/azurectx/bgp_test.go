@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
@@ -16,7 +17,7 @@ import (
 // configuredSnapshot is the fixtures' snapshot as a Reader sees it (the
 // effective reads denied), with its route table emptied: Azure's default
 // route carries internet-bound traffic as far as the configured view knows.
-func configuredSnapshot(t *testing.T) (*snapshot.Snapshot, *snapshot.ConfiguredView, Options) {
+func configuredSnapshot(t *testing.T) (*snapshot.Snapshot, *snapshot.ConfiguredView, judge.Config) {
 	t.Helper()
 	imds, _ := fakeIMDS(t)
 	deny := armError(http.StatusForbidden, "AuthorizationFailed")
@@ -30,7 +31,7 @@ func configuredSnapshot(t *testing.T) (*snapshot.Snapshot, *snapshot.ConfiguredV
 	conf := *s.Configured
 	conf.UDRs = nil
 	c.Configured = &conf
-	return &c, &conf, o
+	return &c, &conf, judgeConfig(o)
 }
 
 // wireSaw is a Wire whose echo saw one result.
@@ -66,7 +67,7 @@ func TestConfiguredViewCannotSeeBGP(t *testing.T) {
 	// The subnet's Microsoft.Storage service endpoint wins over BGP.
 	expect(t, res, "route.dependency.storage", probes.Pass, probes.ReasonOK, "service endpoint adds system routes that win over routes learnt over BGP")
 	for _, id := range []string{"route.forced-tunnel", "route.management-return"} {
-		if res[id].Evidence["view"] != viewConfigured || res[id].Evidence["bgp_may_reach_subnet"] == nil {
+		if res[id].Evidence["view"] != judge.ViewConfigured || res[id].Evidence["bgp_may_reach_subnet"] == nil {
 			t.Errorf("%s evidence %v", id, res[id].Evidence)
 		}
 	}
@@ -200,7 +201,7 @@ func TestVNetReadFindsGatewaysAndPeerings(t *testing.T) {
 	}
 	// A VNet of 10.0.0.0/8 takes the reserved 10.0.0.0/8 route's place
 	// (equal prefixes: the reserved one is gone, not tied with it).
-	sys := systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	sys := judge.SystemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 	tb := routes.NewTable(sys)
 	for addr, hop := range map[string]string{"10.200.0.5": routes.HopVnetLocal, "192.168.1.1": routes.HopNone, "8.8.8.8": routes.HopInternet} {
 		if r, _, _ := tb.Lookup(netip.MustParseAddr(addr)); !r.Is(hop) {
@@ -209,7 +210,7 @@ func TestVNetReadFindsGatewaysAndPeerings(t *testing.T) {
 	}
 	// A connected peering carries its remote space; a disconnected one
 	// nothing.
-	sys = systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, Peerings: ps})
+	sys = judge.SystemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, Peerings: ps})
 	tb = routes.NewTable(sys)
 	for addr, hop := range map[string]string{"10.100.0.5": routes.HopPeering, "10.0.3.4": routes.HopPeering, "10.9.0.1": routes.HopNone} {
 		if r, _, _ := tb.Lookup(netip.MustParseAddr(addr)); !r.Is(hop) {

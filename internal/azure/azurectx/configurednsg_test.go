@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
@@ -19,7 +20,7 @@ func expectAllowedUnseen(t *testing.T, res map[string]probes.Result, id string, 
 	expect(t, res, id, probes.Skip, probes.ReasonNotObservable,
 		append([]string{"as configured, ", "security admin rules of Azure Virtual Network Manager", "show only in the effective view"}, contains...)...)
 	ev := res[id].Evidence
-	if ev["configured_status"] != string(probes.Pass) || ev["view"] != viewConfigured || ev["flow"] == nil {
+	if ev["configured_status"] != string(probes.Pass) || ev["view"] != judge.ViewConfigured || ev["flow"] == nil {
 		t.Errorf("%s: evidence %v", id, ev)
 	}
 }
@@ -35,10 +36,10 @@ func TestConfiguredNSGNeverPasses(t *testing.T) {
 		if !strings.HasPrefix(id, "subnet.nsg.") {
 			continue
 		}
-		if r.Evidence["view"] == viewConfigured {
+		if r.Evidence["view"] == judge.ViewConfigured {
 			n++
 		}
-		if r.Status == probes.Pass && r.Evidence["view"] == viewConfigured {
+		if r.Status == probes.Pass && r.Evidence["view"] == judge.ViewConfigured {
 			t.Errorf("%s passes on the configured view: %s", id, r.Message)
 		}
 	}
@@ -86,7 +87,7 @@ func TestEffectiveNSGStillPasses(t *testing.T) {
 	s := mustDiscover(t, context.Background(), o).Wait(context.Background())
 	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Pass, probes.ReasonOK, "AllowApimManagement", "effective NSGs")
-	if res["subnet.nsg.inbound-3443"].Evidence["view"] != viewEffective {
+	if res["subnet.nsg.inbound-3443"].Evidence["view"] != judge.ViewEffective {
 		t.Errorf("evidence %v", res["subnet.nsg.inbound-3443"].Evidence)
 	}
 }

@@ -1,6 +1,7 @@
 package azurectx
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,7 @@ func (d *Discovery) ConnectivityCheck(ctx context.Context, req ConnectivityReque
 	d.mu.Unlock()
 	switch {
 	case sess == nil:
-		return fail(snapshot.ReadNotTried, "Resource Manager is not used: "+nonEmpty(why, "no token"))
+		return fail(snapshot.ReadNotTried, "Resource Manager is not used: "+cmp.Or(why, "no token"))
 	case a == nil || a.ID == "":
 		msg := "the instance's resource could not be read"
 		if apimRead != nil && apimRead.Message != "" {
@@ -120,13 +121,7 @@ func newConnectivityRead(id string) *snapshot.Read {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME"
 	}
 	return &snapshot.Read{Name: "apim-connectivity-check", Permission: ConnectivityAction,
-		CLI: "az rest --method post --url " + id + "/connectivityCheck?api-version=" + apimAPIVersion + ` --body '{"source":{"region":"REGION"},"destination":{"address":"HOST","port":PORT},"protocol":"TCP"}'`}
-}
-
-// regionName turns a location as Resource Manager shows it ("West
-// Europe") into the name the API takes ("westeurope").
-func regionName(loc string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(loc), " ", ""))
+		CLI: "az rest --method post --url " + id + "/connectivityCheck?api-version=" + snapshot.APIMAPIVersion + ` --body '{"source":{"region":"REGION"},"destination":{"address":"HOST","port":PORT},"protocol":"TCP"}'`}
 }
 
 type connectivityWire struct {
@@ -173,7 +168,7 @@ func requestBody(region string, req ConnectivityRequest) map[string]any {
 }
 
 func (s *armSession) connectivityCheck(ctx context.Context, a *snapshot.APIMInfo, req ConnectivityRequest) Connectivity {
-	region := regionName(a.Location)
+	region := snapshot.RegionName(a.Location)
 	out := Connectivity{Region: region}
 	r := newConnectivityRead(a.ID)
 	start := time.Now()
@@ -255,7 +250,7 @@ func refusedAction(err error) string {
 // the session's pipeline: its token, retries and the checks every URL it
 // follows goes through.
 func (s *armSession) postAction(ctx context.Context, path string, body any, out any) error {
-	req, err := runtime.NewRequest(ctx, http.MethodPost, s.endpoint+path+"?api-version="+apimAPIVersion)
+	req, err := runtime.NewRequest(ctx, http.MethodPost, s.endpoint+path+"?api-version="+snapshot.APIMAPIVersion)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (f *fakeCheck) Do(req *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(bytes.NewReader(b)), Request: req}, nil
 	}
 	if req.Method == http.MethodPost {
-		if !strings.HasSuffix(req.URL.Path, "/service/contoso/connectivityCheck") || req.URL.Query().Get("api-version") != apimAPIVersion {
+		if !strings.HasSuffix(req.URL.Path, "/service/contoso/connectivityCheck") || req.URL.Query().Get("api-version") != snapshot.APIMAPIVersion {
 			f.t.Errorf("POST %s", req.URL)
 		}
 		b, _ := io.ReadAll(req.Body)
@@ -51,7 +51,7 @@ func (f *fakeCheck) Do(req *http.Request) (*http.Response, error) {
 		f.polls++
 	}
 	if req.Method == http.MethodPost || time.Since(f.posted) < f.after {
-		h.Set("Location", "https://arm.test/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso/connectivityCheck/operationresults/op1?api-version="+apimAPIVersion)
+		h.Set("Location", "https://arm.test/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso/connectivityCheck/operationresults/op1?api-version="+snapshot.APIMAPIVersion)
 		h.Set("Retry-After", "10")
 		return resp(http.StatusAccepted, nil)
 	}

@@ -18,6 +18,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/testtool"
 	"github.com/apimprobe/apimprobe/probes"
@@ -99,7 +100,7 @@ func TestAnalysesWaitForSlowReadsBeyondTheirTimeout(t *testing.T) {
 	if !strings.Contains(got, "effective routes") || !strings.Contains(got, "effective NSGs") {
 		t.Errorf("pending reads %q, want the effective routes and NSGs", got)
 	}
-	outs := probes.Run(ctx, Checks(d, o), probes.RunOptions{Timeout: 200 * time.Millisecond, Deadline: time.Until(start.Add(o.RunDeadline)), Concurrency: 2})
+	outs := probes.Run(ctx, judge.Checks(d, judgeConfig(o)), probes.RunOptions{Timeout: 200 * time.Millisecond, Deadline: time.Until(start.Add(o.RunDeadline)), Concurrency: 2})
 	end := time.Now()
 	for _, out := range outs {
 		r := out.Result
@@ -155,7 +156,7 @@ func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	expectAllowedUnseen(t, res, "subnet.nsg.inbound-3443", "AllowApimManagement", "NSG nsg-apim",
 		"cannot see Azure Virtual Network Manager security admin rules")
 	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Fail, probes.ReasonNSGRule, "DenyInternetOut", "configured view")
-	if ev := res["subnet.nsg.inbound-3443"].Evidence["view"]; ev != viewConfigured {
+	if ev := res["subnet.nsg.inbound-3443"].Evidence["view"]; ev != judge.ViewConfigured {
 		t.Errorf("evidence view %v", ev)
 	}
 	// With the effective views, the same checks say so.
@@ -164,7 +165,7 @@ func TestEffectiveDeniedConfiguredViewTakesOver(t *testing.T) {
 	d2, _ := Discover(context.Background(), o2)
 	res = runChecks(t, d2, o2)
 	expect(t, res, "subnet.nsg.outbound-sql-1433", probes.Pass, probes.ReasonOK, "AlwaysAllowSql", "effective NSGs")
-	if ev := res["route.forced-tunnel"].Evidence["view"]; ev != viewEffective {
+	if ev := res["route.forced-tunnel"].Evidence["view"]; ev != judge.ViewEffective {
 		t.Errorf("evidence view %v", ev)
 	}
 }

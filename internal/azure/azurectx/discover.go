@@ -134,7 +134,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 	snap := &snapshot.Snapshot{Reads: map[string]*snapshot.Read{}, V2: !d.opts.Mode.Classic()}
 	d.live = snap
 	// In auto mode a managed identity needs IMDS; outside Azure do not try.
-	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == CredManagedIdentity && d.opts.TokenCredential == nil)
+	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == snapshot.CredManagedIdentity && d.opts.TokenCredential == nil)
 	var sess *armSession
 	switch {
 	case opts.ARM == ARMOff:
@@ -306,7 +306,7 @@ func (d *Discovery) Pending() []PendingRead {
 	}
 	var out []PendingRead
 	for name, t := range d.session.pending {
-		out = append(out, PendingRead{Name: name, Title: ReadTitle(name), For: time.Since(t)})
+		out = append(out, PendingRead{Name: name, Title: snapshot.ReadTitle(name), For: time.Since(t)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return out[i].For > out[j].For || (out[i].For == out[j].For && out[i].Name < out[j].Name)
@@ -318,43 +318,6 @@ func (d *Discovery) Pending() []PendingRead {
 type PendingRead struct {
 	Name, Title string
 	For         time.Duration
-}
-
-// ReadTitle names a read for people: "effective routes".
-func ReadTitle(name string) string {
-	switch name {
-	case snapshot.ReadEffectiveRoutes:
-		return "effective routes"
-	case snapshot.ReadEffectiveNSGs:
-		return "effective NSGs"
-	case snapshot.ReadVM:
-		return "the VM"
-	case snapshot.ReadNIC:
-		return "its NIC"
-	case snapshot.ReadSubnet:
-		return "the subnet"
-	case snapshot.ReadSubnetNSG:
-		return "the subnet's NSG"
-	case snapshot.ReadNICNSG:
-		return "the NIC's NSG"
-	case snapshot.ReadRouteTable:
-		return "the route table"
-	case snapshot.ReadVNet:
-		return "the virtual network"
-	case snapshot.ReadAPIM:
-		return "the API Management instance"
-	case snapshot.ReadServiceTags:
-		return "service tags"
-	case snapshot.ReadNetworkStatus:
-		return "the instance's network status"
-	case snapshot.ReadDependencies:
-		return "the instance's dependency list"
-	case snapshot.ReadBackends:
-		return "the instance's backends"
-	case snapshot.ReadAPIs:
-		return "the instance's APIs"
-	}
-	return predeployTitle(name)
 }
 
 // ServiceTags returns the service tags: the --service-tags file at once,

@@ -13,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
-	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -178,7 +177,7 @@ type effectiveRule struct {
 }
 
 func (s *armSession) readEffectiveRoutes(ctx context.Context) {
-	r := newRead(snapshot.ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
+	r := snapshot.NewRead(snapshot.ReadEffectiveRoutes, s.snap.ResourceGroup, s.snap.NICName, "", "")
 	start := s.begin(r.Name)
 	var body effectiveRouteList
 	var out []routes.Route
@@ -247,7 +246,7 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 }
 
 func (s *armSession) readEffectiveNSGs(ctx context.Context) {
-	r := newRead(snapshot.ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, &imds.Instance{})
+	r := snapshot.NewRead(snapshot.ReadEffectiveNSGs, s.snap.ResourceGroup, s.snap.NICName, "", "")
 	start := s.begin(r.Name)
 	var body effectiveNSGList
 	var out []nsg.Group

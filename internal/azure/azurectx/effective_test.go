@@ -174,7 +174,7 @@ func TestConvertRoutesWireForms(t *testing.T) {
 	// The tag-name route is expanded from the service tags at analysis
 	// time, not dropped.
 	snap := &snapshot.Snapshot{Routes: rs, ServiceTags: mustTags(t)}
-	tb := routeTable(snap, snap.Routes)
+	tb := routes.NewTable(routes.ExpandServiceTags(snap.Routes, snap.ServiceTags.Prefixes)) // as the judgements expand them
 	if r, _, ok := tb.Lookup(netip.MustParseAddr("51.145.179.78")); !ok || r.Name != "by-name" {
 		t.Fatalf("tag route by name not expanded: %v", r)
 	}

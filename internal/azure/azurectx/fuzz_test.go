@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -99,7 +100,7 @@ func FuzzConfiguredRouteTable(f *testing.F) {
 		if json.Unmarshal(body, &res) != nil {
 			return
 		}
-		rs := append(systemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
+		rs := append(judge.SystemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
 		tab := routes.NewTable(rs)
 		routes.ForcedTunnel(tab)
 		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})

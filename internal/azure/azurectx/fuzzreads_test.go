@@ -23,6 +23,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -86,9 +87,9 @@ func fuzzSession(t *testing.T, tr policy.Transporter, mode probes.Mode) *armSess
 		snap: &snapshot.Snapshot{Enabled: true, Reads: map[string]*snapshot.Read{}}, mu: &sync.Mutex{}, changed: func() {}, pending: map[string]time.Time{}}
 }
 
-// judge checks what a read left: known statuses, printable bounded
+// judgeAll checks what a read left: known statuses, printable bounded
 // messages, and every check of the snapshot judged without a panic.
-func judge(t *testing.T, s *armSession) {
+func judgeAll(t *testing.T, s *armSession) {
 	t.Helper()
 	for name, r := range s.snap.Reads {
 		switch r.Status {
@@ -101,7 +102,7 @@ func judge(t *testing.T, s *armSession) {
 		}
 	}
 	ctx := context.Background()
-	for _, c := range Checks(snapshot.Static{S: s.snap}, *s.o) {
+	for _, c := range judge.Checks(snapshot.Static{S: s.snap}, judgeConfig(*s.o)) {
 		if c.Probe != nil {
 			res := c.Probe.Run(ctx)
 			if res.Status == "" {
@@ -117,7 +118,7 @@ func fuzzRead(t *testing.T, a fuzzAnswer, mode probes.Mode, read func(ctx contex
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	read(ctx, s)
-	judge(t, s)
+	judgeAll(t, s)
 	return s
 }
 
@@ -178,8 +179,8 @@ func FuzzPermissions(f *testing.F) {
 			s.readPermissions(ctx, fuzzSubnetID)
 		})
 		if v := s.snap.Predeploy; v != nil {
-			Granted(v.Permissions, "Microsoft.Network/virtualNetworks/subnets/join/action")
-			GrantedBy(v.Permissions, "Microsoft.Network/virtualNetworks/subnets/join/action")
+			judge.Granted(v.Permissions, "Microsoft.Network/virtualNetworks/subnets/join/action")
+			judge.GrantedBy(v.Permissions, "Microsoft.Network/virtualNetworks/subnets/join/action")
 		}
 	})
 }
@@ -272,7 +273,7 @@ func FuzzLongRunningRead(f *testing.F) {
 			if took := time.Since(start); took > 21*time.Second {
 				t.Fatalf("the reads took %s of virtual time past a 20 s deadline", took)
 			}
-			judge(t, s)
+			judgeAll(t, s)
 		})
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
 // plainCollector is a host that must never be asked: it counts every
@@ -83,9 +84,9 @@ func TestIMDSRedirectNotFollowed(t *testing.T) {
 // follows redirects.
 func TestManagedIdentityIsOurs(t *testing.T) {
 	for _, id := range []string{"", "00000000-0000-0000-0000-00000000000a"} {
-		cred, name, err := buildCredential(&Options{IMDSEndpoint: DefaultIMDSEndpoint, Credential: CredManagedIdentity, ManagedIdentityClientID: id}, cloud.AzurePublic)
+		cred, name, err := buildCredential(&Options{IMDSEndpoint: DefaultIMDSEndpoint, Credential: snapshot.CredManagedIdentity, ManagedIdentityClientID: id}, cloud.AzurePublic)
 		c, ok := cred.(*imds.TokenCredential)
-		if err != nil || name != CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
+		if err != nil || name != snapshot.CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
 			t.Fatalf("managed identity %q: %T %+v %q %v", id, cred, cred, name, err)
 		}
 	}

@@ -3,12 +3,10 @@ package azurectx
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -73,14 +71,6 @@ func TestMultiRegionMatchesAdditionalLocation(t *testing.T) {
 	}
 	// The region judged is that location's, not the primary's.
 	expect(t, runChecks(t, d, o), "subnet.region", probes.Pass, probes.ReasonOK)
-	// Regional tags: the judged location's and the primary's.
-	s.ServiceTags = servicetags.NewSet("test", "public", "1", []*servicetags.Tag{
-		{Name: "Storage.WestEurope", Region: "westeurope", SystemService: "AzureStorage", Prefixes: []netip.Prefix{netip.MustParsePrefix("20.38.96.0/19")}},
-		{Name: "Storage.NorthEurope", Region: "northeurope", SystemService: "AzureStorage", Prefixes: []netip.Prefix{netip.MustParsePrefix("20.38.64.0/19")}},
-	})
-	if name, pfx := regionalTag(s, "Storage"); name != "Storage.WestEurope and Storage.NorthEurope" || len(pfx) != 2 {
-		t.Errorf("regional tag %q %v", name, pfx)
-	}
 }
 
 // A cached service tag list made for another region may lack the regional

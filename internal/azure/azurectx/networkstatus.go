@@ -109,7 +109,7 @@ func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
 			why = "the instance's resource could not be read (" + apimRead.Message + ")"
 		}
 		for _, rd := range reads {
-			r := newInstanceRead(rd.name, s.o.Service, "")
+			r := snapshot.NewInstanceRead(rd.name, s.o.Service, "")
 			notMade(r, apimRead, why)
 			s.record(r)
 		}
@@ -122,34 +122,11 @@ func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
 	wg.Wait()
 }
 
-// instanceReads are the reads of the instance's own resource tree: the
-// action each needs and the path under the instance it asks.
-var instanceReads = map[string]struct{ permission, path string }{
-	snapshot.ReadNetworkStatus: {"Microsoft.ApiManagement/service/networkstatus/read", "/networkstatus"},
-	snapshot.ReadDependencies:  {"Microsoft.ApiManagement/service/outboundNetworkDependenciesEndpoints/read", "/outboundNetworkDependenciesEndpoints"},
-	snapshot.ReadBackends:      {"Microsoft.ApiManagement/service/backends/read", "/backends"},
-	snapshot.ReadAPIs:          {"Microsoft.ApiManagement/service/apis/read", "/apis"},
-}
-
-// newInstanceRead fills the permission and the equivalent az command of a
-// read of the instance's own resource tree.
-func newInstanceRead(name, service, id string) *snapshot.Read {
-	if id == "" {
-		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/" + nonEmpty(service, "NAME")
-	}
-	r := &snapshot.Read{Name: name}
-	if ir, ok := instanceReads[name]; ok {
-		r.Permission = ir.permission
-		r.CLI = "az rest --method get --url " + id + ir.path + "?api-version=" + apimAPIVersion
-	}
-	return r
-}
-
 func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
-	r := newInstanceRead(snapshot.ReadNetworkStatus, name, id)
+	r := snapshot.NewInstanceRead(snapshot.ReadNetworkStatus, name, id)
 	start := s.begin(r.Name)
 	var wire statusWire
-	err := s.getJSON(ctx, id+"/networkstatus", apimAPIVersion, &wire)
+	err := s.getJSON(ctx, id+"/networkstatus", snapshot.APIMAPIVersion, &wire)
 	var locs []snapshot.LocationStatus
 	if err == nil {
 		locs = convertStatus(wire)
@@ -163,7 +140,7 @@ func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
 }
 
 func (s *armSession) readDependencies(ctx context.Context, id, name string) {
-	r := newInstanceRead(snapshot.ReadDependencies, name, id)
+	r := snapshot.NewInstanceRead(snapshot.ReadDependencies, name, id)
 	start := s.begin(r.Name)
 	var deps []snapshot.Dependency
 	path := id + "/outboundNetworkDependenciesEndpoints"
@@ -171,7 +148,7 @@ func (s *armSession) readDependencies(ctx context.Context, id, name string) {
 	b := newDepsBudget()
 	for page := 0; page < 10 && path != "" && err == nil; page++ {
 		var wire depsWire
-		if err = s.getJSON(ctx, path, apimAPIVersion, &wire); err == nil {
+		if err = s.getJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
 			deps = append(deps, convertDeps(wire, b)...)
 			path = wire.NextLink
 		}

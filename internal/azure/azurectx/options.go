@@ -1,11 +1,11 @@
 // Package azurectx discovers what the guest itself cannot see: the VM's
-// Azure context from the Instance Metadata Service (IMDS), and — through
-// Azure Resource Manager (ARM) with the VM's managed identity or another
+// Azure context from the Instance Metadata Service (imds), and — through
+// Azure Resource Manager with the VM's managed identity or another
 // azidentity credential — the NIC's effective routes and NSGs, the subnet's
-// configuration, the API Management instance and the service tags. From that
-// snapshot it builds the route.* and subnet.* analysis checks; without ARM
-// access they are skips that say which permission is missing and which az
-// command shows the same thing.
+// configuration, the API Management instance and its own view, and the
+// service tags. What it reads fills a snapshot.Snapshot, each read with its
+// permission, its az command and why it was not made when it was not;
+// package judge turns that snapshot into the route.* and subnet.* checks.
 package azurectx
 
 import (
@@ -24,6 +24,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -36,13 +37,6 @@ const (
 	ARMAuto ARMMode = "auto"
 	ARMOn   ARMMode = "on"
 	ARMOff  ARMMode = "off"
-)
-
-// Credential kinds (--arm-credential), reported in context.credential.
-const (
-	CredManagedIdentity = "managed-identity"
-	CredAzureCLI        = "azure-cli"
-	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
 )
 
 // Defaults.
@@ -114,9 +108,6 @@ type Options struct {
 	ARMTransport    policy.Transporter
 
 	tags *servicetags.Set // loaded by Validate
-	// Wire gives the route analyses what the run's own probes saw
-	// (route.egress-ip); nil: nothing.
-	Wire Wire
 }
 
 func (o *Options) defaults() {
@@ -133,7 +124,7 @@ func (o *Options) defaults() {
 		o.ARM = ARMAuto
 	}
 	if o.Credential == "" {
-		o.Credential = CredManagedIdentity
+		o.Credential = snapshot.CredManagedIdentity
 	}
 	if o.Mode == "" {
 		o.Mode = probes.ModeInternal
@@ -173,7 +164,7 @@ func Validate(o *Options) error {
 		}
 	}
 	switch o.Credential {
-	case CredManagedIdentity, CredAzureCLI, CredDefault:
+	case snapshot.CredManagedIdentity, snapshot.CredAzureCLI, snapshot.CredDefault:
 	default:
 		return fmt.Errorf("--arm-credential %q: want managed-identity, azure-cli or default", o.Credential)
 	}
@@ -184,9 +175,9 @@ func Validate(o *Options) error {
 			return fmt.Errorf("--identity-client-id %q: want a client id, a GUID such as 00000000-0000-0000-0000-000000000000", probes.Untrusted(id, 64))
 		}
 		switch o.Credential {
-		case CredAzureCLI:
+		case snapshot.CredAzureCLI:
 			return fmt.Errorf("--identity-client-id names a managed identity; it has no effect with --arm-credential azure-cli (drop one of them)")
-		case CredDefault:
+		case snapshot.CredDefault:
 			// azidentity's chain takes its managed identity from the
 			// environment only.
 			return fmt.Errorf("--identity-client-id applies to --arm-credential managed-identity; with default, set AZURE_CLIENT_ID instead")

@@ -1,6 +1,7 @@
 package azurectx
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,69 +14,6 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/lazyre"
 )
-
-// Granted reports whether the permissions allow a control-plane action, as
-// Azure RBAC evaluates them: an action is allowed when some entry's actions
-// match it and none of that same entry's notActions do. notActions is a
-// subtraction within one role, not a deny: another role that grants the
-// action still grants it. Matching is case-insensitive and '*' matches any
-// run of characters, slashes included ("*", "*/read", "Microsoft.Network/*").
-func Granted(perms []snapshot.Permission, action string) bool {
-	for _, p := range perms {
-		if matchesAny(p.Actions, action) && !matchesAny(p.NotActions, action) {
-			return true
-		}
-	}
-	return false
-}
-
-// GrantedBy returns the first entry's action pattern that grants the
-// action, "" when none does.
-func GrantedBy(perms []snapshot.Permission, action string) string {
-	for _, p := range perms {
-		if m := firstMatch(p.Actions, action); m != "" && !matchesAny(p.NotActions, action) {
-			return m
-		}
-	}
-	return ""
-}
-
-func matchesAny(patterns []string, action string) bool { return firstMatch(patterns, action) != "" }
-
-func firstMatch(patterns []string, action string) string {
-	for _, p := range patterns {
-		if actionMatch(p, action) {
-			return p
-		}
-	}
-	return ""
-}
-
-// actionMatch matches an action against one pattern with '*' wildcards,
-// case-insensitively.
-func actionMatch(pattern, action string) bool {
-	p, a := strings.ToLower(strings.TrimSpace(pattern)), strings.ToLower(action)
-	if p == "" {
-		return false
-	}
-	parts := strings.Split(p, "*")
-	if len(parts) == 1 {
-		return p == a
-	}
-	if !strings.HasPrefix(a, parts[0]) {
-		return false
-	}
-	a = a[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(a, mid)
-		if i < 0 {
-			return false
-		}
-		a = a[i+len(mid):]
-	}
-	return len(a) >= len(last) && strings.HasSuffix(a, last)
-}
 
 // maxErrorBody bounds the part of an error answer that is parsed.
 const maxErrorBody = 64 << 10
@@ -91,7 +29,7 @@ func denied(r *snapshot.Read, re *azcore.ResponseError, audience string) {
 	raw := armMessage(re) // parsed whole; only what is taken from it is shown
 	if re.StatusCode == http.StatusUnauthorized {
 		r.Status = snapshot.ReadRejected
-		r.Message = fmt.Sprintf("rejected: Resource Manager refused the token (HTTP 401 %s)", nonEmpty(code, "without an error code"))
+		r.Message = fmt.Sprintf("rejected: Resource Manager refused the token (HTTP 401 %s)", cmp.Or(code, "without an error code"))
 		if msg := bounded.Line(raw); msg != "" {
 			r.Message += ": " + msg
 		}
@@ -163,7 +101,7 @@ func deniedAction(msg string) (action, scope string) {
 	if m == nil {
 		return "", ""
 	}
-	return m[1], bounded.Line(shortID(m[2]))
+	return m[1], bounded.Line(snapshot.ShortID(m[2]))
 }
 
 // tokenFix is the change that makes Resource Manager take the token.
@@ -176,10 +114,10 @@ func tokenFix(code, msg string, re *azcore.ResponseError, audience string) strin
 	if m := tenantRE.FindStringSubmatch(hay); m != nil {
 		tenant = m[1]
 	}
-	aud := nonEmpty(strings.TrimRight(audience, "/"), "the cloud's Resource Manager audience")
+	aud := cmp.Or(strings.TrimRight(audience, "/"), "the cloud's Resource Manager audience")
 	switch strings.ToLower(code) {
 	case "invalidauthenticationtokentenant":
-		t := nonEmpty(tenant, "the subscription's tenant")
+		t := cmp.Or(tenant, "the subscription's tenant")
 		return fmt.Sprintf("Get the token from the subscription's tenant (%s): with --arm-credential azure-cli, `az login --tenant %s`; a managed identity gets tokens only from its own tenant, so run from a VM (or as an identity) of tenant %s. No role assignment fixes a 401", t, t, t)
 	case "invalidauthenticationtokenaudience":
 		return fmt.Sprintf("Get the token for this cloud's Resource Manager (audience %s): make --cloud and --arm-endpoint name the subscription's cloud. No role assignment fixes a 401", aud)

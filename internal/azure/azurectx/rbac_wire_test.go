@@ -94,10 +94,10 @@ func TestRoleActionsHoldEveryReadsPermission(t *testing.T) {
 	in := &imds.Instance{ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", Location: "westeurope"}
 	var perms []string
 	for _, n := range []string{snapshot.ReadVM, snapshot.ReadNIC, snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs, snapshot.ReadSubnet, snapshot.ReadSubnetNSG, snapshot.ReadRouteTable, snapshot.ReadVNet, snapshot.ReadNICNSG, snapshot.ReadAPIM, snapshot.ReadServiceTags} {
-		perms = append(perms, newRead(n, "rg", "nic", in).Permission)
+		perms = append(perms, snapshot.NewRead(n, "rg", "nic", in.ResourceID, in.Location).Permission)
 	}
 	for _, n := range []string{snapshot.ReadNetworkStatus, snapshot.ReadDependencies} {
-		perms = append(perms, newInstanceRead(n, "contoso", "").Permission)
+		perms = append(perms, snapshot.NewInstanceRead(n, "contoso", "").Permission)
 	}
 	perms = append(perms, "Microsoft.Authorization/permissions/read", "Microsoft.Resources/subscriptions/providers/read", scaleSetVMPermission, scaleSetNICPermission)
 	for _, p := range perms {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -26,7 +27,7 @@ func sizedSnapshot(mode probes.Mode, prefixes []string, apim *snapshot.APIMInfo,
 	case "v2-integrated":
 		sn.Delegations = []string{"Microsoft.Web/serverFarms"}
 	}
-	return &snapshot.Snapshot{Enabled: true, Credential: CredManagedIdentity,
+	return &snapshot.Snapshot{Enabled: true, Credential: snapshot.CredManagedIdentity,
 		Reads:  map[string]*snapshot.Read{snapshot.ReadSubnet: {Name: snapshot.ReadSubnet, Status: snapshot.ReadOK}},
 		Subnet: sn, APIM: apim}
 }
@@ -168,7 +169,7 @@ func TestSubnetSizeTakenAddressesBeforeDeployment(t *testing.T) {
 // the Storage and Key Vault rules, integration only Key Vault's.
 func TestV2NSGFlowsPerDocument(t *testing.T) {
 	applies := func(mode probes.Mode, id string) bool {
-		for _, c := range Checks(snapshot.Static{}, Options{Mode: mode}) {
+		for _, c := range judge.Checks(snapshot.Static{}, judge.Config{Mode: mode}) {
 			if c.ID == id {
 				return c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable
 			}
@@ -205,7 +206,7 @@ func TestV2RoutesAndTunnelAdvice(t *testing.T) {
 		mode    probes.Mode
 		storage bool
 	}{{probes.ModeInternal, true}, {probes.ModeExternal, true}, {probes.ModeV2Injected, true}, {probes.ModeV2Integrated, false}} {
-		for _, c := range Checks(snapshot.Static{}, Options{Mode: tc.mode}) {
+		for _, c := range judge.Checks(snapshot.Static{}, judge.Config{Mode: tc.mode}) {
 			if c.ID == "route.dependency.storage" {
 				if got := c.Preset == nil || c.Preset.Reason != probes.ReasonNotApplicable; got != tc.storage {
 					t.Errorf("%s: route.dependency.storage applies %v, want %v", tc.mode, got, tc.storage)

@@ -108,7 +108,7 @@ func neededTags(snap *snapshot.Snapshot) []string {
 				continue
 			}
 			for _, base := range []string{"Storage", "Sql", "EventHub"} {
-				out = append(out, base+"."+regionName(loc))
+				out = append(out, base+"."+snapshot.RegionName(loc))
 			}
 		}
 	}

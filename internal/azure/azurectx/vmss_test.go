@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -122,7 +123,7 @@ func TestScaleSetJumpbox(t *testing.T) {
 			res := runChecks(t, d, o)
 			for _, id := range []string{"route.forced-tunnel", "subnet.nsg.inbound-3443"} {
 				r := res[id]
-				if r.Evidence["view"] != viewConfigured || !strings.Contains(r.Message, "configured view of subnet snet-apim") ||
+				if r.Evidence["view"] != judge.ViewConfigured || !strings.Contains(r.Message, "configured view of subnet snet-apim") ||
 					!strings.Contains(r.Message, "no effective routes or effective NSGs for a scale set VM's NIC") {
 					t.Errorf("%s: %s/%s %q (view %v)", id, r.Status, r.Reason, r.Message, r.Evidence["view"])
 				}

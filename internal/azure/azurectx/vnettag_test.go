@@ -2,9 +2,9 @@ package azurectx
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
 
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -53,7 +53,7 @@ func TestOnPremisesDNSBehindAGateway(t *testing.T) {
 	res := runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.outbound-dns-53", probes.Skip, probes.ReasonNotObservable,
 		"the prefixes the remote network's gateway learns", "az network nic list-effective-nsg", "DenyAllOutBound")
-	if ev := res["subnet.nsg.outbound-dns-53"].Evidence; ev["configured_status"] != "fail" || ev["view"] != viewConfigured {
+	if ev := res["subnet.nsg.outbound-dns-53"].Evidence; ev["configured_status"] != "fail" || ev["view"] != judge.ViewConfigured {
 		t.Errorf("evidence %v", ev)
 	}
 	// What does not depend on the gateway is still decided.
@@ -100,7 +100,7 @@ func TestConfiguredRulesByPrefixesNotNames(t *testing.T) {
 	expectAllowedUnseen(t, res, "subnet.nsg.outbound-aad-443", "AllowAAD")
 	for _, id := range []string{"subnet.nsg.outbound-aad-443", "subnet.nsg.outbound-ntp-123"} {
 		var c probes.Check
-		for _, ch := range Checks(snapshot.Static{S: s}, o) {
+		for _, ch := range judge.Checks(snapshot.Static{S: s}, o) {
 			if ch.ID == id {
 				c = ch
 			}
@@ -131,34 +131,4 @@ func TestDenyOnAnotherResourceIsNotTheInstance(t *testing.T) {
 	withConfiguredRule(s, conf, deny("10.1.2.9"))
 	res = runChecks(t, snapshot.Static{S: s}, o)
 	expect(t, res, "subnet.nsg.inbound-3443", probes.Fail, probes.ReasonNSGRule, "DenyToHost", "denies part of")
-}
-
-func TestWithoutAddresses(t *testing.T) {
-	got := without([]netip.Prefix{netip.MustParsePrefix("10.1.2.0/29")}, []netip.Prefix{netip.MustParsePrefix("10.1.2.4/32")})
-	var ss []string
-	for _, p := range got {
-		ss = append(ss, p.String())
-	}
-	if strings.Join(ss, " ") != "10.1.2.0/30 10.1.2.6/31 10.1.2.5/32" && strings.Join(ss, " ") != "10.1.2.0/30 10.1.2.5/32 10.1.2.6/31" {
-		t.Errorf("got %v", ss)
-	}
-	for _, p := range internetSpace {
-		for _, priv := range []string{"10.0.0.1", "192.168.1.1", "172.16.0.1", "100.64.0.1", "127.0.0.1", "224.0.0.1"} {
-			if p.Contains(netip.MustParseAddr(priv)) {
-				t.Errorf("Internet holds %s (%s)", priv, p)
-			}
-		}
-	}
-	if !inPrefixes(netip.MustParseAddr("20.60.0.1"), internetSpace) || !inPrefixes(netip.MustParseAddr("198.19.16.1"), internetSpace) {
-		t.Error("Internet misses public space")
-	}
-}
-
-func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -3,7 +3,7 @@
 // view, the instance's own word (NetworkStatus, its dependency list, its
 // backends), and every read with how it went — its permission, its az
 // command, and why it was not read when it was not. It imports no client:
-// the reads fill it (azurectx), the judgements read it (azurectx's checks).
+// the reads fill it (azurectx), the judgements read it (judge).
 package snapshot
 
 import (
@@ -33,6 +33,13 @@ const (
 	ReadNICNSG          = "nic-nsg"
 	ReadAPIM            = "apim"
 	ReadServiceTags     = "service-tags"
+)
+
+// Credential kinds (--arm-credential), reported in context.credential and Snapshot.Credential.
+const (
+	CredManagedIdentity = "managed-identity"
+	CredAzureCLI        = "azure-cli"
+	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
 )
 
 // Read outcomes.
@@ -109,7 +116,7 @@ func (s *Snapshot) NoToken() string {
 	if s == nil || s.TokenError == "" {
 		return ""
 	}
-	return cmp.Or(s.Credential, "managed-identity") // azurectx's CredManagedIdentity, the default
+	return cmp.Or(s.Credential, CredManagedIdentity)
 }
 
 // OK reports whether the read succeeded.

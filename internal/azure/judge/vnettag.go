@@ -1,4 +1,4 @@
-package azurectx
+package judge
 
 import (
 	"net/netip"
@@ -256,4 +256,21 @@ func statusWord(st probes.Status) string {
 		return "be denied"
 	}
 	return "not be decided"
+}
+
+// parsePrefix takes a CIDR or a bare address (a host prefix).
+func parsePrefix(s string) (netip.Prefix, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, false
+		}
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return p.Masked(), true
 }

@@ -1,4 +1,4 @@
-package azurectx
+package judge
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ const adminRulesUnseen = "security admin rules of Azure Virtual Network Manager,
 // always allows it. Verdicts of the effective view, which lists the admin
 // rules, are left as they are.
 func configuredNSG(s *snapshot.Snapshot, res probes.Result, v *view, flows []nsg.Flow, lookFor string) probes.Result {
-	if v.kind != viewConfigured {
+	if v.kind != ViewConfigured {
 		return res
 	}
 	switch res.Status {
@@ -66,7 +66,7 @@ func allowedBy(v *view, flows []nsg.Flow) string {
 	for i, f := range flows {
 		parts[i] = names[i]
 		if d := nsg.Evaluate(g, f).Decisive; d != nil {
-			parts[i] += fmt.Sprintf(" by rule %s at priority %d", shortID(d.Name), d.Priority)
+			parts[i] += fmt.Sprintf(" by rule %s at priority %d", snapshot.ShortID(d.Name), d.Priority)
 		}
 	}
 	return "the subnet's NSG " + g.Name() + " allows " + strings.Join(parts, ", and ")
@@ -88,7 +88,7 @@ func adminHint(s *snapshot.Snapshot, lookFor string) string {
 			if s.APIM != nil {
 				id = s.APIM.ID
 			}
-			r = newInstanceRead(snapshot.ReadNetworkStatus, "", id)
+			r = snapshot.NewInstanceRead(snapshot.ReadNetworkStatus, "", id)
 		}
 		return fmt.Sprintf("No NIC apimprobe can read is in %s, so no effective view shows its security admin rules: the instance's own network status (`%s`, or the portal's Network status of the instance) shows whether the flow gets through; the subnet's NSG needs %s.",
 			subnet, r.CLI, lookFor)

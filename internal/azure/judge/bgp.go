@@ -1,4 +1,4 @@
-package azurectx
+package judge
 
 import (
 	"context"

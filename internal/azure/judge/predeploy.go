@@ -1,19 +1,21 @@
-package azurectx
+package judge
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
-	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
+)
+
+const (
+	docV2Injection   = "learn.microsoft.com/azure/api-management/inject-vnet-v2"
+	docV2Integration = "learn.microsoft.com/azure/api-management/integrate-vnet-outbound"
+	docV2Provider    = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-v2-delegation-requirement.md"
 )
 
 // Validate before deploy: on the subnet the instance will use (this VM's in
@@ -22,63 +24,6 @@ import (
 // provider (v2), whether the subnet is free for the mode, and whether its
 // virtual network is in the instance's region and subscription. The checks
 // are subnet.permissions, subnet.provider, subnet.free and subnet.region.
-
-const (
-	authzAPIVersion     = "2022-04-01"
-	providersAPIVersion = "2021-04-01"
-
-	docV2Injection   = "learn.microsoft.com/azure/api-management/inject-vnet-v2"
-	docV2Integration = "learn.microsoft.com/azure/api-management/integrate-vnet-outbound"
-	docV2Provider    = "github.com/MicrosoftDocs/azure-docs includes/api-management-virtual-network-v2-delegation-requirement.md"
-)
-
-func occupantsOf(p *armnetwork.SubnetPropertiesFormat) snapshot.Occupants {
-	var o snapshot.Occupants
-	for _, c := range p.IPConfigurations {
-		if c == nil || c.ID == nil {
-			continue
-		}
-		id := *c.ID
-		if rid, err := azarm.ParseResourceID(id); err == nil && rid.Parent != nil &&
-			strings.EqualFold(rid.Parent.ResourceType.String(), "Microsoft.Network/networkInterfaces") {
-			if !contains(o.NICs, rid.Parent.Name) {
-				o.NICs = append(o.NICs, rid.Parent.Name)
-			}
-			continue
-		}
-		o.OtherIPConfigs = append(o.OtherIPConfigs, id)
-	}
-	for _, l := range p.ServiceAssociationLinks {
-		if l != nil && l.Properties != nil {
-			o.ServiceAssociations = append(o.ServiceAssociations, nonEmpty(deref(l.Properties.LinkedResourceType), deref(l.Name)))
-		}
-	}
-	for _, l := range p.ResourceNavigationLinks {
-		if l != nil && l.Properties != nil {
-			o.NavigationLinks = append(o.NavigationLinks, nonEmpty(deref(l.Properties.LinkedResourceType), deref(l.Name)))
-		}
-	}
-	o.PrivateEndpoints = len(p.PrivateEndpoints)
-	return o
-}
-
-func predeployTitle(name string) string {
-	switch name {
-	case snapshot.ReadPermissions:
-		return "the identity's permissions on the subnet"
-	case snapshot.ReadProvider:
-		return "the Microsoft.Web provider's registration"
-	}
-	return name
-}
-
-func permissionsCLI(subnetID string) string {
-	return `az rest --method get --url "` + nonEmpty(subnetID, "SUBNET_ID") + `/providers/Microsoft.Authorization/permissions?api-version=` + authzAPIVersion + `"`
-}
-
-func providerCLI(sub string) string {
-	return "az provider show --namespace Microsoft.Web --subscription " + nonEmpty(sub, "SUBSCRIPTION") + " --query registrationState -o tsv"
-}
 
 func subnetCLI(subnetID string) string {
 	return "az network vnet subnet show --ids " + nonEmpty(subnetID, "SUBNET_ID") + " --query '{delegations: delegations[].serviceName, ipConfigurations: ipConfigurations[].id, serviceAssociationLinks: serviceAssociationLinks[].linkedResourceType}'"
@@ -91,89 +36,6 @@ func vnetCLI(subnetID string) string {
 		vnet = rid.Parent.String()
 	}
 	return "az network vnet show --ids " + vnet + " --query location -o tsv"
-}
-
-func subscriptionOf(id string) string {
-	if rid, err := azarm.ParseResourceID(id); err == nil {
-		return rid.SubscriptionID
-	}
-	return ""
-}
-
-// startPredeploy reads the permissions on the subnet and, in the v2 modes,
-// Microsoft.Web's registration, beside the subnet read; the returned func
-// waits for them.
-func (s *armSession) startPredeploy(ctx context.Context, subnetID string) func() {
-	var wg sync.WaitGroup
-	wg.Go(func() { s.readPermissions(ctx, subnetID) })
-	if !s.o.Mode.Classic() {
-		wg.Go(func() { s.readProvider(ctx, subscriptionOf(subnetID)) })
-	}
-	return wg.Wait
-}
-
-func (s *armSession) finishPredeploy(r *snapshot.Read, f func(v *snapshot.PredeployView)) {
-	s.finish(r, func() {
-		if f == nil {
-			return
-		}
-		if s.snap.Predeploy == nil {
-			s.snap.Predeploy = &snapshot.PredeployView{}
-		}
-		f(s.snap.Predeploy)
-	})
-}
-
-func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
-	r := &snapshot.Read{Name: snapshot.ReadPermissions, Permission: "Microsoft.Authorization/permissions/read", CLI: permissionsCLI(subnetID)}
-	start := s.begin(r.Name)
-	var perms []snapshot.Permission
-	var err error
-	if rid, perr := azarm.ParseResourceID(subnetID); perr != nil || rid.Parent == nil {
-		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(subnetID))
-	} else {
-		path := subnetID + "/providers/Microsoft.Authorization/permissions"
-		for page := 0; page < 10 && path != "" && err == nil; page++ {
-			var list struct {
-				Value    []snapshot.Permission `json:"value"`
-				NextLink string                `json:"nextLink"`
-			}
-			if err = s.getJSON(ctx, path, authzAPIVersion, &list); err == nil {
-				perms = append(perms, list.Value...)
-				path = list.NextLink
-				if path != "" && !strings.HasPrefix(path, s.endpoint+"/") {
-					err = arm.Malformed("the permissions' nextLink leaves Resource Manager: " + bounded.Line(path))
-				}
-			}
-		}
-	}
-	s.settle(ctx, r, start, err)
-	s.finishPredeploy(r, func(v *snapshot.PredeployView) {
-		if err == nil {
-			v.PermissionsScope, v.Permissions = subnetID, perms
-		}
-	})
-}
-
-func (s *armSession) readProvider(ctx context.Context, sub string) {
-	r := &snapshot.Read{Name: snapshot.ReadProvider, Permission: "Microsoft.Resources/subscriptions/providers/read", CLI: providerCLI(sub)}
-	start := s.begin(r.Name)
-	var res struct {
-		Namespace         string `json:"namespace"`
-		RegistrationState string `json:"registrationState"`
-	}
-	var err error
-	if sub == "" {
-		err = arm.Malformed("the subnet id names no subscription")
-	} else if err = s.getJSON(ctx, "/subscriptions/"+sub+"/providers/Microsoft.Web", providersAPIVersion, &res); err == nil && res.RegistrationState == "" {
-		err = arm.Malformed("the provider has no registrationState")
-	}
-	s.settle(ctx, r, start, err)
-	s.finishPredeploy(r, func(v *snapshot.PredeployView) {
-		if err == nil {
-			v.ProviderSubscription, v.ProviderState = sub, res.RegistrationState
-		}
-	})
 }
 
 // predeploySource is the document each mode's requirements come from.
@@ -200,7 +62,7 @@ func wantDelegation(mode probes.Mode) string {
 
 // predeployChecks builds subnet.permissions, subnet.provider, subnet.free
 // and subnet.region.
-func predeployChecks(src snapshot.Source, opts Options) []probes.Check {
+func predeployChecks(src snapshot.Source, opts Config) []probes.Check {
 	mode := opts.Mode
 	doc := predeploySource(mode)
 	var out []probes.Check
@@ -261,12 +123,12 @@ func predeploySkip(s *snapshot.Snapshot, lookFor, name, cli, perm string) *probe
 	if r := unavailable(s, lookFor, snapshot.ReadSubnet); r != nil {
 		return r
 	}
-	res := probes.Skipf(probes.ReasonNotObservable, "the "+predeployTitle(name)+" read was not made", fmt.Sprintf("Run `%s` and check %s.", cli, lookFor))
+	res := probes.Skipf(probes.ReasonNotObservable, "the "+snapshot.ReadTitle(name)+" read was not made", fmt.Sprintf("Run `%s` and check %s.", cli, lookFor))
 	return &res
 }
 
 // subnetIDFor is the judged subnet's id, as far as it is known.
-func subnetIDFor(s *snapshot.Snapshot, o Options) string {
+func subnetIDFor(s *snapshot.Snapshot, o Config) string {
 	if s.Subnet != nil {
 		return s.Subnet.ID
 	}
@@ -279,21 +141,21 @@ func subnetIDFor(s *snapshot.Snapshot, o Options) string {
 // whose says whose permissions the Permissions API answered for.
 func whose(cred string) string {
 	switch cred {
-	case CredManagedIdentity:
+	case snapshot.CredManagedIdentity:
 		return "this VM's managed identity"
-	case CredAzureCLI:
+	case snapshot.CredAzureCLI:
 		return "the identity signed in to the Azure CLI"
-	case CredDefault:
+	case snapshot.CredDefault:
 		return "the identity of the default credential chain"
 	}
 	return "the identity in use"
 }
 
-func permissionsResult(s *snapshot.Snapshot, o Options) probes.Result {
+func permissionsResult(s *snapshot.Snapshot, o Config) probes.Result {
 	id := subnetIDFor(s, o)
 	lookFor := "that the deploying identity holds " + strings.Join(snapshot.SubnetActions, ", ") + " (actions minus notActions of one role)"
 	if s.Predeploy == nil || !s.Read(snapshot.ReadPermissions).OK() {
-		return *predeploySkip(s, lookFor, snapshot.ReadPermissions, permissionsCLI(id), "Microsoft.Authorization/permissions/read")
+		return *predeploySkip(s, lookFor, snapshot.ReadPermissions, snapshot.PermissionsCLI(id), "Microsoft.Authorization/permissions/read")
 	}
 	v := s.Predeploy
 	who := whose(s.Credential)
@@ -307,10 +169,10 @@ func permissionsResult(s *snapshot.Snapshot, o Options) probes.Result {
 		}
 	}
 	ev := map[string]any{"scope": v.PermissionsScope, "credential": s.Credential, "granted": granted, "missing": missing, "roles_at_scope": len(v.Permissions)}
-	name := shortID(v.PermissionsScope)
+	name := snapshot.ShortID(v.PermissionsScope)
 	if len(missing) == 0 {
 		msg := fmt.Sprintf("%s holds %s on subnet %s", who, strings.Join(snapshot.SubnetActions, ", "), name)
-		if s.Credential == CredManagedIdentity {
+		if s.Credential == snapshot.CredManagedIdentity {
 			msg += "; these are the VM's permissions, not necessarily those of the person or pipeline that will deploy (run with --arm-credential azure-cli as them to check theirs)"
 		}
 		res := probes.Passf(msg)
@@ -319,7 +181,7 @@ func permissionsResult(s *snapshot.Snapshot, o Options) probes.Result {
 	}
 	msg := fmt.Sprintf("%s lacks %s on subnet %s (checked with the Permissions API: each role's actions minus its notActions)", who, strings.Join(missing, ", "), name)
 	fix := fmt.Sprintf("give whoever deploys a role with %s on the subnet (Network Contributor has them), e.g. `az role assignment create --assignee PRINCIPAL --role \"Network Contributor\" --scope %s`", strings.Join(missing, ", "), nonEmpty(v.PermissionsScope, "SUBNET_ID"))
-	if s.Credential == CredManagedIdentity {
+	if s.Credential == snapshot.CredManagedIdentity {
 		res := probes.Warnf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, msg+"; these are the VM's permissions, not the deploying person's")
 		res.Hint = "Run apimprobe again with --arm-credential azure-cli, signed in (az login) as the person or pipeline identity that will deploy, to check their permissions; if they lack them too, " + fix + "."
 		res.Evidence = ev
@@ -331,11 +193,11 @@ func permissionsResult(s *snapshot.Snapshot, o Options) probes.Result {
 	return res
 }
 
-func providerResult(s *snapshot.Snapshot, o Options) probes.Result {
-	sub := subscriptionOf(subnetIDFor(s, o))
+func providerResult(s *snapshot.Snapshot, o Config) probes.Result {
+	sub := snapshot.SubscriptionOf(subnetIDFor(s, o))
 	lookFor := "that registrationState is Registered"
 	if s.Predeploy == nil || !s.Read(snapshot.ReadProvider).OK() {
-		return *predeploySkip(s, lookFor, snapshot.ReadProvider, providerCLI(sub), "Microsoft.Resources/subscriptions/providers/read")
+		return *predeploySkip(s, lookFor, snapshot.ReadProvider, snapshot.ProviderCLI(sub), "Microsoft.Resources/subscriptions/providers/read")
 	}
 	v := s.Predeploy
 	ev := map[string]any{"subscription": v.ProviderSubscription, "registration_state": v.ProviderState}
@@ -347,7 +209,7 @@ func providerResult(s *snapshot.Snapshot, o Options) probes.Result {
 		return res
 	case "registering":
 		res := probes.Warnf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, "resource provider Microsoft.Web is still registering in subscription "+v.ProviderSubscription)
-		res.Hint = "Wait until `" + providerCLI(v.ProviderSubscription) + "` says Registered (a few minutes) before deploying."
+		res.Hint = "Wait until `" + snapshot.ProviderCLI(v.ProviderSubscription) + "` says Registered (a few minutes) before deploying."
 		res.Evidence = ev
 		return res
 	}
@@ -359,11 +221,11 @@ func providerResult(s *snapshot.Snapshot, o Options) probes.Result {
 
 // instanceHere: the instance exists (not before deployment) and lives in
 // the judged subnet, so what it put there is expected.
-func instanceHere(s *snapshot.Snapshot, o Options) bool {
+func instanceHere(s *snapshot.Snapshot, o Config) bool {
 	return o.Phase != probes.DeployPre && s.APIM != nil && s.Subnet != nil && strings.EqualFold(s.APIM.SubnetID, s.Subnet.ID)
 }
 
-func freeResult(s *snapshot.Snapshot, o Options) probes.Result {
+func freeResult(s *snapshot.Snapshot, o Config) probes.Result {
 	lookFor := "its delegations, service association links and ipConfigurations"
 	if !s.Read(snapshot.ReadSubnet).OK() {
 		return *predeploySkip(s, lookFor, snapshot.ReadSubnet, subnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/subnets/read")
@@ -423,7 +285,7 @@ func freeResult(s *snapshot.Snapshot, o Options) probes.Result {
 	return freeVerdict(s, o, ev, problems, fixes, okMsg)
 }
 
-func freeVerdict(s *snapshot.Snapshot, o Options, ev map[string]any, problems, fixes []string, okMsg string) probes.Result {
+func freeVerdict(s *snapshot.Snapshot, o Config, ev map[string]any, problems, fixes []string, okMsg string) probes.Result {
 	name := s.Subnet.Name
 	if len(problems) > 0 {
 		res := probes.Failf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, fmt.Sprintf("subnet %s is not free for mode %s: %s", name, o.Mode, strings.Join(problems, "; ")))
@@ -441,7 +303,7 @@ func normRegion(r string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(r), " ", ""))
 }
 
-func regionResult(s *snapshot.Snapshot, o Options) probes.Result {
+func regionResult(s *snapshot.Snapshot, o Config) probes.Result {
 	lookFor := "that the virtual network's location is the instance's region and its subscription the instance's"
 	if !s.Read(snapshot.ReadSubnet).OK() {
 		return *predeploySkip(s, lookFor, snapshot.ReadSubnet, vnetCLI(subnetIDFor(s, o)), "Microsoft.Network/virtualNetworks/read")
@@ -454,13 +316,13 @@ func regionResult(s *snapshot.Snapshot, o Options) probes.Result {
 		return probes.Skipf(probes.ReasonNoData, "the virtual network's location is unknown (its read named none)",
 			"Run `az network vnet show --ids VNET --query location` and compare it with the instance's region.")
 	}
-	vnetSub := subscriptionOf(s.Subnet.ID)
+	vnetSub := snapshot.SubscriptionOf(s.Subnet.ID)
 	ev := map[string]any{"vnet": c.VNetID, "vnet_location": c.VNetLocation, "vnet_subscription": vnetSub}
 	region, from, instSub := "", "", ""
 	switch {
 	case o.Phase != probes.DeployPre && s.APIM != nil && s.APIM.Location != "":
-		region, from, instSub = s.APIM.Location, "the instance's location", subscriptionOf(s.APIM.ID)
-		if s.JudgedLocation != "" && regionName(s.JudgedLocation) != regionName(s.APIM.Location) {
+		region, from, instSub = s.APIM.Location, "the instance's location", snapshot.SubscriptionOf(s.APIM.ID)
+		if s.JudgedLocation != "" && snapshot.RegionName(s.JudgedLocation) != snapshot.RegionName(s.APIM.Location) {
 			// A multi-region instance: the judged subnet is this
 			// location's (§12.7).
 			region, from = s.JudgedLocation, "the location of the instance whose subnet is judged"
@@ -468,7 +330,7 @@ func regionResult(s *snapshot.Snapshot, o Options) probes.Result {
 	case o.Region != "":
 		region, from = o.Region, "--region"
 	}
-	vnet := shortID(c.VNetID)
+	vnet := snapshot.ShortID(c.VNetID)
 	if region == "" {
 		res := probes.Skipf(probes.ReasonNoData, fmt.Sprintf("virtual network %s is in %s, subscription %s; the instance's region is unknown before deployment", vnet, c.VNetLocation, vnetSub),
 			"Pass --region with the region the instance will be created in; it must be "+c.VNetLocation+", in subscription "+vnetSub+".")

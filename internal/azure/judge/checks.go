@@ -1,4 +1,4 @@
-package azurectx
+package judge
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -64,7 +63,7 @@ func tunnelFix(mode probes.Mode) string {
 // Checks builds every route.* and subnet.* analysis check. Each probe waits
 // for the snapshot within its own ctx and then analyses it; a check that
 // does not apply to the mode is a planning-time skip (not-applicable).
-func Checks(src snapshot.Source, opts Options) []probes.Check {
+func Checks(src snapshot.Source, opts Config) []probes.Check {
 	opts.defaults()
 	mode := opts.Mode
 	var out []probes.Check
@@ -273,7 +272,7 @@ func unavailable(s *snapshot.Snapshot, lookFor string, need string) *probes.Resu
 	perm := ""
 	if r != nil {
 		cli, perm = r.CLI, r.Permission
-	} else if tmp := newRead(need, s.ResourceGroup, nonEmpty(s.NICName, "NIC"), &imds.Instance{Location: s.Region}); tmp != nil {
+	} else if tmp := snapshot.NewRead(need, s.ResourceGroup, nonEmpty(s.NICName, "NIC"), "", s.Region); tmp != nil {
 		cli, perm = tmp.CLI, tmp.Permission
 	}
 	var msg, hint string
@@ -293,7 +292,7 @@ func unavailable(s *snapshot.Snapshot, lookFor string, need string) *probes.Resu
 		hint = fmt.Sprintf("Grant the %s identity %s on the resource group, or run `%s` and check %s.", nonEmpty(s.Credential, "used"), perm, cli, lookFor)
 	case r.Status == snapshot.ReadTimeout:
 		msg = r.Name + " read " + r.Message
-		hint = fmt.Sprintf("Raise --deadline (Resource Manager takes 10 s or more to compute %s), or run `%s` and check %s.", ReadTitle(need), cli, lookFor)
+		hint = fmt.Sprintf("Raise --deadline (Resource Manager takes 10 s or more to compute %s), or run `%s` and check %s.", snapshot.ReadTitle(need), cli, lookFor)
 	case r.Status == snapshot.ReadUnreachable:
 		msg = r.Name + " read: " + r.Message
 		hint = fmt.Sprintf("Let this VM resolve and reach Resource Manager, %s (service tag AzureResourceManager), through its DNS servers, NSG and firewall, or run `%s` where it can and check %s.",
@@ -393,7 +392,7 @@ func regionalTag(s *snapshot.Snapshot, base string) (string, []netip.Prefix) {
 		// additional one when this VM's subnet is that location's) and the
 		// primary's: each region's subnet needs both (azure-facts §11.6).
 		regions := []string{nonEmpty(s.JudgedLocation, s.Region)}
-		if s.APIM != nil && s.APIM.Location != "" && s.JudgedLocation != "" && regionName(s.APIM.Location) != regionName(s.JudgedLocation) {
+		if s.APIM != nil && s.APIM.Location != "" && s.JudgedLocation != "" && snapshot.RegionName(s.APIM.Location) != snapshot.RegionName(s.JudgedLocation) {
 			regions = append(regions, s.APIM.Location)
 		}
 		var names []string
@@ -515,7 +514,7 @@ func nsgFlows(mode probes.Mode) []flowSpec {
 }
 
 // subnetConfig judges delegation, NSG association and size against the mode.
-func subnetConfig(s *snapshot.Snapshot, o Options) probes.Result {
+func subnetConfig(s *snapshot.Snapshot, o Config) probes.Result {
 	sn := s.Subnet
 	ev := map[string]any{"subnet_id": sn.ID, "delegations": sn.Delegations, "nsg": sn.NSGID, "route_table": sn.RouteTableID,
 		"service_endpoints": sn.ServiceEndpoints, "ip_configurations": sn.IPConfigurations}
@@ -530,7 +529,7 @@ func subnetConfig(s *snapshot.Snapshot, o Options) probes.Result {
 	case want == "" && len(sn.Delegations) > 0:
 		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+string(o.Mode)+" needs no delegation")
 		fixes = append(fixes, "remove the delegation")
-	case want != "" && !contains(sn.Delegations, want):
+	case want != "" && !containsFold(sn.Delegations, want):
 		have := "nothing"
 		if len(sn.Delegations) > 0 {
 			have = strings.Join(sn.Delegations, ", ")
@@ -609,7 +608,7 @@ func otherSubnet(res probes.Result, s *snapshot.Snapshot) probes.Result {
 	}
 	here := "another subnet"
 	if s.JumpboxSubnetID != "" {
-		here = "subnet " + shortID(s.JumpboxSubnetID)
+		here = "subnet " + snapshot.ShortID(s.JumpboxSubnetID)
 	}
 	why := "since a v2 subnet holds nothing but the instance"
 	if !s.V2 {
