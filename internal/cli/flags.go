@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	"github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/azureroots"
@@ -82,7 +82,7 @@ func NewFlagSet(cmd string, c *Flags) *pflag.FlagSet {
 	fs.BoolVar(&c.NoEgress, "no-egress", false, "do not ask the egress echo (route.egress-ip is skipped)")
 	fs.StringArrayVar(&c.ExpectEgressRaw, "expect-egress", nil, "where internet-bound traffic should leave from (NAT gateway, public IP prefix), CIDR, repeatable (default: the VM's public IP and the AzureCloud prefixes)")
 	fs.StringVar(&c.AzureRootsFile, "azure-roots", "", "PEM file of the roots that count as genuine for Azure endpoints, for the TLS inspection check (default: built in)")
-	fs.StringVar(&c.IMDSEndpoint, "imds-endpoint", azurectx.DefaultIMDSEndpoint, "the Instance Metadata Service")
+	fs.StringVar(&c.IMDSEndpoint, "imds-endpoint", discover.DefaultIMDSEndpoint, "the Instance Metadata Service")
 	fs.BoolVar(&c.ARM, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
 	fs.BoolVar(&c.NoARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
@@ -302,23 +302,23 @@ func (c *Flags) switches(*run.Config) error {
 // azure builds and checks the discovery's options (metadata service,
 // Resource Manager, the instance).
 func (c *Flags) azure(cfg *run.Config) error {
-	armMode := azurectx.ARMAuto
+	armMode := discover.ARMAuto
 	switch {
 	case c.ARM:
-		armMode = azurectx.ARMOn
+		armMode = discover.ARMOn
 	case c.NoARM:
-		armMode = azurectx.ARMOff
+		armMode = discover.ARMOff
 	}
 	if !c.CloudGiven {
 		cfg.Cloud = "" // the metadata service's azEnvironment decides
 	}
-	cfg.Azure = azurectx.Options{
+	cfg.Azure = discover.Options{
 		IMDSEndpoint: c.IMDSEndpoint, ARM: armMode, ARMEndpoint: c.ARMEndpoint, Cloud: cfg.Cloud,
 		Credential: c.ARMCredential, ManagedIdentityClientID: c.IdentityClientID, ServiceTagsFile: c.ServiceTags,
 		Service: c.Service, Mode: cfg.Mode, ModeAuto: cfg.Mode == "", APIMSubnet: c.APIMSubnet,
 		Phase: cfg.Phase, Units: c.Units, Region: c.Region, Subnet: c.Subnet, PrivateIP: c.PrivateIP,
 	}
-	return azurectx.Validate(&cfg.Azure)
+	return discover.Validate(&cfg.Azure)
 }
 
 // splitGlobs takes each value of a repeatable --only/--skip apart at its

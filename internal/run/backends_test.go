@@ -14,7 +14,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/internal/testtool"
@@ -90,7 +90,7 @@ func TestDiscoveredBackendsAreChecksOfTheirOwn(t *testing.T) {
 	cfg := baseConfig(t, dnsServer(t, nil))
 	cfg.Service, cfg.Only, cfg.Timeout = "contoso", []string{"backend"}, 2*time.Second
 	cfg.Backends, _ = catalog.ParseBackends([]string{"http://" + given + "/"})
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -197,7 +197,7 @@ func TestInstanceProbeBesideThisVM(t *testing.T) {
 	cfg := baseConfig(t, dnsServer(t, nil))
 	cfg.Service, cfg.Only, cfg.Timeout, cfg.InstanceProbe, cfg.BackendRequired = "contoso", []string{"backend", "instance.probe"}, 2*time.Second, true, true
 	cfg.Backends, _ = catalog.ParseBackends([]string{upURL, refused, both.URL + "/"})
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
 	planned, rep := planAndRun(t, cfg)
 	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) {
@@ -238,7 +238,7 @@ func TestInstanceProbeDenied(t *testing.T) {
 	cfg := baseConfig(t, dnsServer(t, nil))
 	cfg.Service, cfg.Only, cfg.InstanceProbe = "contoso", []string{"backend", "instance.probe"}, true
 	cfg.Backends, _ = catalog.ParseBackends([]string{"http://" + testtool.Refusing(t).String() + "/"})
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {

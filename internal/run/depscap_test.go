@@ -9,7 +9,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -47,7 +47,7 @@ func TestInstanceDependencyListCut(t *testing.T) {
 	arm := instanceARM(t, `[]`, deps)
 	cfg := baseConfig(t, dnsServer(t, nil))
 	cfg.Service, cfg.Only = "contoso", []string{"instance.dependencies"}
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
 	_, rep := planAndRun(t, cfg)
 	c := byID(rep)["instance.dependencies"]

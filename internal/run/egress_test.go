@@ -43,7 +43,7 @@ func TestEgressAsksWithoutWaitingForTags(t *testing.T) {
 	}
 }
 
-// The route analyses wait for route.egress-ip's result (azurectx.Wire):
+// The route analyses wait for route.egress-ip's result (judge.Wire):
 // it is handed over when the check ends, and a plan without the check
 // settles at once, so nothing waits for a check that never runs.
 func TestEgressResultReachesTheRouteAnalyses(t *testing.T) {

@@ -5,20 +5,20 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/probes"
 	"github.com/apimprobe/apimprobe/resolver"
 )
 
 // facts is the one owner of what a run knows about its context. Each value
 // has one resolution order — the flag, then the metadata service, then
-// Resource Manager — kept by discovery (azurectx.Context); facts adds the
+// Resource Manager — kept by discovery (azdiscover.Context); facts adds the
 // deployment phase the run decides, and serves the DNS expectation from the
 // same values, waiting for Resource Manager when a judgement needs what only
 // it can tell (the instance's VIP).
 type facts struct {
 	mode probes.Mode
-	disc *azurectx.Discovery
+	disc *azdiscover.Discovery
 
 	mu    sync.Mutex
 	phase probes.DeployPhase
@@ -72,7 +72,7 @@ func vipWord(exp resolver.Expectation) string {
 }
 
 // expectationOf reads the DNS expectation out of the discovered context.
-func expectationOf(mode probes.Mode, phase probes.DeployPhase, c azurectx.Context) resolver.Expectation {
+func expectationOf(mode probes.Mode, phase probes.DeployPhase, c azdiscover.Context) resolver.Expectation {
 	exp := resolver.Expectation{Mode: mode, Phase: phase}
 	if p, err := resolver.ParseSubnet(c.Subnet); err == nil {
 		exp.Subnet = p

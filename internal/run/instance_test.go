@@ -15,7 +15,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
@@ -78,7 +78,7 @@ func TestInstanceViewBesideOurs(t *testing.T) {
 
 	cfg := baseConfig(t, dnsAddr)
 	cfg.Service, cfg.Only = "contoso", []string{"instance"}
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
 	planned, rep := planAndRun(t, cfg)
 	if p, r := ids(planned), reportIDs(rep); !slices.Equal(p, r) || len(p) != 6 {
@@ -135,7 +135,7 @@ func TestInstanceChecksSkipWithoutTheView(t *testing.T) {
 	schematest.ValidateReport(t, rep)
 	for _, c := range rep.Checks {
 		if c.ID == "instance.mode" {
-			continue // the instance's resource, not its view (azurectx tests it)
+			continue // the instance's resource, not its view (discover tests it)
 		}
 		if c.Status != probes.Skip || c.Reason != probes.ReasonNotObservable || !strings.Contains(c.Hint, "az rest --method get --url") ||
 			!strings.Contains(c.Hint, "/networkstatus?api-version=2024-05-01") {
@@ -254,7 +254,7 @@ func TestInstanceDNSBehindLocalStub(t *testing.T) {
 	cfg := baseConfig(t, dnsAddr)
 	cfg.ResolvConf, cfg.SystemdResolvConf, cfg.DNSServers = resolvConf, upstreams, nil
 	cfg.Service, cfg.Only = "contoso", []string{"instance.dns"}
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
 	_, rep := planAndRun(t, cfg)
 	c := byID(rep)["instance.dns"]
@@ -326,7 +326,7 @@ func TestModeFromTheInstance(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := baseConfig(t, dnsAddr)
 	cfg.Mode, cfg.Service, cfg.Only = "", "contoso", []string{"instance.mode", "subnet.nsg.inbound-443"}
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: srv.URL,
 		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Phase: probes.DeployPost, ModeAuto: true}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {

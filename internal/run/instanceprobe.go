@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
@@ -35,10 +35,10 @@ const (
 
 // Connectivity asks the instance to probe one destination.
 type Connectivity interface {
-	ConnectivityCheck(ctx context.Context, req azurectx.ConnectivityRequest) azurectx.Connectivity
+	ConnectivityCheck(ctx context.Context, req azdiscover.ConnectivityRequest) azdiscover.Connectivity
 }
 
-var _ Connectivity = (*azurectx.Discovery)(nil)
+var _ Connectivity = (*azdiscover.Discovery)(nil)
 
 // instanceProbes carries what the instance said, by check id, to the
 // annotation after the run.
@@ -69,7 +69,7 @@ func (p *instanceProbes) get(id string) *probes.InstanceProbe {
 type destination struct {
 	id       string
 	required bool
-	req      azurectx.ConnectivityRequest
+	req      azdiscover.ConnectivityRequest
 }
 
 func (d destination) String() string {
@@ -91,13 +91,13 @@ func destinationOf(c probes.Check) (destination, bool) {
 		if !c.Required {
 			return destination{}, false
 		}
-		return destination{id: c.ID, required: true, req: azurectx.ConnectivityRequest{Address: c.Target.Host, Port: c.Target.Port, Protocol: "TCP"}}, true
+		return destination{id: c.ID, required: true, req: azdiscover.ConnectivityRequest{Address: c.Target.Host, Port: c.Target.Port, Protocol: "TCP"}}, true
 	case probes.AreaBackend:
 		proto := "HTTPS"
 		if strings.HasPrefix(c.Target.URL, "http://") {
 			proto = "HTTP"
 		}
-		return destination{id: c.ID, required: c.Required, req: azurectx.ConnectivityRequest{Address: c.Target.URL, Port: c.Target.Port, Protocol: proto}}, true
+		return destination{id: c.ID, required: c.Required, req: azdiscover.ConnectivityRequest{Address: c.Target.URL, Port: c.Target.Port, Protocol: proto}}, true
 	}
 	return destination{}, false
 }
@@ -137,7 +137,7 @@ func (w world) instanceProbeCheck(checks []probes.Check) []probes.Check {
 		}
 		var mu sync.Mutex
 		var all []destination
-		answers := map[string]azurectx.Connectivity{}
+		answers := map[string]azdiscover.Connectivity{}
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, probeCalls)
 		ask := func(ds []destination) {
@@ -194,7 +194,7 @@ func destinationList(ds []destination) string {
 }
 
 // seenOfConnectivity is the instance's answer in probes' typed form.
-func seenOfConnectivity(d destination, c azurectx.Connectivity) *probes.InstanceProbe {
+func seenOfConnectivity(d destination, c azdiscover.Connectivity) *probes.InstanceProbe {
 	ip := &probes.InstanceProbe{Protocol: d.req.Protocol, Destination: d.String(), Region: c.Region, Status: c.Status,
 		Reached: c.Reached(), AvgLatencyMS: c.AvgLatencyMS, ProbesSent: c.ProbesSent, ProbesFailed: c.ProbesFailed, Hops: c.Hops}
 	if c.Failure != nil {
@@ -206,7 +206,7 @@ func seenOfConnectivity(d destination, c azurectx.Connectivity) *probes.Instance
 // instanceProbeResult is the instance's own verdict: fail when it cannot
 // reach a required destination, warn when only optional ones, pass when it
 // reaches them all; not observable when no call got an answer.
-func instanceProbeResult(ctx context.Context, all []destination, answers map[string]azurectx.Connectivity) probes.Result {
+func instanceProbeResult(ctx context.Context, all []destination, answers map[string]azdiscover.Connectivity) probes.Result {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	var reached, unreached, unreachedReq, noAnswer []string
 	var denied *snapshot.Read
@@ -253,7 +253,7 @@ func instanceProbeResult(ctx context.Context, all []destination, answers map[str
 			return r
 		}
 		msg := "the instance was not asked: " + noAnswer[0]
-		hint := "Allow " + azurectx.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
+		hint := "Allow " + azdiscover.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
 		r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 		if denied != nil && strings.HasPrefix(denied.Permission, "Microsoft.") {
 			r.NeedsARM = &probes.ARMNeed{Why: denied.Message, Permission: denied.Permission, Command: denied.CLI}

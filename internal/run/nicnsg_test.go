@@ -11,7 +11,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/findings"
 	"github.com/apimprobe/apimprobe/internal/report"
@@ -45,7 +45,7 @@ func nicNSGSnapshot(t *testing.T, nsgFixture string, denyEffective bool) *snapsh
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := azurectx.Discover(ctx, azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+	d, err := azdiscover.Discover(ctx, azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: srv.URL,
 		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Mode: probes.ModeInternal, Phase: probes.DeployPost})
 	if err != nil {
 		t.Fatal(err)

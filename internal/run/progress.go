@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 )
 
 // progressEvery is how often the waiting line is refreshed, and
@@ -21,7 +21,7 @@ const (
 // one line: "waiting for Resource Manager: effective routes, 4 s". It never
 // reaches a report. stop clears the line and returns once nothing more
 // will be written.
-func showProgress(w io.Writer, pending func() []azurectx.PendingRead, every, after time.Duration) (stop func()) {
+func showProgress(w io.Writer, pending func() []azdiscover.PendingRead, every, after time.Duration) (stop func()) {
 	if w == nil {
 		return func() {}
 	}
@@ -59,7 +59,7 @@ func showProgress(w io.Writer, pending func() []azurectx.PendingRead, every, aft
 
 // progressLine names the reads that have run for at least after, and for
 // how long the oldest has; "" when there are none.
-func progressLine(ps []azurectx.PendingRead, after time.Duration) string {
+func progressLine(ps []azdiscover.PendingRead, after time.Duration) string {
 	var names []string
 	var longest time.Duration
 	for _, p := range ps {

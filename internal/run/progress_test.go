@@ -8,7 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 )
 
 type syncBuf struct {
@@ -25,16 +25,16 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 func TestProgressLine(t *testing.T) { synctest.Test(t, testProgressLine) }
 
 func testProgressLine(t *testing.T) {
-	if got := progressLine([]azurectx.PendingRead{{Title: "effective routes", For: 4200 * time.Millisecond}, {Title: "the VM", For: time.Second}}, 2*time.Second); got != "waiting for Resource Manager: effective routes, 4 s" {
+	if got := progressLine([]azdiscover.PendingRead{{Title: "effective routes", For: 4200 * time.Millisecond}, {Title: "the VM", For: time.Second}}, 2*time.Second); got != "waiting for Resource Manager: effective routes, 4 s" {
 		t.Errorf("line %q", got)
 	}
-	if got := progressLine([]azurectx.PendingRead{{Title: "the VM", For: time.Second}}, 2*time.Second); got != "" {
+	if got := progressLine([]azdiscover.PendingRead{{Title: "the VM", For: time.Second}}, 2*time.Second); got != "" {
 		t.Errorf("a read younger than the threshold is not worth a line: %q", got)
 	}
 	var mu sync.Mutex
-	pending := []azurectx.PendingRead{{Title: "effective NSGs", For: 3 * time.Second}}
+	pending := []azdiscover.PendingRead{{Title: "effective NSGs", For: 3 * time.Second}}
 	var buf syncBuf
-	stop := showProgress(&buf, func() []azurectx.PendingRead { mu.Lock(); defer mu.Unlock(); return pending }, 10*time.Millisecond, 2*time.Second)
+	stop := showProgress(&buf, func() []azdiscover.PendingRead { mu.Lock(); defer mu.Unlock(); return pending }, 10*time.Millisecond, 2*time.Second)
 	time.Sleep(50 * time.Millisecond)
 	mu.Lock()
 	pending = nil

@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/findings"
@@ -63,7 +63,7 @@ type Config struct {
 
 	// Azure configures discovery; its flag overrides (region, subnet, the
 	// instance's private IP) are the flags above.
-	Azure azurectx.Options
+	Azure azdiscover.Options
 
 	Timeout, Deadline time.Duration
 	Concurrency       int
@@ -174,26 +174,26 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 // the instance's own, within one check's limit) and the cloud (without
 // --cloud the one the metadata service names). modeSource says where the
 // mode came from.
-func discover(ctx context.Context, cfg Config) (_ Config, disc *azurectx.Discovery, modeSource string, err error) {
+func discover(ctx context.Context, cfg Config) (_ Config, disc *azdiscover.Discovery, modeSource string, err error) {
 	// IMDS answers (or not) within its own second; Resource Manager reads go
 	// on while the checks run, until the run's deadline.
 	cfg.Azure.RunDeadline = cfg.Deadline
 	cfg.Azure.ConnectTimeout = cfg.Timeout
 	cfg.Azure.Cloud = cfg.Cloud
-	disc, err = azurectx.Discover(ctx, cfg.Azure)
+	disc, err = azdiscover.Discover(ctx, cfg.Azure)
 	if err != nil {
 		return cfg, nil, "", err
 	}
 	// Without --mode the mode is the instance's: the check list depends on
 	// it, so it is settled (within one check's limit) before the plan.
-	modeSource = azurectx.SourceFlag
+	modeSource = azdiscover.SourceFlag
 	if cfg.Mode == "" {
 		cfg.Azure.ModeAuto = true
 		mctx, mcancel := context.WithTimeout(ctx, cfg.Timeout)
 		m, why := disc.InstanceMode(mctx)
 		mcancel()
 		if m != "" {
-			cfg.Mode, modeSource = m, azurectx.SourceARM
+			cfg.Mode, modeSource = m, azdiscover.SourceARM
 		} else {
 			cfg.Mode, modeSource = probes.ModeInternal, "default"
 			cfg.Log.Info().Str("why", why).Msg("the instance's mode is unknown: judged as internal (--mode sets it)")
@@ -245,7 +245,7 @@ func (w *world) plan(ctx context.Context, f *facts) (checks []probes.Check, phas
 // cancels the run (parent), it keeps only the outcomes the interruption
 // did not touch; otherwise the instance's discovered backends are added
 // and the instance's own probes set beside this VM's results.
-func probeAll(parent, ctx context.Context, w *world, checks []probes.Check, started time.Time, pending func() []azurectx.PendingRead) (outs []probes.Outcome, interrupted bool) {
+func probeAll(parent, ctx context.Context, w *world, checks []probes.Check, started time.Time, pending func() []azdiscover.PendingRead) (outs []probes.Outcome, interrupted bool) {
 	cfg := w.cfg
 	stopProgress := showProgress(cfg.Progress, pending, progressEvery, progressAfter)
 	defer stopProgress()
@@ -273,7 +273,7 @@ func probeAll(parent, ctx context.Context, w *world, checks []probes.Check, star
 // readInstance sets the instance's side beside every check that matches
 // its NetworkStatus, and this VM's NIC NSG beside the flows it decides;
 // the reads finished while the checks ran, so it waits no longer.
-func readInstance(ctx context.Context, outs []probes.Outcome, disc *azurectx.Discovery) *snapshot.Snapshot {
+func readInstance(ctx context.Context, outs []probes.Outcome, disc *azdiscover.Discovery) *snapshot.Snapshot {
 	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
 	annotateInstance(outs, disc.InstanceView(vctx))
 	vcancel()
@@ -398,7 +398,7 @@ func resolverSet(cfg Config, expect resolver.Expecter) (*resolver.Set, error) {
 // on any resolver, pre without a service name.
 func decidePhase(ctx context.Context, cfg Config, set *resolver.Set) (probes.DeployPhase, string) {
 	if cfg.Phase != probes.DeployAuto {
-		return cfg.Phase, azurectx.SourceFlag
+		return cfg.Phase, azdiscover.SourceFlag
 	}
 	if cfg.Service == "" {
 		return probes.DeployPre, "auto"
@@ -449,7 +449,7 @@ func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, tim
 
 // reportContext is the report's context, filled once, from the discovered
 // values and their sources.
-func reportContext(cfg Config, d azurectx.Context, set *resolver.Set, phase probes.DeployPhase, phaseSource string) report.Context {
+func reportContext(cfg Config, d azdiscover.Context, set *resolver.Set, phase probes.DeployPhase, phaseSource string) report.Context {
 	rc := report.Context{
 		Cloud: cfg.Cloud, Mode: cfg.Mode, Service: cfg.Service, Phase: phase,
 		Region: d.Region, Subnet: d.Subnet, SubscriptionID: d.SubscriptionID, ResourceGroup: d.ResourceGroup,

@@ -19,7 +19,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/rs/zerolog"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/report"
 	"github.com/apimprobe/apimprobe/internal/report/schematest"
 	"github.com/apimprobe/apimprobe/probes"
@@ -75,7 +75,7 @@ func closedURL(t *testing.T) string {
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "azure", "azurectx", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "azure", "discover", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func baseConfig(t *testing.T, dnsAddr netip.AddrPort) Config {
 		Mode: probes.ModeInternal, Phase: probes.DeployPost, Cloud: probes.CloudPublic,
 		ResolvConf: resolvConf, DNSServers: []netip.AddrPort{dnsAddr}, AzureDNS: dnsAddr,
 		EgressEchoURL: "https://echo.test/",
-		Azure:         azurectx.Options{IMDSEndpoint: closedURL(t), ARM: azurectx.ARMOff},
+		Azure:         azdiscover.Options{IMDSEndpoint: closedURL(t), ARM: azdiscover.ARMOff},
 		Timeout:       400 * time.Millisecond, Deadline: 5 * time.Second, Concurrency: 32,
 		Tool: report.Tool{Name: "apimprobe"}, Log: zerolog.Nop(),
 	}
@@ -214,7 +214,7 @@ func TestGatewayJudgedAgainstTheVIPFromResourceManager(t *testing.T) {
 	cfg := baseConfig(t, dnsAddr)
 	cfg.Service, cfg.Only = "contoso", []string{"dns.gateway"}
 	cfg.Timeout = 2 * time.Second
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
 
 	rep, err := Run(context.Background(), cfg)
@@ -234,7 +234,7 @@ func TestGatewayJudgedAgainstTheVIPFromResourceManager(t *testing.T) {
 
 	// The same answer without Resource Manager is in the subnet and passes,
 	// saying what it could not know.
-	cfg.Azure = azurectx.Options{IMDSEndpoint: cfg.Azure.IMDSEndpoint, ARM: azurectx.ARMOff}
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: cfg.Azure.IMDSEndpoint, ARM: azdiscover.ARMOff}
 	rep, err = Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestGatewayJudgedWithoutASlowResourceManager(t *testing.T) {
 	cfg := baseConfig(t, dnsAddr)
 	cfg.Service, cfg.Only = "contoso", []string{"dns.gateway"}
 	cfg.Timeout = 500 * time.Millisecond
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -274,7 +274,7 @@ func TestReportContextFromDiscovery(t *testing.T) {
 	dnsAddr := dnsServer(t, nil)
 	cfg := baseConfig(t, dnsAddr)
 	cfg.Service, cfg.Phase, cfg.Only = "contoso", probes.DeployAuto, []string{"dns.gateway"}
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOff, Region: "northeurope"}
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOff, Region: "northeurope"}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -329,9 +329,9 @@ func TestNothingOutlivesTheRun(t *testing.T) {
 	cfg.Service = "contoso"
 	cfg.Timeout = 300 * time.Millisecond
 	cfg.Deadline = time.Second
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imds, ARM: azurectx.ARMOn, ARMEndpoint: arm.URL,
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imds, ARM: azdiscover.ARMOn, ARMEndpoint: arm.URL,
 		ARMTransport: arm.Client(), TokenCredential: &azfake.TokenCredential{}, Service: "contoso", Mode: probes.ModeInternal}
-	if err := azurectx.Validate(&cfg.Azure); err != nil {
+	if err := azdiscover.Validate(&cfg.Azure); err != nil {
 		t.Fatal(err)
 	}
 	before := runtime.NumGoroutine()

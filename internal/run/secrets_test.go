@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apimprobe/apimprobe/internal/azure/azurectx"
+	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -34,7 +34,7 @@ func TestIdentityErrorBodyNotInReport(t *testing.T) {
 	t.Cleanup(arm.Close)
 	cfg := baseConfig(t, dnsServer(t, map[string]string{"contoso.azure-api.net": "10.1.2.5"}))
 	cfg.Service = "contoso"
-	cfg.Azure = azurectx.Options{IMDSEndpoint: imds.URL, ARM: azurectx.ARMAuto, ARMEndpoint: arm.URL, ARMTransport: arm.Client(),
+	cfg.Azure = azdiscover.Options{IMDSEndpoint: imds.URL, ARM: azdiscover.ARMAuto, ARMEndpoint: arm.URL, ARMTransport: arm.Client(),
 		Service: "contoso", Mode: probes.ModeInternal, Phase: probes.DeployPost}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {

@@ -36,7 +36,7 @@ type Config struct {
 }
 
 // defaults fills what the judgements assume when nothing is said: the
-// internal mode, as azurectx's Options do.
+// internal mode, as discover's Options do.
 func (c *Config) defaults() {
 	if c.Mode == "" {
 		c.Mode = probes.ModeInternal

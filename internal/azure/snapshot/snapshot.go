@@ -3,7 +3,7 @@
 // view, the instance's own word (NetworkStatus, its dependency list, its
 // backends), and every read with how it went — its permission, its az
 // command, and why it was not read when it was not. It imports no client:
-// the reads fill it (azurectx), the judgements read it (judge).
+// the reads fill it (discover), the judgements read it (judge).
 package snapshot
 
 import (

@@ -1,0 +1,849 @@
+package discover
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
+	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/probes"
+)
+
+const (
+	computeAPIVersion = "2024-07-01"
+)
+
+// armSession holds what every read needs.
+type armSession struct {
+	o        *Options
+	cred     azcore.TokenCredential
+	clientOp *azarm.ClientOptions
+	pipeline runtime.Pipeline
+	endpoint string
+	sub      string
+	// audience is the cloud's Resource Manager token audience, for the fix
+	// of a token Resource Manager refuses.
+	audience string
+
+	// mu is the Discovery's: it guards snap and pending, and changed (the
+	// Discovery's notice to its waiters) is called under it.
+	mu      *sync.Mutex
+	snap    *snapshot.Snapshot
+	changed func()
+	pending map[string]time.Time
+	// transport carries the reads; close drops its idle connections once
+	// they are done, so that nothing of a run stays open after it.
+	transport policy.Transporter
+	// tagCache is what the service tag cache gave or must be told
+	// (tagcache.go).
+	tagCache tagCacheState
+}
+
+// close ends what the session keeps open.
+func (s *armSession) close() {
+	if c, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// buildCredential returns the credential and its name for the report.
+func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential, string, error) {
+	if o.TokenCredential != nil {
+		return o.TokenCredential, o.Credential, nil
+	}
+	co := azcore.ClientOptions{Cloud: c}
+	switch o.Credential {
+	case snapshot.CredAzureCLI:
+		cred, err := azidentity.NewAzureCLICredential(nil)
+		return cred, snapshot.CredAzureCLI, err
+	case snapshot.CredDefault:
+		// The chain's managed identity and Entra requests: no redirect.
+		co.Transport = arm.IdentityClient()
+		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
+		return cred, snapshot.CredDefault, err
+	}
+	// The metadata service's token, through the same client as the
+	// instance document: --imds-endpoint honoured, no proxy, no redirect,
+	// a bounded body, and no error body in any message.
+	return &imds.TokenCredential{Endpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, snapshot.CredManagedIdentity, nil
+}
+
+// maxReadWait bounds the reads when the caller's context has no deadline
+// (tests, embedding): other tools wait 60 s for the long-running reads.
+const maxReadWait = 60 * time.Second
+
+// prepareARM builds the credential and gets a first token within ctx. It
+// returns the session to run the reads with, or nil with snap.Why saying
+// why Resource Manager cannot be used.
+func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapshot.Snapshot, mu *sync.Mutex, changed func()) *armSession {
+	if o.ARM == ARMOff {
+		snap.Why = "Resource Manager is not used (--no-arm)"
+		return nil
+	}
+	if in == nil || in.SubscriptionID == "" || in.ResourceID == "" {
+		snap.Why = "this VM's subscription and resource id are unknown (the Instance Metadata Service did not answer), so Resource Manager cannot be asked about its NIC"
+		return nil
+	}
+	cc, err := cloudConfig(o.cloudFor(in), o.ARMEndpoint)
+	if err != nil {
+		snap.Why = err.Error()
+		return nil
+	}
+	cred, credName, err := buildCredential(o, cc)
+	snap.Credential = credName
+	snap.Enabled = true
+	rm := cc.Services[cloud.ResourceManager]
+	if u, perr := url.Parse(rm.Endpoint); perr == nil && u.Hostname() != "" {
+		snap.Endpoint = u.Hostname() + " on TCP " + cmp.Or(u.Port(), "443")
+	}
+	if err == nil {
+		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
+	}
+	if err != nil {
+		snap.TokenError = bounded.Line(err.Error())
+		snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential: %s", credName, snap.TokenError)
+		if ctx.Err() != nil {
+			snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential by %s", credName, o.deadlineWords())
+		}
+		return nil
+	}
+	// A throttled request is retried after its Retry-After only when that
+	// ends before the reads' deadline; otherwise the 429 is reported at
+	// once, with its Retry-After, and the configured view takes over.
+	retryCap := maxReadWait
+	if dl, ok := ctx.Deadline(); ok {
+		retryCap = max(time.Until(dl)-time.Second, 0)
+	}
+	// A client of the run's own (unless one is given), so that its idle
+	// connections can be closed when the reads are done.
+	transport := o.ARMTransport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = arm.NewDialer(o.ConnectTimeout).DialContext
+		t.TLSHandshakeTimeout = o.ConnectTimeout
+		transport = &http.Client{Transport: t}
+	}
+	clientOpts := &azarm.ClientOptions{
+		ClientOptions: policy.ClientOptions{
+			Cloud:     cc,
+			Transport: transport,
+			Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap,
+				ShouldRetry: shouldRetry},
+			Telemetry: policy.TelemetryOptions{Disabled: true},
+		},
+		DisableRPRegistration: true,
+	}
+	arm.Guard(clientOpts, rm.Endpoint)
+	arm.BoundBodies(clientOpts)
+	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
+	if err != nil {
+		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(err.Error())
+		return nil
+	}
+	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), audience: rm.Audience,
+		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}, transport: transport}
+}
+
+// begin marks a read as in flight, for the progress line.
+func (s *armSession) begin(name string) time.Time {
+	now := time.Now()
+	s.mu.Lock()
+	s.pending[name] = now
+	s.mu.Unlock()
+	return now
+}
+
+// finish records a read and, under the same lock, what it found, so that
+// a waiter never sees the one without the other.
+func (s *armSession) finish(r *snapshot.Read, store func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if store != nil {
+		store()
+	}
+	s.snap.Reads[r.Name] = r
+	delete(s.pending, r.Name)
+	if s.changed != nil {
+		s.changed()
+	}
+}
+
+func (s *armSession) record(r *snapshot.Read) { s.finish(r, nil) }
+
+// run: the VM and then its NIC are read first (IMDS does not name the NIC);
+// the APIM instance and the service tags do not depend on them and start at
+// once; effective routes and NSGs follow the NIC in parallel, and so does
+// the configured view of the subnet that is judged: this VM's in the
+// classic modes, the instance's in the v2 modes (from --apim-subnet, else
+// from the instance's resource).
+func (s *armSession) run(ctx context.Context, in *imds.Instance) {
+	var wg sync.WaitGroup
+	apimDone := make(chan struct{})
+	if s.o.Service != "" {
+		wg.Go(func() {
+			defer close(apimDone)
+			s.readAPIM(ctx, in)
+		})
+	} else {
+		close(apimDone)
+	}
+	// The instance's own view (networkstatus.go) exists only after
+	// deployment, and its reads need the instance's resource id.
+	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
+		wg.Go(func() {
+			select {
+			case <-apimDone:
+			case <-ctx.Done():
+			}
+			s.readInstanceView(ctx, in)
+		})
+		wg.Go(func() {
+			select {
+			case <-apimDone:
+			case <-ctx.Done():
+			}
+			s.readBackends(ctx, in)
+		})
+	}
+	if s.o.tags == nil {
+		wg.Go(func() { s.readServiceTags(ctx, in) })
+	}
+	v2 := !s.o.Mode.Classic()
+	if s.o.ModeAuto && s.o.Service != "" {
+		// Which subnet is judged depends on the mode, which is the
+		// instance's own: wait for its resource.
+		select {
+		case <-apimDone:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		if m, _ := snapshot.ModeOf(s.snap.APIM); m != "" {
+			v2 = !m.Classic()
+			s.snap.V2 = v2
+		}
+		s.mu.Unlock()
+	}
+	if v2 {
+		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
+	}
+	nicID := s.readVM(ctx, in)
+	nsgID, ok := "", false
+	if nicID != "" {
+		nsgID, ok = s.readNIC(ctx, nicID, in)
+	}
+	if _, inScaleSet := scaleSetNIC(nicID); ok && inScaleSet {
+		// No effective views exist for it (vmss.go): the checks judge the
+		// configured view and say why.
+		rg, nic := s.rgNIC(in)
+		for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
+			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
+			r.Status, r.Message = snapshot.ReadNotTried, noEffectiveViewForScaleSet
+			// This NIC's command would be refused too.
+			r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
+			s.record(r)
+		}
+	} else if ok {
+		wg.Go(func() { s.readEffectiveRoutes(ctx) })
+		wg.Go(func() { s.readEffectiveNSGs(ctx) })
+	}
+	if ok {
+		if nsgID != "" {
+			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
+		}
+		if !v2 {
+			s.mu.Lock()
+			id := s.snap.JumpboxSubnetID
+			s.mu.Unlock()
+			id = s.classicSubnet(ctx, apimDone, id)
+			wg.Go(func() { s.readConfigured(ctx, id) })
+		}
+	} else {
+		rg, nic := s.rgNIC(in)
+		names := []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs}
+		if !v2 {
+			names = append(names, snapshot.ReadSubnet)
+		}
+		s.mu.Lock()
+		dep := s.snap.Reads[snapshot.ReadNIC]
+		if dep == nil || dep.OK() {
+			dep = s.snap.Reads[snapshot.ReadVM]
+		}
+		s.mu.Unlock()
+		why := "the NIC is unknown because the VM or NIC read failed"
+		if dep != nil && !dep.OK() && dep.Message != "" {
+			why = "the NIC is unknown: the " + dep.Name + " read failed (" + dep.Message + ")"
+		}
+		for _, n := range names {
+			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
+			notMade(r, dep, why)
+			s.record(r)
+		}
+	}
+	wg.Wait()
+	s.settleTagCache(ctx, in)
+}
+
+func (s *armSession) rgNIC(in *imds.Instance) (string, string) {
+	s.mu.Lock()
+	rg, nic := s.snap.ResourceGroup, s.snap.NICName
+	s.mu.Unlock()
+	if rg == "" {
+		rg = in.ResourceGroup
+	}
+	if nic == "" {
+		nic = "NIC"
+	}
+	return rg, nic
+}
+
+// readInstanceSubnet finds the instance's subnet (v2 modes) and reads its
+// configured view.
+func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, apimDone <-chan struct{}) {
+	id, why := s.o.APIMSubnet, ""
+	var apimRead *snapshot.Read
+	if id == "" && s.o.Service != "" && s.o.Phase != probes.DeployPre {
+		select {
+		case <-apimDone:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		switch a, r := s.snap.APIM, s.snap.Reads[snapshot.ReadAPIM]; {
+		case a != nil && a.SubnetID != "":
+			id = a.SubnetID
+		case a != nil:
+			why = "the instance " + a.Name + " has no virtualNetworkConfiguration.subnetResourceId (it is not in a virtual network)"
+		case r != nil:
+			why = "the instance's resource could not be read (" + r.Message + ")"
+			apimRead = r
+		default:
+			why = "the instance's resource could not be read in time"
+		}
+		s.mu.Unlock()
+	}
+	if id == "" {
+		if why == "" {
+			why = "the instance's subnet is unknown before deployment"
+		}
+		r := snapshot.NewRead(snapshot.ReadSubnet, "", "", in.ResourceID, in.Location)
+		notMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
+		s.finish(r, func() { s.snap.InstanceSubnetUnknown = r.Status == snapshot.ReadNotTried })
+		return
+	}
+	s.mu.Lock()
+	s.snap.InstanceSubnet = true
+	s.mu.Unlock()
+	s.readConfigured(ctx, id)
+}
+
+// settle classifies a read's error into its status; nil means ok.
+// settle classifies a read's error into its status; nil means ok.
+func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.Time, err error) {
+	by := s.o.deadlineWords() // the deadline that bounds the reads
+	r.Duration = time.Since(started)
+	if err == nil {
+		r.Status = snapshot.ReadOK
+		return
+	}
+	var re *azcore.ResponseError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var me *arm.MalformedError
+	var oh *arm.OffHostError
+	switch {
+	case errors.As(err, &oh):
+		// Go's redirect error quotes the whole URL: only the guard's words.
+		r.Status, r.Message = snapshot.ReadFailed, bounded.Line(oh.Error())
+	case errors.As(err, &re):
+		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
+		switch re.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			denied(r, re, s.audience) // rbac.go: a refused token is not a missing role
+		case http.StatusTooManyRequests:
+			r.Status = snapshot.ReadThrottled
+			if re.RawResponse != nil {
+				r.RetryAfter = bounded.Line(re.RawResponse.Header.Get("Retry-After"))
+			}
+			r.Message = "Resource Manager throttled the read (HTTP 429 " + bounded.Line(re.ErrorCode) + ")"
+			if r.RetryAfter != "" {
+				r.Message += " and asked to retry after " + bounded.RetryAfter(r.RetryAfter) + ", later than " + by + " allows"
+			}
+		case http.StatusNotFound:
+			r.Status = snapshot.ReadNotFound
+			r.Message = fmt.Sprintf("not found (HTTP 404 %s)", bounded.Line(re.ErrorCode))
+		default:
+			r.Status = snapshot.ReadFailed
+			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, bounded.Line(re.ErrorCode))
+		}
+	case ctx.Err() == nil && connectFailed(err):
+		// Real Resource Manager connects in milliseconds: a connection
+		// not made within the check limit was dropped on the way, and
+		// waiting for the run's deadline would not change that.
+		reason, words := probes.Classify(context.Background(), err)
+		if reason == probes.ReasonTimeout {
+			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
+		}
+		unreachable(r, noAnswer(reason, words, err))
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		r.Status = snapshot.ReadTimeout
+		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
+	case errors.As(err, &se), errors.As(err, &te), errors.As(err, &me),
+		// azcore's runtime.UnmarshalAsJSON flattens the JSON error with %s,
+		// so its wording is the only sign left of a malformed payload.
+		strings.HasPrefix(err.Error(), "unmarshalling type "):
+		r.Status = snapshot.ReadMalformed
+		r.Message = "Resource Manager answered with a malformed payload: " + bounded.Line(err.Error())
+	default:
+		// No answer at all: the wire says why (a name that does not
+		// resolve, a refused or dropped connection, TLS inspection).
+		if reason, words := probes.Classify(context.Background(), err); reason != probes.ReasonError {
+			unreachable(r, noAnswer(reason, words, err))
+			return
+		}
+		r.Status = snapshot.ReadFailed
+		r.Message = bounded.Line(err.Error())
+	}
+}
+
+// shouldRetry is azcore's own choice (its status codes, any error) but for
+// a connection that timed out: TCP retransmitted its SYN within the check
+// limit already, and two more tries would triple the wait for a drop.
+func shouldRetry(resp *http.Response, err error) bool {
+	if err != nil {
+		var ne net.Error
+		return !(connectFailed(err) && errors.As(err, &ne) && ne.Timeout())
+	}
+	return runtime.HasStatusCode(resp, http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
+}
+
+// noAnswer words what a read got instead of an HTTP answer: the wire's reason, and
+// whether it was the proxy this VM's environment names (HTTPS_PROXY, which
+// Resource Manager's requests follow as az's do) that did not answer.
+func noAnswer(reason probes.Reason, words string, err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "proxyconnect" {
+		words = "the proxy that HTTPS_PROXY names did not answer: " + words
+	}
+	return "no answer from Resource Manager (" + string(reason) + "): " + bounded.Line(words)
+}
+
+// unreachable records a read that got what (no answer from Resource
+// Manager, and why) instead of an answer.
+func unreachable(r *snapshot.Read, what string) {
+	r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "got "+what, what
+}
+
+// connectFailed reports whether err is a connection to Resource Manager
+// (or to the proxy on the way) that was never made: TCP (refused, dropped,
+// no route) or the TLS handshake (net/http's own timeout for it).
+func connectFailed(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect") {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && strings.Contains(err.Error(), "TLS handshake timeout")
+}
+
+// notMade records r as not made because dep, a read it needs, failed (why
+// says so); when dep never reached Resource Manager, r is unreachable for
+// the same reason.
+func notMade(r, dep *snapshot.Read, why string) {
+	r.Status, r.Message = snapshot.ReadNotTried, why
+	if dep != nil && dep.Status == snapshot.ReadUnreachable {
+		r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
+	}
+}
+
+// getJSON does a plain GET of an ARM resource through the SDK's pipeline
+// (bearer token, retries) and decodes it into v.
+func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any) error {
+	// A path of ours, or a nextLink, which must stay on Resource Manager.
+	u, err := arm.URL(s.endpoint, path, "a nextLink or resource id")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(u, "api-version=") {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + "api-version=" + apiVersion
+	}
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
+	if err != nil {
+		return err
+	}
+	resp, err := s.pipeline.Do(req)
+	if err != nil {
+		return err
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return runtime.NewResponseError(resp)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, arm.MaxBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > arm.MaxBody {
+		return arm.Malformed(fmt.Sprintf("answer larger than %d bytes", arm.MaxBody))
+	}
+	return json.Unmarshal(body, v)
+}
+
+func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
+	r := snapshot.NewRead(snapshot.ReadVM, in.ResourceGroup, "", in.ResourceID, in.Location)
+	if p, ok := scaleSetVM(in.ResourceID); ok {
+		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
+	}
+	start := s.begin(r.Name)
+	var vm struct {
+		Properties struct {
+			NetworkProfile struct {
+				NetworkInterfaces []struct {
+					ID         string `json:"id"`
+					Properties struct {
+						Primary bool `json:"primary"`
+					} `json:"properties"`
+				} `json:"networkInterfaces"`
+			} `json:"networkProfile"`
+		} `json:"properties"`
+	}
+	err := s.getJSON(ctx, in.ResourceID, computeAPIVersion, &vm)
+	nics := vm.Properties.NetworkProfile.NetworkInterfaces
+	if err == nil && len(nics) == 0 {
+		err = arm.Malformed("the VM has no network interfaces in its networkProfile")
+	}
+	s.settle(ctx, r, start, err)
+	s.record(r)
+	if err != nil {
+		return ""
+	}
+	// The primary NIC: IMDS's first address is the primary's, and one NIC
+	// is the norm on a jumpbox.
+	id := nics[0].ID
+	for _, n := range nics {
+		if n.Properties.Primary {
+			id = n.ID
+		}
+	}
+	return id
+}
+
+// readNIC reads this VM's NIC: the subnet it is in and the NSG on the NIC
+// itself (id, "" when none).
+func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instance) (nsgID string, ok bool) {
+	rid, perr := azarm.ParseResourceID(nicID)
+	rg, name := in.ResourceGroup, "NIC"
+	if perr == nil {
+		rg, name = rid.ResourceGroupName, rid.Name
+	}
+	s.mu.Lock()
+	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
+	s.mu.Unlock()
+	r := snapshot.NewRead(snapshot.ReadNIC, rg, name, in.ResourceID, in.Location)
+	vmss, inScaleSet := scaleSetNIC(nicID)
+	if inScaleSet {
+		r.Permission, r.CLI = scaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
+	}
+	start := s.begin(r.Name)
+	if perr != nil {
+		s.settle(ctx, r, start, arm.Malformed("the VM's NIC id does not parse: "+perr.Error()))
+		s.record(r)
+		return "", false
+	}
+	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.cred, s.clientOp)
+	var subnetID, ip string
+	if err == nil {
+		var nic armnetwork.Interface
+		if inScaleSet {
+			// Its own path: the plain one is 404 (vmss.go).
+			var resp armnetwork.InterfacesClientGetVirtualMachineScaleSetNetworkInterfaceResponse
+			resp, err = client.GetVirtualMachineScaleSetNetworkInterface(ctx, rg, vmss.vmss, vmss.instance, name, nil)
+			nic = resp.Interface
+		} else {
+			var resp armnetwork.InterfacesClientGetResponse
+			resp, err = client.Get(ctx, rg, name, nil)
+			nic = resp.Interface
+		}
+		if err == nil && nic.Properties != nil {
+			for _, ipc := range nic.Properties.IPConfigurations {
+				if ipc == nil || ipc.Properties == nil || ipc.Properties.Subnet == nil || ipc.Properties.Subnet.ID == nil {
+					continue
+				}
+				pip := deref(ipc.Properties.PrivateIPAddress)
+				if subnetID == "" || (in.PrivateIP != "" && pip == in.PrivateIP) {
+					subnetID, ip = *ipc.Properties.Subnet.ID, pip
+				}
+			}
+			if g := nic.Properties.NetworkSecurityGroup; g != nil {
+				nsgID = deref(g.ID)
+			}
+		}
+		if err == nil && subnetID == "" {
+			err = arm.Malformed("the NIC has no IP configuration with a subnet")
+		}
+	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.NICPrivateIP, s.snap.JumpboxSubnetID, s.snap.NICNSGID = ip, subnetID, nsgID
+		}
+	})
+	return nsgID, err == nil
+}
+
+func convertSubnet(id, name string, sn armnetwork.Subnet) *snapshot.SubnetInfo {
+	info := &snapshot.SubnetInfo{ID: id, Name: name}
+	p := sn.Properties
+	if p == nil {
+		return info
+	}
+	addrs := joinOne(p.AddressPrefix, p.AddressPrefixes)
+	info.Prefixes = parsePrefixes(toPtrs(addrs))
+	for _, d := range p.Delegations {
+		if d != nil && d.Properties != nil && d.Properties.ServiceName != nil {
+			info.Delegations = append(info.Delegations, *d.Properties.ServiceName)
+		}
+	}
+	if p.NetworkSecurityGroup != nil {
+		info.NSGID = deref(p.NetworkSecurityGroup.ID)
+	}
+	if p.RouteTable != nil {
+		info.RouteTableID = deref(p.RouteTable.ID)
+	}
+	for _, se := range p.ServiceEndpoints {
+		if se != nil && se.Service != nil {
+			info.ServiceEndpoints = append(info.ServiceEndpoints, *se.Service)
+		}
+	}
+	info.IPConfigurations = len(p.IPConfigurations)
+	info.Occupants = occupantsOf(p)
+	return info
+}
+
+func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
+	r := snapshot.NewRead(snapshot.ReadServiceTags, "", "", in.ResourceID, in.Location)
+	start := s.begin(r.Name)
+	set, err := s.cachedTags(in), error(nil)
+	if set == nil {
+		set, err = s.serviceTags(ctx, in.Location)
+	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if set != nil {
+			s.snap.ServiceTags = set
+		}
+	})
+}
+
+// serviceTags reads the region's service tag list and decodes it as it
+// arrives. The public cloud's list is about 4 MB and 100,000 prefixes:
+// armnetwork's model held each prefix as a pointer to a string, after the
+// whole body, which took 45 MB of allocation and more than doubled a run's
+// peak memory.
+func (s *armSession) serviceTags(ctx context.Context, location string) (*servicetags.Set, error) {
+	u := s.endpoint + "/subscriptions/" + url.PathEscape(s.sub) + "/providers/Microsoft.Network/locations/" +
+		url.PathEscape(location) + "/serviceTags?api-version=" + networkAPIVersion
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, err
+	}
+	runtime.SkipBodyDownload(req)
+	resp, err := s.pipeline.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return nil, runtime.NewResponseError(resp)
+	}
+	set, err := servicetags.Parse(resp.Body, "arm")
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, arm.Malformed(err.Error())
+	}
+	return set, nil
+}
+
+// readAPIM finds the instance in the VM's resource group, else anywhere in
+// the subscription (the operator names only the instance).
+func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
+	r := snapshot.NewRead(snapshot.ReadAPIM, "", "", in.ResourceID, in.Location)
+	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
+	start := s.begin(r.Name)
+	var svc apimResource
+	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, snapshot.APIMAPIVersion, &svc)
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
+		err = s.findAPIM(ctx, &svc)
+	}
+	if err == nil && svc.Name == "" {
+		err = arm.Malformed("the API Management resource has no name")
+	}
+	s.settle(ctx, r, start, err)
+	s.finish(r, func() {
+		if err == nil {
+			s.snap.APIM = svc.info()
+		}
+	})
+}
+
+func (s *armSession) findAPIM(ctx context.Context, out *apimResource) error {
+	path := "/subscriptions/" + s.sub + "/providers/Microsoft.ApiManagement/service"
+	for page := 0; page < 10 && path != ""; page++ {
+		var list struct {
+			Value    []apimResource `json:"value"`
+			NextLink string         `json:"nextLink"`
+		}
+		if err := s.getJSON(ctx, path, snapshot.APIMAPIVersion, &list); err != nil {
+			return err
+		}
+		for _, v := range list.Value {
+			if strings.EqualFold(v.Name, s.o.Service) {
+				*out = v
+				return nil
+			}
+		}
+		path = list.NextLink
+	}
+	return &azcore.ResponseError{StatusCode: http.StatusNotFound, ErrorCode: "ResourceNotFound"}
+}
+
+type apimResource struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	SKU      struct {
+		Name     string `json:"name"`
+		Capacity int    `json:"capacity"`
+	} `json:"sku"`
+	Properties struct {
+		PrivateIPAddresses  []string `json:"privateIPAddresses"`
+		PublicIPAddresses   []string `json:"publicIPAddresses"`
+		GatewayURL          string   `json:"gatewayUrl"`
+		VirtualNetworkType  string   `json:"virtualNetworkType"`
+		PlatformVersion     string   `json:"platformVersion"`
+		AdditionalLocations []struct {
+			Location                    string `json:"location"`
+			VirtualNetworkConfiguration *struct {
+				SubnetResourceID string `json:"subnetResourceId"`
+			} `json:"virtualNetworkConfiguration"`
+		} `json:"additionalLocations"`
+		VirtualNetworkConfiguration *struct {
+			SubnetResourceID string `json:"subnetResourceId"`
+		} `json:"virtualNetworkConfiguration"`
+		HostnameConfigurations []struct {
+			HostName string `json:"hostName"`
+		} `json:"hostnameConfigurations"`
+	} `json:"properties"`
+}
+
+func (a apimResource) info() *snapshot.APIMInfo {
+	i := &snapshot.APIMInfo{ID: a.ID, Name: a.Name, Location: a.Location, SKU: a.SKU.Name, Capacity: a.SKU.Capacity,
+		PrivateIPs: a.Properties.PrivateIPAddresses, PublicIPs: a.Properties.PublicIPAddresses, VNetType: a.Properties.VirtualNetworkType,
+		Platform: a.Properties.PlatformVersion}
+	for _, l := range a.Properties.AdditionalLocations {
+		if l.Location != "" {
+			i.AdditionalLocations = append(i.AdditionalLocations, l.Location)
+			if l.VirtualNetworkConfiguration != nil && l.VirtualNetworkConfiguration.SubnetResourceID != "" {
+				i.AdditionalSubnets = append(i.AdditionalSubnets, snapshot.LocationSubnet{Location: l.Location, SubnetID: l.VirtualNetworkConfiguration.SubnetResourceID})
+			}
+		}
+	}
+	if a.Properties.VirtualNetworkConfiguration != nil {
+		i.SubnetID = a.Properties.VirtualNetworkConfiguration.SubnetResourceID
+	}
+	if h := strings.TrimPrefix(a.Properties.GatewayURL, "https://"); h != "" {
+		i.HostNames = append(i.HostNames, h)
+	}
+	for _, h := range a.Properties.HostnameConfigurations {
+		if h.HostName != "" && !contains(i.HostNames, h.HostName) {
+			i.HostNames = append(i.HostNames, h.HostName)
+		}
+	}
+	return i
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func joinOne(one *string, many []*string) []string {
+	var out []string
+	if one != nil && *one != "" {
+		out = append(out, *one)
+	}
+	for _, m := range many {
+		if m != nil && *m != "" {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+func toPtrs(ss []string) []*string {
+	out := make([]*string, len(ss))
+	for i := range ss {
+		out[i] = &ss[i]
+	}
+	return out
+}
+
+func parsePrefixes(in []*string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range in {
+		if s == nil {
+			continue
+		}
+		v := *s
+		if !strings.Contains(v, "/") {
+			if a, err := netip.ParseAddr(v); err == nil {
+				out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			}
+			continue
+		}
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}

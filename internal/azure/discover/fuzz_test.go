@@ -1,0 +1,108 @@
+package discover
+
+import (
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/azure/judge"
+	"github.com/apimprobe/apimprobe/internal/azure/nsg"
+	"github.com/apimprobe/apimprobe/internal/azure/routes"
+	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+)
+
+// The bodies of the metadata service and of Resource Manager are untrusted
+// input: whatever they hold, reading and judging them must not panic, and
+// what the run keeps of them stays within what Azure can give.
+
+func seedFixtures(f *testing.F, names ...string) {
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, s := range []string{``, `null`, `{}`, `[]`, `{"value": null}`, `{"value": [null, {}, 1, "x"]}`,
+		`{"value": [{"addressPrefix": "not a prefix", "tagMap": "x", "nextHopIpAddress": [1]}]}`,
+		`{"value": [{"effectiveSecurityRules": [{"destinationPortRange": "70000-1", "protocol": "All"}], "tagMap": {"A": ["::/0", 5]}}]}`} {
+		f.Add([]byte(s))
+	}
+}
+
+func FuzzEffectiveRoutes(f *testing.F) {
+	seedFixtures(f, "effective-routes.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var l effectiveRouteList
+		if json.Unmarshal(body, &l) != nil {
+			return
+		}
+		rs, err := convertRoutes(l)
+		if err != nil {
+			return
+		}
+		tab := routes.NewTable(rs)
+		routes.ForcedTunnel(tab)
+		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})
+	})
+}
+
+func FuzzEffectiveNSGs(f *testing.F) {
+	seedFixtures(f, "effective-nsgs.json", "effective-nsgs-string-tagmap.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var l effectiveNSGList
+		if json.Unmarshal(body, &l) != nil {
+			return
+		}
+		groups, err := convertNSGs(l)
+		if err != nil {
+			return
+		}
+		flow := nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443,
+			Source:      nsg.Endpoint{Tag: "ApiManagement", Prefixes: []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")}},
+			Destination: nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/27")}}}
+		nsg.FlowResult(groups, flow, true)
+	})
+}
+
+func FuzzInstanceResource(f *testing.F) {
+	seedFixtures(f, "apim.json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var a apimResource
+		if json.Unmarshal(body, &a) != nil {
+			return
+		}
+		a.info()
+	})
+}
+
+func FuzzConfiguredNSG(f *testing.F) {
+	seedFixtures(f)
+	f.Add([]byte(`{"id": "/x/nsg", "properties": {"securityRules": [{"name": "a", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "ApiManagement", "destinationPortRange": "3443", "destinationAddressPrefixes": ["10.0.0.0/24", "x"]}}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var res nsgResource
+		if json.Unmarshal(body, &res) != nil {
+			return
+		}
+		g := nsgGroupOf(res, "/nsg", "subnet")
+		flow := nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443,
+			Source:      nsg.Endpoint{Tag: "ApiManagement", Prefixes: []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")}},
+			Destination: nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/27")}}}
+		nsg.FlowResult([]nsg.Group{*g}, flow, true)
+	})
+}
+
+func FuzzConfiguredRouteTable(f *testing.F) {
+	seedFixtures(f)
+	f.Add([]byte(`{"properties": {"routes": [{"name": "d", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}}, {"name": "t", "properties": {"addressPrefix": "ApiManagement", "nextHopType": "Internet"}}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var res routeTableResource
+		if json.Unmarshal(body, &res) != nil {
+			return
+		}
+		rs := append(judge.SystemRoutes(&snapshot.ConfiguredView{VNetPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}), udrsOf(res)...)
+		tab := routes.NewTable(rs)
+		routes.ForcedTunnel(tab)
+		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})
+	})
+}
