@@ -51,55 +51,72 @@ func Headline(outcomes []probes.Outcome) string {
 			}
 		}
 	}
-
-	tlsDetail := ""
-	if len(intercepted) > 0 {
-		var hosts, issuers []string
-		for _, i := range intercepted {
-			hosts = append(hosts, i.Host)
-			if i.Issuer != "" {
-				issuers = append(issuers, fmt.Sprintf("%q", i.Issuer))
-			}
-		}
-		tlsDetail = "certificates for " + findings.ListOf(uniq(hosts), 3)
-		if is := uniq(issuers); len(is) > 0 {
-			tlsDetail += " are issued by " + findings.ListOf(is, 2)
-		} else {
-			tlsDetail += " are re-signed"
-		}
-		tlsDetail += ", not by an Azure root"
-	}
-	egress, outside := "", ""
+	h := headline{appliances: appliances, tls: interceptionDetail(intercepted), onInspectedPath: onInspectedPath}
 	if egressTunnel && egressIP != "" {
-		outside = " from " + egressIP + ", which is not an Azure address"
-		egress = "leaves for the internet" + outside
+		h.outside = " from " + egressIP + ", which is not an Azure address"
+		h.egress = "leaves for the internet" + h.outside
 	}
+	return h.sentence()
+}
 
+// interceptionDetail says whose certificates were re-signed and by whom,
+// or "" when none was.
+func interceptionDetail(intercepted []findings.Intercepted) string {
+	if len(intercepted) == 0 {
+		return ""
+	}
+	var hosts, issuers []string
+	for _, i := range intercepted {
+		hosts = append(hosts, i.Host)
+		if i.Issuer != "" {
+			issuers = append(issuers, fmt.Sprintf("%q", i.Issuer))
+		}
+	}
+	detail := "certificates for " + findings.ListOf(uniq(hosts), 3)
+	if is := uniq(issuers); len(is) > 0 {
+		detail += " are issued by " + findings.ListOf(is, 2)
+	} else {
+		detail += " are re-signed"
+	}
+	return detail + ", not by an Azure root"
+}
+
+// headline is what the sentence is made of: the appliances on the path,
+// the TLS interception's detail (and whether an appliance is on an
+// inspected host's path), and the egress address outside Azure.
+type headline struct {
+	appliances      []string
+	tls             string
+	onInspectedPath bool
+	egress, outside string
+}
+
+func (h headline) sentence() string {
 	var s string
 	switch {
-	case len(appliances) > 0:
-		s = "Traffic to Azure goes through an appliance at " + findings.ListOf(appliances, 3) + " (it answered as a hop on the path)"
+	case len(h.appliances) > 0:
+		s = "Traffic to Azure goes through an appliance at " + findings.ListOf(h.appliances, 3) + " (it answered as a hop on the path)"
 		switch {
-		case tlsDetail != "" && onInspectedPath:
-			s += " that most likely inspects TLS (" + tlsDetail + ")"
-			if egress != "" {
-				s += ", and " + egress
+		case h.tls != "" && h.onInspectedPath:
+			s += " that most likely inspects TLS (" + h.tls + ")"
+			if h.egress != "" {
+				s += ", and " + h.egress
 			}
-		case tlsDetail != "":
-			if egress != "" {
-				s += " and " + egress
+		case h.tls != "":
+			if h.egress != "" {
+				s += " and " + h.egress
 			}
-			s += "; TLS is inspected somewhere on the way (" + tlsDetail + ")"
-		case egress != "":
-			s += " and " + egress
+			s += "; TLS is inspected somewhere on the way (" + h.tls + ")"
+		case h.egress != "":
+			s += " and " + h.egress
 		}
-	case tlsDetail != "":
-		s = "TLS to Azure is inspected by a device in the path (" + tlsDetail + ")"
-		if egress != "" {
-			s += ", and internet-bound traffic leaves" + outside
+	case h.tls != "":
+		s = "TLS to Azure is inspected by a device in the path (" + h.tls + ")"
+		if h.egress != "" {
+			s += ", and internet-bound traffic leaves" + h.outside
 		}
-	case egress != "":
-		s = "Internet-bound traffic leaves" + outside + ": a forced tunnel (judged from the egress address alone; the route and dependency checks say whether it breaks anything)"
+	case h.egress != "":
+		s = "Internet-bound traffic leaves" + h.outside + ": a forced tunnel (judged from the egress address alone; the route and dependency checks say whether it breaks anything)"
 	default:
 		return ""
 	}

@@ -208,87 +208,112 @@ func seenOfConnectivity(d destination, c azdiscover.Connectivity) *probes.Instan
 // reaches them all; not observable when no call got an answer.
 func instanceProbeResult(ctx context.Context, all []destination, answers map[string]azdiscover.Connectivity) probes.Result {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
-	var reached, unreached, unreachedReq, noAnswer []string
-	var denied *snapshot.Read
-	var nsg bool
-	for _, d := range all {
-		c, ok := answers[d.id]
-		switch {
-		case !ok:
-			noAnswer = append(noAnswer, d.id+" (not asked before the deadline)")
-		case c.Failure != nil:
-			noAnswer = append(noAnswer, d.id+" ("+c.Failure.Message+")")
-			if c.Failure.Status == snapshot.ReadDenied {
-				denied = c.Failure
-			}
-		case c.Reached():
-			reached = append(reached, d.id)
-		case c.Unreached():
-			words := d.id + " (" + c.Status + issuesWords(c.Hops) + ")"
-			unreached = append(unreached, words)
-			if d.required {
-				unreachedReq = append(unreachedReq, words)
-			}
-			for _, h := range c.Hops {
-				for _, is := range h.Issues {
-					nsg = nsg || is.Type == "NetworkSecurityRule"
-				}
-			}
-		default:
-			noAnswer = append(noAnswer, d.id+" (connectionStatus "+nonEmpty(c.Status, "empty")+")")
-		}
-	}
-	ev := map[string]any{"asked": len(all), "reached": orEmpty(reached), "unreached": orEmpty(unreached)}
-	if len(noAnswer) > 0 {
-		ev["no_answer"] = noAnswer
+	a := tallyAnswers(all, answers)
+	ev := map[string]any{"asked": len(all), "reached": orEmpty(a.reached), "unreached": orEmpty(a.unreached)}
+	if len(a.noAnswer) > 0 {
+		ev["no_answer"] = a.noAnswer
 	}
 	if len(all) == 0 {
 		return probes.Skipf(probes.ReasonNoData, "no required dependency or backend to ask the instance about", "")
 	}
-	if len(reached)+len(unreached) == 0 {
-		if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
-			r := probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, "the run's --deadline came before the instance answered any ConnectivityCheck")
-			r.Hint = "ConnectivityCheck takes tens of seconds on Azure: raise --deadline (120s) with --instance-probe."
-			r.Evidence = ev
-			return r
+	var r probes.Result
+	if len(a.reached)+len(a.unreached) == 0 {
+		r = a.unanswered(ctx)
+	} else {
+		r = a.answered(ctx, len(all))
+	}
+	r.Evidence = ev
+	return r
+}
+
+// instanceAnswers sorts the destinations by what the instance's
+// ConnectivityCheck said of each.
+type instanceAnswers struct {
+	reached, unreached, unreachedReq, noAnswer []string
+	denied                                     *snapshot.Read // a call Resource Manager refused
+	nsg                                        bool           // an NSG rule is among the issues
+}
+
+func tallyAnswers(all []destination, answers map[string]azdiscover.Connectivity) instanceAnswers {
+	var a instanceAnswers
+	for _, d := range all {
+		c, ok := answers[d.id]
+		switch {
+		case !ok:
+			a.noAnswer = append(a.noAnswer, d.id+" (not asked before the deadline)")
+		case c.Failure != nil:
+			a.noAnswer = append(a.noAnswer, d.id+" ("+c.Failure.Message+")")
+			if c.Failure.Status == snapshot.ReadDenied {
+				a.denied = c.Failure
+			}
+		case c.Reached():
+			a.reached = append(a.reached, d.id)
+		case c.Unreached():
+			words := d.id + " (" + c.Status + issuesWords(c.Hops) + ")"
+			a.unreached = append(a.unreached, words)
+			if d.required {
+				a.unreachedReq = append(a.unreachedReq, words)
+			}
+			for _, h := range c.Hops {
+				for _, is := range h.Issues {
+					a.nsg = a.nsg || is.Type == "NetworkSecurityRule"
+				}
+			}
+		default:
+			a.noAnswer = append(a.noAnswer, d.id+" (connectionStatus "+nonEmpty(c.Status, "empty")+")")
 		}
-		msg := "the instance was not asked: " + noAnswer[0]
-		hint := "Allow " + azdiscover.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
-		r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
-		if denied != nil && strings.HasPrefix(denied.Permission, "Microsoft.") {
-			r.NeedsARM = &probes.ARMNeed{Why: denied.Message, Permission: denied.Permission, Command: denied.CLI}
-			r.Hint = "Allow " + denied.Permission + " to this VM's identity (Reader does not include it), or make the same call (`" + denied.CLI + "`) as an identity that may."
-		}
-		r.Evidence = ev
+	}
+	return a
+}
+
+// unanswered is the result when no destination got an answer: the
+// deadline came first, or the instance was not asked (with the permission
+// it takes).
+func (a instanceAnswers) unanswered(ctx context.Context) probes.Result {
+	if errors.Is(context.Cause(ctx), probes.ErrRunDeadline) {
+		r := probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, "the run's --deadline came before the instance answered any ConnectivityCheck")
+		r.Hint = "ConnectivityCheck takes tens of seconds on Azure: raise --deadline (120s) with --instance-probe."
 		return r
 	}
-	msg := fmt.Sprintf("the instance reached %d of %d destinations", len(reached), len(all))
-	if len(unreached) > 0 {
-		msg += "; not: " + strings.Join(unreached, "; ")
+	msg := "the instance was not asked: " + a.noAnswer[0]
+	hint := "Allow " + azdiscover.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
+	r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
+	if a.denied != nil && strings.HasPrefix(a.denied.Permission, "Microsoft.") {
+		r.NeedsARM = &probes.ARMNeed{Why: a.denied.Message, Permission: a.denied.Permission, Command: a.denied.CLI}
+		r.Hint = "Allow " + a.denied.Permission + " to this VM's identity (Reader does not include it), or make the same call (`" + a.denied.CLI + "`) as an identity that may."
 	}
-	if len(noAnswer) > 0 {
-		msg += "; no answer for " + strings.Join(noAnswer, "; ")
+	return r
+}
+
+// answered is the instance's verdict over the destinations it answered
+// for: fail for a required one unreached, warn for an optional one.
+func (a instanceAnswers) answered(ctx context.Context, asked int) probes.Result {
+	msg := fmt.Sprintf("the instance reached %d of %d destinations", len(a.reached), asked)
+	if len(a.unreached) > 0 {
+		msg += "; not: " + strings.Join(a.unreached, "; ")
+	}
+	if len(a.noAnswer) > 0 {
+		msg += "; no answer for " + strings.Join(a.noAnswer, "; ")
 	}
 	reason := probes.ReasonUnreachable
-	if nsg {
+	if a.nsg {
 		reason = probes.ReasonNSGRule
 	}
 	hint := "The instance's own path is blocked where its probe says (evidence.unreached and each check's evidence.instance_probe.hops): check the NSG and route table of the instance's subnet, and the firewall or appliance its routes lead to."
 	var r probes.Result
 	switch {
-	case len(unreachedReq) > 0:
+	case len(a.unreachedReq) > 0:
 		r = probes.Failf(reason, probes.PhaseAnalysis, msg)
 		r.Hint = hint
-	case len(unreached) > 0:
+	case len(a.unreached) > 0:
 		r = probes.Warnf(reason, probes.PhaseAnalysis, msg)
 		r.Hint = hint
-	case len(noAnswer) > 0 && errors.Is(context.Cause(ctx), probes.ErrRunDeadline):
+	case len(a.noAnswer) > 0 && errors.Is(context.Cause(ctx), probes.ErrRunDeadline):
 		r = probes.Failf(probes.ReasonDeadline, probes.PhaseAnalysis, msg)
 		r.Hint = "ConnectivityCheck takes tens of seconds on Azure: raise --deadline (120s) with --instance-probe."
 	default:
 		r = probes.Passf(msg)
 	}
-	r.Evidence = ev
 	return r
 }
 
