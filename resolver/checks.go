@@ -176,42 +176,7 @@ func judgeName(ctx context.Context, exp Expectation, c Comparison) probes.Result
 	}
 	who := serverText(pv.Server)
 	if reasons[p] == probes.ReasonOK {
-		var dissent []string
-		var azureDissents bool
-		var silent []string
-		for i, v := range c.Views {
-			if i == p {
-				continue
-			}
-			switch {
-			case v.Err != nil:
-				silent = append(silent, fmt.Sprintf("%s: %s", serverText(v.Server), v.Describe()))
-			case reasons[i] != probes.ReasonOK:
-				dissent = append(dissent, fmt.Sprintf("%s answers %s", serverText(v.Server), v.Describe()))
-				azureDissents = azureDissents || i == c.Azure
-			}
-		}
-		if len(dissent) > 0 {
-			r := probes.Warnf(probes.ReasonResolverDisagree, probes.PhaseDNS, fmt.Sprintf(
-				"%s answers %s for %s, but %s", who, pv.Describe(), c.Host, strings.Join(dissent, "; ")))
-			if azureDissents {
-				r.Hint = fmt.Sprintf("%s answers differently for %s: link the private DNS zone that holds %s to this VNet, or keep it in step with the record on %s.", azureDNSText, c.Host, c.Host, pv.Server.Addr.Addr())
-			} else {
-				r.Hint = fmt.Sprintf("The VNet's DNS servers disagree about %s: give every server in the VNet's DNS settings the same record (forward %s to Azure DNS 168.63.129.16).", c.Host, c.Host)
-			}
-			return r
-		}
-		msg := fmt.Sprintf("%s resolves to %s via %s", c.Host, pv.Describe(), who)
-		if exp.ExpectsPrivate() && !exp.PrivateIP.IsValid() && !exp.Subnet.IsValid() && len(exp.VNet) == 0 {
-			msg += " (a private address; the expected VIP and subnet are unknown, so only private ranges were checked: pass --private-ip or --subnet)"
-		}
-		if len(c.Views) > 1 && len(silent) < len(c.Views)-1 {
-			msg += "; the other resolvers agree"
-		}
-		if len(silent) > 0 {
-			msg += " (no answer from " + strings.Join(silent, "; ") + ")"
-		}
-		return probes.Passf(msg)
+		return primaryResolves(exp, c, reasons)
 	}
 	if az := c.Azure; az >= 0 && az != p && reasons[az] == probes.ReasonOK {
 		r := probes.Failf(probes.ReasonResolverDisagree, probes.PhaseDNS, fmt.Sprintf(
@@ -227,6 +192,51 @@ func judgeName(ctx context.Context, exp Expectation, c Comparison) probes.Result
 	r := probes.Failf(reasons[p], probes.PhaseDNS, msg)
 	r.Hint = nameHint(reasons[p], exp, c.Host, pv.Server)
 	return r
+}
+
+// primaryResolves is the result when the VM's own server answers as it
+// should: a warning when another server answers otherwise (Azure DNS, or a
+// sibling), else a pass that says who agrees and who was silent.
+func primaryResolves(exp Expectation, c Comparison, reasons []probes.Reason) probes.Result {
+	p := c.Primary
+	pv := c.Views[p]
+	who := serverText(pv.Server)
+	var dissent []string
+	var azureDissents bool
+	var silent []string
+	for i, v := range c.Views {
+		if i == p {
+			continue
+		}
+		switch {
+		case v.Err != nil:
+			silent = append(silent, fmt.Sprintf("%s: %s", serverText(v.Server), v.Describe()))
+		case reasons[i] != probes.ReasonOK:
+			dissent = append(dissent, fmt.Sprintf("%s answers %s", serverText(v.Server), v.Describe()))
+			azureDissents = azureDissents || i == c.Azure
+		}
+	}
+	if len(dissent) > 0 {
+		r := probes.Warnf(probes.ReasonResolverDisagree, probes.PhaseDNS, fmt.Sprintf(
+			"%s answers %s for %s, but %s", who, pv.Describe(), c.Host, strings.Join(dissent, "; ")))
+		if azureDissents {
+			r.Hint = fmt.Sprintf("%s answers differently for %s: link the private DNS zone that holds %s to this VNet, or keep it in step with the record on %s.", azureDNSText, c.Host, c.Host, pv.Server.Addr.Addr())
+		} else {
+			r.Hint = fmt.Sprintf("The VNet's DNS servers disagree about %s: give every server in the VNet's DNS settings the same record (forward %s to Azure DNS 168.63.129.16).", c.Host, c.Host)
+		}
+		return r
+	}
+	msg := fmt.Sprintf("%s resolves to %s via %s", c.Host, pv.Describe(), who)
+	if exp.ExpectsPrivate() && !exp.PrivateIP.IsValid() && !exp.Subnet.IsValid() && len(exp.VNet) == 0 {
+		msg += " (a private address; the expected VIP and subnet are unknown, so only private ranges were checked: pass --private-ip or --subnet)"
+	}
+	if len(c.Views) > 1 && len(silent) < len(c.Views)-1 {
+		msg += "; the other resolvers agree"
+	}
+	if len(silent) > 0 {
+		msg += " (no answer from " + strings.Join(silent, "; ") + ")"
+	}
+	return probes.Passf(msg)
 }
 
 // allAbsentOrSilent: every server either says the name does not exist or
