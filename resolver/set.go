@@ -453,75 +453,7 @@ func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Com
 			order = append(order, i)
 		}
 	}
-	// pick returns the server the VM would take its answer from, or false
-	// while that is not settled yet; then turnEnds, when not zero, is when
-	// the server whose turn it is gives way to the next.
-	pick := func() (chosen int, settled bool, turnEnds time.Time) {
-		allDone := true
-		for k, i := range order {
-			f := fs[i]
-			select {
-			case <-f.done:
-				if f.view.Answered() {
-					return i, true, time.Time{}
-				}
-				continue
-			default:
-			}
-			allDone = false
-			if k == len(order)-1 {
-				return -1, false, time.Time{} // the last server has all the time left
-			}
-			if end := e.start.Add(time.Duration(k+1) * e.try); time.Now().Before(end) {
-				return -1, false, end // still this server's turn
-			}
-		}
-		return -1, allDone, time.Time{}
-	}
-	// Nothing changes pick's answer but a server's answer, the end of a
-	// turn, or ctx: wait for those instead of polling.
-	chosen = -1
-	var answered chan struct{}
-	var turn *time.Timer
-	for {
-		i, settled, turnEnds := pick()
-		if settled {
-			chosen = i
-			break
-		}
-		if answered == nil {
-			// A watcher for each server reports its answer (one send each,
-			// so the buffer never blocks), even one that came after pick
-			// looked; all stop when we return.
-			answered = make(chan struct{}, len(order))
-			stop := make(chan struct{})
-			defer close(stop)
-			for _, i := range order {
-				go func() {
-					select {
-					case <-fs[i].done:
-						answered <- struct{}{}
-					case <-stop:
-					}
-				}()
-			}
-			turn = time.NewTimer(time.Hour)
-			defer turn.Stop()
-		}
-		var turnC <-chan time.Time
-		if !turnEnds.IsZero() {
-			turn.Reset(time.Until(turnEnds))
-			turnC = turn.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-answered:
-			continue
-		case <-turnC:
-			continue
-		}
-		break
-	}
+	chosen = e.settle(ctx, order)
 	// Given up (the caller's time ran out, no server answered): a server
 	// that has said nothing by now did not answer within the time it had,
 	// which is a timeout, not "pending" (the future may close an instant
@@ -561,6 +493,77 @@ func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Com
 	}
 	c.Primary = chosen
 	return c, chosen, ranOut
+}
+
+// pick returns the server of order the VM would take its answer from, or
+// false while that is not settled yet; then turnEnds, when not zero, is
+// when the server whose turn it is gives way to the next.
+func (e *entry) pick(order []int) (chosen int, settled bool, turnEnds time.Time) {
+	allDone := true
+	for k, i := range order {
+		f := e.fs[i]
+		select {
+		case <-f.done:
+			if f.view.Answered() {
+				return i, true, time.Time{}
+			}
+			continue
+		default:
+		}
+		allDone = false
+		if k == len(order)-1 {
+			return -1, false, time.Time{} // the last server has all the time left
+		}
+		if end := e.start.Add(time.Duration(k+1) * e.try); time.Now().Before(end) {
+			return -1, false, end // still this server's turn
+		}
+	}
+	return -1, allDone, time.Time{}
+}
+
+// settle waits until pick settles and returns its server: -1 when every
+// server failed without an answer, or ctx ended first.
+func (e *entry) settle(ctx context.Context, order []int) int {
+	// Nothing changes pick's answer but a server's answer, the end of a
+	// turn, or ctx: wait for those instead of polling.
+	var answered chan struct{}
+	var turn *time.Timer
+	for {
+		i, settled, turnEnds := e.pick(order)
+		if settled {
+			return i
+		}
+		if answered == nil {
+			// A watcher for each server reports its answer (one send each,
+			// so the buffer never blocks), even one that came after pick
+			// looked; all stop when we return.
+			answered = make(chan struct{}, len(order))
+			stop := make(chan struct{})
+			defer close(stop)
+			for _, i := range order {
+				go func() {
+					select {
+					case <-e.fs[i].done:
+						answered <- struct{}{}
+					case <-stop:
+					}
+				}()
+			}
+			turn = time.NewTimer(time.Hour)
+			defer turn.Stop()
+		}
+		var turnC <-chan time.Time
+		if !turnEnds.IsZero() {
+			turn.Reset(time.Until(turnEnds))
+			turnC = turn.C
+		}
+		select {
+		case <-ctx.Done():
+			return -1
+		case <-answered:
+		case <-turnC:
+		}
+	}
 }
 
 // errPending marks a server whose answer had not come when the caller moved on.
