@@ -65,31 +65,49 @@ func tunnelFix(mode probes.Mode) string {
 // does not apply to the mode is a planning-time skip (not-applicable).
 func Checks(src snapshot.Source, opts Config) []probes.Check {
 	opts.defaults()
-	mode := opts.Mode
-	var out []probes.Check
+	b := &checks{src: src, opts: opts}
+	b.tunnelChecks()
+	b.dependencyRouteChecks()
+	b.nsgChecks()
+	b.subnetConfigCheck()
+	b.out = append(b.out, modeCheck(src, opts))
+	return append(b.out, predeployChecks(src, opts)...)
+}
 
-	add := func(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot) probes.Result) {
-		out = append(out, analysisCheck(src, c, applies, naWhy, func(s *snapshot.Snapshot) probes.Result { return judgedNote(run(s), s) }))
-	}
-	// addRoute is add for a route analysis, which may take the wire's word
-	// (route.egress-ip) where the configured view cannot see.
-	addRoute := func(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot, func() *probes.Result) probes.Result) {
-		c = analysisCheck(src, c, applies, naWhy, nil)
-		if c.Preset == nil {
-			c.Probe = analysisCtx(src, func(ctx context.Context, s *snapshot.Snapshot) probes.Result {
-				return judgedNote(run(s, func() *probes.Result {
-					if opts.Wire == nil {
-						return nil
-					}
-					return opts.Wire.Egress(ctx)
-				}), s)
-			})
-		}
-		out = append(out, c)
-	}
+// checks gathers the analysis checks of one snapshot source.
+type checks struct {
+	src  snapshot.Source
+	opts Config
+	out  []probes.Check
+}
 
+// add adds an analysis check; its verdict says which subnet was judged.
+func (b *checks) add(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot) probes.Result) {
+	b.out = append(b.out, analysisCheck(b.src, c, applies, naWhy, func(s *snapshot.Snapshot) probes.Result { return judgedNote(run(s), s) }))
+}
+
+// addRoute is add for a route analysis, which may take the wire's word
+// (route.egress-ip) where the configured view cannot see.
+func (b *checks) addRoute(c probes.Check, applies bool, naWhy string, run func(*snapshot.Snapshot, func() *probes.Result) probes.Result) {
+	c = analysisCheck(b.src, c, applies, naWhy, nil)
+	if c.Preset == nil {
+		c.Probe = analysisCtx(b.src, func(ctx context.Context, s *snapshot.Snapshot) probes.Result {
+			return judgedNote(run(s, func() *probes.Result {
+				if b.opts.Wire == nil {
+					return nil
+				}
+				return b.opts.Wire.Egress(ctx)
+			}), s)
+		})
+	}
+	b.out = append(b.out, c)
+}
+
+// tunnelChecks: route.forced-tunnel and route.management-return.
+func (b *checks) tunnelChecks() {
+	mode := b.opts.Mode
 	// route.forced-tunnel
-	addRoute(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
+	b.addRoute(probes.Check{ID: "route.forced-tunnel", Title: "Default route (forced tunnelling)", Category: "Routing",
 		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDefaultRoute},
 		Target: probes.Subject("effective routes 0.0.0.0/0"), Source: docForcedTunnel,
 		Why: "API Management's outbound traffic follows the subnet's default route; through an appliance it needs the routes and service endpoints the other route checks verify"},
@@ -103,7 +121,7 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 		})
 
 	// route.management-return
-	addRoute(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
+	b.addRoute(probes.Check{ID: "route.management-return", Title: "Return path of management traffic (3443)", Category: "Routing",
 		Required: true, Target: probes.Subject("effective routes for service tag ApiManagement"), Source: docForcedTunnel,
 		Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleManagementReturn, ServiceTag: "ApiManagement", Protocol: probes.ProtoTCP,
 			ResourceType: "ApiManagement Control Plane - inbound"},
@@ -121,7 +139,11 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 			}
 			return withView(managementReturn(routeTable(s, v.routes), pfx, v.bgp, lookFor), v)
 		})
+}
 
+// dependencyRouteChecks: route.dependency.*, one per dependency.
+func (b *checks) dependencyRouteChecks() {
+	mode := b.opts.Mode
 	// route.dependency.*
 	type dep struct {
 		id                   probes.Dependency
@@ -142,7 +164,7 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 		if servicetags.RegionalAllowed(d.tag) {
 			target += " (region)"
 		}
-		addRoute(probes.Check{ID: "route.dependency." + string(d.id), Title: "Route to " + d.title, Category: "Routing", Required: true,
+		b.addRoute(probes.Check{ID: "route.dependency." + string(d.id), Title: "Route to " + d.title, Category: "Routing", Required: true,
 			Facets: probes.Facets{Area: probes.AreaRoute, Role: probes.RoleDependencyRoute, Dependency: d.id, ServiceTag: d.tag, Protocol: probes.ProtoTCP},
 			Target: probes.Subject(target), Source: docForcedTunnel,
 			Why: d.title + " must be reachable without depending on an appliance; a service endpoint keeps it on the Azure backbone"},
@@ -166,10 +188,13 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 				return withView(dependencyRoute(res, tb, pfx, d.se, eps, v.bgp, lookFor), v)
 			})
 	}
+}
 
+// nsgChecks: subnet.nsg.*, one per flow of the mode's reference.
+func (b *checks) nsgChecks() {
 	// subnet.nsg.*
-	for _, f := range nsgFlows(mode) {
-		add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
+	for _, f := range nsgFlows(b.opts.Mode) {
+		b.add(probes.Check{ID: "subnet.nsg." + f.id, Title: f.title, Category: "Subnet", Required: f.required,
 			Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleNSGFlow, Dependency: f.dep, ServiceTag: f.tag, Protocol: f.proto},
 			Target: probes.Subject(f.target), Source: docVNetRef, Why: f.why},
 			f.applies, f.naWhy,
@@ -208,9 +233,12 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 				return withView(res, v)
 			})
 	}
+}
 
+// subnetConfigCheck: subnet.config.
+func (b *checks) subnetConfigCheck() {
 	// subnet.config
-	add(probes.Check{ID: "subnet.config", Title: "Subnet delegation, NSG and size", Category: "Subnet", Required: true,
+	b.add(probes.Check{ID: "subnet.config", Title: "Subnet delegation, NSG and size", Category: "Subnet", Required: true,
 		Facets: probes.Facets{Area: probes.AreaSubnet, Role: probes.RoleSubnetConfig},
 		Target: probes.Subject("the subnet's configuration"), Source: docInjection,
 		Why: "the mode fixes the delegation, requires an NSG and a minimum size for the instance's units"},
@@ -218,10 +246,8 @@ func Checks(src snapshot.Source, opts Config) []probes.Check {
 			if r := unavailable(s, "its delegation, NSG association and size", snapshot.ReadSubnet); r != nil {
 				return *r
 			}
-			return otherSubnet(subnetConfig(s, opts), s)
+			return otherSubnet(subnetConfig(s, b.opts), s)
 		})
-	out = append(out, modeCheck(src, opts))
-	return append(out, predeployChecks(src, opts)...)
 }
 
 // analysis wraps an analysis into a probe that waits for the snapshot. The
@@ -550,24 +576,7 @@ func subnetConfig(s *snapshot.Snapshot, o Config) probes.Result {
 		if !classic(o.Mode) {
 			minBits = 27
 		}
-		units, sku := o.Units, ""
-		if s.APIM != nil {
-			sku = s.APIM.SKU
-			if units == 0 {
-				units = s.APIM.Capacity
-			}
-		}
-		if units <= 0 {
-			units = 1
-		}
-		perUnit := 2
-		if strings.EqualFold(sku, "Developer") {
-			perUnit = 1
-		}
-		needed := 5 + perUnit*units
-		if o.Mode == probes.ModeInternal {
-			needed++ // the internal load balancer
-		}
+		units, perUnit, needed := addressesNeeded(s, o)
 		total := 1 << (32 - p4.Bits())
 		ev["prefix"], ev["units"], ev["addresses_needed"], ev["addresses_total"] = p4.String(), units, needed, total
 		switch {
@@ -598,6 +607,32 @@ func subnetConfig(s *snapshot.Snapshot, o Config) probes.Result {
 	res := probes.Passf(fmt.Sprintf("subnet fits mode %s: NSG associated, delegation %s, size %s", o.Mode, nonEmpty(strings.Join(sn.Delegations, ","), "none"), nonEmpty(ev["prefix"].(string), "unknown")))
 	res.Evidence = ev
 	return res
+}
+
+// addressesNeeded is what the subnet must hold: the units (--units, else
+// the instance's capacity, else 1), the addresses each takes (1 in the
+// Developer tier, else 2), and the addresses all need (5 reserved by
+// Azure, and the internal load balancer's in the internal mode).
+func addressesNeeded(s *snapshot.Snapshot, o Config) (units, perUnit, needed int) {
+	units, sku := o.Units, ""
+	if s.APIM != nil {
+		sku = s.APIM.SKU
+		if units == 0 {
+			units = s.APIM.Capacity
+		}
+	}
+	if units <= 0 {
+		units = 1
+	}
+	perUnit = 2
+	if strings.EqualFold(sku, "Developer") {
+		perUnit = 1
+	}
+	needed = 5 + perUnit*units
+	if o.Mode == probes.ModeInternal {
+		needed++ // the internal load balancer
+	}
+	return units, perUnit, needed
 }
 
 // otherSubnet says plainly, in the v2 modes, that apimprobe runs from

@@ -16,7 +16,8 @@ var azureDNS = netip.MustParseAddr("168.63.129.16")
 // moreFlows are the reference's remaining flows (azure-facts §1.1): DNS to
 // the configured servers, Traffic Manager for multi-region, the machines'
 // own health probe, the Redis caches and the rate-limit sync between units,
-// and the managed connectors.
+// and the managed connectors. It is a table, one entry per flow, longer
+// than 80 lines because each flow is read as data, not as steps.
 func moreFlows(mode probes.Mode, lb []netip.Prefix) []flowSpec {
 	cl := classic(mode)
 	v2na := "the v2 tiers do not need this flow in mode " + string(mode)
