@@ -201,6 +201,47 @@ func (s *armSession) record(r *snapshot.Read) { s.finish(r, nil) }
 // from the instance's resource).
 func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 	var wg sync.WaitGroup
+	apimDone := s.startInstanceReads(ctx, &wg, in)
+	if s.o.tags == nil {
+		wg.Go(func() { s.readServiceTags(ctx, in) })
+	}
+	v2 := s.judgesV2(ctx, apimDone)
+	if v2 {
+		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
+	}
+	nicID := s.readVM(ctx, in)
+	nsgID, ok := "", false
+	if nicID != "" {
+		nsgID, ok = s.readNIC(ctx, nicID, in)
+	}
+	if _, inScaleSet := scaleSetNIC(nicID); ok && inScaleSet {
+		s.noEffectiveViews(in)
+	} else if ok {
+		wg.Go(func() { s.readEffectiveRoutes(ctx) })
+		wg.Go(func() { s.readEffectiveNSGs(ctx) })
+	}
+	if ok {
+		if nsgID != "" {
+			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
+		}
+		if !v2 {
+			s.mu.Lock()
+			id := s.snap.JumpboxSubnetID
+			s.mu.Unlock()
+			id = s.classicSubnet(ctx, apimDone, id)
+			wg.Go(func() { s.readConfigured(ctx, id) })
+		}
+	} else {
+		s.nicUnknown(in, v2)
+	}
+	wg.Wait()
+	s.settleTagCache(ctx, in)
+}
+
+// startInstanceReads starts the reads of the instance (--service): its
+// resource, and after it, its own view and its backends. The channel closes
+// when the instance's resource is read (at once without --service).
+func (s *armSession) startInstanceReads(ctx context.Context, wg *sync.WaitGroup, in *imds.Instance) chan struct{} {
 	apimDone := make(chan struct{})
 	if s.o.Service != "" {
 		wg.Go(func() {
@@ -228,9 +269,13 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 			s.readBackends(ctx, in)
 		})
 	}
-	if s.o.tags == nil {
-		wg.Go(func() { s.readServiceTags(ctx, in) })
-	}
+	return apimDone
+}
+
+// judgesV2 says whether the subnet judged is the instance's (the v2
+// modes): the mode's word, or with no --mode the instance's own, once its
+// resource is read.
+func (s *armSession) judgesV2(ctx context.Context, apimDone chan struct{}) bool {
 	v2 := !s.o.Mode.Classic()
 	if s.o.ModeAuto && s.o.Service != "" {
 		// Which subnet is judged depends on the mode, which is the
@@ -246,64 +291,47 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		}
 		s.mu.Unlock()
 	}
-	if v2 {
-		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
+	return v2
+}
+
+// noEffectiveViews records the effective views of a scale set VM's NIC as
+// not made.
+func (s *armSession) noEffectiveViews(in *imds.Instance) {
+	// No effective views exist for it (vmss.go): the checks judge the
+	// configured view and say why.
+	rg, nic := s.rgNIC(in)
+	for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
+		r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
+		r.Status, r.Message = snapshot.ReadNotTried, noEffectiveViewForScaleSet
+		// This NIC's command would be refused too.
+		r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
+		s.record(r)
 	}
-	nicID := s.readVM(ctx, in)
-	nsgID, ok := "", false
-	if nicID != "" {
-		nsgID, ok = s.readNIC(ctx, nicID, in)
+}
+
+// nicUnknown records the reads that need the NIC as not made, because the
+// VM or NIC read failed.
+func (s *armSession) nicUnknown(in *imds.Instance, v2 bool) {
+	rg, nic := s.rgNIC(in)
+	names := []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs}
+	if !v2 {
+		names = append(names, snapshot.ReadSubnet)
 	}
-	if _, inScaleSet := scaleSetNIC(nicID); ok && inScaleSet {
-		// No effective views exist for it (vmss.go): the checks judge the
-		// configured view and say why.
-		rg, nic := s.rgNIC(in)
-		for _, n := range []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs} {
-			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
-			r.Status, r.Message = snapshot.ReadNotTried, noEffectiveViewForScaleSet
-			// This NIC's command would be refused too.
-			r.CLI = strings.Replace(r.CLI, "-g "+rg+" -n "+nic, "-g RG -n NIC", 1) + scaleSetCLINote
-			s.record(r)
-		}
-	} else if ok {
-		wg.Go(func() { s.readEffectiveRoutes(ctx) })
-		wg.Go(func() { s.readEffectiveNSGs(ctx) })
+	s.mu.Lock()
+	dep := s.snap.Reads[snapshot.ReadNIC]
+	if dep == nil || dep.OK() {
+		dep = s.snap.Reads[snapshot.ReadVM]
 	}
-	if ok {
-		if nsgID != "" {
-			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
-		}
-		if !v2 {
-			s.mu.Lock()
-			id := s.snap.JumpboxSubnetID
-			s.mu.Unlock()
-			id = s.classicSubnet(ctx, apimDone, id)
-			wg.Go(func() { s.readConfigured(ctx, id) })
-		}
-	} else {
-		rg, nic := s.rgNIC(in)
-		names := []string{snapshot.ReadEffectiveRoutes, snapshot.ReadEffectiveNSGs}
-		if !v2 {
-			names = append(names, snapshot.ReadSubnet)
-		}
-		s.mu.Lock()
-		dep := s.snap.Reads[snapshot.ReadNIC]
-		if dep == nil || dep.OK() {
-			dep = s.snap.Reads[snapshot.ReadVM]
-		}
-		s.mu.Unlock()
-		why := "the NIC is unknown because the VM or NIC read failed"
-		if dep != nil && !dep.OK() && dep.Message != "" {
-			why = "the NIC is unknown: the " + dep.Name + " read failed (" + dep.Message + ")"
-		}
-		for _, n := range names {
-			r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
-			notMade(r, dep, why)
-			s.record(r)
-		}
+	s.mu.Unlock()
+	why := "the NIC is unknown because the VM or NIC read failed"
+	if dep != nil && !dep.OK() && dep.Message != "" {
+		why = "the NIC is unknown: the " + dep.Name + " read failed (" + dep.Message + ")"
 	}
-	wg.Wait()
-	s.settleTagCache(ctx, in)
+	for _, n := range names {
+		r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
+		notMade(r, dep, why)
+		s.record(r)
+	}
 }
 
 func (s *armSession) rgNIC(in *imds.Instance) (string, string) {

@@ -101,35 +101,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 	}
 
 	rctx, cancel := readsContext(ctx, opts)
-	in, err := imds.FetchInstance(ctx, d.opts.IMDSEndpoint, d.opts.IMDSTimeout)
-	if err != nil {
-		c.IMDSError = err.Error()
-	} else {
-		d.instance = in
-		c.set("region", &c.Region, in.Location, SourceIMDS)
-		c.set("subscription_id", &c.SubscriptionID, in.SubscriptionID, SourceIMDS)
-		c.set("resource_group", &c.ResourceGroup, in.ResourceGroup, SourceIMDS)
-		c.set("vm_name", &c.VMName, in.Name, SourceIMDS)
-		c.set("vm_resource_id", &c.VMResourceID, in.ResourceID, SourceIMDS)
-		c.set("vm_private_ip", &c.VMPrivateIP, in.PrivateIP, SourceIMDS)
-		c.set("vm_public_ip", &c.VMPublicIP, in.PublicIP, SourceIMDS)
-		c.set("subnet", &c.Subnet, in.Subnet, SourceIMDS)
-		if cl, ok := CloudOfEnvironment(in.AzEnvironment); ok && c.Cloud == "" {
-			c.Cloud, c.Sources["cloud"] = cl, SourceIMDS
-		}
-	}
-	if c.Subnet == "" {
-		// No metadata service (or it named no subnet): the interface's
-		// own address and prefix, never a guess.
-		addrs := opts.InterfaceAddrs
-		if addrs == nil {
-			addrs = net.InterfaceAddrs
-		}
-		if ip, p, ok := interfaceSubnet(azureDNSVIP, addrs); ok {
-			c.set("subnet", &c.Subnet, p.String(), SourceInterface)
-			c.set("vm_private_ip", &c.VMPrivateIP, ip.String(), SourceInterface)
-		}
-	}
+	err := d.readIMDS(ctx)
 
 	snap := &snapshot.Snapshot{Reads: map[string]*snapshot.Read{}, V2: !d.opts.Mode.Classic()}
 	d.live = snap
@@ -179,6 +151,43 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 		d.mu.Unlock()
 	}()
 	return d, nil
+}
+
+// readIMDS asks the metadata service and adds what it told to the
+// context; without it (or without a subnet from it), the interface's own
+// address and prefix. It returns the metadata service's error.
+func (d *Discovery) readIMDS(ctx context.Context) error {
+	c := &d.ctx
+	in, err := imds.FetchInstance(ctx, d.opts.IMDSEndpoint, d.opts.IMDSTimeout)
+	if err != nil {
+		c.IMDSError = err.Error()
+	} else {
+		d.instance = in
+		c.set("region", &c.Region, in.Location, SourceIMDS)
+		c.set("subscription_id", &c.SubscriptionID, in.SubscriptionID, SourceIMDS)
+		c.set("resource_group", &c.ResourceGroup, in.ResourceGroup, SourceIMDS)
+		c.set("vm_name", &c.VMName, in.Name, SourceIMDS)
+		c.set("vm_resource_id", &c.VMResourceID, in.ResourceID, SourceIMDS)
+		c.set("vm_private_ip", &c.VMPrivateIP, in.PrivateIP, SourceIMDS)
+		c.set("vm_public_ip", &c.VMPublicIP, in.PublicIP, SourceIMDS)
+		c.set("subnet", &c.Subnet, in.Subnet, SourceIMDS)
+		if cl, ok := CloudOfEnvironment(in.AzEnvironment); ok && c.Cloud == "" {
+			c.Cloud, c.Sources["cloud"] = cl, SourceIMDS
+		}
+	}
+	if c.Subnet == "" {
+		// No metadata service (or it named no subnet): the interface's
+		// own address and prefix, never a guess.
+		addrs := d.opts.InterfaceAddrs
+		if addrs == nil {
+			addrs = net.InterfaceAddrs
+		}
+		if ip, p, ok := interfaceSubnet(azureDNSVIP, addrs); ok {
+			c.set("subnet", &c.Subnet, p.String(), SourceInterface)
+			c.set("vm_private_ip", &c.VMPrivateIP, ip.String(), SourceInterface)
+		}
+	}
+	return err
 }
 
 // readsContext bounds the reads: the caller's deadline less readMargin (a
