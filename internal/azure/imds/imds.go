@@ -118,23 +118,52 @@ func FetchInstance(ctx context.Context, endpoint string, timeout time.Duration) 
 // Azure's own rules for what IMDS tells; anything else is not a value
 // Azure gave (a stand-in, a proxy, a bug) and is dropped as unknown rather
 // than carried into resource ids, az commands and reports.
+//
+// A rule's length is checked apart from its pattern: as repetition counts
+// ({1,90}) the bounds made the patterns compile to long programs (0.75 ms
+// and 243 KB at the first answer, 0.07 ms and 23 KB without). Every
+// pattern is ASCII, so a length in bytes is one in characters.
 var (
-	imdsRegion   = lazyre.New(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`)
-	imdsGUID     = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	imdsRG       = lazyre.New(`^[-\w._()]{1,90}$`)
-	imdsVMName   = lazyre.New(`^[-\w.]{1,64}$`)
-	imdsResource = lazyre.New(`^(/[-\w._()]+)+$`)
-	imdsEnv      = lazyre.New(`^[A-Za-z]{1,40}$`)
+	imdsRegion   = within(lazyre.New(`^[A-Za-z][A-Za-z0-9 ]+$`), 2, 41)
+	imdsRG       = within(lazyre.New(`^[-\w._()]+$`), 1, 90)
+	imdsVMName   = within(lazyre.New(`^[-\w.]+$`), 1, 64)
+	imdsResource = within(lazyre.New(`^(/[-\w._()]+)+$`), 1, 512)
+	imdsEnv      = within(lazyre.New(`^[A-Za-z]+$`), 1, 40)
 )
 
+// within is a rule: re matches, in min to max bytes.
+func within(re *lazyre.Regexp, min, max int) func(string) bool {
+	return func(s string) bool { return len(s) >= min && len(s) <= max && re.MatchString(s) }
+}
+
+// isGUID: 8-4-4-4-12 hexadecimal digits, either case.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 func (in *Instance) validate() {
-	keep := func(v *string, re *lazyre.Regexp) {
-		if *v != "" && (len(*v) > 512 || !re.MatchString(*v)) {
+	keep := func(v *string, ok func(string) bool) {
+		if *v != "" && (len(*v) > 512 || !ok(*v)) {
 			*v = ""
 		}
 	}
 	keep(&in.Location, imdsRegion)
-	keep(&in.SubscriptionID, imdsGUID)
+	keep(&in.SubscriptionID, isGUID)
 	keep(&in.ResourceGroup, imdsRG)
 	keep(&in.Name, imdsVMName)
 	keep(&in.ResourceID, imdsResource)

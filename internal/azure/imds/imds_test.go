@@ -3,9 +3,12 @@ package imds
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -77,6 +80,48 @@ func TestScaleSetResourceID(t *testing.T) {
 	} {
 		if got := scaleSetResourceID("s", "rg", "vmss", name); got != want {
 			t.Errorf("scaleSetResourceID(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// The rules with their lengths checked apart keep exactly what the
+// patterns with bounded repetitions kept, at and around every bound.
+func TestIMDSRulesAsBoundedPatterns(t *testing.T) {
+	old := []struct {
+		name string
+		re   *regexp.Regexp
+		now  func(string) bool
+	}{
+		{"region", regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 ]{1,40}$`), imdsRegion},
+		{"guid", regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`), isGUID},
+		{"rg", regexp.MustCompile(`^[-\w._()]{1,90}$`), imdsRG},
+		{"vm", regexp.MustCompile(`^[-\w.]{1,64}$`), imdsVMName},
+		{"resource", regexp.MustCompile(`^(/[-\w._()]+)+$`), imdsResource},
+		{"env", regexp.MustCompile(`^[A-Za-z]{1,40}$`), imdsEnv},
+	}
+	var in []string
+	for _, unit := range []string{"a", "A", "9", " ", "-", "_", ".", "(", "/", "é", "\x00", "g", "F", "/a"} {
+		for n := 0; n <= 92; n++ {
+			in = append(in, strings.Repeat(unit, n), "a"+strings.Repeat(unit, n), "/"+strings.Repeat(unit, n))
+		}
+	}
+	in = append(in, "westeurope", "West Europe", "00000000-0000-0000-0000-000000000001", "0000000-00000-0000-0000-000000000001",
+		"ABCDEFab-cdef-0123-4567-89abcdefABCD", "00000000-0000-0000-0000-00000000000g", "00000000_0000-0000-0000-000000000001",
+		"/subscriptions/x/resourceGroups/rg", "//x", "rg-apim;rm -rf /", "AzurePublicCloud", "jumpbox", "a\n", "\na")
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "aZ09 -_.()/;éf-"
+	for range 20000 {
+		b := make([]byte, rng.IntN(100))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		in = append(in, string(b))
+	}
+	for _, r := range old {
+		for _, s := range in {
+			if want := r.re.MatchString(s); r.now(s) != want {
+				t.Errorf("%s(%q) = %v, the bounded pattern says %v", r.name, s, !want, want)
+			}
 		}
 	}
 }
