@@ -120,6 +120,11 @@ var (
 // Endpoints returns the catalogue for a cloud with the operator's names
 // filled in. Host names that need an input not given keep a placeholder in
 // angle brackets; the planner skips those with reason no-data.
+//
+// Long because it is the catalogue itself, one entry per dependency in the
+// order the documentation lists them, each with its source: read top to
+// bottom beside the docs, a table split across functions would hide which
+// entry is where.
 func Endpoints(c Cloud, in Inputs) []Endpoint {
 	or := func(v, placeholder string) string {
 		if v == "" {
