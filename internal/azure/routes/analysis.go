@@ -23,39 +23,82 @@ const maxExamples = 10
 // route drops it.
 func ForcedTunnel(t *Table) probes.Result {
 	all, _ := t.InternetBound()
+	b := splitInternetBound(all)
+	ev := b.evidence()
+	main := b.by[b.win]
+	switch {
+	case b.win == classDropped && (len(main) == 0 || main[0].Route == nil):
+		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
+			"the effective route table has no default route (0.0.0.0/0): internet-bound traffic is dropped")
+		res.Evidence = ev
+		res.Hint = "Add a default route (0.0.0.0/0) with next hop Internet, or to the firewall that must carry API Management's outbound traffic, in the route table associated with the subnet."
+		return t.noteUnresolved(res)
+	case b.win == classDirect:
+		res := probes.Passf("default route goes straight to the Internet: " + describeCarriers(main, 3) + b.elsewhere())
+		res.Evidence = ev
+		return t.noteUnresolved(res)
+	case b.win == classDropped:
+		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
+			"the default route drops internet-bound traffic: "+describeCarriers(main, 3)+b.elsewhere())
+		res.Evidence = ev
+		res.Hint = "Change route " + nameOr(main[0].Route, main[0].Prefix.String()) + " to next hop Internet or to the firewall; with next hop None API Management cannot reach any of its dependencies outside the VNet."
+		return t.noteUnresolved(res)
+	}
+	res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
+		"internet-bound traffic is forced through "+hopNames(main)+": "+describeCarriers(main, 3)+b.elsewhere())
+	res.Evidence = ev
+	res.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
+	return t.noteUnresolved(res)
+}
+
+// internetBound is the Internet-bound IPv4 space by the way it leaves:
+// the carriers (the platform's reserved None routes apart), their
+// addresses by egress class, and the class that carries the most (win).
+type internetBound struct {
+	carriers []Carrier
+	reserved []string
+	total    uint64
+	by       [4][]Carrier
+	addrs    [4]uint64
+	win      egressClass
+}
+
+func splitInternetBound(all []Carrier) internetBound {
+	var b internetBound
 	// The platform's reserved None routes carry space no Internet-bound
 	// traffic is meant for: evidence, not a share of the verdict.
-	var carriers []Carrier
-	var reserved []string
-	var total uint64
 	for _, c := range all {
 		if c.Route.Reserved() {
-			reserved = append(reserved, c.Route.Describe(c.Prefix))
+			b.reserved = append(b.reserved, c.Route.Describe(c.Prefix))
 			continue
 		}
-		carriers = append(carriers, c)
-		total += c.Addrs
+		b.carriers = append(b.carriers, c)
+		b.total += c.Addrs
 	}
-	var by [4][]Carrier
-	var addrs [4]uint64
-	for _, c := range carriers {
+	for _, c := range b.carriers {
 		k := classify(c.Route)
-		by[k] = append(by[k], c)
-		addrs[k] += c.Addrs
+		b.by[k] = append(b.by[k], c)
+		b.addrs[k] += c.Addrs
 	}
-	win := classDirect
+	b.win = classDirect
 	for _, k := range []egressClass{classTunnelled, classDropped} {
-		if addrs[k] > addrs[win] {
-			win = k
+		if b.addrs[k] > b.addrs[b.win] {
+			b.win = k
 		}
 	}
+	return b
+}
+
+// evidence is the split as the check shows it: each next hop's share, the
+// routes that carry the space, and the winning class's route.
+func (b internetBound) evidence() map[string]any {
 	ev := map[string]any{}
-	if len(reserved) > 0 {
-		sort.Strings(reserved)
-		ev["reserved_routes"] = reserved
+	if len(b.reserved) > 0 {
+		sort.Strings(b.reserved)
+		ev["reserved_routes"] = b.reserved
 	}
 	hopAddrs := map[string]uint64{}
-	for _, c := range carriers {
+	for _, c := range b.carriers {
 		hop := "no route"
 		if c.Route != nil {
 			hop = c.Route.NextHopType
@@ -64,19 +107,18 @@ func ForcedTunnel(t *Table) probes.Result {
 	}
 	share := map[string]string{}
 	for h, n := range hopAddrs {
-		share[h] = percent(n, total)
+		share[h] = percent(n, b.total)
 	}
 	ev["internet_bound_by_next_hop"] = share
 	var carrying []string
-	for i, c := range carriers {
+	for i, c := range b.carriers {
 		if i == maxExamples {
 			break
 		}
-		carrying = append(carrying, c.Route.Describe(c.Prefix)+" carries "+percent(c.Addrs, total))
+		carrying = append(carrying, c.Route.Describe(c.Prefix)+" carries "+percent(c.Addrs, b.total))
 	}
 	ev["internet_bound_routes"] = carrying
-	main := by[win]
-	if len(main) > 0 && main[0].Route != nil {
+	if main := b.by[b.win]; len(main) > 0 && main[0].Route != nil {
 		r := main[0].Route
 		ev["default_route"] = describeCarriers(main, 3)
 		ev["next_hop_type"] = r.NextHopType
@@ -84,45 +126,26 @@ func ForcedTunnel(t *Table) probes.Result {
 			ev["next_hop_ip"] = r.NextHopIPs
 		}
 	}
-	others := func() string {
-		var rest []Carrier
-		for k := range by {
-			if egressClass(k) != win && egressClass(k) != classPrivate {
-				rest = append(rest, by[k]...)
-			}
+	return ev
+}
+
+// elsewhere says how much of the space goes another way than the winning
+// class (private destinations apart), or "".
+func (b internetBound) elsewhere() string {
+	var rest []Carrier
+	for k := range b.by {
+		if egressClass(k) != b.win && egressClass(k) != classPrivate {
+			rest = append(rest, b.by[k]...)
 		}
-		if len(rest) == 0 {
-			return ""
-		}
-		var n uint64
-		for _, c := range rest {
-			n += c.Addrs
-		}
-		return fmt.Sprintf("; %s of it goes elsewhere (%s)", percent(n, total), describeCarriers(rest, 3))
 	}
-	switch {
-	case win == classDropped && (len(main) == 0 || main[0].Route == nil):
-		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
-			"the effective route table has no default route (0.0.0.0/0): internet-bound traffic is dropped")
-		res.Evidence = ev
-		res.Hint = "Add a default route (0.0.0.0/0) with next hop Internet, or to the firewall that must carry API Management's outbound traffic, in the route table associated with the subnet."
-		return t.noteUnresolved(res)
-	case win == classDirect:
-		res := probes.Passf("default route goes straight to the Internet: " + describeCarriers(main, 3) + others())
-		res.Evidence = ev
-		return t.noteUnresolved(res)
-	case win == classDropped:
-		res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
-			"the default route drops internet-bound traffic: "+describeCarriers(main, 3)+others())
-		res.Evidence = ev
-		res.Hint = "Change route " + nameOr(main[0].Route, main[0].Prefix.String()) + " to next hop Internet or to the firewall; with next hop None API Management cannot reach any of its dependencies outside the VNet."
-		return t.noteUnresolved(res)
+	if len(rest) == 0 {
+		return ""
 	}
-	res := probes.Warnf(probes.ReasonForcedTunnel, probes.PhaseAnalysis,
-		"internet-bound traffic is forced through "+hopNames(main)+": "+describeCarriers(main, 3)+others())
-	res.Evidence = ev
-	res.Hint = "Forced tunnelling works only with a route for service tag ApiManagement with next hop Internet and service endpoints (or firewall rules) for Storage, Sql, AzureKeyVault and AzureMonitor; see the route.management-return and route.dependency.* checks."
-	return t.noteUnresolved(res)
+	var n uint64
+	for _, c := range rest {
+		n += c.Addrs
+	}
+	return fmt.Sprintf("; %s of it goes elsewhere (%s)", percent(n, b.total), describeCarriers(rest, 3))
 }
 
 func percent(n, total uint64) string {
