@@ -75,51 +75,57 @@ func renderJUnit(w io.Writer, r *report.Report, o Options) error {
 	bw.WriteString("    </properties>\n")
 
 	for _, c := range r.Checks {
-		class := c.Category
-		if class == "" {
-			class = "apimprobe"
-		}
-		fmt.Fprintf(bw, "    <testcase classname=\"%s\" name=\"%s\" time=\"%s\"",
-			xmlAttr(class), xmlAttr(c.ID), seconds(c.DurationMS))
-		head := reasonCell(c)
-		if c.Message != "" {
-			head += ": " + c.Message
-		}
-		switch outcome := junitOutcome(c, o.Strict); outcome {
-		case "failure", "error":
-			switch {
-			case c.Status == probes.Warn:
-				head = "warn: " + head
-			case !c.Required:
-				head = "optional: " + head
-			}
-			fmt.Fprintf(bw, ">\n      <%s message=\"%s\" type=\"%s\">%s</%s>\n    </testcase>\n",
-				outcome, xmlAttr(head), xmlAttr(string(c.Reason)), xmlText(junitDetail(c)), outcome)
-		case "skipped":
-			detail := ""
-			switch c.Status {
-			case probes.Warn:
-				head = "warn (fails the run only with --strict): " + head
-				detail = junitDetail(c)
-			case probes.Fail:
-				head = "optional failure (fails the run only with --strict): " + head
-				detail = junitDetail(c)
-			default:
-				if c.Hint != "" {
-					detail = "hint: " + c.Hint + "\n"
-				}
-			}
-			fmt.Fprintf(bw, ">\n      <skipped message=\"%s\"/>\n", xmlAttr(head))
-			if detail != "" {
-				fmt.Fprintf(bw, "      <system-out>%s</system-out>\n", xmlText(detail))
-			}
-			bw.WriteString("    </testcase>\n")
-		default:
-			bw.WriteString("/>\n")
-		}
+		writeTestcase(bw, c, o.Strict)
 	}
 	bw.WriteString("  </testsuite>\n</testsuites>\n")
 	return bw.Flush()
+}
+
+// writeTestcase writes one check as a testcase: failure or error when it
+// fails the run, skipped (with why) when it does not, else passed.
+func writeTestcase(bw *bufio.Writer, c report.Check, strict bool) {
+	class := c.Category
+	if class == "" {
+		class = "apimprobe"
+	}
+	fmt.Fprintf(bw, "    <testcase classname=\"%s\" name=\"%s\" time=\"%s\"",
+		xmlAttr(class), xmlAttr(c.ID), seconds(c.DurationMS))
+	head := reasonCell(c)
+	if c.Message != "" {
+		head += ": " + c.Message
+	}
+	switch outcome := junitOutcome(c, strict); outcome {
+	case "failure", "error":
+		switch {
+		case c.Status == probes.Warn:
+			head = "warn: " + head
+		case !c.Required:
+			head = "optional: " + head
+		}
+		fmt.Fprintf(bw, ">\n      <%s message=\"%s\" type=\"%s\">%s</%s>\n    </testcase>\n",
+			outcome, xmlAttr(head), xmlAttr(string(c.Reason)), xmlText(junitDetail(c)), outcome)
+	case "skipped":
+		detail := ""
+		switch c.Status {
+		case probes.Warn:
+			head = "warn (fails the run only with --strict): " + head
+			detail = junitDetail(c)
+		case probes.Fail:
+			head = "optional failure (fails the run only with --strict): " + head
+			detail = junitDetail(c)
+		default:
+			if c.Hint != "" {
+				detail = "hint: " + c.Hint + "\n"
+			}
+		}
+		fmt.Fprintf(bw, ">\n      <skipped message=\"%s\"/>\n", xmlAttr(head))
+		if detail != "" {
+			fmt.Fprintf(bw, "      <system-out>%s</system-out>\n", xmlText(detail))
+		}
+		bw.WriteString("    </testcase>\n")
+	default:
+		bw.WriteString("/>\n")
+	}
 }
 
 // junitOutcome is the JUnit element a check becomes ("" for a pass): red

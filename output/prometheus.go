@@ -26,29 +26,46 @@ func init() { register("prometheus", FormatFunc(renderPrometheus)) }
 // verdict, 1 for the current one), so an alert on blocked == 1 works and a
 // missing file is told apart by apimprobe_last_run_timestamp_seconds.
 func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
-	bw := bufio.NewWriter(w)
-	family := func(name, typ, help string) {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", name, promHelp(help), name, typ)
-	}
 	// Every series carries the labels that tell one instance's file from
 	// another's on the same node_exporter (two textfiles with the same
 	// series are duplicates it refuses): the service and the mode.
-	inst := []string{"service", r.Context.Service, "mode", string(r.Context.Mode)}
-	labels := func(kv ...string) string { return promBraces(append(append([]string{}, inst...), kv...)...) }
+	p := promWriter{bw: bufio.NewWriter(w), inst: []string{"service", r.Context.Service, "mode", string(r.Context.Mode)}}
+	p.checks(r)
+	p.run(r)
+	return p.bw.Flush()
+}
 
-	family("apimprobe_check_status", "gauge",
+// promWriter writes metric families whose series all carry the instance's
+// labels.
+type promWriter struct {
+	bw   *bufio.Writer
+	inst []string
+}
+
+func (p promWriter) family(name, typ, help string) {
+	fmt.Fprintf(p.bw, "# HELP %s %s\n# TYPE %s %s\n", name, promHelp(help), name, typ)
+}
+
+func (p promWriter) labels(kv ...string) string {
+	return promBraces(append(append([]string{}, p.inst...), kv...)...)
+}
+
+// checks writes the series of each check: its status, how long it took,
+// and with --state when it entered its status.
+func (p promWriter) checks(r *report.Report) {
+	p.family("apimprobe_check_status", "gauge",
 		"Outcome of one check: always 1; the status and reason labels say what happened.")
 	for _, c := range r.Checks {
-		fmt.Fprintf(bw, "apimprobe_check_status%s 1\n", labels(
+		fmt.Fprintf(p.bw, "apimprobe_check_status%s 1\n", p.labels(
 			"id", c.ID, "category", c.Category, "required", strconv.FormatBool(c.Required),
 			"status", string(c.Status), "reason", string(c.Reason)))
 	}
 
-	family("apimprobe_check_duration_seconds", "gauge", "How long one check took.")
+	p.family("apimprobe_check_duration_seconds", "gauge", "How long one check took.")
 	for _, c := range r.Checks {
 		// A skipped check did not run; a 0 would drag averages down.
 		if c.Status != probes.Skip {
-			fmt.Fprintf(bw, "apimprobe_check_duration_seconds%s %s\n", labels("id", c.ID), promSeconds(c.DurationMS))
+			fmt.Fprintf(p.bw, "apimprobe_check_duration_seconds%s %s\n", p.labels("id", c.ID), promSeconds(c.DurationMS))
 		}
 	}
 
@@ -61,23 +78,27 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 		}
 	}
 	if len(since) > 0 {
-		family("apimprobe_check_last_change_timestamp_seconds", "gauge",
+		p.family("apimprobe_check_last_change_timestamp_seconds", "gauge",
 			"Unix time the check entered its current status (with --state).")
 		for _, c := range since {
-			fmt.Fprintf(bw, "apimprobe_check_last_change_timestamp_seconds%s %s\n", labels("id", c.ID), promUnix(c.Since))
+			fmt.Fprintf(p.bw, "apimprobe_check_last_change_timestamp_seconds%s %s\n", p.labels("id", c.ID), promUnix(c.Since))
 		}
 	}
+}
 
-	family("apimprobe_checks", "gauge", "Number of checks by status.")
+// run writes the run's series: the counts by status, the verdict, its
+// duration and start, and what was tested.
+func (p promWriter) run(r *report.Report) {
+	p.family("apimprobe_checks", "gauge", "Number of checks by status.")
 	s := r.Summary
 	for _, st := range []struct {
 		status probes.Status
 		n      int
 	}{{probes.Pass, s.Pass}, {probes.Warn, s.Warn}, {probes.Fail, s.Fail}, {probes.Skip, s.Skip}} {
-		fmt.Fprintf(bw, "apimprobe_checks%s %d\n", labels("status", string(st.status)), st.n)
+		fmt.Fprintf(p.bw, "apimprobe_checks%s %d\n", p.labels("status", string(st.status)), st.n)
 	}
 
-	family("apimprobe_verdict", "gauge", "The run's verdict: 1 for the current one, 0 for the others.")
+	p.family("apimprobe_verdict", "gauge", "The run's verdict: 1 for the current one, 0 for the others.")
 	verdicts := []string{report.Ready, report.Degraded, report.Blocked}
 	if r.Interrupted {
 		// Only then: an interrupted run's report never goes to a file, so the
@@ -89,24 +110,23 @@ func renderPrometheus(w io.Writer, r *report.Report, _ Options) error {
 		if s.Verdict == v {
 			val = 1
 		}
-		fmt.Fprintf(bw, "apimprobe_verdict%s %d\n", labels("verdict", v), val)
+		fmt.Fprintf(p.bw, "apimprobe_verdict%s %d\n", p.labels("verdict", v), val)
 	}
 
-	family("apimprobe_run_duration_seconds", "gauge", "Wall time of the whole run.")
-	fmt.Fprintf(bw, "apimprobe_run_duration_seconds%s %s\n", labels(), promSeconds(r.DurationMS))
+	p.family("apimprobe_run_duration_seconds", "gauge", "Wall time of the whole run.")
+	fmt.Fprintf(p.bw, "apimprobe_run_duration_seconds%s %s\n", p.labels(), promSeconds(r.DurationMS))
 
 	if !r.StartedAt.IsZero() {
-		family("apimprobe_last_run_timestamp_seconds", "gauge",
+		p.family("apimprobe_last_run_timestamp_seconds", "gauge",
 			"Unix time the run started; alert when it is older than the timer's period.")
-		fmt.Fprintf(bw, "apimprobe_last_run_timestamp_seconds%s %s\n", labels(), promUnix(r.StartedAt))
+		fmt.Fprintf(p.bw, "apimprobe_last_run_timestamp_seconds%s %s\n", p.labels(), promUnix(r.StartedAt))
 	}
 
-	family("apimprobe_info", "gauge", "Constant 1; labels describe the tool and what was tested.")
-	fmt.Fprintf(bw, "apimprobe_info%s 1\n", labels(
+	p.family("apimprobe_info", "gauge", "Constant 1; labels describe the tool and what was tested.")
+	fmt.Fprintf(p.bw, "apimprobe_info%s 1\n", p.labels(
 		"version", r.Tool.Version, "commit", r.Tool.Commit,
 		"phase", string(r.Context.Phase), "cloud", string(r.Context.Cloud),
 		"region", r.Context.Region, "subnet", r.Context.Subnet))
-	return bw.Flush()
 }
 
 func promUnix(t time.Time) string {
