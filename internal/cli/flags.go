@@ -316,8 +316,9 @@ func (c *Flags) azure(cfg *run.Config) error {
 		IMDSEndpoint: c.IMDSEndpoint, ARM: armMode, ARMEndpoint: c.ARMEndpoint, Cloud: cfg.Cloud,
 		Credential: c.ARMCredential, ManagedIdentityClientID: c.IdentityClientID, ServiceTagsFile: c.ServiceTags,
 		Service: c.Service, Mode: cfg.Mode, ModeAuto: cfg.Mode == "", APIMSubnet: c.APIMSubnet,
-		Phase: cfg.Phase, Units: c.Units, Region: c.Region, Subnet: c.Subnet, PrivateIP: c.PrivateIP,
+		Phase: cfg.Phase, Region: c.Region, Subnet: c.Subnet, PrivateIP: c.PrivateIP,
 	}
+	cfg.Units = c.Units
 	return discover.Validate(&cfg.Azure)
 }
 

@@ -110,7 +110,7 @@ func (w world) checks() ([]probes.Check, error) {
 	checks = append(checks, deps...)
 	checks = append(checks, w.backendChecks()...)
 	az := w.cfg.Azure
-	jc := azjudge.Config{Mode: w.cfg.Mode, ModeAuto: az.ModeAuto, Phase: w.phase, Units: az.Units, Service: az.Service,
+	jc := azjudge.Config{Mode: w.cfg.Mode, ModeAuto: az.ModeAuto, Phase: w.phase, Units: w.cfg.Units, Service: w.cfg.Service,
 		APIMSubnet: az.APIMSubnet, Region: w.region}
 	if w.egress != nil {
 		jc.Wire = w.egress

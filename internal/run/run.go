@@ -64,6 +64,9 @@ type Config struct {
 	// Azure configures discovery; its flag overrides (region, subnet, the
 	// instance's private IP) are the flags above.
 	Azure azdiscover.Options
+	// Units is --units, the scale units the subnet must hold (0: the
+	// instance's capacity, else 1); only the judgements read it.
+	Units int
 
 	Timeout, Deadline time.Duration
 	Concurrency       int

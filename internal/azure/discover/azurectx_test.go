@@ -177,7 +177,7 @@ func discoverWait(t *testing.T, ctx context.Context, o Options) (*Discovery, *sn
 // judgeConfig is the judgements' configuration from a test's Options, as
 // the run builds it from its own.
 func judgeConfig(o Options) judge.Config {
-	return judge.Config{Mode: o.Mode, ModeAuto: o.ModeAuto, Phase: o.Phase, Units: o.Units, Service: o.Service,
+	return judge.Config{Mode: o.Mode, ModeAuto: o.ModeAuto, Phase: o.Phase, Service: o.Service,
 		APIMSubnet: o.APIMSubnet, Region: o.Region}
 }
 
@@ -621,7 +621,6 @@ func TestValidate(t *testing.T) {
 		{Options{ARMEndpoint: "management.azure.com"}, "--arm-endpoint"},
 		{Options{IMDSEndpoint: "169.254.169.254"}, "--imds-endpoint"},
 		{Options{Cloud: "germany"}, "--cloud"},
-		{Options{Mode: "classic"}, "--mode"},
 		{Options{Credential: "password"}, "--arm-credential"},
 		{Options{ManagedIdentityClientID: "my-identity"}, "--identity-client-id"},
 		{Options{ManagedIdentityClientID: "{6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11}"}, "want a client id"},

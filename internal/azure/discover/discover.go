@@ -85,11 +85,14 @@ const readMargin = 300 * time.Millisecond
 // long-running reads take 10 s and more on real Azure), and by ARMBudget
 // when it is set. With ARM on (--arm) the token is had first, and an error
 // wrapping ErrNoToken says why when it cannot be. Flags win over discovery.
-// Call Validate first; Discover returns its error otherwise. Wait (or a
-// check built by Checks) collects the reads.
+// Options Validate passed are not checked again; others are, and
+// Discover returns Validate's error. Wait (or a check judge.Checks built)
+// collects the reads.
 func Discover(ctx context.Context, opts Options) (*Discovery, error) {
-	if err := Validate(&opts); err != nil {
-		return nil, err
+	if !opts.validated {
+		if err := Validate(&opts); err != nil {
+			return nil, err
+		}
 	}
 	d := &Discovery{opts: opts, started: time.Now(), done: make(chan struct{}), notify: make(chan struct{}), ctx: Context{Sources: map[string]string{}}}
 	c := &d.ctx

@@ -80,9 +80,6 @@ type Options struct {
 	ModeAuto bool
 	// Phase is pre, post or auto; "pre" means the instance does not exist yet.
 	Phase probes.DeployPhase
-	// Units planned for the instance (subnet sizing); 0 takes the
-	// instance's SKU capacity from ARM, else 1.
-	Units int
 	// Overrides from flags; they win over discovery.
 	Region, Subnet, PrivateIP string
 	// APIMSubnet is the instance's subnet (--apim-subnet), a resource id:
@@ -108,6 +105,8 @@ type Options struct {
 	ARMTransport    policy.Transporter
 
 	tags *servicetags.Set // loaded by Validate
+	// validated: Validate passed these options (Discover does not ask again).
+	validated bool
 }
 
 func (o *Options) defaults() {
@@ -183,12 +182,6 @@ func Validate(o *Options) error {
 			return fmt.Errorf("--identity-client-id applies to --arm-credential managed-identity; with default, set AZURE_CLIENT_ID instead")
 		}
 	}
-	if _, err := probes.ParseMode(string(o.Mode)); err != nil {
-		return err
-	}
-	if o.Units < 0 || o.Units > 31 {
-		return fmt.Errorf("units %d: want 1 to 31", o.Units)
-	}
 	if o.ServiceTagsFile != "" && o.tags == nil {
 		s, err := servicetags.Load(o.ServiceTagsFile)
 		if err != nil {
@@ -196,6 +189,7 @@ func Validate(o *Options) error {
 		}
 		o.tags = s
 	}
+	o.validated = true
 	return nil
 }
 

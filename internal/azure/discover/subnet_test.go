@@ -34,7 +34,7 @@ func sizedSnapshot(mode probes.Mode, prefixes []string, apim *snapshot.APIMInfo,
 
 func subnetResult(t *testing.T, s *snapshot.Snapshot, mode probes.Mode, units int) probes.Result {
 	t.Helper()
-	return runChecks(t, snapshot.Static{S: s}, Options{Mode: mode, Units: units})["subnet.config"]
+	return runChecks(t, snapshot.Static{S: s}, judge.Config{Mode: mode, Units: units})["subnet.config"]
 }
 
 // TestSubnetSize holds subnet.config to azure-facts §2 and §2.1: a /29 at
