@@ -752,7 +752,8 @@ func TestNICNSGIsThisVMs(t *testing.T) {
 	}
 	none(t, fs, IDAlone)
 	// Failed by the instance too: it blocks.
-	if f := only(t, diagnose(t, nicDenied(kv, probes.Fail, "13.69.64.75"), pass(table)), IDNICNSG); f.Severity != report.SeverityBlocking {
-		t.Errorf("severity %s", f.Severity)
+	if f := only(t, diagnose(t, nicDenied(kv, probes.Fail, "13.69.64.75"), pass(table)), IDNICNSG); f.Severity != report.SeverityBlocking ||
+		strings.Contains(f.Title, "the failures are this VM's") || !strings.Contains(f.Cause, "so the failures stand") {
+		t.Errorf("a failure that stands: %s %q %q", f.Severity, f.Title, f.Cause)
 	}
 }

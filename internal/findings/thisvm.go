@@ -49,15 +49,25 @@ func nicNSGRule(in *Input, claimed map[string]bool) []report.Finding {
 				"az network nsg rule create --resource-group %s --nsg-name %s --name Allow-%s-%d --priority %s --direction %s --access Allow --protocol %s --source-address-prefixes %s --destination-address-prefixes %s --destination-port-ranges %d",
 				rgOf(in, r.GroupID), r.Group, ruleWord(r.Destination), r.Port, prio, titleCase(r.Direction), titleCase(r.Protocol), r.Source, r.Destination, r.Port))
 		}
+		sev := severityOf(hit)
+		title := fmt.Sprintf("NSG %s on this VM's NIC denies %s the subnet allows: the failures are this VM's, not the subnet's", first.Group, plural(len(flows), "flow", "flows"))
+		cause := fmt.Sprintf("Rule %s of NSG %s, associated with this VM's network interface rather than the subnet, denies %s; the subnet's NSGs allow these flows and no security admin rule decides them. API Management's machines are not behind this VM's NIC: the checks failed for this VM, and say nothing against the instance's path.",
+			strings.Join(rules, ", "), first.Group, ListOf(flows, 4))
+		fixWords := "nothing needs to change for the instance"
+		if sev == report.SeverityBlocking {
+			// A failure that stands: the instance fails it too, or the
+			// view could not show the admin rules that would clear it.
+			title = fmt.Sprintf("NSG %s on this VM's NIC denies %s the subnet allows", first.Group, plural(len(flows), "flow", "flows"))
+			cause = fmt.Sprintf("Rule %s of NSG %s, associated with this VM's network interface rather than the subnet, denies %s, and the subnet's NSGs allow them: this VM's NIC explains its failures. Whether the instance's own traffic gets through is not shown (the instance reports it failing, or the configured view lacks the security admin rules), so the failures stand.",
+				strings.Join(rules, ", "), first.Group, ListOf(flows, 4))
+			fixWords = "then run again to see whether the instance's path is clear"
+		}
 		out = append(out, report.Finding{
-			ID: IDNICNSG, Severity: severityOf(hit),
-			Title: fmt.Sprintf("NSG %s on this VM's NIC denies %s the subnet allows: the failures are this VM's, not the subnet's", first.Group, plural(len(flows), "flow", "flows")),
-			Cause: fmt.Sprintf("Rule %s of NSG %s, associated with this VM's network interface rather than the subnet, denies %s; the subnet's NSGs allow these flows and no security admin rule decides them. API Management's machines are not behind this VM's NIC: the checks failed for this VM, and say nothing against the instance's path.",
-				strings.Join(rules, ", "), first.Group, ListOf(flows, 4)),
+			ID: IDNICNSG, Severity: sev, Title: title, Cause: cause,
 			Checks:   ids(hit),
 			Evidence: map[string]any{"nsg": first.Group, "nsg_id": first.GroupID, "scope": "nic", "rules": rules, "flows": flows},
 			Fix: report.Fix{
-				Summary:  fmt.Sprintf("To test these flows from this VM, allow them in NSG %s on its NIC, before the rule that denies them (or run apimprobe from a VM whose NIC has no such rule); nothing needs to change for the instance.", first.Group),
+				Summary:  fmt.Sprintf("To test these flows from this VM, allow them in NSG %s on its NIC, before the rule that denies them (or run apimprobe from a VM whose NIC has no such rule); %s.", first.Group, fixWords),
 				Commands: cmds,
 			},
 		})

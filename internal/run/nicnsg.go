@@ -3,6 +3,7 @@ package run
 import (
 	"net/netip"
 
+	azjudge "github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
@@ -17,12 +18,15 @@ import (
 // silent drop in connect) for a flow the NSG on this VM's NIC alone denies:
 // the check's message says the failure is this VM's, its hint is the rule
 // that lets this VM test the flow, and its Rule is the NIC's (typed, NIC
-// set) for the diagnosis. Such a failure does not block the instance: it is
-// a warning, unless the instance itself reports the same dependency failing.
-// Only the effective view lists the NIC's NSG with its expanded prefixes
-// beside the subnet's and the admin rules; without it nothing changes.
+// set) for the diagnosis. On the effective view, which lists the admin
+// rules too, such a failure does not block the instance: it is a warning,
+// unless the instance itself reports the same dependency failing. On the
+// configured view (azjudge.ThisVMGroups) an admin rule it cannot see might
+// deny the instance as well: the failure stands unless the instance itself
+// reports the dependency reached.
 func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
-	if s == nil || !s.Read(snapshot.ReadEffectiveNSGs).OK() {
+	groups, configured := azjudge.ThisVMGroups(s)
+	if groups == nil {
 		return
 	}
 	src, err := netip.ParseAddr(s.NICPrivateIP)
@@ -35,11 +39,14 @@ func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
 		if !ok {
 			continue
 		}
-		at, ok := nsg.DeniedAtNIC(s.NSGs, f)
+		at, ok := nsg.DeniedAtNIC(groups, f)
 		if !ok {
 			continue
 		}
-		if s.InstanceSubnet {
+		switch {
+		case configured && s.InstanceSubnet:
+			at.Subnet = "the instance's subnet"
+		case s.InstanceSubnet:
 			// The effective view's subnet is this VM's; the instance's
 			// is judged by the subnet.nsg.* checks on its configured view.
 			at.Subnet = "this VM's subnet"
@@ -51,14 +58,21 @@ func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
 			r.Evidence = map[string]any{}
 		}
 		r.Evidence["nic_nsg"] = map[string]any{"nsg": at.NIC.Name(), "nsg_id": at.NIC.ID, "rule": r.Rule.Name,
-			"priority": r.Rule.Priority, "flow": f.String(), "subnet_allows": at.SubnetAllows}
-		if anyFailure(r.Instance) {
-			r.Message += " [" + at.Words(f) + "; the instance itself reports this dependency failing too, so the failure stands]"
-			continue
+			"priority": r.Rule.Priority, "flow": f.String(), "subnet_allows": at.SubnetAllows, "configured_view": configured}
+		words := at.Words(f)
+		if configured {
+			words += " (as configured: Virtual Network Manager's security admin rules are not in the configured view)"
 		}
-		r.Message += " [the failure is this VM's, not the subnet's: " + at.Words(f) + "; API Management's machines are not behind this VM's NIC]"
-		if r.Status == probes.Fail {
-			r.Status = probes.Warn
+		switch {
+		case anyFailure(r.Instance):
+			r.Message += " [" + words + "; the instance itself reports this dependency failing too, so the failure stands]"
+		case configured && !allSuccess(r.Instance):
+			r.Message += " [this VM's own NIC explains the failure: " + words + "; whether the instance gets through is not observable without the effective view, so the failure stands]"
+		default:
+			r.Message += " [the failure is this VM's, not the subnet's: " + words + "; API Management's machines are not behind this VM's NIC]"
+			if r.Status == probes.Fail {
+				r.Status = probes.Warn
+			}
 		}
 	}
 }

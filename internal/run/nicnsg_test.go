@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -161,5 +162,90 @@ func TestNICNSGFailureIsThisVMs(t *testing.T) {
 	annotateNICNSG(outs, s)
 	if r := outs[0].Result; r.Status != probes.Fail || r.Rule != nil {
 		t.Errorf("NIC allows: %s %+v", r.Status, r.Rule)
+	}
+}
+
+// readerSnapshot is what a Reader sees of the same jumpbox (azure-facts
+// §12.6): the effective reads denied, its NIC carrying nsg-jumpbox-nic,
+// whose plain GET denies Key Vault, and the subnet's nsg-apim, route table,
+// virtual network and service tags as plain GETs return them.
+func readerSnapshot(t *testing.T) *snapshot.Snapshot {
+	t.Helper()
+	var nic map[string]any
+	if err := json.Unmarshal(fixture(t, "nic.json"), &nic); err != nil {
+		t.Fatal(err)
+	}
+	nic["properties"].(map[string]any)["networkSecurityGroup"] = map[string]any{
+		"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-apim/providers/Microsoft.Network/networkSecurityGroups/nsg-jumpbox-nic"}
+	nicBody, _ := json.Marshal(nic)
+	get := map[string][]byte{
+		"/virtualMachines/jumpbox": fixture(t, "vm.json"), "/networkInterfaces/jumpbox-nic": nicBody,
+		"/networkSecurityGroups/nsg-jumpbox-nic": fixture(t, "nsg-jumpbox-nic.json"),
+		"/subnets/snet-apim":                     fixture(t, "subnet.json"), "/networkSecurityGroups/nsg-apim": fixture(t, "nsg-apim.json"),
+		"/routeTables/rt-apim": fixture(t, "rt-apim.json"), "/virtualNetworks/vnet-hub": fixture(t, "vnet-hub.json"),
+		"/serviceTags": fixture(t, "service-tags-arm.json"),
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":{"code":"AuthorizationFailed","message":"does not have authorization to perform action"}}`))
+			return
+		}
+		for suffix, body := range get {
+			if strings.HasSuffix(r.URL.Path, suffix) {
+				w.Write(body)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":{"code":"ResourceNotFound","message":"not here"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := azurectx.Discover(ctx, azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Mode: probes.ModeInternal, Phase: probes.DeployPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Wait(ctx)
+	if s.Read(snapshot.ReadEffectiveNSGs).OK() || s.Configured == nil || s.Configured.NICNSG == nil || s.Configured.SubnetNSG == nil {
+		t.Fatalf("reads: %+v; configured %+v", s.Reads, s.Configured)
+	}
+	return s
+}
+
+// Under a Reader the configured view shows the NIC's NSG denying what the
+// subnet's allows: the message says this VM's NIC explains the failure, as
+// configured; as admin rules are not in that view, the failure stands
+// unless the instance itself reports the dependency reached.
+func TestNICNSGOnTheConfiguredView(t *testing.T) {
+	s := readerSnapshot(t)
+	outs := []probes.Outcome{
+		silent("outbound.keyvault", "13.69.64.75:443", probes.KindTLS),
+		silent("outbound.keyvault.instance", "13.69.64.75:443", probes.KindTLS),
+		// Outside Key Vault's prefixes: the NIC allows it.
+		silent("outbound.storage.blob", "20.38.96.10:443", probes.KindTLS),
+	}
+	outs[1].Result.Instance = []probes.InstanceStatus{{Location: "West Europe", Name: "x.vault.azure.net", Status: "success"}}
+	annotateNICNSG(outs, s)
+	r := outs[0].Result
+	for _, want := range []string{"this VM's own NIC explains the failure",
+		"rule DenyKeyVaultOut (priority 300, Deny) of NSG nsg-jumpbox-nic on this VM's NIC denies Outbound TCP 443 from 10.1.2.4/32 to 13.69.64.75/32",
+		"the subnet's NSG nsg-apim allows it by rule AllowKeyVaultRegional (priority 220, Allow)",
+		"as configured: Virtual Network Manager's security admin rules are not in the configured view", "not observable without the effective view"} {
+		if !strings.Contains(r.Message, want) {
+			t.Errorf("message lacks %q: %s", want, r.Message)
+		}
+	}
+	if r.Status != probes.Fail || r.Rule == nil || !r.Rule.NIC {
+		t.Errorf("configured view alone: %s %+v", r.Status, r.Rule)
+	}
+	if r := outs[1].Result; r.Status != probes.Warn || !strings.Contains(r.Message, "the failure is this VM's, not the subnet's") {
+		t.Errorf("the instance reaches it: %s %s", r.Status, r.Message)
+	}
+	if r := outs[2].Result; r.Status != probes.Fail || r.Rule != nil {
+		t.Errorf("storage: %s %+v", r.Status, r.Rule)
 	}
 }
