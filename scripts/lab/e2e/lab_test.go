@@ -375,6 +375,17 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// The same under a Reader: the configured view shows the NIC's
+		// NSG, not the admin rules, so the failure is attributed and
+		// stands.
+		name: "arm-jumpbox-nic-nsg-reader", verdict: report.Blocked, exit: 1, finding: findings.IDNICNSG, dropsPackets: true,
+		checks: []want{
+			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
+				contains: []string{"this VM's own NIC explains the failure", "rule DenyJumpboxOut (priority 200, Deny) of NSG nsg-jump on this VM's NIC denies Outbound TCP 1433 from 198.18.1.10/32",
+					"the subnet's NSG nsg-apim allows it by rule AllowInternetOutBound", "as configured", "not observable without the effective view", "Add to NSG nsg-jump, on this VM's NIC"}},
+		},
+	},
+	{
 		// No metadata service: the subnet is the interface's (azure-facts
 		// §12), never a guess.
 		name: "no-imds", verdict: report.Ready, exit: 0, subnetFrom: "interface",
@@ -955,6 +966,11 @@ var signals = map[string][]signal{
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/apirpsqllab01.database.windows.net/1433'"},
 		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"networkSecurityGroup":{"id":"` + armNet + `/networkSecurityGroups/nsg-jump"}`},
+		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-jump"), out: `"name":"DenyJumpboxOut"`},
+	},
+	"arm-jumpbox-nic-nsg-reader": {
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
+		{cmd: armPOST("effectiveNetworkSecurityGroups"), out: "403"},
 		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-jump"), out: `"name":"DenyJumpboxOut"`},
 	},
 	"no-imds": {
