@@ -204,7 +204,7 @@ func readerSnapshot(t *testing.T) *snapshot.Snapshot {
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := azurectx.Discover(ctx, azurectx.Options{IMDSEndpoint: imdsServer(t), ARM: azurectx.ARMOn, ARMEndpoint: srv.URL,
+	d, err := azdiscover.Discover(ctx, azdiscover.Options{IMDSEndpoint: imdsServer(t), ARM: azdiscover.ARMOn, ARMEndpoint: srv.URL,
 		ARMTransport: srv.Client(), TokenCredential: &azfake.TokenCredential{}, Mode: probes.ModeInternal, Phase: probes.DeployPost})
 	if err != nil {
 		t.Fatal(err)
