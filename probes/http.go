@@ -81,18 +81,90 @@ func (p HTTP) Run(ctx context.Context) Result {
 	if maxBody <= 0 {
 		maxBody = 64 << 10
 	}
-	maxRedirects := p.MaxRedirects
-	if maxRedirects == 0 {
-		maxRedirects = 3
-	}
 
 	// Resolve the first host up front so a DNS failure is phase resolve.
 	if !resolve(ctx, p.Resolver, u.Hostname(), &run.res) {
 		return run.res
 	}
-	firstHost, firstAddrs := u.Hostname(), run.res.Addresses
+	transport := run.transport(p, u.Hostname(), run.res.Addresses)
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, CheckRedirect: p.checkRedirect}
 
-	transport := &http.Transport{
+	start := time.Now()
+	req, err := p.request(httptrace.WithClientTrace(ctx, run.trace(start)))
+	if err != nil {
+		return Failf(ReasonError, PhaseHTTP, ErrorText(err))
+	}
+	resp, err := client.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+	}
+	if err == nil && ctx.Err() != nil {
+		// Cancelling closes the connection, and a server whose handler
+		// ends when its client hangs up may answer in that instant; the
+		// transport can still hand that answer over. It was caused by the
+		// cancel, so the cancel is what the check reports.
+		err = context.Cause(ctx)
+	}
+
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	run.finished = true
+	res := run.res
+	res.Phases = maps.Clone(res.Phases)
+	if run.verify != nil {
+		res.Cert = run.verify.cert
+	}
+	if err != nil {
+		return run.failure(ctx, res, err, u.Hostname(), time.Since(start))
+	}
+	return run.answered(p, res, resp, body, start)
+}
+
+// checkRedirect follows at most MaxRedirects redirects (3 when 0; none,
+// the redirect being the answer, when negative).
+func (p HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
+	maxRedirects := p.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = 3
+	}
+	if maxRedirects < 0 {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	return nil
+}
+
+// request is the check's request: its method (GET by default) and
+// headers, as apimprobe.
+func (p HTTP) request(ctx context.Context) (*http.Request, error) {
+	method := p.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "apimprobe")
+	for k, vs := range p.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	return req, nil
+}
+
+// transport dials the first host's addresses as resolved (a redirect's
+// host is resolved when it is dialled, its failure kept as its own),
+// counts what the server sends, and verifies the chain against the trust
+// store and Azure's roots.
+func (run *httpRun) transport(p HTTP, firstHost string, firstAddrs []string) *http.Transport {
+	return &http.Transport{
 		Proxy:             nil,
 		DisableKeepAlives: true,
 		ForceAttemptHTTP2: false,
@@ -146,22 +218,13 @@ func (p HTTP) Run(ctx context.Context) Result {
 			return v.err
 		}),
 	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{
-		Transport: transport,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if maxRedirects < 0 {
-				return http.ErrUseLastResponse
-			}
-			if len(via) > maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
-			}
-			return nil
-		},
-	}
+}
 
-	start := time.Now()
-	trace := &httptrace.ClientTrace{
+// trace records each phase's time (connect, TLS, first byte from start)
+// and whether connect and the handshake succeeded, until the request has
+// returned.
+func (run *httpRun) trace(start time.Time) *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
 		ConnectStart: func(_, _ string) {
 			run.mu.Lock()
 			if !run.finished {
@@ -200,45 +263,11 @@ func (p HTTP) Run(ctx context.Context) Result {
 			run.mu.Unlock()
 		},
 	}
-	method := p.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, p.URL, nil)
-	if err != nil {
-		return Failf(ReasonError, PhaseHTTP, ErrorText(err))
-	}
-	req.Header.Set("User-Agent", "apimprobe")
-	for k, vs := range p.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := client.Do(req)
-	var body []byte
-	if err == nil {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		resp.Body.Close()
-	}
-	if err == nil && ctx.Err() != nil {
-		// Cancelling closes the connection, and a server whose handler
-		// ends when its client hangs up may answer in that instant; the
-		// transport can still hand that answer over. It was caused by the
-		// cancel, so the cancel is what the check reports.
-		err = context.Cause(ctx)
-	}
+}
 
-	run.mu.Lock()
-	defer run.mu.Unlock()
-	run.finished = true
-	res := run.res
-	res.Phases = maps.Clone(res.Phases)
-	if run.verify != nil {
-		res.Cert = run.verify.cert
-	}
-	if err != nil {
-		return run.failure(ctx, res, err, u.Hostname(), time.Since(start))
-	}
+// answered judges a response: an intercepted chain first, then the
+// check's own expectation of the answer, else any answer passes.
+func (run *httpRun) answered(p HTTP, res Result, resp *http.Response, body []byte, start time.Time) Result {
 	res.evidence()["http_status"] = resp.StatusCode
 	if resp.Request != nil && resp.Request.URL.String() != p.URL {
 		res.evidence()["final_url"] = URLTarget(resp.Request.URL.String()).URL
