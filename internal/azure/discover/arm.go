@@ -1,33 +1,23 @@
 package discover
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
-	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
@@ -36,17 +26,10 @@ const (
 	computeAPIVersion = "2024-07-01"
 )
 
-// armSession holds what every read needs.
+// armSession is the reads' state over a Resource Manager session.
 type armSession struct {
-	o        *Options
-	cred     azcore.TokenCredential
-	clientOp *azarm.ClientOptions
-	pipeline runtime.Pipeline
-	endpoint string
-	sub      string
-	// audience is the cloud's Resource Manager token audience, for the fix
-	// of a token Resource Manager refuses.
-	audience string
+	*arm.Session
+	o *Options
 
 	// mu is the Discovery's: it guards snap and pending, and changed (the
 	// Discovery's notice to its waiters) is called under it.
@@ -54,46 +37,10 @@ type armSession struct {
 	snap    *snapshot.Snapshot
 	changed func()
 	pending map[string]time.Time
-	// transport carries the reads; close drops its idle connections once
-	// they are done, so that nothing of a run stays open after it.
-	transport policy.Transporter
 	// tagCache is what the service tag cache gave or must be told
 	// (tagcache.go).
 	tagCache tagCacheState
 }
-
-// close ends what the session keeps open.
-func (s *armSession) close() {
-	if c, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-// buildCredential returns the credential and its name for the report.
-func buildCredential(o *Options, c cloud.Configuration) (azcore.TokenCredential, string, error) {
-	if o.TokenCredential != nil {
-		return o.TokenCredential, o.Credential, nil
-	}
-	co := azcore.ClientOptions{Cloud: c}
-	switch o.Credential {
-	case snapshot.CredAzureCLI:
-		cred, err := azidentity.NewAzureCLICredential(nil)
-		return cred, snapshot.CredAzureCLI, err
-	case snapshot.CredDefault:
-		// The chain's managed identity and Entra requests: no redirect.
-		co.Transport = arm.IdentityClient()
-		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
-		return cred, snapshot.CredDefault, err
-	}
-	// The metadata service's token, through the same client as the
-	// instance document: --imds-endpoint honoured, no proxy, no redirect,
-	// a bounded body, and no error body in any message.
-	return &imds.TokenCredential{Endpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, snapshot.CredManagedIdentity, nil
-}
-
-// maxReadWait bounds the reads when the caller's context has no deadline
-// (tests, embedding): other tools wait 60 s for the long-running reads.
-const maxReadWait = 60 * time.Second
 
 // prepareARM builds the credential and gets a first token within ctx. It
 // returns the session to run the reads with, or nil with snap.Why saying
@@ -107,20 +54,20 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapsh
 		snap.Why = "this VM's subscription and resource id are unknown (the Instance Metadata Service did not answer), so Resource Manager cannot be asked about its NIC"
 		return nil
 	}
-	cc, err := cloudConfig(o.cloudFor(in), o.ARMEndpoint)
+	cc, err := arm.CloudConfig(o.cloudFor(in), o.ARMEndpoint)
 	if err != nil {
 		snap.Why = err.Error()
 		return nil
 	}
-	cred, credName, err := buildCredential(o, cc)
+	cred, credName, err := arm.NewCredential(arm.CredentialConfig{Given: o.TokenCredential, Kind: o.Credential,
+		IMDSEndpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, cc)
 	snap.Credential = credName
 	snap.Enabled = true
-	rm := cc.Services[cloud.ResourceManager]
-	if u, perr := url.Parse(rm.Endpoint); perr == nil && u.Hostname() != "" {
-		snap.Endpoint = u.Hostname() + " on TCP " + cmp.Or(u.Port(), "443")
+	if w := arm.EndpointWords(cc); w != "" {
+		snap.Endpoint = w
 	}
 	if err == nil {
-		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
+		err = arm.FirstToken(ctx, cred, cc)
 	}
 	if err != nil {
 		snap.TokenError = bounded.Line(err.Error())
@@ -130,41 +77,12 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapsh
 		}
 		return nil
 	}
-	// A throttled request is retried after its Retry-After only when that
-	// ends before the reads' deadline; otherwise the 429 is reported at
-	// once, with its Retry-After, and the configured view takes over.
-	retryCap := maxReadWait
-	if dl, ok := ctx.Deadline(); ok {
-		retryCap = max(time.Until(dl)-time.Second, 0)
-	}
-	// A client of the run's own (unless one is given), so that its idle
-	// connections can be closed when the reads are done.
-	transport := o.ARMTransport
-	if transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = arm.NewDialer(o.ConnectTimeout).DialContext
-		t.TLSHandshakeTimeout = o.ConnectTimeout
-		transport = &http.Client{Transport: t}
-	}
-	clientOpts := &azarm.ClientOptions{
-		ClientOptions: policy.ClientOptions{
-			Cloud:     cc,
-			Transport: transport,
-			Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: retryCap,
-				ShouldRetry: shouldRetry},
-			Telemetry: policy.TelemetryOptions{Disabled: true},
-		},
-		DisableRPRegistration: true,
-	}
-	arm.Guard(clientOpts, rm.Endpoint)
-	arm.BoundBodies(clientOpts)
-	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
+	sess, err := arm.NewSession(ctx, cred, cc, o.ARMTransport, o.ConnectTimeout, in.SubscriptionID)
 	if err != nil {
 		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(err.Error())
 		return nil
 	}
-	return &armSession{o: o, cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), audience: rm.Audience,
-		sub: in.SubscriptionID, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}, transport: transport}
+	return &armSession{Session: sess, o: o, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}}
 }
 
 // begin marks a read as in flight, for the progress line.
@@ -408,7 +326,7 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			denied(r, re, s.audience) // rbac.go: a refused token is not a missing role
+			denied(r, re, s.Audience()) // rbac.go: a refused token is not a missing role
 		case http.StatusTooManyRequests:
 			r.Status = snapshot.ReadThrottled
 			if re.RawResponse != nil {
@@ -425,7 +343,7 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 			r.Status = snapshot.ReadFailed
 			r.Message = fmt.Sprintf("HTTP %d %s", re.StatusCode, bounded.Line(re.ErrorCode))
 		}
-	case ctx.Err() == nil && connectFailed(err):
+	case ctx.Err() == nil && arm.ConnectFailed(err):
 		// Real Resource Manager connects in milliseconds: a connection
 		// not made within the check limit was dropped on the way, and
 		// waiting for the run's deadline would not change that.
@@ -433,7 +351,7 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 		if reason == probes.ReasonTimeout {
 			words = fmt.Sprintf("the connection was not answered within --timeout %s (dropped on the way: an NSG rule, a firewall or a route)", s.o.ConnectTimeout)
 		}
-		unreachable(r, noAnswer(reason, words, err))
+		unreachable(r, arm.NoAnswer(reason, words, err))
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		r.Status = snapshot.ReadTimeout
 		r.Message = fmt.Sprintf("did not finish by %s (still running after %s)", by, r.Duration.Round(100*time.Millisecond))
@@ -447,7 +365,7 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 		// No answer at all: the wire says why (a name that does not
 		// resolve, a refused or dropped connection, TLS inspection).
 		if reason, words := probes.Classify(context.Background(), err); reason != probes.ReasonError {
-			unreachable(r, noAnswer(reason, words, err))
+			unreachable(r, arm.NoAnswer(reason, words, err))
 			return
 		}
 		r.Status = snapshot.ReadFailed
@@ -455,45 +373,10 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 	}
 }
 
-// shouldRetry is azcore's own choice (its status codes, any error) but for
-// a connection that timed out: TCP retransmitted its SYN within the check
-// limit already, and two more tries would triple the wait for a drop.
-func shouldRetry(resp *http.Response, err error) bool {
-	if err != nil {
-		var ne net.Error
-		return !(connectFailed(err) && errors.As(err, &ne) && ne.Timeout())
-	}
-	return runtime.HasStatusCode(resp, http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
-}
-
-// noAnswer words what a read got instead of an HTTP answer: the wire's reason, and
-// whether it was the proxy this VM's environment names (HTTPS_PROXY, which
-// Resource Manager's requests follow as az's do) that did not answer.
-func noAnswer(reason probes.Reason, words string, err error) string {
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "proxyconnect" {
-		words = "the proxy that HTTPS_PROXY names did not answer: " + words
-	}
-	return "no answer from Resource Manager (" + string(reason) + "): " + bounded.Line(words)
-}
-
 // unreachable records a read that got what (no answer from Resource
 // Manager, and why) instead of an answer.
 func unreachable(r *snapshot.Read, what string) {
 	r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "got "+what, what
-}
-
-// connectFailed reports whether err is a connection to Resource Manager
-// (or to the proxy on the way) that was never made: TCP (refused, dropped,
-// no route) or the TLS handshake (net/http's own timeout for it).
-func connectFailed(err error) bool {
-	var oe *net.OpError
-	if errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect") {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() && strings.Contains(err.Error(), "TLS handshake timeout")
 }
 
 // notMade records r as not made because dep, a read it needs, failed (why
@@ -504,43 +387,6 @@ func notMade(r, dep *snapshot.Read, why string) {
 	if dep != nil && dep.Status == snapshot.ReadUnreachable {
 		r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
 	}
-}
-
-// getJSON does a plain GET of an ARM resource through the SDK's pipeline
-// (bearer token, retries) and decodes it into v.
-func (s *armSession) getJSON(ctx context.Context, path, apiVersion string, v any) error {
-	// A path of ours, or a nextLink, which must stay on Resource Manager.
-	u, err := arm.URL(s.endpoint, path, "a nextLink or resource id")
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(u, "api-version=") {
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		u += sep + "api-version=" + apiVersion
-	}
-	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
-	if err != nil {
-		return err
-	}
-	resp, err := s.pipeline.Do(req)
-	if err != nil {
-		return err
-	}
-	if !runtime.HasStatusCode(resp, http.StatusOK) {
-		return runtime.NewResponseError(resp)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, arm.MaxBody+1))
-	if err != nil {
-		return err
-	}
-	if len(body) > arm.MaxBody {
-		return arm.Malformed(fmt.Sprintf("answer larger than %d bytes", arm.MaxBody))
-	}
-	return json.Unmarshal(body, v)
 }
 
 func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
@@ -561,7 +407,7 @@ func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 			} `json:"networkProfile"`
 		} `json:"properties"`
 	}
-	err := s.getJSON(ctx, in.ResourceID, computeAPIVersion, &vm)
+	err := s.GetJSON(ctx, in.ResourceID, computeAPIVersion, &vm)
 	nics := vm.Properties.NetworkProfile.NetworkInterfaces
 	if err == nil && len(nics) == 0 {
 		err = arm.Malformed("the VM has no network interfaces in its networkProfile")
@@ -604,7 +450,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 		s.record(r)
 		return "", false
 	}
-	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.cred, s.clientOp)
+	client, err := armnetwork.NewInterfacesClient(rid.SubscriptionID, s.Cred(), s.ClientOptions())
 	var subnetID, ip string
 	if err == nil {
 		var nic armnetwork.Interface
@@ -679,7 +525,7 @@ func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
 	start := s.begin(r.Name)
 	set, err := s.cachedTags(in), error(nil)
 	if set == nil {
-		set, err = s.serviceTags(ctx, in.Location)
+		set, err = s.ServiceTags(ctx, in.Location, networkAPIVersion)
 	}
 	s.settle(ctx, r, start, err)
 	s.finish(r, func() {
@@ -689,37 +535,6 @@ func (s *armSession) readServiceTags(ctx context.Context, in *imds.Instance) {
 	})
 }
 
-// serviceTags reads the region's service tag list and decodes it as it
-// arrives. The public cloud's list is about 4 MB and 100,000 prefixes:
-// armnetwork's model held each prefix as a pointer to a string, after the
-// whole body, which took 45 MB of allocation and more than doubled a run's
-// peak memory.
-func (s *armSession) serviceTags(ctx context.Context, location string) (*servicetags.Set, error) {
-	u := s.endpoint + "/subscriptions/" + url.PathEscape(s.sub) + "/providers/Microsoft.Network/locations/" +
-		url.PathEscape(location) + "/serviceTags?api-version=" + networkAPIVersion
-	req, err := runtime.NewRequest(ctx, http.MethodGet, u)
-	if err != nil {
-		return nil, err
-	}
-	runtime.SkipBodyDownload(req)
-	resp, err := s.pipeline.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if !runtime.HasStatusCode(resp, http.StatusOK) {
-		return nil, runtime.NewResponseError(resp)
-	}
-	set, err := servicetags.Parse(resp.Body, "arm")
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, arm.Malformed(err.Error())
-	}
-	return set, nil
-}
-
 // readAPIM finds the instance in the VM's resource group, else anywhere in
 // the subscription (the operator names only the instance).
 func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
@@ -727,7 +542,7 @@ func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
 	r.CLI = strings.ReplaceAll(r.CLI, "NAME", s.o.Service)
 	start := s.begin(r.Name)
 	var svc apimResource
-	err := s.getJSON(ctx, "/subscriptions/"+s.sub+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, snapshot.APIMAPIVersion, &svc)
+	err := s.GetJSON(ctx, "/subscriptions/"+s.Subscription()+"/resourceGroups/"+in.ResourceGroup+"/providers/Microsoft.ApiManagement/service/"+s.o.Service, snapshot.APIMAPIVersion, &svc)
 	var re *azcore.ResponseError
 	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
 		err = s.findAPIM(ctx, &svc)
@@ -744,13 +559,13 @@ func (s *armSession) readAPIM(ctx context.Context, in *imds.Instance) {
 }
 
 func (s *armSession) findAPIM(ctx context.Context, out *apimResource) error {
-	path := "/subscriptions/" + s.sub + "/providers/Microsoft.ApiManagement/service"
+	path := "/subscriptions/" + s.Subscription() + "/providers/Microsoft.ApiManagement/service"
 	for page := 0; page < 10 && path != ""; page++ {
 		var list struct {
 			Value    []apimResource `json:"value"`
 			NextLink string         `json:"nextLink"`
 		}
-		if err := s.getJSON(ctx, path, snapshot.APIMAPIVersion, &list); err != nil {
+		if err := s.GetJSON(ctx, path, snapshot.APIMAPIVersion, &list); err != nil {
 			return err
 		}
 		for _, v := range list.Value {

@@ -54,7 +54,7 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 	var err error
 	for page := 0; page < 10 && path != "" && err == nil; page++ {
 		var wire backendsWire
-		if err = s.getJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
+		if err = s.GetJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
 			for _, v := range wire.Value {
 				raw := v.Properties.URL
 				if name == snapshot.ReadAPIs {

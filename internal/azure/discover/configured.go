@@ -43,7 +43,7 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 		err = arm.Malformed("the subnet id does not parse: " + bounded.Line(id))
 	} else {
 		var client *armnetwork.SubnetsClient
-		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.cred, s.clientOp)
+		client, err = armnetwork.NewSubnetsClient(rid.SubscriptionID, s.Cred(), s.ClientOptions())
 		if err == nil {
 			var resp armnetwork.SubnetsClientGetResponse
 			resp, err = client.Get(ctx, rid.ResourceGroupName, rid.Parent.Name, rid.Name, nil)
@@ -142,7 +142,7 @@ func (s *armSession) readNSG(ctx context.Context, name, id, scope string) (*nsg.
 	r.CLI = "az network nsg show --ids " + id
 	start := s.begin(r.Name)
 	var res nsgResource
-	err := s.getJSON(ctx, id, networkAPIVersion, &res)
+	err := s.GetJSON(ctx, id, networkAPIVersion, &res)
 	s.settle(ctx, r, start, err)
 	s.record(r)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *armSession) readRouteTable(ctx context.Context, id string) {
 	r.CLI = "az network route-table route list --ids " + id + " -o table"
 	start := s.begin(r.Name)
 	var res routeTableResource
-	err := s.getJSON(ctx, id, networkAPIVersion, &res)
+	err := s.GetJSON(ctx, id, networkAPIVersion, &res)
 	s.settle(ctx, r, start, err)
 	s.record(r)
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *armSession) readVNet(ctx context.Context, id string) {
 	r.CLI = "az network vnet show --ids " + id
 	start := s.begin(r.Name)
 	var res vnetResource
-	err := s.getJSON(ctx, id, networkAPIVersion, &res)
+	err := s.GetJSON(ctx, id, networkAPIVersion, &res)
 	if err == nil && len(res.Properties.AddressSpace.AddressPrefixes) == 0 {
 		err = arm.Malformed("the virtual network has no address space")
 	}

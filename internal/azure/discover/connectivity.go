@@ -174,7 +174,7 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *snapshot.APIMInfo
 	start := time.Now()
 	var wire connectivityWire
 	err := s.postAction(ctx, a.ID+"/connectivityCheck", requestBody(region, req), &wire)
-	s.close() // no connection of a run outlives it
+	s.Close() // no connection of a run outlives it
 	if err != nil {
 		s.settle(ctx, r, start, err)
 		if r.Status == snapshot.ReadDenied {
@@ -250,7 +250,7 @@ func refusedAction(err error) string {
 // the session's pipeline: its token, retries and the checks every URL it
 // follows goes through.
 func (s *armSession) postAction(ctx context.Context, path string, body any, out any) error {
-	req, err := runtime.NewRequest(ctx, http.MethodPost, s.endpoint+path+"?api-version="+snapshot.APIMAPIVersion)
+	req, err := runtime.NewRequest(ctx, http.MethodPost, s.Endpoint()+path+"?api-version="+snapshot.APIMAPIVersion)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (s *armSession) postAction(ctx context.Context, path string, body any, out 
 	if err := runtime.MarshalAsJSON(req, body); err != nil {
 		return err
 	}
-	resp, err := s.pipeline.Do(req)
+	resp, err := s.Pipeline().Do(req)
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (s *armSession) postAction(ctx context.Context, path string, body any, out 
 		return decodeBounded(resp, out)
 	}
 	var result json.RawMessage
-	p, err := runtime.NewPoller(resp, s.pipeline, &runtime.NewPollerOptions[json.RawMessage]{FinalStateVia: runtime.FinalStateViaLocation, Response: &result})
+	p, err := runtime.NewPoller(resp, s.Pipeline(), &runtime.NewPollerOptions[json.RawMessage]{FinalStateVia: runtime.FinalStateViaLocation, Response: &result})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/testtool"
@@ -512,17 +513,17 @@ func TestDeniedVMReadIsNamed(t *testing.T) {
 // the words say so, and it counts as a connection never made.
 func TestNoAnswerNamesTheProxy(t *testing.T) {
 	err := &url.Error{Op: "Get", URL: "https://management.azure.com/x", Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Err: syscall.ECONNREFUSED}}
-	if !connectFailed(err) {
+	if !arm.ConnectFailed(err) {
 		t.Error("a refused proxy is a connection never made")
 	}
 	reason, words := probes.Classify(context.Background(), err)
 	r := &snapshot.Read{}
-	unreachable(r, noAnswer(reason, words, err))
+	unreachable(r, arm.NoAnswer(reason, words, err))
 	if got := r.Message; !strings.HasPrefix(got, "got no answer from Resource Manager (refused): the proxy that HTTPS_PROXY names did not answer") {
 		t.Errorf("%q", got)
 	}
 	direct := &url.Error{Op: "Get", URL: "https://management.azure.com/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
-	if got := noAnswer(probes.ReasonRefused, "connection refused", direct); strings.Contains(got, "proxy") {
+	if got := arm.NoAnswer(probes.ReasonRefused, "connection refused", direct); strings.Contains(got, "proxy") {
 		t.Errorf("%q names a proxy", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -139,7 +140,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 			d.session, d.actions = sess, sess
 			d.mu.Unlock()
 			sess.run(rctx, d.instance)
-			sess.close()
+			sess.Close()
 		}
 		d.mu.Lock()
 		if snap.ServiceTags == nil {
@@ -194,9 +195,9 @@ func (d *Discovery) readIMDS(ctx context.Context) error {
 }
 
 // readsContext bounds the reads: the caller's deadline less readMargin (a
-// read cut there is reported, not lost), else maxReadWait; and ARMBudget.
+// read cut there is reported, not lost), else arm.MaxReadWait; and ARMBudget.
 func readsContext(ctx context.Context, o Options) (context.Context, context.CancelFunc) {
-	end := time.Now().Add(maxReadWait)
+	end := time.Now().Add(arm.MaxReadWait)
 	if dl, ok := ctx.Deadline(); ok {
 		end = dl.Add(-min(readMargin, time.Until(dl)/10))
 	}

@@ -31,12 +31,12 @@ const networkAPIVersion = "2025-01-01"
 // postLRO starts a long-running POST and polls it to its end within ctx,
 // decoding the final body into out.
 func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) error {
-	req, err := runtime.NewRequest(ctx, http.MethodPost, s.endpoint+path+"?api-version="+networkAPIVersion)
+	req, err := runtime.NewRequest(ctx, http.MethodPost, s.Endpoint()+path+"?api-version="+networkAPIVersion)
 	if err != nil {
 		return err
 	}
 	req.Raw().Header.Set("Accept", "application/json")
-	resp, err := s.pipeline.Do(req)
+	resp, err := s.Pipeline().Do(req)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) err
 	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusAccepted) {
 		return runtime.NewResponseError(resp)
 	}
-	p, err := runtime.NewPoller(resp, s.pipeline, &runtime.NewPollerOptions[T]{FinalStateVia: runtime.FinalStateViaLocation, Response: out})
+	p, err := runtime.NewPoller(resp, s.Pipeline(), &runtime.NewPollerOptions[T]{FinalStateVia: runtime.FinalStateViaLocation, Response: out})
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func postLRO[T any](ctx context.Context, s *armSession, path string, out *T) err
 }
 
 func (s *armSession) nicPath(op string) string {
-	return "/subscriptions/" + url.PathEscape(s.sub) + "/resourceGroups/" + url.PathEscape(s.snap.ResourceGroup) +
+	return "/subscriptions/" + url.PathEscape(s.Subscription()) + "/resourceGroups/" + url.PathEscape(s.snap.ResourceGroup) +
 		"/providers/Microsoft.Network/networkInterfaces/" + url.PathEscape(s.snap.NICName) + "/" + op
 }
 

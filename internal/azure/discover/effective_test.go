@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
@@ -227,14 +228,14 @@ func TestAnswerAtTheHangUpIsTheDeadline(t *testing.T) {
 			cancel()
 			return &http.Response{StatusCode: http.StatusOK, Header: h, Body: http.NoBody, Request: req}, nil
 		})
-		s := &armSession{endpoint: "https://arm.test", pipeline: runtime.NewPipeline("apimprobe-test", "v0", runtime.PipelineOptions{},
-			&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}})}
+		s := &armSession{Session: arm.SessionOf("https://arm.test", "", runtime.NewPipeline("apimprobe-test", "v0", runtime.PipelineOptions{},
+			&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}}), nil, nil)}
 		var out effectiveRouteList
 		var err error
 		if lro {
 			err = postLRO(ctx, s, "/nic/effectiveRouteTable", &out)
 		} else {
-			err = s.getJSON(ctx, "/subnets/snet", "2024-05-01", &out)
+			err = s.GetJSON(ctx, "/subnets/snet", "2024-05-01", &out)
 		}
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("long-running %v: err %v (routes decoded: %v), want the context's end", lro, err, out.Value != nil)

@@ -70,7 +70,7 @@ func (fuzzCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.Ac
 
 // fuzzSession is a session as prepareARM builds it, on tr.
 func fuzzSession(t *testing.T, tr policy.Transporter, mode probes.Mode) *armSession {
-	cc, err := cloudConfig(probes.CloudPublic, "https://arm.test")
+	cc, err := arm.CloudConfig(probes.CloudPublic, "https://arm.test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func fuzzSession(t *testing.T, tr policy.Transporter, mode probes.Mode) *armSess
 	}
 	o := &Options{Service: "contoso", Mode: mode, Phase: probes.DeployPost, Region: "westeurope"}
 	o.defaults()
-	return &armSession{o: o, cred: fuzzCred{}, clientOp: co, pipeline: pl, endpoint: "https://arm.test", sub: fuzzSub,
+	return &armSession{Session: arm.SessionOf("https://arm.test", fuzzSub, pl, fuzzCred{}, co), o: o,
 		snap: &snapshot.Snapshot{Enabled: true, Reads: map[string]*snapshot.Read{}}, mu: &sync.Mutex{}, changed: func() {}, pending: map[string]time.Time{}}
 }
 

@@ -84,7 +84,7 @@ func TestIMDSRedirectNotFollowed(t *testing.T) {
 // follows redirects.
 func TestManagedIdentityIsOurs(t *testing.T) {
 	for _, id := range []string{"", "00000000-0000-0000-0000-00000000000a"} {
-		cred, name, err := buildCredential(&Options{IMDSEndpoint: DefaultIMDSEndpoint, Credential: snapshot.CredManagedIdentity, ManagedIdentityClientID: id}, cloud.AzurePublic)
+		cred, name, err := arm.NewCredential(arm.CredentialConfig{IMDSEndpoint: DefaultIMDSEndpoint, Kind: snapshot.CredManagedIdentity, ClientID: id}, cloud.AzurePublic)
 		c, ok := cred.(*imds.TokenCredential)
 		if err != nil || name != snapshot.CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
 			t.Fatalf("managed identity %q: %T %+v %q %v", id, cred, cred, name, err)
@@ -165,5 +165,12 @@ func TestIdentityErrorBodyNotShown(t *testing.T) {
 		if strings.Contains(all, echoSecret) || strings.Contains(all, "eyJ0eXAi") || strings.Contains(all, "c2lnbmF0dXJl") {
 			t.Fatalf("the identity endpoint's body reached a message: %q", all)
 		}
+	}
+}
+
+// The credential kinds arm builds are the ones the snapshot names.
+func TestCredentialKindsAgree(t *testing.T) {
+	if arm.CredManagedIdentity != snapshot.CredManagedIdentity || arm.CredAzureCLI != snapshot.CredAzureCLI || arm.CredDefault != snapshot.CredDefault {
+		t.Fatal("arm's and snapshot's credential kinds differ")
 	}
 }

@@ -50,8 +50,8 @@ func (f *fakeLRO) Do(req *http.Request) (*http.Response, error) {
 }
 
 func lroSession(tr policy.Transporter) *armSession {
-	return &armSession{endpoint: "https://arm.test", pipeline: runtime.NewPipeline("apimprobe-test", "v0", runtime.PipelineOptions{},
-		&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}})}
+	return &armSession{Session: arm.SessionOf("https://arm.test", "", runtime.NewPipeline("apimprobe-test", "v0", runtime.PipelineOptions{},
+		&policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}}), nil, nil)}
 }
 
 // A long-running read ends within 0.3 s of the operation completing,

@@ -126,7 +126,7 @@ func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
 	r := snapshot.NewInstanceRead(snapshot.ReadNetworkStatus, name, id)
 	start := s.begin(r.Name)
 	var wire statusWire
-	err := s.getJSON(ctx, id+"/networkstatus", snapshot.APIMAPIVersion, &wire)
+	err := s.GetJSON(ctx, id+"/networkstatus", snapshot.APIMAPIVersion, &wire)
 	var locs []snapshot.LocationStatus
 	if err == nil {
 		locs = convertStatus(wire)
@@ -148,7 +148,7 @@ func (s *armSession) readDependencies(ctx context.Context, id, name string) {
 	b := newDepsBudget()
 	for page := 0; page < 10 && path != "" && err == nil; page++ {
 		var wire depsWire
-		if err = s.getJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
+		if err = s.GetJSON(ctx, path, snapshot.APIMAPIVersion, &wire); err == nil {
 			deps = append(deps, convertDeps(wire, b)...)
 			path = wire.NextLink
 		}

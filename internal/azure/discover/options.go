@@ -18,10 +18,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -153,11 +153,11 @@ func Validate(o *Options) error {
 	default:
 		return fmt.Errorf("ARM mode %q: want auto, on or off", o.ARM)
 	}
-	if _, err := cloudConfig(o.Cloud, ""); err != nil {
+	if _, err := arm.CloudConfig(o.Cloud, ""); err != nil {
 		return err
 	}
 	if o.APIMSubnet != "" {
-		rid, err := arm.ParseResourceID(o.APIMSubnet)
+		rid, err := azarm.ParseResourceID(o.APIMSubnet)
 		if err != nil || rid.Parent == nil || !strings.EqualFold(rid.ResourceType.String(), "Microsoft.Network/virtualNetworks/subnets") {
 			return fmt.Errorf("--apim-subnet %q: want a subnet's resource id, /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/VNET/subnets/SUBNET", o.APIMSubnet)
 		}
@@ -228,32 +228,4 @@ func (o *Options) deadlineWords() string {
 		return fmt.Sprintf("the Resource Manager budget of %s", o.ARMBudget)
 	}
 	return "the run's deadline"
-}
-
-// cloudConfig returns azcore's configuration for the cloud, with the
-// Resource Manager endpoint replaced when armEndpoint is set (the token
-// audience stays the cloud's).
-func cloudConfig(name probes.Cloud, armEndpoint string) (cloud.Configuration, error) {
-	var c cloud.Configuration
-	switch name {
-	case probes.CloudPublic, "":
-		c = cloud.AzurePublic
-	case probes.CloudUSGov:
-		c = cloud.AzureGovernment
-	case probes.CloudChina:
-		c = cloud.AzureChina
-	default:
-		return c, fmt.Errorf("--cloud %q: want public, usgov or china", name)
-	}
-	svcs := make(map[cloud.ServiceName]cloud.ServiceConfiguration, len(c.Services))
-	for k, v := range c.Services {
-		svcs[k] = v
-	}
-	c.Services = svcs
-	if armEndpoint != "" {
-		rm := c.Services[cloud.ResourceManager]
-		rm.Endpoint = strings.TrimRight(armEndpoint, "/")
-		c.Services[cloud.ResourceManager] = rm
-	}
-	return c, nil
 }

@@ -85,10 +85,10 @@ func (s *armSession) readPermissions(ctx context.Context, subnetID string) {
 				Value    []snapshot.Permission `json:"value"`
 				NextLink string                `json:"nextLink"`
 			}
-			if err = s.getJSON(ctx, path, snapshot.AuthzAPIVersion, &list); err == nil {
+			if err = s.GetJSON(ctx, path, snapshot.AuthzAPIVersion, &list); err == nil {
 				perms = append(perms, list.Value...)
 				path = list.NextLink
-				if path != "" && !strings.HasPrefix(path, s.endpoint+"/") {
+				if path != "" && !strings.HasPrefix(path, s.Endpoint()+"/") {
 					err = arm.Malformed("the permissions' nextLink leaves Resource Manager: " + bounded.Line(path))
 				}
 			}
@@ -112,7 +112,7 @@ func (s *armSession) readProvider(ctx context.Context, sub string) {
 	var err error
 	if sub == "" {
 		err = arm.Malformed("the subnet id names no subscription")
-	} else if err = s.getJSON(ctx, "/subscriptions/"+sub+"/providers/Microsoft.Web", snapshot.ProvidersAPIVersion, &res); err == nil && res.RegistrationState == "" {
+	} else if err = s.GetJSON(ctx, "/subscriptions/"+sub+"/providers/Microsoft.Web", snapshot.ProvidersAPIVersion, &res); err == nil && res.RegistrationState == "" {
 		err = arm.Malformed("the provider has no registrationState")
 	}
 	s.settle(ctx, r, start, err)

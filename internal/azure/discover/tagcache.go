@@ -33,7 +33,7 @@ type tagCacheState struct {
 
 func (s *armSession) tagCacheKey(in *imds.Instance) (servicetags.Cache, servicetags.Key) {
 	return servicetags.Cache{Dir: s.o.CacheDir}, servicetags.Key{Cloud: string(s.o.cloudFor(in)),
-		Location: strings.ToLower(strings.ReplaceAll(in.Location, " ", "")), Endpoint: s.endpoint}
+		Location: strings.ToLower(strings.ReplaceAll(in.Location, " ", "")), Endpoint: s.Endpoint()}
 }
 
 // cachedTags is the cached list when there is a usable one holding every
@@ -70,7 +70,7 @@ func (s *armSession) settleTagCache(ctx context.Context, in *imds.Instance) {
 		if len(lacking(set, needed, st.absent)) == 0 {
 			return
 		}
-		fresh, err := s.serviceTags(ctx, in.Location)
+		fresh, err := s.ServiceTags(ctx, in.Location, networkAPIVersion)
 		if err != nil {
 			return // the cached list stands
 		}
