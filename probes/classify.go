@@ -27,10 +27,21 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		isTimeout(err) && boundByRun(runCtx) {
 		return ReasonDeadline, "the run's --deadline ended the check before it finished"
 	}
+	if r, msg, ok := classifyDNS(err); ok {
+		return r, msg
+	}
+	if r, msg, ok := classifyTLS(err); ok {
+		return r, msg
+	}
+	return classifyNet(err)
+}
 
+// classifyDNS reads a failed lookup: ours (DNSError), or Go's resolver's.
+func classifyDNS(err error) (Reason, string, bool) {
 	var ours *DNSError
 	if errors.As(err, &ours) {
-		return ours.classify()
+		r, msg := ours.classify()
+		return r, msg, true
 	}
 	// Go's own resolver (SystemResolver, when no resolver set is given).
 	var dnsErr *net.DNSError
@@ -47,19 +58,24 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		// this is the one place that reads it.
 		switch {
 		case dnsErr.IsNotFound:
-			return ReasonNXDomain, fmt.Sprintf("name %s does not exist (NXDOMAIN or no address)%s", dnsErr.Name, server)
+			return ReasonNXDomain, fmt.Sprintf("name %s does not exist (NXDOMAIN or no address)%s", dnsErr.Name, server), true
 		case dnsErr.IsTimeout:
-			return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s%s", dnsErr.Name, server)
+			return ReasonDNSTimeout, fmt.Sprintf("no DNS answer for %s%s", dnsErr.Name, server), true
 		case strings.Contains(dnsErr.Err, "connection refused"):
-			return ReasonRefused, fmt.Sprintf("the DNS server refused the query for %s%s", dnsErr.Name, server)
+			return ReasonRefused, fmt.Sprintf("the DNS server refused the query for %s%s", dnsErr.Name, server), true
 		case strings.Contains(dnsErr.Err, "unreachable"), strings.Contains(dnsErr.Err, "no route"):
-			return ReasonUnreachable, fmt.Sprintf("the DNS server cannot be reached for %s%s: %s", dnsErr.Name, server, dnsErr.Err)
+			return ReasonUnreachable, fmt.Sprintf("the DNS server cannot be reached for %s%s: %s", dnsErr.Name, server, dnsErr.Err), true
 		case strings.Contains(dnsErr.Err, "server misbehaving"):
-			return ReasonServFail, fmt.Sprintf("the DNS server failed for %s (SERVFAIL)%s", dnsErr.Name, server)
+			return ReasonServFail, fmt.Sprintf("the DNS server failed for %s (SERVFAIL)%s", dnsErr.Name, server), true
 		}
-		return ReasonServFail, fmt.Sprintf("DNS lookup of %s failed%s: %s", dnsErr.Name, server, dnsErr.Err)
+		return ReasonServFail, fmt.Sprintf("DNS lookup of %s failed%s: %s", dnsErr.Name, server, dnsErr.Err), true
 	}
+	return "", "", false
+}
 
+// classifyTLS reads a certificate or handshake failure, wherever tls and
+// url errors wrap it.
+func classifyTLS(err error) (Reason, string, bool) {
 	// Certificate problems first: they are wrapped inside tls and url errors.
 	var unknownAuth x509.UnknownAuthorityError
 	if errors.As(err, &unknownAuth) {
@@ -67,29 +83,34 @@ func Classify(runCtx context.Context, err error) (Reason, string) {
 		if unknownAuth.Cert != nil {
 			issuer = Untrusted(unknownAuth.Cert.Issuer.String(), 0)
 		}
-		return ReasonTLSUntrusted, fmt.Sprintf("certificate signed by an authority this machine does not trust (issuer %q)", issuer)
+		return ReasonTLSUntrusted, fmt.Sprintf("certificate signed by an authority this machine does not trust (issuer %q)", issuer), true
 	}
 	var hostErr x509.HostnameError
 	if errors.As(err, &hostErr) {
-		return ReasonTLSNameMismatch, fmt.Sprintf("certificate is not valid for %s: %s", Untrusted(hostErr.Host, 0), Untrusted(hostErr.Error(), 300))
+		return ReasonTLSNameMismatch, fmt.Sprintf("certificate is not valid for %s: %s", Untrusted(hostErr.Host, 0), Untrusted(hostErr.Error(), 300)), true
 	}
 	var certInvalid x509.CertificateInvalidError
 	if errors.As(err, &certInvalid) {
-		return ReasonTLSUntrusted, "certificate rejected: " + Untrusted(certInvalid.Error(), 300)
+		return ReasonTLSUntrusted, "certificate rejected: " + Untrusted(certInvalid.Error(), 300), true
 	}
 	var verifyErr *tls.CertificateVerificationError
 	if errors.As(err, &verifyErr) {
-		return ReasonTLSUntrusted, "certificate verification failed: " + Untrusted(verifyErr.Err.Error(), 300)
+		return ReasonTLSUntrusted, "certificate verification failed: " + Untrusted(verifyErr.Err.Error(), 300), true
 	}
 	var recordErr tls.RecordHeaderError
 	if errors.As(err, &recordErr) {
-		return ReasonTLSHandshake, "the server answered with something that is not TLS (a plain-text proxy or block page?)"
+		return ReasonTLSHandshake, "the server answered with something that is not TLS (a plain-text proxy or block page?)", true
 	}
 	var alert tls.AlertError
 	if errors.As(err, &alert) {
-		return ReasonTLSHandshake, "the server ended the handshake with TLS alert: " + alert.Error()
+		return ReasonTLSHandshake, "the server ended the handshake with TLS alert: " + alert.Error(), true
 	}
+	return "", "", false
+}
 
+// classifyNet reads what the socket said (refused, reset, unreachable,
+// no answer), else the error is unexpected.
+func classifyNet(err error) (Reason, string) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return ReasonRefused, "connection refused (TCP RST to the SYN, or ICMP port unreachable)"
