@@ -250,27 +250,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.startLRO(w, r, k, "nsgs", func() any { return effectiveNSGs(k) })
 	case r.Method == http.MethodGet && strings.HasPrefix(p, "/operations/"):
 		s.pollLRO(w, r, k, p)
-	case r.Method == http.MethodGet && strings.EqualFold(p, snetID):
-		props := map[string]any{"addressPrefix": "198.18.1.0/24", "networkSecurityGroup": map[string]any{"id": nsgID},
-			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": jumpNICID(k) + "/ipConfigurations/ipconfig1"}}}
-		if k.SplitDefault || k.DefaultToNVA {
-			props["routeTable"] = map[string]any{"id": rtID}
-		}
-		writeJSON(w, 200, map[string]any{"id": snetID, "name": "snet-apim", "properties": props})
-	case r.Method == http.MethodGet && strings.EqualFold(p, snetProd):
-		props := map[string]any{"addressPrefix": "198.18.5.0/24", "networkSecurityGroup": map[string]any{"id": nsgID}, "delegations": []any{}}
-		writeJSON(w, 200, map[string]any{"id": snetProd, "name": "snet-apim-prod", "properties": props})
-	case r.Method == http.MethodGet && strings.EqualFold(p, snetV2):
-		delegation := "Microsoft.Web/hostingEnvironments"
-		if k.V2Integrated {
-			delegation = "Microsoft.Web/serverFarms"
-		}
-		props := map[string]any{"addressPrefix": "198.18.4.0/24", "networkSecurityGroup": map[string]any{"id": nsgV2ID},
-			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": delegation}}}}
-		if k.DefaultToNVA {
-			props["routeTable"] = map[string]any{"id": rtID}
-		}
-		writeJSON(w, 200, map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props})
+	case r.Method == http.MethodGet && (strings.EqualFold(p, snetID) || strings.EqualFold(p, snetProd) || strings.EqualFold(p, snetV2)):
+		writeJSON(w, 200, subnetResource(p, k))
 	case r.Method == http.MethodGet && strings.EqualFold(p, vnetID):
 		writeJSON(w, 200, vnetResource(k))
 	case r.Method == http.MethodGet && strings.EqualFold(p, nsgID):
@@ -290,38 +271,74 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID+"/outboundNetworkDependenciesEndpoints"):
 		writeJSON(w, 200, dependencies())
 	case r.Method == http.MethodGet && strings.EqualFold(p, apimID):
-		subnet := snetID
-		switch {
-		case k.V2Subnet:
-			subnet = snetV2
-		case k.InstanceOtherSubnet:
-			subnet = snetProd
-		}
-		// The mode is in the resource (azure-facts §12.7): a classic
-		// Developer instance, internal; Premium v2 injected (Internal) in
-		// snet-apim-v2; Standard v2 integrated (External) with it.
-		sku, vnetType := "Developer", "Internal"
-		switch {
-		case k.V2Integrated:
-			sku, vnetType = "StandardV2", "External"
-		case k.V2Subnet:
-			sku = "PremiumV2"
-		}
-		location := "West Europe"
-		props := map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
-			"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": vnetType,
-			"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}
-		if k.InstanceMultiRegion {
-			location = "North Europe"
-			props["virtualNetworkConfiguration"] = map[string]any{"subnetResourceId": snetProd}
-			props["additionalLocations"] = []any{map[string]any{"location": "West Europe", "sku": map[string]any{"name": sku, "capacity": 1},
-				"privateIPAddresses": []string{"198.18.1.5"}, "virtualNetworkConfiguration": map[string]any{"subnetResourceId": snetID}}}
-		}
-		writeJSON(w, 200, map[string]any{"id": apimID, "name": "contoso", "location": location,
-			"sku": map[string]any{"name": sku, "capacity": 1}, "properties": props})
+		writeJSON(w, 200, apimResource(k))
 	default:
 		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '"+p+"' was not found.")
 	}
+}
+
+// subnetResource is one of the lab's subnets: the jumpbox's (snet-apim,
+// with the route table when a scenario sets one), the instance's other
+// one (snet-apim-prod), and the v2 modes' delegated one.
+func subnetResource(p string, k knobs) map[string]any {
+	switch {
+	case strings.EqualFold(p, snetID):
+		props := map[string]any{"addressPrefix": "198.18.1.0/24", "networkSecurityGroup": map[string]any{"id": nsgID},
+			"delegations": []any{}, "ipConfigurations": []any{map[string]any{"id": jumpNICID(k) + "/ipConfigurations/ipconfig1"}}}
+		if k.SplitDefault || k.DefaultToNVA {
+			props["routeTable"] = map[string]any{"id": rtID}
+		}
+		return map[string]any{"id": snetID, "name": "snet-apim", "properties": props}
+	case strings.EqualFold(p, snetProd):
+		props := map[string]any{"addressPrefix": "198.18.5.0/24", "networkSecurityGroup": map[string]any{"id": nsgID}, "delegations": []any{}}
+		return map[string]any{"id": snetProd, "name": "snet-apim-prod", "properties": props}
+	case strings.EqualFold(p, snetV2):
+		delegation := "Microsoft.Web/hostingEnvironments"
+		if k.V2Integrated {
+			delegation = "Microsoft.Web/serverFarms"
+		}
+		props := map[string]any{"addressPrefix": "198.18.4.0/24", "networkSecurityGroup": map[string]any{"id": nsgV2ID},
+			"delegations": []any{map[string]any{"name": "apim", "properties": map[string]any{"serviceName": delegation}}}}
+		if k.DefaultToNVA {
+			props["routeTable"] = map[string]any{"id": rtID}
+		}
+		return map[string]any{"id": snetV2, "name": "snet-apim-v2", "properties": props}
+	}
+	return nil
+}
+
+// apimResource is the instance as Resource Manager shows it: its SKU and
+// mode, the subnet it is in, and a second region when a scenario says so.
+func apimResource(k knobs) map[string]any {
+	subnet := snetID
+	switch {
+	case k.V2Subnet:
+		subnet = snetV2
+	case k.InstanceOtherSubnet:
+		subnet = snetProd
+	}
+	// The mode is in the resource (azure-facts §12.7): a classic
+	// Developer instance, internal; Premium v2 injected (Internal) in
+	// snet-apim-v2; Standard v2 integrated (External) with it.
+	sku, vnetType := "Developer", "Internal"
+	switch {
+	case k.V2Integrated:
+		sku, vnetType = "StandardV2", "External"
+	case k.V2Subnet:
+		sku = "PremiumV2"
+	}
+	location := "West Europe"
+	props := map[string]any{"gatewayUrl": "https://contoso.azure-api.net", "privateIPAddresses": []string{"198.18.1.5"},
+		"publicIPAddresses": []string{"198.19.1.5"}, "virtualNetworkType": vnetType,
+		"virtualNetworkConfiguration": map[string]any{"subnetResourceId": subnet}}
+	if k.InstanceMultiRegion {
+		location = "North Europe"
+		props["virtualNetworkConfiguration"] = map[string]any{"subnetResourceId": snetProd}
+		props["additionalLocations"] = []any{map[string]any{"location": "West Europe", "sku": map[string]any{"name": sku, "capacity": 1},
+			"privateIPAddresses": []string{"198.18.1.5"}, "virtualNetworkConfiguration": map[string]any{"subnetResourceId": snetID}}}
+	}
+	return map[string]any{"id": apimID, "name": "contoso", "location": location,
+		"sku": map[string]any{"name": sku, "capacity": 1}, "properties": props}
 }
 
 func (s *server) lroDelay(k knobs) time.Duration {
