@@ -114,15 +114,7 @@ func trace(ctx context.Context, dst netip.AddrPort, maxTTL int, probe probeFunc)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	type answer struct {
-		hop Hop
-		err error
-	}
-	type departure struct {
-		ttl int
-		at  time.Time
-	}
-	answers := make(chan answer, maxTTL)
+	answers := make(chan hopAnswer, maxTTL)
 	departures := make(chan departure, maxTTL)
 	var wg sync.WaitGroup
 	for ttl := 1; ttl <= maxTTL; ttl++ {
@@ -131,45 +123,22 @@ func trace(ctx context.Context, dst netip.AddrPort, maxTTL int, probe probeFunc)
 			defer wg.Done()
 			h, err := probe(ctx, dst, ttl, func() { departures <- departure{ttl, time.Now()} })
 			h.TTL = ttl
-			answers <- answer{h, err}
+			answers <- hopAnswer{h, err}
 		}()
 	}
 
-	hops := make([]Hop, maxTTL)
-	for i := range hops {
-		hops[i] = Hop{TTL: i + 1, Kind: Silent}
-	}
-	sentAt := make([]time.Time, maxTTL)
-	over := make([]bool, maxTTL) // the probe returned: nothing more will come
-	var errs []error
-	reachedAt := 0
-	var slowest, wait time.Duration
-	take := func(a answer) {
-		over[a.hop.TTL-1] = true
-		if a.err != nil {
-			errs = append(errs, a.err)
-			return
-		}
-		hops[a.hop.TTL-1] = a.hop
-		if a.hop.answered() {
-			slowest = max(slowest, a.hop.RTT)
-		}
-		// An unreachable ends the path as surely as an arrival: the
-		// higher TTLs would meet the same refusal.
-		if (a.hop.arrived() || a.hop.Kind == Unreachable) && (reachedAt == 0 || a.hop.TTL < reachedAt) {
-			reachedAt = a.hop.TTL
-		}
-	}
+	t := newTally(maxTTL)
+	var wait time.Duration
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var due <-chan time.Time
 	for pending := maxTTL; pending > 0; {
 		select {
 		case d := <-departures:
-			sentAt[d.ttl-1] = d.at
+			t.sentAt[d.ttl-1] = d.at
 		case a := <-answers:
 			pending--
-			take(a)
+			t.take(a)
 		case <-due:
 			pending = 0
 			continue
@@ -177,24 +146,14 @@ func trace(ctx context.Context, dst netip.AddrPort, maxTTL int, probe probeFunc)
 			pending = 0
 			continue
 		}
-		if reachedAt == 0 {
+		if t.reachedAt == 0 {
 			continue
 		}
 		// The hops before the destination still silent: the trace ends
 		// when the last of them is due, or at once when none is left. One
 		// whose probe has not left yet has no due time: wait for it.
-		var last time.Time
-		unsent := false
-		wait = hopWait(slowest)
-		for i := range reachedAt - 1 {
-			switch {
-			case over[i]:
-			case sentAt[i].IsZero():
-				unsent = true
-			case sentAt[i].Add(wait).After(last):
-				last = sentAt[i].Add(wait)
-			}
-		}
+		wait = hopWait(t.slowest)
+		last, unsent := t.silentDue(wait)
 		switch {
 		case unsent:
 			due = nil
@@ -212,15 +171,80 @@ func trace(ctx context.Context, dst netip.AddrPort, maxTTL int, probe probeFunc)
 	// out; what they found counts.
 	close(answers)
 	for a := range answers {
-		take(a)
+		t.take(a)
 	}
-	if reachedAt == 0 || allAnswered(hops[:reachedAt-1]) {
+	if t.reachedAt == 0 || allAnswered(t.hops[:t.reachedAt-1]) {
 		wait = 0
 	}
-	if len(errs) == maxTTL {
-		return hops, wait, errs[0]
+	if len(t.errs) == maxTTL {
+		return t.hops, wait, t.errs[0]
 	}
-	return hops, wait, nil
+	return t.hops, wait, nil
+}
+
+// hopAnswer is what one TTL's probe returned; departure is when it left.
+type (
+	hopAnswer struct {
+		hop Hop
+		err error
+	}
+	departure struct {
+		ttl int
+		at  time.Time
+	}
+)
+
+// traceTally is a trace as its answers come in: the hops (silent until
+// answered), when each probe left, which have returned, the first TTL
+// that ends the path and the slowest answer.
+type traceTally struct {
+	hops      []Hop
+	sentAt    []time.Time
+	over      []bool // the probe returned: nothing more will come
+	errs      []error
+	reachedAt int
+	slowest   time.Duration
+}
+
+func newTally(maxTTL int) *traceTally {
+	t := &traceTally{hops: make([]Hop, maxTTL), sentAt: make([]time.Time, maxTTL), over: make([]bool, maxTTL)}
+	for i := range t.hops {
+		t.hops[i] = Hop{TTL: i + 1, Kind: Silent}
+	}
+	return t
+}
+
+func (t *traceTally) take(a hopAnswer) {
+	t.over[a.hop.TTL-1] = true
+	if a.err != nil {
+		t.errs = append(t.errs, a.err)
+		return
+	}
+	t.hops[a.hop.TTL-1] = a.hop
+	if a.hop.answered() {
+		t.slowest = max(t.slowest, a.hop.RTT)
+	}
+	// An unreachable ends the path as surely as an arrival: the higher
+	// TTLs would meet the same refusal.
+	if (a.hop.arrived() || a.hop.Kind == Unreachable) && (t.reachedAt == 0 || a.hop.TTL < t.reachedAt) {
+		t.reachedAt = a.hop.TTL
+	}
+}
+
+// silentDue is when the last hop before the destination still out is due,
+// each waited for from when its probe left (zero when none is out), or
+// unsent when one of them has not left yet.
+func (t *traceTally) silentDue(wait time.Duration) (last time.Time, unsent bool) {
+	for i := range t.reachedAt - 1 {
+		switch {
+		case t.over[i]:
+		case t.sentAt[i].IsZero():
+			unsent = true
+		case t.sentAt[i].Add(wait).After(last):
+			last = t.sentAt[i].Add(wait)
+		}
+	}
+	return last, unsent
 }
 
 // complete tells whether every hop up to the destination (or every hop, when
@@ -304,32 +328,9 @@ func NewChecks(deps []Dependency, res probes.Resolver, opts Options) []probes.Ch
 
 func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) probes.Result {
 	phases := map[string]int64{}
-	addrs := d.Addresses
-	if len(addrs) == 0 {
-		if a, err := netip.ParseAddr(d.Host); err == nil {
-			addrs = []string{a.String()}
-		} else {
-			t0 := time.Now()
-			addrs, err = res.LookupHost(ctx, d.Host)
-			phases["resolve_ms"] = time.Since(t0).Milliseconds()
-			if err == nil && len(addrs) == 0 {
-				err = &probes.DNSError{Outcome: probes.DNSNoData, Name: d.Host}
-			}
-			if err != nil {
-				reason, msg := probes.Classify(ctx, err)
-				if reason == probes.ReasonDeadline {
-					r := probes.Failf(reason, probes.PhaseResolve, msg)
-					r.Hint = "Raise --deadline so that the run can finish its checks."
-					return r
-				}
-				// The dependency's own check reports the lookup's failure;
-				// the trace had no address to go to (SPEC: skip, no-data).
-				r := probes.Skipf(probes.ReasonNoData, "cannot trace the path: "+msg,
-					"See the dependency's own check for why its name does not resolve; the path is traced once it does.")
-				r.Phases, r.Evidence = phases, map[string]any{"cause": string(reason)}
-				return r
-			}
-		}
+	addrs, failed := addresses(ctx, d, res, phases)
+	if failed != nil {
+		return *failed
 	}
 	// A DNS filter's sinkhole (0.0.0.0, loopback) is not the dependency:
 	// tracing it would reach this machine at TTL 1 and read as a clean path.
@@ -386,6 +387,40 @@ func run(ctx context.Context, d Dependency, res probes.Resolver, opts Options) p
 		}
 	}
 	return result(r)
+}
+
+// addresses are where the trace goes: the dependency's addresses as given
+// (its host when that is an address), else its name looked up; when the
+// lookup fails, failed is the check's result (the deadline's, or a skip:
+// the dependency's own check reports its name).
+func addresses(ctx context.Context, d Dependency, res probes.Resolver, phases map[string]int64) (addrs []string, failed *probes.Result) {
+	if len(d.Addresses) > 0 {
+		return d.Addresses, nil
+	}
+	if a, err := netip.ParseAddr(d.Host); err == nil {
+		return []string{a.String()}, nil
+	}
+	t0 := time.Now()
+	addrs, err := res.LookupHost(ctx, d.Host)
+	phases["resolve_ms"] = time.Since(t0).Milliseconds()
+	if err == nil && len(addrs) == 0 {
+		err = &probes.DNSError{Outcome: probes.DNSNoData, Name: d.Host}
+	}
+	if err == nil {
+		return addrs, nil
+	}
+	reason, msg := probes.Classify(ctx, err)
+	if reason == probes.ReasonDeadline {
+		r := probes.Failf(reason, probes.PhaseResolve, msg)
+		r.Hint = "Raise --deadline so that the run can finish its checks."
+		return nil, &r
+	}
+	// The dependency's own check reports the lookup's failure; the trace
+	// had no address to go to (SPEC: skip, no-data).
+	r := probes.Skipf(probes.ReasonNoData, "cannot trace the path: "+msg,
+		"See the dependency's own check for why its name does not resolve; the path is traced once it does.")
+	r.Phases, r.Evidence = phases, map[string]any{"cause": string(reason)}
+	return nil, &r
 }
 
 // judge turns the hops into the check's result; ev receives what it found.

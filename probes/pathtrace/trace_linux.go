@@ -38,36 +38,11 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Ho
 		return hop, nil // no probe leaves after the check is over
 	}
 	addr := dst.Addr().Unmap()
-	family, sa := unix.AF_INET, unix.Sockaddr(nil)
-	if addr.Is4() {
-		sa = &unix.SockaddrInet4{Port: int(dst.Port()), Addr: addr.As4()}
-	} else {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(dst.Port()), Addr: addr.As16()}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, f, sa, err := synSocket(addr, dst.Port(), ttl)
 	if err != nil {
-		return hop, fmt.Errorf("socket: %w", err)
+		return hop, err
 	}
-	// From here on f owns fd and closes it.
-	f := os.NewFile(uintptr(fd), "pathtrace")
 	defer f.Close()
-
-	if family == unix.AF_INET {
-		err = errors.Join(
-			unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, ttl),
-			unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1))
-	} else {
-		err = errors.Join(
-			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, ttl),
-			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1))
-	}
-	if err != nil {
-		return hop, fmt.Errorf("setsockopt TTL/RECVERR: %w", err)
-	}
-	// Close with RST once connected: the probe has no business holding a
-	// connection open on the dependency.
-	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 
 	start := time.Now()
 	switch err := unix.Connect(fd, sa); {
@@ -93,49 +68,8 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Ho
 	stop := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	var buf, oob [512]byte
-	// answered reads what the kernel knows of the probe without blocking
-	// and fills hop; it tells whether the probe has its answer.
-	answered := func(fd int) bool {
-		// The error queue first: it holds the ICMP message that explains
-		// the failure, and it may be there while the connect still retries
-		// (the kernel keeps the error soft when the socket was busy).
-		if _, oobn, _, _, err := unix.Recvmsg(fd, buf[:], oob[:], unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT); err == nil {
-			if ee, from, ok := parseErrQueue(oob[:oobn]); ok {
-				hop.RTT = time.Since(start)
-				hop.Addr = from
-				hop.ICMPType, hop.ICMPCode = ee.Type, ee.Code
-				hop.Kind = kindOf(ee)
-				return true
-			}
-		}
-		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			return false
-		}
-		switch e := unix.Errno(soerr); {
-		case soerr == 0:
-			if _, err := unix.Getpeername(fd); err != nil {
-				return false // still connecting
-			}
-			hop.Kind, hop.Addr, hop.RTT = Reached, addr, time.Since(start)
-			return true
-		case e == unix.ECONNREFUSED:
-			// A RST to the SYN: the destination, or a device answering in
-			// its name, is at most this many hops away.
-			hop.Kind, hop.Addr, hop.RTT = Refused, addr, time.Since(start)
-			return true
-		case e == unix.EINPROGRESS || e == unix.EALREADY || e == unix.EINTR:
-			return false
-		default:
-			// A hard error without a queued ICMP message (the error
-			// queue was read above): keep waiting for it until ctx ends
-			// rather than guess who answered.
-			hop.errno = e
-			return false
-		}
-	}
-	werr := rc.Write(func(s uintptr) bool { return answered(int(s)) })
+	probe := &synProbe{hop: &hop, addr: addr, start: start}
+	werr := rc.Write(func(s uintptr) bool { return probe.answered(int(s)) })
 	if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) {
 		return hop, fmt.Errorf("wait: %w", werr)
 	}
@@ -146,9 +80,95 @@ func probeTTL(ctx context.Context, dst netip.AddrPort, ttl int, sent func()) (Ho
 		// everything that arrived in time, however late the poller
 		// woke us (an answer found here gets an RTT up to now: an
 		// overstatement, never an understatement).
-		_ = rc.Control(func(s uintptr) { answered(int(s)) })
+		_ = rc.Control(func(s uintptr) { probe.answered(int(s)) })
 	}
 	return hop, nil
+}
+
+// synSocket is a non-blocking TCP socket toward addr:port whose packets
+// leave with the given TTL (hop limit), whose ICMP errors are queued
+// (IP_RECVERR), and which closes with a RST. f owns fd and closes it.
+func synSocket(addr netip.Addr, port uint16, ttl int) (fd int, f *os.File, sa unix.Sockaddr, err error) {
+	family := unix.AF_INET
+	if addr.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(port), Addr: addr.As4()}
+	} else {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: int(port), Addr: addr.As16()}
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("socket: %w", err)
+	}
+	// From here on f owns fd and closes it.
+	f = os.NewFile(uintptr(fd), "pathtrace")
+	if family == unix.AF_INET {
+		err = errors.Join(
+			unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, ttl),
+			unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1))
+	} else {
+		err = errors.Join(
+			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, ttl),
+			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1))
+	}
+	if err != nil {
+		f.Close()
+		return 0, nil, nil, fmt.Errorf("setsockopt TTL/RECVERR: %w", err)
+	}
+	// Close with RST once connected: the probe has no business holding a
+	// connection open on the dependency.
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	return fd, f, sa, nil
+}
+
+// synProbe is one probe awaiting its answer: answered fills hop.
+type synProbe struct {
+	hop      *Hop
+	addr     netip.Addr
+	start    time.Time
+	buf, oob [512]byte
+}
+
+// answered reads what the kernel knows of the probe without blocking and
+// fills hop; it tells whether the probe has its answer.
+func (p *synProbe) answered(fd int) bool {
+	// The error queue first: it holds the ICMP message that explains
+	// the failure, and it may be there while the connect still retries
+	// (the kernel keeps the error soft when the socket was busy).
+	if _, oobn, _, _, err := unix.Recvmsg(fd, p.buf[:], p.oob[:], unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT); err == nil {
+		if ee, from, ok := parseErrQueue(p.oob[:oobn]); ok {
+			p.hop.RTT = time.Since(p.start)
+			p.hop.Addr = from
+			p.hop.ICMPType, p.hop.ICMPCode = ee.Type, ee.Code
+			p.hop.Kind = kindOf(ee)
+			return true
+		}
+	}
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return false
+	}
+	switch e := unix.Errno(soerr); {
+	case soerr == 0:
+		if _, err := unix.Getpeername(fd); err != nil {
+			return false // still connecting
+		}
+		p.hop.Kind, p.hop.Addr, p.hop.RTT = Reached, p.addr, time.Since(p.start)
+		return true
+	case e == unix.ECONNREFUSED:
+		// A RST to the SYN: the destination, or a device answering in
+		// its name, is at most this many hops away.
+		p.hop.Kind, p.hop.Addr, p.hop.RTT = Refused, p.addr, time.Since(p.start)
+		return true
+	case e == unix.EINPROGRESS || e == unix.EALREADY || e == unix.EINTR:
+		return false
+	default:
+		// A hard error without a queued ICMP message (the error
+		// queue was read above): keep waiting for it until ctx ends
+		// rather than guess who answered.
+		p.hop.errno = e
+		return false
+	}
 }
 
 // parseErrQueue reads the control messages of a MSG_ERRQUEUE read: one
