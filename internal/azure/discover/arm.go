@@ -326,7 +326,7 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 		r.HTTPStatus, r.ErrorCode = re.StatusCode, re.ErrorCode
 		switch re.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			denied(r, re, s.Audience()) // rbac.go: a refused token is not a missing role
+			denied(r, re, s.Audience()) // rbac.go, arm.Refused: a refused token is not a missing role
 		case http.StatusTooManyRequests:
 			r.Status = snapshot.ReadThrottled
 			if re.RawResponse != nil {

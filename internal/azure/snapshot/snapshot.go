@@ -221,20 +221,21 @@ type Snapshot struct {
 	Configured *ConfiguredView
 	APIM       *APIMInfo
 	// NetworkStatus and Dependencies are the instance's own view
-	// (networkstatus.go): what Azure's probes from the instance's machines
-	// saw, per location, and the hosts it lists as its dependencies.
+	// (instance.go; discover's networkstatus.go reads it): what Azure's
+	// probes from the instance's machines saw, per location, and the hosts
+	// it lists as its dependencies.
 	NetworkStatus []LocationStatus
 	Dependencies  []Dependency
 	// DependenciesCut is what of the dependency list was left out.
 	DependenciesCut DepsCut
 	// BackendURLs are the URLs the instance's backends and APIs name
-	// (backends.go).
+	// (discover's backends.go).
 	BackendURLs []BackendURL
 	ServiceTags *servicetags.Set
 	Duration    time.Duration
 
 	// Predeploy is what the permission and provider reads found
-	// (predeploy.go); nil before they finish.
+	// (discover's predeployreads.go); nil before they finish.
 	Predeploy *PredeployView
 }
 
