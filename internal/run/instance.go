@@ -82,6 +82,10 @@ type depSeen struct {
 	// cert is the chain the handshake presented, for the interception
 	// summary and finding (interceptedParts).
 	cert *probes.CertSeen
+	// rule and fix: the NSG on this VM's NIC denied the flow
+	// (annotateNICDeps): its rule, and the rule to add to it.
+	rule *probes.RuleSeen
+	fix  string
 }
 
 // depDup is a host of the list that a catalogue check probes already.
@@ -96,14 +100,17 @@ type depDup struct {
 type instanceRun struct {
 	mu   sync.Mutex
 	deps []depSeen
+	// judged is the check's verdict again from deps, for a change to them
+	// after the check (annotateNICDeps).
+	judged func([]depSeen) probes.Result
 }
 
-func (r *instanceRun) set(d []depSeen) {
+func (r *instanceRun) set(d []depSeen, judged func([]depSeen) probes.Result) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
-	r.deps = d
+	r.deps, r.judged = d, judged
 	r.mu.Unlock()
 }
 
@@ -301,8 +308,9 @@ func (w world) instanceDepsCheck(catalogue []probes.Check) probes.Check {
 			}
 		}
 		seen := w.probeDeps(ctx, todo)
-		w.instRun.set(seen)
-		return depsResult(seen, dups, len(v.Dependencies), v.DepsCut)
+		judged := func(seen []depSeen) probes.Result { return depsResult(seen, dups, len(v.Dependencies), v.DepsCut) }
+		w.instRun.set(seen, judged)
+		return judged(seen)
 	})
 	return ch
 }
@@ -398,13 +406,14 @@ func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
 }
 
 // depsResult judges the probed dependency list: a required host failing
-// fails the check, an optional one warns.
+// fails the check; an optional one, or a required one that only warns
+// (this VM's own NIC NSG denied it), warns.
 func depsResult(seen []depSeen, dups []depDup, hosts int, cut snapshot.DepsCut) probes.Result {
 	ev := map[string]any{"dependencies": seen, "probed_by_catalogue": dups, "hosts_listed": hosts}
 	var req, opt []depSeen
 	for _, d := range seen {
 		if d.Status == probes.Fail || d.Status == probes.Warn {
-			if d.Required {
+			if d.Required && d.Status == probes.Fail {
 				req = append(req, d)
 			} else {
 				opt = append(opt, d)
@@ -436,6 +445,9 @@ func depsResult(seen []depSeen, dups []depDup, hosts int, cut snapshot.DepsCut) 
 	first := bad[0]
 	msg := summary + "; " + fmt.Sprint(len(bad)) + " fail from this VM: " + strings.Join(parts, " · ")
 	hint := fmt.Sprintf("Allow %s on port %d from this subnet in the NSG and firewall (the instance names it in its own dependency list).", first.Host, first.Port)
+	if first.fix != "" {
+		hint = first.fix
+	}
 	if disagree {
 		hint += " " + differs
 	}

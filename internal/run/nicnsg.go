@@ -25,67 +25,162 @@ import (
 // deny the instance as well: the failure stands unless the instance itself
 // reports the dependency reached.
 func annotateNICNSG(outs []probes.Outcome, s *snapshot.Snapshot) {
-	groups, configured := azjudge.ThisVMGroups(s)
-	if groups == nil {
-		return
-	}
-	src, err := netip.ParseAddr(s.NICPrivateIP)
-	if err != nil {
+	n := newNICJudge(s)
+	if n == nil {
 		return
 	}
 	for i := range outs {
 		o := &outs[i]
-		f, ok := nicFlow(o.Check, o.Result, src)
-		if !ok {
-			continue
-		}
-		at, ok := nsg.DeniedAtNIC(groups, f)
-		if !ok {
-			continue
-		}
-		switch {
-		case configured && s.InstanceSubnet:
-			at.Subnet = "the instance's subnet"
-		case s.InstanceSubnet:
-			// The effective view's subnet is this VM's; the instance's
-			// is judged by the subnet.nsg.* checks on its configured view.
-			at.Subnet = "this VM's subnet"
-		}
 		r := &o.Result
+		at, f, ok := n.denied(o.Check.Kind.Spec().Protocol, *r)
+		if !ok {
+			continue
+		}
 		r.Rule = at.Rule(f)
 		r.Hint = at.Fix(f)
 		if r.Evidence == nil {
 			r.Evidence = map[string]any{}
 		}
 		r.Evidence["nic_nsg"] = map[string]any{"nsg": at.NIC.Name(), "nsg_id": at.NIC.ID, "rule": r.Rule.Name,
-			"priority": r.Rule.Priority, "flow": f.String(), "subnet_allows": at.SubnetAllows, "configured_view": configured}
-		words := at.Words(f)
-		if configured {
-			words += " (as configured: Virtual Network Manager's security admin rules are not in the configured view)"
-		}
-		switch {
-		case anyFailure(r.Instance):
-			r.Message += " [" + words + "; the instance itself reports this dependency failing too, so the failure stands]"
-		case configured && !allSuccess(r.Instance):
-			r.Message += " [this VM's own NIC explains the failure: " + words + "; whether the instance gets through is not observable without the effective view, so the failure stands]"
-		default:
-			r.Message += " [the failure is this VM's, not the subnet's: " + words + "; API Management's machines are not behind this VM's NIC]"
-			if r.Status == probes.Fail {
-				r.Status = probes.Warn
-			}
+			"priority": r.Rule.Priority, "flow": f.String(), "subnet_allows": at.SubnetAllows, "configured_view": n.configured}
+		words, warn := n.words(at, f, r.Instance)
+		r.Message += words
+		if warn && r.Status == probes.Fail {
+			r.Status = probes.Warn
 		}
 	}
 }
 
-// nicFlow is the outbound flow a failed check of this VM's sent: from this
-// VM's address to the address and port it dialled, over its kind's
-// transport. ok is false for anything but a silent drop in connect.
-func nicFlow(c probes.Check, r probes.Result, src netip.Addr) (nsg.Flow, bool) {
-	if !c.Kind.Dials() || (r.Status != probes.Fail && r.Status != probes.Warn) || r.FailedPhase != probes.PhaseConnect ||
+// annotateNICDeps does for the hosts of the instance's dependency list,
+// which instance.dependencies probes inside one check, what annotateNICNSG
+// does for the catalogue's checks, and judges that check again from them.
+func annotateNICDeps(outs []probes.Outcome, s *snapshot.Snapshot, ir *instanceRun) {
+	n := newNICJudge(s)
+	if n == nil || ir == nil {
+		return
+	}
+	ir.mu.Lock()
+	defer ir.mu.Unlock()
+	changed := false
+	for i := range ir.deps {
+		d := &ir.deps[i]
+		at, f, ok := n.denied(probes.ProtoTCP, probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Dialled: d.Dialled})
+		if !ok {
+			continue
+		}
+		words, warn := n.words(at, f, d.Instance)
+		d.Message += words
+		d.rule, d.fix = at.Rule(f), at.Fix(f)
+		if warn && d.Status == probes.Fail {
+			d.Status = probes.Warn
+		}
+		changed = true
+	}
+	if !changed || ir.judged == nil {
+		return
+	}
+	for i := range outs {
+		if o := &outs[i]; o.Check.Role == probes.RoleInstanceDeps {
+			took := o.Result.Duration
+			o.Result = ir.judged(ir.deps)
+			o.Result.Duration = took
+		}
+	}
+}
+
+// nicParts are the hosts of the instance's dependency list that the NSG on
+// this VM's NIC denied, each as an outcome of instance.dependencies with
+// that rule: the NIC's finding names them with the catalogue's checks. all:
+// every host that failed or warned was denied so (the check has no other
+// cause).
+func nicParts(deps []depSeen) (parts []probes.Outcome, all bool) {
+	all = true
+	for _, d := range deps {
+		if d.Status != probes.Fail && d.Status != probes.Warn {
+			continue
+		}
+		if d.rule == nil {
+			all = false
+			continue
+		}
+		parts = append(parts, probes.Outcome{
+			Check: probes.Check{ID: idInstanceDeps, Kind: probes.KindTCP, Required: d.Required, Target: probes.HostPort(d.Host, d.Port),
+				Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps, Protocol: probes.ProtoTCP, Phase: probes.DeployPost}},
+			Result: probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled, Rule: d.rule},
+		})
+	}
+	return parts, all && len(parts) > 0
+}
+
+// nicJudge holds what decides this VM's own flows: the NSGs (effective, or
+// configured) and this VM's address.
+type nicJudge struct {
+	groups         []nsg.Group
+	configured     bool
+	instanceSubnet bool
+	src            netip.Addr
+}
+
+func newNICJudge(s *snapshot.Snapshot) *nicJudge {
+	groups, configured := azjudge.ThisVMGroups(s)
+	if groups == nil {
+		return nil
+	}
+	src, err := netip.ParseAddr(s.NICPrivateIP)
+	if err != nil {
+		return nil
+	}
+	return &nicJudge{groups: groups, configured: configured, instanceSubnet: s.InstanceSubnet, src: src}
+}
+
+// denied says whether the NSG on this VM's NIC alone denies the flow of a
+// result that got no answer.
+func (n *nicJudge) denied(proto probes.Protocol, r probes.Result) (nsg.AtNIC, nsg.Flow, bool) {
+	f, ok := nicFlow(proto, r, n.src)
+	if !ok {
+		return nsg.AtNIC{}, f, false
+	}
+	at, ok := nsg.DeniedAtNIC(n.groups, f)
+	if !ok {
+		return at, f, false
+	}
+	switch {
+	case n.configured && n.instanceSubnet:
+		at.Subnet = "the instance's subnet"
+	case n.instanceSubnet:
+		// The effective view's subnet is this VM's; the instance's is
+		// judged by the subnet.nsg.* checks on its configured view.
+		at.Subnet = "this VM's subnet"
+	}
+	return at, f, true
+}
+
+// words is what a message adds for a flow the NIC denied, and warn whether
+// the failure no longer blocks the instance: on the effective view unless
+// the instance itself reports the dependency failing, on the configured
+// view only when the instance reports it reached.
+func (n *nicJudge) words(at nsg.AtNIC, f nsg.Flow, inst []probes.InstanceStatus) (string, bool) {
+	w := at.Words(f)
+	if n.configured {
+		w += " (as configured: Virtual Network Manager's security admin rules are not in the configured view)"
+	}
+	switch {
+	case anyFailure(inst):
+		return " [" + w + "; the instance itself reports this dependency failing too, so the failure stands]", false
+	case n.configured && !allSuccess(inst):
+		return " [this VM's own NIC explains the failure: " + w + "; whether the instance gets through is not observable without the effective view, so the failure stands]", false
+	}
+	return " [the failure is this VM's, not the subnet's: " + w + "; API Management's machines are not behind this VM's NIC]", true
+}
+
+// nicFlow is the outbound flow a failed probe of this VM's sent: from this
+// VM's address to the address and port it dialled, over its transport. ok
+// is false for anything but a silent drop in connect.
+func nicFlow(proto probes.Protocol, r probes.Result, src netip.Addr) (nsg.Flow, bool) {
+	if (r.Status != probes.Fail && r.Status != probes.Warn) || r.FailedPhase != probes.PhaseConnect ||
 		(r.Reason != probes.ReasonTimeout && r.Reason != probes.ReasonUnreachable) {
 		return nsg.Flow{}, false
 	}
-	proto := c.Kind.Spec().Protocol
 	dst, err := netip.ParseAddrPort(r.Dialled)
 	if err != nil || proto == probes.ProtoNone {
 		return nsg.Flow{}, false

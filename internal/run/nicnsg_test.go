@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,54 @@ func TestNICNSGOnTheConfiguredView(t *testing.T) {
 	}
 	if r := outs[2].Result; r.Status != probes.Fail || r.Rule != nil {
 		t.Errorf("storage: %s %+v", r.Status, r.Rule)
+	}
+}
+
+// The instance's dependency list is probed inside one check: a host the
+// NIC's NSG alone denied warns there too, the check is judged again from
+// its hosts, and the NIC's finding names it.
+func TestNICNSGInTheDependencyList(t *testing.T) {
+	s := nicNSGSnapshot(t, "effective-nsgs-nic-deny.json", false)
+	timeout := func(host, addr string) depSeen {
+		return depSeen{Host: host, Port: 443, Category: "Azure Key Vault", Required: true, Status: probes.Fail, Reason: probes.ReasonTimeout,
+			Phase: probes.PhaseConnect, Message: "no answer to TCP SYN to " + addr, Dialled: addr}
+	}
+	ir := &instanceRun{}
+	judged := func(seen []depSeen) probes.Result { return depsResult(seen, nil, 2, snapshot.DepsCut{}) }
+	deps := []depSeen{timeout("apikv.vault.azure.net", "13.69.64.75:443"),
+		{Host: "apist.blob.core.windows.net", Port: 443, Required: true, Status: probes.Pass, Reason: probes.ReasonOK}}
+	ir.set(deps, judged)
+	check := probes.Check{ID: idInstanceDeps, Kind: probes.KindAnalysis, Required: true,
+		Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps}}
+	outs := []probes.Outcome{{Check: check, Result: judged(deps)}}
+	if outs[0].Result.Status != probes.Fail {
+		t.Fatalf("before: %s", outs[0].Result.Status)
+	}
+	annotateNICDeps(outs, s, ir)
+	r := outs[0].Result
+	if r.Status != probes.Warn || !strings.Contains(r.Message, "apikv.vault.azure.net:443") ||
+		!strings.Contains(r.Message, "the failure is this VM's, not the subnet's: rule DenyKeyVaultOut (priority 300, Deny) of NSG nsg-jumpbox-nic") ||
+		!strings.Contains(r.Hint, "Add to NSG nsg-jumpbox-nic, on this VM's NIC") {
+		t.Errorf("after: %s %q | %q", r.Status, r.Message, r.Hint)
+	}
+	parts, all := nicParts(ir.get())
+	if !all || len(parts) != 1 || parts[0].Result.Rule == nil || !parts[0].Result.Rule.NIC {
+		t.Fatalf("parts %v %+v", all, parts)
+	}
+	fs := findings.Diagnose(findings.Input{Outcomes: append(outs, parts...)})
+	if len(fs) != 1 || fs[0].ID != findings.IDNICNSG || !slices.Equal(fs[0].Checks, []string{idInstanceDeps}) || fs[0].Severity != report.SeverityDegrading {
+		t.Errorf("findings: %+v", fs)
+	}
+
+	// A host the NIC does not explain keeps the check failing, and the
+	// parts are not all its causes.
+	ir.set([]depSeen{timeout("apikv.vault.azure.net", "13.69.64.75:443"), timeout("apist.blob.core.windows.net", "20.38.96.10:443")}, judged)
+	outs = []probes.Outcome{{Check: check, Result: judged(ir.get())}}
+	annotateNICDeps(outs, s, ir)
+	if r := outs[0].Result; r.Status != probes.Fail {
+		t.Errorf("with another cause: %s %s", r.Status, r.Message)
+	}
+	if _, all := nicParts(ir.get()); all {
+		t.Error("parts claim every failure")
 	}
 }

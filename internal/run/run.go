@@ -151,7 +151,7 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 	outs, interrupted := probeAll(parent, ctx, &w, checks, started, disc.Pending)
 	var snap *snapshot.Snapshot
 	if !interrupted {
-		snap = readInstance(ctx, outs, disc)
+		snap = readInstance(ctx, outs, disc, instRun)
 	}
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Tool: cfg.Tool,
@@ -276,7 +276,7 @@ func probeAll(parent, ctx context.Context, w *world, checks []probes.Check, star
 // readInstance sets the instance's side beside every check that matches
 // its NetworkStatus, and this VM's NIC NSG beside the flows it decides;
 // the reads finished while the checks ran, so it waits no longer.
-func readInstance(ctx context.Context, outs []probes.Outcome, disc *azdiscover.Discovery) *snapshot.Snapshot {
+func readInstance(ctx context.Context, outs []probes.Outcome, disc *azdiscover.Discovery, instRun *instanceRun) *snapshot.Snapshot {
 	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 50*time.Millisecond)
 	annotateInstance(outs, disc.InstanceView(vctx))
 	vcancel()
@@ -286,6 +286,7 @@ func readInstance(ctx context.Context, outs []probes.Outcome, disc *azdiscover.D
 	snap := disc.Wait(sctx)
 	scancel()
 	annotateNICNSG(outs, snap)
+	annotateNICDeps(outs, snap, instRun)
 	return snap
 }
 
@@ -296,10 +297,14 @@ func judge(rep *report.Report, cfg Config, outs []probes.Outcome, snap *snapshot
 	rep.Context.Instance = instanceOf(snap)
 	// The instance's intercepted hosts go to the diagnosis one by one, when
 	// interception is all that failed there: the inspection finding then
-	// names them and explains the check.
+	// names them and explains the check. So do the hosts the NSG on this
+	// VM's NIC denied, for its finding, when that is all that failed there.
 	diag := outs
 	if parts, all := interceptedParts(instRun.get()); all {
 		diag = append(slices.Clip(outs), parts...)
+	}
+	if parts, all := nicParts(instRun.get()); all {
+		diag = append(slices.Clip(diag), parts...)
 	}
 	rep.Findings = findings.Diagnose(findingsInput(cfg, rep.Context, diag, snap))
 	if cfg.State != nil {
