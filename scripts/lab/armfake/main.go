@@ -80,12 +80,12 @@ type knobs struct {
 	// VmssNetworkInterfaceGet example and the Compute VMSS VM GET.
 	VMSSJumpbox bool `json:"vmss_jumpbox"`
 	// NICNSGDeny: the jumpbox's NIC carries NSG nsg-jump, whose rule
-	// DenyJumpboxOut (priority 200) denies TCP Port to Address outbound;
-	// the subnet's NSG allows it. The effective view lists nsg-jump with
-	// the NIC as its association.
+	// DenyJumpboxOut (priority 200) denies TCP Port outbound to To (a
+	// service tag or a prefix); the subnet's NSG allows it. The effective
+	// view lists nsg-jump with the NIC as its association.
 	NICNSGDeny *struct {
-		Address string `json:"address"`
-		Port    int    `json:"port"`
+		To   string `json:"to"`
+		Port int    `json:"port"`
 	} `json:"nic_nsg_deny"`
 
 	// The instance's own view (networkstatus.go beside this file).
@@ -584,7 +584,7 @@ func nicRules(k knobs) []rule {
 	if d == nil {
 		return nil
 	}
-	return []rule{{"DenyJumpboxOut", "Outbound", "Deny", "Tcp", "*", d.Address + "/32", fmt.Sprint(d.Port), 200}}
+	return []rule{{"DenyJumpboxOut", "Outbound", "Deny", "Tcp", "*", d.To, fmt.Sprint(d.Port), 200}}
 }
 
 // defaultRules are Azure's default rules of every NSG.

@@ -370,6 +370,8 @@ var scenarios = []scenario{
 			{id: "outbound.sql", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
 				contains: []string{"the failure is this VM's, not the subnet's", "rule DenyJumpboxOut (priority 200, Deny) of NSG nsg-jump on this VM's NIC denies Outbound TCP 1433 from 198.18.1.10/32",
 					"the subnet's NSG nsg-apim allows it by rule AllowInternetOutBound", "Add to NSG nsg-jump, on this VM's NIC"}},
+			{id: "instance.dependencies", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
+				contains: []string{"apirpsqllab01.database.windows.net:1433", "the failure is this VM's, not the subnet's", "Add to NSG nsg-jump, on this VM's NIC"}},
 			{id: "subnet.nsg.outbound-sql-1433", status: probes.Pass, reason: probes.ReasonOK, contains: []string{"effective NSGs"}},
 			{id: "outbound.storage.blob", status: probes.Pass, reason: probes.ReasonOK},
 		},
@@ -383,6 +385,9 @@ var scenarios = []scenario{
 			{id: "outbound.sql", status: probes.Fail, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
 				contains: []string{"this VM's own NIC explains the failure", "rule DenyJumpboxOut (priority 200, Deny) of NSG nsg-jump on this VM's NIC denies Outbound TCP 1433 from 198.18.1.10/32",
 					"the subnet's NSG nsg-apim allows it by rule AllowInternetOutBound", "as configured", "not observable without the effective view", "Add to NSG nsg-jump, on this VM's NIC"}},
+			// The instance itself reports its SQL server reached.
+			{id: "instance.dependencies", status: probes.Warn, reason: probes.ReasonTimeout, phase: probes.PhaseConnect,
+				contains: []string{"apirpsqllab01.database.windows.net:1433", "the failure is this VM's, not the subnet's", "as configured"}},
 		},
 	},
 	{
@@ -964,7 +969,8 @@ var signals = map[string][]signal{
 	},
 	"arm-jumpbox-nic-nsg": {
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
-		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/apirpsqllab01.database.windows.net/1433'"},
+		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/apirpsqllab01.database.windows.net/1433'", exit: 124},
+		{cmd: "curl -sS " + trust + " https://labkv.vault.azure.net/ -o /dev/null -w '%{http_code}'", out: "401"},
 		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"networkSecurityGroup":{"id":"` + armNet + `/networkSecurityGroups/nsg-jump"}`},
 		{cmd: armGET(armNet + "/networkSecurityGroups/nsg-jump"), out: `"name":"DenyJumpboxOut"`},
 	},
