@@ -123,20 +123,12 @@ func versionLine() string {
 }
 
 func command(name string, args []string, stdout, stderr io.Writer) int {
-	var c cli.Flags
-	fs := cli.NewFlagSet(name, &c)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return say(stdout, stderr, fmt.Sprintf("%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout))))
-		}
-		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
-		return 2
+	c, fs, err := cli.Parse(name, args)
+	if errors.Is(err, pflag.ErrHelp) {
+		return say(stdout, stderr, fmt.Sprintf("%s\nFlags:\n%s", commandHelp[name], fs.FlagUsagesWrapped(helpWidth(stdout))))
 	}
-	c.CloudGiven = fs.Changed("cloud")
-	c.CacheDirGiven = fs.Changed("cache-dir")
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "apimprobe %s: unexpected argument %q\n", name, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
 		return 2
 	}
 	cfg, err := c.RunConfig()
@@ -149,7 +141,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe %s: %s\n", name, cli.ErrLine(err))
 		return 2
 	}
-	cfg.Log = newLogger(c, stderr)
+	cfg.Log = newLogger(*c, stderr)
 	arm.LogSDK(cfg.Log)
 	cfg.Tool = report.Tool{Name: "apimprobe", Version: version, Commit: commitOrEmpty()}
 	cfg.Command = cli.CommandLine(name, args)
@@ -183,7 +175,7 @@ func command(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apimprobe run: %s\n", cli.ErrLine(err))
 		return 2
 	}
-	return probe(cfg, c, specs, opts, stdout, stderr)
+	return probe(cfg, *c, specs, opts, stdout, stderr)
 }
 
 // probe is one run as a health job makes it: under the lock of the files it

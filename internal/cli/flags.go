@@ -6,6 +6,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -62,6 +63,26 @@ type Flags struct {
 	BackendRequired, InstanceProbe      bool
 }
 
+// Parse reads a command's arguments into Flags: what was given on the
+// command line, defaults for the rest. The error is pflag.ErrHelp for
+// --help (fs then holds the flags to list), or the one line that says
+// what was wrong. Nothing is validated yet: RunConfig does that.
+func Parse(cmd string, args []string) (c *Flags, fs *pflag.FlagSet, err error) {
+	c = &Flags{}
+	fs = NewFlagSet(cmd, c)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	c.CloudGiven = fs.Changed("cloud")
+	c.CacheDirGiven = fs.Changed("cache-dir")
+	if fs.NArg() > 0 {
+		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, fs, nil
+}
+
+// NewFlagSet defines the flags of run and plan on c.
 func NewFlagSet(cmd string, c *Flags) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	fs.SortFlags = false

@@ -21,12 +21,11 @@ func TestURLFlagsWithOverlongHostNames(t *testing.T) {
 		{[]string{"--backend", "https://" + long + "wxyz.:8443/api"}, "--backend"},
 		{[]string{"--backend", "https://" + label + "/api"}, "--backend"},
 	} {
-		var c Flags
-		fs := NewFlagSet("run", &c)
-		if err := fs.Parse(tc.args); err != nil {
+		c, _, err := Parse("run", tc.args)
+		if err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.RunConfig()
+		_, err = c.RunConfig()
 		if tc.want == "--egress-echo-url: the host name is 252" {
 			// 252 characters is a name DNS can carry.
 			if err != nil && strings.Contains(err.Error(), "host name") {

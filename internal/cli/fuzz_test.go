@@ -27,20 +27,6 @@ func FuzzFlags(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Split(line, "\x00")
-		var c Flags
-		fs := NewFlagSet("run", &c)
-		if err := fs.Parse(args); err != nil {
-			return
-		}
-		c.CloudGiven = fs.Changed("cloud")
-		if _, err := c.RunConfig(); err != nil {
-			if line := ErrLine(err); strings.ContainsAny(line, "\n\r") {
-				t.Fatalf("%q: the error is not one line on standard error: %q", args, line)
-			}
-		}
-		for _, o := range c.Outputs {
-			output.ParseSpec(o)
-		}
 		cmd := CommandLine("run", args)
 		if strings.Count(line, "SECRET") == 1 {
 			for i, a := range args {
@@ -52,6 +38,21 @@ func FuzzFlags(f *testing.F) {
 					}
 				}
 			}
+		}
+		c, _, err := Parse("run", args)
+		if err != nil {
+			if line := ErrLine(err); strings.ContainsAny(line, "\n\r") {
+				t.Fatalf("%q: the parse error is not one line on standard error: %q", args, line)
+			}
+			return
+		}
+		if _, err := c.RunConfig(); err != nil {
+			if line := ErrLine(err); strings.ContainsAny(line, "\n\r") {
+				t.Fatalf("%q: the error is not one line on standard error: %q", args, line)
+			}
+		}
+		for _, o := range c.Outputs {
+			output.ParseSpec(o)
 		}
 	})
 }
