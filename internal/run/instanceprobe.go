@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
+	"github.com/apimprobe/apimprobe/internal/azure/instanceview"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/probes"
@@ -35,7 +36,7 @@ const (
 
 // Connectivity asks the instance to probe one destination.
 type Connectivity interface {
-	ConnectivityCheck(ctx context.Context, req azdiscover.ConnectivityRequest) azdiscover.Connectivity
+	ConnectivityCheck(ctx context.Context, req instanceview.ConnectivityRequest) instanceview.Connectivity
 }
 
 var _ Connectivity = (*azdiscover.Discovery)(nil)
@@ -69,7 +70,7 @@ func (p *instanceProbes) get(id string) *probes.InstanceProbe {
 type destination struct {
 	id       string
 	required bool
-	req      azdiscover.ConnectivityRequest
+	req      instanceview.ConnectivityRequest
 }
 
 func (d destination) String() string {
@@ -91,13 +92,13 @@ func destinationOf(c probes.Check) (destination, bool) {
 		if !c.Required {
 			return destination{}, false
 		}
-		return destination{id: c.ID, required: true, req: azdiscover.ConnectivityRequest{Address: c.Target.Host, Port: c.Target.Port, Protocol: "TCP"}}, true
+		return destination{id: c.ID, required: true, req: instanceview.ConnectivityRequest{Address: c.Target.Host, Port: c.Target.Port, Protocol: "TCP"}}, true
 	case probes.AreaBackend:
 		proto := "HTTPS"
 		if strings.HasPrefix(c.Target.URL, "http://") {
 			proto = "HTTP"
 		}
-		return destination{id: c.ID, required: c.Required, req: azdiscover.ConnectivityRequest{Address: c.Target.URL, Port: c.Target.Port, Protocol: proto}}, true
+		return destination{id: c.ID, required: c.Required, req: instanceview.ConnectivityRequest{Address: c.Target.URL, Port: c.Target.Port, Protocol: proto}}, true
 	}
 	return destination{}, false
 }
@@ -137,7 +138,7 @@ func (w world) instanceProbeCheck(checks []probes.Check) []probes.Check {
 		}
 		var mu sync.Mutex
 		var all []destination
-		answers := map[string]azdiscover.Connectivity{}
+		answers := map[string]instanceview.Connectivity{}
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, probeCalls)
 		ask := func(ds []destination) {
@@ -194,7 +195,7 @@ func destinationList(ds []destination) string {
 }
 
 // seenOfConnectivity is the instance's answer in probes' typed form.
-func seenOfConnectivity(d destination, c azdiscover.Connectivity) *probes.InstanceProbe {
+func seenOfConnectivity(d destination, c instanceview.Connectivity) *probes.InstanceProbe {
 	ip := &probes.InstanceProbe{Protocol: d.req.Protocol, Destination: d.String(), Region: c.Region, Status: c.Status,
 		Reached: c.Reached(), AvgLatencyMS: c.AvgLatencyMS, ProbesSent: c.ProbesSent, ProbesFailed: c.ProbesFailed, Hops: c.Hops}
 	if c.Failure != nil {
@@ -206,7 +207,7 @@ func seenOfConnectivity(d destination, c azdiscover.Connectivity) *probes.Instan
 // instanceProbeResult is the instance's own verdict: fail when it cannot
 // reach a required destination, warn when only optional ones, pass when it
 // reaches them all; not observable when no call got an answer.
-func instanceProbeResult(ctx context.Context, all []destination, answers map[string]azdiscover.Connectivity) probes.Result {
+func instanceProbeResult(ctx context.Context, all []destination, answers map[string]instanceview.Connectivity) probes.Result {
 	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
 	a := tallyAnswers(all, answers)
 	ev := map[string]any{"asked": len(all), "reached": orEmpty(a.reached), "unreached": orEmpty(a.unreached)}
@@ -234,7 +235,7 @@ type instanceAnswers struct {
 	nsg                                        bool           // an NSG rule is among the issues
 }
 
-func tallyAnswers(all []destination, answers map[string]azdiscover.Connectivity) instanceAnswers {
+func tallyAnswers(all []destination, answers map[string]instanceview.Connectivity) instanceAnswers {
 	var a instanceAnswers
 	for _, d := range all {
 		c, ok := answers[d.id]
@@ -276,7 +277,7 @@ func (a instanceAnswers) unanswered(ctx context.Context) probes.Result {
 		return r
 	}
 	msg := "the instance was not asked: " + a.noAnswer[0]
-	hint := "Allow " + azdiscover.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
+	hint := "Allow " + instanceview.ConnectivityAction + " to this VM's identity, or make the same call (`az rest --method post --url INSTANCE_ID/connectivityCheck?api-version=2024-05-01 --body …`) as an identity that may."
 	r := probes.Skipf(probes.ReasonNotObservable, msg, hint)
 	if a.denied != nil && strings.HasPrefix(a.denied.Permission, "Microsoft.") {
 		r.NeedsARM = &probes.ARMNeed{Why: a.denied.Message, Permission: a.denied.Permission, Command: a.denied.CLI}

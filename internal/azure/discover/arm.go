@@ -247,7 +247,7 @@ func (s *armSession) nicUnknown(in *imds.Instance, v2 bool) {
 	}
 	for _, n := range names {
 		r := snapshot.NewRead(n, rg, nic, in.ResourceID, in.Location)
-		notMade(r, dep, why)
+		snapshot.NotMade(r, dep, why)
 		s.record(r)
 	}
 }
@@ -294,7 +294,7 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 			why = "the instance's subnet is unknown before deployment"
 		}
 		r := snapshot.NewRead(snapshot.ReadSubnet, "", "", in.ResourceID, in.Location)
-		notMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
+		snapshot.NotMade(r, apimRead, why+": pass --apim-subnet with the subnet's resource id")
 		s.finish(r, func() { s.snap.InstanceSubnetUnknown = r.Status == snapshot.ReadNotTried })
 		return
 	}
@@ -377,16 +377,6 @@ func (s *armSession) settle(ctx context.Context, r *snapshot.Read, started time.
 // Manager, and why) instead of an answer.
 func unreachable(r *snapshot.Read, what string) {
 	r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "got "+what, what
-}
-
-// notMade records r as not made because dep, a read it needs, failed (why
-// says so); when dep never reached Resource Manager, r is unreachable for
-// the same reason.
-func notMade(r, dep *snapshot.Read, why string) {
-	r.Status, r.Message = snapshot.ReadNotTried, why
-	if dep != nil && dep.Status == snapshot.ReadUnreachable {
-		r.Status, r.Message, r.NoAnswer = snapshot.ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
-	}
 }
 
 func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/apimprobe/apimprobe/internal/azure/instanceview"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
@@ -74,7 +75,7 @@ func TestConnectivityCheckTCP(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		start := time.Now()
-		c := checkSession(f).connectivityCheck(ctx, contosoAPIM, ConnectivityRequest{Address: "acct.blob.core.windows.net", Port: 443, Protocol: "TCP"})
+		c := instanceview.Check(ctx, checkSession(f), contosoAPIM, instanceview.ConnectivityRequest{Address: "acct.blob.core.windows.net", Port: 443, Protocol: "TCP"})
 		if c.Failure != nil {
 			t.Fatalf("failure %+v", c.Failure)
 		}
@@ -99,7 +100,7 @@ func TestConnectivityCheckHTTPSDisconnected(t *testing.T) {
 		f := &fakeCheck{t: t, body: fixture(t, "connectivity-disconnected.json")}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c := checkSession(f).connectivityCheck(ctx, contosoAPIM, ConnectivityRequest{Address: "https://legacy.contoso.com/", Port: 443, Protocol: "HTTPS"})
+		c := instanceview.Check(ctx, checkSession(f), contosoAPIM, instanceview.ConnectivityRequest{Address: "https://legacy.contoso.com/", Port: 443, Protocol: "HTTPS"})
 		if c.Failure != nil || c.Reached() || !c.Unreached() {
 			t.Fatalf("answer %+v", c)
 		}
@@ -125,7 +126,7 @@ func TestConnectivityCheckDenied(t *testing.T) {
 		{`{"error":{"code":"AuthorizationFailed","message":"denied"}}`, "az provider operation show -n Microsoft.ApiManagement"},
 	} {
 		f := &fakeCheck{t: t, status: http.StatusForbidden, refuse: c.body}
-		got := checkSession(f).connectivityCheck(context.Background(), contosoAPIM, ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
+		got := instanceview.Check(context.Background(), checkSession(f), contosoAPIM, instanceview.ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
 		if got.Failure == nil || got.Failure.Status != snapshot.ReadDenied || !strings.Contains(got.Failure.Permission, c.want) || !strings.Contains(got.Failure.Message, c.want) {
 			t.Errorf("%+v", got.Failure)
 		}
@@ -142,7 +143,7 @@ func TestConnectivityCheckEndsAtTheDeadline(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		start := time.Now()
-		c := checkSession(f).connectivityCheck(ctx, contosoAPIM, ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
+		c := instanceview.Check(ctx, checkSession(f), contosoAPIM, instanceview.ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
 		if c.Failure == nil || c.Failure.Status != snapshot.ReadTimeout || time.Since(start) != 20*time.Second {
 			t.Errorf("after %v: %+v", time.Since(start), c.Failure)
 		}
@@ -161,8 +162,8 @@ func TestConnectivityCheckBoundsTheAnswer(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"hops": hops, "connectionStatus": "Connected\x1b[0m"})
 	f := &fakeCheck{t: t, body: body}
-	c := checkSession(f).connectivityCheck(context.Background(), contosoAPIM, ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
-	if len(c.Hops) != maxHops || len(c.Hops[0].Issues) != maxIssues || c.Status != "Connected[0m" && c.Status != "Connected" {
+	c := instanceview.Check(context.Background(), checkSession(f), contosoAPIM, instanceview.ConnectivityRequest{Address: "x.test", Port: 443, Protocol: "TCP"})
+	if len(c.Hops) != instanceview.MaxHops || len(c.Hops[0].Issues) != instanceview.MaxIssues || c.Status != "Connected[0m" && c.Status != "Connected" {
 		t.Fatalf("%d hops, %d issues, status %q", len(c.Hops), len(c.Hops[0].Issues), c.Status)
 	}
 	b, _ := json.Marshal(c.Hops)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
+	"github.com/apimprobe/apimprobe/internal/azure/instanceview"
 	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
@@ -211,9 +212,9 @@ func FuzzNetworkStatus(f *testing.F) {
 	seedRead(f, "networkstatus.json", "networkstatus-dotnet-dates.json")
 	f.Fuzz(func(t *testing.T, status int, location string, body []byte) {
 		s := fuzzRead(t, fuzzAnswer{status, location, body}, probes.ModeInternal, func(ctx context.Context, s *armSession) {
-			s.readNetworkStatus(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
+			instanceview.ReadNetworkStatus(ctx, s, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
 		})
-		if len(s.snap.NetworkStatus) > maxRows {
+		if len(s.snap.NetworkStatus) > instanceview.MaxRows {
 			t.Fatalf("%d locations kept", len(s.snap.NetworkStatus))
 		}
 		for _, host := range []string{"contoso.blob.core.windows.net", "x.database.windows.net"} {
@@ -226,9 +227,9 @@ func FuzzDependencies(f *testing.F) {
 	seedRead(f, "outbound-dependencies.json")
 	f.Fuzz(func(t *testing.T, status int, location string, body []byte) {
 		s := fuzzRead(t, fuzzAnswer{status, location, body}, probes.ModeInternal, func(ctx context.Context, s *armSession) {
-			s.readDependencies(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
+			instanceview.ReadDependencies(ctx, s, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
 		})
-		if len(s.snap.Dependencies) > maxRows {
+		if len(s.snap.Dependencies) > instanceview.MaxRows {
 			t.Fatalf("%d dependencies kept", len(s.snap.Dependencies))
 		}
 	})
@@ -296,12 +297,12 @@ func TestFuzzHarnessReadsTheFixtures(t *testing.T) {
 		return s
 	}
 	if s := ok("networkstatus.json", probes.ModeInternal, func(ctx context.Context, s *armSession) {
-		s.readNetworkStatus(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
+		instanceview.ReadNetworkStatus(ctx, s, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
 	}, snapshot.ReadNetworkStatus); len(s.snap.NetworkStatus) == 0 {
 		t.Error("no NetworkStatus kept")
 	}
 	if s := ok("outbound-dependencies.json", probes.ModeInternal, func(ctx context.Context, s *armSession) {
-		s.readDependencies(ctx, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
+		instanceview.ReadDependencies(ctx, s, "/subscriptions/"+fuzzSub+"/resourceGroups/rg/providers/Microsoft.ApiManagement/service/contoso", "contoso")
 	}, snapshot.ReadDependencies); len(s.snap.Dependencies) == 0 {
 		t.Error("no dependencies kept")
 	}

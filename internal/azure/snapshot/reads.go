@@ -153,3 +153,13 @@ func ShortID(id string) string {
 	}
 	return id
 }
+
+// NotMade records r as not made because dep, a read it needs, failed (why
+// says so); when dep never reached Resource Manager, r is unreachable for
+// the same reason.
+func NotMade(r, dep *Read, why string) {
+	r.Status, r.Message = ReadNotTried, why
+	if dep != nil && dep.Status == ReadUnreachable {
+		r.Status, r.Message, r.NoAnswer = ReadUnreachable, "not made: the "+dep.Name+" read "+dep.Message, dep.NoAnswer
+	}
+}

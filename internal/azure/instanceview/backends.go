@@ -1,11 +1,10 @@
-package discover
+package instanceview
 
 import (
 	"cmp"
 	"context"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
-	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
@@ -34,18 +33,18 @@ type backendsWire struct {
 	NextLink string `json:"nextLink"`
 }
 
-// readBackends reads both lists of the instance the apim read found, in
-// parallel. nextLinks go through getJSON like every other read's.
-func (s *armSession) readBackends(ctx context.Context, in *imds.Instance) {
+// ReadBackends reads both lists of the instance the apim read found, in
+// parallel. nextLinks go through GetJSON like every other read's.
+func ReadBackends(ctx context.Context, s Session) {
 	list := func(name string) instanceRead {
-		return instanceRead{name, func(ctx context.Context, id, apimName string) { s.readBackendList(ctx, name, id, apimName) }}
+		return instanceRead{name, func(ctx context.Context, s Session, id, apimName string) { readBackendList(ctx, s, name, id, apimName) }}
 	}
-	s.afterInstance(ctx, list(snapshot.ReadBackends), list(snapshot.ReadAPIs))
+	afterInstance(ctx, s, list(snapshot.ReadBackends), list(snapshot.ReadAPIs))
 }
 
-func (s *armSession) readBackendList(ctx context.Context, name, id, service string) {
+func readBackendList(ctx context.Context, s Session, name, id, service string) {
 	r := snapshot.NewInstanceRead(name, service, id)
-	start := s.begin(r.Name)
+	start := s.Begin(r.Name)
 	path, kind := id+"/backends", "backend"
 	if name == snapshot.ReadAPIs {
 		path, kind = id+"/apis", "API"
@@ -74,29 +73,13 @@ func (s *armSession) readBackendList(ctx context.Context, name, id, service stri
 			path = wire.NextLink
 		}
 	}
-	s.settle(ctx, r, start, err)
-	s.finish(r, func() {
+	s.Settle(ctx, r, start, err)
+	s.Finish(r, func(snap *snapshot.Snapshot) {
 		if err == nil {
-			s.snap.BackendURLs = append(s.snap.BackendURLs, urls...)
-			if len(s.snap.BackendURLs) > maxBackendURLs {
-				s.snap.BackendURLs = s.snap.BackendURLs[:maxBackendURLs]
+			snap.BackendURLs = append(snap.BackendURLs, urls...)
+			if len(snap.BackendURLs) > maxBackendURLs {
+				snap.BackendURLs = snap.BackendURLs[:maxBackendURLs]
 			}
 		}
 	})
 }
-
-// Backends blocks until both reads of the instance's backends have
-// finished (or every read has), and returns them; nil when ctx ended first.
-func (d *Discovery) Backends(ctx context.Context) *snapshot.BackendsView {
-	if !d.waitRead(ctx, snapshot.ReadBackends) || !d.waitRead(ctx, snapshot.ReadAPIs) {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.live.BackendsView()
-}
-
-var (
-	_ snapshot.BackendsSource = (*Discovery)(nil)
-	_ snapshot.BackendsSource = snapshot.Static{}
-)

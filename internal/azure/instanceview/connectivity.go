@@ -1,7 +1,6 @@
-package discover
+package instanceview
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,44 +78,14 @@ const ConnectivityAction = "the ConnectivityCheck action on the instance (see `a
 
 // Bounds on what one answer may add to a report.
 const (
-	maxHops        = 20
-	maxIssues      = 10
+	MaxHops        = 20
+	MaxIssues      = 10
 	maxIssueFields = 10
 )
 
-// ConnectivityCheck asks the instance to probe req from its primary
-// region, within ctx. It waits for the instance's resource to have been
-// read; without Resource Manager, or without the instance, the answer's
-// Failure says why.
-func (d *Discovery) ConnectivityCheck(ctx context.Context, req ConnectivityRequest) Connectivity {
-	start := time.Now()
-	fail := func(status, msg string) Connectivity {
-		r := newConnectivityRead("")
-		r.Status, r.Message, r.Duration = status, msg, time.Since(start)
-		return Connectivity{Failure: r, Took: r.Duration}
-	}
-	if !d.WaitInstance(ctx) {
-		return fail(snapshot.ReadTimeout, "the instance's resource was not read before the check ended")
-	}
-	d.mu.Lock()
-	sess, a, apimRead, why := d.actions, d.live.APIM, d.live.Reads[snapshot.ReadAPIM], d.live.Why
-	d.mu.Unlock()
-	switch {
-	case sess == nil:
-		return fail(snapshot.ReadNotTried, "Resource Manager is not used: "+cmp.Or(why, "no token"))
-	case a == nil || a.ID == "":
-		msg := "the instance's resource could not be read"
-		if apimRead != nil && apimRead.Message != "" {
-			msg += " (" + apimRead.Message + ")"
-		}
-		return fail(snapshot.ReadNotTried, msg)
-	}
-	c := sess.connectivityCheck(ctx, a, req)
-	c.Took = time.Since(start)
-	return c
-}
-
-func newConnectivityRead(id string) *snapshot.Read {
+// NewConnectivityRead is the read a ConnectivityCheck records: its
+// permission and the call that makes it by hand, on the instance id.
+func NewConnectivityRead(id string) *snapshot.Read {
 	if id == "" {
 		id = "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME"
 	}
@@ -167,16 +136,18 @@ func requestBody(region string, req ConnectivityRequest) map[string]any {
 	return body
 }
 
-func (s *armSession) connectivityCheck(ctx context.Context, a *snapshot.APIMInfo, req ConnectivityRequest) Connectivity {
+// Check asks the instance a to probe req from its primary region, within
+// ctx, over s, and closes s's connections when it has the answer.
+func Check(ctx context.Context, s Session, a *snapshot.APIMInfo, req ConnectivityRequest) Connectivity {
 	region := snapshot.RegionName(a.Location)
 	out := Connectivity{Region: region}
-	r := newConnectivityRead(a.ID)
+	r := NewConnectivityRead(a.ID)
 	start := time.Now()
 	var wire connectivityWire
-	err := s.postAction(ctx, a.ID+"/connectivityCheck", requestBody(region, req), &wire)
+	err := postAction(ctx, s, a.ID+"/connectivityCheck", requestBody(region, req), &wire)
 	s.Close() // no connection of a run outlives it
 	if err != nil {
-		s.settle(ctx, r, start, err)
+		s.Settle(ctx, r, start, err)
 		if r.Status == snapshot.ReadDenied {
 			if action := refusedAction(err); action != "" {
 				r.Permission = action
@@ -190,12 +161,12 @@ func (s *armSession) connectivityCheck(ctx context.Context, a *snapshot.APIMInfo
 	out.AvgLatencyMS, out.MinLatencyMS, out.MaxLatencyMS = wire.AvgLatencyInMs, wire.MinLatencyInMs, wire.MaxLatencyInMs
 	out.ProbesSent, out.ProbesFailed = wire.ProbesSent, wire.ProbesFailed
 	for i, h := range wire.Hops {
-		if i == maxHops {
+		if i == MaxHops {
 			break
 		}
 		hop := probes.ProbeHop{Type: boundedWord(h.Type), Address: bounded.Line(h.Address), ResourceID: bounded.Line(h.ResourceID)}
 		for j, is := range h.Issues {
-			if j == maxIssues {
+			if j == MaxIssues {
 				break
 			}
 			issue := probes.ProbeIssue{Origin: boundedWord(is.Origin), Severity: boundedWord(is.Severity), Type: boundedWord(is.Type)}
@@ -249,7 +220,7 @@ func refusedAction(err error) string {
 // its end within ctx (202 + Location, then 200 with the result), through
 // the session's pipeline: its token, retries and the checks every URL it
 // follows goes through.
-func (s *armSession) postAction(ctx context.Context, path string, body any, out any) error {
+func postAction(ctx context.Context, s Session, path string, body any, out any) error {
 	req, err := runtime.NewRequest(ctx, http.MethodPost, s.Endpoint()+path+"?api-version="+snapshot.APIMAPIVersion)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package discover
+package instanceview
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
-	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 )
 
@@ -76,72 +75,71 @@ type depsWire struct {
 	NextLink string `json:"nextLink"`
 }
 
-// maxRows bounds what one answer may add (a hostile or broken answer must
+// MaxRows bounds what one answer may add (a hostile or broken answer must
 // not flood the report).
-const maxRows = 500
+const MaxRows = 500
 
-// readInstanceView reads NetworkStatus and the dependency list of the
+// ReadInstanceView reads NetworkStatus and the dependency list of the
 // instance the apim read found, in parallel, each bounded by the reads'
 // context like every other read.
-func (s *armSession) readInstanceView(ctx context.Context, in *imds.Instance) {
-	s.afterInstance(ctx,
-		instanceRead{snapshot.ReadNetworkStatus, s.readNetworkStatus},
-		instanceRead{snapshot.ReadDependencies, s.readDependencies})
+func ReadInstanceView(ctx context.Context, s Session) {
+	afterInstance(ctx, s,
+		instanceRead{snapshot.ReadNetworkStatus, ReadNetworkStatus},
+		instanceRead{snapshot.ReadDependencies, ReadDependencies})
 }
 
 // instanceRead is one read of the instance's own resource tree: its name
 // and what reads it, given the instance's resource id and name.
 type instanceRead struct {
 	name string
-	read func(ctx context.Context, id, apimName string)
+	read func(ctx context.Context, s Session, id, apimName string)
 }
 
 // afterInstance runs reads that need the instance the apim read found, in
 // parallel; without the instance, each is recorded as not made, saying why.
-func (s *armSession) afterInstance(ctx context.Context, reads ...instanceRead) {
-	s.mu.Lock()
-	a := s.snap.APIM
-	apimRead := s.snap.Reads[snapshot.ReadAPIM]
-	s.mu.Unlock()
+func afterInstance(ctx context.Context, s Session, reads ...instanceRead) {
+	a, apimRead := s.Instance()
 	if a == nil || a.ID == "" {
 		why := "the instance's resource could not be read in time"
 		if apimRead != nil && apimRead.Message != "" {
 			why = "the instance's resource could not be read (" + apimRead.Message + ")"
 		}
 		for _, rd := range reads {
-			r := snapshot.NewInstanceRead(rd.name, s.o.Service, "")
-			notMade(r, apimRead, why)
-			s.record(r)
+			r := snapshot.NewInstanceRead(rd.name, s.Service(), "")
+			snapshot.NotMade(r, apimRead, why)
+			s.Finish(r, nil)
 		}
 		return
 	}
 	var wg sync.WaitGroup
 	for _, rd := range reads {
-		wg.Go(func() { rd.read(ctx, a.ID, a.Name) })
+		wg.Go(func() { rd.read(ctx, s, a.ID, a.Name) })
 	}
 	wg.Wait()
 }
 
-func (s *armSession) readNetworkStatus(ctx context.Context, id, name string) {
+// ReadNetworkStatus reads the instance's NetworkStatus into the snapshot.
+func ReadNetworkStatus(ctx context.Context, s Session, id, name string) {
 	r := snapshot.NewInstanceRead(snapshot.ReadNetworkStatus, name, id)
-	start := s.begin(r.Name)
+	start := s.Begin(r.Name)
 	var wire statusWire
 	err := s.GetJSON(ctx, id+"/networkstatus", snapshot.APIMAPIVersion, &wire)
 	var locs []snapshot.LocationStatus
 	if err == nil {
 		locs = convertStatus(wire)
 	}
-	s.settle(ctx, r, start, err)
-	s.finish(r, func() {
+	s.Settle(ctx, r, start, err)
+	s.Finish(r, func(snap *snapshot.Snapshot) {
 		if err == nil {
-			s.snap.NetworkStatus = locs
+			snap.NetworkStatus = locs
 		}
 	})
 }
 
-func (s *armSession) readDependencies(ctx context.Context, id, name string) {
+// ReadDependencies reads the instance's dependency list into the snapshot.
+func ReadDependencies(ctx context.Context, s Session, id, name string) {
 	r := snapshot.NewInstanceRead(snapshot.ReadDependencies, name, id)
-	start := s.begin(r.Name)
+	start := s.Begin(r.Name)
 	var deps []snapshot.Dependency
 	path := id + "/outboundNetworkDependenciesEndpoints"
 	var err error
@@ -153,10 +151,10 @@ func (s *armSession) readDependencies(ctx context.Context, id, name string) {
 			path = wire.NextLink
 		}
 	}
-	s.settle(ctx, r, start, err)
-	s.finish(r, func() {
+	s.Settle(ctx, r, start, err)
+	s.Finish(r, func(snap *snapshot.Snapshot) {
 		if err == nil {
-			s.snap.Dependencies, s.snap.DependenciesCut = deps, b.cut
+			snap.Dependencies, snap.DependenciesCut = deps, b.cut
 		}
 	})
 }
@@ -170,7 +168,7 @@ func convertStatus(w statusWire) []snapshot.LocationStatus {
 			ls.DNSServers = append(ls.DNSServers, bounded.Line(d))
 		}
 		for _, c := range l.NetworkStatus.ConnectivityStatus {
-			if n++; n > maxRows {
+			if n++; n > MaxRows {
 				break
 			}
 			row := snapshot.StatusRow{Name: bounded.Line(c.Name), Status: strings.ToLower(bounded.Line(c.Status)), Error: bounded.Line(c.Error),
@@ -202,7 +200,7 @@ func convertDeps(w depsWire, b *depsBudget) []snapshot.Dependency {
 				}
 			}
 			d.Ports = b.take(host, ports)
-			if len(d.Ports) > 0 || (len(ports) == 0 && b.hosts < maxRows) {
+			if len(d.Ports) > 0 || (len(ports) == 0 && b.hosts < MaxRows) {
 				b.hosts++
 				out = append(out, d)
 			}
@@ -284,19 +282,3 @@ func defaultPort(resourceType string) int {
 	}
 	return 443
 }
-
-// InstanceView blocks until both reads of the instance's own view have
-// finished (or every read has), and returns them; nil when ctx ended first.
-func (d *Discovery) InstanceView(ctx context.Context) *snapshot.InstanceView {
-	if !d.waitRead(ctx, snapshot.ReadNetworkStatus) || !d.waitRead(ctx, snapshot.ReadDependencies) {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.live.InstanceView()
-}
-
-var (
-	_ snapshot.InstanceViewSource = (*Discovery)(nil)
-	_ snapshot.InstanceViewSource = snapshot.Static{}
-)
