@@ -268,13 +268,29 @@ func (l *lab) rules(t testing.TB, rules ...string) {
 
 func (l *lab) runChild(t *testing.T, scenario string) {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", l.client, os.Args[0], "-test.run=^TestNetnsChild$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), scenarioEnv+"="+scenario)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestNetnsChild") {
-		t.Fatalf("scenario %s: %v\n%s", scenario, err, out)
+	l.runChildTries(t, scenario, 1)
+}
+
+// runChildTries is runChild for a scenario whose premise rests on the
+// scheduler: it passes when one of tries runs passes. The late router is a
+// user-space daemon that must answer within the few milliseconds hopWait
+// gives; on a loaded machine it is sometimes not scheduled in time, which
+// says nothing of the code under test.
+func (l *lab) runChildTries(t *testing.T, scenario string, tries int) {
+	t.Helper()
+	var out []byte
+	var err error
+	for i := 0; i < tries; i++ {
+		cmd := exec.Command("ip", "netns", "exec", l.client, os.Args[0], "-test.run=^TestNetnsChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), scenarioEnv+"="+scenario)
+		out, err = cmd.CombinedOutput()
+		if err == nil && strings.Contains(string(out), "--- PASS: TestNetnsChild") {
+			t.Logf("%s", out)
+			return
+		}
+		t.Logf("scenario %s, run %d of %d: %v\n%s", scenario, i+1, tries, err, out)
 	}
-	t.Logf("%s", out)
+	t.Fatalf("scenario %s failed %d runs in a row: %v", scenario, tries, err)
 }
 
 func TestNetnsPath(t *testing.T) {
@@ -301,7 +317,7 @@ func TestNetnsPath(t *testing.T) {
 	// take, and the check says the path was not fully seen.
 	t.Run("appliance answers late", func(t *testing.T) {
 		defer l.slowRouter(t, 2*time.Millisecond)()
-		l.runChild(t, "late")
+		l.runChildTries(t, "late", 3)
 	})
 	t.Run("appliance answers too late", func(t *testing.T) {
 		defer l.slowRouter(t, 50*time.Millisecond)()
