@@ -16,6 +16,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 )
 
 // The configured view: the subnet's NSG and route table, the NIC's NSG and
@@ -207,7 +208,7 @@ func udrsOf(res routeTableResource) []routes.Route {
 		if p.NextHopIPAddress != "" {
 			u.NextHopIPs = []string{p.NextHopIPAddress}
 		}
-		if pf, ok := parsePrefix(p.AddressPrefix); ok {
+		if pf, ok := wire.ParsePrefix(p.AddressPrefix); ok {
 			u.Prefixes = []netip.Prefix{pf}
 		} else if t := strings.TrimSpace(p.AddressPrefix); t != "" {
 			u.ServiceTags = []string{t} // a service-tag route, expanded at analysis
@@ -286,7 +287,7 @@ type addressSpace struct {
 func prefixesOf(ss []string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, a := range ss {
-		if p, ok := parsePrefix(a); ok && !slices.Contains(out, p) {
+		if p, ok := wire.ParsePrefix(a); ok && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 )
 
 // The effective route table and effective NSGs are read into types of our
@@ -210,12 +211,12 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 		}
 		addTag := func(t string) {
 			t = strings.TrimSpace(t)
-			if t != "" && !containsFold(rt.ServiceTags, t) {
+			if t != "" && !wire.ContainsFold(rt.ServiceTags, t) {
 				rt.ServiceTags = append(rt.ServiceTags, t)
 			}
 		}
 		for _, a := range er.AddressPrefix {
-			if p, ok := parsePrefix(a); ok {
+			if p, ok := wire.ParsePrefix(a); ok {
 				addPrefix(p)
 			} else {
 				// A service tag's name in place of a CIDR: kept, and
@@ -230,7 +231,7 @@ func convertRoutes(in effectiveRouteList) ([]routes.Route, error) {
 			addTag(tag)
 			var pp []netip.Prefix
 			for _, s := range ps {
-				if p, ok := parsePrefix(s); ok {
+				if p, ok := wire.ParsePrefix(s); ok {
 					pp = append(pp, p)
 					addPrefix(p)
 				}
@@ -296,7 +297,7 @@ func convertNSGs(in effectiveNSGList) ([]nsg.Group, error) {
 func expand(expanded []string, items []string, m tagMap) []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range expanded {
-		if p, ok := parsePrefix(s); ok {
+		if p, ok := wire.ParsePrefix(s); ok {
 			out = append(out, p)
 		}
 	}
@@ -304,12 +305,12 @@ func expand(expanded []string, items []string, m tagMap) []netip.Prefix {
 		return out
 	}
 	for _, it := range items {
-		if _, ok := parsePrefix(it); ok || it == "*" {
+		if _, ok := wire.ParsePrefix(it); ok || it == "*" {
 			continue
 		}
 		ps, _ := m.lookup(it)
 		for _, s := range ps {
-			if p, ok := parsePrefix(s); ok {
+			if p, ok := wire.ParsePrefix(s); ok {
 				out = append(out, p)
 			}
 		}
@@ -322,35 +323,9 @@ func expand(expanded []string, items []string, m tagMap) []netip.Prefix {
 func joinUnique(one string, many []string) []string {
 	var out []string
 	for _, s := range append([]string{one}, many...) {
-		if s = strings.TrimSpace(s); s != "" && !containsFold(out, s) {
+		if s = strings.TrimSpace(s); s != "" && !wire.ContainsFold(out, s) {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-func containsFold(ss []string, s string) bool {
-	for _, x := range ss {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// parsePrefix takes a CIDR or a bare address (a host prefix).
-func parsePrefix(s string) (netip.Prefix, bool) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, false
-		}
-		return netip.PrefixFrom(a, a.BitLen()), true
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, false
-	}
-	return p.Masked(), true
 }

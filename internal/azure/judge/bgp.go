@@ -8,6 +8,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -213,7 +214,7 @@ func dependencyRoute(res probes.Result, tb *routes.Table, prefixes []netip.Prefi
 	if !b.unseen() || res.Status != probes.Pass || carriedByRoutesBGPCannotBeat(tb, prefixes) {
 		return res
 	}
-	if endpoint != "" && containsFold(subnetEndpoints, endpoint) {
+	if endpoint != "" && wire.ContainsFold(subnetEndpoints, endpoint) {
 		res.Message += "; the subnet's " + endpoint + " service endpoint adds system routes that win over routes learnt over BGP"
 		return res
 	}

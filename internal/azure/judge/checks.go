@@ -11,6 +11,7 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -555,7 +556,7 @@ func subnetConfig(s *snapshot.Snapshot, o Config) probes.Result {
 	case want == "" && len(sn.Delegations) > 0:
 		problems = append(problems, "the subnet is delegated to "+strings.Join(sn.Delegations, ", ")+" but mode "+string(o.Mode)+" needs no delegation")
 		fixes = append(fixes, "remove the delegation")
-	case want != "" && !containsFold(sn.Delegations, want):
+	case want != "" && !wire.ContainsFold(sn.Delegations, want):
 		have := "nothing"
 		if len(sn.Delegations) > 0 {
 			have = strings.Join(sn.Delegations, ", ")

@@ -6,8 +6,6 @@
 package judge
 
 import (
-	"strings"
-
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -41,14 +39,4 @@ func (c *Config) defaults() {
 	if c.Mode == "" {
 		c.Mode = probes.ModeInternal
 	}
-}
-
-// containsFold reports whether ss holds s, in any letter case.
-func containsFold(ss []string, s string) bool {
-	for _, x := range ss {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -171,7 +172,7 @@ func expandItems(s *snapshot.Snapshot, items []string, vnet []netip.Prefix) []ne
 	var out []netip.Prefix
 	for _, it := range items {
 		it = strings.TrimSpace(it)
-		if _, ok := parsePrefix(it); ok || it == "*" || strings.EqualFold(it, "any") {
+		if _, ok := wire.ParsePrefix(it); ok || it == "*" || strings.EqualFold(it, "any") {
 			continue // the evaluator reads these itself
 		}
 		switch {
@@ -256,21 +257,4 @@ func statusWord(st probes.Status) string {
 		return "be denied"
 	}
 	return "not be decided"
-}
-
-// parsePrefix takes a CIDR or a bare address (a host prefix).
-func parsePrefix(s string) (netip.Prefix, bool) {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, false
-		}
-		return netip.PrefixFrom(a, a.BitLen()), true
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, false
-	}
-	return p.Masked(), true
 }
