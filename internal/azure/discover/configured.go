@@ -13,6 +13,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/bounded"
+	"github.com/apimprobe/apimprobe/internal/azure/netwire"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -104,36 +105,8 @@ type nsgResource struct {
 }
 
 type nsgRuleResource struct {
-	Name       string   `json:"name"`
-	Properties ruleWire `json:"properties"`
-}
-
-// ruleWire is a security rule's fields as both an NSG resource (under
-// properties) and an effective NSG list (flat) send them.
-type ruleWire struct {
-	Protocol                   string     `json:"protocol"`
-	SourcePortRange            string     `json:"sourcePortRange"`
-	DestinationPortRange       string     `json:"destinationPortRange"`
-	SourcePortRanges           stringList `json:"sourcePortRanges"`
-	DestinationPortRanges      stringList `json:"destinationPortRanges"`
-	SourceAddressPrefix        string     `json:"sourceAddressPrefix"`
-	DestinationAddressPrefix   string     `json:"destinationAddressPrefix"`
-	SourceAddressPrefixes      stringList `json:"sourceAddressPrefixes"`
-	DestinationAddressPrefixes stringList `json:"destinationAddressPrefixes"`
-	Access                     string     `json:"access"`
-	Priority                   int32      `json:"priority"`
-	Direction                  string     `json:"direction"`
-}
-
-// rule is the named rule as the evaluator takes it, its tags unexpanded.
-func (p ruleWire) rule(name string) nsg.Rule {
-	return nsg.Rule{
-		Name: name, Priority: p.Priority, Direction: p.Direction, Access: p.Access, Protocol: p.Protocol,
-		SourcePorts:      joinUnique(p.SourcePortRange, p.SourcePortRanges),
-		DestinationPorts: joinUnique(p.DestinationPortRange, p.DestinationPortRanges),
-		Sources:          joinUnique(p.SourceAddressPrefix, p.SourceAddressPrefixes),
-		Destinations:     joinUnique(p.DestinationAddressPrefix, p.DestinationAddressPrefixes),
-	}
+	Name       string           `json:"name"`
+	Properties netwire.RuleWire `json:"properties"`
 }
 
 // readNSG reads one NSG with its default rules, as the group the
@@ -158,7 +131,7 @@ func nsgGroupOf(res nsgResource, id, scope string) *nsg.Group {
 	g := &nsg.Group{ID: cmp.Or(res.ID, id), Scope: scope}
 	for _, list := range [][]nsgRuleResource{res.Properties.SecurityRules, res.Properties.DefaultSecurityRules} {
 		for _, rr := range list {
-			g.Rules = append(g.Rules, rr.Properties.rule(rr.Name))
+			g.Rules = append(g.Rules, rr.Properties.Rule(rr.Name))
 		}
 	}
 	return g
@@ -263,18 +236,18 @@ type vnetResource struct {
 		Subnets []struct {
 			Name       string `json:"name"`
 			Properties struct {
-				IPConfigurations []subResource `json:"ipConfigurations"`
+				IPConfigurations []netwire.SubResource `json:"ipConfigurations"`
 			} `json:"properties"`
 		} `json:"subnets"`
 		VirtualNetworkPeerings []struct {
 			Name       string `json:"name"`
 			Properties struct {
-				PeeringState                     string       `json:"peeringState"`
-				UseRemoteGateways                bool         `json:"useRemoteGateways"`
-				AllowGatewayTransit              bool         `json:"allowGatewayTransit"`
-				RemoteAddressSpace               addressSpace `json:"remoteAddressSpace"`
-				RemoteVirtualNetworkAddressSpace addressSpace `json:"remoteVirtualNetworkAddressSpace"`
-				RemoteVirtualNetwork             subResource  `json:"remoteVirtualNetwork"`
+				PeeringState                     string              `json:"peeringState"`
+				UseRemoteGateways                bool                `json:"useRemoteGateways"`
+				AllowGatewayTransit              bool                `json:"allowGatewayTransit"`
+				RemoteAddressSpace               addressSpace        `json:"remoteAddressSpace"`
+				RemoteVirtualNetworkAddressSpace addressSpace        `json:"remoteVirtualNetworkAddressSpace"`
+				RemoteVirtualNetwork             netwire.SubResource `json:"remoteVirtualNetwork"`
 			} `json:"properties"`
 		} `json:"virtualNetworkPeerings"`
 	} `json:"properties"`

@@ -30,41 +30,6 @@ func seedFixtures(f *testing.F, names ...string) {
 	}
 }
 
-func FuzzEffectiveRoutes(f *testing.F) {
-	seedFixtures(f, "effective-routes.json")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var l effectiveRouteList
-		if json.Unmarshal(body, &l) != nil {
-			return
-		}
-		rs, err := convertRoutes(l)
-		if err != nil {
-			return
-		}
-		tab := routes.NewTable(rs)
-		routes.ForcedTunnel(tab)
-		routes.ManagementReturn(tab, []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")})
-	})
-}
-
-func FuzzEffectiveNSGs(f *testing.F) {
-	seedFixtures(f, "effective-nsgs.json", "effective-nsgs-string-tagmap.json")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var l effectiveNSGList
-		if json.Unmarshal(body, &l) != nil {
-			return
-		}
-		groups, err := convertNSGs(l)
-		if err != nil {
-			return
-		}
-		flow := nsg.Flow{Direction: "Inbound", Protocol: "Tcp", Port: 3443,
-			Source:      nsg.Endpoint{Tag: "ApiManagement", Prefixes: []netip.Prefix{netip.MustParsePrefix("13.64.0.0/11")}},
-			Destination: nsg.Endpoint{Tag: "VirtualNetwork", Prefixes: []netip.Prefix{netip.MustParsePrefix("10.1.2.0/27")}}}
-		nsg.FlowResult(groups, flow, true)
-	})
-}
-
 func FuzzInstanceResource(f *testing.F) {
 	seedFixtures(f, "apim.json")
 	f.Fuzz(func(t *testing.T, body []byte) {

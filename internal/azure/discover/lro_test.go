@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
+	"github.com/apimprobe/apimprobe/internal/azure/netwire"
 )
 
 // fakeLRO is Resource Manager's long-running read on the recorded wire
@@ -65,7 +66,7 @@ func TestLongRunningReadEndsSoonAfterCompletion(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				start := time.Now()
-				var out effectiveRouteList
+				var out netwire.EffectiveRouteList
 				if err := postLRO(ctx, lroSession(f), "/nic/effectiveRouteTable", &out); err != nil {
 					t.Fatalf("completion after %v: %v", after, err)
 				}
@@ -93,7 +94,7 @@ func TestLongRunningReadEndsAtTheDeadline(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+123*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		var out effectiveRouteList
+		var out netwire.EffectiveRouteList
 		err := postLRO(ctx, lroSession(f), "/nic/effectiveRouteTable", &out)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v, want the deadline", err)
@@ -109,7 +110,7 @@ func TestLongRunningReadEndsAtTheDeadline(t *testing.T) {
 func TestLongRunningReadPollsNeverBunch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeLRO{t: t, after: 6 * time.Second, latency: 400 * time.Millisecond}
-		var out effectiveRouteList
+		var out netwire.EffectiveRouteList
 		if err := postLRO(context.Background(), lroSession(f), "/nic/effectiveRouteTable", &out); err != nil {
 			t.Fatal(err)
 		}
