@@ -169,7 +169,7 @@ func (s *armSession) startInstanceReads(ctx context.Context, wg *sync.WaitGroup,
 	} else {
 		close(apimDone)
 	}
-	// The instance's own view (networkstatus.go) exists only after
+	// The instance's own view (instanceview's networkstatus.go) exists only after
 	// deployment, and its reads need the instance's resource id.
 	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
 		wg.Go(func() {

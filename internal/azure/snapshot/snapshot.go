@@ -221,7 +221,7 @@ type Snapshot struct {
 	Configured *ConfiguredView
 	APIM       *APIMInfo
 	// NetworkStatus and Dependencies are the instance's own view
-	// (instance.go; discover's networkstatus.go reads it): what Azure's
+	// (instance.go; instanceview's networkstatus.go reads it): what Azure's
 	// probes from the instance's machines saw, per location, and the hosts
 	// it lists as its dependencies.
 	NetworkStatus []LocationStatus
@@ -229,7 +229,7 @@ type Snapshot struct {
 	// DependenciesCut is what of the dependency list was left out.
 	DependenciesCut DepsCut
 	// BackendURLs are the URLs the instance's backends and APIs name
-	// (discover's backends.go).
+	// (instanceview's backends.go).
 	BackendURLs []BackendURL
 	ServiceTags *servicetags.Set
 	Duration    time.Duration
