@@ -5,9 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -24,27 +25,6 @@ func gzipMember(t testing.TB, n int) []byte {
 	}
 	zw.Close()
 	return buf.Bytes()
-}
-
-// writeRepeated writes chunk times times, stopping when the client goes.
-func writeRepeated(w http.ResponseWriter, chunk []byte, times int) {
-	for range times {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-// allocated is what f allocated, in bytes, on every goroutine (the test's
-// servers included): TotalAlloc counts every allocation, also those the
-// collector has freed since, so a body held whole at any moment shows.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 const mib = 1 << 20
@@ -66,11 +46,11 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 		"GET jumpbox": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"properties":{"x":"`))
-			writeRepeated(w, zeros, 256)
+			testtool.WriteRepeated(w, zeros, 256)
 		},
 	})
 	var s *snapshot.Snapshot
-	n := allocated(func() {
+	n := testtool.Allocated(func() {
 		s = mustDiscover(t, context.Background(), baseOpts(imds.URL, armVM)).Wait(context.Background())
 	})
 	r := s.Read(snapshot.ReadVM)
@@ -88,7 +68,7 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 		"GET nsgs-1": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Encoding", "gzip")
-			writeRepeated(w, empty, 32)
+			testtool.WriteRepeated(w, empty, 32)
 		},
 		"GET routes-1": func(w http.ResponseWriter, r *http.Request) {
 			if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
@@ -96,10 +76,10 @@ func TestARMBodiesBoundedWhileRead(t *testing.T) {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Encoding", "gzip")
-			writeRepeated(w, member, bombMembers)
+			testtool.WriteRepeated(w, member, bombMembers)
 		},
 	})
-	n = allocated(func() {
+	n = testtool.Allocated(func() {
 		s = mustDiscover(t, context.Background(), baseOpts(imds.URL, armLRO)).Wait(context.Background())
 	})
 	r = s.Read(snapshot.ReadEffectiveRoutes)

@@ -3,9 +3,9 @@ package discover
 import (
 	"encoding/json"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 
 	"github.com/apimprobe/apimprobe/internal/azure/judge"
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
@@ -17,21 +17,8 @@ import (
 // input: whatever they hold, reading and judging them must not panic, and
 // what the run keeps of them stays within what Azure can give.
 
-func seedFixtures(f *testing.F, names ...string) {
-	for _, n := range names {
-		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
-			f.Add(b)
-		}
-	}
-	for _, s := range []string{``, `null`, `{}`, `[]`, `{"value": null}`, `{"value": [null, {}, 1, "x"]}`,
-		`{"value": [{"addressPrefix": "not a prefix", "tagMap": "x", "nextHopIpAddress": [1]}]}`,
-		`{"value": [{"effectiveSecurityRules": [{"destinationPortRange": "70000-1", "protocol": "All"}], "tagMap": {"A": ["::/0", 5]}}]}`} {
-		f.Add([]byte(s))
-	}
-}
-
 func FuzzInstanceResource(f *testing.F) {
-	seedFixtures(f, "apim.json")
+	testtool.SeedBodies(f, "testdata", "apim.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var a apimResource
 		if json.Unmarshal(body, &a) != nil {
@@ -42,7 +29,7 @@ func FuzzInstanceResource(f *testing.F) {
 }
 
 func FuzzConfiguredNSG(f *testing.F) {
-	seedFixtures(f)
+	testtool.SeedBodies(f, "testdata")
 	f.Add([]byte(`{"id": "/x/nsg", "properties": {"securityRules": [{"name": "a", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "ApiManagement", "destinationPortRange": "3443", "destinationAddressPrefixes": ["10.0.0.0/24", "x"]}}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var res nsgResource
@@ -58,7 +45,7 @@ func FuzzConfiguredNSG(f *testing.F) {
 }
 
 func FuzzConfiguredRouteTable(f *testing.F) {
-	seedFixtures(f)
+	testtool.SeedBodies(f, "testdata")
 	f.Add([]byte(`{"properties": {"routes": [{"name": "d", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.0.4"}}, {"name": "t", "properties": {"addressPrefix": "ApiManagement", "nextHopType": "Internet"}}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var res routeTableResource

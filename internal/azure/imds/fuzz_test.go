@@ -3,29 +3,16 @@ package imds
 import (
 	"encoding/json"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
 
-func seedFixtures(f *testing.F, names ...string) {
-	for _, n := range names {
-		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
-			f.Add(b)
-		}
-	}
-	for _, s := range []string{``, `null`, `{}`, `[]`, `{"value": null}`, `{"value": [null, {}, 1, "x"]}`,
-		`{"value": [{"addressPrefix": "not a prefix", "tagMap": "x", "nextHopIpAddress": [1]}]}`,
-		`{"value": [{"effectiveSecurityRules": [{"destinationPortRange": "70000-1", "protocol": "All"}], "tagMap": {"A": ["::/0", 5]}}]}`} {
-		f.Add([]byte(s))
-	}
-}
-
 func FuzzIMDSDocument(f *testing.F) {
-	seedFixtures(f, "imds.json")
+	testtool.SeedBodies(f, "testdata", "imds.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d imdsDoc
 		if json.Unmarshal(body, &d) != nil {

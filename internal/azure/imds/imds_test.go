@@ -7,30 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
-
-func writeRepeated(w http.ResponseWriter, chunk []byte, times int) {
-	for range times {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-// allocated is what f allocated, in bytes, on every goroutine (the test's
-// servers included): TotalAlloc counts every allocation, also those the
-// collector has freed since, so a body held whole at any moment shows.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 const mib = 1 << 20
 
@@ -43,11 +24,11 @@ func TestIMDSBodyBounded(t *testing.T) {
 			t.Errorf("IMDS asked for %q", r.Header.Get("Accept-Encoding"))
 		}
 		w.Write([]byte(`{"compute":`))
-		writeRepeated(w, zeros, 256)
+		testtool.WriteRepeated(w, zeros, 256)
 	}))
 	t.Cleanup(srv.Close)
 	var err error
-	n := allocated(func() { _, err = imdsGet(context.Background(), srv.URL+"/metadata/instance") })
+	n := testtool.Allocated(func() { _, err = imdsGet(context.Background(), srv.URL+"/metadata/instance") })
 	t.Logf("256 MiB IMDS answer: %d MiB allocated: %v", n/mib, err)
 	if err == nil || n > 8*MaxBody {
 		t.Fatalf("IMDS answer of 256 MiB: %v, %d MiB allocated", err, n/mib)

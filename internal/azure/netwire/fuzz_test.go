@@ -3,9 +3,9 @@ package netwire
 import (
 	"encoding/json"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 
 	"github.com/apimprobe/apimprobe/internal/azure/nsg"
 	"github.com/apimprobe/apimprobe/internal/azure/routes"
@@ -14,21 +14,8 @@ import (
 // Resource Manager's bodies are untrusted input: whatever they hold,
 // decoding them and judging what they decode to must not panic.
 
-func seedFixtures(f *testing.F, names ...string) {
-	for _, n := range names {
-		if b, err := os.ReadFile(filepath.Join(fixtures, n)); err == nil {
-			f.Add(b)
-		}
-	}
-	for _, s := range []string{``, `null`, `{}`, `[]`, `{"value": null}`, `{"value": [null, {}, 1, "x"]}`,
-		`{"value": [{"addressPrefix": "not a prefix", "tagMap": "x", "nextHopIpAddress": [1]}]}`,
-		`{"value": [{"effectiveSecurityRules": [{"destinationPortRange": "70000-1", "protocol": "All"}], "tagMap": {"A": ["::/0", 5]}}]}`} {
-		f.Add([]byte(s))
-	}
-}
-
 func FuzzEffectiveRoutes(f *testing.F) {
-	seedFixtures(f, "effective-routes.json")
+	testtool.SeedBodies(f, fixtures, "effective-routes.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var l EffectiveRouteList
 		if json.Unmarshal(body, &l) != nil {
@@ -45,7 +32,7 @@ func FuzzEffectiveRoutes(f *testing.F) {
 }
 
 func FuzzEffectiveNSGs(f *testing.F) {
-	seedFixtures(f, "effective-nsgs.json", "effective-nsgs-string-tagmap.json")
+	testtool.SeedBodies(f, fixtures, "effective-nsgs.json", "effective-nsgs-string-tagmap.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var l EffectiveNSGList
 		if json.Unmarshal(body, &l) != nil {
