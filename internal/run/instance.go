@@ -387,19 +387,32 @@ func seenOf(t target, r probes.Result) depSeen {
 // with the catalogue's hosts. all: every host that failed or warned was
 // intercepted (the check has no other cause).
 func interceptedParts(deps []depSeen) (parts []probes.Outcome, all bool) {
+	return explainedParts(deps, probes.KindTLS, func(d depSeen, r *probes.Result) bool {
+		r.Cert = d.cert
+		return d.cert != nil && d.cert.Intercepted // the one definition: findings.Interceptions
+	})
+}
+
+// explainedParts are the hosts of the instance's dependency list that
+// failed or warned and that one cause explains (explains says whether it
+// does, and sets on the result what shows it), each as an outcome of
+// instance.dependencies of kind. all: every host that failed or warned is
+// explained (the check has no other cause).
+func explainedParts(deps []depSeen, kind probes.Kind, explains func(depSeen, *probes.Result) bool) (parts []probes.Outcome, all bool) {
 	all = true
 	for _, d := range deps {
 		if d.Status != probes.Fail && d.Status != probes.Warn {
 			continue
 		}
-		if d.cert == nil || !d.cert.Intercepted { // the one definition: findings.Interceptions
+		r := probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled}
+		if !explains(d, &r) {
 			all = false
 			continue
 		}
 		parts = append(parts, probes.Outcome{
-			Check: probes.Check{ID: idInstanceDeps, Kind: probes.KindTLS, Required: d.Required, Target: probes.HostPort(d.Host, d.Port),
+			Check: probes.Check{ID: idInstanceDeps, Kind: kind, Required: d.Required, Target: probes.HostPort(d.Host, d.Port),
 				Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps, Protocol: probes.ProtoTCP, Phase: probes.DeployPost}},
-			Result: probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled, Cert: d.cert},
+			Result: r,
 		})
 	}
 	return parts, all && len(parts) > 0

@@ -94,22 +94,10 @@ func annotateNICDeps(outs []probes.Outcome, s *snapshot.Snapshot, ir *instanceRu
 // every host that failed or warned was denied so (the check has no other
 // cause).
 func nicParts(deps []depSeen) (parts []probes.Outcome, all bool) {
-	all = true
-	for _, d := range deps {
-		if d.Status != probes.Fail && d.Status != probes.Warn {
-			continue
-		}
-		if d.rule == nil {
-			all = false
-			continue
-		}
-		parts = append(parts, probes.Outcome{
-			Check: probes.Check{ID: idInstanceDeps, Kind: probes.KindTCP, Required: d.Required, Target: probes.HostPort(d.Host, d.Port),
-				Facets: probes.Facets{Area: probes.AreaInstance, Role: probes.RoleInstanceDeps, Protocol: probes.ProtoTCP, Phase: probes.DeployPost}},
-			Result: probes.Result{Status: d.Status, Reason: d.Reason, FailedPhase: d.Phase, Message: d.Message, Dialled: d.Dialled, Rule: d.rule},
-		})
-	}
-	return parts, all && len(parts) > 0
+	return explainedParts(deps, probes.KindTCP, func(d depSeen, r *probes.Result) bool {
+		r.Rule = d.rule
+		return d.rule != nil
+	})
 }
 
 // nicJudge holds what decides this VM's own flows: the NSGs (effective, or
