@@ -6,9 +6,9 @@ import (
 )
 
 // This file is apimprobe's typed vocabulary, in one place: the words SPEC
-// fixes (status, reason, failed phase, mode, deployment phase, cloud) and the
-// kinds of probe. Every package uses these types; none spells the lists out
-// again.
+// fixes (status, reason, failed phase, mode, deployment phase, cloud,
+// Resource Manager credential) and the kinds of probe. Every package uses
+// these types; none spells the lists out again.
 
 // Status is SPEC's check status.
 type Status string
@@ -94,6 +94,14 @@ const (
 
 // Modes lists the modes in the order help texts show them.
 // Statuses, Reasons and Phases list the closed vocabularies (Kinds: registry.go), in
+// The identities Resource Manager is read with (--arm-credential), as
+// context.credential reports them.
+const (
+	CredManagedIdentity = "managed-identity"
+	CredAzureCLI        = "azure-cli"
+	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
+)
+
 // SPEC's order, for documentation and the report's JSON Schema.
 func Statuses() []Status { return []Status{Pass, Warn, Fail, Skip} }
 

@@ -21,7 +21,6 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
-	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/internal/azureroots"
 	"github.com/apimprobe/apimprobe/internal/catalog"
 	"github.com/apimprobe/apimprobe/internal/run"
@@ -107,7 +106,7 @@ func NewFlagSet(cmd string, c *Flags) *pflag.FlagSet {
 	fs.BoolVar(&c.ARM, "arm", false, "use Azure Resource Manager (routes, NSGs, subnet, instance) and fail loudly when no token can be had (default: auto, used when a token can be had)")
 	fs.BoolVar(&c.NoARM, "no-arm", false, "do not use Azure Resource Manager: route.* and subnet.* checks are skipped as not-observable")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "Resource Manager endpoint, https (default: the cloud's)")
-	fs.StringVar(&c.ARMCredential, "arm-credential", snapshot.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
+	fs.StringVar(&c.ARMCredential, "arm-credential", probes.CredManagedIdentity, "identity for Resource Manager: managed-identity, azure-cli, or default (azidentity's DefaultAzureCredential chain)")
 	fs.StringVar(&c.IdentityClientID, "identity-client-id", "", "client id of a user-assigned managed identity for Resource Manager (default: the VM's system-assigned identity)")
 	fs.StringVar(&c.APIMSubnet, "apim-subnet", "", "the instance's subnet, a resource id, for the v2 modes where apimprobe cannot run inside it and before the instance exists (default: from the instance's virtualNetworkConfiguration)")
 	fs.StringArrayVar(&c.Backends, "backend", nil, "one of your backends to check from here (DNS, TCP, TLS, HTTP), an http or https URL, repeatable (with Resource Manager, the instance's own backends and API service URLs are added)")

@@ -137,14 +137,6 @@ func (s *Session) Close() {
 	}
 }
 
-// The credential kinds (--arm-credential); snapshot's Cred* constants name
-// the same, for the report (a test holds them equal).
-const (
-	CredManagedIdentity = "managed-identity"
-	CredAzureCLI        = "azure-cli"
-	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
-)
-
 // CredentialConfig names the credential to use.
 type CredentialConfig struct {
 	// Given, when set, is used instead of building one (tests, embedding).
@@ -163,19 +155,19 @@ func NewCredential(c CredentialConfig, cc cloud.Configuration) (azcore.TokenCred
 	}
 	co := azcore.ClientOptions{Cloud: cc}
 	switch c.Kind {
-	case CredAzureCLI:
+	case probes.CredAzureCLI:
 		cred, err := azidentity.NewAzureCLICredential(nil)
-		return cred, CredAzureCLI, err
-	case CredDefault:
+		return cred, probes.CredAzureCLI, err
+	case probes.CredDefault:
 		// The chain's managed identity and Entra requests: no redirect.
 		co.Transport = IdentityClient()
 		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: co})
-		return cred, CredDefault, err
+		return cred, probes.CredDefault, err
 	}
 	// The metadata service's token, through the same client as the
 	// instance document: --imds-endpoint honoured, no proxy, no redirect,
 	// a bounded body, and no error body in any message.
-	return &imds.TokenCredential{Endpoint: c.IMDSEndpoint, ClientID: c.ClientID}, CredManagedIdentity, nil
+	return &imds.TokenCredential{Endpoint: c.IMDSEndpoint, ClientID: c.ClientID}, probes.CredManagedIdentity, nil
 }
 
 // shouldRetry is azcore's own choice (its status codes, any error) but for

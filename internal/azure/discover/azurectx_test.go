@@ -333,7 +333,7 @@ func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
 	if s.TokenError != "" || !s.Read(snapshot.ReadNIC).OK() || tokens.Load() == 0 {
 		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(snapshot.ReadNIC), tokens.Load())
 	}
-	if d.Context().Credential != snapshot.CredManagedIdentity {
+	if d.Context().Credential != probes.CredManagedIdentity {
 		t.Fatalf("credential %q", d.Context().Credential)
 	}
 }
@@ -484,7 +484,7 @@ func TestTokenFailureSkips(t *testing.T) {
 	}
 	res := runChecks(t, d, o)
 	expect(t, res, "subnet.config", probes.Skip, probes.ReasonNotObservable, "no Resource Manager token", "subnets/read")
-	if n := res["subnet.config"].NeedsARM; n == nil || n.NoToken != snapshot.CredManagedIdentity || n.Unreachable != "" {
+	if n := res["subnet.config"].NeedsARM; n == nil || n.NoToken != probes.CredManagedIdentity || n.Unreachable != "" {
 		t.Errorf("NeedsARM %+v, want the managed identity named as giving no token", n)
 	}
 }
@@ -624,8 +624,8 @@ func TestValidate(t *testing.T) {
 		{Options{Credential: "password"}, "--arm-credential"},
 		{Options{ManagedIdentityClientID: "my-identity"}, "--identity-client-id"},
 		{Options{ManagedIdentityClientID: "{6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11}"}, "want a client id"},
-		{Options{Credential: snapshot.CredAzureCLI, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "azure-cli"},
-		{Options{Credential: snapshot.CredDefault, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "AZURE_CLIENT_ID"},
+		{Options{Credential: probes.CredAzureCLI, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "azure-cli"},
+		{Options{Credential: probes.CredDefault, ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"}, "AZURE_CLIENT_ID"},
 		{Options{ServiceTagsFile: bad}, "not-a-cidr"},
 		{Options{ServiceTagsFile: trunc}, "not a service tags JSON document"},
 		{Options{ServiceTagsFile: filepath.Join(dir, "missing.json")}, "no such file"},
@@ -645,7 +645,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, ok := range []Options{
 		{ARMEndpoint: "https://management.usgovcloudapi.net", Cloud: "usgov"},
-		{Credential: snapshot.CredManagedIdentity, ManagedIdentityClientID: "6F1C2A0E-1B7D-4C52-9A55-0C2F8E4D7B11"},
+		{Credential: probes.CredManagedIdentity, ManagedIdentityClientID: "6F1C2A0E-1B7D-4C52-9A55-0C2F8E4D7B11"},
 		{ManagedIdentityClientID: "6f1c2a0e-1b7d-4c52-9a55-0c2f8e4d7b11"},
 	} {
 		if err := Validate(&ok); err != nil {

@@ -110,7 +110,7 @@ func Discover(ctx context.Context, opts Options) (*Discovery, error) {
 	snap := &snapshot.Snapshot{Reads: map[string]*snapshot.Read{}, V2: !d.opts.Mode.Classic()}
 	d.live = snap
 	// In auto mode a managed identity needs IMDS; outside Azure do not try.
-	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == snapshot.CredManagedIdentity && d.opts.TokenCredential == nil)
+	skip := opts.ARM == ARMOff || (opts.ARM == ARMAuto && err != nil && d.opts.Credential == probes.CredManagedIdentity && d.opts.TokenCredential == nil)
 	var sess *armSession
 	switch {
 	case opts.ARM == ARMOff:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
-	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // plainCollector is a host that must never be asked: it counts every
@@ -84,9 +84,9 @@ func TestIMDSRedirectNotFollowed(t *testing.T) {
 // follows redirects.
 func TestManagedIdentityIsOurs(t *testing.T) {
 	for _, id := range []string{"", "00000000-0000-0000-0000-00000000000a"} {
-		cred, name, err := arm.NewCredential(arm.CredentialConfig{IMDSEndpoint: DefaultIMDSEndpoint, Kind: snapshot.CredManagedIdentity, ClientID: id}, cloud.AzurePublic)
+		cred, name, err := arm.NewCredential(arm.CredentialConfig{IMDSEndpoint: DefaultIMDSEndpoint, Kind: probes.CredManagedIdentity, ClientID: id}, cloud.AzurePublic)
 		c, ok := cred.(*imds.TokenCredential)
-		if err != nil || name != snapshot.CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
+		if err != nil || name != probes.CredManagedIdentity || !ok || c.Endpoint != DefaultIMDSEndpoint || c.ClientID != id {
 			t.Fatalf("managed identity %q: %T %+v %q %v", id, cred, cred, name, err)
 		}
 	}
@@ -165,12 +165,5 @@ func TestIdentityErrorBodyNotShown(t *testing.T) {
 		if strings.Contains(all, echoSecret) || strings.Contains(all, "eyJ0eXAi") || strings.Contains(all, "c2lnbmF0dXJl") {
 			t.Fatalf("the identity endpoint's body reached a message: %q", all)
 		}
-	}
-}
-
-// The credential kinds arm builds are the ones the snapshot names.
-func TestCredentialKindsAgree(t *testing.T) {
-	if arm.CredManagedIdentity != snapshot.CredManagedIdentity || arm.CredAzureCLI != snapshot.CredAzureCLI || arm.CredDefault != snapshot.CredDefault {
-		t.Fatal("arm's and snapshot's credential kinds differ")
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/apimprobe/apimprobe/internal/azure/arm"
 	"github.com/apimprobe/apimprobe/internal/azure/imds"
 	"github.com/apimprobe/apimprobe/internal/azure/servicetags"
-	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
 	"github.com/apimprobe/apimprobe/probes"
 )
 
@@ -123,7 +122,7 @@ func (o *Options) defaults() {
 		o.ARM = ARMAuto
 	}
 	if o.Credential == "" {
-		o.Credential = snapshot.CredManagedIdentity
+		o.Credential = probes.CredManagedIdentity
 	}
 	if o.Mode == "" {
 		o.Mode = probes.ModeInternal
@@ -163,7 +162,7 @@ func Validate(o *Options) error {
 		}
 	}
 	switch o.Credential {
-	case snapshot.CredManagedIdentity, snapshot.CredAzureCLI, snapshot.CredDefault:
+	case probes.CredManagedIdentity, probes.CredAzureCLI, probes.CredDefault:
 	default:
 		return fmt.Errorf("--arm-credential %q: want managed-identity, azure-cli or default", o.Credential)
 	}
@@ -174,9 +173,9 @@ func Validate(o *Options) error {
 			return fmt.Errorf("--identity-client-id %q: want a client id, a GUID such as 00000000-0000-0000-0000-000000000000", probes.Untrusted(id, 64))
 		}
 		switch o.Credential {
-		case snapshot.CredAzureCLI:
+		case probes.CredAzureCLI:
 			return fmt.Errorf("--identity-client-id names a managed identity; it has no effect with --arm-credential azure-cli (drop one of them)")
-		case snapshot.CredDefault:
+		case probes.CredDefault:
 			// azidentity's chain takes its managed identity from the
 			// environment only.
 			return fmt.Errorf("--identity-client-id applies to --arm-credential managed-identity; with default, set AZURE_CLIENT_ID instead")

@@ -79,7 +79,7 @@ func TestPredeployV2MissingJoinAndProvider(t *testing.T) {
 	expect(t, res, "subnet.region", probes.Pass, probes.ReasonOK, "vnet-hub is in westeurope", "--region", "create the instance in its subscription")
 
 	// The person who deploys, signed in to the Azure CLI: a failure.
-	o.Credential = snapshot.CredAzureCLI
+	o.Credential = probes.CredAzureCLI
 	res = discoverChecks(t, o)
 	expect(t, res, "subnet.permissions", probes.Fail, probes.ReasonSubnetConfig, "the identity signed in to the Azure CLI lacks", "az role assignment create")
 }
@@ -94,7 +94,7 @@ func TestPredeployV2AllInPlace(t *testing.T) {
 	expect(t, res, "subnet.free", probes.Pass, probes.ReasonOK)
 	expect(t, res, "subnet.region", probes.Pass, probes.ReasonOK)
 	expect(t, res, "subnet.config", probes.Pass, probes.ReasonOK)
-	if e := res["subnet.permissions"].Evidence; e["credential"] != snapshot.CredManagedIdentity || e["scope"] != v2Subnet {
+	if e := res["subnet.permissions"].Evidence; e["credential"] != probes.CredManagedIdentity || e["scope"] != v2Subnet {
 		t.Errorf("evidence %v", e)
 	}
 

@@ -27,7 +27,7 @@ func sizedSnapshot(mode probes.Mode, prefixes []string, apim *snapshot.APIMInfo,
 	case "v2-integrated":
 		sn.Delegations = []string{"Microsoft.Web/serverFarms"}
 	}
-	return &snapshot.Snapshot{Enabled: true, Credential: snapshot.CredManagedIdentity,
+	return &snapshot.Snapshot{Enabled: true, Credential: probes.CredManagedIdentity,
 		Reads:  map[string]*snapshot.Read{snapshot.ReadSubnet: {Name: snapshot.ReadSubnet, Status: snapshot.ReadOK}},
 		Subnet: sn, APIM: apim}
 }

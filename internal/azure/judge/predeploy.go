@@ -141,11 +141,11 @@ func subnetIDFor(s *snapshot.Snapshot, o Config) string {
 // whose says whose permissions the Permissions API answered for.
 func whose(cred string) string {
 	switch cred {
-	case snapshot.CredManagedIdentity:
+	case probes.CredManagedIdentity:
 		return "this VM's managed identity"
-	case snapshot.CredAzureCLI:
+	case probes.CredAzureCLI:
 		return "the identity signed in to the Azure CLI"
-	case snapshot.CredDefault:
+	case probes.CredDefault:
 		return "the identity of the default credential chain"
 	}
 	return "the identity in use"
@@ -172,7 +172,7 @@ func permissionsResult(s *snapshot.Snapshot, o Config) probes.Result {
 	name := snapshot.ShortID(v.PermissionsScope)
 	if len(missing) == 0 {
 		msg := fmt.Sprintf("%s holds %s on subnet %s", who, strings.Join(snapshot.SubnetActions, ", "), name)
-		if s.Credential == snapshot.CredManagedIdentity {
+		if s.Credential == probes.CredManagedIdentity {
 			msg += "; these are the VM's permissions, not necessarily those of the person or pipeline that will deploy (run with --arm-credential azure-cli as them to check theirs)"
 		}
 		res := probes.Passf(msg)
@@ -181,7 +181,7 @@ func permissionsResult(s *snapshot.Snapshot, o Config) probes.Result {
 	}
 	msg := fmt.Sprintf("%s lacks %s on subnet %s (checked with the Permissions API: each role's actions minus its notActions)", who, strings.Join(missing, ", "), name)
 	fix := fmt.Sprintf("give whoever deploys a role with %s on the subnet (Network Contributor has them), e.g. `az role assignment create --assignee PRINCIPAL --role \"Network Contributor\" --scope %s`", strings.Join(missing, ", "), nonEmpty(v.PermissionsScope, "SUBNET_ID"))
-	if s.Credential == snapshot.CredManagedIdentity {
+	if s.Credential == probes.CredManagedIdentity {
 		res := probes.Warnf(probes.ReasonSubnetConfig, probes.PhaseAnalysis, msg+"; these are the VM's permissions, not the deploying person's")
 		res.Hint = "Run apimprobe again with --arm-credential azure-cli, signed in (az login) as the person or pipeline identity that will deploy, to check their permissions; if they lack them too, " + fix + "."
 		res.Evidence = ev

@@ -35,13 +35,6 @@ const (
 	ReadServiceTags     = "service-tags"
 )
 
-// Credential kinds (--arm-credential), reported in context.credential and Snapshot.Credential.
-const (
-	CredManagedIdentity = "managed-identity"
-	CredAzureCLI        = "azure-cli"
-	CredDefault         = "default" // azidentity's DefaultAzureCredential chain
-)
-
 // Read outcomes.
 const (
 	ReadOK     = "ok"
@@ -116,7 +109,7 @@ func (s *Snapshot) NoToken() string {
 	if s == nil || s.TokenError == "" {
 		return ""
 	}
-	return cmp.Or(s.Credential, CredManagedIdentity)
+	return cmp.Or(s.Credential, probes.CredManagedIdentity)
 }
 
 // OK reports whether the read succeeded.
