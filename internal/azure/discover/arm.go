@@ -382,7 +382,7 @@ func unreachable(r *snapshot.Read, what string) {
 func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 	r := snapshot.NewRead(snapshot.ReadVM, in.ResourceGroup, "", in.ResourceID, in.Location)
 	if p, ok := scaleSetVM(in.ResourceID); ok {
-		r.Permission, r.CLI = scaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
+		r.Permission, r.CLI = snapshot.ScaleSetVMPermission, "az vmss show -g "+p.rg+" -n "+p.vmss+" --instance-id "+p.instance
 	}
 	start := s.begin(r.Name)
 	var vm struct {
@@ -432,7 +432,7 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 	r := snapshot.NewRead(snapshot.ReadNIC, rg, name, in.ResourceID, in.Location)
 	vmss, inScaleSet := scaleSetNIC(nicID)
 	if inScaleSet {
-		r.Permission, r.CLI = scaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
+		r.Permission, r.CLI = snapshot.ScaleSetNICPermission, "az vmss nic show -g "+rg+" --vmss-name "+vmss.vmss+" --instance-id "+vmss.instance+" -n "+name
 	}
 	start := s.begin(r.Name)
 	if perr != nil {

@@ -92,7 +92,7 @@ func TestRoleActionsHoldEveryReadsPermission(t *testing.T) {
 	for _, n := range []string{snapshot.ReadNetworkStatus, snapshot.ReadDependencies} {
 		perms = append(perms, snapshot.NewInstanceRead(n, "contoso", "").Permission)
 	}
-	perms = append(perms, "Microsoft.Authorization/permissions/read", "Microsoft.Resources/subscriptions/providers/read", scaleSetVMPermission, scaleSetNICPermission)
+	perms = append(perms, "Microsoft.Authorization/permissions/read", "Microsoft.Resources/subscriptions/providers/read", snapshot.ScaleSetVMPermission, snapshot.ScaleSetNICPermission)
 	for _, p := range perms {
 		if p == "" || !slices.Contains(snapshot.RoleActions, p) {
 			t.Errorf("snapshot.RoleActions lacks %q", p)

@@ -13,12 +13,10 @@ import (
 // §12.10). Resource Manager reads such a NIC (GET, api-version 2018-10-01,
 // the only one the Network specs give that path) but offers no
 // effectiveRouteTable or effectiveNetworkSecurityGroups operation under it:
-// the specs (and armnetwork, generated from them) have none.
-const (
-	scaleSetVMPermission  = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
-	scaleSetNICPermission = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/networkInterfaces/read"
-)
-
+// the specs (and armnetwork, generated from them) have none. The actions
+// these reads need are snapshot.ScaleSetVMPermission and
+// ScaleSetNICPermission.
+//
 // scaleSetVMTypes and scaleSetNICTypes are the resource types' names under
 // Microsoft.Compute.
 var (

@@ -102,13 +102,13 @@ func TestScaleSetJumpbox(t *testing.T) {
 			if s.NICPrivateIP != "10.1.2.6" || !strings.HasSuffix(s.JumpboxSubnetID, "/subnets/snet-apim") {
 				t.Errorf("NIC: %q in %q", s.NICPrivateIP, s.JumpboxSubnetID)
 			}
-			if r := s.Read(snapshot.ReadNIC); r.Permission != scaleSetNICPermission || !strings.Contains(r.CLI, "az vmss nic show -g rg-apim --vmss-name vmss-jumpbox --instance-id 3 -n vmss-jumpbox-nic") {
+			if r := s.Read(snapshot.ReadNIC); r.Permission != snapshot.ScaleSetNICPermission || !strings.Contains(r.CLI, "az vmss nic show -g rg-apim --vmss-name vmss-jumpbox --instance-id 3 -n vmss-jumpbox-nic") {
 				t.Errorf("NIC read: %q, %q", r.Permission, r.CLI)
 			}
-			if r := s.Read(snapshot.ReadVM); r.Permission != scaleSetVMPermission || !strings.Contains(r.CLI, "--instance-id 3") {
+			if r := s.Read(snapshot.ReadVM); r.Permission != snapshot.ScaleSetVMPermission || !strings.Contains(r.CLI, "--instance-id 3") {
 				t.Errorf("VM read: %q, %q", r.Permission, r.CLI)
 			}
-			if !slices.Contains(snapshot.RoleActions, scaleSetVMPermission) || !slices.Contains(snapshot.RoleActions, scaleSetNICPermission) {
+			if !slices.Contains(snapshot.RoleActions, snapshot.ScaleSetVMPermission) || !slices.Contains(snapshot.RoleActions, snapshot.ScaleSetNICPermission) {
 				t.Errorf("the proposed role lacks the scale set reads: %v", snapshot.RoleActions)
 			}
 			if effective.Load() != 0 {

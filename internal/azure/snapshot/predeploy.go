@@ -57,10 +57,7 @@ type Permission struct {
 var RoleActions = []string{
 	"Microsoft.Compute/virtualMachines/read",
 	"Microsoft.Network/networkInterfaces/read",
-	// A Uniform scale set's VM and NIC (the reads' scaleSetVMPermission
-	// and scaleSetNICPermission).
-	"Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read",
-	"Microsoft.Compute/virtualMachineScaleSets/virtualMachines/networkInterfaces/read",
+	ScaleSetVMPermission, ScaleSetNICPermission, // a Uniform scale set's VM and NIC
 	"Microsoft.Network/networkInterfaces/effectiveRouteTable/action",
 	"Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action",
 	"Microsoft.Network/virtualNetworks/read",

@@ -11,6 +11,13 @@ import (
 // shows the same thing, and its title for people. The judgements name them
 // for reads that were never made.
 
+// The actions that read a Uniform scale set's VM and its NIC at the scale
+// set's paths (azure-facts §12.10), in place of ReadVM's and ReadNIC's.
+const (
+	ScaleSetVMPermission  = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read"
+	ScaleSetNICPermission = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/networkInterfaces/read"
+)
+
 // NewRead fills the permission and the equivalent az command.
 func NewRead(name, rg, nic, vmID, location string) *Read {
 	r := &Read{Name: name}
