@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/apimprobe/apimprobe/internal/azure/wire"
 )
 
 // Rule is one effective security rule. Address items are as written in the
@@ -337,7 +339,7 @@ func addressCoverage(items []string, expanded []netip.Prefix, ep Endpoint) cover
 		case epTag != "" && strings.HasPrefix(l, epTag+"."):
 			best = max(best, partial) // ApiManagement.WestEurope is part of ApiManagement
 		default:
-			if p, err := parseItem(it); err == nil {
+			if p, ok := wire.ParsePrefix(it); ok {
 				cidrs = append(cidrs, p)
 			}
 		}
@@ -354,18 +356,6 @@ func addressCoverage(items []string, expanded []netip.Prefix, ep Endpoint) cover
 		return best
 	}
 	return max(best, prefixCoverage(set, ep.Prefixes))
-}
-
-func parseItem(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	return p.Masked(), err
 }
 
 // prefixCoverage: full when every wanted prefix lies inside one rule prefix,

@@ -1,5 +1,5 @@
-// Package wire holds how Resource Manager writes the values that both the
-// reads (discover) and the judges (judge) parse: an address prefix as a
+// Package wire holds how Resource Manager writes the values that the
+// reads (discover), the judges (judge) and the NSG evaluation (nsg) parse: an address prefix as a
 // CIDR or a bare address, and names that compare without letter case. It
 // imports nothing of the module, so the judges may use it.
 package wire
