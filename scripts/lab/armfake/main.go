@@ -241,7 +241,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && k.VMSSJumpbox && strings.EqualFold(p, vmssNICID):
 		writeJSON(w, 200, jumpNIC(k))
 	case r.Method == http.MethodGet && k.VMSSJumpbox && strings.EqualFold(p, nicID):
-		armError(w, http.StatusNotFound, "NotFound", "Resource "+nicID+" not found.")
+		// As Resource Manager answers a plain NIC path under a scale set
+		// (azure-facts §12.10): ResourceNotFound, naming the type and group.
+		armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource 'Microsoft.Network/networkInterfaces/"+
+			nicID[strings.LastIndexByte(nicID, '/')+1:]+"' under resource group 'lab-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
 	case r.Method == http.MethodGet && strings.EqualFold(p, nicID):
 		writeJSON(w, 200, jumpNIC(k))
 	case r.Method == http.MethodPost && strings.EqualFold(p, nicID+"/effectiveRouteTable"):
