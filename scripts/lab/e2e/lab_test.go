@@ -965,7 +965,7 @@ var signals = map[string][]signal{
 	"arm-vmss-jumpbox": {
 		{cmd: "curl -sS -H 'Metadata: true' http://198.19.169.254/metadata/instance", out: `"vmScaleSetName":"jump-vmss"`},
 		{cmd: armGET("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Compute/virtualMachineScaleSets/jump-vmss/virtualMachines/0/networkInterfaces/jump-nic"), out: `"virtualMachine":{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/lab-rg/providers/Microsoft.Compute/virtualMachineScaleSets/jump-vmss/virtualMachines/0"}`},
-		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"code":"NotFound"`},
+		{cmd: armGET(armNet + "/networkInterfaces/jump-nic"), out: `"code":"ResourceNotFound"`},
 	},
 	"arm-jumpbox-nic-nsg": {
 		{cmd: "timeout 1 bash -c 'exec 3<>/dev/tcp/labsql.database.windows.net/1433'", exit: 124},
