@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/apimprobe/apimprobe/internal/lazyre"
@@ -403,9 +405,53 @@ func (rw *rewriter) walk(key string, v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, val := range x {
-			out[rw.str(k)] = rw.walk(k, val)
+			if !schemaKeys()[k] {
+				// A free-form key (an evidence key, a resolver's
+				// address) may be the user's.
+				k = rw.str(k)
+			}
+			out[k] = rw.walk(k, val)
 		}
 		return out
 	}
 	return v
 }
+
+// schemaKeys are the JSON names of the report's own fields ("id",
+// "checks", "evidence"): the report's structure, never rewritten, even when
+// a user's name is one of them (a service called "id").
+var schemaKeys = sync.OnceValue(func() map[string]bool {
+	keys := map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	var visit func(t reflect.Type)
+	visit = func(t reflect.Type) {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			visit(t.Elem())
+			return
+		case reflect.Struct:
+		default:
+			return
+		}
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		for f := range t.Fields() {
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			keys[name] = true
+			visit(f.Type)
+		}
+	}
+	visit(reflect.TypeFor[Report]())
+	return keys
+})

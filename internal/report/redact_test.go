@@ -144,3 +144,27 @@ func TestRedactLearntNamesDerivedNamesAndWords(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactNameThatIsAFieldName: a service called "id" (or "evidence")
+// leaves the report's own keys alone, where a free-form evidence key that is
+// the user's name is still replaced. Found by FuzzRedact.
+func TestRedactNameThatIsAFieldName(t *testing.T) {
+	for _, name := range []string{"id", "evidence", "checks"} {
+		r := &Report{
+			Context: Context{Service: name},
+			Checks: []Check{{ID: "outbound.sql", Status: probes.Fail, Reason: probes.ReasonTimeout,
+				Evidence: map[string]any{"rg-contoso-hub": "peered", "resolver": "10.0.0.4"}}},
+			Findings: []Finding{{ID: "dns.resolver-silent", Checks: []string{"outbound.sql"}}},
+		}
+		if err := r.Redact(Redaction{Names: map[string]string{name: "service", "rg-contoso-hub": "resource-group"}}); err != nil {
+			t.Fatal(err)
+		}
+		c := r.Checks[0]
+		if c.ID != "outbound.sql" || c.Status != probes.Fail || len(r.Findings[0].Checks) != 1 || r.Context.Service != "service-1" {
+			t.Errorf("%s: the report lost its structure: %+v, %+v", name, c, r.Findings)
+		}
+		if _, ok := c.Evidence["rg-contoso-hub"]; ok || c.Evidence["resource-group-1"] != "peered" || c.Evidence["resolver"] != "ip-1" {
+			t.Errorf("%s: evidence %v", name, c.Evidence)
+		}
+	}
+}
