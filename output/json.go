@@ -3,50 +3,102 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/apimprobe/apimprobe/internal/report"
 )
 
-func init() { register("json", FormatFunc(renderJSON)) }
+func init() {
+	register("json", FormatFunc(renderJSON))
+	streamed["json"] = true
+}
 
 // renderJSON writes exactly the report struct (SPEC's schema_version 1),
-// indented two spaces, with a trailing newline. HTML escaping is off: the
-// report is read by people and jq, never embedded in a page, and "<" in a
-// message should read as "<".
+// indented two spaces, with a trailing newline: the bytes json.MarshalIndent
+// gives. HTML escaping is off: the report is read by people and jq, never
+// embedded in a page, and "<" in a message should read as "<".
+//
+// It writes as it goes, one check at a time, so that the whole report
+// (300 KB and more, at the end of a run when the heap is at its fullest)
+// is never held in memory, compact or indented: encoding/json compacts a
+// whole value, then indents it into a second buffer, before it writes a
+// byte. The head (everything before the checks) and each check are
+// encoded and indented on their own, with the indentation they have in
+// the whole document, in buffers reused from one to the next.
 func renderJSON(w io.Writer, r *report.Report, _ Options) error {
-	out := *r
-	if out.Checks == nil {
-		// SPEC shows an array; a run with no checks is [] not null.
-		out.Checks = []report.Check{}
+	// plain has Report's fields and none of its methods: its MarshalJSON
+	// would compact the whole report into a buffer first.
+	type plain report.Report
+	head := plain(*r)
+	if head.Findings == nil {
+		// SPEC has the key in every report, as [] when empty.
+		head.Findings = []report.Finding{}
 	}
-	// The report marshals itself compact; indenting that once into a
-	// buffer of about the right size is what json.Encoder with SetIndent
-	// does, without its copies: it compacted the marshaller's output
-	// into a buffer of its own, then indented it into a third, each grown
-	// by doubling (3 MB allocated for a 330 KB report, 1 MB now).
-	//
-	// The writer is a buffer when the report goes to standard output or a
-	// file (writeEach renders into one): indenting straight into it, grown
-	// once, spares a second copy of the indented report and the growth of
-	// that buffer by doubling.
-	raw, err := out.MarshalJSON()
-	if err != nil {
+	head.Checks, head.Changes, head.Interrupted = nil, nil, false
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(head); err != nil {
 		return err
 	}
-	buf, direct := w.(*bytes.Buffer)
-	if !direct {
-		buf = new(bytes.Buffer)
+	// The head ends with the checks, null since they were taken out; they
+	// follow, then the fields after them.
+	const nullChecks = ",\n  \"checks\": null\n}\n"
+	if !bytes.HasSuffix(buf.Bytes(), []byte(nullChecks)) {
+		return errors.New("json: the report's checks are not where renderJSON expects them")
 	}
-	// json.Indent grows buf once by twice the compact length itself (a
-	// Grow of our own before it made it grow twice).
-	if err := json.Indent(buf, raw, "", "  "); err != nil {
+	buf.Truncate(buf.Len() - len(nullChecks))
+	buf.WriteString(",\n  \"checks\": [")
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return err
 	}
-	buf.WriteByte('\n')
-	if direct {
-		return nil
+
+	enc.SetIndent("    ", "  ")
+	for i := range r.Checks {
+		buf.Reset()
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n    ")
+		if err := enc.Encode(r.Checks[i]); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
 	}
-	_, err = w.Write(buf.Bytes())
+
+	buf.Reset()
+	if len(r.Checks) > 0 {
+		buf.WriteString("\n  ")
+	}
+	buf.WriteByte(']')
+	// The fields after the checks, with their tags (a test holds these to
+	// Report's).
+	tail := struct {
+		Changes     []report.Change `json:"changes,omitempty"`
+		Interrupted bool            `json:"interrupted,omitempty"`
+	}{r.Changes, r.Interrupted}
+	enc.SetIndent("", "  ")
+	mark := buf.Len()
+	if err := enc.Encode(tail); err != nil {
+		return err
+	}
+	// "{}\n" when both are left out, else "{\n  …\n}\n": its fields go
+	// after the checks' comma.
+	if t := buf.Bytes()[mark:]; string(t) == "{}\n" {
+		buf.Truncate(mark)
+		buf.WriteString("\n}\n")
+	} else {
+		rest := append([]byte(nil), t[1:]...) // "\n  …\n}\n"
+		buf.Truncate(mark)
+		buf.WriteByte(',')
+		buf.Write(rest)
+	}
+	_, err := w.Write(buf.Bytes())
 	return err
 }

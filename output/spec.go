@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -188,7 +189,9 @@ func unwrapPath(err error) error {
 // to its file (jsonl appends its line instead). Every spec is attempted even when one fails, so a full disk
 // does not also cost the operator the terminal output; the errors are
 // joined. Each format is rendered to memory first so that a rendering error
-// never leaves half a document on standard output.
+// never leaves half a document on standard output, but for those that
+// cannot fail to render and are large (streamed: json), which are written
+// as they are rendered.
 func WriteAll(specs []Spec, r *report.Report, stdout io.Writer, o Options) error {
 	return writeEach(specs, stdout, o, "report", func(w io.Writer, format string, o Options) error {
 		return Render(w, format, r, o)
@@ -204,6 +207,12 @@ func writeEach(specs []Spec, stdout io.Writer, o Options, what string, render fu
 		if s.File != "" {
 			// Escape codes in a file are noise for whoever opens it later.
 			opt.Color = false
+		}
+		if streamed[s.Format] && !appendOnly[s.Format] {
+			if err := writeStreamed(s, stdout, what, func(w io.Writer) error { return render(w, s.Format, opt) }); err != nil {
+				errs = append(errs, err)
+			}
+			continue
 		}
 		var buf bytes.Buffer
 		if err := render(&buf, s.Format, opt); err != nil {
@@ -227,12 +236,81 @@ func writeEach(specs []Spec, stdout io.Writer, o Options, what string, render fu
 	return errors.Join(errs...)
 }
 
+// streamed names the formats rendered straight to their destination
+// through a small buffer instead of whole into memory first: those whose
+// rendering cannot fail but by failing to write (json: the report's
+// values are plain JSON values already, see report.cleanEvidence), and
+// whose output is large (the JSON report of a run is 300 KB and more,
+// written at the end of the run, when the heap is at its fullest). A file
+// is still replaced atomically: a failed rendering leaves the old one.
+var streamed = map[string]bool{}
+
+// writeStreamed renders s's format with render through a buffer to
+// standard output or, atomically, to s's file; an error says whether the
+// rendering or the writing failed.
+func writeStreamed(s Spec, stdout io.Writer, what string, render func(io.Writer) error) error {
+	var renderErr error
+	fill := func(dst io.Writer) error {
+		ew := &errWriter{w: dst}
+		bw := bufio.NewWriterSize(ew, 32<<10)
+		err := render(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if ew.err != nil {
+			return ew.err
+		}
+		renderErr = err
+		return err
+	}
+	if s.File == "" {
+		err := fill(stdout)
+		if renderErr != nil {
+			return fmt.Errorf("render %s: %w", s.Format, renderErr)
+		}
+		if err != nil {
+			return fmt.Errorf("write %s to standard output: %w", s.Format, err)
+		}
+		return nil
+	}
+	err := writeFileAtomic(s.File, fill)
+	if renderErr != nil {
+		return fmt.Errorf("render %s: %w", s.Format, renderErr)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s %s: %w", s.Format, what, err)
+	}
+	return nil
+}
+
+// errWriter keeps the first error of w's Write.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
 // WriteFileAtomic replaces path with data so that a reader (node_exporter's
 // textfile collector, a ticket upload, a tail -f) sees the old file or the
 // new one, never a partial one: a temporary file in the same directory (so
 // the rename stays on one file system), fsync, chmod 0644, rename, then an
 // fsync of the directory so the rename survives a crash.
-func WriteFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomic is WriteFileAtomic with the content written by fill.
+func writeFileAtomic(path string, fill func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -267,7 +345,7 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmpName)
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = fill(tmp); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	if was != nil {
