@@ -141,11 +141,12 @@ type AnswerEvidence struct {
 
 // Lookups is every view in probes' typed form, for analyses that correlate
 // checks (package findings). A server still pending when the answer was
-// taken from another is left out: it said nothing yet.
+// taken from another is left out: it said nothing yet; so is a server that
+// was not asked.
 func (c Comparison) Lookups() []probes.Lookup {
 	out := make([]probes.Lookup, 0, len(c.Views))
 	for _, v := range c.Views {
-		if v.Err == errPending {
+		if v.Err == errPending || v.Err == errNotAsked {
 			continue
 		}
 		l := probes.Lookup{Server: v.Server.Addr.String(), Azure: v.Server.Role == RoleAzure, Outcome: v.Reason()}
@@ -158,10 +159,15 @@ func (c Comparison) Lookups() []probes.Lookup {
 }
 
 // Evidence renders every view for the report: per resolver the answers with
-// their class, the CNAME chain, rcode, transport and round-trip time.
+// their class, the CNAME chain, rcode, transport and round-trip time. A
+// server that was not asked (the VM's own server answered without needing
+// its view) is left out.
 func (c Comparison) Evidence(e Expectation) []ViewEvidence {
 	out := make([]ViewEvidence, 0, len(c.Views))
 	for _, v := range c.Views {
+		if v.Err == errNotAsked {
+			continue
+		}
 		out = append(out, v.evidence(e))
 	}
 	return out

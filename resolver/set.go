@@ -1,9 +1,11 @@
-// Package resolver asks every DNS server the VM could use — those in
-// /etc/resolv.conf, any --dns-server, and Azure DNS — the same questions at
-// once and keeps each one's answer, so that apimprobe can show where they
+// Package resolver asks the DNS servers the VM could use — those in
+// /etc/resolv.conf, any --dns-server, a local stub's upstreams, and Azure
+// DNS — and keeps each one's answer, so that apimprobe can show where they
 // disagree (a custom DNS server that does not forward to Azure DNS, a private
-// zone that is not linked, a zone that swallows azure-api.net). The same
-// answers, cached once per run, are what the outbound probes dial.
+// zone that is not linked, a zone that swallows azure-api.net). The dns.*
+// checks ask every server at once; the names the outbound probes dial ask
+// the VM's own servers first and the others only when the VM's answer fails
+// or is slow. The answers, cached once per run, are what the probes dial.
 package resolver
 
 import (
@@ -75,8 +77,9 @@ type Options struct {
 }
 
 // Set is an immutable list of resolvers with a per-run cache. It is safe for
-// concurrent use: the first caller of a name starts the questions to every
-// server; later callers share those answers.
+// concurrent use: the first caller of a name that needs a server's answer
+// starts the question to it; later callers share those answers, and no
+// server is asked the same question twice in a run.
 type Set struct {
 	servers  []Server
 	azure    int // index of the Azure DNS server, -1 if none
@@ -100,9 +103,11 @@ type cacheKey struct {
 	qtype uint16 // 0: a host lookup (A and AAAA, search list applied)
 }
 
-// entry is one question to every server. start and try let a reader imitate
-// glibc, which moves on to the next server after one try's timeout.
+// entry is one question and each server's answer to it, for the servers
+// asked so far. start and try let a reader imitate glibc, which moves on
+// to the next server after one try's timeout.
 type entry struct {
+	key   cacheKey
 	fs    []*future
 	start time.Time
 	try   time.Duration
@@ -111,6 +116,9 @@ type entry struct {
 type future struct {
 	done chan struct{}
 	view View
+	// asked: the question has been put to this server (guarded by the
+	// Set's mu); done closes only after.
+	asked bool
 }
 
 var (
@@ -324,47 +332,109 @@ func joinAddrs(as []netip.Addr) string {
 	return strings.Join(ss, ", ")
 }
 
-// views returns the per-server futures for a question, starting the
-// questions on first use. The work runs detached from the caller's
-// cancellation (other callers share it) but within the first caller's
-// deadline, or Budget when it has none.
-func (s *Set) views(ctx context.Context, key cacheKey) *entry {
+// hedgeCap bounds how long the VM's own servers are left alone before the
+// servers beside them are asked too (see hedge).
+const hedgeCap = 250 * time.Millisecond
+
+// hedge is how long a lookup lets the VM's own servers answer before it
+// asks the servers beside them (Azure DNS, a stub's upstreams) as well: a
+// quarter of one try, at most hedgeCap. A healthy VNet resolver answers in
+// milliseconds, so a passing lookup never gets there and asks nobody else;
+// a silent or slow one has not answered by then, and the others' questions
+// still have three quarters of a try and every retry left, so their answer
+// (what explains the silence: Azure DNS answers what the VNet's server
+// does not) is in before the VM's own budget runs out.
+func (e *entry) hedge() time.Duration { return min(hedgeCap, e.try/4) }
+
+// deadline is when work started for ctx must end: its deadline, or Budget
+// from now when it has none.
+func (s *Set) deadline(ctx context.Context, now time.Time) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return now.Add(s.budget)
+}
+
+// entryFor returns the cache entry of a question, made on first use with
+// no question asked yet. Its start and try are the first caller's: the
+// VM's own servers are asked from then (start asks them at once).
+func (s *Set) entryFor(ctx context.Context, key cacheKey) *entry {
 	now := time.Now()
-	dl, has := ctx.Deadline()
-	if !has {
-		dl = now.Add(s.budget)
-	}
 	s.mu.Lock()
-	e, ok := s.cache[key]
-	if !ok {
-		// Everything a reader uses is set before the entry is published.
-		e = &entry{fs: make([]*future, len(s.servers)), start: now,
-			try: min(s.conf.Timeout, dl.Sub(now)/time.Duration(s.conf.Attempts))}
-		for i := range e.fs {
-			e.fs[i] = &future{done: make(chan struct{})}
-		}
-		s.cache[key] = e
-	}
-	s.mu.Unlock()
-	if ok {
+	defer s.mu.Unlock()
+	if e, ok := s.cache[key]; ok {
 		return e
 	}
-	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), dl)
-	var wg sync.WaitGroup
+	// Everything a reader uses is set before the entry is published.
+	e := &entry{key: key, fs: make([]*future, len(s.servers)), start: now,
+		try: min(s.conf.Timeout, s.deadline(ctx, now).Sub(now)/time.Duration(s.conf.Attempts))}
+	for i := range e.fs {
+		e.fs[i] = &future{done: make(chan struct{})}
+	}
+	s.cache[key] = e
+	return e
+}
+
+// start asks the servers of e that which selects and that have not been
+// asked yet: a server is asked a question once per run, whoever needs its
+// answer first. The work runs detached from the caller's cancellation
+// (other callers share it) but within its deadline, or Budget when it has
+// none.
+func (s *Set) start(ctx context.Context, e *entry, which func(i int) bool) {
+	var todo []int
+	s.mu.Lock()
 	for i, f := range e.fs {
+		if !f.asked && which(i) {
+			f.asked = true
+			todo = append(todo, i)
+		}
+	}
+	s.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), s.deadline(ctx, time.Now()))
+	var wg sync.WaitGroup
+	for _, i := range todo {
+		f := e.fs[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(f.done)
-			if key.qtype == 0 {
-				f.view = s.lookupHost(work, s.servers[i], key.name)
+			if e.key.qtype == 0 {
+				f.view = s.lookupHost(work, s.servers[i], e.key.name)
 			} else {
-				f.view = s.query(work, s.servers[i], key.name, key.qtype)
+				f.view = s.query(work, s.servers[i], e.key.name, e.key.qtype)
 			}
 		}()
 	}
 	go func() { wg.Wait(); cancel() }()
+}
+
+// every selects every server.
+func every(int) bool { return true }
+
+// own says whether server i is one the VM itself asks: a VNet server, or
+// any server when the set has none (then Azure DNS is what it uses).
+func (s *Set) own(i int) bool { return !s.hasVNets || s.servers[i].Role == RoleVNet }
+
+// views returns the per-server futures for a question, asking every server
+// that has not been asked yet.
+func (s *Set) views(ctx context.Context, key cacheKey) *entry {
+	e := s.entryFor(ctx, key)
+	s.start(ctx, e, every)
 	return e
+}
+
+// asked says which servers of e have been asked, as of now.
+func (s *Set) asked(e *entry) []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]bool, len(e.fs))
+	for i, f := range e.fs {
+		out[i] = f.asked
+	}
+	return out
 }
 
 // wait returns the future's view, or a pending view when ctx ends first.
@@ -434,26 +504,35 @@ func (s *Set) primary(views []View) int {
 // that answers is taken; a silent server does not hold up the others, and
 // none is waited for once an answer is taken.
 //
-// With explain, a failed answer (NXDOMAIN, SERVFAIL, no data, nothing) is
-// not the end: the servers asked beside the VM's own (Azure DNS, a stub's
-// upstreams) are waited for too, within ctx, because what they say is what
-// tells why it failed, and the diagnosis counts on every failed name having
-// their view, not on which of them had answered by chance. A passing
-// answer waits for none of them.
+// Only the VM's own servers are asked at first. With explain, the servers
+// beside them (Azure DNS, a stub's upstreams) are asked too when their
+// view is needed: when the VM's answer failed (NXDOMAIN, SERVFAIL, no data,
+// nothing) — what they say is what tells why — and when the VM's answer has
+// not settled within the hedge, so that a silent or slow VNet server still
+// has their view in time. A failed answer then waits for them, within ctx,
+// because the diagnosis counts on every failed name having their view, not
+// on which of them had answered by chance. A passing answer waits for none
+// of them, and one that came before the hedge asks none of them.
 //
 // ranOut says ctx ended before the VM's own answer was settled.
 func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Comparison, chosen int, ranOut bool) {
 	name := canonical(host)
-	e := s.views(ctx, cacheKey{name: name})
+	e := s.entryFor(ctx, cacheKey{name: name})
+	s.start(ctx, e, s.own)
 	fs := e.fs
 	c = Comparison{Host: strings.TrimSuffix(name, "."), Views: make([]View, len(fs)), Azure: s.azure, Primary: -1}
 	var order []int
 	for i := range fs {
-		if !s.hasVNets || s.servers[i].Role == RoleVNet {
+		if s.own(i) {
 			order = append(order, i)
 		}
 	}
-	chosen = e.settle(ctx, order)
+	beside := func(i int) bool { return !s.own(i) }
+	var hedge func()
+	if explain && len(order) < len(fs) {
+		hedge = func() { s.start(ctx, e, beside) }
+	}
+	chosen = e.settle(ctx, order, e.start.Add(e.hedge()), hedge)
 	// Given up (the caller's time ran out, no server answered): a server
 	// that has said nothing by now did not answer within the time it had,
 	// which is a timeout, not "pending" (the future may close an instant
@@ -467,8 +546,9 @@ func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Com
 	// The failed answer's explanation: the servers beside the VM's.
 	waited := make([]bool, len(fs))
 	if explain && failed && !ranOut {
+		s.start(ctx, e, beside)
 		for i, f := range fs {
-			if slices.Contains(order, i) {
+			if s.own(i) {
 				continue
 			}
 			waited[i] = true
@@ -478,18 +558,23 @@ func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Com
 			}
 		}
 	}
-	// Every view is shown as far as it got.
+	// Every view is shown as far as it got; a server not asked has none.
+	asked := s.asked(e)
 	for i, f := range fs {
 		select {
 		case <-f.done:
 			c.Views[i] = f.view
+			continue
 		default:
-			err := errPending
-			if ctx.Err() != nil && (ranOut || waited[i]) {
-				err = errTimeout
-			}
-			c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: err}
 		}
+		err := errPending
+		switch {
+		case !asked[i]:
+			err = errNotAsked
+		case ctx.Err() != nil && (ranOut || waited[i]):
+			err = errTimeout
+		}
+		c.Views[i] = View{Server: s.servers[i], Name: c.Host, Rcode: -1, Err: err}
 	}
 	c.Primary = chosen
 	return c, chosen, ranOut
@@ -522,16 +607,21 @@ func (e *entry) pick(order []int) (chosen int, settled bool, turnEnds time.Time)
 }
 
 // settle waits until pick settles and returns its server: -1 when every
-// server failed without an answer, or ctx ended first.
-func (e *entry) settle(ctx context.Context, order []int) int {
+// server failed without an answer, or ctx ended first. When hedge is not
+// nil and pick has not settled by hedgeAt, hedge is called (once).
+func (e *entry) settle(ctx context.Context, order []int, hedgeAt time.Time, hedge func()) int {
 	// Nothing changes pick's answer but a server's answer, the end of a
 	// turn, or ctx: wait for those instead of polling.
 	var answered chan struct{}
-	var turn *time.Timer
+	var turn, hedged *time.Timer
 	for {
 		i, settled, turnEnds := e.pick(order)
 		if settled {
 			return i
+		}
+		if hedge != nil && !time.Now().Before(hedgeAt) {
+			hedge()
+			hedge = nil
 		}
 		if answered == nil {
 			// A watcher for each server reports its answer (one send each,
@@ -551,23 +641,35 @@ func (e *entry) settle(ctx context.Context, order []int) int {
 			}
 			turn = time.NewTimer(time.Hour)
 			defer turn.Stop()
+			if hedge != nil {
+				hedged = time.NewTimer(time.Until(hedgeAt))
+				defer hedged.Stop()
+			}
 		}
-		var turnC <-chan time.Time
+		var turnC, hedgeC <-chan time.Time
 		if !turnEnds.IsZero() {
 			turn.Reset(time.Until(turnEnds))
 			turnC = turn.C
+		}
+		if hedge != nil {
+			hedgeC = hedged.C
 		}
 		select {
 		case <-ctx.Done():
 			return -1
 		case <-answered:
 		case <-turnC:
+		case <-hedgeC:
 		}
 	}
 }
 
 // errPending marks a server whose answer had not come when the caller moved on.
 var errPending = errors.New("still waiting for this server when the answer was taken from another")
+
+// errNotAsked marks a server that was not asked: the VM's own answer came
+// without needing its view.
+var errNotAsked = errors.New("not asked: the VM's own DNS server answered")
 
 // LookupHost implements probes.Resolver: the addresses the VM itself would
 // get, from the first VNet server that answers.
