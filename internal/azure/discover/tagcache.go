@@ -17,7 +17,9 @@ import (
 // what it fetched. The tags a run needs are analysisTags and those the
 // routes name without listing their prefixes; a needed tag that the
 // cached list lacks (and that the list did not already lack when it was
-// fetched) makes the run fetch the list again before the analyses see it.
+// fetched) makes the run fetch the list again before the analyses see it,
+// and so does a needed tag whose part of the cache file is not sound (its
+// checksum: servicetags.Set.Check), which the store then replaces.
 
 // analysisTags are the tags the analyses and the egress check look up by
 // name, in any mode (TestAnalysisTagsAreWhatTheChecksAsk holds the list
@@ -37,13 +39,13 @@ func (s *armSession) tagCacheKey(in *imds.Instance) (servicetags.Cache, servicet
 }
 
 // cachedTags is the cached list when there is a usable one holding every
-// analysis tag, else nil.
+// analysis tag, each sound, else nil.
 func (s *armSession) cachedTags(in *imds.Instance) *servicetags.Set {
 	if s.o.CacheDir == "" || in.Location == "" {
 		return nil
 	}
 	c, k := s.tagCacheKey(in)
-	set, absent, err := c.Load(k, time.Now())
+	set, absent, err := c.Load(k, time.Now(), analysisTags...)
 	if err != nil || len(lacking(set, analysisTags, absent)) > 0 {
 		return nil
 	}
@@ -54,8 +56,8 @@ func (s *armSession) cachedTags(in *imds.Instance) *servicetags.Set {
 }
 
 // settleTagCache runs once every read is done, before the analyses see
-// the snapshot: a cached list that lacks a tag the routes name is fetched
-// again; a fetched list is stored.
+// the snapshot: a cached list that lacks a tag the routes name, or holds a
+// needed tag unsoundly, is fetched again; a fetched list is stored.
 func (s *armSession) settleTagCache(ctx context.Context, in *imds.Instance) {
 	if s.o.CacheDir == "" || in.Location == "" {
 		return
@@ -67,7 +69,7 @@ func (s *armSession) settleTagCache(ctx context.Context, in *imds.Instance) {
 		return // the read failed: nothing to store
 	}
 	if st.hit {
-		if len(lacking(set, needed, st.absent)) == 0 {
+		if len(lacking(set, needed, st.absent)) == 0 && set.Check(needed) == nil {
 			return
 		}
 		fresh, err := s.ServiceTags(ctx, in.Location, networkAPIVersion)

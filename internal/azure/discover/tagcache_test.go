@@ -151,6 +151,66 @@ func TestServiceTagsRefetchedForATagTheRoutesName(t *testing.T) {
 	}
 }
 
+// A cached list whose part for a tag the run needs is corrupt is not
+// trusted: the list is fetched again and the cache file replaced, and the
+// next run takes the cache again. An analysis tag is checked when the
+// cache is read, a tag of the instance's region once the reads are done.
+func TestServiceTagsRefetchedForACorruptTag(t *testing.T) {
+	for _, tc := range []struct {
+		tag    string
+		prefix []byte // the tag's first prefix as the cache encodes it (its length, the address)
+		last   bool   // the last of the file's copies of it (Storage has it first)
+	}{
+		{"ApiManagement", []byte{32, 13, 64, 39, 16}, false},
+		{"Storage.WestEurope", []byte{19, 20, 38, 96, 0}, true},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			imds, _ := fakeIMDS(t)
+			ts := &tagServer{t: t}
+			arm := newARM(t, map[string]http.HandlerFunc{"GET serviceTags": ts.handler})
+			o := baseOpts(imds.URL, arm)
+			o.CacheDir = filepath.Join(t.TempDir(), "cache")
+			run := func() *snapshot.Snapshot {
+				s := mustDiscover(t, context.Background(), o).Wait(context.Background())
+				if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
+					t.Fatalf("service tags read: %+v", r)
+				}
+				return s
+			}
+			first := run().ServiceTags.Prefixes(tc.tag)
+			files, _ := os.ReadDir(o.CacheDir)
+			if len(files) != 1 || len(first) == 0 {
+				t.Fatalf("cache directory: %v, tag %v", files, first)
+			}
+			path := filepath.Join(o.CacheDir, files[0].Name())
+			raw, _ := os.ReadFile(path)
+			at := bytes.Index(raw, tc.prefix)
+			if tc.last {
+				at = bytes.LastIndex(raw, tc.prefix)
+			}
+			if at < 0 {
+				t.Fatalf("%s's first prefix is not in the cache file", tc.tag)
+			}
+			raw[at+2]++
+			if err := os.WriteFile(path, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := run()
+			if ts.count() != 2 || s.ServiceTags.Source != "arm" {
+				t.Fatalf("a corrupt cached tag: %d fetches, source %q", ts.count(), s.ServiceTags.Source)
+			}
+			if p := s.ServiceTags.Prefixes(tc.tag); !slices.Equal(p, first) {
+				t.Errorf("%s %v, want %v", tc.tag, p, first)
+			}
+			if s := run(); ts.count() != 2 || !strings.HasPrefix(s.ServiceTags.Source, "cache:") {
+				t.Errorf("the replaced cache was not taken: %d fetches, %q", ts.count(), s.ServiceTags.Source)
+			} else if p := s.ServiceTags.Prefixes(tc.tag); !slices.Equal(p, first) {
+				t.Errorf("%s from the replaced cache %v, want %v", tc.tag, p, first)
+			}
+		})
+	}
+}
+
 // Without a usable cache directory the list is fetched on every run and
 // the run goes on.
 func TestServiceTagsWithoutACacheDirectory(t *testing.T) {

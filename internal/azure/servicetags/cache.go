@@ -21,15 +21,18 @@ import (
 // whole on every request and that changes about once a week (its
 // changeNumber). A Cache keeps the parsed list between runs in a
 // directory, one file per cloud, region and Resource Manager endpoint, in
-// the Set's compact form: a hit reads about 1 MB and costs a millisecond
-// or two, where fetching and decoding the list took 30 ms or more.
+// the Set's compact form: a hit reads the file's head (its key and the
+// list's index of names, about a tenth of it) and then only the parts of
+// the dozen tags a run asks for, each by itself, where fetching and
+// decoding the list took 30 ms or more.
 //
 // A cache file is never trusted: it is used only when it is a regular file
 // owned by this user in a directory of this user that nobody else can
-// write, its checksum holds, its key (cloud, region, endpoint) is the
-// run's and it is younger than MaxAge. Anything else is ignored, and
-// replaced by the next list fetched. It holds the list and its key, never
-// a token or anything else of the session.
+// write, its head's checksum holds, its key (cloud, region, endpoint) is
+// the run's, its size is what its head says and it is younger than
+// MaxAge; a tag's part is used only when its own checksum holds. Anything
+// else is ignored, and replaced by the next list fetched. It holds the
+// list and its key, never a token or anything else of the session.
 type Cache struct {
 	// Dir is the cache directory; the zero Cache caches nothing.
 	Dir string
@@ -50,7 +53,7 @@ const MaxAge = 24 * time.Hour
 
 const (
 	cacheMagic   = "apimprobe service tags\n"
-	cacheVersion = 1
+	cacheVersion = 2
 	maxCacheFile = MaxFileSize
 	// maxAbsent bounds the names a cache file says its list lacks.
 	maxAbsent = 256
@@ -84,8 +87,11 @@ func safeName(s string) string {
 
 // Load returns the cached list for k when it is there, sound, of k and
 // younger than MaxAge at now, with the names Store was told the list
-// lacks; otherwise the error says why not.
-func (c Cache) Load(k Key, now time.Time) (*Set, []string, error) {
+// lacks; otherwise the error says why not. The tags of need that the list
+// has are read and checked (Set.Check) before it is returned; any other
+// tag is read when it is first asked for, and is absent if its part is
+// not sound. The set keeps the file open to read them.
+func (c Cache) Load(k Key, now time.Time, need ...string) (_ *Set, _ []string, err error) {
 	if c.Dir == "" {
 		return nil, nil, errors.New("no cache directory")
 	}
@@ -97,7 +103,11 @@ func (c Cache) Load(k Key, now time.Time) (*Set, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
@@ -108,16 +118,15 @@ func (c Cache) Load(k Key, now time.Time) (*Set, []string, error) {
 	if st.Size() > maxCacheFile {
 		return nil, nil, fmt.Errorf("%s: %d bytes, more than a cached list can be", path, st.Size())
 	}
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
-	}
-	s, absent, fetched, err := decodeCache(data, k)
+	s, absent, fetched, err := readCache(f, st.Size(), k)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if age := now.Sub(fetched); age >= MaxAge || age < -5*time.Minute {
 		return nil, nil, fmt.Errorf("%s: fetched %s, not within the last %s", path, fetched.UTC().Format(time.RFC3339), MaxAge)
+	}
+	if err := s.Check(need); err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	s.Source = "cache:" + path
 	return s, absent, nil
@@ -138,7 +147,11 @@ func (c Cache) Store(k Key, s *Set, absent []string, now time.Time) error {
 	if err := ownDir(c.Dir); err != nil {
 		return err
 	}
-	data, err := encodeCache(s, k, absent, now)
+	head, err := encodeCacheHead(s, k, absent, now)
+	if err != nil {
+		return err
+	}
+	parts, err := s.allParts()
 	if err != nil {
 		return err
 	}
@@ -147,7 +160,11 @@ func (c Cache) Store(k Key, s *Set, absent []string, now time.Time) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := tmp.Write(head); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(parts); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -210,18 +227,21 @@ func owned(what string, st fs.FileInfo) error {
 	return nil
 }
 
-// The cache file: cacheMagic, the version byte, then (strings as a uvarint
+// The cache file: its head, cacheMagic, the version byte, the length of
+// the head's body (4 bytes little-endian), the body: (strings as a uvarint
 // length and the bytes) the key's cloud, location and endpoint, the fetch
-// time (uvarint Unix seconds), the absent names (a count and the strings),
-// the set's list (encodeList), and the CRC-32C (Castagnoli) of everything
-// before it, 4 bytes little-endian.
-func encodeCache(s *Set, k Key, absent []string, fetched time.Time) ([]byte, error) {
+// time (uvarint Unix seconds), the absent names (a count and the strings)
+// and the list's index (encodeList); the CRC-32C (Castagnoli) of the head
+// up to there, 4 bytes little-endian; then the list's parts, each checked
+// by the CRC-32C the index holds for it.
+func encodeCacheHead(s *Set, k Key, absent []string, fetched time.Time) ([]byte, error) {
 	if len(absent) > maxAbsent {
 		absent = absent[:maxAbsent]
 	}
-	b := make([]byte, 0, len(s.list)+len(k.Cloud)+len(k.Location)+len(k.Endpoint)+64)
+	b := make([]byte, 0, len(s.index)+len(k.Cloud)+len(k.Location)+len(k.Endpoint)+64)
 	b = append(b, cacheMagic...)
-	b = append(b, cacheVersion)
+	b = append(b, cacheVersion, 0, 0, 0, 0)
+	body := len(b)
 	str := func(v string) error {
 		if len(v) > maxListStr {
 			return errors.New("a name too long to cache")
@@ -242,45 +262,66 @@ func encodeCache(s *Set, k Key, absent []string, fetched time.Time) ([]byte, err
 			return nil, err
 		}
 	}
-	b = append(b, s.list...)
+	b = append(b, s.index...)
+	binary.LittleEndian.PutUint32(b[body-4:], uint32(len(b)-body))
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli())), nil
 }
 
-// decodeCache reads a cache file of k, checking everything: its magic and
-// version, its checksum, that the key is k, and the list whole
-// (decodeList). The set keeps data.
-func decodeCache(data []byte, k Key) (*Set, []string, time.Time, error) {
+// readCache reads the head of a cache file of size bytes from r,
+// checking everything in it: its magic and version, its checksum, that
+// the key is k, the index whole (decodeIndex), and that the file's parts
+// are as long as the index says. The set reads its parts from r.
+func readCache(r io.ReaderAt, size int64, k Key) (*Set, []string, time.Time, error) {
 	var zero time.Time
-	if len(data) < len(cacheMagic)+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, nil, zero, errors.New("not a cached service tag list")
+	const fixed = int64(len(cacheMagic) + 1 + 4)
+	notCache := errors.New("not a cached service tag list")
+	if size < fixed+4 {
+		return nil, nil, zero, notCache
 	}
-	if v := data[len(cacheMagic)]; v != cacheVersion {
+	pre := make([]byte, fixed)
+	if _, err := r.ReadAt(pre, 0); err != nil {
+		return nil, nil, zero, err
+	}
+	if !bytes.HasPrefix(pre, []byte(cacheMagic)) {
+		return nil, nil, zero, notCache
+	}
+	if v := pre[len(cacheMagic)]; v != cacheVersion {
 		return nil, nil, zero, fmt.Errorf("a cached list of version %d, not %d", v, cacheVersion)
 	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli()) != sum {
+	n := int64(binary.LittleEndian.Uint32(pre[len(cacheMagic)+1:]))
+	if n > size-fixed-4 {
+		return nil, nil, zero, errors.New("its head is longer than the file (truncated)")
+	}
+	head := make([]byte, fixed+n+4)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return nil, nil, zero, err
+	}
+	body, sum := head[:fixed+n], binary.LittleEndian.Uint32(head[fixed+n:])
+	if !bytes.Equal(body[:fixed], pre) || crc32.Checksum(body, castagnoli()) != sum {
 		return nil, nil, zero, errors.New("its checksum does not hold (truncated or corrupt)")
 	}
-	r := listReader{b: body[len(cacheMagic)+1:]}
-	key := Key{Cloud: string(r.str()), Location: string(r.str()), Endpoint: string(r.str())}
-	secs := r.uvarint()
-	n := r.uvarint()
-	if r.err == nil && n > maxAbsent {
-		return nil, nil, zero, fmt.Errorf("not a sound cached list: %d absent names", n)
+	lr := listReader{b: body[fixed:]}
+	key := Key{Cloud: string(lr.str()), Location: string(lr.str()), Endpoint: string(lr.str())}
+	secs := lr.uvarint()
+	na := lr.uvarint()
+	if lr.err == nil && na > maxAbsent {
+		return nil, nil, zero, fmt.Errorf("not a sound cached list: %d absent names", na)
 	}
 	var absent []string
-	for range n {
-		absent = append(absent, string(r.str()))
+	for range na {
+		absent = append(absent, string(lr.str()))
 	}
-	if r.err != nil {
-		return nil, nil, zero, fmt.Errorf("not a sound cached list: %v", r.err)
+	if lr.err != nil {
+		return nil, nil, zero, fmt.Errorf("not a sound cached list: %v", lr.err)
 	}
 	if key != k {
 		return nil, nil, zero, fmt.Errorf("it holds the list of cloud %q, region %q from %q, not this run's", key.Cloud, key.Location, key.Endpoint)
 	}
-	s, err := decodeList(r.b[r.at:])
+	partsAt := int64(len(head))
+	s, err := decodeIndex(lr.b[lr.at:], size-partsAt)
 	if err != nil {
 		return nil, nil, zero, fmt.Errorf("not a sound cached list: %v", err)
 	}
+	s.file, s.partsAt = r, partsAt
 	return s, absent, time.Unix(int64(min(secs, 1<<62)), 0), nil
 }

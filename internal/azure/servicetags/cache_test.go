@@ -168,9 +168,15 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 		"corrupt name":    write(func(b []byte) []byte { b[len(cacheMagic)+60] ^= 0x01; return b }),
 		"foreign":         write(func([]byte) []byte { return armSized(t) }),
 		"newer version":   write(func(b []byte) []byte { b[len(cacheMagic)] = cacheVersion + 1; return b }),
-		"other cloud":     other(Key{Cloud: "usgov", Location: cacheKey.Location, Endpoint: cacheKey.Endpoint}),
-		"other region":    other(Key{Cloud: cacheKey.Cloud, Location: "northeurope", Endpoint: cacheKey.Endpoint}),
-		"other endpoint":  other(Key{Cloud: cacheKey.Cloud, Location: cacheKey.Location, Endpoint: "https://arm.example"}),
+		"older version":   write(func(b []byte) []byte { b[len(cacheMagic)] = cacheVersion - 1; return b }),
+		"grown":           write(func(b []byte) []byte { return append(b, 0) }),
+		"corrupt index": write(func(b []byte) []byte {
+			b[len(cacheMagic)+5+int(binary.LittleEndian.Uint32(b[len(cacheMagic)+1:]))/2] ^= 0x01
+			return b
+		}),
+		"other cloud":    other(Key{Cloud: "usgov", Location: cacheKey.Location, Endpoint: cacheKey.Endpoint}),
+		"other region":   other(Key{Cloud: cacheKey.Cloud, Location: "northeurope", Endpoint: cacheKey.Endpoint}),
+		"other endpoint": other(Key{Cloud: cacheKey.Cloud, Location: cacheKey.Location, Endpoint: "https://arm.example"}),
 		"a day old": func(t *testing.T, c Cache) {
 			if err := c.Store(cacheKey, set, nil, now.Add(-MaxAge)); err != nil {
 				t.Fatal(err)
@@ -207,7 +213,8 @@ func TestCacheIgnoresAndReplacesWhatItCannotTrust(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := Cache{Dir: filepath.Join(t.TempDir(), "cache")}
 			spoil(t, c)
-			if s, _, err := c.Load(cacheKey, now); err == nil {
+			// Every tag needed: a corrupt part is found too.
+			if s, _, err := c.Load(cacheKey, now, set.Names()...); err == nil {
 				t.Fatalf("trusted: %d tags from %s", s.Len(), s.Source)
 			} else if strings.Contains(err.Error(), "\n") {
 				t.Errorf("a multi-line error: %q", err)
@@ -259,23 +266,24 @@ func FuzzDecodeCache(f *testing.F) {
 	if s == nil {
 		f.Fatal("no set")
 	}
-	good, err := encodeCache(s, cacheKey, []string{"Gone"}, time.Unix(1700000000, 0))
-	if err != nil {
-		f.Fatal(err)
-	}
+	good := cacheBytes(f, s, cacheKey, []string{"Gone"}, time.Unix(1700000000, 0))
 	f.Add(good)
 	f.Add(good[:len(good)-5])
 	f.Add([]byte(cacheMagic))
+	const fixed = len(cacheMagic) + 1 + 4
 	f.Fuzz(func(t *testing.T, b []byte) {
-		// The checksum would refuse nearly every mutation; decode the
-		// body as if it held, to reach the checks behind it.
-		if len(b) >= len(cacheMagic)+5 && bytes.HasPrefix(b, []byte(cacheMagic)) {
-			b = append([]byte(nil), b[:len(b)-4]...)
-			b = append(b, 0, 0, 0, 0)
-			sum := crcOf(b[:len(b)-4])
-			copy(b[len(b)-4:], sum[:])
+		// The checksums would refuse nearly every mutation; read the
+		// file as if its head's and its parts' held, to reach the checks
+		// behind them.
+		b = append([]byte(nil), b...)
+		if len(b) >= fixed+4 && bytes.HasPrefix(b, []byte(cacheMagic)) {
+			if n := int(binary.LittleEndian.Uint32(b[fixed-4:])); n <= len(b)-fixed-4 {
+				sum := crcOf(b[:fixed+n])
+				copy(b[fixed+n:], sum[:])
+				fixParts(b)
+			}
 		}
-		got, _, _, err := decodeCache(b, cacheKey)
+		got, _, _, err := readCache(bytes.NewReader(b), int64(len(b)), cacheKey)
 		if err != nil {
 			return
 		}
@@ -325,8 +333,162 @@ func BenchmarkParseARMSized(b *testing.B) {
 	}
 }
 
+// cacheBytes is the cache file Store writes.
+func cacheBytes(tb testing.TB, s *Set, k Key, absent []string, fetched time.Time) []byte {
+	tb.Helper()
+	head, err := encodeCacheHead(s, k, absent, fetched)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	parts, err := s.allParts()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(head, parts...)
+}
+
+// fixParts rewrites, where it can, the checksums the index of the cache
+// file b holds for its parts to the parts' own, and the head's checksum
+// after them. The index ends the head's body, just before its checksum.
+func fixParts(b []byte) {
+	const fixed = len(cacheMagic) + 1 + 4
+	s, _, _, err := readCache(bytes.NewReader(b), int64(len(b)), cacheKey)
+	if err != nil {
+		return
+	}
+	body := fixed + int(binary.LittleEndian.Uint32(b[fixed-4:]))
+	index := body - len(s.index)
+	for _, e := range s.entries {
+		at := index + int(e.region.end)
+		_, n := binary.Uvarint(b[at:])
+		sum := crcOf(b[body+4+int(e.part.off) : body+4+int(e.part.end)])
+		copy(b[at+n:], sum[:])
+	}
+	sum := crcOf(b[:body])
+	copy(b[body:], sum[:])
+}
+
 func crcOf(b []byte) [4]byte {
 	var out [4]byte
 	binary.LittleEndian.PutUint32(out[:], crc32.Checksum(b, castagnoli()))
 	return out
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r    *bytes.Reader
+	read int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.read += n
+	return n, err
+}
+
+// A hit reads the file's head and the parts of the tags asked for, not
+// the whole list: for a run's dozen tags, a small part of the file.
+func TestCacheHitReadsWhatIsAsked(t *testing.T) {
+	want := armSizedSet(t)
+	b := cacheBytes(t, want, cacheKey, nil, time.Now())
+	cr := &countingReader{r: bytes.NewReader(b)}
+	s, _, _, err := readCache(cr, int64(len(b)), cacheKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"ApiManagement", "AzureCloud", "Storage.WestEurope", "LabFiller0007.Region07", "NoSuchTag"}
+	for _, n := range names {
+		g, _ := s.Tag(n)
+		w, _ := want.Tag(n)
+		if (g == nil) != (w == nil) || g != nil && !slices.Equal(g.Prefixes, w.Prefixes) {
+			t.Errorf("tag %s: %+v, want %+v", n, g, w)
+		}
+	}
+	if cr.read > len(b)/5 {
+		t.Errorf("read %d bytes of %d for %d tags", cr.read, len(b), len(names))
+	}
+	t.Logf("read %d bytes of %d", cr.read, len(b))
+	// Asked again: decoded once, not read again.
+	before := cr.read
+	s.Prefixes("AzureCloud")
+	if cr.read != before {
+		t.Error("a tag read twice")
+	}
+}
+
+// A tag whose part in the cache file is corrupt is never given: Load
+// refuses the file when the run needs the tag, and when it does not, the
+// tag is absent and Check says why; the other tags are given. The next
+// Store replaces the file.
+func TestCacheCorruptPartIsNeverGiven(t *testing.T) {
+	c := Cache{Dir: filepath.Join(t.TempDir(), "cache")}
+	set := armSizedSet(t)
+	now := time.Now()
+	if err := c.Store(cacheKey, set, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(c.file(cacheKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _, err := readCache(bytes.NewReader(b), int64(len(b)), cacheKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, _ := s.find("ApiManagement")
+	b[s.partsAt+int64(s.entries[i].part.end)-2] ^= 0x10 // in its last prefix's address
+	if err := os.WriteFile(c.file(cacheKey), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Load(cacheKey, now, "AzureCloud", "ApiManagement"); err == nil || !strings.Contains(err.Error(), "tag ApiManagement: its checksum does not hold") {
+		t.Errorf("a list whose needed tag is corrupt: %v", err)
+	}
+	got, _, err := c.Load(cacheKey, now, "AzureCloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, ok := got.Tag("ApiManagement"); ok {
+		t.Errorf("a corrupt tag given: %+v", tag)
+	}
+	if got.Prefixes("ApiManagement") != nil {
+		t.Error("a corrupt tag's prefixes given")
+	}
+	if err := got.Check([]string{"Storage.WestEurope", "ApiManagement"}); err == nil {
+		t.Error("Check passes a corrupt tag")
+	}
+	if !slices.Equal(got.Prefixes("AzureCloud"), set.Prefixes("AzureCloud")) {
+		t.Error("a sound tag beside the corrupt one is not given")
+	}
+	if err := (Cache{Dir: t.TempDir()}).Store(cacheKey, got, nil, now); err == nil {
+		t.Error("a list with a corrupt part stored again")
+	}
+	if err := c.Store(cacheKey, set, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Load(cacheKey, now, set.Names()...); err != nil {
+		t.Errorf("after replacing: %v", err)
+	}
+}
+
+// A list loaded from the cache can be stored again (another key's file):
+// its parts are read and checked from the file it came from.
+func TestCacheStoreOfALoadedList(t *testing.T) {
+	set := armSizedSet(t)
+	now := time.Now()
+	a, b := Cache{Dir: t.TempDir()}, Cache{Dir: t.TempDir()}
+	if err := a.Store(cacheKey, set, []string{"Gone"}, now); err != nil {
+		t.Fatal(err)
+	}
+	loaded, _, err := a.Load(cacheKey, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Store(cacheKey, loaded, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := b.Load(cacheKey, now, set.Names()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSet(t, again, set)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,11 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// Set is a loaded collection of service tags, held in one encoded list
-// (the body of a cache file, see encodeList): about 1 MB for the public
-// cloud's 3,000 tags and 100,000 prefixes, where a string and a
-// netip.Prefix each took 4 MB. A tag's fields and prefixes are decoded the
-// first time it is asked for; a run asks for a dozen.
+// Set is a loaded collection of service tags, held encoded (see
+// encodeList): an index of the tags' names and regions, and each tag's
+// part (its system service, features and prefixes), about 1 MB in all for
+// the public cloud's 3,000 tags and 100,000 prefixes, where a string and a
+// netip.Prefix each took 4 MB. A tag is decoded the first time it is asked
+// for; a run asks for a dozen. A set read from the cache holds the index
+// only, and reads a tag's part from the cache file when the tag is first
+// asked for, checked by its own checksum.
 type Set struct {
 	// Source says where the tags came from: "file:<path>", "arm" or
 	// "cache:<path>".
@@ -24,22 +29,30 @@ type Set struct {
 	Cloud        string
 	ChangeNumber string
 
-	list    []byte  // encodeList's output
+	index   []byte  // encodeList's index
 	entries []entry // sorted by name, case folded, each name once
+
+	// The parts: in memory (parts), or in a cache file (file, from
+	// partsAt), read when first asked for.
+	parts   []byte
+	file    io.ReaderAt
+	partsAt int64
 
 	mu    sync.Mutex
 	tags  map[int]*Tag    // decoded, by entries index
 	asked map[string]bool // every name Tag was asked for
 }
 
-// entry locates one tag's parts in the list.
+// entry locates one tag: its name and region in the index, its part in
+// the parts, and the part's CRC-32C.
 type entry struct {
-	name, region, service, features, prefixes span
+	name, region, part span
+	sum                uint32
 }
 
 type span struct{ off, end uint32 }
 
-func (s *Set) bytes(sp span) []byte { return s.list[sp.off:sp.end] }
+func (s *Set) bytes(sp span) []byte { return s.index[sp.off:sp.end] }
 
 // Len returns the number of tags.
 func (s *Set) Len() int {
@@ -65,7 +78,30 @@ func (s *Set) Tag(name string) (*Tag, bool) {
 	if !ok {
 		return nil, false
 	}
-	return s.tag(i), true
+	t, err := s.tag(i)
+	if err != nil {
+		// A part that a cache file no longer holds soundly is not
+		// trusted: the tag is as good as absent. Check finds it first.
+		return nil, false
+	}
+	return t, true
+}
+
+// Check decodes the named tags the set has, reading their parts when the
+// set was read from the cache, and returns the first that is not sound:
+// a run checks what it needs before it trusts a cached list.
+func (s *Set) Check(names []string) error {
+	if s == nil {
+		return nil
+	}
+	for _, n := range names {
+		if i, ok := s.find(n); ok {
+			if _, err := s.tag(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Has reports whether the set has the named tag (case-insensitive),
@@ -100,32 +136,67 @@ func (s *Set) Asked() []string {
 	return out
 }
 
-// tag decodes entries[i] once. The list was checked whole when the set
-// was built or loaded, so nothing here can fail.
-func (s *Set) tag(i int) *Tag {
+// tag decodes entries[i] once, reading its part first when it is in a
+// cache file: a part that cannot be read, whose checksum does not hold or
+// that is not sound is an error, every time it is asked for.
+func (s *Set) tag(i int) (*Tag, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.tags[i]; t != nil {
-		return t
+		return t, nil
 	}
 	e := s.entries[i]
-	t := &Tag{Name: string(s.bytes(e.name)), Region: string(s.bytes(e.region)), SystemService: string(s.bytes(e.service))}
-	r := listReader{b: s.bytes(e.features)}
-	for n := r.uvarint(); n > 0; n-- {
-		t.NetworkFeatures = append(t.NetworkFeatures, string(r.bytes()))
+	b, err := s.part(e)
+	if err == nil {
+		var t *Tag
+		if t, err = decodePart(b); err == nil {
+			t.Name, t.Region = string(s.bytes(e.name)), string(s.bytes(e.region))
+			if s.tags == nil {
+				s.tags = map[int]*Tag{}
+			}
+			s.tags[i] = t
+			return t, nil
+		}
 	}
-	b := s.bytes(e.prefixes)
-	t.Prefixes = make([]netip.Prefix, 0, len(b)/5)
-	for len(b) > 0 {
-		p, n := decodePrefix(b)
-		t.Prefixes = append(t.Prefixes, p)
-		b = b[n:]
+	return nil, fmt.Errorf("tag %s: %v", s.bytes(e.name), err)
+}
+
+// part returns e's part: in memory, or read from the cache file and
+// checked against its checksum.
+func (s *Set) part(e entry) ([]byte, error) {
+	if s.file == nil {
+		return s.parts[e.part.off:e.part.end], nil
 	}
-	if s.tags == nil {
-		s.tags = map[int]*Tag{}
+	b := make([]byte, e.part.end-e.part.off)
+	if _, err := s.file.ReadAt(b, s.partsAt+int64(e.part.off)); err != nil {
+		return nil, fmt.Errorf("cannot read it: %v", err)
 	}
-	s.tags[i] = t
-	return t
+	if crc32.Checksum(b, castagnoli()) != e.sum {
+		return nil, errors.New("its checksum does not hold (corrupt)")
+	}
+	return b, nil
+}
+
+// allParts returns every tag's part, one after the other: what Store
+// writes. A set read from the cache reads and checks them all.
+func (s *Set) allParts() ([]byte, error) {
+	if s.file == nil {
+		return s.parts, nil
+	}
+	var n uint32
+	if len(s.entries) > 0 {
+		n = s.entries[len(s.entries)-1].part.end
+	}
+	b := make([]byte, n)
+	if _, err := s.file.ReadAt(b, s.partsAt); err != nil {
+		return nil, err
+	}
+	for _, e := range s.entries {
+		if crc32.Checksum(b[e.part.off:e.part.end], castagnoli()) != e.sum {
+			return nil, fmt.Errorf("tag %s: its checksum does not hold (corrupt)", s.bytes(e.name))
+		}
+	}
+	return b, nil
 }
 
 // Prefixes returns the address prefixes of the named tag ("AzureCloud",
@@ -153,7 +224,9 @@ func (s *Set) Regional(base, region string) (*Tag, bool) {
 	lb := base + "."
 	for i, e := range s.entries {
 		if n := s.bytes(e.name); len(n) > len(lb) && foldCompare(n[:len(lb)], lb) == 0 && string(s.bytes(e.region)) == region {
-			return s.tag(i), true
+			if t, err := s.tag(i); err == nil {
+				return t, true
+			}
 		}
 	}
 	return nil, false
@@ -252,42 +325,52 @@ func (b *builder) set(source, cloud, changeNumber string) (*Set, error) {
 	}
 	// The list is checked as a cache file is: a name longer than
 	// maxListStr, more than maxListTags tags, are refused here too.
-	s, err := decodeList(encodeList(cloud, changeNumber, tags, b.data))
+	index, parts := encodeList(cloud, changeNumber, tags, b.data)
+	s, err := decodeIndex(index, int64(len(parts)))
 	if err != nil {
 		return nil, err
 	}
+	for _, e := range s.entries {
+		if err := checkPart(parts[e.part.off:e.part.end]); err != nil {
+			return nil, fmt.Errorf("tag %s: %v", s.bytes(e.name), err)
+		}
+	}
+	s.parts = parts
 	s.Source = source
 	return s, nil
 }
 
-// The list: (strings as a uvarint length and the bytes) the cloud and the
-// change number, the number of tags and for each, sorted by name, its
-// name, region, system service, its features (a count and the strings)
-// and the length of its encoded prefixes; then every tag's prefixes, one
-// tag after the other, each prefix as appendPrefix writes it.
-func encodeList(cloud, change string, tags []builtTag, data []byte) []byte {
-	b := make([]byte, 0, len(data)+len(tags)*64+64)
-	str := func(v string) {
+// The list is its index and its parts. The index: (strings as a uvarint
+// length and the bytes) the cloud and the change number, the number of
+// tags and for each, sorted by name, its name, its region, the length of
+// its part and the part's CRC-32C (Castagnoli), 4 bytes little-endian.
+// The parts, one tag's after the other in the index's order: its system
+// service, its features (a count and the strings), then its prefixes,
+// each as appendPrefix writes it, to the part's end.
+func encodeList(cloud, change string, tags []builtTag, data []byte) (index, parts []byte) {
+	index = make([]byte, 0, len(tags)*48+64)
+	parts = make([]byte, 0, len(data)+len(tags)*32)
+	str := func(b []byte, v string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		return append(b, v...)
 	}
-	str(cloud)
-	str(change)
-	b = binary.AppendUvarint(b, uint64(len(tags)))
+	index = str(index, cloud)
+	index = str(index, change)
+	index = binary.AppendUvarint(index, uint64(len(tags)))
 	for _, t := range tags {
-		str(t.name)
-		str(t.region)
-		str(t.service)
-		b = binary.AppendUvarint(b, uint64(len(t.features)))
+		off := len(parts)
+		parts = str(parts, t.service)
+		parts = binary.AppendUvarint(parts, uint64(len(t.features)))
 		for _, f := range t.features {
-			str(f)
+			parts = str(parts, f)
 		}
-		b = binary.AppendUvarint(b, uint64(t.end-t.off))
+		parts = append(parts, data[t.off:t.end]...)
+		index = str(index, t.name)
+		index = str(index, t.region)
+		index = binary.AppendUvarint(index, uint64(len(parts)-off))
+		index = binary.LittleEndian.AppendUint32(index, crc32.Checksum(parts[off:], castagnoli()))
 	}
-	for _, t := range tags {
-		b = append(b, data[t.off:t.end]...)
-	}
-	return b
+	return index, parts
 }
 
 // Bounds of a list, whatever wrote it.
@@ -297,34 +380,25 @@ const (
 	maxListFeatures = 64
 )
 
-// decodeList checks a list whole (every length within it, every string
+// decodeIndex checks an index whole (every length within it, every string
 // short UTF-8, names non-empty and in strictly increasing folded order,
-// every prefix valid, nothing after the prefixes) and indexes it; the set
-// keeps list.
-func decodeList(list []byte) (*Set, error) {
-	r := listReader{b: list}
+// its parts exactly partsLen bytes in all) and makes a set of it, without
+// its parts; the set keeps index.
+func decodeIndex(index []byte, partsLen int64) (*Set, error) {
+	r := listReader{b: index}
 	cloud, change := string(r.str()), string(r.str())
 	n := r.uvarint()
 	if r.err == nil && (n == 0 || n > maxListTags) {
 		return nil, fmt.Errorf("%d tags", n)
 	}
-	s := &Set{Cloud: cloud, ChangeNumber: change, list: list, entries: make([]entry, 0, n)}
-	lens := make([]int, 0, n)
+	s := &Set{Cloud: cloud, ChangeNumber: change, index: index, entries: make([]entry, 0, n)}
+	var off uint64
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		var e entry
 		e.name = r.span()
 		e.region = r.span()
-		e.service = r.span()
-		fo := r.pos()
-		nf := r.uvarint()
-		if nf > maxListFeatures {
-			return nil, fmt.Errorf("tag %d: %d features", i, nf)
-		}
-		for range nf {
-			r.span()
-		}
-		e.features = span{fo, r.pos()}
 		l := r.uvarint()
+		e.sum = r.uint32()
 		if r.err != nil {
 			break
 		}
@@ -334,31 +408,65 @@ func decodeList(list []byte) (*Set, error) {
 		if len(s.entries) > 0 && foldCompare(s.bytes(s.entries[len(s.entries)-1].name), string(s.bytes(e.name))) >= 0 {
 			return nil, fmt.Errorf("tag %d is out of order", i)
 		}
-		if l > uint64(len(list)) {
-			return nil, fmt.Errorf("tag %d: prefixes past the end", i)
+		if l > uint64(partsLen)-off {
+			return nil, fmt.Errorf("tag %d: its part past the end", i)
 		}
-		lens = append(lens, int(l))
+		e.part = span{uint32(off), uint32(off + l)}
+		off += l
 		s.entries = append(s.entries, e)
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	off := r.pos()
-	for i, l := range lens {
-		end := uint64(off) + uint64(l)
-		if end > uint64(len(list)) {
-			return nil, errors.New("prefixes past the end")
-		}
-		if !validPrefixes(list[off:end]) {
-			return nil, fmt.Errorf("tag %s has an invalid prefix", s.bytes(s.entries[i].name))
-		}
-		s.entries[i].prefixes = span{off, uint32(end)}
-		off = uint32(end)
+	if r.at != len(index) {
+		return nil, errors.New("bytes after the index")
 	}
-	if int(off) != len(list) {
-		return nil, errors.New("bytes after the prefixes")
+	if off != uint64(partsLen) {
+		return nil, fmt.Errorf("the parts are %d bytes, not the %d of the index (truncated?)", partsLen, off)
 	}
 	return s, nil
+}
+
+// checkPart checks one tag's part (its system service and features short
+// UTF-8 strings, every prefix whole and valid), without decoding it.
+func checkPart(b []byte) error {
+	r := listReader{b: b}
+	r.span()
+	nf := r.uvarint()
+	if nf > maxListFeatures {
+		return fmt.Errorf("%d features", nf)
+	}
+	for range nf {
+		r.span()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if !validPrefixes(b[r.at:]) {
+		return errors.New("an invalid prefix")
+	}
+	return nil
+}
+
+// decodePart decodes a sound part (checkPart) into a tag without name or
+// region.
+func decodePart(b []byte) (*Tag, error) {
+	if err := checkPart(b); err != nil {
+		return nil, err
+	}
+	r := listReader{b: b}
+	t := &Tag{SystemService: string(r.str())}
+	for n := r.uvarint(); n > 0; n-- {
+		t.NetworkFeatures = append(t.NetworkFeatures, string(r.str()))
+	}
+	b = b[r.at:]
+	t.Prefixes = make([]netip.Prefix, 0, len(b)/5)
+	for len(b) > 0 {
+		p, n := decodePrefix(b)
+		t.Prefixes = append(t.Prefixes, p)
+		b = b[n:]
+	}
+	return t, nil
 }
 
 // listReader reads uvarints and strings, keeping the first error.
@@ -400,6 +508,19 @@ func (r *listReader) span() span {
 		return span{}
 	}
 	return sp
+}
+
+func (r *listReader) uint32() uint32 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b)-r.at < 4 {
+		r.err = errors.New("a number past the end")
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b[r.at:])
+	r.at += 4
+	return v
 }
 
 func (r *listReader) bytes() []byte {
