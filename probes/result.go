@@ -6,6 +6,7 @@ package probes
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -158,6 +159,25 @@ type CertSeen struct {
 	Root, RootSHA256 string
 	// Intercepted: trusted here, but not leading to a genuine Azure root.
 	Intercepted bool
+
+	// sanTotal is how many names the certificate has (SANs keeps 64).
+	sanTotal int
+}
+
+// passingSANs is how many of a certificate's names a passing (or skipped)
+// check's evidence lists, the rest counted ("… N more"): a front door's
+// certificate names hundreds of hosts, and a passing check's evidence
+// needs only to show which certificate it was. A failing or warning check
+// lists up to 64: the names may be why it failed.
+const passingSANs = 8
+
+// sans is the tls_sans evidence of a check of status st.
+func (c *CertSeen) sans(st Status) []string {
+	total := max(c.sanTotal, len(c.SANs))
+	if st == Fail || st == Warn || total <= passingSANs || len(c.SANs) <= passingSANs {
+		return c.SANs
+	}
+	return append(c.SANs[:passingSANs:passingSANs], "… "+strconv.Itoa(total-passingSANs)+" more")
 }
 
 // EvidenceMap is the check's evidence as the report writes it: the free-form
@@ -189,7 +209,7 @@ func (r Result) EvidenceMap() map[string]any {
 		ev["tls_version"] = c.Version
 		ev["tls_subject"] = c.Subject
 		ev["tls_issuer"] = c.Issuer
-		ev["tls_sans"] = c.SANs
+		ev["tls_sans"] = c.sans(r.Status)
 		ev["tls_not_after"] = c.NotAfter.UTC().Format(time.RFC3339)
 		if c.Root != "" {
 			ev["tls_root"] = c.Root

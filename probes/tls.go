@@ -185,7 +185,7 @@ func verifyChain(state tls.ConnectionState, host string, roots, azureRoots *x509
 func certSeen(leaf *x509.Certificate, version uint16) *CertSeen {
 	return &CertSeen{
 		Version: tlsVersion(version), Subject: Untrusted(leaf.Subject.String(), 0), Issuer: Untrusted(leaf.Issuer.String(), 0),
-		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter,
+		SANs: UntrustedAll(leaf.DNSNames, 0), NotAfter: leaf.NotAfter, sanTotal: len(leaf.DNSNames),
 	}
 }
 

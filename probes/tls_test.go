@@ -60,6 +60,44 @@ func TestTLSOutcomes(t *testing.T) {
 	}
 }
 
+// A passing check's evidence lists 8 of the certificate's names and
+// counts the rest; a failing or warning check's lists up to 64 (a real
+// handshake with a certificate of 100 names).
+func TestTLSEvidenceSANsBounded(t *testing.T) {
+	ca := newCA(t, "Genuine Azure Root")
+	const host = "front.test"
+	names := []string{host}
+	for i := range 99 {
+		names = append(names, fmt.Sprintf("n%02d.front.test", i))
+	}
+	port := tlsListener(t, ca.leaf(t, names...), nil)
+	r := TLS{Host: host, Port: port, Resolver: mapResolver{host: {"127.0.0.1"}}, RootCAs: ca.pool, AzureRoots: ca.pool}.Run(ctxTimeout(t, time.Second))
+	if r.Status != Pass {
+		t.Fatalf("%s: %s", r.Status, r.Message)
+	}
+	want := append(slices.Clone(names[:8]), "… 92 more")
+	if sans := r.EvidenceMap()["tls_sans"].([]string); !slices.Equal(sans, want) {
+		t.Errorf("passing: %q, want %q", sans, want)
+	}
+	for _, st := range []Status{Fail, Warn} {
+		r.Status = st
+		want := append(slices.Clone(names[:64]), "… 36 more")
+		if sans := r.EvidenceMap()["tls_sans"].([]string); !slices.Equal(sans, want) {
+			t.Errorf("%s: %q, want %q", st, sans, want)
+		}
+	}
+	if len(r.Cert.SANs) != 65 {
+		t.Errorf("the result's own names cut: %d", len(r.Cert.SANs))
+	}
+	// Eight names or nine, passing.
+	for n, want := range map[int][]string{8: names[:8], 9: append(slices.Clone(names[:8]), "… 1 more")} {
+		c := &CertSeen{SANs: names[:n], sanTotal: n}
+		if got := (Result{Status: Pass, Cert: c}).EvidenceMap()["tls_sans"].([]string); !slices.Equal(got, want) {
+			t.Errorf("%d names: %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestTLSEvidence(t *testing.T) {
 	ca := newCA(t, "Genuine Azure Root")
 	const host = "vault.test"
