@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -53,19 +55,35 @@ func malformed(err error) error {
 	return fmt.Errorf("%w (%s)", errMalformed, probes.Untrusted(detail, 80))
 }
 
-// exchange asks server one question. The transport is decided per query:
-// UDP first, TCP when the UDP answer is truncated; no state is shared between
-// queries. A UDP timeout is retried (attempts in all) with a fresh ID and
-// source port, each try getting an equal share of what is left of ctx so the
-// retry still fits the caller's budget. perTry caps one try (resolv.conf's
-// timeout).
-func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, attempts int, perTry time.Duration) (exchanged, error) {
+// answer is one question's outcome: the answer, or why there is none.
+type answer struct {
+	res exchanged
+	err error
+}
+
+// exchangeAll asks server about name, one question for each of qtypes, the
+// way glibc asks A and AAAA: the questions go out together on one UDP
+// socket, and each is matched to its own answer. The transport is decided
+// per question: UDP first, TCP when its UDP answer is truncated; no state
+// is shared between calls. A UDP timeout is retried (attempts in all) on
+// a fresh socket with fresh IDs, for the questions still unanswered only,
+// each try getting an equal share of what is left of ctx so the retry
+// still fits the caller's budget. perTry caps one try (resolv.conf's
+// timeout). The answers are in qtypes' order.
+func exchangeAll(ctx context.Context, server netip.AddrPort, name string, qtypes []uint16, attempts int, perTry time.Duration) []answer {
 	if attempts < 1 {
 		attempts = 1
 	}
-	var lastErr error = errTimeout
-	var sawMalformed error
-	for try := 0; try < attempts; try++ {
+	out := make([]answer, len(qtypes))
+	lastErr := make([]error, len(qtypes))
+	// sawMalformed: a try got only answers that did not parse; a later try
+	// may still get a good one.
+	sawMalformed := make([]error, len(qtypes))
+	open := make([]int, len(qtypes)) // the questions not settled yet
+	for i := range open {
+		open[i], lastErr[i] = i, errTimeout
+	}
+	for try := 0; try < attempts && len(open) > 0; try++ {
 		if ctx.Err() != nil {
 			break
 		}
@@ -74,40 +92,71 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 			share := time.Until(dl) / time.Duration(attempts-try)
 			budget = min(budget, share)
 		}
-		q := newQuestion(name, qtype)
+		qs := make([]*dns.Msg, len(open))
+		for k, i := range open {
+			qs[k] = newQuestion(name, qtypes[i])
+			// Distinct IDs: an answer is told from the other question's
+			// by its ID as well as by its question.
+			for slices.ContainsFunc(qs[:k], func(o *dns.Msg) bool { return o.Id == qs[k].Id }) {
+				qs[k].Id = dns.Id()
+			}
+		}
 		tctx, cancel := context.WithTimeout(ctx, budget)
-		res, err := exchangeOver(tctx, "udp", server, q)
+		got := exchangeOverAll(tctx, "udp", server, qs)
 		cancel()
-		if err == nil {
-			if !res.msg.Truncated {
-				return res, nil
+		var still, truncated []int
+		for k, i := range open {
+			res, err := got[k].res, got[k].err
+			switch {
+			case err == nil && res.msg.Truncated:
+				truncated = append(truncated, i)
+			case err == nil:
+				out[i].res = res
+			case errors.Is(err, errMalformed):
+				lastErr[i], sawMalformed[i] = err, err
+				still = append(still, i)
+			case !isTimeout(err):
+				out[i].err = err // refused, unreachable: retrying will not help
+			default:
+				lastErr[i] = err
+				still = append(still, i)
 			}
-			// The full answer is asked again over TCP with what is left of
-			// the caller's budget; only this query switches transport.
-			tctx, cancel := context.WithTimeout(ctx, perTry)
-			tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtype))
-			cancel()
-			if err != nil {
-				return exchanged{}, fmt.Errorf("%w: %w", errTCPRetry, err)
+		}
+		// A truncated answer is asked again over TCP with what is left of
+		// the caller's budget; only that question switches transport. Two
+		// such questions are asked at once, on connections of their own.
+		var wg sync.WaitGroup
+		for k, i := range truncated {
+			retry := func() {
+				tctx, cancel := context.WithTimeout(ctx, perTry)
+				defer cancel()
+				tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtypes[i]))
+				if err != nil {
+					out[i].err = fmt.Errorf("%w: %w", errTCPRetry, err)
+					return
+				}
+				out[i].res = tcp
 			}
-			return tcp, nil
+			if k == len(truncated)-1 {
+				retry()
+			} else {
+				wg.Go(retry)
+			}
 		}
-		lastErr = err
-		if errors.Is(err, errMalformed) {
-			sawMalformed = err // a later try may still get a good answer
-			continue
-		}
-		if !isTimeout(err) {
-			return exchanged{}, err // refused, unreachable: retrying will not help
+		wg.Wait()
+		open = still
+	}
+	for _, i := range open {
+		switch {
+		case sawMalformed[i] != nil:
+			out[i].err = sawMalformed[i]
+		case ctx.Err() != nil && !isTimeout(lastErr[i]):
+			out[i].err = ctx.Err()
+		default:
+			out[i].err = errTimeout
 		}
 	}
-	if sawMalformed != nil {
-		return exchanged{}, sawMalformed
-	}
-	if ctx.Err() != nil && !isTimeout(lastErr) {
-		return exchanged{}, ctx.Err()
-	}
-	return exchanged{}, errTimeout
+	return out
 }
 
 func newQuestion(name string, qtype uint16) *dns.Msg {
@@ -136,21 +185,42 @@ func closeOnDone(ctx context.Context, c net.Conn) (stop func() bool) {
 
 // exchangeOver asks q over network ("udp" or "tcp") on a connection of its
 // own and waits for the answer that matches it.
+func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q *dns.Msg) (exchanged, error) {
+	a := exchangeOverAll(ctx, network, server, []*dns.Msg{q})[0]
+	return a.res, a.err
+}
+
+// exchangeOverAll asks the questions qs over network ("udp" or "tcp") on
+// one connection of its own and waits for the answer that matches each,
+// until every one has its answer or ctx ends. The answers are in qs'
+// order.
 //
 // It reads with miekg/dns's Conn rather than Client.ExchangeContext, because
 // in v1.1.73 the client's UDP loop skips only replies with another ID: a
 // malformed datagram or one with our ID and another question ends the
 // exchange (a spoofer's garbage would win over the real answer), its UDP
 // buffer is cut to the EDNS0 size we advertise (a server that ignores EDNS0
-// would be misparsed), and it obeys ctx's deadline but not its cancellation.
-func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q *dns.Msg) (exchanged, error) {
+// would be misparsed), it obeys ctx's deadline but not its cancellation,
+// and it asks one question per connection.
+func exchangeOverAll(ctx context.Context, network string, server netip.AddrPort, qs []*dns.Msg) []answer {
+	out := make([]answer, len(qs))
+	answered := make([]bool, len(qs))
+	// rest gives every question still unanswered the same failure.
+	rest := func(err error) []answer {
+		for i := range out {
+			if !answered[i] {
+				out[i].err = err
+			}
+		}
+		return out
+	}
 	start := time.Now()
-	// A client per query: nothing is shared, and its zero-timeout dialer
-	// leaves the deadline to ctx.
+	// A client per connection: nothing is shared, and its zero-timeout
+	// dialer leaves the deadline to ctx.
 	c := dns.Client{Net: network, Dialer: &net.Dialer{}}
 	co, err := c.DialContext(ctx, server.String())
 	if err != nil {
-		return exchanged{}, ioErr(ctx, err)
+		return rest(ioErr(ctx, err))
 	}
 	defer co.Close()
 	defer closeOnDone(ctx, co)()
@@ -158,26 +228,28 @@ func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q 
 		_ = co.SetDeadline(dl)
 	}
 	co.UDPSize = maxUDPRead
-	if err := co.WriteMsg(q); err != nil {
-		return exchanged{}, ioErr(ctx, err)
+	for _, q := range qs {
+		if err := co.WriteMsg(q); err != nil {
+			return rest(ioErr(ctx, err))
+		}
 	}
 	// bad is the last answer that did not parse: what is reported when no
 	// good one comes, since the server did answer.
 	var bad error
-	for {
+	for left := len(qs); left > 0; {
 		resp, err := readMsg(co, network)
 		if err != nil && resp == nil && !errors.Is(err, dns.ErrShortRead) {
 			if bad != nil && (ctx.Err() == nil || isTimeout(err)) {
-				return exchanged{}, bad
+				return rest(bad)
 			}
-			return exchanged{}, ioErr(ctx, err) // the connection failed
+			return rest(ioErr(ctx, err)) // the connection failed
 		}
 		// ReadMsg returns the message with an error when it does not
 		// unpack, and ErrShortRead for less than a header; a TCP frame has
 		// been read whole either way, so the framing is intact.
 		if err != nil && bad == nil {
 			bad = malformed(err)
-			// A spoofer's garbage may come first: the real answer is
+			// A spoofer's garbage may come first: the real answers are
 			// given about as long again as this one took, then the
 			// server's own bad answer is what it said.
 			until := time.Now().Add(max(2*time.Since(start), 20*time.Millisecond))
@@ -185,17 +257,28 @@ func exchangeOver(ctx context.Context, network string, server netip.AddrPort, q 
 				_ = co.SetReadDeadline(until)
 			}
 		}
-		if err != nil || !matches(q, resp) {
+		i := -1
+		if err == nil {
+			for k, q := range qs {
+				if !answered[k] && matches(q, resp) {
+					i = k
+					break
+				}
+			}
+		}
+		if i < 0 {
 			if ctx.Err() != nil {
 				if bad != nil {
-					return exchanged{}, bad
+					return rest(bad)
 				}
-				return exchanged{}, errTimeout
+				return rest(errTimeout)
 			}
-			continue // malformed, stale or spoofed: keep waiting for ours
+			continue // malformed, stale, spoofed or answered already: keep waiting for ours
 		}
-		return exchanged{msg: resp, transport: network, rtt: time.Since(start)}, nil
+		answered[i], left = true, left-1
+		out[i].res = exchanged{msg: resp, transport: network, rtt: time.Since(start)}
 	}
+	return out
 }
 
 // readMsg is co.ReadMsg, but a UDP datagram is read into a buffer of its

@@ -15,6 +15,12 @@ import (
 	"github.com/miekg/dns"
 )
 
+// exchange asks server one question: exchangeAll with one.
+func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, attempts int, perTry time.Duration) (exchanged, error) {
+	a := exchangeAll(ctx, server, name, []uint16{qtype}, attempts, perTry)[0]
+	return a.res, a.err
+}
+
 func answerA(t testing.TB, q *dns.Msg, a string) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(q)

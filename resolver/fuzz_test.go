@@ -213,7 +213,7 @@ func FuzzChase(f *testing.F) {
 	// A loopback answer comes within a millisecond; one the client drops
 	// (another query's, malformed) costs the whole limit, so the limit is
 	// short: the fuzzer's time goes to answers, not to waiting.
-	s := &Set{conf: ResolvConf{Attempts: 1, Timeout: 4 * time.Millisecond}, cache: map[cacheKey]*entry{}, ask: exchange}
+	s := &Set{conf: ResolvConf{Attempts: 1, Timeout: 4 * time.Millisecond}, cache: map[cacheKey]*entry{}, ask: exchangeAll}
 	f.Fuzz(func(t *testing.T, wire []byte, a bool) {
 		z.mu.Lock()
 		z.wire = wire
@@ -238,4 +238,14 @@ func FuzzChase(f *testing.F) {
 		}
 		_ = v.evidence(Expectation{})
 	})
+}
+
+// chase asks for one type alone and follows the CNAME chain, as chaseBoth
+// does for each of A and AAAA.
+func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) View {
+	v := View{Server: srv, Name: name, Rcode: -1, Chain: []string{name}, qtype: qtype}
+	if next, more := v.step(s.askOne(ctx, srv.Addr, name, qtype), name, qtype); more {
+		s.follow(ctx, &v, next)
+	}
+	return v
 }

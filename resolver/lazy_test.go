@@ -132,14 +132,14 @@ type counted struct {
 func countAsks(set *Set) *counted {
 	c := &counted{first: map[netip.AddrPort]time.Time{}, n: map[netip.AddrPort]int{}}
 	ask := set.ask
-	set.ask = func(ctx context.Context, addr netip.AddrPort, name string, qtype uint16, attempts int, perTry time.Duration) (exchanged, error) {
+	set.ask = func(ctx context.Context, addr netip.AddrPort, name string, qtypes []uint16, attempts int, perTry time.Duration) []answer {
 		c.mu.Lock()
 		if _, ok := c.first[addr]; !ok {
 			c.first[addr] = time.Now()
 		}
-		c.n[addr]++
+		c.n[addr] += len(qtypes)
 		c.mu.Unlock()
-		return ask(ctx, addr, name, qtype, attempts, perTry)
+		return ask(ctx, addr, name, qtypes, attempts, perTry)
 	}
 	return c
 }

@@ -56,13 +56,7 @@ func (s *Set) lookupHost(ctx context.Context, srv Server, name string) View {
 	var v View
 	var servfail *View
 	for _, cand := range s.candidates(name) {
-		// The AAAA question goes out beside the A question, which this
-		// goroutine asks itself: one goroutine fewer per server and name
-		// (a run asks some 110 of each), the same two questions at once.
-		ch := make(chan View, 1)
-		go func() { ch <- s.chase(ctx, srv, cand, dns.TypeAAAA) }()
-		a := s.chase(ctx, srv, cand, dns.TypeA)
-		v = merge(a, <-ch)
+		v = s.chaseBoth(ctx, srv, cand)
 		if v.Err == nil && v.Rcode == dns.RcodeServerFailure {
 			if servfail == nil {
 				first := v
@@ -139,36 +133,72 @@ func merge(a, b View) View {
 // Question is the query type a single-type view answered (0 after merging).
 func (v View) Question() uint16 { return v.qtype }
 
-// chase asks for one type and follows the CNAME chain: first within the
-// answer (recursive resolvers usually send the whole chain), then by asking
-// again for the last target when the chain stops short.
-func (s *Set) chase(ctx context.Context, srv Server, name string, qtype uint16) View {
-	v := View{Server: srv, Name: name, Rcode: -1, Chain: []string{name}, qtype: qtype}
-	target := name
-	for range maxChain {
-		res, err := s.ask(ctx, srv.Addr, target, qtype, s.conf.Attempts, s.conf.Timeout)
-		if err != nil {
-			v.Err = err
-			return v
-		}
-		v.RTT += res.rtt
-		if v.Transport != "tcp" {
-			v.Transport = res.transport
-		}
-		m := res.msg
-		v.Rcode = m.Rcode
-		v.SOA = findSOA(m)
-		if m.Rcode != dns.RcodeSuccess {
-			return v
-		}
-		next, again := v.read(m, target, qtype)
-		if !again {
-			return v
+// hostTypes are the questions of a host lookup, A first as glibc asks.
+var hostTypes = []uint16{dns.TypeA, dns.TypeAAAA}
+
+// chaseBoth asks for A and AAAA together, as glibc does (one socket, both
+// questions), and follows each one's CNAME chain. A chain that needs more
+// questions asks them itself; the two go on at once only when both do (a
+// goroutine per server and name was a run's hundred more).
+func (s *Set) chaseBoth(ctx context.Context, srv Server, name string) View {
+	first := s.ask(ctx, srv.Addr, name, hostTypes, s.conf.Attempts, s.conf.Timeout)
+	a := View{Server: srv, Name: name, Rcode: -1, Chain: []string{name}, qtype: dns.TypeA}
+	b := a
+	b.Chain, b.qtype = []string{name}, dns.TypeAAAA
+	nextA, moreA := a.step(first[0], name, dns.TypeA)
+	nextB, moreB := b.step(first[1], name, dns.TypeAAAA)
+	switch {
+	case moreA && moreB:
+		done := make(chan struct{})
+		go func() { defer close(done); s.follow(ctx, &b, nextB) }()
+		s.follow(ctx, &a, nextA)
+		<-done
+	case moreA:
+		s.follow(ctx, &a, nextA)
+	case moreB:
+		s.follow(ctx, &b, nextB)
+	}
+	return merge(a, b)
+}
+
+// follow goes on with a chain that stopped short at target, one question
+// at a time, up to maxChain questions in all.
+func (s *Set) follow(ctx context.Context, v *View, target string) {
+	for range maxChain - 1 {
+		next, more := v.step(s.askOne(ctx, v.Server.Addr, target, v.qtype), target, v.qtype)
+		if !more {
+			return
 		}
 		target = next
 	}
 	v.ChainCut = true // asked maxChain times and the chain still went on
-	return v
+}
+
+// askOne asks one question of one server.
+func (s *Set) askOne(ctx context.Context, server netip.AddrPort, name string, qtype uint16) answer {
+	return s.ask(ctx, server, name, []uint16{qtype}, s.conf.Attempts, s.conf.Timeout)[0]
+}
+
+// step takes one answer about target into v: its failure, its rcode, its
+// addresses and chain. It returns the name to ask about next when the chain
+// stops short of an address (more set).
+func (v *View) step(ans answer, target string, qtype uint16) (next string, more bool) {
+	if ans.err != nil {
+		v.Err = ans.err
+		return "", false
+	}
+	res := ans.res
+	v.RTT += res.rtt
+	if v.Transport != "tcp" {
+		v.Transport = res.transport
+	}
+	m := res.msg
+	v.Rcode = m.Rcode
+	v.SOA = findSOA(m)
+	if m.Rcode != dns.RcodeSuccess {
+		return "", false
+	}
+	return v.read(m, target, qtype)
 }
 
 // read takes the addresses and CNAME chain for target out of an answer. It
@@ -258,12 +288,13 @@ func findSOA(m *dns.Msg) *dns.SOA {
 func (s *Set) query(ctx context.Context, srv Server, name string, qtype uint16) View {
 	v := View{Server: srv, Name: strings.TrimSuffix(name, "."), Rcode: -1, Chain: []string{strings.TrimSuffix(name, ".")}, qtype: qtype}
 	start := time.Now()
-	res, err := s.ask(ctx, srv.Addr, dns.Fqdn(name), qtype, s.conf.Attempts, s.conf.Timeout)
-	if err != nil {
-		v.Err = err
+	ans := s.askOne(ctx, srv.Addr, dns.Fqdn(name), qtype)
+	if ans.err != nil {
+		v.Err = ans.err
 		v.RTT = time.Since(start)
 		return v
 	}
+	res := ans.res
 	v.Rcode, v.Transport, v.RTT, v.SOA = res.msg.Rcode, res.transport, res.rtt, findSOA(res.msg)
 	return v
 }

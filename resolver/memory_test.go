@@ -24,33 +24,48 @@ type memServer struct {
 }
 
 // inMemory makes set ask the servers at the given addresses in memory
-// instead of over the network.
+// instead of over the network. The questions of one call are answered
+// together, after the server's delay.
 func inMemory(set *Set, servers map[netip.AddrPort]memServer) {
-	set.ask = func(ctx context.Context, addr netip.AddrPort, name string, qtype uint16, _ int, _ time.Duration) (exchanged, error) {
+	set.ask = func(ctx context.Context, addr netip.AddrPort, name string, qtypes []uint16, _ int, _ time.Duration) []answer {
+		out := make([]answer, len(qtypes))
+		timeout := func() []answer {
+			for i := range out {
+				out[i] = answer{err: errTimeout}
+			}
+			return out
+		}
 		srv, ok := servers[addr]
 		if !ok || srv.h == nil {
 			if dl, has := ctx.Deadline(); has && srv.early > 0 {
 				ctx, cancel := context.WithDeadline(ctx, dl.Add(-srv.early))
 				defer cancel()
 				<-ctx.Done()
-				return exchanged{}, errTimeout
+				return timeout()
 			}
 			<-ctx.Done()
-			return exchanged{}, errTimeout
+			return timeout()
 		}
 		start := time.Now()
 		select {
 		case <-time.After(srv.delay):
 		case <-ctx.Done():
-			return exchanged{}, errTimeout
+			return timeout()
 		}
-		w := &memWriter{}
-		srv.h.ServeDNS(w, newQuestion(name, qtype))
-		if w.msg == nil {
-			<-ctx.Done()
-			return exchanged{}, errTimeout
+		unanswered := false
+		for i, qtype := range qtypes {
+			w := &memWriter{}
+			srv.h.ServeDNS(w, newQuestion(name, qtype))
+			if w.msg == nil {
+				out[i], unanswered = answer{err: errTimeout}, true
+				continue
+			}
+			out[i] = answer{res: exchanged{msg: w.msg, transport: "udp", rtt: time.Since(start)}}
 		}
-		return exchanged{msg: w.msg, transport: "udp", rtt: time.Since(start)}, nil
+		if unanswered {
+			<-ctx.Done() // a question left unanswered waits for the end
+		}
+		return out
 	}
 }
 

@@ -92,10 +92,10 @@ type Set struct {
 	// upstreamsMissing says why the servers behind a local stub are not
 	// in the set; "" when they are, or when there is no stub.
 	upstreamsMissing string
-	// ask is how one question is put to one server: exchange, on the
-	// network. Tests of the waiting logic give an in-memory one, so that
-	// they run in virtual time.
-	ask func(ctx context.Context, server netip.AddrPort, name string, qtype uint16, attempts int, perTry time.Duration) (exchanged, error)
+	// ask is how questions about one name (one per type) are put to one
+	// server: exchangeAll, on the network. Tests of the waiting logic give
+	// an in-memory one, so that they run in virtual time.
+	ask func(ctx context.Context, server netip.AddrPort, name string, qtypes []uint16, attempts int, perTry time.Duration) []answer
 }
 
 type cacheKey struct {
@@ -130,7 +130,7 @@ var (
 // each address once. When Azure DNS is also a VNet server (a VNet that uses
 // Azure-provided DNS) it is asked once and counts as both.
 func New(opts Options) (*Set, error) {
-	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}, ask: exchange}
+	s := &Set{azure: -1, expect: opts.Expect, budget: opts.Budget, cache: map[cacheKey]*entry{}, ask: exchangeAll}
 	if s.expect == nil {
 		s.expect = Fixed{}
 	}
