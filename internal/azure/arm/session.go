@@ -114,11 +114,19 @@ func NewSession(ctx context.Context, cred azcore.TokenCredential, cc cloud.Confi
 }
 
 // FirstToken gets a token for the cloud's Resource Manager within ctx: the
-// credential is tried before any read.
+// credential is tried before any read. It asks as the session's pipeline
+// does (azcore's arm pipeline: the audience and "/.default", continuous
+// access evaluation on), so that a credential CacheTokens wrapped hands
+// the reads this very token.
 func FirstToken(ctx context.Context, cred azcore.TokenCredential, cc cloud.Configuration) error {
-	rm := cc.Services[cloud.ResourceManager]
-	_, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(rm.Audience, "/") + "/.default"}})
+	_, err := cred.GetToken(ctx, tokenRequest(cc))
 	return err
+}
+
+// tokenRequest is the request azcore's arm pipeline makes for cc's
+// Resource Manager.
+func tokenRequest(cc cloud.Configuration) policy.TokenRequestOptions {
+	return policy.TokenRequestOptions{Scopes: []string{cc.Services[cloud.ResourceManager].Audience + "/.default"}, EnableCAE: true}
 }
 
 // EndpointWords is Resource Manager's host and port in words

@@ -61,6 +61,8 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapsh
 	}
 	cred, credName, err := arm.NewCredential(arm.CredentialConfig{Given: o.TokenCredential, Kind: o.Credential,
 		IMDSEndpoint: o.IMDSEndpoint, ClientID: o.ManagedIdentityClientID}, cc)
+	// One token for the run: the first one is the reads' too.
+	cred = arm.CacheTokens(cred)
 	snap.Credential = credName
 	snap.Enabled = true
 	if w := arm.EndpointWords(cc); w != "" {

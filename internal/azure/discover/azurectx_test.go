@@ -333,6 +333,12 @@ func TestManagedIdentityFromConfiguredIMDS(t *testing.T) {
 	if s.TokenError != "" || !s.Read(snapshot.ReadNIC).OK() || tokens.Load() == 0 {
 		t.Fatalf("token error %q, nic %+v, tokens %d", s.TokenError, s.Read(snapshot.ReadNIC), tokens.Load())
 	}
+	// One token for the whole run: the first one, which the pipeline and
+	// every armnetwork client's pipeline take too, each of whom asked again
+	// on the way of its read.
+	if n := tokens.Load(); n != 1 {
+		t.Errorf("the metadata service was asked for %d tokens, want 1", n)
+	}
 	if d.Context().Credential != probes.CredManagedIdentity {
 		t.Fatalf("credential %q", d.Context().Credential)
 	}
