@@ -40,6 +40,9 @@ type armSession struct {
 	// tagCache is what the service tag cache gave or must be told
 	// (tagcache.go).
 	tagCache tagCacheState
+	// gate, when set, holds this copy's reads until the read they follow
+	// has ended (gate.go).
+	gate *gate
 }
 
 // prepareARM builds the credential and gets a first token within ctx. It
@@ -97,15 +100,23 @@ func (s *armSession) begin(name string) time.Time {
 }
 
 // finish records a read and, under the same lock, what it found, so that
-// a waiter never sees the one without the other.
+// a waiter never sees the one without the other. A read held at a gate
+// (gate.go) is recorded when the gate keeps it.
 func (s *armSession) finish(r *snapshot.Read, store func()) {
+	record := func() {
+		if store != nil {
+			store()
+		}
+		s.snap.Reads[r.Name] = r
+	}
+	held := s.gate.hold(record)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if store != nil {
-		store()
-	}
-	s.snap.Reads[r.Name] = r
 	delete(s.pending, r.Name)
+	if held {
+		return
+	}
+	record()
 	if s.changed != nil {
 		s.changed()
 	}
@@ -113,49 +124,169 @@ func (s *armSession) finish(r *snapshot.Read, store func()) {
 
 func (s *armSession) record(r *snapshot.Read) { s.finish(r, nil) }
 
-// run: the VM and then its NIC are read first (IMDS does not name the NIC);
-// the APIM instance and the service tags do not depend on them and start at
-// once; effective routes and NSGs follow the NIC in parallel, and so does
-// the configured view of the subnet that is judged: this VM's in the
-// classic modes, the instance's in the v2 modes (from --apim-subnet, else
-// from the instance's resource).
+// run starts every read as soon as what it needs is known. The APIM
+// instance, the service tags and this VM (then its NIC) start at once; the
+// instance's own view and backends follow the instance; the effective
+// routes and NSGs need only the NIC's name, which the VM read gives, and
+// start beside the NIC read; the NIC's NSG follows the NIC. The subnet that
+// is judged is read with its NSG, route table and virtual network (the
+// configured view): the instance's in the v2 modes (from --apim-subnet,
+// else from the instance's resource) as soon as it is known; in the
+// classic modes the one classicSubnet picks, which needs this VM's NIC,
+// but when the instance (or --apim-subnet) leaves one choice it is read
+// beside the NIC. Reads that start before the read they follow has
+// succeeded are held at a gate (gate.go), so that the snapshot is the one
+// the reads made in order gave.
 func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 	var wg sync.WaitGroup
 	apimDone := s.startInstanceReads(ctx, &wg, in)
 	if s.o.tags == nil {
 		wg.Go(func() { s.readServiceTags(ctx, in) })
 	}
+	// This VM's NIC does not wait for the instance (nor for its mode).
+	var nic nicRead
+	nicDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(nicDone)
+		nic = s.readVMNIC(ctx, &wg, in)
+	})
 	v2 := s.judgesV2(ctx, apimDone)
+	var early *earlySubnet
 	if v2 {
 		wg.Go(func() { s.readInstanceSubnet(ctx, in, apimDone) })
-	}
-	nicID := s.readVM(ctx, in)
-	nsgID, ok := "", false
-	if nicID != "" {
-		nsgID, ok = s.readNIC(ctx, nicID, in)
-	}
-	if _, inScaleSet := scaleSetNIC(nicID); ok && inScaleSet {
-		s.noEffectiveViews(in)
-	} else if ok {
-		wg.Go(func() { s.readEffectiveRoutes(ctx) })
-		wg.Go(func() { s.readEffectiveNSGs(ctx) })
-	}
-	if ok {
-		if nsgID != "" {
-			wg.Go(func() { s.readNICNSG(ctx, nsgID) })
-		}
-		if !v2 {
-			s.mu.Lock()
-			id := s.snap.JumpboxSubnetID
-			s.mu.Unlock()
-			id = s.classicSubnet(ctx, apimDone, id)
-			wg.Go(func() { s.readConfigured(ctx, id) })
-		}
 	} else {
+		early = s.startClassicSubnet(ctx, &wg, apimDone)
+	}
+	<-nicDone
+	nic.views.decide(nic.ok)
+	if nic.ok {
+		s.afterNIC(ctx, &wg, in, nic, v2, apimDone, early)
+	} else {
+		early.drop()
 		s.nicUnknown(in, v2)
 	}
 	wg.Wait()
+	nic.views.release()
+	early.release()
 	s.settleTagCache(ctx, in)
+}
+
+// afterNIC starts what follows this VM's NIC once it was read: its NSG,
+// and in the classic modes the subnet classicSubnet judges, unless it was
+// read early (then kept).
+func (s *armSession) afterNIC(ctx context.Context, wg *sync.WaitGroup, in *imds.Instance, nic nicRead, v2 bool, apimDone <-chan struct{}, early *earlySubnet) {
+	if nic.scaleSet {
+		s.noEffectiveViews(in)
+	}
+	if nic.nsgID != "" {
+		wg.Go(func() { s.readNICNSG(ctx, nic.nsgID) })
+	}
+	if v2 {
+		return
+	}
+	s.mu.Lock()
+	id := s.snap.JumpboxSubnetID
+	s.mu.Unlock()
+	id = s.classicSubnet(ctx, apimDone, id)
+	if !early.keepIf(id) {
+		wg.Go(func() { s.readConfigured(ctx, id) })
+	}
+}
+
+// nicRead is what the VM and NIC reads found: the NIC's NSG, whether the
+// NIC was read, whether it is a scale set VM's, and the gate its
+// effective views wait at.
+type nicRead struct {
+	nsgID        string
+	ok, scaleSet bool
+	views        *gate
+}
+
+// readVMNIC reads this VM, then its NIC; the effective views start
+// beside the NIC read, held until it has ended (a scale set VM's NIC has
+// none).
+func (s *armSession) readVMNIC(ctx context.Context, wg *sync.WaitGroup, in *imds.Instance) nicRead {
+	var out nicRead
+	nicID := s.readVM(ctx, in)
+	if nicID == "" {
+		return out
+	}
+	_, out.scaleSet = scaleSetNIC(nicID)
+	if s.nameNIC(nicID, in) && !out.scaleSet {
+		gs, gctx, g := s.gated(ctx)
+		out.views = g
+		wg.Go(func() { gs.readEffectiveRoutes(gctx) })
+		wg.Go(func() { gs.readEffectiveNSGs(gctx) })
+	}
+	out.nsgID, out.ok = s.readNIC(ctx, nicID, in)
+	return out
+}
+
+// earlySubnet is the classic modes' judged subnet read before this VM's
+// NIC was: its id, its gate, and when its reads are done.
+type earlySubnet struct {
+	id   string
+	g    *gate
+	done chan struct{}
+}
+
+// startClassicSubnet starts the configured view of the subnet the
+// classic modes judge when it is known before this VM's NIC: the
+// instance names exactly one subnet (after deployment), or --apim-subnet
+// is given (before). classicSubnet then picks it whatever the NIC (but
+// for its letter case, which keepIf compares). nil when it is not known.
+func (s *armSession) startClassicSubnet(ctx context.Context, wg *sync.WaitGroup, apimDone <-chan struct{}) *earlySubnet {
+	id := s.o.APIMSubnet
+	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
+		select {
+		case <-apimDone:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		subnets := s.snap.APIM.Subnets()
+		s.mu.Unlock()
+		if id = ""; len(subnets) == 1 {
+			id = subnets[0].SubnetID
+		}
+	}
+	if id == "" {
+		return nil
+	}
+	gs, gctx, g := s.gated(ctx)
+	e := &earlySubnet{id: id, g: g, done: make(chan struct{})}
+	wg.Go(func() {
+		defer close(e.done)
+		gs.readConfigured(gctx, id)
+	})
+	return e
+}
+
+// keepIf keeps the early reads when id is the subnet they read, and
+// reports whether it did; otherwise they are dropped, and done once they
+// have stopped.
+func (e *earlySubnet) keepIf(id string) bool {
+	if e == nil {
+		return false
+	}
+	if e.id == id {
+		e.g.decide(true)
+		return true
+	}
+	e.drop()
+	<-e.done
+	return false
+}
+
+func (e *earlySubnet) release() {
+	if e != nil {
+		e.g.release()
+	}
+}
+
+func (e *earlySubnet) drop() {
+	if e != nil {
+		e.g.decide(false)
+	}
 }
 
 // startInstanceReads starts the reads of the instance (--service): its
@@ -424,12 +555,15 @@ func (s *armSession) readVM(ctx context.Context, in *imds.Instance) string {
 // itself (id, "" when none).
 func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instance) (nsgID string, ok bool) {
 	rid, perr := azarm.ParseResourceID(nicID)
-	rg, name := in.ResourceGroup, "NIC"
-	if perr == nil {
-		rg, name = rid.ResourceGroupName, rid.Name
-	}
 	s.mu.Lock()
-	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
+	named := s.snap.NICID == nicID
+	s.mu.Unlock()
+	if !named {
+		s.nameNIC(nicID, in)
+	}
+	// The effective views may be reading these beside: written before.
+	s.mu.Lock()
+	rg, name := s.snap.ResourceGroup, s.snap.NICName
 	s.mu.Unlock()
 	r := snapshot.NewRead(snapshot.ReadNIC, rg, name, in.ResourceID, in.Location)
 	vmss, inScaleSet := scaleSetNIC(nicID)
@@ -481,6 +615,21 @@ func (s *armSession) readNIC(ctx context.Context, nicID string, in *imds.Instanc
 		}
 	})
 	return nsgID, err == nil
+}
+
+// nameNIC records the NIC's resource group, name and id from the id the
+// VM read gave, and reports whether the id parses (when it does not, the
+// NIC read says so and its name is the placeholder "NIC").
+func (s *armSession) nameNIC(nicID string, in *imds.Instance) bool {
+	rid, err := azarm.ParseResourceID(nicID)
+	rg, name := in.ResourceGroup, "NIC"
+	if err == nil {
+		rg, name = rid.ResourceGroupName, rid.Name
+	}
+	s.mu.Lock()
+	s.snap.ResourceGroup, s.snap.NICName, s.snap.NICID = rg, name, nicID
+	s.mu.Unlock()
+	return err == nil
 }
 
 func convertSubnet(id, name string, sn armnetwork.Subnet) *snapshot.SubnetInfo {

@@ -60,7 +60,7 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 			s.snap.Subnet = info
 		}
 	})
-	if info == nil {
+	if info == nil || s.gate.dropped() {
 		return
 	}
 	var wg sync.WaitGroup
@@ -80,13 +80,20 @@ func (s *armSession) readConfigured(ctx context.Context, id string) {
 }
 
 // finishView changes the configured view under the lock.
+// A gated read's change waits for its gate (gate.go).
 func (s *armSession) finishView(f func(v *snapshot.ConfiguredView)) {
+	record := func() {
+		if s.snap.Configured == nil {
+			s.snap.Configured = &snapshot.ConfiguredView{}
+		}
+		f(s.snap.Configured)
+	}
+	if s.gate.hold(record) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.snap.Configured == nil {
-		s.snap.Configured = &snapshot.ConfiguredView{}
-	}
-	f(s.snap.Configured)
+	record()
 }
 
 func (s *armSession) readNICNSG(ctx context.Context, id string) {
