@@ -105,6 +105,7 @@ func NewSession(ctx context.Context, cred azcore.TokenCredential, cc cloud.Confi
 	}
 	Guard(clientOpts, rm.Endpoint)
 	BoundBodies(clientOpts)
+	LimitInFlight(clientOpts)
 	pl, err := armruntime.NewPipeline("apimprobe", "v1", cred, runtime.PipelineOptions{}, clientOpts)
 	if err != nil {
 		return nil, err
