@@ -422,13 +422,15 @@ func decidePhase(ctx context.Context, cfg Config, set *resolver.Set) (probes.Dep
 // concurrency names at a time, each within one check timeout: a silent
 // resolver costs one timeout rather than one per wave of checks, and the
 // probes find the answers waiting. Names are asked once per run; the
-// returned wait ends when every lookup has.
+// returned wait ends when every lookup has. The zone-scope check's target
+// is a zone (azure-api.net) whose addresses nothing asks for: it asks the
+// zone's SOA and a canary name, which a prefetch cannot know.
 func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, timeout time.Duration, concurrency int) (wait func()) {
 	seen := map[string]bool{}
 	var hosts []string
 	for _, ch := range checks {
 		host := ch.Target.Host
-		if ch.Probe == nil || host == "" || seen[host] || !(ch.Kind.Dials() || ch.Kind == probes.KindDNS) {
+		if ch.Probe == nil || host == "" || seen[host] || !(ch.Kind.Dials() || ch.Kind == probes.KindDNS) || ch.Role == probes.RoleZoneScope {
 			continue
 		}
 		if _, err := netip.ParseAddr(host); err == nil {
