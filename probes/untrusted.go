@@ -33,6 +33,11 @@ func Untrusted(s string, max int) string {
 		max = MaxUntrusted
 	}
 	s = ScrubSecrets(ScrubText(s))
+	if len(s) <= max && printableASCII(s) {
+		// What the loop below would copy unchanged (a host name, a
+		// certificate's subject): a run cleans thousands of them.
+		return s
+	}
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
@@ -51,6 +56,16 @@ func Untrusted(s string, max int) string {
 		}
 	}
 	return b.String()
+}
+
+// printableASCII: s is ASCII without control characters.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // UntrustedAll applies Untrusted to each string, and bounds the list to max

@@ -38,6 +38,20 @@ func TestUntrusted(t *testing.T) {
 	if utf8.RuneCountInString(long) != MaxUntrusted+1 || !strings.HasSuffix(long, "…") {
 		t.Errorf("not bounded: %d runes", utf8.RuneCountInString(long))
 	}
+	// Printable ASCII within the bound comes back as it is, without a
+	// copy; one byte over, it is cut.
+	for n, want := range map[int]string{MaxUntrusted - 1: strings.Repeat("a", MaxUntrusted-1), MaxUntrusted: strings.Repeat("a", MaxUntrusted),
+		MaxUntrusted + 1: strings.Repeat("a", MaxUntrusted) + "…"} {
+		if got := Untrusted(strings.Repeat("a", n), 0); got != want {
+			t.Errorf("%d bytes of ASCII: %d bytes back", n, len(got))
+		}
+	}
+	if got := Untrusted("ab", 0); got != "a?b" {
+		t.Errorf("DEL kept: %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { Untrusted("login.microsoftonline.com", 0) }); n != 0 {
+		t.Errorf("a host name cleaned in %v allocations", n)
+	}
 	if got := UntrustedAll([]string{"a", "b", "c"}, 2); len(got) != 3 || got[2] != "… 1 more" {
 		t.Errorf("UntrustedAll = %q", got)
 	}
