@@ -476,8 +476,6 @@ type listReader struct {
 	err error
 }
 
-func (r *listReader) pos() uint32 { return uint32(r.at) }
-
 func (r *listReader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
