@@ -169,7 +169,19 @@ func Run(parent context.Context, cfg Config) (*report.Report, error) {
 		return rep, nil
 	}
 	judge(rep, cfg, outs, snap, instRun)
+	logDone(cfg.Log, started, snap)
 	return rep, nil
+}
+
+// logDone says, at debug level, how long after the run's start the
+// analyses were done and the Resource Manager reads had ended (zerolog's
+// timestamps are to the second): where the end of a run went.
+func logDone(l zerolog.Logger, started time.Time, snap *snapshot.Snapshot) {
+	e := l.Debug().Dur("after", time.Since(started))
+	if snap != nil && snap.Enabled {
+		e = e.Dur("arm_reads_after", snap.Duration).Int("arm_reads", len(snap.Reads))
+	}
+	e.Msg("analyses done")
 }
 
 // discover starts the discovery (the metadata service, Resource Manager)
