@@ -43,6 +43,10 @@ type Session struct {
 	// transport carries the reads; Close drops its idle connections once
 	// they are done, so that nothing of a run stays open after it.
 	transport policy.Transporter
+	// dialer and proxy are those of the session's own client (nil when
+	// one was given), for Preconnect.
+	dialer *Dialer
+	proxy  func(*http.Request) (*url.URL, error)
 }
 
 // SessionOf is a session over a pipeline built elsewhere (tests).
@@ -87,10 +91,14 @@ func NewSession(ctx context.Context, cred azcore.TokenCredential, cc cloud.Confi
 	}
 	// A client of the run's own (unless one is given), so that its idle
 	// connections can be closed when the reads are done.
+	var dialer *Dialer
+	var proxy func(*http.Request) (*url.URL, error)
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = NewDialer(connectTimeout).DialContext
+		dialer = NewDialer(connectTimeout)
+		t.DialContext = dialer.DialContext
 		t.TLSHandshakeTimeout = connectTimeout
+		proxy = t.Proxy
 		transport = &http.Client{Transport: t}
 	}
 	clientOpts := &azarm.ClientOptions{
@@ -111,7 +119,53 @@ func NewSession(ctx context.Context, cred azcore.TokenCredential, cc cloud.Confi
 		return nil, err
 	}
 	return &Session{cred: cred, clientOp: clientOpts, pipeline: pl, endpoint: strings.TrimRight(rm.Endpoint, "/"), audience: rm.Audience,
-		sub: sub, transport: transport}, nil
+		sub: sub, transport: transport, dialer: dialer, proxy: proxy}, nil
+}
+
+// Preconnect starts the session's first connection now, within ctx: to
+// Resource Manager, or to the proxy its requests go through (the address
+// the transport will dial; Dialer.Preconnect). Nothing is sent on it
+// until the first request takes it. A session on a client it was given
+// makes none.
+func (s *Session) Preconnect(ctx context.Context) {
+	if s.dialer == nil {
+		return
+	}
+	if addr := dialAddr(s.endpoint, s.proxy); addr != "" {
+		s.dialer.Preconnect(ctx, "tcp", addr)
+	}
+}
+
+// dialAddr is the host:port net/http dials for a request to endpoint:
+// the proxy's when proxy names one, else the endpoint's; "" when it cannot
+// tell.
+func dialAddr(endpoint string, proxy func(*http.Request) (*url.URL, error)) string {
+	req, err := http.NewRequest(http.MethodGet, endpoint+"/", nil)
+	if err != nil {
+		return ""
+	}
+	u := req.URL
+	if proxy != nil {
+		p, err := proxy(req)
+		if err != nil {
+			return ""
+		}
+		if p != nil {
+			u = p
+		}
+	}
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		default:
+			return "" // socks5 and others: the transport's own business
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // FirstToken gets a token for the cloud's Resource Manager within ctx: the
@@ -139,8 +193,12 @@ func EndpointWords(cc cloud.Configuration) string {
 	return ""
 }
 
-// Close ends what the session keeps open.
+// Close ends what the session keeps open: its idle connections, and the
+// early one when no request took it.
 func (s *Session) Close() {
+	if s.dialer != nil {
+		s.dialer.Close()
+	}
 	if c, ok := s.transport.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}

@@ -71,10 +71,20 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapsh
 	if w := arm.EndpointWords(cc); w != "" {
 		snap.Endpoint = w
 	}
+	// The session, and its first connection, while the token is asked
+	// for: the first read then finds it made (arm.Session.Preconnect).
+	var sess *arm.Session
+	var serr error
 	if err == nil {
+		if sess, serr = arm.NewSession(ctx, cred, cc, o.ARMTransport, o.ConnectTimeout, in.SubscriptionID); serr == nil {
+			sess.Preconnect(ctx)
+		}
 		err = arm.FirstToken(ctx, cred, cc)
 	}
 	if err != nil {
+		if sess != nil {
+			sess.Close()
+		}
 		snap.TokenError = bounded.Line(err.Error())
 		snap.Why = fmt.Sprintf("no Resource Manager token from the %s credential: %s", credName, snap.TokenError)
 		if ctx.Err() != nil {
@@ -82,9 +92,8 @@ func prepareARM(ctx context.Context, o *Options, in *imds.Instance, snap *snapsh
 		}
 		return nil
 	}
-	sess, err := arm.NewSession(ctx, cred, cc, o.ARMTransport, o.ConnectTimeout, in.SubscriptionID)
-	if err != nil {
-		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(err.Error())
+	if serr != nil {
+		snap.Why = "cannot build the Resource Manager client: " + bounded.Line(serr.Error())
 		return nil
 	}
 	return &armSession{Session: sess, o: o, snap: snap, mu: mu, changed: changed, pending: map[string]time.Time{}}
