@@ -158,6 +158,14 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 	wg.Go(func() {
 		defer close(nicDone)
 		nic = s.readVMNIC(ctx, &wg, in)
+		// What follows the NIC alone does not wait for the instance.
+		nic.views.decide(nic.ok)
+		if nic.ok && nic.scaleSet {
+			s.noEffectiveViews(in)
+		}
+		if nic.ok && nic.nsgID != "" {
+			wg.Go(func() { s.readNICNSG(ctx, nic.nsgID) })
+		}
 	})
 	v2 := s.judgesV2(ctx, apimDone)
 	var early *earlySubnet
@@ -167,39 +175,25 @@ func (s *armSession) run(ctx context.Context, in *imds.Instance) {
 		early = s.startClassicSubnet(ctx, &wg, apimDone)
 	}
 	<-nicDone
-	nic.views.decide(nic.ok)
-	if nic.ok {
-		s.afterNIC(ctx, &wg, in, nic, v2, apimDone, early)
-	} else {
+	switch {
+	case !nic.ok:
 		early.drop()
 		s.nicUnknown(in, v2)
+	case !v2:
+		// The subnet classicSubnet judges, unless it was read early (then
+		// kept).
+		s.mu.Lock()
+		id := s.snap.JumpboxSubnetID
+		s.mu.Unlock()
+		id = s.classicSubnet(ctx, apimDone, id)
+		if !early.keepIf(id) {
+			wg.Go(func() { s.readConfigured(ctx, id) })
+		}
 	}
 	wg.Wait()
 	nic.views.release()
 	early.release()
 	s.settleTagCache(ctx, in)
-}
-
-// afterNIC starts what follows this VM's NIC once it was read: its NSG,
-// and in the classic modes the subnet classicSubnet judges, unless it was
-// read early (then kept).
-func (s *armSession) afterNIC(ctx context.Context, wg *sync.WaitGroup, in *imds.Instance, nic nicRead, v2 bool, apimDone <-chan struct{}, early *earlySubnet) {
-	if nic.scaleSet {
-		s.noEffectiveViews(in)
-	}
-	if nic.nsgID != "" {
-		wg.Go(func() { s.readNICNSG(ctx, nic.nsgID) })
-	}
-	if v2 {
-		return
-	}
-	s.mu.Lock()
-	id := s.snap.JumpboxSubnetID
-	s.mu.Unlock()
-	id = s.classicSubnet(ctx, apimDone, id)
-	if !early.keepIf(id) {
-		wg.Go(func() { s.readConfigured(ctx, id) })
-	}
 }
 
 // nicRead is what the VM and NIC reads found: the NIC's NSG, whether the

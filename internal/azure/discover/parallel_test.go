@@ -257,3 +257,24 @@ func TestEarlySubnetOfAnotherSpellingIsReadAgain(t *testing.T) {
 		t.Errorf("the subnet was read %d times, want twice (early, then as the NIC names it)", n)
 	}
 }
+
+// The NSG on this VM's NIC follows the NIC alone: Resource Manager answers
+// the instance only once that NSG has been asked.
+func TestNICNSGDoesNotWaitForTheInstance(t *testing.T) {
+	imds, _ := fakeIMDS(t)
+	a := newArrivals()
+	nic := strings.Replace(string(fixture(t, "nic.json")), `"provisioningState": "Succeeded",`,
+		`"provisioningState": "Succeeded", "networkSecurityGroup": {"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-apim"},`, 1)
+	arm := recording(t, a, map[string]http.HandlerFunc{
+		"GET jumpbox-nic": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(nic))
+		},
+		"GET contoso": a.after(fixtureHandler(t, "apim.json"), "GET nsg-apim"),
+	})
+	o := baseOpts(imds.URL, arm)
+	s := waitReads(t, a, o)
+	if !s.Read(snapshot.ReadNICNSG).OK() || s.Configured == nil || s.Configured.NICNSG == nil || !s.Read(snapshot.ReadAPIM).OK() {
+		t.Fatalf("nic-nsg %+v configured %+v apim %+v", s.Read(snapshot.ReadNICNSG), s.Configured, s.Read(snapshot.ReadAPIM))
+	}
+}
