@@ -1,7 +1,9 @@
 package report
 
 import (
+	"encoding"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -153,7 +155,13 @@ func cleanValue(v any) (any, error) {
 		}
 		return out, nil
 	}
-	// A typed value: as JSON writes it, then cleaned.
+	// A string of a named type (probes.Reason, probes.Phase) that writes
+	// itself as JSON does any string: the string.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String && !writesItself(rv.Type()) {
+		return CleanText(rv.String()), nil
+	}
+	// A typed value: as JSON writes it, then cleaned where it lies (the
+	// decoded value is this function's own).
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -162,5 +170,48 @@ func cleanValue(v any) (any, error) {
 	if err := json.Unmarshal(b, &plain); err != nil {
 		return nil, err
 	}
-	return cleanValue(plain)
+	return cleanOwned(plain), nil
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// writesItself: values of t (or *t) have a JSON or text form of their own.
+func writesItself(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) || pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+}
+
+// cleanOwned cleans what json.Unmarshal made (strings, numbers, booleans,
+// nil, []any and map[string]any) in place: nothing else holds it.
+func cleanOwned(v any) any {
+	switch t := v.(type) {
+	case string:
+		return CleanText(t)
+	case []any:
+		for i, x := range t {
+			t[i] = cleanOwned(x)
+		}
+	case map[string]any:
+		var renamed map[string]any
+		for k, x := range t {
+			c := cleanOwned(x)
+			if ck := CleanText(k); ck != k {
+				// Put back after the loop, which must not meet them.
+				if renamed == nil {
+					renamed = map[string]any{}
+				}
+				delete(t, k)
+				renamed[ck] = c
+				continue
+			}
+			t[k] = c
+		}
+		for k, x := range renamed {
+			t[k] = x
+		}
+	}
+	return v
 }

@@ -93,6 +93,11 @@ func BenchmarkCleanLabReport(b *testing.B) {
 	}
 }
 
+// shouted writes itself in capitals: JSON writes what MarshalText says.
+type shouted string
+
+func (s shouted) MarshalText() ([]byte, error) { return []byte(strings.ToUpper(string(s))), nil }
+
 // cleanEvidence walks the shapes probes use without a JSON round trip; the
 // report it writes is the same as the round trip's, byte for byte.
 func TestCleanEvidenceWritesWhatTheRoundTripWrote(t *testing.T) {
@@ -101,6 +106,7 @@ func TestCleanEvidenceWritesWhatTheRoundTripWrote(t *testing.T) {
 		RTT  float64 `json:"rtt_ms"`
 		Addr netip.Addr
 	}
+	type answerSet map[string][]answer
 	ev := map[string]any{
 		"n": 1232, "big": int64(1) << 40, "port": uint16(443), "ratio": 0.05, "ok": true, "none": nil,
 		"sans":      []string{"a.example", "b\x1b[31m.example"},
@@ -108,6 +114,10 @@ func TestCleanEvidenceWritesWhatTheRoundTripWrote(t *testing.T) {
 		"answers":   []answer{{"gw\x07", 0.25, netip.MustParseAddr("198.18.1.5")}},
 		"nested":    map[string]any{"list": []any{"x\ty", 3, map[string]any{"k": []string{"v"}}}},
 		"typed_map": map[string]int{"a": 1},
+		"reason":    probes.ReasonTimeout,
+		"phase":     probes.Phase("tls\x1b[0m"),
+		"shouted":   shouted("quiet"),
+		"bad_keys":  []answerSet{{"x\ny": {{Name: "n\x07"}}, "ok": nil}},
 	}
 	roundTrip := func(v any) any {
 		b, _ := json.Marshal(v)
