@@ -92,17 +92,8 @@ func exchangeAll(ctx context.Context, server netip.AddrPort, name string, qtypes
 			share := time.Until(dl) / time.Duration(attempts-try)
 			budget = min(budget, share)
 		}
-		qs := make([]*dns.Msg, len(open))
-		for k, i := range open {
-			qs[k] = newQuestion(name, qtypes[i])
-			// Distinct IDs: an answer is told from the other question's
-			// by its ID as well as by its question.
-			for slices.ContainsFunc(qs[:k], func(o *dns.Msg) bool { return o.Id == qs[k].Id }) {
-				qs[k].Id = dns.Id()
-			}
-		}
 		tctx, cancel := context.WithTimeout(ctx, budget)
-		got := exchangeOverAll(tctx, "udp", server, qs)
+		got := exchangeOverAll(tctx, "udp", server, questions(name, qtypes, open))
 		cancel()
 		var still, truncated []int
 		for k, i := range open {
@@ -122,28 +113,7 @@ func exchangeAll(ctx context.Context, server netip.AddrPort, name string, qtypes
 				still = append(still, i)
 			}
 		}
-		// A truncated answer is asked again over TCP with what is left of
-		// the caller's budget; only that question switches transport. Two
-		// such questions are asked at once, on connections of their own.
-		var wg sync.WaitGroup
-		for k, i := range truncated {
-			retry := func() {
-				tctx, cancel := context.WithTimeout(ctx, perTry)
-				defer cancel()
-				tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtypes[i]))
-				if err != nil {
-					out[i].err = fmt.Errorf("%w: %w", errTCPRetry, err)
-					return
-				}
-				out[i].res = tcp
-			}
-			if k == len(truncated)-1 {
-				retry()
-			} else {
-				wg.Go(retry)
-			}
-		}
-		wg.Wait()
+		overTCP(ctx, server, name, qtypes, truncated, perTry, out)
 		open = still
 	}
 	for _, i := range open {
@@ -157,6 +127,47 @@ func exchangeAll(ctx context.Context, server netip.AddrPort, name string, qtypes
 		}
 	}
 	return out
+}
+
+// questions are the questions of qtypes that open indexes, each with an ID
+// of its own: an answer is told from the other question's by its ID as
+// well as by its question.
+func questions(name string, qtypes []uint16, open []int) []*dns.Msg {
+	qs := make([]*dns.Msg, len(open))
+	for k, i := range open {
+		qs[k] = newQuestion(name, qtypes[i])
+		for slices.ContainsFunc(qs[:k], func(o *dns.Msg) bool { return o.Id == qs[k].Id }) {
+			qs[k].Id = dns.Id()
+		}
+	}
+	return qs
+}
+
+// overTCP asks again over TCP the questions of qtypes that truncated
+// indexes, whose UDP answers were truncated, with what is left of ctx
+// (perTry at most) and sets their answers in out; only those questions
+// switch transport. Two such questions are asked at once, on connections
+// of their own.
+func overTCP(ctx context.Context, server netip.AddrPort, name string, qtypes []uint16, truncated []int, perTry time.Duration, out []answer) {
+	var wg sync.WaitGroup
+	for k, i := range truncated {
+		retry := func() {
+			tctx, cancel := context.WithTimeout(ctx, perTry)
+			defer cancel()
+			tcp, err := exchangeOver(tctx, "tcp", server, newQuestion(name, qtypes[i]))
+			if err != nil {
+				out[i].err = fmt.Errorf("%w: %w", errTCPRetry, err)
+				return
+			}
+			out[i].res = tcp
+		}
+		if k == len(truncated)-1 {
+			retry()
+		} else {
+			wg.Go(retry)
+		}
+	}
+	wg.Wait()
 }
 
 func newQuestion(name string, qtype uint16) *dns.Msg {
