@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -111,6 +112,11 @@ type entry struct {
 	fs    []*future
 	start time.Time
 	try   time.Duration
+	// changed, when not nil, is closed at the next answer to any of fs
+	// and then cleared, so that one wait covers every server without a
+	// goroutine each; it is made when someone waits (changes). Guarded
+	// by the Set's mu.
+	changed chan struct{}
 }
 
 type future struct {
@@ -394,21 +400,51 @@ func (s *Set) start(ctx context.Context, e *entry, which func(i int) bool) {
 		return
 	}
 	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), s.deadline(ctx, time.Now()))
-	var wg sync.WaitGroup
+	// The last question of the batch to end releases its context.
+	var left atomic.Int32
+	left.Store(int32(len(todo)))
+	release := func() {
+		if left.Add(-1) == 0 {
+			cancel()
+		}
+	}
 	for _, i := range todo {
 		f := e.fs[i]
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			defer close(f.done)
 			if e.key.qtype == 0 {
 				f.view = s.lookupHost(work, s.servers[i], e.key.name)
 			} else {
 				f.view = s.query(work, s.servers[i], e.key.name, e.key.qtype)
 			}
+			s.complete(e, f)
+			release()
 		}()
 	}
-	go func() { wg.Wait(); cancel() }()
+}
+
+// complete publishes f's view: f.done closes, then whoever waits on any of
+// e's answers (changes) wakes.
+func (s *Set) complete(e *entry, f *future) {
+	close(f.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.changed != nil {
+		close(e.changed)
+		e.changed = nil
+	}
+}
+
+// changes returns a channel that closes at the next answer to any of e's
+// questions. Taken before looking at the futures, it also closes for an
+// answer that comes while the caller looks: an answer either is seen by
+// the look or closes the channel.
+func (s *Set) changes(e *entry) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.changed == nil {
+		e.changed = make(chan struct{})
+	}
+	return e.changed
 }
 
 // every selects every server.
@@ -532,7 +568,7 @@ func (s *Set) waitPrimary(ctx context.Context, host string, explain bool) (c Com
 	if explain && len(order) < len(fs) {
 		hedge = func() { s.start(ctx, e, beside) }
 	}
-	chosen = e.settle(ctx, order, e.start.Add(e.hedge()), hedge)
+	chosen = s.settle(ctx, e, order, e.start.Add(e.hedge()), hedge)
 	// Given up (the caller's time ran out, no server answered): a server
 	// that has said nothing by now did not answer within the time it had,
 	// which is a timeout, not "pending" (the future may close an instant
@@ -609,10 +645,11 @@ func (e *entry) pick(order []int) (chosen int, settled bool, turnEnds time.Time)
 // settle waits until pick settles and returns its server: -1 when every
 // server failed without an answer, or ctx ended first. When hedge is not
 // nil and pick has not settled by hedgeAt, hedge is called (once).
-func (e *entry) settle(ctx context.Context, order []int, hedgeAt time.Time, hedge func()) int {
+func (s *Set) settle(ctx context.Context, e *entry, order []int, hedgeAt time.Time, hedge func()) int {
 	// Nothing changes pick's answer but a server's answer, the end of a
-	// turn, or ctx: wait for those instead of polling.
-	var answered chan struct{}
+	// turn, or ctx: wait for those instead of polling. One channel tells
+	// of any server's answer (changes), so the wait needs no goroutine.
+	var changed <-chan struct{}
 	var turn, hedged *time.Timer
 	for {
 		i, settled, turnEnds := e.pick(order)
@@ -623,22 +660,13 @@ func (e *entry) settle(ctx context.Context, order []int, hedgeAt time.Time, hedg
 			hedge()
 			hedge = nil
 		}
-		if answered == nil {
-			// A watcher for each server reports its answer (one send each,
-			// so the buffer never blocks), even one that came after pick
-			// looked; all stop when we return.
-			answered = make(chan struct{}, len(order))
-			stop := make(chan struct{})
-			defer close(stop)
-			for _, i := range order {
-				go func() {
-					select {
-					case <-e.fs[i].done:
-						answered <- struct{}{}
-					case <-stop:
-					}
-				}()
-			}
+		if changed == nil {
+			// Take the channel, then look again: an answer that came
+			// after the first look is seen by the second or closes it.
+			changed = s.changes(e)
+			continue
+		}
+		if turn == nil {
 			turn = time.NewTimer(time.Hour)
 			defer turn.Stop()
 			if hedge != nil {
@@ -657,7 +685,8 @@ func (e *entry) settle(ctx context.Context, order []int, hedgeAt time.Time, hedg
 		select {
 		case <-ctx.Done():
 			return -1
-		case <-answered:
+		case <-changed:
+			changed = nil
 		case <-turnC:
 		case <-hedgeC:
 		}

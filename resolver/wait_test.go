@@ -1,8 +1,12 @@
 package resolver
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -82,4 +86,82 @@ func TestGivenUpLookupNamesTheSilentServer(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A waiting lookup costs its own goroutine and one per question in flight,
+// nothing per server it waits on: one channel tells it of any server's
+// answer, and a batch of questions releases its context from the last one
+// to end. Here 8 lookups wait on two silent VNet servers, then (after the
+// hedge, a quarter of a 200ms try) on Azure DNS beside them too, until
+// their 400ms run out; then nothing of theirs is left running.
+func TestWaitingCostsNoGoroutinePerServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vnet1, vnet2, azure := memAddr(1), memAddr(2), memAddr(3)
+		set := newSet(t, internal, azure, vnet1, vnet2)
+		inMemory(set, map[netip.AddrPort]memServer{}) // all silent
+		before := bubbleGoroutines(t)
+		start := time.Now()
+		const lookups = 8
+		errs := make(chan error, lookups)
+		for i := range lookups {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+				defer cancel()
+				_, err := set.LookupHost(ctx, fmt.Sprintf("name%d.blob.core.windows.net", i))
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		if n := bubbleGoroutines(t) - before; n != lookups*(1+2) {
+			t.Errorf("before the hedge: %d goroutines, want %d (each lookup and its two questions)", n, lookups*3)
+		}
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if n := bubbleGoroutines(t) - before; n != lookups*(1+3) {
+			t.Errorf("after the hedge: %d goroutines, want %d (each lookup and its three questions)", n, lookups*4)
+		}
+		for range lookups {
+			var de *probes.DNSError
+			if err := <-errs; !errors.As(err, &de) || de.Outcome != probes.DNSTimeout {
+				t.Errorf("lookup: %v, want a DNS timeout", err)
+			}
+		}
+		if el := time.Since(start); el != 400*time.Millisecond {
+			t.Errorf("lookups ended after %v, want 400ms", el)
+		}
+		synctest.Wait()
+		if n := bubbleGoroutines(t) - before; n != 0 {
+			t.Errorf("%d goroutines left after the lookups ended", n)
+		}
+	})
+}
+
+// bubbleGoroutines counts the goroutines of the calling goroutine's
+// synctest bubble, from their stacks' headers.
+func bubbleGoroutines(t *testing.T) int {
+	t.Helper()
+	self := make([]byte, 256)
+	self = self[:runtime.Stack(self, false)]
+	_, rest, ok := bytes.Cut(self, []byte(", synctest bubble "))
+	if !ok {
+		t.Fatalf("not in a synctest bubble: %s", self)
+	}
+	bubble, _, _ := bytes.Cut(rest, []byte("]"))
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	mark := []byte(", synctest bubble " + string(bubble) + "]:\n")
+	n := 0
+	for line := range bytes.Lines(buf) {
+		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.HasSuffix(line, mark) {
+			n++
+		}
+	}
+	return n
 }
