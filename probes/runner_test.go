@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -126,6 +127,83 @@ func testRunnerSurvivesAProbeThatIgnoresItsContext(t *testing.T) {
 	if outs[1].Result.Status != Fail || outs[1].Result.Reason != ReasonError {
 		t.Fatalf("panicky: %+v", outs[1].Result)
 	}
+}
+
+// A probe that ignores its context holds its worker, not a network place:
+// once the grace after its limit has run out, the check is recorded as a
+// timeout and a new worker takes the next check. The stuck worker, when
+// its probe at last returns, takes no other check and ends. With one place
+// and a 100ms limit: "stuck" is cut at 100ms + grace, "next" then runs
+// 90ms, "last" 10ms after it, though the stuck probe returned (at 300ms)
+// before "next" ended.
+func TestRunnerReplacesAWorkerStuckInAProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := bubbleGoroutines(t)
+		var inFlight, peak atomic.Int32
+		timed := func(d time.Duration) Probe {
+			return ProbeFunc(func(ctx context.Context) Result {
+				peak.Store(max(peak.Load(), inFlight.Add(1)))
+				defer inFlight.Add(-1)
+				time.Sleep(d)
+				return Passf("slept")
+			})
+		}
+		stuck := ProbeFunc(func(ctx context.Context) Result { time.Sleep(300 * time.Millisecond); return Passf("late") })
+		start := time.Now()
+		outs := Run(context.Background(), []Check{
+			{ID: "stuck", Kind: KindTCP, Probe: stuck},
+			{ID: "next", Kind: KindTCP, Probe: timed(90 * time.Millisecond)},
+			{ID: "last", Kind: KindTCP, Probe: timed(10 * time.Millisecond)},
+		}, RunOptions{Timeout: 100 * time.Millisecond, Deadline: time.Second, Concurrency: 1})
+		if took, want := time.Since(start), 100*time.Millisecond+grace+90*time.Millisecond+10*time.Millisecond; took != want {
+			t.Errorf("run took %s, want %s", took, want)
+		}
+		if r := outs[0].Result; r.Status != Fail || r.Reason != ReasonTimeout || r.Duration != 100*time.Millisecond+grace {
+			t.Errorf("stuck: %+v", r)
+		}
+		for _, o := range outs[1:] {
+			if o.Result.Status != Pass {
+				t.Errorf("%s: %+v", o.Check.ID, o.Result)
+			}
+		}
+		if peak.Load() != 1 {
+			t.Errorf("%d checks in flight at once, want 1", peak.Load())
+		}
+		synctest.Wait()
+		if n := bubbleGoroutines(t) - before; n != 0 {
+			t.Errorf("%d goroutines left after the run", n)
+		}
+	})
+}
+
+// bubbleGoroutines counts the goroutines of the calling goroutine's
+// synctest bubble, from their stacks' headers.
+func bubbleGoroutines(t *testing.T) int {
+	t.Helper()
+	self := make([]byte, 256)
+	self = self[:runtime.Stack(self, false)]
+	_, rest, ok := bytes.Cut(self, []byte(", synctest bubble "))
+	if !ok {
+		t.Fatalf("not in a synctest bubble: %s", self)
+	}
+	bubble, _, _ := bytes.Cut(rest, []byte("]"))
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	mark := []byte(", synctest bubble " + string(bubble) + "]:\n")
+	n := 0
+	for line := range bytes.Lines(buf) {
+		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.HasSuffix(line, mark) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestRunnerAppliesHints(t *testing.T) {
