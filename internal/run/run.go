@@ -15,10 +15,10 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	azdiscover "github.com/apimprobe/apimprobe/internal/azure/discover"
 	"github.com/apimprobe/apimprobe/internal/azure/snapshot"
@@ -451,20 +451,29 @@ func prefetch(ctx context.Context, set *resolver.Set, checks []probes.Check, tim
 		seen[host] = true
 		hosts = append(hosts, host)
 	}
+	// At most concurrency lookers, each taking the next name not asked
+	// yet: a goroutine per looker, not per name.
+	var next atomic.Int64
+	lookUp := func() {
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= len(hosts) {
+				return
+			}
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			set.LookupHost(pctx, hosts[k])
+			cancel()
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var g errgroup.Group
-		g.SetLimit(max(concurrency, 1))
-		for _, host := range hosts {
-			g.Go(func() error {
-				pctx, cancel := context.WithTimeout(ctx, timeout)
-				defer cancel()
-				set.LookupHost(pctx, host)
-				return nil
-			})
+		var wg sync.WaitGroup
+		for range min(max(concurrency, 1), len(hosts)) - 1 {
+			wg.Go(lookUp)
 		}
-		g.Wait()
+		lookUp()
+		wg.Wait()
 	}()
 	return func() { <-done }
 }
