@@ -152,8 +152,9 @@ func (r *runner) runCheck(i int, replace bool) bool {
 			if !state.CompareAndSwap(running, givenUp) {
 				return
 			}
+			res := a.givenUp(c, timeout) // from the cause its context ended with
 			a.cancel()
-			done(a.givenUp(c, timeout))
+			done(res)
 			if replace {
 				go r.work()
 			}

@@ -176,6 +176,27 @@ func TestRunnerReplacesAWorkerStuckInAProbe(t *testing.T) {
 	})
 }
 
+// A run cancelled (a signal) while a probe ignores its context waits the
+// grace for it, not the probe's limit: the watch starts when the check's
+// context ends, whatever ended it.
+func TestRunnerCancelledWaitsOnlyTheGraceForAStuckProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(30*time.Millisecond, cancel)
+		start := time.Now()
+		outs := Run(ctx, []Check{{ID: "stuck", Kind: KindTCP, Probe: ProbeFunc(func(context.Context) Result { <-release; return Passf("late") })}},
+			RunOptions{Timeout: time.Second, Deadline: 5 * time.Second, Concurrency: 1})
+		if took := time.Since(start); took != 30*time.Millisecond+grace {
+			t.Errorf("run took %s, want the cancel and the grace, %s", took, 30*time.Millisecond+grace)
+		}
+		if r := outs[0].Result; r.Status != Fail || r.Reason != ReasonDeadline {
+			t.Errorf("stuck: %+v", r)
+		}
+	})
+}
+
 // bubbleGoroutines counts the goroutines of the calling goroutine's
 // synctest bubble, from their stacks' headers.
 func bubbleGoroutines(t *testing.T) int {
