@@ -1,7 +1,6 @@
 package probes
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
 
 func sleepProbe(d time.Duration) Probe {
@@ -138,7 +139,7 @@ func testRunnerSurvivesAProbeThatIgnoresItsContext(t *testing.T) {
 // before "next" ended.
 func TestRunnerReplacesAWorkerStuckInAProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		before := bubbleGoroutines(t)
+		before := testtool.BubbleGoroutines(t)
 		var inFlight, peak atomic.Int32
 		timed := func(d time.Duration) Probe {
 			return ProbeFunc(func(ctx context.Context) Result {
@@ -170,7 +171,7 @@ func TestRunnerReplacesAWorkerStuckInAProbe(t *testing.T) {
 			t.Errorf("%d checks in flight at once, want 1", peak.Load())
 		}
 		synctest.Wait()
-		if n := bubbleGoroutines(t) - before; n != 0 {
+		if n := testtool.BubbleGoroutines(t) - before; n != 0 {
 			t.Errorf("%d goroutines left after the run", n)
 		}
 	})
@@ -195,36 +196,6 @@ func TestRunnerCancelledWaitsOnlyTheGraceForAStuckProbe(t *testing.T) {
 			t.Errorf("stuck: %+v", r)
 		}
 	})
-}
-
-// bubbleGoroutines counts the goroutines of the calling goroutine's
-// synctest bubble, from their stacks' headers.
-func bubbleGoroutines(t *testing.T) int {
-	t.Helper()
-	self := make([]byte, 256)
-	self = self[:runtime.Stack(self, false)]
-	_, rest, ok := bytes.Cut(self, []byte(", synctest bubble "))
-	if !ok {
-		t.Fatalf("not in a synctest bubble: %s", self)
-	}
-	bubble, _, _ := bytes.Cut(rest, []byte("]"))
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	mark := []byte(", synctest bubble " + string(bubble) + "]:\n")
-	n := 0
-	for line := range bytes.Lines(buf) {
-		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.HasSuffix(line, mark) {
-			n++
-		}
-	}
-	return n
 }
 
 func TestRunnerAppliesHints(t *testing.T) {

@@ -1,19 +1,19 @@
 package resolver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/apimprobe/apimprobe/probes"
 	"github.com/miekg/dns"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // The VM's answer comes when glibc would take it: a server's answer counts
@@ -99,7 +99,7 @@ func TestWaitingCostsNoGoroutinePerServer(t *testing.T) {
 		vnet1, vnet2, azure := memAddr(1), memAddr(2), memAddr(3)
 		set := newSet(t, internal, azure, vnet1, vnet2)
 		inMemory(set, map[netip.AddrPort]memServer{}) // all silent
-		before := bubbleGoroutines(t)
+		before := testtool.BubbleGoroutines(t)
 		start := time.Now()
 		const lookups = 8
 		errs := make(chan error, lookups)
@@ -112,12 +112,12 @@ func TestWaitingCostsNoGoroutinePerServer(t *testing.T) {
 			}()
 		}
 		synctest.Wait()
-		if n := bubbleGoroutines(t) - before; n != lookups*(1+2) {
+		if n := testtool.BubbleGoroutines(t) - before; n != lookups*(1+2) {
 			t.Errorf("before the hedge: %d goroutines, want %d (each lookup and its two questions)", n, lookups*3)
 		}
 		time.Sleep(50 * time.Millisecond)
 		synctest.Wait()
-		if n := bubbleGoroutines(t) - before; n != lookups*(1+3) {
+		if n := testtool.BubbleGoroutines(t) - before; n != lookups*(1+3) {
 			t.Errorf("after the hedge: %d goroutines, want %d (each lookup and its three questions)", n, lookups*4)
 		}
 		for range lookups {
@@ -130,38 +130,8 @@ func TestWaitingCostsNoGoroutinePerServer(t *testing.T) {
 			t.Errorf("lookups ended after %v, want 400ms", el)
 		}
 		synctest.Wait()
-		if n := bubbleGoroutines(t) - before; n != 0 {
+		if n := testtool.BubbleGoroutines(t) - before; n != 0 {
 			t.Errorf("%d goroutines left after the lookups ended", n)
 		}
 	})
-}
-
-// bubbleGoroutines counts the goroutines of the calling goroutine's
-// synctest bubble, from their stacks' headers.
-func bubbleGoroutines(t *testing.T) int {
-	t.Helper()
-	self := make([]byte, 256)
-	self = self[:runtime.Stack(self, false)]
-	_, rest, ok := bytes.Cut(self, []byte(", synctest bubble "))
-	if !ok {
-		t.Fatalf("not in a synctest bubble: %s", self)
-	}
-	bubble, _, _ := bytes.Cut(rest, []byte("]"))
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	mark := []byte(", synctest bubble " + string(bubble) + "]:\n")
-	n := 0
-	for line := range bytes.Lines(buf) {
-		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.HasSuffix(line, mark) {
-			n++
-		}
-	}
-	return n
 }
