@@ -241,13 +241,7 @@ type earlySubnet struct {
 func (s *armSession) startClassicSubnet(ctx context.Context, wg *sync.WaitGroup, apimDone <-chan struct{}) *earlySubnet {
 	id := s.o.APIMSubnet
 	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
-		select {
-		case <-apimDone:
-		case <-ctx.Done():
-		}
-		s.mu.Lock()
-		subnets := s.snap.APIM.Subnets()
-		s.mu.Unlock()
+		subnets := s.apimSubnets(ctx, apimDone)
 		if id = ""; len(subnets) == 1 {
 			id = subnets[0].SubnetID
 		}
@@ -309,21 +303,32 @@ func (s *armSession) startInstanceReads(ctx context.Context, wg *sync.WaitGroup,
 	// deployment, and its reads need the instance's resource id.
 	if s.o.Service != "" && s.o.Phase != probes.DeployPre {
 		wg.Go(func() {
-			select {
-			case <-apimDone:
-			case <-ctx.Done():
-			}
+			await(ctx, apimDone)
 			s.readInstanceView(ctx, in)
 		})
 		wg.Go(func() {
-			select {
-			case <-apimDone:
-			case <-ctx.Done():
-			}
+			await(ctx, apimDone)
 			s.readBackends(ctx, in)
 		})
 	}
 	return apimDone
+}
+
+// await waits until done is closed or ctx ends, whichever comes first.
+func await(ctx context.Context, done <-chan struct{}) {
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// apimSubnets waits for the instance's resource to be read (apimDone) or
+// for ctx, and returns the subnets it names, per location.
+func (s *armSession) apimSubnets(ctx context.Context, apimDone <-chan struct{}) []snapshot.LocationSubnet {
+	await(ctx, apimDone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.APIM.Subnets()
 }
 
 // judgesV2 says whether the subnet judged is the instance's (the v2
@@ -334,10 +339,7 @@ func (s *armSession) judgesV2(ctx context.Context, apimDone chan struct{}) bool 
 	if s.o.ModeAuto && s.o.Service != "" {
 		// Which subnet is judged depends on the mode, which is the
 		// instance's own: wait for its resource.
-		select {
-		case <-apimDone:
-		case <-ctx.Done():
-		}
+		await(ctx, apimDone)
 		s.mu.Lock()
 		if m, _ := snapshot.ModeOf(s.snap.APIM); m != "" {
 			v2 = !m.Classic()
@@ -407,10 +409,7 @@ func (s *armSession) readInstanceSubnet(ctx context.Context, in *imds.Instance, 
 	id, why := s.o.APIMSubnet, ""
 	var apimRead *snapshot.Read
 	if id == "" && s.o.Service != "" && s.o.Phase != probes.DeployPre {
-		select {
-		case <-apimDone:
-		case <-ctx.Done():
-		}
+		await(ctx, apimDone)
 		s.mu.Lock()
 		switch a, r := s.snap.APIM, s.snap.Reads[snapshot.ReadAPIM]; {
 		case a != nil && a.SubnetID != "":

@@ -27,13 +27,7 @@ func (s *armSession) classicSubnet(ctx context.Context, apimDone <-chan struct{}
 		}
 		return jump
 	}
-	select {
-	case <-apimDone:
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	subnets := s.snap.APIM.Subnets()
-	s.mu.Unlock()
+	subnets := s.apimSubnets(ctx, apimDone)
 	if len(subnets) == 0 {
 		return jump
 	}
