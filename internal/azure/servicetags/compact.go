@@ -158,7 +158,7 @@ func (s *Set) tag(i int) (*Tag, error) {
 			return t, nil
 		}
 	}
-	return nil, fmt.Errorf("tag %s: %v", s.bytes(e.name), err)
+	return nil, fmt.Errorf("tag %s: %v", shown(string(s.bytes(e.name))), err)
 }
 
 // part returns e's part: in memory, or read from the cache file and
@@ -193,7 +193,7 @@ func (s *Set) allParts() ([]byte, error) {
 	}
 	for _, e := range s.entries {
 		if crc32.Checksum(b[e.part.off:e.part.end], castagnoli()) != e.sum {
-			return nil, fmt.Errorf("tag %s: its checksum does not hold (corrupt)", s.bytes(e.name))
+			return nil, fmt.Errorf("tag %s: its checksum does not hold (corrupt)", shown(string(s.bytes(e.name))))
 		}
 	}
 	return b, nil
@@ -332,7 +332,7 @@ func (b *builder) set(source, cloud, changeNumber string) (*Set, error) {
 	}
 	for _, e := range s.entries {
 		if err := checkPart(parts[e.part.off:e.part.end]); err != nil {
-			return nil, fmt.Errorf("tag %s: %v", s.bytes(e.name), err)
+			return nil, fmt.Errorf("tag %s: %v", shown(string(s.bytes(e.name))), err)
 		}
 	}
 	s.parts = parts

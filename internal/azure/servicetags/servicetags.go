@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/apimprobe/apimprobe/internal/inputfile"
+	"github.com/apimprobe/apimprobe/probes"
 )
 
 // MaxFileSize bounds what Load reads: the public cloud's file is about 4 MB,
@@ -266,12 +267,16 @@ func (v *jsonTag) add(b *builder) error {
 		return tagError{fmt.Sprintf("tag #%d has no name", len(b.tags))}
 	}
 	if err := v.Properties.AddressPrefixes.bad; err != nil {
-		return tagError{fmt.Sprintf("tag %s: %v", name, err)}
+		return tagError{fmt.Sprintf("tag %s: %v", shown(name), err)}
 	}
 	b.add(name, strings.ToLower(v.Properties.Region), v.Properties.SystemService, v.Properties.NetworkFeatures,
 		v.Properties.AddressPrefixes.prefixes)
 	return nil
 }
+
+// shown is a tag's name as an error may quote it: the document's words,
+// one line and bounded (a name may hold a line break or an escape).
+func shown(name string) string { return probes.Untrusted(name, 0) }
 
 // tagError is a document that parses as JSON but holds a bad tag.
 type tagError struct{ msg string }
