@@ -69,8 +69,13 @@ func roundUp(at, from, every time.Duration) time.Duration {
 // polls made (for tests).
 func PollUntilDone[T any](ctx context.Context, p *runtime.Poller[T], accepted time.Time) (int, error) {
 	polls := 0
+	// The last answer's offset from the 202: the 202's own (0) before the
+	// first poll, whenever this is called, so that the first poll comes at
+	// the schedule's first point and not, because the poller took a moment
+	// to build, at the second.
+	var last time.Duration
 	for !p.Done() {
-		wait := time.Until(accepted.Add(nextPoll(time.Since(accepted))))
+		wait := time.Until(accepted.Add(nextPoll(last)))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -82,6 +87,7 @@ func PollUntilDone[T any](ctx context.Context, p *runtime.Poller[T], accepted ti
 		if _, err := p.Poll(ctx); err != nil {
 			return polls, err
 		}
+		last = time.Since(accepted)
 	}
 	return polls, nil
 }
