@@ -1,9 +1,10 @@
 package cli
 
 import (
-	"math/rand/v2"
 	"regexp"
 	"testing"
+
+	"github.com/apimprobe/apimprobe/internal/testtool"
 )
 
 // The name rules accept exactly what the regular expressions they replaced
@@ -21,16 +22,8 @@ func TestNameRulesAreTheOldExpressions(t *testing.T) {
 		{regionRule, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9]{1,40}$`)},
 		{eventHubRule, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$`)},
 	}
-	const alphabet = "aZ0-9_.é"
-	r := rand.New(rand.NewPCG(1, 2))
 	inputs := []string{"", "a", "A", "0", "-", "a-", "-a", "a-b", "ab", "a0", "0a", "a--b", "contoso", "Contoso-01", "labsql", "lab_sql"}
-	for range 200000 {
-		b := make([]byte, r.IntN(67))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		inputs = append(inputs, string(b))
-	}
+	inputs = append(inputs, testtool.RandomStrings(200000, 67, "aZ0-9_.é")...)
 	for _, x := range rules {
 		for n := 0; n <= 66; n++ {
 			long := make([]byte, n)

@@ -89,9 +89,14 @@ func recording(t *testing.T, a *arrivals, override map[string]http.HandlerFunc) 
 
 // fixtureHandler answers with a test fixture.
 func fixtureHandler(t *testing.T, name string) http.HandlerFunc {
+	return jsonHandler(fixture(t, name))
+}
+
+// jsonHandler answers body as JSON.
+func jsonHandler(body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(fixture(t, name))
+		w.Write(body)
 	}
 }
 
@@ -235,10 +240,7 @@ func TestEarlySubnetOfAnotherSpellingIsReadAgain(t *testing.T) {
 	a := newArrivals()
 	apim := strings.ReplaceAll(string(fixture(t, "apim.json")), "/resourceGroups/rg-net/", "/resourceGroups/RG-NET/")
 	arm := recording(t, a, map[string]http.HandlerFunc{
-		"GET contoso": func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(apim))
-		},
+		"GET contoso": jsonHandler([]byte(apim)),
 		// The NIC answers once the early read was asked.
 		"GET jumpbox-nic": a.after(fixtureHandler(t, "nic.json"), "GET snet-apim"),
 	})
@@ -266,11 +268,8 @@ func TestNICNSGDoesNotWaitForTheInstance(t *testing.T) {
 	nic := strings.Replace(string(fixture(t, "nic.json")), `"provisioningState": "Succeeded",`,
 		`"provisioningState": "Succeeded", "networkSecurityGroup": {"id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-apim"},`, 1)
 	arm := recording(t, a, map[string]http.HandlerFunc{
-		"GET jumpbox-nic": func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(nic))
-		},
-		"GET contoso": a.after(fixtureHandler(t, "apim.json"), "GET nsg-apim"),
+		"GET jumpbox-nic": jsonHandler([]byte(nic)),
+		"GET contoso":     a.after(fixtureHandler(t, "apim.json"), "GET nsg-apim"),
 	})
 	o := baseOpts(imds.URL, arm)
 	s := waitReads(t, a, o)

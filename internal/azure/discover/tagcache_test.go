@@ -120,13 +120,7 @@ func TestServiceTagsRefetchedForATagTheRoutesName(t *testing.T) {
 	})
 	o := baseOpts(imds.URL, arm)
 	o.CacheDir = filepath.Join(t.TempDir(), "cache")
-	run := func() *snapshot.Snapshot {
-		s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-		if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
-			t.Fatalf("service tags read: %+v", r)
-		}
-		return s
-	}
+	run := func() *snapshot.Snapshot { return discoverTags(t, o) }
 	run() // the list is fetched and cached, without AzureNewService
 	if ts.count() != 1 {
 		t.Fatalf("%d fetches", ts.count())
@@ -170,13 +164,7 @@ func TestServiceTagsRefetchedForACorruptTag(t *testing.T) {
 			arm := newARM(t, map[string]http.HandlerFunc{"GET serviceTags": ts.handler})
 			o := baseOpts(imds.URL, arm)
 			o.CacheDir = filepath.Join(t.TempDir(), "cache")
-			run := func() *snapshot.Snapshot {
-				s := mustDiscover(t, context.Background(), o).Wait(context.Background())
-				if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
-					t.Fatalf("service tags read: %+v", r)
-				}
-				return s
-			}
+			run := func() *snapshot.Snapshot { return discoverTags(t, o) }
 			first := run().ServiceTags.Prefixes(tc.tag)
 			files, _ := os.ReadDir(o.CacheDir)
 			if len(files) != 1 || len(first) == 0 {
@@ -267,4 +255,15 @@ func TestAnalysisTagsAreWhatTheChecksAsk(t *testing.T) {
 			t.Errorf("analysisTags names %q, which no check asks for", n)
 		}
 	}
+}
+
+// discoverTags runs discovery with o to its end and fails the test unless
+// the service tags were read.
+func discoverTags(t *testing.T, o Options) *snapshot.Snapshot {
+	t.Helper()
+	s := mustDiscover(t, context.Background(), o).Wait(context.Background())
+	if r := s.Read(snapshot.ReadServiceTags); !r.OK() {
+		t.Fatalf("service tags read: %+v", r)
+	}
+	return s
 }

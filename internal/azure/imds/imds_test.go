@@ -3,7 +3,6 @@ package imds
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -89,15 +88,7 @@ func TestIMDSRulesAsBoundedPatterns(t *testing.T) {
 	in = append(in, "westeurope", "West Europe", "00000000-0000-0000-0000-000000000001", "0000000-00000-0000-0000-000000000001",
 		"ABCDEFab-cdef-0123-4567-89abcdefABCD", "00000000-0000-0000-0000-00000000000g", "00000000_0000-0000-0000-000000000001",
 		"/subscriptions/x/resourceGroups/rg", "//x", "rg-apim;rm -rf /", "AzurePublicCloud", "jumpbox", "a\n", "\na")
-	rng := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "aZ09 -_.()/;éf-"
-	for range 20000 {
-		b := make([]byte, rng.IntN(100))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		in = append(in, string(b))
-	}
+	in = append(in, testtool.RandomStrings(20000, 100, "aZ09 -_.()/;éf-")...)
 	for _, r := range old {
 		for _, s := range in {
 			if want := r.re.MatchString(s); r.now(s) != want {
